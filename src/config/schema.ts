@@ -1,0 +1,164 @@
+// The configuration contract: one zod schema, validated at start-up and exported as JSON Schema
+// (config/schema.json) for editors. Secret references are resolved before validation (load.ts).
+import * as z from 'zod';
+
+const name = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-", starting with a letter or digit');
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'an absolute http:// or https:// URL' });
+
+const headers = z
+  .record(z.string().regex(/^[A-Za-z0-9-]+$/, 'an HTTP header name'), z.string())
+  .describe('Extra headers sent to this backend on every call (e.g. a reverse proxy credential). Values may be secret references.');
+
+const timeoutMs = z.number().int().min(100).max(120_000).describe('Deadline for one backend call, in milliseconds.');
+
+export const comfyuiHostSchema = z.strictObject({
+  name: name.describe('Host name used in results ("host") and logs.'),
+  url: httpUrl.describe('Base URL of the ComfyUI server, with a path prefix if it sits behind a reverse proxy.'),
+  headers: headers.optional(),
+});
+
+export const comfyuiBackendSchema = z.strictObject({
+  kind: z.literal('comfyui'),
+  name: name.optional(),
+  hosts: z.array(comfyuiHostSchema).min(1),
+  api: z
+    .enum(['auto', 'jobs', 'legacy'])
+    .default('auto')
+    .describe('"auto" probes each host once for the jobs API (/api/jobs) and falls back to /queue, /history and /interrupt.'),
+  timeout_ms: timeoutMs.optional(),
+});
+
+export const agentJobsBackendSchema = z.strictObject({
+  kind: z.literal('agent_jobs'),
+  name: name.optional(),
+  base_url: httpUrl.describe('e.g. https://api.aiconnect.cloud/api/v0'),
+  api_key: z.string().min(1).describe('AI Connect API key; use a secret reference.'),
+  org_id: z.string().min(1).max(128).optional().describe('Sent as ?org_id= when set.'),
+  timeout_ms: timeoutMs.optional(),
+});
+
+export const projectRuntimeBackendSchema = z.strictObject({
+  kind: z.literal('project_runtime'),
+  name: name.optional(),
+  base_url: httpUrl.describe('e.g. https://api.veryfront.com'),
+  token: z.string().min(1).describe('Bearer token or API key of the runtime; use a secret reference.'),
+  remote_project: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[A-Za-z0-9._-]+$/)
+    .optional()
+    .describe("The runtime's own project id or slug; defaults to this project's reference."),
+  timeout_ms: timeoutMs.optional(),
+});
+
+export const comfycontrolBackendSchema = z.strictObject({
+  kind: z.literal('comfycontrol'),
+  name: name.optional(),
+  base_url: httpUrl.describe('e.g. https://api.comfycontrol.app'),
+  token: z.string().min(1).describe('ComfyControl cfc_ token; use a secret reference.'),
+  rate_limit: z
+    .strictObject({
+      requests: z.number().int().min(1).max(10_000).default(40),
+      per_seconds: z.number().min(1).max(3600).default(10),
+    })
+    .default({ requests: 40, per_seconds: 10 })
+    .describe("The gateway stays under ComfyControl's per-IP limit (40 requests / 10 s) and backs off after a 429."),
+  timeout_ms: timeoutMs.optional(),
+});
+
+export const backendSchema = z.discriminatedUnion('kind', [
+  comfyuiBackendSchema,
+  agentJobsBackendSchema,
+  projectRuntimeBackendSchema,
+  comfycontrolBackendSchema,
+]);
+
+export const projectSchema = z.strictObject({
+  reference: name.describe('What callers pass as project_reference.'),
+  aliases: z.array(z.string().min(1).max(128)).default([]).describe('Other names for the project (an id and a slug can both name it).'),
+  backend: backendSchema,
+});
+
+export const serverSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1').describe('Interface to bind.'),
+  port: z.number().int().min(0).max(65_535).default(8080),
+  path: z.string().regex(/^\/[A-Za-z0-9._~/-]*$/).default('/mcp').describe('Path of the MCP endpoint.'),
+  public_url: httpUrl.optional().describe('The URL clients use to reach the MCP endpoint (canonical resource URL); defaults to http://host:port/path.'),
+  sessions: z.enum(['stateful', 'stateless']).default('stateful'),
+  session_idle_timeout_seconds: z.number().int().min(10).max(86_400).default(1800),
+  max_sessions: z.number().int().min(1).max(1_000_000).default(10_000),
+  allowed_origins: z.array(z.string().min(1)).default([]).describe('Browser origins allowed to call the endpoint; a request with any other Origin gets 403.'),
+  allowed_hosts: z
+    .array(z.string().min(1))
+    .default([])
+    .describe('Host header names accepted (DNS-rebinding protection). Empty: loopback names when bound to loopback, else the public_url host.'),
+  max_body_bytes: z.number().int().min(1024).max(4 * 1024 * 1024).default(64 * 1024),
+});
+
+export const authSchema = z
+  .strictObject({
+    mode: z.literal('none').describe('Only "none" exists so far; it is refused unless server.host is a loopback address.'),
+  })
+  .describe('Caller authentication.');
+
+export const defaultsSchema = z.strictObject({
+  timeout_ms: timeoutMs.default(10_000),
+});
+
+export const sandboxServiceSchema = z.strictObject({
+  kind: z.enum(['comfyui', 'comfyui_legacy', 'agent_jobs', 'project_runtime', 'comfycontrol']),
+  port: z.number().int().min(1).max(65_535),
+});
+
+export const configSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    server: serverSchema.default(serverSchema.parse({})),
+    auth: authSchema,
+    defaults: defaultsSchema.default({ timeout_ms: 10_000 }),
+    projects: z.array(projectSchema).min(1),
+    sandbox: z
+      .strictObject({ services: z.array(sandboxServiceSchema).min(1) })
+      .optional()
+      .describe('Simulated backends started on loopback before the gateway (npm start without --config). Never for production.'),
+  })
+  .superRefine((cfg, ctx) => {
+    // Every reference and alias names exactly one project.
+    const seen = new Map<string, number>();
+    cfg.projects.forEach((p, i) => {
+      for (const [j, n] of [p.reference, ...p.aliases].entries()) {
+        const prior = seen.get(n);
+        if (prior !== undefined && prior !== i) {
+          ctx.addIssue({ code: 'custom', path: ['projects', i, j === 0 ? 'reference' : 'aliases'], message: `"${n}" already names project ${prior}` });
+        }
+        seen.set(n, i);
+      }
+    });
+    const names = new Map<string, number>();
+    cfg.projects.forEach((p, i) => {
+      const n = p.backend.name ?? p.reference;
+      if (names.has(n)) ctx.addIssue({ code: 'custom', path: ['projects', i, 'backend', 'name'], message: `backend name "${n}" is used twice` });
+      names.set(n, i);
+      if (p.backend.kind === 'comfyui') {
+        const hosts = new Set<string>();
+        p.backend.hosts.forEach((h, k) => {
+          if (hosts.has(h.name)) ctx.addIssue({ code: 'custom', path: ['projects', i, 'backend', 'hosts', k, 'name'], message: `host name "${h.name}" is used twice` });
+          hosts.add(h.name);
+        });
+      }
+    });
+  });
+
+export type Config = z.infer<typeof configSchema>;
+export type ProjectConfig = z.infer<typeof projectSchema>;
+export type BackendConfig = z.infer<typeof backendSchema>;
+export type ComfyuiBackendConfig = z.infer<typeof comfyuiBackendSchema>;
+export type AgentJobsBackendConfig = z.infer<typeof agentJobsBackendSchema>;
+export type ProjectRuntimeBackendConfig = z.infer<typeof projectRuntimeBackendSchema>;
+export type ComfycontrolBackendConfig = z.infer<typeof comfycontrolBackendSchema>;

@@ -1,0 +1,69 @@
+// The unified job model every backend maps onto (architecture.md section 3).
+import * as z from 'zod';
+
+export const BACKEND_KINDS = ['comfyui', 'agent_jobs', 'project_runtime', 'comfycontrol'] as const;
+export type BackendKind = (typeof BACKEND_KINDS)[number];
+
+export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'unknown'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export const CANCEL_OUTCOMES = ['cancelled', 'cancel_requested', 'already_terminal', 'not_found', 'not_cancellable'] as const;
+export type CancelOutcome = (typeof CANCEL_OUTCOMES)[number];
+
+const TERMINAL: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'cancelled']);
+export function isTerminal(status: JobStatus): boolean {
+  return TERMINAL.has(status);
+}
+
+export const jobErrorSchema = z.object({
+  message: z.string(),
+  type: z.string().optional(),
+  node: z.string().optional(),
+});
+export type JobError = z.infer<typeof jobErrorSchema>;
+
+/** What an adapter reports about one job; the tool layer adds project, backend and job id. */
+export const jobStatusReportSchema = z.object({
+  found: z.boolean(),
+  status: z.enum(JOB_STATUSES),
+  raw_status: z.string().nullable(),
+  queue_position: z.number().int().nonnegative().optional(),
+  progress: z.object({ value: z.number(), max: z.number() }).optional(),
+  error: jobErrorSchema.optional(),
+  created_at: z.string().optional(),
+  started_at: z.string().optional(),
+  completed_at: z.string().optional(),
+  outputs: z.array(z.record(z.string(), z.unknown())).optional(),
+  host: z.string().optional(),
+});
+export type JobStatusReport = z.infer<typeof jobStatusReportSchema>;
+
+/** What an adapter reports about one cancel. */
+export const cancelReportSchema = z.object({
+  outcome: z.enum(CANCEL_OUTCOMES),
+  status_before: z.enum(JOB_STATUSES),
+  status_after: z.enum(JOB_STATUSES),
+  message: z.string(),
+  host: z.string().optional(),
+});
+export type CancelReport = z.infer<typeof cancelReportSchema>;
+
+/** A report for a job the backend has no record of. */
+export function notFoundReport(raw_status: string | null = null): JobStatusReport {
+  return { found: false, status: 'unknown', raw_status };
+}
+
+/** Epoch seconds or milliseconds, or an ISO string, as ISO 8601; undefined when absent or unreadable. */
+export function toIsoTime(value: unknown): string | undefined {
+  if (typeof value === 'number' && Number.isFinite(value) && value > 0) {
+    // Backends mix seconds and milliseconds; anything below 10^11 is seconds (year 5138 in ms).
+    const ms = value < 1e11 ? value * 1000 : value;
+    const d = new Date(ms);
+    return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+  }
+  if (typeof value === 'string' && value.length > 0 && value.length <= 64) {
+    const d = new Date(value);
+    return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+  }
+  return undefined;
+}

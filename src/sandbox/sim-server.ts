@@ -1,0 +1,132 @@
+// The HTTP harness every simulated backend runs on: a plain node:http server on loopback, a log of
+// the requests it received (so tests can prove what the gateway sent, and what it never sent), and
+// fault injection (hang, garbage, a fixed status) so tests can break one backend on purpose.
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface SimRequest {
+  method: string;
+  /** Path without the query string, still percent-encoded as received. */
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingMessage['headers'];
+  /** Raw body text ('' when none). */
+  body: string;
+}
+
+export interface SimResponse {
+  status: number;
+  /** Serialized as JSON. */
+  json?: unknown;
+  /** Sent as is (takes precedence over json). */
+  text?: string;
+  headers?: Record<string, string>;
+}
+
+export type SimHandler = (req: SimRequest) => SimResponse | Promise<SimResponse>;
+
+export type Fault =
+  | { kind: 'hang' } // accept the request, never answer
+  | { kind: 'garbage' } // 200 with a body that is not JSON
+  | { kind: 'status'; status: number; body?: string }; // a fixed answer
+
+export interface SimServer {
+  readonly url: string;
+  readonly port: number;
+  /** Requests received, oldest first (the last 1000). */
+  readonly requests: SimRequest[];
+  setFault(fault: Fault | null): void;
+  close(): Promise<void>;
+}
+
+export interface SimServerOptions {
+  port?: number;
+  host?: string;
+  /** Largest request body accepted, like a real server would. */
+  maxBodyBytes?: number;
+}
+
+export async function startSimServer(handle: SimHandler, options: SimServerOptions = {}): Promise<SimServer> {
+  const requests: SimRequest[] = [];
+  let fault: Fault | null = null;
+  const maxBody = options.maxBodyBytes ?? 1024 * 1024;
+
+  const server: Server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of req) {
+      size += (c as Buffer).length;
+      if (size > maxBody) {
+        res.writeHead(413).end();
+        return;
+      }
+      chunks.push(c as Buffer);
+    }
+    const raw = req.url ?? '/';
+    const q = raw.indexOf('?');
+    const simReq: SimRequest = {
+      method: req.method ?? 'GET',
+      path: q === -1 ? raw : raw.slice(0, q),
+      query: new URLSearchParams(q === -1 ? '' : raw.slice(q + 1)),
+      headers: req.headers,
+      body: Buffer.concat(chunks).toString('utf8'),
+    };
+    requests.push(simReq);
+    if (requests.length > 1000) requests.shift();
+
+    if (fault?.kind === 'hang') return; // the socket stays open until the client gives up
+    let out: SimResponse;
+    if (fault?.kind === 'garbage') out = { status: 200, text: '<html>upstream proxy error', headers: { 'content-type': 'text/html' } };
+    else if (fault?.kind === 'status') out = { status: fault.status, text: fault.body ?? '' };
+    else {
+      try {
+        out = await handle(simReq);
+      } catch (e) {
+        out = { status: 500, text: `simulation error: ${(e as Error).message}` };
+      }
+    }
+    const body = out.text ?? (out.json === undefined ? '' : JSON.stringify(out.json));
+    const headers: Record<string, string> = { ...(out.headers ?? {}) };
+    if (out.text === undefined && out.json !== undefined) headers['content-type'] ??= 'application/json';
+    res.writeHead(out.status, headers).end(body);
+  });
+  // Hung requests must not keep close() waiting.
+  server.keepAliveTimeout = 1000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    port,
+    requests,
+    setFault(f) {
+      fault = f;
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Parses a JSON request body; undefined for an empty or invalid body (callers decide what that means). */
+export function jsonBody(req: SimRequest): unknown {
+  if (req.body.trim() === '') return undefined;
+  try {
+    return JSON.parse(req.body);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The path split into decoded segments; null if a segment does not decode. */
+export function segments(path: string): string[] | null {
+  try {
+    return path.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
+  } catch {
+    return null;
+  }
+}
