@@ -35,6 +35,8 @@ export interface SimServer {
   readonly port: number;
   /** Requests received, oldest first (the last 1000). */
   readonly requests: SimRequest[];
+  /** Requests received and not yet answered or abandoned by the client (e.g. hung ones). */
+  openRequests(): number;
   setFault(fault: Fault | null): void;
   close(): Promise<void>;
 }
@@ -49,9 +51,12 @@ export interface SimServerOptions {
 export async function startSimServer(handle: SimHandler, options: SimServerOptions = {}): Promise<SimServer> {
   const requests: SimRequest[] = [];
   let fault: Fault | null = null;
+  let open = 0;
   const maxBody = options.maxBodyBytes ?? 1024 * 1024;
 
   const server: Server = createServer(async (req, res) => {
+    open++;
+    res.once('close', () => open--);
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const c of req) {
@@ -102,6 +107,7 @@ export async function startSimServer(handle: SimHandler, options: SimServerOptio
     url: `http://${options.host ?? '127.0.0.1'}:${port}`,
     port,
     requests,
+    openRequests: () => open,
     setFault(f) {
       fault = f;
     },

@@ -1,0 +1,233 @@
+// Adapter for the AI Connect agent-jobs service (backends.md section 3).
+//   status: GET    {base}/services/agent-jobs/{job_id}[?org_id=]
+//   cancel: DELETE {base}/services/agent-jobs/{job_id} with optional JSON body {reason}
+// The service is not idempotent (409 for a terminal job) and its cancel answer carries no job record,
+// so cancel = read, DELETE, read again; a 409 becomes `already_terminal` after a read.
+import * as z from 'zod';
+import type { AgentJobsBackendConfig } from '../config/schema.ts';
+import { BackendError } from '../jobs/backend-error.ts';
+import type { CallContext, CancelContext, JobBackend } from '../jobs/backend.ts';
+import { isTerminal, notFoundReport, toIsoTime, type CancelReport, type JobStatus, type JobStatusReport } from '../jobs/model.ts';
+import type { AdapterOptions } from './adapter-options.ts';
+import { createHttpClient, parseJson, unexpectedStatus, type HttpResponse } from './http-client.ts';
+
+// The id format is undocumented (the docs' example is `job123`, the seeds are UUIDs). Accept letters,
+// digits, "_" and "-" only, starting with a letter or digit, up to 128 characters: that covers UUIDs,
+// ObjectIds and slugs, and excludes everything that could change a URL's meaning ("/", ".", "%", "?",
+// "#", whitespace) or blow up a log line.
+const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+
+// Status words compared case-insensitively: the docs say UPPERCASE, the MCP tool and fixtures lowercase.
+const STATUS_MAP: Readonly<Record<string, JobStatus>> = {
+  waiting: 'queued',
+  scheduled: 'queued',
+  running: 'running',
+  completed: 'succeeded',
+  failed: 'failed',
+  canceled: 'cancelled',
+  cancelled: 'cancelled', // not seen, but a harmless spelling to accept
+};
+
+const timeValue = z.union([z.string(), z.number()]).nullable().optional();
+const jobSchema = z
+  .looseObject({
+    job_id: z.union([z.string(), z.number()]).optional(),
+    job_status: z.string().optional(),
+    status: z.string().optional(),
+    result: z.unknown().optional(),
+    created_at: timeValue,
+    updated_at: timeValue,
+    started_at: timeValue,
+    completed_at: timeValue,
+    tasks: z.array(z.looseObject({ created_at: timeValue, result: z.unknown().optional() })).nullable().optional(),
+  })
+  .refine((j) => typeof (j.job_status ?? j.status) === 'string', { message: 'no job_status' });
+type AgentJob = z.infer<typeof jobSchema>;
+
+const errorBodySchema = z.looseObject({ message: z.unknown().optional(), error: z.unknown().optional() });
+
+export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: AdapterOptions): JobBackend {
+  const name = options.name;
+  const http = createHttpClient({
+    name,
+    baseUrl: config.base_url,
+    headers: { authorization: `Bearer ${config.api_key}`, 'x-client-type': 'mcp' },
+    timeoutMs: config.timeout_ms ?? options.timeoutMs,
+  });
+  const query = config.org_id !== undefined ? { org_id: config.org_id } : {};
+  const jobPath = (id: string): string[] => ['services', 'agent-jobs', id];
+
+  function validateJobId(jobId: string): string | null {
+    if (typeof jobId !== 'string' || jobId.length === 0) return 'The job id is empty.';
+    if (jobId.length > 128) return 'An agent-jobs job id is at most 128 characters long.';
+    if (!JOB_ID.test(jobId)) return 'An agent-jobs job id may contain only letters, digits, "_" and "-", and must start with a letter or digit.';
+    return null;
+  }
+
+  function checkId(jobId: string): void {
+    const problem = validateJobId(jobId);
+    if (problem) throw new BackendError('INVALID_ARGUMENT', problem);
+  }
+
+  function toReport(job: AgentJob): JobStatusReport {
+    const raw = (job.job_status ?? job.status) as string;
+    // A word outside the documented vocabulary is reported as `unknown` with the backend's word kept:
+    // the job exists (found), but the gateway will not guess what the word means.
+    const status = STATUS_MAP[raw.toLowerCase()] ?? 'unknown';
+    const report: JobStatusReport = { found: true, status, raw_status: raw };
+    const created = toIsoTime(job.created_at);
+    if (created) report.created_at = created;
+    // The record has no start time; its first task is created when the job starts running. An explicit
+    // `started_at`, should the service ever add one, wins.
+    const taskStarts = (job.tasks ?? []).map((t) => toIsoTime(t.created_at)).filter((t): t is string => t !== undefined).sort();
+    const started = toIsoTime(job.started_at) ?? (status !== 'queued' ? taskStarts[0] : undefined);
+    if (started) report.started_at = started;
+    // Nor an end time: `updated_at` of a terminal job is when it became terminal.
+    if (isTerminal(status)) {
+      const completed = toIsoTime(job.completed_at) ?? toIsoTime(job.updated_at);
+      if (completed) report.completed_at = completed;
+    }
+    if (status === 'failed') {
+      const lastTaskResult = [...(job.tasks ?? [])].reverse().find((t) => typeof t.result === 'string' && t.result !== '')?.result as string | undefined;
+      const message = typeof job.result === 'string' && job.result !== '' ? job.result : (lastTaskResult ?? 'the agent job failed (the service gave no result text)');
+      report.error = { message: message.slice(0, 2000) };
+    }
+    return report;
+  }
+
+  function parseJob(res: HttpResponse): AgentJob {
+    const body = parseJson(name, res);
+    // agentjobs-mcp unwraps `response.data.data || response.data`; do the same.
+    const candidate = body !== null && typeof body === 'object' && 'data' in body ? (body as { data: unknown }).data : body;
+    const parsed = jobSchema.safeParse(candidate);
+    if (!parsed.success) {
+      throw new BackendError('BACKEND_UNAVAILABLE', `backend "${name}" answered HTTP ${res.status} with a body that is not an agent job`, { httpStatus: res.status });
+    }
+    return parsed.data;
+  }
+
+  function errorMessage(res: HttpResponse): string {
+    try {
+      const parsed = errorBodySchema.safeParse(JSON.parse(res.text));
+      if (parsed.success) {
+        const m = parsed.data.message ?? parsed.data.error;
+        if (typeof m === 'string') return m;
+      }
+    } catch {
+      /* not JSON */
+    }
+    return res.text.slice(0, 500);
+  }
+
+  // A 403 on a job means either "job belongs to a different organization" (documented) or a credential
+  // problem (a key without READ access to the SERVICES scope, or without access to the configured
+  // org_id). The first is reported as not found (the caller must not learn about other organizations'
+  // jobs); the second is BACKEND_AUTH. The message is the first clue; when it does not name another
+  // organization, a cheap credential probe decides: if the same key may list this organization's jobs,
+  // the key is fine and the 403 was about the job.
+  const OTHER_ORG = /(different|another|other)\s+organi[sz]ation|belongs?\s+to\s+(a|an)\s+(different|another|other)/i;
+  async function forbiddenMeansNotFound(res: HttpResponse, signal: AbortSignal): Promise<boolean> {
+    if (OTHER_ORG.test(errorMessage(res))) return true;
+    const probe = await http.call({ method: 'GET', path: ['services', 'agent-jobs'], query: { ...query, limit: 1 }, signal });
+    if (probe.status === 200) return true;
+    if (probe.status === 401 || probe.status === 403) return false;
+    throw unexpectedStatus(name, probe);
+  }
+
+  async function read(jobId: string, signal: AbortSignal): Promise<JobStatusReport> {
+    const res = await http.call({ method: 'GET', path: jobPath(jobId), query, signal });
+    if (res.status === 200) return toReport(parseJob(res));
+    if (res.status === 404) return notFoundReport();
+    if (res.status === 403 && (await forbiddenMeansNotFound(res, signal))) return notFoundReport();
+    throw unexpectedStatus(name, res);
+  }
+
+  async function getStatus(jobId: string, ctx: CallContext): Promise<JobStatusReport> {
+    checkId(jobId);
+    return read(jobId, ctx.signal);
+  }
+
+  async function cancel(jobId: string, ctx: CancelContext): Promise<CancelReport> {
+    checkId(jobId);
+    const before = await read(jobId, ctx.signal);
+    if (!before.found) {
+      return { outcome: 'not_found', status_before: 'unknown', status_after: 'unknown', message: `agent job ${jobId} does not exist (or belongs to another organization)` };
+    }
+    if (isTerminal(before.status)) {
+      return {
+        outcome: 'already_terminal',
+        status_before: before.status,
+        status_after: before.status,
+        message: `agent job ${jobId} had already finished (${before.raw_status}); nothing was cancelled`,
+      };
+    }
+    // The reason travels in a DELETE body, as the service documents; some proxies drop DELETE bodies [INF].
+    const res = await http.call({
+      method: 'DELETE',
+      path: jobPath(jobId),
+      query,
+      ...(ctx.reason !== undefined && ctx.reason !== '' ? { json: { reason: ctx.reason } } : {}),
+      signal: ctx.signal,
+    });
+
+    if (res.status >= 200 && res.status < 300) {
+      // The answer is `{meta, message}` without the job; a body that is not JSON means something other
+      // than the service answered, so the cancel cannot be claimed.
+      if (res.status !== 204) {
+        const body = parseJson(name, res);
+        if (body !== undefined && (body === null || typeof body !== 'object')) {
+          throw new BackendError('BACKEND_UNAVAILABLE', `backend "${name}" answered the cancel with an unexpected body`, { httpStatus: res.status });
+        }
+      }
+      let after: JobStatusReport;
+      try {
+        after = await read(jobId, ctx.signal);
+      } catch (e) {
+        if (ctx.signal.aborted) throw e;
+        // The cancel was accepted; only the confirmation failed. Report what is known.
+        return {
+          outcome: 'cancel_requested',
+          status_before: before.status,
+          status_after: before.status,
+          message: `the agent-jobs service accepted the cancel of ${jobId}, but the follow-up status read failed (${(e as Error).message}); check again`,
+        };
+      }
+      if (after.status === 'cancelled') {
+        return { outcome: 'cancelled', status_before: before.status, status_after: 'cancelled', message: `agent job ${jobId} is now ${after.raw_status}` };
+      }
+      if (isTerminal(after.status)) {
+        return { outcome: 'already_terminal', status_before: before.status, status_after: after.status, message: `agent job ${jobId} finished (${after.raw_status}) before the cancel took effect` };
+      }
+      return {
+        outcome: 'cancel_requested',
+        status_before: before.status,
+        status_after: after.status,
+        message: `the agent-jobs service accepted the cancel of ${jobId}; it still reports ${after.raw_status ?? 'no status'}`,
+      };
+    }
+    if (res.status === 404) {
+      return { outcome: 'not_found', status_before: before.status, status_after: 'unknown', message: `agent job ${jobId} disappeared before it could be cancelled` };
+    }
+    if (res.status === 409) {
+      // Not idempotent: a terminal job answers 409. Read it to say how it ended.
+      const after = await read(jobId, ctx.signal);
+      if (!after.found) return { outcome: 'not_found', status_before: before.status, status_after: 'unknown', message: `agent job ${jobId} no longer exists` };
+      if (isTerminal(after.status)) {
+        return { outcome: 'already_terminal', status_before: before.status, status_after: after.status, message: `agent job ${jobId} had already finished (${after.raw_status}); nothing was cancelled` };
+      }
+      throw unexpectedStatus(name, res);
+    }
+    // A 403 here is about the key: the job was just read, so it is this organization's, and the key
+    // lacks WRITE access to the SERVICES scope. unexpectedStatus maps it to BACKEND_AUTH.
+    throw unexpectedStatus(name, res);
+  }
+
+  return {
+    kind: 'agent_jobs',
+    name,
+    validateJobId,
+    getStatus,
+    cancel,
+    close: () => http.close(),
+  };
+}

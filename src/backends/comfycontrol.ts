@@ -1,0 +1,259 @@
+// Adapter for ComfyControl cloud workflows (backends.md section 5).
+//   status: GET  {base}/v1/workflow/{id}
+//   cancel: POST {base}/v1/workflow/{id}/cancel -> 200 with an empty body; the stop is asynchronous
+// Cancel is not idempotent (400 for terminal jobs and for `accepted`/`uploaded` ones), so every 400 is
+// followed by a read that tells `already_terminal` from `not_cancellable`.
+// ComfyControl sits behind Cloudflare with a per-IP limit (40 requests / 10 s, then a 10 s cooldown),
+// so this adapter keeps its own sliding-window budget and never spends more than it has; after a 429 it
+// stays quiet for the Retry-After time (or 10 s).
+import * as z from 'zod';
+import type { ComfycontrolBackendConfig } from '../config/schema.ts';
+import { BackendError } from '../jobs/backend-error.ts';
+import type { CallContext, CancelContext, JobBackend } from '../jobs/backend.ts';
+import { isTerminal, notFoundReport, toIsoTime, type CancelReport, type JobStatus, type JobStatusReport } from '../jobs/model.ts';
+import type { AdapterOptions } from './adapter-options.ts';
+import { createHttpClient, parseJson, retryAfterSeconds, unexpectedStatus, type HttpRequest, type HttpResponse } from './http-client.ts';
+
+// ComfyControl does not document its id format (the examples are UUIDs). Accept letters, digits, "_"
+// and "-" (starting with a letter or digit), up to 128 characters: every UUID or slug-like id fits, and
+// nothing that could change a URL ("/", ".", "%", "?", "#", whitespace) gets through.
+const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+
+const STATUS_MAP: Readonly<Record<string, JobStatus>> = {
+  accepted: 'queued',
+  uploaded: 'queued',
+  queued: 'queued',
+  running: 'running',
+  completed: 'succeeded',
+  failed: 'failed',
+  invalid: 'failed', // rejected at validation; it never ran
+  cancelled: 'cancelled',
+  canceled: 'cancelled', // the docs spell it `cancelled`; tolerate the other spelling
+};
+/** Raw words the backend refuses to cancel although the job is not finished. */
+const NOT_CANCELLABLE_YET = new Set(['accepted', 'uploaded']);
+
+/** Default cooldown after a 429 without Retry-After: ComfyControl documents 10 s. */
+const DEFAULT_COOLDOWN_S = 10;
+/** The gateway's clock and Cloudflare's differ by the network delay; keep this much extra room in the window. */
+const WINDOW_MARGIN_MS = 500;
+
+const time = z.union([z.string(), z.number()]).nullable().optional();
+const workflowSchema = z.looseObject({
+  id: z.string().optional(),
+  status: z.string(),
+  error_node: z.union([z.string(), z.number()]).nullable().optional(),
+  exception_type: z.string().nullable().optional(),
+  exception_message: z.string().nullable().optional(),
+  created_at: time,
+  started_at: time,
+  completed_at: time,
+});
+type Workflow = z.infer<typeof workflowSchema>;
+
+export function createComfycontrolBackend(config: ComfycontrolBackendConfig, options: AdapterOptions): JobBackend {
+  const name = options.name;
+  const now = options.now ?? Date.now;
+  const http = createHttpClient({
+    name,
+    baseUrl: config.base_url,
+    headers: { authorization: `Bearer ${config.token}` },
+    timeoutMs: config.timeout_ms ?? options.timeoutMs,
+  });
+  const budgetRequests = config.rate_limit?.requests ?? 40;
+  const windowMs = (config.rate_limit?.per_seconds ?? 10) * 1000 + WINDOW_MARGIN_MS;
+
+  // --- the client-side rate budget -------------------------------------------------------------
+  // Times of the requests sent in the current window, oldest first.
+  let sent: number[] = [];
+  let cooldownUntil = 0;
+
+  function prune(t: number): void {
+    while (sent.length > 0 && sent[0]! <= t - windowMs) sent.shift();
+  }
+
+  /** Throws RATE_LIMITED, without calling, when `n` more requests would exceed the budget now. */
+  function ensureBudget(n: number): void {
+    const t = now();
+    if (t < cooldownUntil) {
+      const s = Math.max(1, Math.ceil((cooldownUntil - t) / 1000));
+      throw new BackendError('RATE_LIMITED', `backend "${name}" answered 429 recently; the gateway waits ${s} s before calling it again`, { retryAfterSeconds: s });
+    }
+    prune(t);
+    const excess = sent.length + n - budgetRequests;
+    if (excess > 0) {
+      // The oldest `excess` requests must leave the window first.
+      const freeAt = (sent[excess - 1] ?? t) + windowMs;
+      const s = Math.max(1, Math.ceil((freeAt - t) / 1000));
+      throw new BackendError(
+        'RATE_LIMITED',
+        `the gateway's request budget for "${name}" (${budgetRequests} requests per ${config.rate_limit?.per_seconds ?? 10} s, ComfyControl's limit) is spent; retry in ${s} s`,
+        { retryAfterSeconds: s },
+      );
+    }
+  }
+
+  /** One budgeted call; a 429 starts the cooldown and becomes RATE_LIMITED. */
+  async function call(req: HttpRequest): Promise<HttpResponse> {
+    ensureBudget(1);
+    sent.push(now());
+    const res = await http.call(req);
+    // The HTTP client retries a GET once after a 502/503/504; a final 5xx on a GET means two requests left.
+    if (req.method === 'GET' && (res.status === 502 || res.status === 503 || res.status === 504)) sent.push(now());
+    if (res.status === 429) {
+      const s = retryAfterSeconds(res) ?? DEFAULT_COOLDOWN_S;
+      cooldownUntil = Math.max(cooldownUntil, now() + s * 1000);
+      sent = [];
+      throw new BackendError('RATE_LIMITED', `backend "${name}" is rate limiting the gateway; retry after ${s} s`, { httpStatus: 429, retryAfterSeconds: s });
+    }
+    return res;
+  }
+
+  // --- mapping -----------------------------------------------------------------------------------
+  function validateJobId(jobId: string): string | null {
+    if (typeof jobId !== 'string' || jobId.length === 0) return 'The job id is empty.';
+    if (jobId.length > 128) return 'A ComfyControl workflow id is at most 128 characters long.';
+    if (!JOB_ID.test(jobId)) return 'A ComfyControl workflow id may contain only letters, digits, "_" and "-", and must start with a letter or digit.';
+    return null;
+  }
+
+  function checkId(jobId: string): void {
+    const problem = validateJobId(jobId);
+    if (problem) throw new BackendError('INVALID_ARGUMENT', problem);
+  }
+
+  function toReport(wf: Workflow): JobStatusReport {
+    const raw = wf.status;
+    const word = raw.toLowerCase();
+    // An unlisted word is kept verbatim and reported as `unknown` (found): the gateway does not guess.
+    const status = STATUS_MAP[word] ?? 'unknown';
+    const report: JobStatusReport = { found: true, status, raw_status: raw };
+    const created = toIsoTime(wf.created_at);
+    const started = toIsoTime(wf.started_at);
+    const completed = toIsoTime(wf.completed_at);
+    if (created) report.created_at = created;
+    if (started) report.started_at = started;
+    if (completed) report.completed_at = completed;
+    if (word === 'failed') {
+      report.error = {
+        message: (wf.exception_message || 'the workflow failed (ComfyControl gave no exception message)').slice(0, 2000),
+        ...(wf.exception_type ? { type: wf.exception_type } : {}),
+        ...(wf.error_node !== null && wf.error_node !== undefined && wf.error_node !== '' ? { node: String(wf.error_node) } : {}),
+      };
+    } else if (word === 'invalid') {
+      report.error = { message: wf.exception_message || 'ComfyControl rejected the workflow as invalid; it never ran', type: wf.exception_type || 'invalid' };
+    }
+    return report;
+  }
+
+  function parseWorkflow(res: HttpResponse): Workflow {
+    const parsed = workflowSchema.safeParse(parseJson(name, res));
+    if (!parsed.success) {
+      throw new BackendError('BACKEND_UNAVAILABLE', `backend "${name}" answered HTTP ${res.status} with a body that is not a workflow`, { httpStatus: res.status });
+    }
+    return parsed.data;
+  }
+
+  // 404 is "not found or not yours". The docs also list 403 for "resource belongs to another user"
+  // next to tier and permission errors; a 403 whose message says so is treated as not found, any other
+  // 403 is a credential problem (BACKEND_AUTH).
+  const OTHER_USER = /(another|other|different)\s+user|not\s+(yours|your\s+own)|belongs?\s+to/i;
+  function isForeign(res: HttpResponse): boolean {
+    if (res.status !== 403) return false;
+    try {
+      const m = (JSON.parse(res.text) as { message?: unknown }).message;
+      return typeof m === 'string' && OTHER_USER.test(m);
+    } catch {
+      return false;
+    }
+  }
+
+  async function read(jobId: string, signal: AbortSignal): Promise<JobStatusReport> {
+    const res = await call({ method: 'GET', path: ['v1', 'workflow', jobId], signal });
+    if (res.status === 200) return toReport(parseWorkflow(res));
+    if (res.status === 404 || isForeign(res)) return notFoundReport();
+    throw unexpectedStatus(name, res);
+  }
+
+  async function getStatus(jobId: string, ctx: CallContext): Promise<JobStatusReport> {
+    checkId(jobId);
+    return read(jobId, ctx.signal);
+  }
+
+  async function cancel(jobId: string, ctx: CancelContext): Promise<CancelReport> {
+    checkId(jobId);
+    // A cancel needs at least a read and the POST; do not start one the budget cannot finish.
+    ensureBudget(2);
+    const before = await read(jobId, ctx.signal);
+    if (!before.found) return { outcome: 'not_found', status_before: 'unknown', status_after: 'unknown', message: `ComfyControl has no workflow ${jobId} (or it belongs to another user)` };
+    if (isTerminal(before.status)) {
+      return { outcome: 'already_terminal', status_before: before.status, status_after: before.status, message: `workflow ${jobId} had already finished (${before.raw_status}); nothing was cancelled` };
+    }
+    // `accepted`/`uploaded` jobs are refused with 400, but the status read may be stale by the time the
+    // POST arrives (uploaded -> queued takes seconds), so the backend decides.
+    const res = await call({ method: 'POST', path: ['v1', 'workflow', jobId, 'cancel'], signal: ctx.signal });
+
+    if (res.status >= 200 && res.status < 300) {
+      // 200 with an empty body: the runner was signalled; the status flips "after a few seconds".
+      let after: JobStatusReport;
+      try {
+        after = await read(jobId, ctx.signal);
+      } catch (e) {
+        if (ctx.signal.aborted) throw e;
+        return {
+          outcome: 'cancel_requested',
+          status_before: before.status,
+          status_after: before.status,
+          message: `ComfyControl accepted the cancel of ${jobId}; the follow-up status read failed (${(e as Error).message}), check again in a few seconds`,
+        };
+      }
+      if (after.status === 'cancelled') return { outcome: 'cancelled', status_before: before.status, status_after: 'cancelled', message: `workflow ${jobId} is cancelled` };
+      if (isTerminal(after.status)) {
+        return { outcome: 'already_terminal', status_before: before.status, status_after: after.status, message: `workflow ${jobId} finished (${after.raw_status}) before the cancel took effect` };
+      }
+      return {
+        outcome: 'cancel_requested',
+        status_before: before.status,
+        status_after: after.status,
+        message: `ComfyControl signalled the runner to stop ${jobId}; the status changes to cancelled after a few seconds unless it completes first`,
+      };
+    }
+    if (res.status === 400) {
+      let after: JobStatusReport;
+      try {
+        after = await read(jobId, ctx.signal);
+      } catch (e) {
+        // Without a fresh read, fall back on the read made just before.
+        if (ctx.signal.aborted || !NOT_CANCELLABLE_YET.has((before.raw_status ?? '').toLowerCase())) throw e;
+        after = before;
+      }
+      if (!after.found) return { outcome: 'not_found', status_before: before.status, status_after: 'unknown', message: `workflow ${jobId} no longer exists` };
+      if (isTerminal(after.status)) {
+        return { outcome: 'already_terminal', status_before: before.status, status_after: after.status, message: `workflow ${jobId} had already finished (${after.raw_status}); nothing was cancelled` };
+      }
+      if (NOT_CANCELLABLE_YET.has((after.raw_status ?? '').toLowerCase())) {
+        return {
+          outcome: 'not_cancellable',
+          status_before: before.status,
+          status_after: after.status,
+          message: `ComfyControl cannot cancel workflow ${jobId} while it is ${after.raw_status}; retry once it is queued`,
+        };
+      }
+      throw unexpectedStatus(name, res);
+    }
+    if (res.status === 404 || isForeign(res)) {
+      return { outcome: 'not_found', status_before: before.status, status_after: 'unknown', message: `workflow ${jobId} disappeared before it could be cancelled` };
+    }
+    // 500: the runner is unreachable (retryable) -> BACKEND_UNAVAILABLE; 401/403 -> BACKEND_AUTH.
+    throw unexpectedStatus(name, res);
+  }
+
+  return {
+    kind: 'comfycontrol',
+    name,
+    validateJobId,
+    getStatus,
+    cancel,
+    close: () => http.close(),
+  };
+}

@@ -1,0 +1,173 @@
+// Adapter for Veryfront-style project runtimes (backends.md section 4).
+//   status: GET  {base}/projects/{project}/jobs/{job_id}         -> Job
+//   cancel: POST {base}/projects/{project}/jobs/{job_id}/cancel  -> the updated Job
+// `project` is `remote_project` from the config, else the gateway's project reference. The cancel
+// answer for a running job may still say `working` (cooperative stop [INF]): that is `cancel_requested`.
+// The status codes for cancelling a finished or unknown job are undocumented [INF], so any 4xx other
+// than 401/403/429 is followed by a read that decides between `already_terminal` and `not_found`.
+import * as z from 'zod';
+import type { ProjectRuntimeBackendConfig } from '../config/schema.ts';
+import { BackendError } from '../jobs/backend-error.ts';
+import type { CallContext, CancelContext, JobBackend } from '../jobs/backend.ts';
+import { isTerminal, notFoundReport, toIsoTime, type CancelReport, type JobStatus, type JobStatusReport } from '../jobs/model.ts';
+import type { AdapterOptions } from './adapter-options.ts';
+import { createHttpClient, parseJson, unexpectedStatus, type HttpResponse } from './http-client.ts';
+
+// `job_id` is `string<uuid>` in the API. Postgres-style UUIDs compare case-insensitively, so an
+// uppercase UUID is accepted and sent in canonical lowercase.
+const UUID_ANY_CASE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const STATUS_MAP: Readonly<Record<string, JobStatus>> = {
+  submitted: 'queued',
+  working: 'running',
+  completed: 'succeeded',
+  failed: 'failed',
+  canceled: 'cancelled',
+  cancelled: 'cancelled', // the Veryfront spelling is `canceled`; the other spelling is accepted too
+};
+
+const jobSchema = z.looseObject({
+  id: z.string().optional(),
+  status: z.string(),
+  created_at: z.string().nullable().optional(),
+  started_at: z.string().nullable().optional(),
+  completed_at: z.string().nullable().optional(),
+  exit_code: z.number().nullable().optional(),
+  failed_reason: z.string().nullable().optional(),
+  failure_detail: z.unknown().optional(),
+  result_summary: z
+    .looseObject({
+      state: z.string().optional(),
+      requested_count: z.number().optional(),
+      ingested_count: z.number().optional(),
+      failed_count: z.number().optional(),
+    })
+    .nullable()
+    .optional(),
+});
+type RuntimeJob = z.infer<typeof jobSchema>;
+
+export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig, options: AdapterOptions): JobBackend {
+  const name = options.name;
+  const project = config.remote_project ?? options.projectReference;
+  const http = createHttpClient({
+    name,
+    baseUrl: config.base_url,
+    headers: { authorization: `Bearer ${config.token}` },
+    timeoutMs: config.timeout_ms ?? options.timeoutMs,
+  });
+  const jobPath = (id: string): string[] => ['projects', project, 'jobs', id.toLowerCase()];
+
+  function validateJobId(jobId: string): string | null {
+    if (typeof jobId !== 'string' || jobId.length === 0) return 'The job id is empty.';
+    if (!UUID_ANY_CASE.test(jobId)) return 'A project-runtime job id is a UUID such as 3f2b8c1e-9a4d-4e6f-8b2a-1c3d5e7f9a0b.';
+    return null;
+  }
+
+  function checkId(jobId: string): void {
+    const problem = validateJobId(jobId);
+    if (problem) throw new BackendError('INVALID_ARGUMENT', problem);
+  }
+
+  function toReport(job: RuntimeJob): JobStatusReport {
+    const raw = job.status;
+    // An unlisted word is kept verbatim and reported as `unknown` (found): the gateway does not guess.
+    const status = STATUS_MAP[raw.toLowerCase()] ?? 'unknown';
+    const report: JobStatusReport = { found: true, status, raw_status: raw };
+    const created = toIsoTime(job.created_at);
+    const started = toIsoTime(job.started_at);
+    const completed = toIsoTime(job.completed_at);
+    if (created) report.created_at = created;
+    if (started) report.started_at = started;
+    if (completed) report.completed_at = completed;
+    if (status === 'failed') {
+      const detail = typeof job.failure_detail === 'string' && job.failure_detail !== '' ? job.failure_detail : undefined;
+      let message = detail ?? job.failed_reason ?? 'the job failed (the runtime gave no reason)';
+      if (typeof job.exit_code === 'number' && !message.includes(`code ${job.exit_code}`)) message += ` (exit code ${job.exit_code})`;
+      report.error = { message: message.slice(0, 2000), ...(job.failed_reason ? { type: job.failed_reason } : {}) };
+    }
+    // A `completed` job is `succeeded` per the mapping table even when its result summary reports
+    // `failed` or `partial_success`: the run itself finished. The summary's verdict is surfaced in
+    // `error` so a caller does not mistake a failed ingest for a clean one.
+    const state = job.result_summary?.state;
+    if (status === 'succeeded' && (state === 'failed' || state === 'partial_success')) {
+      const s = job.result_summary!;
+      const counts =
+        typeof s.requested_count === 'number'
+          ? ` (${s.ingested_count ?? 0} of ${s.requested_count} items done, ${s.failed_count ?? 0} failed)`
+          : '';
+      report.error = {
+        message: state === 'failed' ? `the job completed but its result reports failure${counts}` : `the job completed with partial success${counts}`,
+        type: `result_summary.${state}`,
+      };
+    }
+    return report;
+  }
+
+  function parseJob(res: HttpResponse): RuntimeJob {
+    const body = parseJson(name, res);
+    // The API answers the Job itself; a `{data: Job}` envelope is tolerated.
+    let parsed = jobSchema.safeParse(body);
+    if (!parsed.success && body !== null && typeof body === 'object' && 'data' in body) parsed = jobSchema.safeParse((body as { data: unknown }).data);
+    if (!parsed.success) {
+      throw new BackendError('BACKEND_UNAVAILABLE', `backend "${name}" answered HTTP ${res.status} with a body that is not a job`, { httpStatus: res.status });
+    }
+    return parsed.data;
+  }
+
+  async function read(jobId: string, signal: AbortSignal): Promise<JobStatusReport> {
+    const res = await http.call({ method: 'GET', path: jobPath(jobId), signal });
+    if (res.status === 200) return toReport(parseJob(res));
+    // Unknown ids and other projects' jobs are 404. 403 (a token without access to this project) and
+    // 401 are credential problems: BACKEND_AUTH via unexpectedStatus.
+    if (res.status === 404) return notFoundReport();
+    throw unexpectedStatus(name, res);
+  }
+
+  async function getStatus(jobId: string, ctx: CallContext): Promise<JobStatusReport> {
+    checkId(jobId);
+    return read(jobId, ctx.signal);
+  }
+
+  async function cancel(jobId: string, ctx: CancelContext): Promise<CancelReport> {
+    checkId(jobId);
+    const before = await read(jobId, ctx.signal);
+    if (!before.found) return { outcome: 'not_found', status_before: 'unknown', status_after: 'unknown', message: `job ${jobId} does not exist in project ${project}` };
+    if (isTerminal(before.status)) {
+      return { outcome: 'already_terminal', status_before: before.status, status_after: before.status, message: `job ${jobId} had already finished (${before.raw_status}); nothing was cancelled` };
+    }
+    const res = await http.call({ method: 'POST', path: [...jobPath(jobId), 'cancel'], signal: ctx.signal });
+    if (res.status >= 200 && res.status < 300) {
+      const after = toReport(parseJob(res));
+      if (after.status === 'cancelled') {
+        return { outcome: 'cancelled', status_before: before.status, status_after: 'cancelled', message: `job ${jobId} is now ${after.raw_status}` };
+      }
+      if (isTerminal(after.status)) {
+        return { outcome: 'already_terminal', status_before: before.status, status_after: after.status, message: `job ${jobId} finished (${after.raw_status}) before the cancel took effect` };
+      }
+      return {
+        outcome: 'cancel_requested',
+        status_before: before.status,
+        status_after: after.status,
+        message: `the runtime accepted the cancel of ${jobId}; it still reports ${after.raw_status} while the job stops`,
+      };
+    }
+    if (res.status >= 400 && res.status < 500 && res.status !== 401 && res.status !== 403 && res.status !== 429) {
+      const after = await read(jobId, ctx.signal);
+      if (!after.found) return { outcome: 'not_found', status_before: before.status, status_after: 'unknown', message: `job ${jobId} no longer exists` };
+      if (isTerminal(after.status)) {
+        return { outcome: 'already_terminal', status_before: before.status, status_after: after.status, message: `job ${jobId} had already finished (${after.raw_status}); nothing was cancelled` };
+      }
+    }
+    throw unexpectedStatus(name, res);
+  }
+
+  return {
+    kind: 'project_runtime',
+    name,
+    validateJobId,
+    getStatus,
+    cancel,
+    close: () => http.close(),
+  };
+}

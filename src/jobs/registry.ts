@@ -1,0 +1,31 @@
+// Resolves a caller's project_reference (a reference or any alias) to a project and its backend.
+import type { JobBackend } from './backend.ts';
+
+export interface Project {
+  /** The canonical reference, echoed in results whatever name the caller used. */
+  reference: string;
+  backend: JobBackend;
+}
+
+export interface ProjectRegistry {
+  resolve(nameOrAlias: string): Project | undefined;
+  projects(): readonly Project[];
+  close(): Promise<void>;
+}
+
+export function createProjectRegistry(entries: readonly { reference: string; aliases: readonly string[]; backend: JobBackend }[]): ProjectRegistry {
+  const byName = new Map<string, Project>();
+  const list: Project[] = [];
+  for (const e of entries) {
+    const project = { reference: e.reference, backend: e.backend };
+    list.push(project);
+    for (const n of [e.reference, ...e.aliases]) byName.set(n, project);
+  }
+  return {
+    resolve: (name) => byName.get(name),
+    projects: () => list,
+    async close() {
+      await Promise.allSettled(list.map((p) => p.backend.close?.()));
+    },
+  };
+}

@@ -1,0 +1,144 @@
+#!/usr/bin/env node
+// The command line: with no --config, the sandbox (config/sandbox.yaml with its simulated backends);
+// --config FILE to serve a real config; --check-config FILE to validate one and exit.
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { ConfigError, loadConfigFile } from './config/load.ts';
+import type { Config } from './config/schema.ts';
+import { createGateway } from './gateway.ts';
+import { startSandbox, type Sandbox } from './sandbox/runner.ts';
+import { SEED_STATES } from './sandbox/simulation.ts';
+import { VERSION } from './version.ts';
+
+const USAGE = `mcp-job-gateway ${VERSION}
+
+Usage:
+  mcp-job-gateway                      run on the built-in sandbox backends (config/sandbox.yaml)
+  mcp-job-gateway --config FILE        run on a config file
+  mcp-job-gateway --check-config FILE  validate a config file and exit (0 valid, 2 invalid)
+
+Options:
+  --port N        listen on port N (also: PORT environment variable)
+  --host ADDR     bind address (default from the config)
+  -h, --help      this text
+
+Environment: LOG_LEVEL (default info) sets the log level.`;
+
+const SANDBOX_CONFIG = fileURLToPath(new URL('../config/sandbox.yaml', import.meta.url));
+
+async function main(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: {
+        config: { type: 'string' },
+        'check-config': { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }).values;
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+
+  if (args['check-config'] !== undefined) {
+    try {
+      const cfg = loadConfigFile(args['check-config']);
+      process.stdout.write(`${args['check-config']}: valid (${cfg.projects.length} project${cfg.projects.length === 1 ? '' : 's'})\n`);
+      return 0;
+    } catch (e) {
+      if (e instanceof ConfigError) {
+        process.stderr.write(`${e.message}\n`);
+        return 2;
+      }
+      throw e;
+    }
+  }
+
+  let config: Config;
+  const file = args.config ?? SANDBOX_CONFIG;
+  try {
+    config = loadConfigFile(file);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  const portText = args.port ?? process.env.PORT;
+  if (portText !== undefined) {
+    const port = Number(portText);
+    if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+      process.stderr.write(`invalid port "${portText}"\n`);
+      return 2;
+    }
+    config = { ...config, server: { ...config.server, port } };
+  }
+  if (args.host !== undefined) config = { ...config, server: { ...config.server, host: args.host } };
+
+  const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
+  let sandbox: Sandbox | undefined;
+  if (config.sandbox) sandbox = await startSandbox(config);
+  const gateway = createGateway(config, { logger });
+  const { mcpUrl } = await gateway.listen();
+  process.stdout.write(banner(config, mcpUrl, file, sandbox));
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'shutting down');
+      resolve();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  await gateway.close();
+  await sandbox?.close();
+  return 0;
+}
+
+function banner(config: Config, mcpUrl: string, file: string, sandbox: Sandbox | undefined): string {
+  const lines = [
+    `mcp-job-gateway ${VERSION} is serving ${file}`,
+    `  MCP endpoint: ${mcpUrl}  (${config.server.sessions} sessions, auth: ${config.auth.mode})`,
+    `  projects:`,
+  ];
+  for (const p of config.projects) {
+    const b = p.backend;
+    const where = b.kind === 'comfyui' ? `hosts ${b.hosts.map((h) => h.name).join(', ')}` : `backend ${b.name ?? p.reference}`;
+    lines.push(`    ${p.reference}  (${b.kind}, ${where}${p.aliases.length > 0 ? `; aliases ${p.aliases.join(', ')}` : ''})`);
+    const seeds = sandbox?.seedsByProject.get(p.reference);
+    if (seeds) {
+      for (const state of SEED_STATES) {
+        const ids = seeds[state].slice(0, 2);
+        if (ids.length > 0) lines.push(`      ${state.padEnd(13)} ${ids.join('  ')}`);
+      }
+    }
+  }
+  if (sandbox) {
+    lines.push(
+      '',
+      '  These are simulated backends (the sandbox). Try it:',
+      `    npx @modelcontextprotocol/inspector --cli ${mcpUrl} --transport http --method tools/call \\`,
+      `      --tool-name get_job_status --tool-arg project_reference=${config.projects[0]?.reference ?? 'studio-a'} --tool-arg job_id=<an id above>`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`mcp-job-gateway failed to start: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,114 @@
+// The two tools as MCP sees them: names, descriptions, JSON Schemas (built once, shared by every
+// session), argument parsing, and the shaping of results and tool errors.
+import * as z from 'zod';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { BACKEND_KINDS, CANCEL_OUTCOMES, JOB_STATUSES, cancelReportSchema, jobStatusReportSchema } from '../jobs/model.ts';
+import { TOOL_ERROR_CODES, type JobService, type Outcome } from '../jobs/job-service.ts';
+
+export const TOOL_NAMES = ['get_job_status', 'cancel_job'] as const;
+export type ToolName = (typeof TOOL_NAMES)[number];
+
+// Limits stated in the input schema and enforced with a coded INVALID_ARGUMENT error.
+const projectReference = z.string().min(1).max(128).describe('The project that owns the job: its reference or an alias, as your operator named it.');
+const jobId = z.string().min(1).max(256).describe("The job's id in its backend (e.g. a ComfyUI prompt_id, an agent job_id, a workflow id).");
+
+export const getJobStatusArgs = z.strictObject({ project_reference: projectReference, job_id: jobId });
+export const cancelJobArgs = z.strictObject({
+  project_reference: projectReference,
+  job_id: jobId,
+  reason: z.string().max(1000).optional().describe('Why the job is cancelled; kept by backends that record it (agent-jobs) and in the audit log.'),
+});
+
+const backendRef = z.strictObject({ name: z.string(), kind: z.enum(BACKEND_KINDS) });
+const jobRef = { project_reference: z.string(), backend: backendRef, job_id: z.string(), terminal: z.boolean() };
+
+const statusResult = z.strictObject({ ...jobRef, ...jobStatusReportSchema.shape });
+const cancelResult = z.strictObject({ ...jobRef, ...cancelReportSchema.shape });
+const toolError = z.strictObject({
+  error: z.strictObject({
+    code: z.enum(TOOL_ERROR_CODES),
+    message: z.string(),
+    retry_after_seconds: z.number().int().nonnegative().optional(),
+  }),
+  project_reference: z.string().optional(),
+  job_id: z.string().optional(),
+});
+
+function jsonSchema(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12' }) as Record<string, unknown>;
+  return rest;
+}
+
+/**
+ * An outputSchema that admits the result and the tool-error shape: clients (the SDK's among them)
+ * validate structuredContent against it even when isError is set.
+ */
+function outputSchema(result: z.ZodType): Tool['outputSchema'] {
+  return { type: 'object', anyOf: [jsonSchema(result), jsonSchema(toolError)] } as Tool['outputSchema'];
+}
+
+const STATUS_WORDS = `queued, running, succeeded, failed, cancelled, or unknown (the backend has no record: found=false)`;
+
+export const TOOL_DEFINITIONS: readonly Tool[] = [
+  {
+    name: 'get_job_status',
+    title: 'Get job status',
+    description:
+      `Reads the current state of one job in a project's job system (ComfyUI, agent jobs, project runtime or ComfyControl) and answers in one vocabulary: ${STATUS_WORDS}. ` +
+      `"terminal" is true once the job succeeded, failed or was cancelled; poll until then. The result also carries the backend's own word (raw_status) and, when the backend knows them, ` +
+      `queue position, progress, error details, timestamps, outputs and the host running the job. Read-only: it never changes the job. ` +
+      `If the backend cannot be reached the call fails with BACKEND_UNAVAILABLE; it never guesses a status.`,
+    inputSchema: jsonSchema(getJobStatusArgs) as Tool['inputSchema'],
+    outputSchema: outputSchema(statusResult),
+    annotations: { title: 'Get job status', readOnlyHint: true, openWorldHint: true },
+  },
+  {
+    name: 'cancel_job',
+    title: 'Cancel job',
+    description:
+      `Cancels one job and reports what really happened, verified with the backend. outcome is one of ${CANCEL_OUTCOMES.join(', ')}: ` +
+      `"cancelled" (a queued job was removed, or the backend confirms the stop), "cancel_requested" (a running job was signalled; it stops cooperatively, ` +
+      `so poll get_job_status until it is terminal), "already_terminal" (it had already finished; status_after says how), "not_found" (the backend has no such job), ` +
+      `"not_cancellable" (the backend refuses in the job's current state, e.g. a ComfyControl workflow still being accepted; retry later). ` +
+      `Only the named job is touched, never another job running on the same host. Safe to repeat: a second cancel answers already_terminal. ` +
+      `Requires the jobs:cancel permission where authentication is on.`,
+    inputSchema: jsonSchema(cancelJobArgs) as Tool['inputSchema'],
+    outputSchema: outputSchema(cancelResult),
+    annotations: { title: 'Cancel job', readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
+  },
+];
+
+export function isToolName(name: string): name is ToolName {
+  return (TOOL_NAMES as readonly string[]).includes(name);
+}
+
+/** Runs a tool; argument problems come back as an INVALID_ARGUMENT tool error, like any other failure. */
+export async function callTool(service: JobService, name: ToolName, args: unknown, signal: AbortSignal): Promise<CallToolResult> {
+  if (name === 'get_job_status') {
+    const parsed = getJobStatusArgs.safeParse(args ?? {});
+    if (!parsed.success) return toResult(invalidArguments(parsed.error));
+    return toResult(await service.getJobStatus(parsed.data, signal));
+  }
+  const parsed = cancelJobArgs.safeParse(args ?? {});
+  if (!parsed.success) return toResult(invalidArguments(parsed.error));
+  return toResult(await service.cancelJob(parsed.data, signal));
+}
+
+function invalidArguments(error: z.ZodError): Outcome<never> {
+  const details = error.issues
+    .map((i) => {
+      const at = i.path.join('.') || 'arguments';
+      if (i.code === 'unrecognized_keys') return `unknown argument(s) ${i.keys.join(', ')}`;
+      return `${at}: ${i.message}`;
+    })
+    .join('; ');
+  return { ok: false, error: { code: 'INVALID_ARGUMENT', message: `Invalid arguments: ${details}.` } };
+}
+
+function toResult(outcome: Outcome<object>): CallToolResult {
+  if (outcome.ok) {
+    return { content: [{ type: 'text', text: JSON.stringify(outcome.value) }], structuredContent: outcome.value as Record<string, unknown> };
+  }
+  const { ok: _ok, ...body } = outcome;
+  return { isError: true, content: [{ type: 'text', text: JSON.stringify(body) }], structuredContent: body };
+}

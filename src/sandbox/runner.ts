@@ -1,0 +1,108 @@
+// Starts the simulated backends a config's `sandbox:` section names, each on the loopback port the
+// projects point at. With `ephemeralPorts`, each runs on a free port instead and the returned config
+// points there: tests use the real sandbox.yaml without fighting over ports.
+import type { Config, ProjectConfig } from '../config/schema.ts';
+import type { Clock } from './clock.ts';
+import { SEED_STATES, type SeedState, type Simulation } from './simulation.ts';
+import { startComfyuiSim } from './comfyui.ts';
+import { startAgentJobsSim } from './agent-jobs.ts';
+import { startProjectRuntimeSim } from './project-runtime.ts';
+import { startComfycontrolSim } from './comfycontrol.ts';
+
+export interface Sandbox {
+  /** The config to run the gateway on (URLs rewritten when ports were ephemeral). */
+  config: Config;
+  simulations: readonly Simulation[];
+  /** Seeded job ids per project reference, by starting state. */
+  seedsByProject: ReadonlyMap<string, Record<SeedState, string[]>>;
+  close(): Promise<void>;
+}
+
+export interface SandboxOptions {
+  clock?: Clock;
+  ephemeralPorts?: boolean;
+}
+
+export async function startSandbox(config: Config, options: SandboxOptions = {}): Promise<Sandbox> {
+  const services = config.sandbox?.services ?? [];
+  const simulations: Simulation[] = [];
+  const portMap = new Map<number, number>();
+  const simByPort = new Map<number, Simulation>();
+  try {
+    let comfyIndex = 0;
+    for (const service of services) {
+      const users = config.projects.filter((p) => backendPorts(p).includes(service.port));
+      const port = options.ephemeralPorts ? 0 : service.port;
+      const common = { port, host: '127.0.0.1', namespace: `${service.kind}:${service.port}`, ...(options.clock ? { clock: options.clock } : {}) };
+      let sim: Simulation;
+      switch (service.kind) {
+        case 'comfyui':
+        case 'comfyui_legacy':
+          // Alternate what the hosts' one worker is busy with, so both kinds of running job exist.
+          sim = await startComfyuiSim({ ...common, api: service.kind === 'comfyui' ? 'jobs' : 'legacy', seedRunning: comfyIndex++ % 2 === 0 ? 'running' : 'long_running' });
+          break;
+        case 'agent_jobs': {
+          const b = users.map((p) => p.backend).find((b) => b.kind === 'agent_jobs');
+          sim = await startAgentJobsSim({ ...common, apiKey: b?.api_key ?? 'sandbox-agent-jobs-key', ...(b?.org_id ? { orgId: b.org_id } : {}) });
+          break;
+        }
+        case 'project_runtime': {
+          const b = users.find((p) => p.backend.kind === 'project_runtime');
+          const token = b?.backend.kind === 'project_runtime' ? b.backend.token : 'vf_sandbox_token';
+          const projects = users.map((p) => (p.backend.kind === 'project_runtime' ? (p.backend.remote_project ?? p.reference) : p.reference));
+          sim = await startProjectRuntimeSim({ ...common, token, projects });
+          break;
+        }
+        case 'comfycontrol': {
+          const b = users.map((p) => p.backend).find((b) => b.kind === 'comfycontrol');
+          sim = await startComfycontrolSim({ ...common, token: b?.token ?? 'cfc_sandbox_token' });
+          break;
+        }
+      }
+      simulations.push(sim);
+      portMap.set(service.port, sim.server.port);
+      simByPort.set(service.port, sim);
+    }
+  } catch (e) {
+    await Promise.allSettled(simulations.map((s) => s.close()));
+    throw e;
+  }
+
+  const rebased: Config = options.ephemeralPorts ? { ...config, projects: config.projects.map((p) => rebaseProject(p, portMap)) } : config;
+  const seedsByProject = new Map<string, Record<SeedState, string[]>>();
+  for (const p of config.projects) {
+    const seeds = Object.fromEntries(SEED_STATES.map((s) => [s, [] as string[]])) as Record<SeedState, string[]>;
+    for (const port of backendPorts(p)) {
+      const sim = simByPort.get(port);
+      if (sim) for (const s of SEED_STATES) seeds[s].push(...sim.seeds[s]);
+    }
+    seedsByProject.set(p.reference, seeds);
+  }
+  return {
+    config: rebased,
+    simulations,
+    seedsByProject,
+    async close() {
+      await Promise.allSettled(simulations.map((s) => s.close()));
+    },
+  };
+}
+
+/** Loopback ports a project's backend URLs point at. */
+function backendPorts(p: ProjectConfig): number[] {
+  const urls = p.backend.kind === 'comfyui' ? p.backend.hosts.map((h) => h.url) : [p.backend.base_url];
+  return urls.map((u) => new URL(u)).filter((u) => u.hostname === '127.0.0.1' || u.hostname === 'localhost').map((u) => Number(u.port));
+}
+
+function rebaseProject(p: ProjectConfig, ports: ReadonlyMap<number, number>): ProjectConfig {
+  const move = (u: string) => {
+    const url = new URL(u);
+    const to = ports.get(Number(url.port));
+    if (to === undefined) return u;
+    url.port = String(to);
+    return url.toString().replace(/\/$/, '');
+  };
+  const b = p.backend;
+  if (b.kind === 'comfyui') return { ...p, backend: { ...b, hosts: b.hosts.map((h) => ({ ...h, url: move(h.url) })) } };
+  return { ...p, backend: { ...b, base_url: move(b.base_url) } };
+}

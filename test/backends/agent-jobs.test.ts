@@ -1,0 +1,290 @@
+import { createServer } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createAgentJobsBackend } from '../../src/backends/agent-jobs.ts';
+import type { AgentJobsBackendConfig } from '../../src/config/schema.ts';
+import { isBackendError } from '../../src/jobs/backend-error.ts';
+import type { JobBackend } from '../../src/jobs/backend.ts';
+import { startAgentJobsSim, type AgentJobsSim } from '../../src/sandbox/agent-jobs.ts';
+import { ManualClock, type Clock } from '../../src/sandbox/clock.ts';
+
+const KEY = 'aj-key';
+const ctx = () => ({ signal: new AbortController().signal });
+
+/** A clock that moves forward every time the simulation reads it: each request sees a later time. */
+class TickingClock implements Clock {
+  t = Date.parse('2026-11-01T12:00:00Z');
+  step: number;
+  constructor(step: number) {
+    this.step = step;
+  }
+  now(): number {
+    const v = this.t;
+    this.t += this.step;
+    return v;
+  }
+}
+
+async function errorCode(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'resolved';
+  } catch (e) {
+    return isBackendError(e) ? e.code : `not a BackendError: ${String(e)}`;
+  }
+}
+
+async function closedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+let clock: ManualClock;
+let sim: AgentJobsSim;
+const backends: JobBackend[] = [];
+
+function backend(overrides: Partial<AgentJobsBackendConfig> = {}, timeoutMs = 2_000, target: { baseUrl: string } = sim): JobBackend {
+  const config: AgentJobsBackendConfig = { kind: 'agent_jobs', base_url: target.baseUrl, api_key: KEY, org_id: 'acme', ...overrides };
+  const b = createAgentJobsBackend(config, { name: 'agents', projectReference: 'agents', timeoutMs });
+  backends.push(b);
+  return b;
+}
+
+beforeEach(async () => {
+  clock = new ManualClock();
+  sim = await startAgentJobsSim({ apiKey: KEY, orgId: 'acme', clock, readOnlyApiKeys: ['ro-key'] });
+});
+afterEach(async () => {
+  await Promise.all(backends.splice(0).map((b) => b.close?.()));
+  await sim.close();
+});
+
+describe('agent-jobs adapter: get_job_status', () => {
+  it('maps every seeded state, keeping the raw word verbatim', async () => {
+    const b = backend();
+    const expectations: [string, string][] = [
+      [sim.seeds.queued[0]!, 'queued'],
+      [sim.seeds.queued[1]!, 'queued'],
+      [sim.seeds.running[0]!, 'running'],
+      [sim.seeds.long_running[0]!, 'running'],
+      [sim.seeds.succeeded[0]!, 'succeeded'],
+      [sim.seeds.failed[0]!, 'failed'],
+      [sim.seeds.cancelled[0]!, 'cancelled'],
+    ];
+    for (const [id, status] of expectations) {
+      const r = await b.getStatus(id, ctx());
+      expect(r.found).toBe(true);
+      expect(r.status).toBe(status);
+      expect(r.raw_status).toBe(sim.job(id)!.record.job_status);
+    }
+    // Mixed case really reaches the adapter.
+    expect((await b.getStatus(sim.seeds.queued[1]!, ctx())).raw_status).toBe('scheduled');
+    expect((await b.getStatus(sim.seeds.running[0]!, ctx())).raw_status).toBe('RUNNING');
+  });
+
+  it('turns ISO and epoch timestamps into ISO strings and reports start and end times', async () => {
+    const b = backend();
+    const running = await b.getStatus(sim.seeds.running[0]!, ctx()); // epoch seconds
+    expect(running.created_at).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(running.started_at).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(running.completed_at).toBeUndefined();
+    const done = await b.getStatus(sim.seeds.succeeded[0]!, ctx()); // epoch ms
+    expect(done.created_at).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(done.completed_at).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(Date.parse(done.completed_at!)).toBeGreaterThan(Date.parse(done.created_at!));
+    const queued = await b.getStatus(sim.seeds.queued[0]!, ctx());
+    expect(queued.started_at).toBeUndefined();
+  });
+
+  it('reports the failure text of a failed job', async () => {
+    const r = await backend().getStatus(sim.seeds.failed[0]!, ctx());
+    expect(r.error?.message).toMatch(/failed/i);
+  });
+
+  it('reads `status` when `job_status` is absent', async () => {
+    const id = sim.addJob({ status: 'RUNNING', statusKey: 'status', statusCase: 'lower' });
+    const r = await backend().getStatus(id, ctx());
+    expect(r).toMatchObject({ found: true, status: 'running', raw_status: 'running' });
+  });
+
+  it('follows the job as the clock moves', async () => {
+    const b = backend();
+    const id = sim.addJob({ status: 'WAITING', startsInMs: 1_000, runsForMs: 1_000, outcome: 'FAILED' });
+    expect((await b.getStatus(id, ctx())).status).toBe('queued');
+    clock.advance(1_000);
+    expect((await b.getStatus(id, ctx())).status).toBe('running');
+    clock.advance(1_000);
+    expect((await b.getStatus(id, ctx())).status).toBe('failed');
+  });
+
+  it('sends the key, X-Client-Type: mcp and ?org_id=', async () => {
+    await backend().getStatus(sim.seeds.running[0]!, ctx());
+    const req = sim.server.requests.at(-1)!;
+    expect(req.headers.authorization).toBe(`Bearer ${KEY}`);
+    expect(req.headers['x-client-type']).toBe('mcp');
+    expect(req.query.get('org_id')).toBe('acme');
+    expect(req.path).toBe(`/api/v0/services/agent-jobs/${sim.seeds.running[0]}`);
+  });
+
+  it('leaves out ?org_id= when none is configured', async () => {
+    await backend({ org_id: undefined }).getStatus(sim.seeds.running[0]!, ctx());
+    expect(sim.server.requests.at(-1)!.query.has('org_id')).toBe(false);
+  });
+
+  it('reports an unknown id as not found', async () => {
+    expect(await backend().getStatus('job123', ctx())).toEqual({ found: false, status: 'unknown', raw_status: null });
+  });
+
+  it('reports another organization\'s job (403) as not found', async () => {
+    const foreign = sim.addJob({ orgId: 'globex', status: 'RUNNING' });
+    expect((await backend().getStatus(foreign, ctx())).found).toBe(false);
+  });
+
+  it('tells another organization\'s job from a key problem even when the 403 message says nothing', async () => {
+    await sim.close();
+    sim = await startAgentJobsSim({ apiKey: KEY, orgId: 'acme', clock, foreignJobMessage: 'Forbidden' });
+    const foreign = sim.addJob({ orgId: 'globex', status: 'RUNNING' });
+    expect((await backend().getStatus(foreign, ctx())).found).toBe(false);
+    // The probe that decided it was a list read with the same key.
+    expect(sim.server.requests.at(-1)!.path).toBe('/api/v0/services/agent-jobs');
+  });
+
+  it('answers BACKEND_AUTH for a wrong key and for an org the key cannot access', async () => {
+    expect(await errorCode(backend({ api_key: 'wrong' }).getStatus(sim.seeds.running[0]!, ctx()))).toBe('BACKEND_AUTH');
+    expect(await errorCode(backend({ org_id: 'globex' }).getStatus(sim.seeds.running[0]!, ctx()))).toBe('BACKEND_AUTH');
+  });
+});
+
+describe('agent-jobs adapter: cancel_job', () => {
+  it('cancels a running job: read, DELETE with the reason, read again; the reason arrives', async () => {
+    const id = sim.seeds.running[0]!;
+    const before = sim.server.requests.length;
+    const r = await backend().cancel(id, { ...ctx(), reason: 'customer withdrew' });
+    expect(r).toMatchObject({ outcome: 'cancelled', status_before: 'running', status_after: 'cancelled' });
+    expect(sim.job(id)!.status).toBe('CANCELED');
+    expect(sim.job(id)!.cancelReason).toBe('customer withdrew');
+    const calls = sim.server.requests.slice(before).map((q) => q.method);
+    expect(calls).toEqual(['GET', 'DELETE', 'GET']);
+    const del = sim.server.requests.slice(before)[1]!;
+    expect(JSON.parse(del.body)).toEqual({ reason: 'customer withdrew' });
+    expect(del.headers['x-client-type']).toBe('mcp');
+  });
+
+  it('cancels queued jobs (waiting and scheduled)', async () => {
+    const b = backend();
+    for (const id of sim.seeds.queued) {
+      expect(await b.cancel(id, ctx())).toMatchObject({ outcome: 'cancelled', status_before: 'queued', status_after: 'cancelled' });
+    }
+  });
+
+  it('is idempotent: a second cancel answers already_terminal without a DELETE', async () => {
+    const b = backend();
+    const id = sim.seeds.long_running[0]!;
+    await b.cancel(id, ctx());
+    const deletes = sim.job(id)!.cancelRequests;
+    const again = await b.cancel(id, ctx());
+    expect(again).toMatchObject({ outcome: 'already_terminal', status_before: 'cancelled', status_after: 'cancelled' });
+    expect(sim.job(id)!.cancelRequests).toBe(deletes);
+  });
+
+  it('answers already_terminal for finished jobs without calling DELETE', async () => {
+    const b = backend();
+    for (const [id, status] of [
+      [sim.seeds.succeeded[0]!, 'succeeded'],
+      [sim.seeds.failed[0]!, 'failed'],
+      [sim.seeds.cancelled[0]!, 'cancelled'],
+    ] as const) {
+      expect(await b.cancel(id, ctx())).toMatchObject({ outcome: 'already_terminal', status_after: status });
+      expect(sim.job(id)!.cancelRequests).toBe(0);
+    }
+  });
+
+  it('turns a 409 (the job finished between the read and the DELETE) into already_terminal', async () => {
+    await sim.close();
+    const ticking = new TickingClock(1_000);
+    sim = await startAgentJobsSim({ apiKey: KEY, orgId: 'acme', clock: ticking, seed: false });
+    // addJob reads the clock once (t0); the status read sees t0+1s, the DELETE t0+2s.
+    const id = sim.addJob({ status: 'RUNNING', runsForMs: 1_500 });
+    const r = await backend().cancel(id, ctx());
+    expect(r).toMatchObject({ outcome: 'already_terminal', status_before: 'running', status_after: 'succeeded' });
+    expect(sim.server.requests.map((q) => q.method)).toEqual(['GET', 'DELETE', 'GET']);
+  });
+
+  it('answers not_found for unknown ids and other organizations\' jobs, without a DELETE', async () => {
+    const b = backend();
+    expect(await b.cancel('job123', ctx())).toMatchObject({ outcome: 'not_found', status_before: 'unknown', status_after: 'unknown' });
+    const foreign = sim.addJob({ orgId: 'globex', status: 'RUNNING' });
+    expect(await b.cancel(foreign, ctx())).toMatchObject({ outcome: 'not_found' });
+    expect(sim.server.requests.some((q) => q.method === 'DELETE')).toBe(false);
+    expect(sim.job(foreign)!.status).toBe('RUNNING');
+  });
+
+  it('answers BACKEND_AUTH when the key may read but not cancel', async () => {
+    const id = sim.seeds.running[0]!;
+    const b = backend({ api_key: 'ro-key' });
+    expect((await b.getStatus(id, ctx())).status).toBe('running');
+    expect(await errorCode(b.cancel(id, ctx()))).toBe('BACKEND_AUTH');
+    expect(sim.job(id)!.status).toBe('RUNNING');
+  });
+
+  it('answers BACKEND_AUTH for a wrong key', async () => {
+    expect(await errorCode(backend({ api_key: 'wrong' }).cancel(sim.seeds.running[0]!, ctx()))).toBe('BACKEND_AUTH');
+  });
+});
+
+describe('agent-jobs adapter: ids and failures', () => {
+  it('rejects hostile ids before any request', async () => {
+    const b = backend();
+    for (const id of ['', '../x', '..', '%2F', 'a/b', 'x?y=1', 'x#y', ' x', '-leading-dash', 'a'.repeat(10_000)]) {
+      expect(b.validateJobId(id)).toMatch(/\.$/);
+      expect(await errorCode(b.getStatus(id, ctx()))).toBe('INVALID_ARGUMENT');
+      expect(await errorCode(b.cancel(id, ctx()))).toBe('INVALID_ARGUMENT');
+    }
+    expect(sim.server.requests).toHaveLength(0);
+    expect(b.validateJobId('job123')).toBeNull();
+    expect(b.validateJobId(sim.seeds.running[0]!)).toBeNull();
+  });
+
+  it('answers BACKEND_UNAVAILABLE when the service is down', async () => {
+    const b = backend({ base_url: `http://127.0.0.1:${await closedPort()}/api/v0` });
+    expect(await errorCode(b.getStatus('job123', ctx()))).toBe('BACKEND_UNAVAILABLE');
+    expect(await errorCode(b.cancel('job123', ctx()))).toBe('BACKEND_UNAVAILABLE');
+  });
+
+  it('answers BACKEND_UNAVAILABLE when the service hangs', async () => {
+    sim.server.setFault({ kind: 'hang' });
+    expect(await errorCode(backend({}, 200).getStatus(sim.seeds.running[0]!, ctx()))).toBe('BACKEND_UNAVAILABLE');
+  });
+
+  it('answers BACKEND_UNAVAILABLE for garbage, a wrong JSON shape and 5xx', async () => {
+    const b = backend();
+    const id = sim.seeds.running[0]!;
+    sim.server.setFault({ kind: 'garbage' });
+    expect(await errorCode(b.getStatus(id, ctx()))).toBe('BACKEND_UNAVAILABLE');
+    sim.server.setFault({ kind: 'status', status: 200, body: '{"data":{"job_id":"x","result":null}}' });
+    expect(await errorCode(b.getStatus(id, ctx()))).toBe('BACKEND_UNAVAILABLE');
+    sim.server.setFault({ kind: 'status', status: 200, body: '[]' });
+    expect(await errorCode(b.getStatus(id, ctx()))).toBe('BACKEND_UNAVAILABLE');
+    sim.server.setFault({ kind: 'status', status: 500, body: '{"message":"boom"}' });
+    expect(await errorCode(b.getStatus(id, ctx()))).toBe('BACKEND_UNAVAILABLE');
+    expect(await errorCode(b.cancel(id, ctx()))).toBe('BACKEND_UNAVAILABLE');
+  });
+
+  it('answers RATE_LIMITED for 429 and BACKEND_REJECTED for another 4xx', async () => {
+    const b = backend();
+    sim.server.setFault({ kind: 'status', status: 429, body: '{"message":"slow down"}' });
+    expect(await errorCode(b.getStatus('job123', ctx()))).toBe('RATE_LIMITED');
+    sim.server.setFault({ kind: 'status', status: 400, body: '{"message":"Bad request"}' });
+    expect(await errorCode(b.getStatus('job123', ctx()))).toBe('BACKEND_REJECTED');
+  });
+
+  it('honours the caller\'s abort signal', async () => {
+    sim.server.setFault({ kind: 'hang' });
+    const ac = new AbortController();
+    const p = backend({}, 10_000).getStatus('job123', { signal: ac.signal });
+    setTimeout(() => ac.abort(new Error('caller went away')), 50);
+    await expect(p).rejects.toThrow(/caller went away/);
+  });
+});

@@ -1,0 +1,298 @@
+import { createServer } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createComfycontrolBackend } from '../../src/backends/comfycontrol.ts';
+import type { ComfycontrolBackendConfig } from '../../src/config/schema.ts';
+import { isBackendError, type BackendError } from '../../src/jobs/backend-error.ts';
+import type { JobBackend } from '../../src/jobs/backend.ts';
+import { ManualClock, type Clock } from '../../src/sandbox/clock.ts';
+import { startComfycontrolSim, type ComfycontrolSim, type ComfycontrolSimOptions } from '../../src/sandbox/comfycontrol.ts';
+
+const TOKEN = 'cfc_test_token';
+const ctx = () => ({ signal: new AbortController().signal });
+
+class TickingClock implements Clock {
+  t = Date.parse('2026-11-01T12:00:00Z');
+  step: number;
+  constructor(step: number) {
+    this.step = step;
+  }
+  now(): number {
+    const v = this.t;
+    this.t += this.step;
+    return v;
+  }
+}
+
+async function failure(p: Promise<unknown>): Promise<BackendError | string> {
+  try {
+    await p;
+    return 'resolved';
+  } catch (e) {
+    return isBackendError(e) ? e : `not a BackendError: ${String(e)}`;
+  }
+}
+async function errorCode(p: Promise<unknown>): Promise<string> {
+  const f = await failure(p);
+  return typeof f === 'string' ? f : f.code;
+}
+
+async function closedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+let clock: ManualClock;
+let sim: ComfycontrolSim;
+const backends: JobBackend[] = [];
+
+function backend(overrides: Partial<ComfycontrolBackendConfig> = {}, timeoutMs = 2_000): JobBackend {
+  const config: ComfycontrolBackendConfig = { kind: 'comfycontrol', base_url: sim.baseUrl, token: TOKEN, rate_limit: { requests: 40, per_seconds: 10 }, ...overrides };
+  const b = createComfycontrolBackend(config, { name: 'cloud-renders', projectReference: 'cloud-renders', timeoutMs, now: () => clock.now() });
+  backends.push(b);
+  return b;
+}
+
+async function restartSim(options: Partial<ComfycontrolSimOptions> = {}): Promise<void> {
+  await sim.close();
+  sim = await startComfycontrolSim({ token: TOKEN, clock, ...options });
+}
+
+beforeEach(async () => {
+  clock = new ManualClock();
+  sim = await startComfycontrolSim({ token: TOKEN, clock });
+});
+afterEach(async () => {
+  await Promise.all(backends.splice(0).map((b) => b.close?.()));
+  await sim.close();
+});
+
+describe('comfycontrol adapter: get_job_status', () => {
+  it('maps every seeded state, accepted and invalid included', async () => {
+    const b = backend();
+    const expected = { queued: 'queued', running: 'running', long_running: 'running', succeeded: 'succeeded', failed: 'failed', cancelled: 'cancelled' } as const;
+    for (const [state, status] of Object.entries(expected)) {
+      for (const id of sim.seeds[state as keyof typeof expected]) {
+        expect(await b.getStatus(id, ctx())).toMatchObject({ found: true, status, raw_status: sim.job(id)!.status });
+      }
+    }
+    expect(await b.getStatus(sim.extraSeeds.accepted[0]!, ctx())).toMatchObject({ status: 'queued', raw_status: 'accepted' });
+    const invalid = await b.getStatus(sim.extraSeeds.invalid[0]!, ctx());
+    expect(invalid).toMatchObject({ status: 'failed', raw_status: 'invalid', error: { type: 'invalid' } });
+  });
+
+  it('reports the failing node, exception type and message, and the times', async () => {
+    const r = await backend().getStatus(sim.seeds.failed[0]!, ctx());
+    expect(r.error).toEqual({ message: 'CUDA out of memory. Tried to allocate 2.00 GiB', type: 'torch.OutOfMemoryError', node: '3' });
+    expect(r.created_at).toMatch(/Z$/);
+    expect(r.started_at).toMatch(/Z$/);
+    expect(r.completed_at).toMatch(/Z$/);
+    const running = await backend().getStatus(sim.seeds.running[0]!, ctx());
+    expect(running.error).toBeUndefined();
+    expect(running.completed_at).toBeUndefined();
+  });
+
+  it('reports unknown and another user\'s workflows as not found', async () => {
+    const b = backend();
+    expect(await b.getStatus('00000000-0000-4000-8000-000000000000', ctx())).toEqual({ found: false, status: 'unknown', raw_status: null });
+    expect((await b.getStatus(sim.addJob({ userId: 'someone-else' }), ctx())).found).toBe(false);
+  });
+
+  it('answers BACKEND_AUTH for a wrong token', async () => {
+    expect(await errorCode(backend({ token: 'cfc_wrong' }).getStatus(sim.seeds.running[0]!, ctx()))).toBe('BACKEND_AUTH');
+  });
+});
+
+describe('comfycontrol adapter: cancel_job', () => {
+  it('cancel is asynchronous: cancel_requested, cancelled after a few seconds, then already_terminal', async () => {
+    const b = backend();
+    const id = sim.seeds.running[0]!;
+    const r = await b.cancel(id, ctx());
+    expect(r).toMatchObject({ outcome: 'cancel_requested', status_before: 'running', status_after: 'running' });
+    expect(sim.server.requests.map((q) => `${q.method} ${q.path}`)).toEqual([`GET /v1/workflow/${id}`, `POST /v1/workflow/${id}/cancel`, `GET /v1/workflow/${id}`]);
+    clock.advance(6_000);
+    expect((await b.getStatus(id, ctx())).status).toBe('cancelled');
+    const posts = sim.server.requests.filter((q) => q.method === 'POST').length;
+    expect(await b.cancel(id, ctx())).toMatchObject({ outcome: 'already_terminal', status_before: 'cancelled', status_after: 'cancelled' });
+    expect(sim.server.requests.filter((q) => q.method === 'POST').length).toBe(posts);
+  });
+
+  it('cancels a queued workflow the same way', async () => {
+    const b = backend();
+    const id = sim.seeds.queued[0]!;
+    expect(await b.cancel(id, ctx())).toMatchObject({ outcome: 'cancel_requested', status_before: 'queued' });
+    clock.advance(6_000);
+    expect((await b.getStatus(id, ctx())).status).toBe('cancelled');
+  });
+
+  it('reports a workflow that completes before the stop as succeeded', async () => {
+    const b = backend();
+    const id = sim.addJob({ status: 'running', remainingMs: 1_000 });
+    expect((await b.cancel(id, ctx())).outcome).toBe('cancel_requested');
+    clock.advance(10_000);
+    expect((await b.getStatus(id, ctx())).status).toBe('succeeded');
+    expect(await b.cancel(id, ctx())).toMatchObject({ outcome: 'already_terminal', status_after: 'succeeded' });
+  });
+
+  it('answers not_cancellable for accepted and uploaded workflows (400, then a read)', async () => {
+    const b = backend();
+    const uploaded = sim.addJob({ status: 'uploaded', remainingMs: null });
+    for (const [id, raw] of [
+      [sim.extraSeeds.accepted[0]!, 'accepted'],
+      [uploaded, 'uploaded'],
+    ] as const) {
+      const before = sim.server.requests.length;
+      expect(await b.cancel(id, ctx())).toMatchObject({ outcome: 'not_cancellable', status_before: 'queued', status_after: 'queued' });
+      expect(sim.server.requests.slice(before).map((q) => q.method)).toEqual(['GET', 'POST', 'GET']);
+      expect(sim.job(id)!.status).toBe(raw);
+    }
+  });
+
+  it('answers already_terminal for finished workflows without calling cancel', async () => {
+    const b = backend();
+    for (const [id, status] of [
+      [sim.seeds.succeeded[0]!, 'succeeded'],
+      [sim.seeds.failed[0]!, 'failed'],
+      [sim.seeds.cancelled[0]!, 'cancelled'],
+      [sim.extraSeeds.invalid[0]!, 'failed'],
+    ] as const) {
+      expect(await b.cancel(id, ctx())).toMatchObject({ outcome: 'already_terminal', status_after: status });
+    }
+    expect(sim.server.requests.some((q) => q.method === 'POST')).toBe(false);
+  });
+
+  it('turns a 400 for a workflow that finished between the read and the cancel into already_terminal', async () => {
+    await sim.close();
+    sim = await startComfycontrolSim({ token: TOKEN, clock: new TickingClock(1_000), seed: false });
+    // addJob reads the clock at t0; the status read sees t0+1s, the cancel t0+2s, after the run ended.
+    const id = sim.addJob({ status: 'running', remainingMs: 1_500, outcome: 'failed' });
+    expect(await backend().cancel(id, ctx())).toMatchObject({ outcome: 'already_terminal', status_before: 'running', status_after: 'failed' });
+    expect(sim.server.requests.map((q) => q.method)).toEqual(['GET', 'POST', 'GET']);
+  });
+
+  it('answers not_found for unknown and another user\'s workflows without calling cancel', async () => {
+    const b = backend();
+    expect(await b.cancel('00000000-0000-4000-8000-000000000000', ctx())).toMatchObject({ outcome: 'not_found', status_after: 'unknown' });
+    const theirs = sim.addJob({ userId: 'someone-else', status: 'running' });
+    expect(await b.cancel(theirs, ctx())).toMatchObject({ outcome: 'not_found' });
+    expect(sim.server.requests.some((q) => q.method === 'POST')).toBe(false);
+  });
+
+  it('answers BACKEND_UNAVAILABLE when the runner cannot be reached (500)', async () => {
+    const id = sim.addJob({ status: 'running', runnerUnreachable: true });
+    expect(await errorCode(backend().cancel(id, ctx()))).toBe('BACKEND_UNAVAILABLE');
+  });
+
+  it('answers BACKEND_AUTH for a wrong token', async () => {
+    expect(await errorCode(backend({ token: 'cfc_wrong' }).cancel(sim.seeds.running[0]!, ctx()))).toBe('BACKEND_AUTH');
+  });
+});
+
+describe('comfycontrol adapter: rate limit', () => {
+  it('never makes ComfyControl answer 429 under a burst: its own budget answers RATE_LIMITED first', async () => {
+    const b = backend();
+    const id = sim.seeds.running[0]!;
+    const results = await Promise.all(Array.from({ length: 60 }, () => failure(b.getStatus(id, ctx()))));
+    const ok = results.filter((r) => r === 'resolved').length;
+    const limited = results.filter((r) => typeof r !== 'string' && r.code === 'RATE_LIMITED') as BackendError[];
+    expect(ok).toBe(40);
+    expect(limited).toHaveLength(20);
+    expect(limited.every((e) => (e.retryAfterSeconds ?? 0) > 0)).toBe(true);
+    expect(sim.server.requests).toHaveLength(40);
+    expect(sim.rateLimitedResponses).toBe(0);
+    // Cancels are budgeted too.
+    expect(await errorCode(b.cancel(id, ctx()))).toBe('RATE_LIMITED');
+    expect(sim.server.requests).toHaveLength(40);
+    // Once the window has passed, calls go through again.
+    clock.advance(11_000);
+    expect((await b.getStatus(id, ctx())).status).toBe('running');
+    expect(sim.rateLimitedResponses).toBe(0);
+  });
+
+  it('keeps to the budget across a mix of reads and cancels spread over time', async () => {
+    const b = backend();
+    for (let step = 0; step < 30; step++) {
+      await Promise.all([
+        failure(b.getStatus(sim.seeds.running[0]!, ctx())),
+        failure(b.cancel(sim.seeds.succeeded[0]!, ctx())),
+        failure(b.getStatus(sim.seeds.queued[0]!, ctx())),
+      ]);
+      clock.advance(700);
+    }
+    expect(sim.rateLimitedResponses).toBe(0);
+  });
+
+  it('uses the configured budget', async () => {
+    const b = backend({ rate_limit: { requests: 3, per_seconds: 5 } });
+    const id = sim.seeds.running[0]!;
+    for (let i = 0; i < 3; i++) await b.getStatus(id, ctx());
+    const f = await failure(b.getStatus(id, ctx()));
+    expect(typeof f !== 'string' && f.code).toBe('RATE_LIMITED');
+    expect(sim.server.requests).toHaveLength(3);
+  });
+
+  it('after a forced 429 without Retry-After, stays quiet for 10 s', async () => {
+    const b = backend();
+    const id = sim.seeds.running[0]!;
+    sim.server.setFault({ kind: 'status', status: 429 });
+    const first = await failure(b.getStatus(id, ctx()));
+    expect(typeof first !== 'string' && first.code).toBe('RATE_LIMITED');
+    expect(typeof first !== 'string' && first.retryAfterSeconds).toBe(10);
+    sim.server.setFault(null);
+    const sent = sim.server.requests.length;
+    clock.advance(9_000);
+    const during = await failure(b.getStatus(id, ctx()));
+    expect(typeof during !== 'string' && during.code).toBe('RATE_LIMITED');
+    expect(typeof during !== 'string' && during.retryAfterSeconds).toBe(1);
+    expect(await errorCode(b.cancel(id, ctx()))).toBe('RATE_LIMITED');
+    expect(sim.server.requests.length).toBe(sent);
+    clock.advance(1_000);
+    expect((await b.getStatus(id, ctx())).status).toBe('running');
+  });
+
+  it('honours the Retry-After of a real 429', async () => {
+    // A gateway configured with a larger budget than the real limit: ComfyControl's 429 takes over.
+    await restartSim({ rateLimit: { requests: 2, perSeconds: 10, cooldownSeconds: 30 } });
+    const b = backend({ rate_limit: { requests: 100, per_seconds: 10 } });
+    const id = sim.seeds.running[0]!;
+    await b.getStatus(id, ctx());
+    await b.getStatus(id, ctx());
+    const limited = await failure(b.getStatus(id, ctx()));
+    expect(typeof limited !== 'string' && limited.retryAfterSeconds).toBe(30);
+    expect(sim.rateLimitedResponses).toBe(1);
+    clock.advance(20_000);
+    expect(await errorCode(b.getStatus(id, ctx()))).toBe('RATE_LIMITED');
+    expect(sim.rateLimitedResponses).toBe(1);
+    clock.advance(10_000);
+    expect((await b.getStatus(id, ctx())).status).toBe('running');
+  });
+});
+
+describe('comfycontrol adapter: ids and failures', () => {
+  it('rejects hostile ids before any request', async () => {
+    const b = backend();
+    for (const id of ['', '../x', '..', '%2F', 'a/b', 'x?y', 'x#y', ' x', 'a'.repeat(10_000)]) {
+      expect(b.validateJobId(id)).toMatch(/\.$/);
+      expect(await errorCode(b.getStatus(id, ctx()))).toBe('INVALID_ARGUMENT');
+      expect(await errorCode(b.cancel(id, ctx()))).toBe('INVALID_ARGUMENT');
+    }
+    expect(sim.server.requests).toHaveLength(0);
+  });
+
+  it('answers BACKEND_UNAVAILABLE when ComfyControl is down, hangs, answers garbage or a wrong shape', async () => {
+    const id = sim.seeds.running[0]!;
+    const down = backend({ base_url: `http://127.0.0.1:${await closedPort()}` });
+    expect(await errorCode(down.getStatus(id, ctx()))).toBe('BACKEND_UNAVAILABLE');
+    const b = backend({}, 200);
+    sim.server.setFault({ kind: 'hang' });
+    expect(await errorCode(b.getStatus(id, ctx()))).toBe('BACKEND_UNAVAILABLE');
+    sim.server.setFault({ kind: 'garbage' });
+    expect(await errorCode(b.getStatus(id, ctx()))).toBe('BACKEND_UNAVAILABLE');
+    sim.server.setFault({ kind: 'status', status: 200, body: '{"workflows":[]}' });
+    expect(await errorCode(b.getStatus(id, ctx()))).toBe('BACKEND_UNAVAILABLE');
+    sim.server.setFault({ kind: 'status', status: 500, body: '{"status":500,"message":"internal"}' });
+    expect(await errorCode(b.getStatus(id, ctx()))).toBe('BACKEND_UNAVAILABLE');
+  });
+});

@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, configJsonSchema, loadConfigFile, parseConfig } from '../../src/config/load.ts';
+
+const minimal = (extra = '') => `
+auth: { mode: none }
+projects:
+  - reference: p1
+    backend: { kind: agent_jobs, base_url: "http://127.0.0.1:1/api/v0", api_key: k }
+${extra}`;
+
+function problemsOf(text: string, env: NodeJS.ProcessEnv = {}): { path: string; message: string }[] {
+  try {
+    parseConfig(text, 'test.yaml', { env, readSecretFile: () => { throw Object.assign(new Error('nope'), { code: 'ENOENT' }); } });
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return [...(e as ConfigError).problems];
+  }
+  return [];
+}
+
+describe('config loading', () => {
+  it('accepts the shipped sandbox config', () => {
+    const cfg = loadConfigFile('config/sandbox.yaml');
+    expect(cfg.projects.map((p) => p.backend.kind).sort()).toEqual(['agent_jobs', 'comfycontrol', 'comfyui', 'project_runtime']);
+    const comfy = cfg.projects.find((p) => p.backend.kind === 'comfyui')!;
+    expect(comfy.backend.kind === 'comfyui' && comfy.backend.hosts.length).toBeGreaterThan(1);
+  });
+
+  it('accepts the commented example once its secret references resolve', () => {
+    const env = { AICONNECT_API_KEY: 'ak', COMFYCONTROL_TOKEN: 'cfc', COMFY_PROXY_TOKEN: 'pt' };
+    const cfg = loadConfigFile('config/example.yaml', { env, readSecretFile: (p) => `secret-from-${p}\n` });
+    const runtime = cfg.projects.find((p) => p.reference === 'site-x')!.backend;
+    expect(runtime.kind === 'project_runtime' && runtime.token).toBe('secret-from-/var/run/secrets/veryfront/token');
+    const comfy = cfg.projects.find((p) => p.reference === 'studio-a')!.backend;
+    expect(comfy.kind === 'comfyui' && comfy.hosts[1]!.headers).toEqual({ Authorization: 'Bearer pt' });
+  });
+
+  it('applies defaults', () => {
+    const cfg = parseConfig(minimal(), 't.yaml');
+    expect(cfg.server).toMatchObject({ host: '127.0.0.1', port: 8080, path: '/mcp', sessions: 'stateful' });
+    expect(cfg.defaults.timeout_ms).toBe(10_000);
+  });
+
+  it('lists every problem by its path at once, without echoing secret values', () => {
+    const text = `
+auth: { mode: none }
+server: { port: 99999, sessions: sometimes }
+projects:
+  - reference: p1
+    backend: { kind: comfyui, hosts: [ { name: a, url: "ftp://x" } ] }
+  - reference: p2
+    backend: { kind: agent_jobs, base_url: "http://x/api", api_key: "\${env:MISSING_KEY}" }
+  - reference: p3
+    backend: { kind: comfycontrol, base_url: "http://x", token: "\${file:/no/such/file}" }
+  - reference: p4
+    backend: { kind: nomad, base_url: "http://x" }
+`;
+    const paths = problemsOf(text).map((p) => p.path);
+    expect(paths).toEqual(
+      expect.arrayContaining(['server.port', 'server.sessions', 'projects.0.backend.hosts.0.url', 'projects.1.backend.api_key', 'projects.2.backend.token', 'projects.3.backend.kind']),
+    );
+  });
+
+  it('resolves ${env:} and ${file:} references', () => {
+    const cfg = parseConfig(minimal().replace('api_key: k', 'api_key: "${env:KEY}"'), 't.yaml', { env: { KEY: 's3cret' } });
+    expect(cfg.projects[0]!.backend.kind === 'agent_jobs' && cfg.projects[0]!.backend.api_key).toBe('s3cret');
+    const err = problemsOf(minimal().replace('api_key: k', 'api_key: "${env:KEY}"'), {});
+    expect(err).toEqual([{ path: 'projects.0.backend.api_key', message: 'environment variable KEY is not set' }]);
+  });
+
+  it('refuses auth "none" unless bound to loopback', () => {
+    const problems = problemsOf(minimal('server: { host: 0.0.0.0, public_url: "https://jobs.example.com/mcp" }'));
+    expect(problems.map((p) => p.path)).toEqual(['auth.mode']);
+    expect(problemsOf(minimal('server: { host: "::1" }'))).toEqual([]);
+  });
+
+  it('refuses a reference or alias that names two projects', () => {
+    const text = `
+auth: { mode: none }
+projects:
+  - { reference: a, aliases: [shared], backend: { kind: agent_jobs, base_url: "http://x", api_key: k } }
+  - { reference: b, aliases: [shared], backend: { kind: agent_jobs, base_url: "http://y", api_key: k } }
+`;
+    expect(problemsOf(text)).toEqual([expect.objectContaining({ path: 'projects.1.aliases' })]);
+  });
+
+  it('reports YAML syntax errors and a non-mapping document', () => {
+    expect(problemsOf('projects: [unclosed')[0]!.path).toBe('(file)');
+    expect(problemsOf('- just a list')[0]!.message).toMatch(/mapping/);
+  });
+
+  it('rejects unknown keys (a typo is an error, not silently ignored)', () => {
+    expect(problemsOf(minimal('servr: { port: 1 }')).map((p) => p.path)).toEqual(['(top level)']);
+  });
+
+  it('ships a JSON Schema that matches the zod schema (run `npm run config-schema` after changing it)', () => {
+    const shipped = JSON.parse(readFileSync('config/schema.json', 'utf8'));
+    expect(shipped).toEqual(configJsonSchema());
+  });
+});

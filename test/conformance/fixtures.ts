@@ -1,0 +1,15 @@
+// The conformance suite calls fixture tools by fixed names. These two exercise our transport and
+// error plumbing (a text result; an isError result) and are served only in the conformance run,
+// injected through GatewayDeps.extraTools; the product itself serves just its two job tools.
+import type { ExtraTool } from '../../src/mcp/server.ts';
+
+export const conformanceFixtures: readonly ExtraTool[] = [
+  {
+    definition: { name: 'test_simple_text', description: 'Conformance fixture: returns a text block.', inputSchema: { type: 'object', additionalProperties: false } },
+    handler: async () => ({ content: [{ type: 'text', text: 'This is a simple text response for testing.' }] }),
+  },
+  {
+    definition: { name: 'test_error_handling', description: 'Conformance fixture: always fails as a tool error.', inputSchema: { type: 'object', additionalProperties: false } },
+    handler: async () => ({ isError: true, content: [{ type: 'text', text: 'This tool intentionally returns an error for testing' }] }),
+  },
+];

@@ -1,0 +1,68 @@
+// Starts the real sandbox (config/sandbox.yaml, its simulations on free ports) and a gateway on it,
+// and connects SDK clients: the way every end-to-end test meets the gateway.
+import { pino } from 'pino';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { loadConfigFile } from '../../src/config/load.ts';
+import type { Config } from '../../src/config/schema.ts';
+import { createGateway, type Gateway, type GatewayDeps } from '../../src/gateway.ts';
+import { ManualClock } from '../../src/sandbox/clock.ts';
+import { startSandbox, type Sandbox } from '../../src/sandbox/runner.ts';
+import type { SeedState } from '../../src/sandbox/simulation.ts';
+
+export interface TestGateway {
+  mcpUrl: string;
+  gateway: Gateway;
+  sandbox: Sandbox;
+  clock: ManualClock;
+  /** A connected SDK client; closed by close(). */
+  client(): Promise<Client>;
+  /** Calls a tool and returns its result (tool errors included). */
+  call(client: Client, name: string, args: Record<string, unknown>, options?: { signal?: AbortSignal }): Promise<CallToolResult>;
+  close(): Promise<void>;
+}
+
+export interface TestGatewayOptions {
+  /** Edits the sandbox config (after its ports are made free ones) before the gateway starts. */
+  configure?: (config: Config) => Config;
+  deps?: GatewayDeps;
+}
+
+export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
+  const clock = new ManualClock();
+  const sandbox = await startSandbox(loadConfigFile('config/sandbox.yaml'), { ephemeralPorts: true, clock });
+  let config: Config = { ...sandbox.config, server: { ...sandbox.config.server, port: 0 }, sandbox: undefined };
+  if (options.configure) config = options.configure(config);
+  const gateway = createGateway(config, { logger: pino({ level: 'silent' }), now: () => clock.now(), ...options.deps });
+  const { mcpUrl } = await gateway.listen();
+  const clients: Client[] = [];
+  return {
+    mcpUrl,
+    gateway,
+    sandbox,
+    clock,
+    async client() {
+      const client = new Client({ name: 'test-agent', version: '1.0.0' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl)));
+      clients.push(client);
+      return client;
+    },
+    async call(client, name, args, callOptions = {}) {
+      return (await client.callTool({ name, arguments: args }, undefined, callOptions.signal ? { signal: callOptions.signal } : undefined)) as CallToolResult;
+    },
+    async close() {
+      await Promise.allSettled(clients.map((c) => c.close()));
+      await gateway.close();
+      await sandbox.close();
+    },
+  };
+}
+
+/** A project's seeded job id in a given starting state. */
+export function seed(t: TestGateway, project: string, state: SeedState, index = 0): string {
+  const ids = t.sandbox.seedsByProject.get(project)?.[state];
+  const id = ids?.[index];
+  if (!id) throw new Error(`the sandbox seeds no ${state} job #${index} for ${project}`);
+  return id;
+}

@@ -1,0 +1,85 @@
+// The two tools as an agent sees them through the SDK client: definitions, argument errors,
+// project routing, and the shape of results and tool errors.
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seed, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+
+describe('tool definitions and routing', () => {
+  let t: TestGateway;
+  let client: Client;
+  beforeAll(async () => {
+    t = await startTestGateway();
+    client = await t.client();
+  });
+  afterAll(async () => t?.close());
+
+  it('lists two tools with titles, descriptions, schemas and honest annotations', async () => {
+    const { tools } = await client.listTools();
+    const byName = Object.fromEntries(tools.map((x) => [x.name, x]));
+    expect(Object.keys(byName).sort()).toEqual(['cancel_job', 'get_job_status']);
+    const status = byName.get_job_status!;
+    expect(status.title).toBe('Get job status');
+    expect(status.description).toMatch(/read-only/i);
+    expect(status.annotations).toMatchObject({ readOnlyHint: true, openWorldHint: true });
+    expect(status.inputSchema).toMatchObject({ type: 'object', required: ['project_reference', 'job_id'], additionalProperties: false });
+    expect(status.outputSchema?.type).toBe('object');
+    const cancel = byName.cancel_job!;
+    expect(cancel.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true });
+    expect(cancel.description).toMatch(/cancel_requested/);
+    expect(Object.keys((cancel.inputSchema as { properties: object }).properties).sort()).toEqual(['job_id', 'project_reference', 'reason']);
+  });
+
+  it('returns structuredContent and the same JSON as text', async () => {
+    const r = await t.call(client, 'get_job_status', { project_reference: 'agents', job_id: seed(t, 'agents', 'succeeded') });
+    expect(r.isError).toBeFalsy();
+    expect(JSON.parse((r.content[0] as { text: string }).text)).toEqual(r.structuredContent);
+    expect(r.structuredContent).toMatchObject({ project_reference: 'agents', backend: { name: 'agents', kind: 'agent_jobs' }, status: 'succeeded', terminal: true, found: true });
+  });
+
+  it('resolves an alias and answers with the canonical reference', async () => {
+    const id = seed(t, 'studio-a', 'succeeded');
+    for (const name of ['studio', '7d3f0c1e-5b2a-4c1e-9f00-00000000a001']) {
+      const r = await t.call(client, 'get_job_status', { project_reference: name, job_id: id });
+      expect(r.structuredContent).toMatchObject({ project_reference: 'studio-a', status: 'succeeded' });
+    }
+  });
+
+  it('answers an unknown project with UNKNOWN_PROJECT and names no other project', async () => {
+    const r = await t.call(client, 'get_job_status', { project_reference: 'studio-b', job_id: seed(t, 'studio-a', 'queued') });
+    expect(r.isError).toBe(true);
+    expect(r.structuredContent).toMatchObject({ error: { code: 'UNKNOWN_PROJECT' } });
+    const text = JSON.stringify(r);
+    for (const other of ['studio-a', 'agents', 'site-x', 'cloud-renders']) expect(text).not.toContain(other);
+  });
+
+  it('answers malformed arguments with INVALID_ARGUMENT that says what is wrong', async () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ project_reference: 'agents' }, /job_id/],
+      [{ project_reference: 'agents', job_id: 42 }, /job_id/],
+      [{ project_reference: 'agents', job_id: 'x'.repeat(10_000) }, /job_id/],
+      [{ project_reference: 'agents', job_id: 'a', jobId: 'b' }, /jobId/],
+      [{ project_reference: '', job_id: 'a' }, /project_reference/],
+    ];
+    for (const [args, mentions] of cases) {
+      const r = await t.call(client, 'get_job_status', args);
+      expect(r.isError).toBe(true);
+      expect(r.structuredContent).toMatchObject({ error: { code: 'INVALID_ARGUMENT' } });
+      expect((r.structuredContent as { error: { message: string } }).error.message).toMatch(mentions);
+    }
+  });
+
+  it('refuses hostile job ids before any backend hears of them', async () => {
+    const hostile = ['../x', '..%2F..%2Fadmin', '%2F', 'a/b', '?x=1', '#frag', ' ', 'x'.repeat(257), '\u0000', 'ok\r\nX-Injected: 1'];
+    const before = t.sandbox.simulations.map((s) => s.server.requests.length);
+    for (const project of ['studio-a', 'agents', 'site-x', 'cloud-renders']) {
+      for (const id of hostile) {
+        for (const tool of ['get_job_status', 'cancel_job']) {
+          const r = await t.call(client, tool, { project_reference: project, job_id: id });
+          expect(r.isError, `${tool} ${project} ${JSON.stringify(id)}`).toBe(true);
+          expect(r.structuredContent).toMatchObject({ error: { code: 'INVALID_ARGUMENT' } });
+        }
+      }
+    }
+    expect(t.sandbox.simulations.map((s) => s.server.requests.length)).toEqual(before);
+  });
+});
