@@ -88,9 +88,21 @@ async function main(argv: string[]): Promise<number> {
 
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
   let sandbox: Sandbox | undefined;
-  if (config.sandbox) sandbox = await startSandbox(config);
   const gateway = createGateway(config, { logger });
-  const { mcpUrl } = await gateway.listen();
+  let mcpUrl: string;
+  try {
+    if (config.sandbox) sandbox = await startSandbox(config);
+    ({ mcpUrl } = await gateway.listen());
+  } catch (e) {
+    await sandbox?.close();
+    await gateway.close();
+    const err = e as NodeJS.ErrnoException & { port?: number; address?: string };
+    if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
+      process.stderr.write(`cannot listen on ${err.address ?? ''}:${err.port ?? ''} (${err.code}); choose another port with --port or PORT, or stop what uses it\n`);
+      return 1;
+    }
+    throw e;
+  }
   process.stdout.write(banner(config, mcpUrl, file, sandbox));
 
   await new Promise<void>((resolve) => {
