@@ -1,9 +1,31 @@
 import { defineConfig } from 'vitest/config';
+import type { Reporter } from 'vitest/node';
+
+// Ends the run with a plain "Tests: N passed, N failed" line, the closing line CI reads, after
+// vitest's own summary. Files that failed to load count as failures.
+const plainSummary: Reporter = {
+  onTestRunEnd(modules, unhandledErrors) {
+    let passed = 0;
+    let failed = unhandledErrors.length;
+    let skipped = 0;
+    for (const m of modules) {
+      if (m.state() === 'failed' && [...m.children.allTests()].length === 0) failed++;
+      for (const t of m.children.allTests()) {
+        const state = t.result().state;
+        if (state === 'passed') passed++;
+        else if (state === 'failed') failed++;
+        else skipped++;
+      }
+    }
+    process.stdout.write(`\nTests: ${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}\n`);
+  },
+};
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
+    reporters: ['default', plainSummary],
   },
 });
