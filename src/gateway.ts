@@ -13,6 +13,11 @@ import { createMcpServer, type ExtraTool } from './mcp/server.ts';
 import { createMcpTransport, type McpTransport } from './mcp/transport.ts';
 import { createApp } from './http/app.ts';
 import { VERSION } from './version.ts';
+import type { OAuthConfig } from './config/schema.ts';
+import { createTokenVerifier } from './auth/token-verifier.ts';
+import { authenticate, requireScopes, type AuthenticatedRequest } from './auth/middleware.ts';
+import { metadataHandler, metadataPaths, metadataUrl } from './auth/metadata.ts';
+import { principalKey } from './auth/principal.ts';
 
 export interface GatewayDeps {
   logger?: Logger;
@@ -36,6 +41,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     config.projects.map((p) => ({
       reference: p.reference,
       aliases: p.aliases,
+      access: p.access,
       backend: createBackend(p, { defaultTimeoutMs: config.defaults.timeout_ms, ...(deps.now ? { now: deps.now } : {}) }),
     })),
   );
@@ -51,6 +57,10 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     maxSessions: config.server.max_sessions,
     logger,
     ...(deps.now ? { now: deps.now } : {}),
+    principalOf: (req) => {
+      const p = (req as AuthenticatedRequest).principal;
+      return p ? principalKey(p) : 'anonymous';
+    },
   });
 
   let http: HttpServer | undefined;
@@ -58,7 +68,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   return {
     registry,
     async listen() {
-      const server = createServer();
+      // Room for long headers, so an oversized token gets a 401 from us rather than Node's 431.
+      const server = createServer({ maxHeaderSize: 64 * 1024 });
       http = server;
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -73,7 +84,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       const allowedHosts = s.allowed_hosts.length > 0 ? s.allowed_hosts : loopback ? loopbackNames : [new URL(mcpUrl).hostname];
       // Same-origin requests are always fine; on loopback so are the loopback spellings of our origin.
       const allowedOrigins = [...s.allowed_origins, new URL(mcpUrl).origin, ...(loopback ? loopbackNames.map((h) => `http://${h}:${port}`) : [])];
-      const app = createApp({ mcpPath: s.path, allowedHosts, allowedOrigins, maxBodyBytes: s.max_body_bytes, transport, logger });
+      const auth = config.auth.mode === 'oauth' ? authFor(config.auth, mcpUrl, logger) : undefined;
+      const app = createApp({ mcpPath: s.path, allowedHosts, allowedOrigins, maxBodyBytes: s.max_body_bytes, transport, logger, ...(auth ? { auth } : {}) });
       server.on('request', app);
       return { mcpUrl, port };
     },
@@ -91,5 +103,24 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       }
       await registry.close();
     },
+  };
+}
+
+/** The resource-server parts for one gateway: verifier, middlewares and protected-resource metadata. */
+function authFor(config: OAuthConfig, resource: string, logger: Logger) {
+  const audience = config.audience === undefined ? [resource] : [config.audience].flat();
+  const options = { verifier: createTokenVerifier(config, audience), metadataUrl: metadataUrl(resource), scopes: config.scopes, logger };
+  return {
+    authenticate: authenticate(options),
+    requireScopes: requireScopes(options),
+    metadataPaths: metadataPaths(resource),
+    metadata: metadataHandler({
+      resource,
+      authorization_servers: config.authorization_servers ?? config.issuers.map((i) => i.issuer),
+      // The minimal set for basic use; cancel is asked for by step-up.
+      scopes_supported: [config.scopes.read, config.scopes.cancel],
+      bearer_methods_supported: ['header'],
+      resource_name: 'mcp-job-gateway',
+    }),
   };
 }

@@ -103,7 +103,8 @@ async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  process.stdout.write(banner(config, mcpUrl, file, sandbox));
+  const tokens = sandbox?.issuer && config.auth.mode === 'oauth' ? await sandboxTokens(sandbox, config, mcpUrl) : undefined;
+  process.stdout.write(banner(config, mcpUrl, file, sandbox, tokens));
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -118,7 +119,18 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-function banner(config: Config, mcpUrl: string, file: string, sandbox: Sandbox | undefined): string {
+/** Two tokens from the sandbox issuer: one with both scopes, one that can only read. */
+async function sandboxTokens(sandbox: Sandbox, config: Config, mcpUrl: string): Promise<{ full: string; readOnly: string }> {
+  const auth = config.auth.mode === 'oauth' ? config.auth : undefined;
+  const audience = auth?.audience ?? mcpUrl;
+  const scopes = auth?.scopes ?? { read: 'jobs:read', cancel: 'jobs:cancel' };
+  return {
+    full: await sandbox.issuer!.mint({ audience, scopes: [scopes.read, scopes.cancel] }),
+    readOnly: await sandbox.issuer!.mint({ audience, scopes: [scopes.read], subject: 'sandbox-reader' }),
+  };
+}
+
+function banner(config: Config, mcpUrl: string, file: string, sandbox: Sandbox | undefined, tokens: { full: string; readOnly: string } | undefined): string {
   const lines = [
     `mcp-job-gateway ${VERSION} is serving ${file}`,
     `  MCP endpoint: ${mcpUrl}  (${config.server.sessions} sessions, auth: ${config.auth.mode})`,
@@ -136,11 +148,20 @@ function banner(config: Config, mcpUrl: string, file: string, sandbox: Sandbox |
       }
     }
   }
+  if (tokens) {
+    lines.push(
+      '',
+      '  Bearer tokens from the sandbox issuer (valid 12 hours):',
+      `    jobs:read jobs:cancel  ${tokens.full}`,
+      `    jobs:read only         ${tokens.readOnly}`,
+    );
+  }
   if (sandbox) {
     lines.push(
       '',
       '  These are simulated backends (the sandbox). Try it:',
       `    npx @modelcontextprotocol/inspector --cli ${mcpUrl} --transport http --method tools/call \\`,
+      ...(tokens ? [`      --header "Authorization: Bearer <a token above>" \\`] : []),
       `      --tool-name get_job_status --tool-arg project_reference=${config.projects[0]?.reference ?? 'studio-a'} --tool-arg job_id=<an id above>`,
     );
   }

@@ -48,7 +48,7 @@ describe('mcp-job-gateway command line', () => {
   it('starts on a sandbox config, prints the endpoint, projects and job ids, serves the tools, and stops on SIGTERM', async () => {
     // The shipped sandbox config with its fixed ports moved to free ones, so the test never collides.
     let text = readFileSync('config/sandbox.yaml', 'utf8');
-    for (const port of [18188, 18189, 18190, 18191, 18192, 18193]) text = text.replaceAll(String(port), String(await freePort()));
+    for (const port of [18180, 18188, 18189, 18190, 18191, 18192, 18193]) text = text.replaceAll(String(port), String(await freePort()));
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     const file = join(dir, 'sandbox.yaml');
     writeFileSync(file, text);
@@ -66,8 +66,9 @@ describe('mcp-job-gateway command line', () => {
     for (const p of ['studio-a', 'agents', 'site-x', 'cloud-renders']) expect(out).toContain(p);
     const succeeded = out.split('\n').find((l) => l.trim().startsWith('succeeded'))!.trim().split(/\s+/)[1]!;
 
+    const token = /jobs:read jobs:cancel\s+(\S+)/.exec(out)![1]!;
     const client = new Client({ name: 'cli-test', version: '1' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`)));
+    await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
     const r = await client.callTool({ name: 'get_job_status', arguments: { project_reference: 'studio-a', job_id: succeeded } });
     expect(r.structuredContent).toMatchObject({ status: 'succeeded', found: true });
     await client.close();

@@ -80,6 +80,20 @@ function checkConfig(config: Config): ConfigProblem[] {
       message: 'set public_url (or server.allowed_hosts) when binding a non-loopback address, so the gateway knows which Host names to accept',
     });
   }
+  if (config.auth.mode === 'oauth') {
+    if (!isLoopback(config.server.host) && config.server.public_url === undefined && config.auth.audience === undefined) {
+      problems.push({ path: 'server.public_url', message: 'set public_url (the URL clients use; it is the token audience) when binding a non-loopback address' });
+    }
+    config.auth.issuers.forEach((issuer, i) => {
+      if (issuer.jwks_file === undefined) return;
+      try {
+        const jwks = JSON.parse(readFileSync(issuer.jwks_file, 'utf8')) as { keys?: unknown };
+        if (!Array.isArray(jwks.keys)) throw new Error('no "keys" array');
+      } catch (e) {
+        problems.push({ path: `auth.issuers.${i}.jwks_file`, message: `not a readable JWKS file: ${(e as Error).message}` });
+      }
+    });
+  }
   return problems;
 }
 

@@ -79,9 +79,17 @@ export const backendSchema = z.discriminatedUnion('kind', [
   comfycontrolBackendSchema,
 ]);
 
+export const projectAccessSchema = z
+  .strictObject({
+    subjects: z.array(z.string().min(1)).default([]).describe('Token subjects (`sub`) that may touch this project.'),
+    clients: z.array(z.string().min(1)).default([]).describe('OAuth client ids (`client_id` or `azp`) that may touch this project.'),
+  })
+  .describe('Grants in addition to the projects claim. A caller granted neither way sees the project as unknown.');
+
 export const projectSchema = z.strictObject({
   reference: name.describe('What callers pass as project_reference.'),
   aliases: z.array(z.string().min(1).max(128)).default([]).describe('Other names for the project (an id and a slug can both name it).'),
+  access: projectAccessSchema.optional(),
   backend: backendSchema,
 });
 
@@ -101,10 +109,47 @@ export const serverSchema = z.strictObject({
   max_body_bytes: z.number().int().min(1024).max(4 * 1024 * 1024).default(64 * 1024),
 });
 
-export const authSchema = z
+export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
+
+export const issuerSchema = z
   .strictObject({
-    mode: z.literal('none').describe('Only "none" exists so far; it is refused unless server.host is a loopback address.'),
+    issuer: z.string().min(1).describe('The exact `iss` value of the tokens this issuer signs.'),
+    jwks_uri: httpUrl.optional().describe("URL of the issuer's JSON Web Key Set; fetched, cached and refetched on an unknown key id."),
+    jwks_file: z.string().min(1).optional().describe('A local JWKS file instead of jwks_uri, for air-gapped sites.'),
   })
+  .refine((i) => (i.jwks_uri === undefined) !== (i.jwks_file === undefined), { message: 'set exactly one of jwks_uri and jwks_file' });
+
+export const oauthSchema = z.strictObject({
+  mode: z.literal('oauth').describe('Every request needs a valid bearer JWT (OAuth 2.1 resource server).'),
+  issuers: z.array(issuerSchema).min(1).describe('Trusted token issuers.'),
+  audience: z
+    .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+    .optional()
+    .describe("Accepted `aud` values; default: server.public_url (the canonical resource URL). Entra: the app's Application ID URI."),
+  authorization_servers: z.array(httpUrl).optional().describe('Announced in the protected-resource metadata; default: the issuers.'),
+  algorithms: z.array(z.enum(ASYMMETRIC_ALGORITHMS)).min(1).default(['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA', 'Ed25519']),
+  clock_tolerance_seconds: z.number().int().min(0).max(300).default(30),
+  scopes: z
+    .strictObject({ read: z.string().min(1).default('jobs:read'), cancel: z.string().min(1).default('jobs:cancel') })
+    .default({ read: 'jobs:read', cancel: 'jobs:cancel' })
+    .describe('read: list tools and get_job_status; cancel: cancel_job (asked for by a 403 step-up challenge).'),
+  projects_claim: z
+    .string()
+    .min(1)
+    .nullable()
+    .default('projects')
+    .describe('Token claim listing the project references or aliases the caller may touch ("*": all); null: no claim is read.'),
+  jwks_cache_max_age_seconds: z.number().int().min(10).max(86_400).default(600),
+  jwks_cooldown_seconds: z.number().int().min(1).max(3600).default(30).describe('Least time between two JWKS fetches caused by unknown key ids.'),
+  jwks_timeout_ms: z.number().int().min(100).max(60_000).default(5000),
+  max_token_bytes: z.number().int().min(512).max(65_536).default(8192).describe('Longer bearer tokens are refused without parsing.'),
+});
+
+export const authSchema = z
+  .discriminatedUnion('mode', [
+    z.strictObject({ mode: z.literal('none').describe('Authentication off; refused unless server.host is a loopback address.') }),
+    oauthSchema,
+  ])
   .describe('Caller authentication.');
 
 export const defaultsSchema = z.strictObject({
@@ -112,7 +157,7 @@ export const defaultsSchema = z.strictObject({
 });
 
 export const sandboxServiceSchema = z.strictObject({
-  kind: z.enum(['comfyui', 'comfyui_legacy', 'agent_jobs', 'project_runtime', 'comfycontrol']),
+  kind: z.enum(['issuer', 'comfyui', 'comfyui_legacy', 'agent_jobs', 'project_runtime', 'comfycontrol']),
   port: z.number().int().min(1).max(65_535),
 });
 
@@ -157,6 +202,8 @@ export const configSchema = z
 
 export type Config = z.infer<typeof configSchema>;
 export type ProjectConfig = z.infer<typeof projectSchema>;
+export type OAuthConfig = z.infer<typeof oauthSchema>;
+export type ProjectAccess = z.infer<typeof projectAccessSchema>;
 export type BackendConfig = z.infer<typeof backendSchema>;
 export type ComfyuiBackendConfig = z.infer<typeof comfyuiBackendSchema>;
 export type AgentJobsBackendConfig = z.infer<typeof agentJobsBackendSchema>;

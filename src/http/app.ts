@@ -1,5 +1,5 @@
 // The public HTTP surface: the MCP endpoint with its guards, and JSON 404s elsewhere.
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { McpTransport } from '../mcp/transport.ts';
 import { rpcError } from '../mcp/transport.ts';
@@ -12,8 +12,14 @@ export interface AppOptions {
   maxBodyBytes: number;
   transport: McpTransport;
   logger: Logger;
-  /** Runs before the MCP handlers (authentication plugs in here). */
-  authenticate?: (req: Request, res: Response, next: NextFunction) => void;
+  /** Authentication: the header check runs before the body is read, the scope check after. */
+  auth?: {
+    authenticate: RequestHandler;
+    requireScopes: RequestHandler;
+    /** Protected-resource metadata, served at each of these paths. */
+    metadataPaths: readonly string[];
+    metadata: RequestHandler;
+  };
 }
 
 export function createApp(options: AppOptions): Express {
@@ -22,9 +28,13 @@ export function createApp(options: AppOptions): Express {
   app.set('trust proxy', false);
 
   const path = options.mcpPath;
-  app.use(path, hostGuard(options.allowedHosts), originGuard(options.allowedOrigins));
-  if (options.authenticate) app.use(path, options.authenticate);
-  app.post(path, postMediaGuard, express.json({ limit: options.maxBodyBytes }), bodyErrorHandler, wrap(options.transport.handlePost, options.logger));
+  const auth = options.auth;
+  app.use(hostGuard(options.allowedHosts));
+  for (const p of auth?.metadataPaths ?? []) app.all(p, auth!.metadata);
+  app.use(path, originGuard(options.allowedOrigins));
+  if (auth) app.use(path, auth.authenticate);
+  const scopes: RequestHandler[] = auth ? [auth.requireScopes] : [];
+  app.post(path, postMediaGuard, express.json({ limit: options.maxBodyBytes }), bodyErrorHandler, ...scopes, wrap(options.transport.handlePost, options.logger));
   app.get(path, wrap(options.transport.handleGet, options.logger));
   app.delete(path, wrap(options.transport.handleDelete, options.logger));
   app.all(path, (_req, res) => rpcError(res, 405, -32000, 'Method not allowed', { Allow: options.transport.allow }));

@@ -2,6 +2,8 @@
 // call the adapter, and shape the unified answer or a tool error with a stable code.
 import { BACKEND_ERROR_CODES, isBackendError, type BackendErrorCode } from './backend-error.ts';
 import type { ProjectRegistry } from './registry.ts';
+import { canAccess } from '../auth/project-access.ts';
+import type { Principal } from '../auth/principal.ts';
 import { isTerminal, type BackendKind, type CancelReport, type JobStatusReport } from './model.ts';
 
 export const TOOL_ERROR_CODES = ['UNKNOWN_PROJECT', ...BACKEND_ERROR_CODES, 'INTERNAL'] as const;
@@ -29,15 +31,21 @@ export interface JobServiceHooks {
   onInternalError?(error: unknown, op: 'get_job_status' | 'cancel_job'): void;
 }
 
+/** Who asks (undefined without authentication) and the signal that aborts the call. */
+export interface CallOptions {
+  signal: AbortSignal;
+  caller?: Principal | undefined;
+}
+
 export interface JobService {
-  getJobStatus(args: { project_reference: string; job_id: string }, signal: AbortSignal): Promise<Outcome<JobStatusResult>>;
-  cancelJob(args: { project_reference: string; job_id: string; reason?: string | undefined }, signal: AbortSignal): Promise<Outcome<CancelJobResult>>;
+  getJobStatus(args: { project_reference: string; job_id: string }, options: CallOptions): Promise<Outcome<JobStatusResult>>;
+  cancelJob(args: { project_reference: string; job_id: string; reason?: string | undefined }, options: CallOptions): Promise<Outcome<CancelJobResult>>;
 }
 
 export function createJobService(registry: ProjectRegistry, hooks: JobServiceHooks = {}): JobService {
-  function locate(projectReference: string, jobId: string) {
+  function locate(projectReference: string, jobId: string, caller: Principal | undefined) {
     const project = registry.resolve(projectReference);
-    if (!project) {
+    if (!project || !canAccess(caller, project)) {
       // Same answer for "does not exist" and (later) "not yours": never leak which projects exist.
       return {
         error: fail('UNKNOWN_PROJECT', `No project "${clip(projectReference)}" is available to you. Check project_reference: it must be a project reference or alias configured on this gateway.`, {}),
@@ -65,8 +73,8 @@ export function createJobService(registry: ProjectRegistry, hooks: JobServiceHoo
   }
 
   return {
-    async getJobStatus(args, signal) {
-      const found = locate(args.project_reference, args.job_id);
+    async getJobStatus(args, { signal, caller }) {
+      const found = locate(args.project_reference, args.job_id, caller);
       if ('error' in found) return found.error!;
       try {
         const report = await found.project.backend.getStatus(args.job_id, { signal });
@@ -75,8 +83,8 @@ export function createJobService(registry: ProjectRegistry, hooks: JobServiceHoo
         return fromError(e, found.ref, 'get_job_status', signal);
       }
     },
-    async cancelJob(args, signal) {
-      const found = locate(args.project_reference, args.job_id);
+    async cancelJob(args, { signal, caller }) {
+      const found = locate(args.project_reference, args.job_id, caller);
       if ('error' in found) return found.error!;
       try {
         const report = await found.project.backend.cancel(args.job_id, { signal, ...(args.reason !== undefined ? { reason: args.reason } : {}) });

@@ -1,9 +1,12 @@
 // Resolves a caller's project_reference (a reference or any alias) to a project and its backend.
+import type { ProjectAccess } from '../config/schema.ts';
 import type { JobBackend } from './backend.ts';
 
 export interface Project {
   /** The canonical reference, echoed in results whatever name the caller used. */
   reference: string;
+  aliases: readonly string[];
+  access?: ProjectAccess | undefined;
   backend: JobBackend;
 }
 
@@ -13,11 +16,11 @@ export interface ProjectRegistry {
   close(): Promise<void>;
 }
 
-export function createProjectRegistry(entries: readonly { reference: string; aliases: readonly string[]; backend: JobBackend }[]): ProjectRegistry {
+export function createProjectRegistry(entries: readonly Project[]): ProjectRegistry {
   const byName = new Map<string, Project>();
   const list: Project[] = [];
   for (const e of entries) {
-    const project = { reference: e.reference, backend: e.backend };
+    const project = { ...e };
     list.push(project);
     for (const n of [e.reference, ...e.aliases]) byName.set(n, project);
   }

@@ -12,6 +12,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import type { JobService } from '../jobs/job-service.ts';
+import type { Principal } from '../auth/principal.ts';
 import { TOOL_DEFINITIONS, callTool, isToolName } from './tools.ts';
 
 /** A tool served beside the two job tools; used by the conformance profile's fixtures. */
@@ -41,7 +42,10 @@ export function createMcpServer(deps: McpServerDeps): Server {
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools }));
   server.setRequestHandler(CallToolRequestSchema, async (request, ctx) => {
     const { name, arguments: args } = request.params;
-    if (isToolName(name)) return callTool(deps.service, name, args, ctx.signal);
+    if (isToolName(name)) {
+      const caller = (ctx.authInfo?.extra as { principal?: Principal } | undefined)?.principal;
+      return callTool(deps.service, name, args, { signal: ctx.signal, caller });
+    }
     const fixture = extra.get(name);
     if (fixture) return fixture.handler(args, ctx.signal);
     throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name.slice(0, 128)}`);

@@ -3,7 +3,7 @@
 import * as z from 'zod';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { BACKEND_KINDS, CANCEL_OUTCOMES, JOB_STATUSES, cancelReportSchema, jobStatusReportSchema } from '../jobs/model.ts';
-import { TOOL_ERROR_CODES, type JobService, type Outcome } from '../jobs/job-service.ts';
+import { TOOL_ERROR_CODES, type CallOptions, type JobService, type Outcome } from '../jobs/job-service.ts';
 
 export const TOOL_NAMES = ['get_job_status', 'cancel_job'] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
@@ -83,15 +83,15 @@ export function isToolName(name: string): name is ToolName {
 }
 
 /** Runs a tool; argument problems come back as an INVALID_ARGUMENT tool error, like any other failure. */
-export async function callTool(service: JobService, name: ToolName, args: unknown, signal: AbortSignal): Promise<CallToolResult> {
+export async function callTool(service: JobService, name: ToolName, args: unknown, options: CallOptions): Promise<CallToolResult> {
   if (name === 'get_job_status') {
     const parsed = getJobStatusArgs.safeParse(args ?? {});
     if (!parsed.success) return toResult(invalidArguments(parsed.error));
-    return toResult(await service.getJobStatus(parsed.data, signal));
+    return toResult(await service.getJobStatus(parsed.data, options));
   }
   const parsed = cancelJobArgs.safeParse(args ?? {});
   if (!parsed.success) return toResult(invalidArguments(parsed.error));
-  return toResult(await service.cancelJob(parsed.data, signal));
+  return toResult(await service.cancelJob(parsed.data, options));
 }
 
 function invalidArguments(error: z.ZodError): Outcome<never> {

@@ -8,11 +8,14 @@ import { startComfyuiSim } from './comfyui.ts';
 import { startAgentJobsSim } from './agent-jobs.ts';
 import { startProjectRuntimeSim } from './project-runtime.ts';
 import { startComfycontrolSim } from './comfycontrol.ts';
+import { startSandboxIssuer, type SandboxIssuer } from './issuer.ts';
 
 export interface Sandbox {
   /** The config to run the gateway on (URLs rewritten when ports were ephemeral). */
   config: Config;
   simulations: readonly Simulation[];
+  /** The sandbox's token issuer, when the config's sandbox section starts one. */
+  issuer: SandboxIssuer | undefined;
   /** Seeded job ids per project reference, by starting state. */
   seedsByProject: ReadonlyMap<string, Record<SeedState, string[]>>;
   close(): Promise<void>;
@@ -28,9 +31,15 @@ export async function startSandbox(config: Config, options: SandboxOptions = {})
   const simulations: Simulation[] = [];
   const portMap = new Map<number, number>();
   const simByPort = new Map<number, Simulation>();
+  let issuer: SandboxIssuer | undefined;
   try {
     let comfyIndex = 0;
     for (const service of services) {
+      if (service.kind === 'issuer') {
+        issuer = await startSandboxIssuer({ port: options.ephemeralPorts ? 0 : service.port, host: '127.0.0.1' });
+        portMap.set(service.port, issuer.server.port);
+        continue;
+      }
       const users = config.projects.filter((p) => backendPorts(p).includes(service.port));
       const port = options.ephemeralPorts ? 0 : service.port;
       const common = { port, host: '127.0.0.1', namespace: `${service.kind}:${service.port}`, ...(options.clock ? { clock: options.clock } : {}) };
@@ -64,11 +73,11 @@ export async function startSandbox(config: Config, options: SandboxOptions = {})
       simByPort.set(service.port, sim);
     }
   } catch (e) {
-    await Promise.allSettled(simulations.map((s) => s.close()));
+    await Promise.allSettled([...simulations.map((s) => s.close()), issuer?.close()]);
     throw e;
   }
 
-  const rebased: Config = options.ephemeralPorts ? { ...config, projects: config.projects.map((p) => rebaseProject(p, portMap)) } : config;
+  const rebased: Config = options.ephemeralPorts ? rebaseConfig(config, portMap) : config;
   const seedsByProject = new Map<string, Record<SeedState, string[]>>();
   for (const p of config.projects) {
     const seeds = Object.fromEntries(SEED_STATES.map((s) => [s, [] as string[]])) as Record<SeedState, string[]>;
@@ -81,9 +90,10 @@ export async function startSandbox(config: Config, options: SandboxOptions = {})
   return {
     config: rebased,
     simulations,
+    issuer,
     seedsByProject,
     async close() {
-      await Promise.allSettled(simulations.map((s) => s.close()));
+      await Promise.allSettled([...simulations.map((s) => s.close()), issuer?.close()]);
     },
   };
 }
@@ -94,7 +104,7 @@ function backendPorts(p: ProjectConfig): number[] {
   return urls.map((u) => new URL(u)).filter((u) => u.hostname === '127.0.0.1' || u.hostname === 'localhost').map((u) => Number(u.port));
 }
 
-function rebaseProject(p: ProjectConfig, ports: ReadonlyMap<number, number>): ProjectConfig {
+function rebaseConfig(config: Config, ports: ReadonlyMap<number, number>): Config {
   const move = (u: string) => {
     const url = new URL(u);
     const to = ports.get(Number(url.port));
@@ -102,6 +112,14 @@ function rebaseProject(p: ProjectConfig, ports: ReadonlyMap<number, number>): Pr
     url.port = String(to);
     return url.toString().replace(/\/$/, '');
   };
+  const auth =
+    config.auth.mode === 'oauth'
+      ? { ...config.auth, issuers: config.auth.issuers.map((i) => ({ ...i, issuer: move(i.issuer), ...(i.jwks_uri ? { jwks_uri: move(i.jwks_uri) } : {}) })) }
+      : config.auth;
+  return { ...config, auth, projects: config.projects.map((p) => rebaseProject(p, move)) };
+}
+
+function rebaseProject(p: ProjectConfig, move: (url: string) => string): ProjectConfig {
   const b = p.backend;
   if (b.kind === 'comfyui') return { ...p, backend: { ...b, hosts: b.hosts.map((h) => ({ ...h, url: move(h.url) })) } };
   return { ...p, backend: { ...b, base_url: move(b.base_url) } };

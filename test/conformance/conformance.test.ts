@@ -29,7 +29,7 @@ describe('official MCP conformance suite', () => {
   let t: TestGateway;
   beforeAll(async () => {
     // The suite sends no Authorization header and needs a localhost URL (DNS-rebinding scenario).
-    t = await startTestGateway({ deps: { extraTools: conformanceFixtures } });
+    t = await startTestGateway({ authOff: true, deps: { extraTools: conformanceFixtures } });
   });
   afterAll(async () => t?.close());
 

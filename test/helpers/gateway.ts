@@ -10,14 +10,19 @@ import { createGateway, type Gateway, type GatewayDeps } from '../../src/gateway
 import { ManualClock } from '../../src/sandbox/clock.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/runner.ts';
 import type { SeedState } from '../../src/sandbox/simulation.ts';
+import type { MintOptions } from '../../src/sandbox/issuer.ts';
 
 export interface TestGateway {
   mcpUrl: string;
   gateway: Gateway;
   sandbox: Sandbox;
   clock: ManualClock;
-  /** A connected SDK client; closed by close(). */
-  client(): Promise<Client>;
+  /** A token with both scopes and every project (undefined with authOff). */
+  token: string | undefined;
+  /** Mints a token from the sandbox issuer for this gateway's audience. */
+  mint(options?: Partial<MintOptions>): Promise<string>;
+  /** A connected SDK client (with `token` unless another is given); closed by close(). */
+  client(options?: { token?: string }): Promise<Client>;
   /** Calls a tool and returns its result (tool errors included). */
   call(client: Client, name: string, args: Record<string, unknown>, options?: { signal?: AbortSignal }): Promise<CallToolResult>;
   close(): Promise<void>;
@@ -27,24 +32,36 @@ export interface TestGatewayOptions {
   /** Edits the sandbox config (after its ports are made free ones) before the gateway starts. */
   configure?: (config: Config) => Config;
   deps?: GatewayDeps;
+  /** Runs with `auth: none` (loopback), for tests about other layers and the conformance suite. */
+  authOff?: boolean;
 }
 
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const clock = new ManualClock();
   const sandbox = await startSandbox(loadConfigFile('config/sandbox.yaml'), { ephemeralPorts: true, clock });
   let config: Config = { ...sandbox.config, server: { ...sandbox.config.server, port: 0 }, sandbox: undefined };
+  if (options.authOff) config = { ...config, auth: { mode: 'none' } };
   if (options.configure) config = options.configure(config);
   const gateway = createGateway(config, { logger: pino({ level: 'silent' }), now: () => clock.now(), ...options.deps });
   const { mcpUrl } = await gateway.listen();
   const clients: Client[] = [];
+  const mint = async (o: Partial<MintOptions> = {}) => {
+    if (!sandbox.issuer) throw new Error('the sandbox config starts no issuer');
+    return sandbox.issuer.mint({ audience: mcpUrl, scopes: ['jobs:read', 'jobs:cancel'], ...o });
+  };
+  const token = config.auth.mode === 'oauth' ? await mint() : undefined;
   return {
     mcpUrl,
     gateway,
     sandbox,
     clock,
-    async client() {
+    token,
+    mint,
+    async client(clientOptions = {}) {
       const client = new Client({ name: 'test-agent', version: '1.0.0' });
-      await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl)));
+      const bearer = clientOptions.token ?? token;
+      const requestInit = bearer ? { headers: { Authorization: `Bearer ${bearer}` } } : undefined;
+      await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl), requestInit ? { requestInit } : undefined));
       clients.push(client);
       return client;
     },

@@ -35,7 +35,7 @@ async function openSession(url: string): Promise<string> {
 describe('stateful Streamable HTTP endpoint', () => {
   let t: TestGateway;
   beforeAll(async () => {
-    t = await startTestGateway({ configure: (c) => ({ ...c, server: { ...c.server, session_idle_timeout_seconds: 60, max_body_bytes: 4096 } }) });
+    t = await startTestGateway({ authOff: true, configure: (c) => ({ ...c, server: { ...c.server, session_idle_timeout_seconds: 60, max_body_bytes: 4096 } }) });
   });
   afterAll(async () => t?.close());
 
@@ -120,7 +120,7 @@ describe('stateful Streamable HTTP endpoint', () => {
 describe('stateless mode', () => {
   let t: TestGateway;
   beforeAll(async () => {
-    t = await startTestGateway({ configure: (c) => ({ ...c, server: { ...c.server, sessions: 'stateless' } }) });
+    t = await startTestGateway({ authOff: true, configure: (c) => ({ ...c, server: { ...c.server, sessions: 'stateless' } }) });
   });
   afterAll(async () => t?.close());
 

@@ -1,0 +1,178 @@
+// Bearer JWT verification with jose: signature against the issuer's keys (remote JWKS cached and
+// refetched on an unknown kid with a cooldown, or a local JWKS file), issuer, audience, exp (required),
+// nbf, clock tolerance and an asymmetric algorithm allow-list. Scopes come from `scope` (space
+// separated) or `scp` (array or string), so Entra, Okta, Auth0 and Keycloak tokens all work.
+import { readFileSync } from 'node:fs';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+  type JSONWebKeySet,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
+import type { OAuthConfig } from '../config/schema.ts';
+import type { Principal } from './principal.ts';
+
+/** Why a token was refused; bounded, so it can label a metric. */
+export type AuthFailureReason =
+  | 'missing'
+  | 'not_bearer'
+  | 'token_in_query'
+  | 'too_large'
+  | 'malformed'
+  | 'algorithm'
+  | 'unknown_issuer'
+  | 'unknown_key'
+  | 'bad_signature'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'missing_claim'
+  | 'wrong_issuer'
+  | 'wrong_audience'
+  | 'keys_unavailable'
+  | 'insufficient_scope';
+
+export class AuthFailure extends Error {
+  readonly reason: AuthFailureReason;
+  /** 401, or 503 when the issuer's keys cannot be had at all. */
+  readonly status: 401 | 503;
+  constructor(reason: AuthFailureReason, message: string, status: 401 | 503 = 401) {
+    super(message);
+    this.name = 'AuthFailure';
+    this.reason = reason;
+    this.status = status;
+  }
+}
+
+export interface TokenVerifier {
+  verify(token: string): Promise<Principal>;
+}
+
+interface IssuerKeys {
+  issuer: string;
+  getKey: JWTVerifyGetKey;
+}
+
+export function createTokenVerifier(config: OAuthConfig, audience: readonly string[]): TokenVerifier {
+  const issuers = new Map<string, IssuerKeys>(config.issuers.map((i) => [i.issuer, { issuer: i.issuer, getKey: keysFor(i, config) }]));
+  const algorithms = [...config.algorithms];
+
+  return {
+    async verify(token) {
+      if (token.length > config.max_token_bytes) throw new AuthFailure('too_large', `The token is longer than ${config.max_token_bytes} bytes`);
+      let alg: unknown;
+      let claims: JWTPayload;
+      try {
+        alg = decodeProtectedHeader(token).alg;
+        claims = decodeJwt(token);
+      } catch {
+        throw new AuthFailure('malformed', 'The token is not a well-formed JWT');
+      }
+      if (typeof alg !== 'string' || !algorithms.includes(alg as (typeof algorithms)[number])) {
+        throw new AuthFailure('algorithm', 'The token is signed with an algorithm this gateway does not accept');
+      }
+      const keys = typeof claims.iss === 'string' ? issuers.get(claims.iss) : undefined;
+      if (!keys) throw new AuthFailure('unknown_issuer', 'The token was not issued by a trusted issuer');
+
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, keys.getKey, {
+          issuer: keys.issuer,
+          audience: [...audience],
+          algorithms,
+          clockTolerance: config.clock_tolerance_seconds,
+          requiredClaims: ['exp'],
+        }));
+      } catch (e) {
+        throw toFailure(e);
+      }
+      return toPrincipal(payload, keys.issuer, config.projects_claim);
+    },
+  };
+}
+
+function keysFor(issuer: OAuthConfig['issuers'][number], config: OAuthConfig): JWTVerifyGetKey {
+  if (issuer.jwks_file !== undefined) {
+    const jwks = JSON.parse(readFileSync(issuer.jwks_file, 'utf8')) as JSONWebKeySet;
+    return createLocalJWKSet(jwks);
+  }
+  const remote = createRemoteJWKSet(new URL(issuer.jwks_uri!), {
+    cacheMaxAge: config.jwks_cache_max_age_seconds * 1000,
+    cooldownDuration: config.jwks_cooldown_seconds * 1000,
+    timeoutDuration: config.jwks_timeout_ms,
+  });
+  // jose drops stale keys when a refresh fails; an issuer whose JWKS endpoint is briefly down should
+  // not lock every caller out, so the last key set fetched successfully stays in use until it answers.
+  // Copied at most once a minute: remote.jwks() clones the set, too costly for every request.
+  let lastGood: { at: number; local: JWTVerifyGetKey } | undefined;
+  return async (header, token) => {
+    try {
+      const key = await remote(header, token);
+      if (!lastGood || Date.now() - lastGood.at > 60_000) {
+        const current = remote.jwks();
+        if (current) lastGood = { at: Date.now(), local: createLocalJWKSet(current) };
+      }
+      return key;
+    } catch (e) {
+      if (!isFetchFailure(e)) throw e;
+      if (lastGood) return lastGood.local(header, token);
+      throw new AuthFailure('keys_unavailable', "The issuer's signing keys cannot be fetched right now; try again shortly", 503);
+    }
+  };
+}
+
+function isFetchFailure(e: unknown): boolean {
+  if (e instanceof errors.JWKSTimeout) return true;
+  if (e instanceof errors.JOSEError) return e.code === 'ERR_JOSE_GENERIC' || e.code === 'ERR_JWKS_INVALID';
+  return e instanceof TypeError || (e instanceof Error && /fetch|ECONNREFUSED|network/i.test(e.message));
+}
+
+function toFailure(e: unknown): AuthFailure {
+  if (e instanceof AuthFailure) return e;
+  if (e instanceof errors.JWTExpired) return new AuthFailure('expired', 'The token has expired');
+  if (e instanceof errors.JWTClaimValidationFailed) {
+    if (e.claim === 'nbf') return new AuthFailure('not_yet_valid', 'The token is not valid yet');
+    if (e.claim === 'iss') return new AuthFailure('wrong_issuer', 'The token was not issued by a trusted issuer');
+    if (e.claim === 'aud') return new AuthFailure('wrong_audience', 'The token was not issued for this resource');
+    if (e.reason === 'missing') return new AuthFailure('missing_claim', `The token has no "${e.claim}" claim`);
+    return new AuthFailure('malformed', `The token's "${e.claim}" claim is invalid`);
+  }
+  if (e instanceof errors.JWKSNoMatchingKey || e instanceof errors.JWKSMultipleMatchingKeys) return new AuthFailure('unknown_key', "The token's signing key is not one of the issuer's keys");
+  if (e instanceof errors.JWSSignatureVerificationFailed) return new AuthFailure('bad_signature', "The token's signature does not verify");
+  if (e instanceof errors.JOSEAlgNotAllowed) return new AuthFailure('algorithm', 'The token is signed with an algorithm this gateway does not accept');
+  return new AuthFailure('malformed', 'The token could not be verified');
+}
+
+function toPrincipal(payload: JWTPayload, issuer: string, projectsClaim: string | null): Principal {
+  const clientId = stringClaim(payload.client_id) ?? stringClaim(payload.azp) ?? stringClaim(payload.appid);
+  const subject = stringClaim(payload.sub) ?? clientId;
+  if (!subject) throw new AuthFailure('missing_claim', 'The token names no subject (sub) or client');
+  return {
+    issuer,
+    subject,
+    clientId,
+    scopes: new Set([...words(payload.scope), ...words(payload.scp)]),
+    projects: projectsOf(projectsClaim === null ? undefined : payload[projectsClaim]),
+    expiresAt: payload.exp!,
+  };
+}
+
+function stringClaim(v: unknown): string | undefined {
+  return typeof v === 'string' && v.length > 0 ? v : undefined;
+}
+
+function words(v: unknown): string[] {
+  if (typeof v === 'string') return v.split(' ').filter(Boolean);
+  if (Array.isArray(v)) return v.filter((x): x is string => typeof x === 'string' && x.length > 0);
+  return [];
+}
+
+function projectsOf(v: unknown): Principal['projects'] {
+  const list = words(v);
+  if (v === undefined || list.length === 0) return undefined;
+  return list.includes('*') ? '*' : new Set(list);
+}
