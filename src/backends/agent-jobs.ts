@@ -6,16 +6,14 @@
 import * as z from 'zod';
 import type { AgentJobsBackendConfig } from '../config/schema.ts';
 import { BackendError } from '../jobs/backend-error.ts';
-import type { CallContext, CancelContext, JobBackend } from '../jobs/backend.ts';
-import { isTerminal, notFoundReport, toIsoTime, type CancelReport, type JobStatus, type JobStatusReport } from '../jobs/model.ts';
+import { assertJobId, jobIdRule, SAFE_JOB_ID, type CallContext, type CancelContext, type JobBackend } from '../jobs/backend.ts';
+import { isTerminal, notFoundReport, timesOf, toIsoTime, type CancelReport, type JobStatus, type JobStatusReport } from '../jobs/model.ts';
 import type { AdapterOptions } from './adapter-options.ts';
 import { createHttpClient, parseJson, unexpectedStatus, type HttpResponse } from './http-client.ts';
 
-// The id format is undocumented (the docs' example is `job123`, the seeds are UUIDs). Accept letters,
-// digits, "_" and "-" only, starting with a letter or digit, up to 128 characters: that covers UUIDs,
-// ObjectIds and slugs, and excludes everything that could change a URL's meaning ("/", ".", "%", "?",
-// "#", whitespace) or blow up a log line.
-const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+// The id format is undocumented (the docs' example is `job123`, the seeds are UUIDs). Accept the
+// URL-safe ids of SAFE_JOB_ID: letters, digits, "_" and "-", starting with a letter or digit, up to 128.
+const validateJobId = jobIdRule({ what: 'An agent-jobs job id', ...SAFE_JOB_ID });
 
 // Status words compared case-insensitively: the docs say UPPERCASE, the MCP tool and fixtures lowercase.
 const STATUS_MAP: Readonly<Record<string, JobStatus>> = {
@@ -57,36 +55,25 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
   const query = config.org_id !== undefined ? { org_id: config.org_id } : {};
   const jobPath = (id: string): string[] => ['services', 'agent-jobs', id];
 
-  function validateJobId(jobId: string): string | null {
-    if (typeof jobId !== 'string' || jobId.length === 0) return 'The job id is empty.';
-    if (jobId.length > 128) return 'An agent-jobs job id is at most 128 characters long.';
-    if (!JOB_ID.test(jobId)) return 'An agent-jobs job id may contain only letters, digits, "_" and "-", and must start with a letter or digit.';
-    return null;
-  }
-
-  function checkId(jobId: string): void {
-    const problem = validateJobId(jobId);
-    if (problem) throw new BackendError('INVALID_ARGUMENT', problem);
-  }
-
   function toReport(job: AgentJob): JobStatusReport {
     const raw = (job.job_status ?? job.status) as string;
     // A word outside the documented vocabulary is reported as `unknown` with the backend's word kept:
     // the job exists (found), but the gateway will not guess what the word means.
     const status = STATUS_MAP[raw.toLowerCase()] ?? 'unknown';
-    const report: JobStatusReport = { found: true, status, raw_status: raw };
-    const created = toIsoTime(job.created_at);
-    if (created) report.created_at = created;
     // The record has no start time; its first task is created when the job starts running. An explicit
     // `started_at`, should the service ever add one, wins.
     const taskStarts = (job.tasks ?? []).map((t) => toIsoTime(t.created_at)).filter((t): t is string => t !== undefined).sort();
-    const started = toIsoTime(job.started_at) ?? (status !== 'queued' ? taskStarts[0] : undefined);
-    if (started) report.started_at = started;
-    // Nor an end time: `updated_at` of a terminal job is when it became terminal.
-    if (isTerminal(status)) {
-      const completed = toIsoTime(job.completed_at) ?? toIsoTime(job.updated_at);
-      if (completed) report.completed_at = completed;
-    }
+    const report: JobStatusReport = {
+      found: true,
+      status,
+      raw_status: raw,
+      ...timesOf({
+        created: job.created_at,
+        started: toIsoTime(job.started_at) ?? (status !== 'queued' ? taskStarts[0] : undefined),
+        // Nor an end time: `updated_at` of a terminal job is when it became terminal.
+        completed: isTerminal(status) ? (toIsoTime(job.completed_at) ?? toIsoTime(job.updated_at)) : undefined,
+      }),
+    };
     if (status === 'failed') {
       const lastTaskResult = [...(job.tasks ?? [])].reverse().find((t) => typeof t.result === 'string' && t.result !== '')?.result as string | undefined;
       const message = typeof job.result === 'string' && job.result !== '' ? job.result : (lastTaskResult ?? 'the agent job failed (the service gave no result text)');
@@ -143,12 +130,12 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
   }
 
   async function getStatus(jobId: string, ctx: CallContext): Promise<JobStatusReport> {
-    checkId(jobId);
+    assertJobId(validateJobId, jobId);
     return read(jobId, ctx.signal);
   }
 
   async function cancel(jobId: string, ctx: CancelContext): Promise<CancelReport> {
-    checkId(jobId);
+    assertJobId(validateJobId, jobId);
     const before = await read(jobId, ctx.signal);
     if (!before.found) {
       return { outcome: 'not_found', status_before: 'unknown', status_after: 'unknown', message: `agent job ${jobId} does not exist (or belongs to another organization)` };

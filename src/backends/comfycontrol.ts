@@ -9,15 +9,14 @@
 import * as z from 'zod';
 import type { ComfycontrolBackendConfig } from '../config/schema.ts';
 import { BackendError } from '../jobs/backend-error.ts';
-import type { CallContext, CancelContext, JobBackend } from '../jobs/backend.ts';
-import { isTerminal, notFoundReport, toIsoTime, type CancelReport, type JobStatus, type JobStatusReport } from '../jobs/model.ts';
+import { assertJobId, jobIdRule, SAFE_JOB_ID, type CallContext, type CancelContext, type JobBackend } from '../jobs/backend.ts';
+import { isTerminal, notFoundReport, timesOf, type CancelReport, type JobStatus, type JobStatusReport } from '../jobs/model.ts';
 import type { AdapterOptions } from './adapter-options.ts';
 import { createHttpClient, parseJson, retryAfterSeconds, unexpectedStatus, type HttpRequest, type HttpResponse } from './http-client.ts';
 
-// ComfyControl does not document its id format (the examples are UUIDs). Accept letters, digits, "_"
-// and "-" (starting with a letter or digit), up to 128 characters: every UUID or slug-like id fits, and
-// nothing that could change a URL ("/", ".", "%", "?", "#", whitespace) gets through.
-const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+// ComfyControl does not document its id format (the examples are UUIDs). Accept the URL-safe ids of
+// SAFE_JOB_ID: letters, digits, "_" and "-", starting with a letter or digit, up to 128 characters.
+const validateJobId = jobIdRule({ what: 'A ComfyControl workflow id', ...SAFE_JOB_ID });
 
 const STATUS_MAP: Readonly<Record<string, JobStatus>> = {
   accepted: 'queued',
@@ -110,30 +109,17 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
   }
 
   // --- mapping -----------------------------------------------------------------------------------
-  function validateJobId(jobId: string): string | null {
-    if (typeof jobId !== 'string' || jobId.length === 0) return 'The job id is empty.';
-    if (jobId.length > 128) return 'A ComfyControl workflow id is at most 128 characters long.';
-    if (!JOB_ID.test(jobId)) return 'A ComfyControl workflow id may contain only letters, digits, "_" and "-", and must start with a letter or digit.';
-    return null;
-  }
-
-  function checkId(jobId: string): void {
-    const problem = validateJobId(jobId);
-    if (problem) throw new BackendError('INVALID_ARGUMENT', problem);
-  }
-
   function toReport(wf: Workflow): JobStatusReport {
     const raw = wf.status;
     const word = raw.toLowerCase();
     // An unlisted word is kept verbatim and reported as `unknown` (found): the gateway does not guess.
     const status = STATUS_MAP[word] ?? 'unknown';
-    const report: JobStatusReport = { found: true, status, raw_status: raw };
-    const created = toIsoTime(wf.created_at);
-    const started = toIsoTime(wf.started_at);
-    const completed = toIsoTime(wf.completed_at);
-    if (created) report.created_at = created;
-    if (started) report.started_at = started;
-    if (completed) report.completed_at = completed;
+    const report: JobStatusReport = {
+      found: true,
+      status,
+      raw_status: raw,
+      ...timesOf({ created: wf.created_at, started: wf.started_at, completed: wf.completed_at }),
+    };
     if (word === 'failed') {
       report.error = {
         message: (wf.exception_message || 'the workflow failed (ComfyControl gave no exception message)').slice(0, 2000),
@@ -176,12 +162,12 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
   }
 
   async function getStatus(jobId: string, ctx: CallContext): Promise<JobStatusReport> {
-    checkId(jobId);
+    assertJobId(validateJobId, jobId);
     return read(jobId, ctx.signal);
   }
 
   async function cancel(jobId: string, ctx: CancelContext): Promise<CancelReport> {
-    checkId(jobId);
+    assertJobId(validateJobId, jobId);
     // A cancel needs at least a read and the POST; do not start one the budget cannot finish.
     ensureBudget(2);
     const before = await read(jobId, ctx.signal);

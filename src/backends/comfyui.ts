@@ -23,8 +23,8 @@ import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import type { ComfyuiBackendConfig } from '../config/schema.ts';
 import { BackendError, isBackendError } from '../jobs/backend-error.ts';
-import { CANONICAL_UUID, type CallContext, type CancelContext, type JobBackend } from '../jobs/backend.ts';
-import { isTerminal, notFoundReport, toIsoTime, type CancelReport, type JobError, type JobStatus, type JobStatusReport } from '../jobs/model.ts';
+import { assertJobId, CANONICAL_UUID, type CallContext, type CancelContext, type JobBackend } from '../jobs/backend.ts';
+import { isTerminal, notFoundReport, timesOf, type CancelReport, type JobError, type JobStatus, type JobStatusReport } from '../jobs/model.ts';
 import type { AdapterOptions } from './adapter-options.ts';
 import { createHttpClient, unexpectedStatus, type HttpClient, type HttpResponse } from './http-client.ts';
 
@@ -129,11 +129,6 @@ export function createComfyuiBackend(config: ComfyuiBackendConfig, options: Adap
       return 'a ComfyUI job id is a prompt id in lowercase: ComfyUI compares ids exactly, so write this UUID in lowercase letters.';
     }
     return 'a ComfyUI job id is a prompt id: a UUID in canonical lowercase form, 36 characters such as 123e4567-e89b-42d3-a456-426614174000.';
-  }
-
-  function requireValidId(jobId: string): void {
-    const problem = validateJobId(jobId);
-    if (problem) throw new BackendError('INVALID_ARGUMENT', problem);
   }
 
   // -- API kind per host ----------------------------------------------------------------------
@@ -323,7 +318,7 @@ export function createComfyuiBackend(config: ComfyuiBackendConfig, options: Adap
   // -- the JobBackend ---------------------------------------------------------------------------
 
   async function getStatus(jobId: string, ctx: CallContext): Promise<JobStatusReport> {
-    requireValidId(jobId);
+    assertJobId(validateJobId, jobId);
     const s = await search(jobId, ctx.signal, true);
     if (s.found) return s.found.report;
     const tomb = tombstoneFor(jobId, s);
@@ -333,7 +328,7 @@ export function createComfyuiBackend(config: ComfyuiBackendConfig, options: Adap
   }
 
   async function cancel(jobId: string, ctx: CancelContext): Promise<CancelReport> {
-    requireValidId(jobId);
+    assertJobId(validateJobId, jobId);
     const s = await search(jobId, ctx.signal, false); // status_before needs no queue position
     if (!s.found) {
       const tomb = tombstoneFor(jobId, s);
@@ -511,10 +506,13 @@ function fromJobObject(job: JobObject, host: Host): JobStatusReport {
       status = job.execution_status?.status_str === 'success' ? 'succeeded' : statusFromHistory(job.execution_status).status;
       break;
   }
-  const report: JobStatusReport = { found: true, status, raw_status: job.status, host: host.name };
-  setTime(report, 'created_at', job.create_time);
-  setTime(report, 'started_at', job.execution_start_time);
-  setTime(report, 'completed_at', job.execution_end_time);
+  const report: JobStatusReport = {
+    found: true,
+    status,
+    raw_status: job.status,
+    host: host.name,
+    ...timesOf({ created: job.create_time, started: job.execution_start_time, completed: job.execution_end_time }),
+  };
   const error = job.execution_error ? errorFrom(job.execution_error) : status === 'failed' ? errorFromMessages(job.execution_status?.messages) : undefined;
   if (error) report.error = error;
   const outputs = flattenOutputs(job.outputs);
@@ -525,29 +523,28 @@ function fromJobObject(job: JobObject, host: Host): JobStatusReport {
 function fromLegacyQueue(queue: Queue, id: string, host: Host): JobStatusReport | undefined {
   const run = queue.queue_running.find((i) => i[1] === id);
   if (run) {
-    const report: JobStatusReport = { found: true, status: 'running', raw_status: 'running', host: host.name };
-    setTime(report, 'created_at', createTimeOf(run));
-    return report;
+    return { found: true, status: 'running', raw_status: 'running', host: host.name, ...timesOf({ created: createTimeOf(run) }) };
   }
   const mine = queue.queue_pending.find((i) => i[1] === id);
   if (!mine) return undefined;
   // queue_pending is ComfyUI's heap array, not sorted: the position is the number of pending jobs the
   // worker will start before this one (0 = next to start), in the heap's own order (number, prompt_id).
   const ahead = queue.queue_pending.filter((i) => i[1] !== id && aheadOf(i[0], i[1], mine[0], mine[1])).length;
-  const report: JobStatusReport = { found: true, status: 'queued', raw_status: 'pending', queue_position: ahead, host: host.name };
-  setTime(report, 'created_at', createTimeOf(mine));
-  return report;
+  return { found: true, status: 'queued', raw_status: 'pending', queue_position: ahead, host: host.name, ...timesOf({ created: createTimeOf(mine) }) };
 }
 
 function fromHistoryEntry(entry: HistoryEntry, host: Host): JobStatusReport {
   const { status, started, ended } = statusFromHistory(entry.status);
   // raw_status: the history's own status_str ("success" / "error"), null when ComfyUI recorded none.
-  const report: JobStatusReport = { found: true, status, raw_status: entry.status?.status_str ?? null, host: host.name };
   const promptTuple = entry.prompt;
   const extra = Array.isArray(promptTuple) ? promptTuple[3] : undefined;
-  setTime(report, 'created_at', isRecord(extra) ? extra.create_time : undefined);
-  setTime(report, 'started_at', started);
-  setTime(report, 'completed_at', ended);
+  const report: JobStatusReport = {
+    found: true,
+    status,
+    raw_status: entry.status?.status_str ?? null,
+    host: host.name,
+    ...timesOf({ created: isRecord(extra) ? extra.create_time : undefined, started, completed: ended }),
+  };
   if (status === 'failed') {
     const error = errorFromMessages(entry.status?.messages) ?? { message: 'ComfyUI reported the run as failed without an error message' };
     report.error = error;
@@ -635,11 +632,6 @@ function createTimeOf(item: QueueItem): unknown {
 /** Heap order of ComfyUI's queue tuples: number first, then prompt_id. */
 function aheadOf(numberA: number, idA: string, numberB: number, idB: string): boolean {
   return numberA < numberB || (numberA === numberB && idA < idB);
-}
-
-function setTime(report: JobStatusReport, key: 'created_at' | 'started_at' | 'completed_at', value: unknown): void {
-  const iso = toIsoTime(value);
-  if (iso) report[key] = iso;
 }
 
 function notFoundMessage(id: string): string {

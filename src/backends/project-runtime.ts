@@ -8,14 +8,18 @@
 import * as z from 'zod';
 import type { ProjectRuntimeBackendConfig } from '../config/schema.ts';
 import { BackendError } from '../jobs/backend-error.ts';
-import type { CallContext, CancelContext, JobBackend } from '../jobs/backend.ts';
-import { isTerminal, notFoundReport, toIsoTime, type CancelReport, type JobStatus, type JobStatusReport } from '../jobs/model.ts';
+import { assertJobId, jobIdRule, type CallContext, type CancelContext, type JobBackend } from '../jobs/backend.ts';
+import { isTerminal, notFoundReport, timesOf, type CancelReport, type JobStatus, type JobStatusReport } from '../jobs/model.ts';
 import type { AdapterOptions } from './adapter-options.ts';
 import { createHttpClient, parseJson, unexpectedStatus, type HttpResponse } from './http-client.ts';
 
 // `job_id` is `string<uuid>` in the API. Postgres-style UUIDs compare case-insensitively, so an
 // uppercase UUID is accepted and sent in canonical lowercase.
-const UUID_ANY_CASE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const validateJobId = jobIdRule({
+  what: 'A project-runtime job id',
+  pattern: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+  hint: 'is a UUID such as 3f2b8c1e-9a4d-4e6f-8b2a-1c3d5e7f9a0b',
+});
 
 const STATUS_MAP: Readonly<Record<string, JobStatus>> = {
   submitted: 'queued',
@@ -58,28 +62,16 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
   });
   const jobPath = (id: string): string[] => ['projects', project, 'jobs', id.toLowerCase()];
 
-  function validateJobId(jobId: string): string | null {
-    if (typeof jobId !== 'string' || jobId.length === 0) return 'The job id is empty.';
-    if (!UUID_ANY_CASE.test(jobId)) return 'A project-runtime job id is a UUID such as 3f2b8c1e-9a4d-4e6f-8b2a-1c3d5e7f9a0b.';
-    return null;
-  }
-
-  function checkId(jobId: string): void {
-    const problem = validateJobId(jobId);
-    if (problem) throw new BackendError('INVALID_ARGUMENT', problem);
-  }
-
   function toReport(job: RuntimeJob): JobStatusReport {
     const raw = job.status;
     // An unlisted word is kept verbatim and reported as `unknown` (found): the gateway does not guess.
     const status = STATUS_MAP[raw.toLowerCase()] ?? 'unknown';
-    const report: JobStatusReport = { found: true, status, raw_status: raw };
-    const created = toIsoTime(job.created_at);
-    const started = toIsoTime(job.started_at);
-    const completed = toIsoTime(job.completed_at);
-    if (created) report.created_at = created;
-    if (started) report.started_at = started;
-    if (completed) report.completed_at = completed;
+    const report: JobStatusReport = {
+      found: true,
+      status,
+      raw_status: raw,
+      ...timesOf({ created: job.created_at, started: job.started_at, completed: job.completed_at }),
+    };
     if (status === 'failed') {
       const detail = typeof job.failure_detail === 'string' && job.failure_detail !== '' ? job.failure_detail : undefined;
       let message = detail ?? job.failed_reason ?? 'the job failed (the runtime gave no reason)';
@@ -125,12 +117,12 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
   }
 
   async function getStatus(jobId: string, ctx: CallContext): Promise<JobStatusReport> {
-    checkId(jobId);
+    assertJobId(validateJobId, jobId);
     return read(jobId, ctx.signal);
   }
 
   async function cancel(jobId: string, ctx: CancelContext): Promise<CancelReport> {
-    checkId(jobId);
+    assertJobId(validateJobId, jobId);
     const before = await read(jobId, ctx.signal);
     if (!before.found) return { outcome: 'not_found', status_before: 'unknown', status_after: 'unknown', message: `job ${jobId} does not exist in project ${project}` };
     if (isTerminal(before.status)) {

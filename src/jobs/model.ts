@@ -67,3 +67,15 @@ export function toIsoTime(value: unknown): string | undefined {
   }
   return undefined;
 }
+
+/** The `created_at` / `started_at` / `completed_at` fields of a report, each through `toIsoTime`; absent or unreadable ones are left out. */
+export function timesOf(times: { created?: unknown; started?: unknown; completed?: unknown }): Pick<JobStatusReport, 'created_at' | 'started_at' | 'completed_at'> {
+  const out: Pick<JobStatusReport, 'created_at' | 'started_at' | 'completed_at'> = {};
+  const created = toIsoTime(times.created);
+  const started = toIsoTime(times.started);
+  const completed = toIsoTime(times.completed);
+  if (created) out.created_at = created;
+  if (started) out.started_at = started;
+  if (completed) out.completed_at = completed;
+  return out;
+}

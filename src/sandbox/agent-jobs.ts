@@ -11,7 +11,7 @@
 // Job states are derived from the clock on each request (no timers).
 import { systemClock, type Clock } from './clock.ts';
 import { jsonBody, segments, startSimServer, type SimRequest, type SimResponse, type SimServer } from './sim-server.ts';
-import { SEED_STATES, seededUuid, type SeedState, type Simulation } from './simulation.ts';
+import { buildSeeds, seededUuid, stepAt, type Simulation, type TimelineStep } from './simulation.ts';
 
 export const AGENT_JOB_STATUSES = ['SCHEDULED', 'WAITING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELED'] as const;
 export type AgentJobStatus = (typeof AGENT_JOB_STATUSES)[number];
@@ -48,10 +48,7 @@ export interface AgentJobSpec {
   channelCode?: string;
 }
 
-interface Step {
-  status: AgentJobStatus;
-  at: number;
-}
+type Step = TimelineStep<AgentJobStatus>;
 
 interface SimJob {
   id: string;
@@ -120,15 +117,7 @@ export async function startAgentJobsSim(options: AgentJobsSimOptions): Promise<A
   const jobs = new Map<string, SimJob>();
   let counter = 0;
 
-  function statusAt(job: SimJob, t: number): Step {
-    let cur = job.steps[0]!;
-    for (const s of job.steps) {
-      if (s.at > t) break;
-      cur = s;
-      if (TERMINAL.has(s.status)) break;
-    }
-    return cur;
-  }
+  const statusAt = (job: SimJob, t: number): Step => stepAt(job.steps, TERMINAL, t);
 
   function addJob(spec: AgentJobSpec = {}): string {
     const now = clock.now();
@@ -325,10 +314,7 @@ export async function startAgentJobsSim(options: AgentJobsSimOptions): Promise<A
     };
   }
 
-  const seeds: Record<SeedState, string[]> = { queued: [], running: [], long_running: [], succeeded: [], failed: [], cancelled: [] };
-  if (options.seed !== false) {
-    let n = 0;
-    const id = (): string => seededUuid(namespace, n++);
+  const seeds = buildSeeds(options.seed, namespace, (seeds, id) => {
     const HOUR = 60 * MIN;
     // Spelling and time formats vary across seeds, as they do across real jobs.
     seeds.queued.push(addJob({ id: id(), status: 'WAITING', statusCase: 'upper', timeFormat: 'iso', startsInMs: 5 * MIN }));
@@ -340,8 +326,7 @@ export async function startAgentJobsSim(options: AgentJobsSimOptions): Promise<A
     const cancelled = addJob({ id: id(), status: 'CANCELED', statusCase: 'upper', timeFormat: 'iso' });
     jobs.get(cancelled)!.cancelReason = 'seeded as cancelled';
     seeds.cancelled.push(cancelled);
-  }
-  for (const s of SEED_STATES) Object.freeze(seeds[s]);
+  });
 
   const server: SimServer = await startSimServer(handle, {
     ...(options.port !== undefined ? { port: options.port } : {}),

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { systemClock, type Clock } from './clock.ts';
 import { segments, startSimServer, type SimRequest, type SimResponse, type SimServer } from './sim-server.ts';
-import { SEED_STATES, seededUuid, type SeedState, type Simulation } from './simulation.ts';
+import { buildSeeds, seededUuid, stepAt, type Simulation, type TimelineStep } from './simulation.ts';
 
 export const COMFYCONTROL_STATUSES = ['accepted', 'uploaded', 'queued', 'running', 'completed', 'failed', 'invalid', 'cancelled'] as const;
 export type ComfycontrolStatus = (typeof COMFYCONTROL_STATUSES)[number];
@@ -42,10 +42,7 @@ export interface ComfycontrolJobSpec {
   tags?: string[];
 }
 
-interface Step {
-  status: ComfycontrolStatus;
-  at: number;
-}
+type Step = TimelineStep<ComfycontrolStatus>;
 
 interface SimJob {
   id: string;
@@ -110,15 +107,7 @@ export async function startComfycontrolSim(options: ComfycontrolSimOptions): Pro
   let counter = 0;
   let queueCounter = 1000;
 
-  function statusAt(job: SimJob, t: number): Step {
-    let cur = job.steps[0]!;
-    for (const s of job.steps) {
-      if (s.at > t) break;
-      cur = s;
-      if (TERMINAL.has(s.status)) break;
-    }
-    return cur;
-  }
+  const statusAt = (job: SimJob, t: number): Step => stepAt(job.steps, TERMINAL, t);
 
   function addJob(spec: ComfycontrolJobSpec = {}): string {
     const now = clock.now();
@@ -281,11 +270,8 @@ export async function startComfycontrolSim(options: ComfycontrolSimOptions): Pro
     return { status: 200, text: '' };
   }
 
-  const seeds: Record<SeedState, string[]> = { queued: [], running: [], long_running: [], succeeded: [], failed: [], cancelled: [] };
   const extraSeeds = { accepted: [] as string[], invalid: [] as string[] };
-  if (options.seed !== false) {
-    let n = 0;
-    const id = (): string => seededUuid(namespace, n++);
+  const seeds = buildSeeds(options.seed, namespace, (seeds, id) => {
     const HOUR = 60 * MIN;
     seeds.queued.push(addJob({ id: id(), status: 'queued', remainingMs: 5 * MIN }));
     seeds.running.push(addJob({ id: id(), status: 'running', sinceMs: 2 * MIN, remainingMs: 10 * MIN }));
@@ -297,8 +283,7 @@ export async function startComfycontrolSim(options: ComfycontrolSimOptions): Pro
     // sandbox so the case can be tried at any time.
     extraSeeds.accepted.push(addJob({ id: id(), status: 'accepted', remainingMs: null }));
     extraSeeds.invalid.push(addJob({ id: id(), status: 'invalid' }));
-  }
-  for (const s of SEED_STATES) Object.freeze(seeds[s]);
+  });
 
   const server: SimServer = await startSimServer(handle, {
     ...(options.port !== undefined ? { port: options.port } : {}),

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from './clock.ts';
 import { segments, startSimServer, type SimRequest, type SimResponse, type SimServer } from './sim-server.ts';
-import { SEED_STATES, seededUuid, type SeedState, type Simulation } from './simulation.ts';
+import { buildSeeds, seededUuid, stepAt, type Simulation, type TimelineStep } from './simulation.ts';
 
 export const RUNTIME_JOB_STATUSES = ['submitted', 'working', 'completed', 'failed', 'canceled'] as const;
 export type RuntimeJobStatus = (typeof RUNTIME_JOB_STATUSES)[number];
@@ -40,10 +40,7 @@ export interface RuntimeJobSpec {
   target?: string;
 }
 
-interface Step {
-  status: RuntimeJobStatus;
-  at: number;
-}
+type Step = TimelineStep<RuntimeJobStatus>;
 
 interface SimJob {
   id: string;
@@ -110,15 +107,7 @@ export async function startProjectRuntimeSim(options: ProjectRuntimeSimOptions):
   const jobs = new Map<string, SimJob>();
   const creator = seededUuid(`${namespace}:user`, 0);
 
-  function statusAt(job: SimJob, t: number): Step {
-    let cur = job.steps[0]!;
-    for (const s of job.steps) {
-      if (s.at > t) break;
-      cur = s;
-      if (TERMINAL.has(s.status)) break;
-    }
-    return cur;
-  }
+  const statusAt = (job: SimJob, t: number): Step => stepAt(job.steps, TERMINAL, t);
 
   function addJob(spec: RuntimeJobSpec = {}): string {
     const now = clock.now();
@@ -260,10 +249,7 @@ export async function startProjectRuntimeSim(options: ProjectRuntimeSimOptions):
     return { status: 200, json: { ...render(job, now), canonical_run_id: job.runId } };
   }
 
-  const seeds: Record<SeedState, string[]> = { queued: [], running: [], long_running: [], succeeded: [], failed: [], cancelled: [] };
-  if (options.seed !== false) {
-    let n = 0;
-    const id = (): string => seededUuid(namespace, n++);
+  const seeds = buildSeeds(options.seed, namespace, (seeds, id) => {
     const HOUR = 60 * MIN;
     seeds.queued.push(addJob({ id: id(), status: 'submitted', startsInMs: 5 * MIN }));
     seeds.running.push(addJob({ id: id(), status: 'working', startedAgoMs: 2 * MIN, runsForMs: 10 * MIN }));
@@ -273,8 +259,7 @@ export async function startProjectRuntimeSim(options: ProjectRuntimeSimOptions):
     seeds.succeeded.push(addJob({ id: id(), status: 'completed', resultState: 'partial_success' }));
     seeds.failed.push(addJob({ id: id(), status: 'failed', exitCode: 1 }));
     seeds.cancelled.push(addJob({ id: id(), status: 'canceled' }));
-  }
-  for (const s of SEED_STATES) Object.freeze(seeds[s]);
+  });
 
   const server: SimServer = await startSimServer(handle, {
     ...(options.port !== undefined ? { port: options.port } : {}),

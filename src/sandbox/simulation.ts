@@ -25,3 +25,41 @@ export function seededUuid(namespace: string, n: number): string {
   const x = h.subarray(0, 16).toString('hex');
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
 }
+
+/** One point of a simulated job's timeline: the job is in `status` from clock time `at` on. */
+export interface TimelineStep<S extends string> {
+  status: S;
+  at: number;
+}
+
+/**
+ * The step a job is in at time `t`: the last one that has begun (the first one before the job exists);
+ * a terminal step ends the timeline, so later steps never apply.
+ */
+export function stepAt<S extends string>(steps: readonly TimelineStep<S>[], terminal: ReadonlySet<S>, t: number): TimelineStep<S> {
+  let cur = steps[0]!;
+  for (const s of steps) {
+    if (s.at > t) break;
+    cur = s;
+    if (terminal.has(s.status)) break;
+  }
+  return cur;
+}
+
+/**
+ * The seed lists of a simulation. Unless `enabled` is false, `fill` adds the jobs, taking their ids from
+ * `nextId` (seededUuid of `namespace`, counting from 0); the lists are frozen afterwards.
+ */
+export function buildSeeds(
+  enabled: boolean | undefined,
+  namespace: string,
+  fill: (seeds: Record<SeedState, string[]>, nextId: () => string) => void,
+): Readonly<Record<SeedState, readonly string[]>> {
+  const seeds = Object.fromEntries(SEED_STATES.map((s) => [s, [] as string[]])) as Record<SeedState, string[]>;
+  if (enabled !== false) {
+    let n = 0;
+    fill(seeds, () => seededUuid(namespace, n++));
+  }
+  for (const s of SEED_STATES) Object.freeze(seeds[s]);
+  return seeds;
+}
