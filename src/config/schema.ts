@@ -139,7 +139,7 @@ export const oauthSchema = z.strictObject({
     .nullable()
     .default('projects')
     .describe('Token claim listing the project references or aliases the caller may touch ("*": all); null: no claim is read.'),
-  jwks_cache_max_age_seconds: z.number().int().min(10).max(86_400).default(600),
+  jwks_cache_max_age_seconds: z.number().int().min(1).max(86_400).default(600),
   jwks_cooldown_seconds: z.number().int().min(1).max(3600).default(30).describe('Least time between two JWKS fetches caused by unknown key ids.'),
   jwks_timeout_ms: z.number().int().min(100).max(60_000).default(5000),
   max_token_bytes: z.number().int().min(512).max(65_536).default(8192).describe('Longer bearer tokens are refused without parsing.'),

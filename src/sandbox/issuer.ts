@@ -14,7 +14,7 @@ export interface MintOptions {
   projects?: readonly string[];
   /** Lifetime in seconds; default 12 hours. */
   ttlSeconds?: number;
-  /** Extra claims, to shape tokens in tests. */
+  /** Claims set last, to shape tokens in tests (undefined removes a claim). */
   claims?: Record<string, unknown>;
 }
 
@@ -63,15 +63,20 @@ export async function startSandboxIssuer(options: { port?: number; host?: string
     jwksUri: `${issuer}/jwks.json`,
     async mint(o) {
       const now = Math.floor(Date.now() / 1000);
-      return new SignJWT({ scope: o.scopes.join(' '), projects: [...(o.projects ?? ['*'])], client_id: o.clientId ?? 'sandbox-client', ...o.claims })
-        .setProtectedHeader({ alg: 'ES256', kid: current.kid, typ: 'at+jwt' })
-        .setIssuer(issuer)
-        .setSubject(o.subject ?? 'sandbox-user')
-        .setAudience(o.audience)
-        .setIssuedAt(now)
-        .setExpirationTime(now + (o.ttlSeconds ?? 12 * 3600))
-        .setJti(randomUUID())
-        .sign(current.privateKey);
+      const payload: Record<string, unknown> = {
+        iss: issuer,
+        sub: o.subject ?? 'sandbox-user',
+        aud: o.audience,
+        iat: now,
+        exp: now + (o.ttlSeconds ?? 12 * 3600),
+        jti: randomUUID(),
+        scope: o.scopes.join(' '),
+        projects: [...(o.projects ?? ['*'])],
+        client_id: o.clientId ?? 'sandbox-client',
+        ...o.claims, // last, so a test can shape any claim; undefined removes one
+      };
+      for (const k of Object.keys(payload)) if (payload[k] === undefined) delete payload[k];
+      return new SignJWT(payload).setProtectedHeader({ alg: 'ES256', kid: current.kid, typ: 'at+jwt' }).sign(current.privateKey);
     },
     async rotate(o = {}) {
       const next = await newKey();

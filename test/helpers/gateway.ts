@@ -14,6 +14,8 @@ import type { MintOptions } from '../../src/sandbox/issuer.ts';
 
 export interface TestGateway {
   mcpUrl: string;
+  /** The port the gateway listens on (mcpUrl may name a proxy instead). */
+  port: number;
   gateway: Gateway;
   sandbox: Sandbox;
   clock: ManualClock;
@@ -43,7 +45,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   if (options.authOff) config = { ...config, auth: { mode: 'none' } };
   if (options.configure) config = options.configure(config);
   const gateway = createGateway(config, { logger: pino({ level: 'silent' }), now: () => clock.now(), ...options.deps });
-  const { mcpUrl } = await gateway.listen();
+  const { mcpUrl, port } = await gateway.listen();
   const clients: Client[] = [];
   const mint = async (o: Partial<MintOptions> = {}) => {
     if (!sandbox.issuer) throw new Error('the sandbox config starts no issuer');
@@ -52,6 +54,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const token = config.auth.mode === 'oauth' ? await mint() : undefined;
   return {
     mcpUrl,
+    port,
     gateway,
     sandbox,
     clock,

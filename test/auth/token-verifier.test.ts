@@ -1,0 +1,96 @@
+// The verifier against a live issuer: key rotation without a restart, and an issuer whose JWKS
+// endpoint goes down (cached keys keep working; without any keys the answer is 503, not 401).
+import { afterEach, describe, expect, it } from 'vitest';
+import { oauthSchema, type OAuthConfig } from '../../src/config/schema.ts';
+import { AuthFailure, createTokenVerifier } from '../../src/auth/token-verifier.ts';
+import { startSandboxIssuer, type SandboxIssuer } from '../../src/sandbox/issuer.ts';
+
+const AUD = 'https://jobs.example.com/mcp';
+let issuer: SandboxIssuer | undefined;
+afterEach(async () => issuer?.close());
+
+function configFor(i: SandboxIssuer, extra: Partial<Record<string, unknown>> = {}): OAuthConfig {
+  return oauthSchema.parse({ mode: 'oauth', issuers: [{ issuer: i.issuer, jwks_uri: i.jwksUri }], jwks_cooldown_seconds: 1, ...extra });
+}
+
+const jwksFetches = (i: SandboxIssuer) => i.server.requests.filter((r) => r.path === '/jwks.json').length;
+const refusal = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as AuthFailure);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('token verifier', () => {
+  it('reads the principal: subject, client, scopes and projects', async () => {
+    issuer = await startSandboxIssuer();
+    const v = createTokenVerifier(configFor(issuer), [AUD]);
+    const p = await v.verify(await issuer.mint({ audience: AUD, scopes: ['jobs:read'], subject: 'agent-7', clientId: 'fleet', projects: ['a', 'b'] }));
+    expect(p).toMatchObject({ issuer: issuer.issuer, subject: 'agent-7', clientId: 'fleet' });
+    expect([...p.scopes]).toEqual(['jobs:read']);
+    expect(p.projects).toEqual(new Set(['a', 'b']));
+  });
+
+  it('follows a key rotation without a restart: new tokens work, old ones until they expire', async () => {
+    issuer = await startSandboxIssuer();
+    const v = createTokenVerifier(configFor(issuer), [AUD]);
+    const old = await issuer.mint({ audience: AUD, scopes: ['jobs:read'] });
+    await v.verify(old);
+    await issuer.rotate({ keepOld: true });
+    const fresh = await issuer.mint({ audience: AUD, scopes: ['jobs:read'] });
+    await sleep(1100); // the refetch cooldown
+    await expect(v.verify(fresh)).resolves.toMatchObject({ subject: 'sandbox-user' });
+    await expect(v.verify(old)).resolves.toMatchObject({ subject: 'sandbox-user' });
+    // Once the issuer stops publishing the old key, tokens signed with it are refused.
+    await issuer.rotate({ keepOld: false });
+    const newest = await issuer.mint({ audience: AUD, scopes: ['jobs:read'] });
+    await sleep(1100);
+    await v.verify(newest);
+    expect((await refusal(v.verify(old)))?.reason).toBe('unknown_key');
+  });
+
+  it('keeps working on cached keys while the JWKS endpoint is down', async () => {
+    issuer = await startSandboxIssuer();
+    const v = createTokenVerifier(configFor(issuer, { jwks_cache_max_age_seconds: 1 }), [AUD]);
+    const token = await issuer.mint({ audience: AUD, scopes: ['jobs:read'] });
+    await v.verify(token);
+    issuer.server.setFault({ kind: 'status', status: 503 });
+    await sleep(1100); // the cache is stale now, so the verifier tries the endpoint and fails
+    const fetchesBefore = jwksFetches(issuer);
+    await expect(v.verify(token)).resolves.toMatchObject({ subject: 'sandbox-user' });
+    expect(jwksFetches(issuer)).toBeGreaterThan(fetchesBefore);
+  });
+
+  it('answers 503 (not 401) when the JWKS endpoint is down and no keys were ever fetched', async () => {
+    issuer = await startSandboxIssuer();
+    const v = createTokenVerifier(configFor(issuer), [AUD]);
+    issuer.server.setFault({ kind: 'status', status: 502 });
+    const failure = await refusal(v.verify(await issuer.mint({ audience: AUD, scopes: ['jobs:read'] })));
+    expect(failure).toBeInstanceOf(AuthFailure);
+    expect(failure).toMatchObject({ reason: 'keys_unavailable', status: 503 });
+  });
+
+  it('gives up on a hanging JWKS endpoint after jwks_timeout_ms', async () => {
+    issuer = await startSandboxIssuer();
+    const v = createTokenVerifier(configFor(issuer, { jwks_timeout_ms: 200 }), [AUD]);
+    issuer.server.setFault({ kind: 'hang' });
+    expect(await refusal(v.verify(await issuer.mint({ audience: AUD, scopes: ['jobs:read'] })))).toMatchObject({ reason: 'keys_unavailable', status: 503 });
+  });
+
+  it('accepts any of several audiences and several issuers', async () => {
+    issuer = await startSandboxIssuer();
+    const second = await startSandboxIssuer();
+    try {
+      const config = oauthSchema.parse({
+        mode: 'oauth',
+        issuers: [
+          { issuer: issuer.issuer, jwks_uri: issuer.jwksUri },
+          { issuer: second.issuer, jwks_uri: second.jwksUri },
+        ],
+      });
+      const v = createTokenVerifier(config, [AUD, 'api://jobs-gateway']);
+      await v.verify(await issuer.mint({ audience: 'api://jobs-gateway', scopes: [] }));
+      await v.verify(await second.mint({ audience: AUD, scopes: [] }));
+      // A token from the second issuer that claims to come from the first does not verify.
+      expect((await refusal(v.verify(await second.mint({ audience: AUD, scopes: [], claims: { iss: issuer.issuer } }))))?.reason).toBe('unknown_key');
+    } finally {
+      await second.close();
+    }
+  });
+});
