@@ -2,9 +2,9 @@
 // level, so a test can run two gateways in one process.
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
-import type { Config } from './config/schema.ts';
+import type { Config, OAuthConfig } from './config/schema.ts';
 import { isLoopback } from './config/load.ts';
 import { createBackend } from './backends/index.ts';
 import { createProjectRegistry, type ProjectRegistry } from './jobs/registry.ts';
@@ -12,47 +12,80 @@ import { createJobService } from './jobs/job-service.ts';
 import { createMcpServer, type ExtraTool } from './mcp/server.ts';
 import { createMcpTransport, type McpTransport } from './mcp/transport.ts';
 import { createApp } from './http/app.ts';
-import { VERSION } from './version.ts';
-import type { OAuthConfig } from './config/schema.ts';
-import { createTokenVerifier } from './auth/token-verifier.ts';
+import { createAdminApp } from './http/admin.ts';
+import { createRequestContextStore } from './http/request-context.ts';
+import { createTokenVerifier, type TokenVerifier } from './auth/token-verifier.ts';
 import { authenticate, requireScopes, type AuthenticatedRequest } from './auth/middleware.ts';
 import { metadataHandler, metadataPaths, metadataUrl } from './auth/metadata.ts';
 import { principalKey } from './auth/principal.ts';
+import { createMetrics, type GatewayMetrics } from './observability/metrics.ts';
+import { createLogger } from './observability/logger.ts';
+import { createAuditLog } from './observability/audit.ts';
+import { toolCallRecorder } from './observability/tool-calls.ts';
+import { VERSION } from './version.ts';
 
 export interface GatewayDeps {
   logger?: Logger;
+  /** A metrics registry of its own is made when none is given. */
+  metrics?: GatewayMetrics;
   /** Milliseconds since the epoch, for adapters' clocks (tombstones, rate-limit windows). */
   now?: () => number;
   /** Tools served beside the job tools (the conformance profile's fixtures). */
   extraTools?: readonly ExtraTool[];
 }
 
+export interface ListenResult {
+  mcpUrl: string;
+  port: number;
+  /** Base URL of the admin listener (metrics, health), when enabled. */
+  adminUrl: string | undefined;
+}
+
 export interface Gateway {
-  /** Binds the configured host and port (port 0: any free port). */
-  listen(): Promise<{ mcpUrl: string; port: number }>;
+  /** Binds the configured hosts and ports (port 0: any free port). */
+  listen(): Promise<ListenResult>;
   readonly registry: ProjectRegistry;
-  /** Stops accepting, ends sessions, closes backend connections. */
-  close(): Promise<void>;
+  readonly metrics: GatewayMetrics;
+  /**
+   * Graceful stop: readiness turns false, new connections are refused, in-flight calls get up to
+   * `graceMs` (default server.shutdown_grace_seconds) to finish, then sessions and connections close.
+   */
+  close(options?: { graceMs?: number }): Promise<void>;
 }
 
 export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
-  const logger = deps.logger ?? pino({ level: 'info' });
+  const logger = deps.logger ?? createLogger();
+  const metrics = deps.metrics ?? createMetrics();
+  const audit = createAuditLog(logger, config.audit.file);
   const registry = createProjectRegistry(
     config.projects.map((p) => ({
       reference: p.reference,
       aliases: p.aliases,
       access: p.access,
-      backend: createBackend(p, { defaultTimeoutMs: config.defaults.timeout_ms, ...(deps.now ? { now: deps.now } : {}) }),
+      backend: createBackend(p, {
+        defaultTimeoutMs: config.defaults.timeout_ms,
+        ...(deps.now ? { now: deps.now } : {}),
+        observerFor: (b) => metrics.backendObserver(b),
+      }),
     })),
   );
   const service = createJobService(registry, {
     onInternalError: (err, op) => logger.error({ err, tool: op }, 'tool call failed inside the gateway'),
   });
   const validator = new AjvJsonSchemaValidator();
+  const onToolCall = toolCallRecorder({ metrics, logger, audit });
+  const context = createRequestContextStore();
   const transport: McpTransport = createMcpTransport({
     mode: config.server.sessions,
     createServer: () =>
-      createMcpServer({ service, validator, info: { name: 'mcp-job-gateway', version: VERSION }, ...(deps.extraTools ? { extraTools: deps.extraTools } : {}) }),
+      createMcpServer({
+        service,
+        validator,
+        info: { name: 'mcp-job-gateway', version: VERSION },
+        onToolCall,
+        requestId: () => context.getStore()?.requestId,
+        ...(deps.extraTools ? { extraTools: deps.extraTools } : {}),
+      }),
     idleTimeoutMs: config.server.session_idle_timeout_seconds * 1000,
     maxSessions: config.server.max_sessions,
     logger,
@@ -62,20 +95,30 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       return p ? principalKey(p) : 'anonymous';
     },
   });
+  metrics.sessionsFrom(() => transport.sessionCount());
 
   let http: HttpServer | undefined;
+  let admin: HttpServer | undefined;
+  let verifier: TokenVerifier | undefined;
+  let draining = false;
+  // Calls in progress (not long-lived GET streams), which a graceful stop waits for.
+  let inFlightCalls = 0;
+  let callsDrained: (() => void) | undefined;
+
+  const readiness = () => {
+    const checks: Record<string, boolean> = { listening: http?.listening === true, not_draining: !draining };
+    if (verifier) checks.signing_keys = verifier.keysAvailable();
+    return { ready: Object.values(checks).every(Boolean), checks };
+  };
 
   return {
     registry,
+    metrics,
     async listen() {
       // Room for long headers, so an oversized token gets a 401 from us rather than Node's 431.
       const server = createServer({ maxHeaderSize: 64 * 1024 });
       http = server;
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(config.server.port, config.server.host, () => resolve());
-      });
-      const port = (server.address() as AddressInfo).port;
+      const port = await bind(server, config.server.port, config.server.host);
       const s = config.server;
       const urlHost = s.host === '0.0.0.0' || s.host === '::' ? '127.0.0.1' : s.host.includes(':') ? `[${s.host}]` : s.host;
       const mcpUrl = s.public_url ?? `http://${urlHost}:${port}${s.path}`;
@@ -84,32 +127,88 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       const allowedHosts = s.allowed_hosts.length > 0 ? s.allowed_hosts : loopback ? loopbackNames : [new URL(mcpUrl).hostname];
       // Same-origin requests are always fine; on loopback so are the loopback spellings of our origin.
       const allowedOrigins = [...s.allowed_origins, new URL(mcpUrl).origin, ...(loopback ? loopbackNames.map((h) => `http://${h}:${port}`) : [])];
-      const auth = config.auth.mode === 'oauth' ? authFor(config.auth, mcpUrl, logger) : undefined;
-      const app = createApp({ mcpPath: s.path, allowedHosts, allowedOrigins, maxBodyBytes: s.max_body_bytes, transport, logger, ...(auth ? { auth } : {}) });
+      let auth;
+      if (config.auth.mode === 'oauth') {
+        verifier = createTokenVerifier(config.auth, config.auth.audience === undefined ? [mcpUrl] : [config.auth.audience].flat());
+        auth = authParts(config.auth, verifier, mcpUrl, logger, metrics);
+        void verifier.warmUp();
+      }
+      const onRequest = (req: { method: string }) => {
+        const done = metrics.requestStarted();
+        if (req.method === 'GET') return done;
+        inFlightCalls++;
+        return () => {
+          done();
+          if (--inFlightCalls === 0) callsDrained?.();
+        };
+      };
+      const app = createApp({ mcpPath: s.path, allowedHosts, allowedOrigins, maxBodyBytes: s.max_body_bytes, transport, logger, onRequest, context, ...(auth ? { auth } : {}) });
       server.on('request', app);
-      return { mcpUrl, port };
+
+      let adminUrl: string | undefined;
+      if (config.admin.enabled) {
+        admin = createServer(createAdminApp({ metrics, readiness }));
+        const adminPort = await bind(admin, config.admin.port, config.admin.host);
+        adminUrl = `http://${config.admin.host.includes(':') ? `[${config.admin.host}]` : config.admin.host}:${adminPort}`;
+      }
+      return { mcpUrl, port, adminUrl };
     },
-    async close() {
+    async close(options = {}) {
+      draining = true;
+      const graceMs = options.graceMs ?? config.server.shutdown_grace_seconds * 1000;
       if (http) {
         const server = http;
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        await transport.close(); // ends sessions and their open SSE streams
         server.closeIdleConnections();
-        const timer = setTimeout(() => server.closeAllConnections(), 10_000);
+        if (inFlightCalls > 0) {
+          logger.info({ in_flight: inFlightCalls, grace_ms: graceMs }, 'waiting for in-flight calls to finish');
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, graceMs);
+            callsDrained = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+        }
+        await transport.close(); // ends sessions and their open SSE streams
+        server.closeAllConnections();
         await closed;
-        clearTimeout(timer);
       } else {
         await transport.close();
       }
+      if (admin) {
+        const a = admin;
+        await new Promise<void>((resolve) => {
+          a.close(() => resolve());
+          a.closeAllConnections();
+        });
+      }
       await registry.close();
+      await audit.close();
     },
   };
 }
 
-/** The resource-server parts for one gateway: verifier, middlewares and protected-resource metadata. */
-function authFor(config: OAuthConfig, resource: string, logger: Logger) {
-  const audience = config.audience === undefined ? [resource] : [config.audience].flat();
-  const options = { verifier: createTokenVerifier(config, audience), metadataUrl: metadataUrl(resource), scopes: config.scopes, logger };
+async function bind(server: HttpServer, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+/** The resource-server parts for one gateway: middlewares and protected-resource metadata. */
+function authParts(config: OAuthConfig, verifier: TokenVerifier, resource: string, logger: Logger, metrics: GatewayMetrics) {
+  const options = {
+    verifier,
+    metadataUrl: metadataUrl(resource),
+    scopes: config.scopes,
+    logger,
+    onFailure: (reason: string) => metrics.authFailure(reason),
+  };
   return {
     authenticate: authenticate(options),
     requireScopes: requireScopes(options),

@@ -90,9 +90,10 @@ async function main(argv: string[]): Promise<number> {
   let sandbox: Sandbox | undefined;
   const gateway = createGateway(config, { logger });
   let mcpUrl: string;
+  let adminUrl: string | undefined;
   try {
     if (config.sandbox) sandbox = await startSandbox(config);
-    ({ mcpUrl } = await gateway.listen());
+    ({ mcpUrl, adminUrl } = await gateway.listen());
   } catch (e) {
     await sandbox?.close();
     await gateway.close();
@@ -104,7 +105,7 @@ async function main(argv: string[]): Promise<number> {
     throw e;
   }
   const tokens = sandbox?.issuer && config.auth.mode === 'oauth' ? await sandboxTokens(sandbox, config, mcpUrl) : undefined;
-  process.stdout.write(banner(config, mcpUrl, file, sandbox, tokens));
+  process.stdout.write(banner(config, mcpUrl, adminUrl, file, sandbox, tokens));
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -114,8 +115,9 @@ async function main(argv: string[]): Promise<number> {
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
-  await gateway.close();
+  await gateway.close(); // waits up to server.shutdown_grace_seconds for in-flight calls
   await sandbox?.close();
+  logger.info('stopped');
   return 0;
 }
 
@@ -130,10 +132,18 @@ async function sandboxTokens(sandbox: Sandbox, config: Config, mcpUrl: string): 
   };
 }
 
-function banner(config: Config, mcpUrl: string, file: string, sandbox: Sandbox | undefined, tokens: { full: string; readOnly: string } | undefined): string {
+function banner(
+  config: Config,
+  mcpUrl: string,
+  adminUrl: string | undefined,
+  file: string,
+  sandbox: Sandbox | undefined,
+  tokens: { full: string; readOnly: string } | undefined,
+): string {
   const lines = [
     `mcp-job-gateway ${VERSION} is serving ${file}`,
     `  MCP endpoint: ${mcpUrl}  (${config.server.sessions} sessions, auth: ${config.auth.mode})`,
+    ...(adminUrl ? [`  admin:        ${adminUrl}/metrics  ${adminUrl}/healthz  ${adminUrl}/readyz  ${adminUrl}/backends`] : []),
     `  projects:`,
   ];
   for (const p of config.projects) {

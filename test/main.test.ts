@@ -48,7 +48,7 @@ describe('mcp-job-gateway command line', () => {
   it('starts on a sandbox config, prints the endpoint, projects and job ids, serves the tools, and stops on SIGTERM', async () => {
     // The shipped sandbox config with its fixed ports moved to free ones, so the test never collides.
     let text = readFileSync('config/sandbox.yaml', 'utf8');
-    for (const port of [18180, 18188, 18189, 18190, 18191, 18192, 18193]) text = text.replaceAll(String(port), String(await freePort()));
+    for (const port of [9090, 18180, 18188, 18189, 18190, 18191, 18192, 18193]) text = text.replaceAll(String(port), String(await freePort()));
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     const file = join(dir, 'sandbox.yaml');
     writeFileSync(file, text);

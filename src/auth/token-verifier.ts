@@ -50,15 +50,21 @@ export class AuthFailure extends Error {
 
 export interface TokenVerifier {
   verify(token: string): Promise<Principal>;
+  /** Fetches every remote JWKS once, so the first caller does not wait and readiness can tell. */
+  warmUp(): Promise<void>;
+  /** Whether every issuer's keys are at hand (fetched or from a file); a readiness check. */
+  keysAvailable(): boolean;
 }
 
 interface IssuerKeys {
   issuer: string;
   getKey: JWTVerifyGetKey;
+  warmUp(): Promise<void>;
+  available(): boolean;
 }
 
 export function createTokenVerifier(config: OAuthConfig, audience: readonly string[]): TokenVerifier {
-  const issuers = new Map<string, IssuerKeys>(config.issuers.map((i) => [i.issuer, { issuer: i.issuer, getKey: keysFor(i, config) }]));
+  const issuers = new Map<string, IssuerKeys>(config.issuers.map((i) => [i.issuer, { issuer: i.issuer, ...keysFor(i, config) }]));
   const algorithms = [...config.algorithms];
 
   return {
@@ -92,13 +98,17 @@ export function createTokenVerifier(config: OAuthConfig, audience: readonly stri
       }
       return toPrincipal(payload, keys.issuer, config.projects_claim);
     },
+    async warmUp() {
+      await Promise.all([...issuers.values()].map((i) => i.warmUp()));
+    },
+    keysAvailable: () => [...issuers.values()].every((i) => i.available()),
   };
 }
 
-function keysFor(issuer: OAuthConfig['issuers'][number], config: OAuthConfig): JWTVerifyGetKey {
+function keysFor(issuer: OAuthConfig['issuers'][number], config: OAuthConfig): Omit<IssuerKeys, 'issuer'> {
   if (issuer.jwks_file !== undefined) {
     const jwks = JSON.parse(readFileSync(issuer.jwks_file, 'utf8')) as JSONWebKeySet;
-    return createLocalJWKSet(jwks);
+    return { getKey: createLocalJWKSet(jwks), warmUp: async () => {}, available: () => true };
   }
   const remote = createRemoteJWKSet(new URL(issuer.jwks_uri!), {
     cacheMaxAge: config.jwks_cache_max_age_seconds * 1000,
@@ -109,7 +119,7 @@ function keysFor(issuer: OAuthConfig['issuers'][number], config: OAuthConfig): J
   // not lock every caller out, so the last key set fetched successfully stays in use until it answers.
   // Copied at most once a minute: remote.jwks() clones the set, too costly for every request.
   let lastGood: { at: number; local: JWTVerifyGetKey } | undefined;
-  return async (header, token) => {
+  const getKey: JWTVerifyGetKey = async (header, token) => {
     try {
       const key = await remote(header, token);
       if (!lastGood || Date.now() - lastGood.at > 60_000) {
@@ -122,6 +132,19 @@ function keysFor(issuer: OAuthConfig['issuers'][number], config: OAuthConfig): J
       if (lastGood) return lastGood.local(header, token);
       throw new AuthFailure('keys_unavailable', "The issuer's signing keys cannot be fetched right now; try again shortly", 503);
     }
+  };
+  return {
+    getKey,
+    async warmUp() {
+      try {
+        await remote.reload();
+        const current = remote.jwks();
+        if (current) lastGood = { at: Date.now(), local: createLocalJWKSet(current) };
+      } catch {
+        // Not fatal: readiness reports it, and every verification tries again.
+      }
+    },
+    available: () => lastGood !== undefined || remote.jwks() !== undefined,
   };
 }
 

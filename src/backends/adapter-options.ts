@@ -1,4 +1,6 @@
 // What every adapter factory receives besides its own config section.
+import type { BackendCallObserver } from './http-client.ts';
+
 export interface AdapterOptions {
   /** Configured backend name (defaults to the project reference). */
   name: string;
@@ -8,4 +10,6 @@ export interface AdapterOptions {
   timeoutMs: number;
   /** Milliseconds since the epoch; injected so tests can move time (tombstones, rate-limit windows). */
   now?: () => number;
+  /** Told about every backend HTTP call (metrics). */
+  observe?: BackendCallObserver | undefined;
 }

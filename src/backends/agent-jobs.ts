@@ -51,6 +51,7 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
     baseUrl: config.base_url,
     headers: { authorization: `Bearer ${config.api_key}`, 'x-client-type': 'mcp' },
     timeoutMs: config.timeout_ms ?? options.timeoutMs,
+    observe: options.observe,
   });
   const query = config.org_id !== undefined ? { org_id: config.org_id } : {};
   const jobPath = (id: string): string[] => ['services', 'agent-jobs', id];
@@ -115,14 +116,14 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
   const OTHER_ORG = /(different|another|other)\s+organi[sz]ation|belongs?\s+to\s+(a|an)\s+(different|another|other)/i;
   async function forbiddenMeansNotFound(res: HttpResponse, signal: AbortSignal): Promise<boolean> {
     if (OTHER_ORG.test(errorMessage(res))) return true;
-    const probe = await http.call({ method: 'GET', path: ['services', 'agent-jobs'], query: { ...query, limit: 1 }, signal });
+    const probe = await http.call({ operation: 'check_credentials', method: 'GET', path: ['services', 'agent-jobs'], query: { ...query, limit: 1 }, signal });
     if (probe.status === 200) return true;
     if (probe.status === 401 || probe.status === 403) return false;
     throw unexpectedStatus(name, probe);
   }
 
   async function read(jobId: string, signal: AbortSignal): Promise<JobStatusReport> {
-    const res = await http.call({ method: 'GET', path: jobPath(jobId), query, signal });
+    const res = await http.call({ operation: 'get_job', method: 'GET', path: jobPath(jobId), query, signal });
     if (res.status === 200) return toReport(parseJob(res));
     if (res.status === 404) return notFoundReport();
     if (res.status === 403 && (await forbiddenMeansNotFound(res, signal))) return notFoundReport();
@@ -150,6 +151,7 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
     }
     // The reason travels in a DELETE body, as the service documents; some proxies drop DELETE bodies [INF].
     const res = await http.call({
+      operation: 'cancel_job',
       method: 'DELETE',
       path: jobPath(jobId),
       query,

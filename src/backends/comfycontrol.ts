@@ -58,6 +58,7 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
     baseUrl: config.base_url,
     headers: { authorization: `Bearer ${config.token}` },
     timeoutMs: config.timeout_ms ?? options.timeoutMs,
+    observe: options.observe,
   });
   const budgetRequests = config.rate_limit?.requests ?? 40;
   const windowMs = (config.rate_limit?.per_seconds ?? 10) * 1000 + WINDOW_MARGIN_MS;
@@ -155,7 +156,7 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
   }
 
   async function read(jobId: string, signal: AbortSignal): Promise<JobStatusReport> {
-    const res = await call({ method: 'GET', path: ['v1', 'workflow', jobId], signal });
+    const res = await call({ operation: 'get_job', method: 'GET', path: ['v1', 'workflow', jobId], signal });
     if (res.status === 200) return toReport(parseWorkflow(res));
     if (res.status === 404 || isForeign(res)) return notFoundReport();
     throw unexpectedStatus(name, res);
@@ -177,7 +178,7 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
     }
     // `accepted`/`uploaded` jobs are refused with 400, but the status read may be stale by the time the
     // POST arrives (uploaded -> queued takes seconds), so the backend decides.
-    const res = await call({ method: 'POST', path: ['v1', 'workflow', jobId, 'cancel'], signal: ctx.signal });
+    const res = await call({ operation: 'cancel_job', method: 'POST', path: ['v1', 'workflow', jobId, 'cancel'], signal: ctx.signal });
 
     if (res.status >= 200 && res.status < 300) {
       // 200 with an empty body: the runner was signalled; the status flips "after a few seconds".

@@ -111,6 +111,7 @@ export function createComfyuiBackend(config: ComfyuiBackendConfig, options: Adap
       ...(h.headers ? { headers: h.headers } : {}),
       timeoutMs,
       maxResponseBytes: MAX_RESPONSE_BYTES,
+      observe: options.observe,
     }),
     api: configuredApi === 'auto' ? undefined : configuredApi,
     probing: undefined,
@@ -142,7 +143,7 @@ export function createComfyuiBackend(config: ComfyuiBackendConfig, options: Adap
   }
 
   async function probe(host: Host): Promise<ApiKind> {
-    const res = await host.client.call({ method: 'GET', path: ['api', 'jobs', randomUUID()], signal: lifetime.signal });
+    const res = await host.client.call({ operation: 'probe_jobs_api', method: 'GET', path: ['api', 'jobs', randomUUID()], signal: lifetime.signal });
     let kind: ApiKind;
     if (res.status === 404) kind = jsonErrorIs(res, 'Job not found') ? 'jobs' : 'legacy';
     else if (res.status === 405) kind = 'legacy';
@@ -163,7 +164,7 @@ export function createComfyuiBackend(config: ComfyuiBackendConfig, options: Adap
   }
 
   async function lookupJobs(host: Host, id: string, signal: AbortSignal, withPosition: boolean): Promise<JobStatusReport> {
-    const res = await host.client.call({ method: 'GET', path: ['api', 'jobs', id], signal });
+    const res = await host.client.call({ operation: 'get_job', method: 'GET', path: ['api', 'jobs', id], signal });
     if (res.status === 404) {
       if (isJsonObject(res)) return notFoundReport();
       // A plain 404 on the jobs route: the server behind this host no longer has the jobs API
@@ -191,7 +192,7 @@ export function createComfyuiBackend(config: ComfyuiBackendConfig, options: Adap
    */
   async function pendingPosition(host: Host, job: JobObject, signal: AbortSignal): Promise<number | undefined> {
     try {
-      const res = await host.client.call({ method: 'GET', path: ['api', 'jobs'], query: { status: 'pending' }, signal });
+      const res = await host.client.call({ operation: 'list_pending', method: 'GET', path: ['api', 'jobs'], query: { status: 'pending' }, signal });
       if (res.status !== 200) return undefined;
       const list = jobListSchema.safeParse(safeJson(res.text));
       if (!list.success) return undefined;
@@ -205,7 +206,7 @@ export function createComfyuiBackend(config: ComfyuiBackendConfig, options: Adap
   }
 
   async function readQueue(host: Host, signal: AbortSignal): Promise<Queue> {
-    const res = await host.client.call({ method: 'GET', path: ['queue'], signal });
+    const res = await host.client.call({ operation: 'get_queue', method: 'GET', path: ['queue'], signal });
     if (res.status !== 200) throw unexpectedStatus(host.client.name, res);
     const parsed = queueSchema.safeParse(parseBody(host, res));
     if (!parsed.success) throw badShape(host, '/queue did not answer {queue_running: [...], queue_pending: [...]}');
@@ -213,7 +214,7 @@ export function createComfyuiBackend(config: ComfyuiBackendConfig, options: Adap
   }
 
   async function readHistory(host: Host, id: string, signal: AbortSignal): Promise<HistoryEntry | undefined> {
-    const res = await host.client.call({ method: 'GET', path: ['history', id], signal });
+    const res = await host.client.call({ operation: 'get_history', method: 'GET', path: ['history', id], signal });
     if (res.status !== 200) throw unexpectedStatus(host.client.name, res);
     const body = parseBody(host, res);
     if (!isRecord(body)) throw badShape(host, '/history/{id} did not answer a JSON object');
@@ -360,7 +361,7 @@ export function createComfyuiBackend(config: ComfyuiBackendConfig, options: Adap
 
   async function cancelWithJobsApi(host: Host, id: string, before: JobStatusReport, signal: AbortSignal): Promise<CancelReport> {
     for (let attempt = 0; attempt < 2; attempt++) {
-      const res = await host.client.call({ method: 'POST', path: ['api', 'jobs', id, 'cancel'], signal });
+      const res = await host.client.call({ operation: 'cancel_job', method: 'POST', path: ['api', 'jobs', id, 'cancel'], signal });
       if (res.status !== 200) throw unexpectedStatus(host.client.name, res);
       const answer = cancelAnswerSchema.safeParse(parseBody(host, res));
       if (!answer.success) throw badShape(host, 'the cancel answer is not {"cancelled": true|false}');
@@ -378,7 +379,7 @@ export function createComfyuiBackend(config: ComfyuiBackendConfig, options: Adap
   async function cancelLegacy(host: Host, id: string, before: JobStatusReport, signal: AbortSignal): Promise<CancelReport> {
     if (before.status === 'queued') {
       for (let attempt = 0; attempt < 2; attempt++) {
-        const res = await host.client.call({ method: 'POST', path: ['queue'], json: { delete: [id] }, signal });
+        const res = await host.client.call({ operation: 'delete_queued', method: 'POST', path: ['queue'], json: { delete: [id] }, signal });
         if (res.status < 200 || res.status > 299) throw unexpectedStatus(host.client.name, res);
         // The answer is always an empty 200, whatever happened, so verify: is it still in the queue?
         const queue = await readQueue(host, signal);
@@ -401,7 +402,7 @@ export function createComfyuiBackend(config: ComfyuiBackendConfig, options: Adap
   /** Call only right after /queue showed `id` in queue_running. */
   async function interruptLegacy(host: Host, id: string, before: JobStatusReport, signal: AbortSignal): Promise<CancelReport> {
     // Always targeted, never a bare /interrupt: older servers ignore the body, newer ones check the id.
-    const res = await host.client.call({ method: 'POST', path: ['interrupt'], json: { prompt_id: id }, signal });
+    const res = await host.client.call({ operation: 'interrupt', method: 'POST', path: ['interrupt'], json: { prompt_id: id }, signal });
     if (res.status < 200 || res.status > 299) throw unexpectedStatus(host.client.name, res);
     const after = await lookup(host, id, signal, false);
     return settle(host, id, before, after, 'interrupted');

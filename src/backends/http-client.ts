@@ -15,6 +15,9 @@ import {
 } from 'cockatiel';
 import { BackendError } from '../jobs/backend-error.ts';
 
+/** What one backend call came to: its operation, `2xx`…`5xx` or `error` (no answer), and its duration. */
+export type BackendCallObserver = (call: { operation: string; statusClass: string; seconds: number }) => void;
+
 export interface HttpClientOptions {
   /** Backend name, for error messages. */
   name: string;
@@ -28,9 +31,12 @@ export interface HttpClientOptions {
   /** Consecutive unavailable answers that open the circuit, and how long it stays open. */
   breakerThreshold?: number;
   breakerOpenMs?: number;
+  observe?: BackendCallObserver | undefined;
 }
 
 export interface HttpRequest {
+  /** A short fixed name for what the call does (get_job, cancel_job, …): a bounded metric label. */
+  operation: string;
   method: 'GET' | 'POST' | 'DELETE';
   /** Path segments below the base URL; each is percent-encoded, so an id can never add a segment. */
   path: readonly string[];
@@ -108,18 +114,28 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     async call(req) {
       const deadline = AbortSignal.timeout(timeoutMs);
       const signal = AbortSignal.any([req.signal, deadline]);
+      const started = performance.now();
+      let statusClass = 'error';
       try {
-        return await breaker.execute(() =>
+        const res = await breaker.execute(() =>
           req.method === 'GET' ? readRetry.execute(() => once(req, signal), signal) : once(req, signal),
         );
+        statusClass = `${Math.floor(res.status / 100)}xx`;
+        return res;
       } catch (e) {
-        if (e instanceof UnavailableAnswer) return e.response; // the adapter maps 5xx with the body in hand
+        if (e instanceof UnavailableAnswer) {
+          statusClass = `${Math.floor(e.response.status / 100)}xx`;
+          return e.response; // the adapter maps 5xx with the body in hand
+        }
         if (req.signal.aborted) throw req.signal.reason ?? e; // the caller gave up: not a backend fault
         throw toBackendError(options.name, e, deadline.aborted, timeoutMs, options.breakerOpenMs ?? 10_000);
+      } finally {
+        options.observe?.({ operation: req.operation, statusClass, seconds: (performance.now() - started) / 1000 });
       }
     },
     async close() {
-      await agent.close();
+      // On shutdown, calls still waiting on a backend are cut off rather than awaited.
+      await agent.destroy();
     },
   };
 }

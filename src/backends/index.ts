@@ -1,6 +1,7 @@
 // The closed set of backend kinds, and the one place a project's config becomes an adapter.
 import type { ProjectConfig } from '../config/schema.ts';
 import type { JobBackend } from '../jobs/backend.ts';
+import type { BackendCallObserver } from './http-client.ts';
 import { createAgentJobsBackend } from './agent-jobs.ts';
 import { createComfycontrolBackend } from './comfycontrol.ts';
 import { createComfyuiBackend } from './comfyui.ts';
@@ -9,15 +10,19 @@ import { createProjectRuntimeBackend } from './project-runtime.ts';
 export interface BackendFactoryOptions {
   defaultTimeoutMs: number;
   now?: () => number;
+  /** An observer of a backend's HTTP calls, given its kind and configured name (metrics). */
+  observerFor?: (backend: { kind: string; name: string }) => BackendCallObserver;
 }
 
 export function createBackend(project: ProjectConfig, options: BackendFactoryOptions): JobBackend {
   const b = project.backend;
+  const name = b.name ?? project.reference;
   const common = {
-    name: b.name ?? project.reference,
+    name,
     projectReference: project.reference,
     timeoutMs: b.timeout_ms ?? options.defaultTimeoutMs,
     ...(options.now ? { now: options.now } : {}),
+    observe: options.observerFor?.({ kind: b.kind, name }),
   };
   switch (b.kind) {
     case 'comfyui':

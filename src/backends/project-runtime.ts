@@ -59,6 +59,7 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
     baseUrl: config.base_url,
     headers: { authorization: `Bearer ${config.token}` },
     timeoutMs: config.timeout_ms ?? options.timeoutMs,
+    observe: options.observe,
   });
   const jobPath = (id: string): string[] => ['projects', project, 'jobs', id.toLowerCase()];
 
@@ -108,7 +109,7 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
   }
 
   async function read(jobId: string, signal: AbortSignal): Promise<JobStatusReport> {
-    const res = await http.call({ method: 'GET', path: jobPath(jobId), signal });
+    const res = await http.call({ operation: 'get_job', method: 'GET', path: jobPath(jobId), signal });
     if (res.status === 200) return toReport(parseJob(res));
     // Unknown ids and other projects' jobs are 404. 403 (a token without access to this project) and
     // 401 are credential problems: BACKEND_AUTH via unexpectedStatus.
@@ -128,7 +129,7 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
     if (isTerminal(before.status)) {
       return { outcome: 'already_terminal', status_before: before.status, status_after: before.status, message: `job ${jobId} had already finished (${before.raw_status}); nothing was cancelled` };
     }
-    const res = await http.call({ method: 'POST', path: [...jobPath(jobId), 'cancel'], signal: ctx.signal });
+    const res = await http.call({ operation: 'cancel_job', method: 'POST', path: [...jobPath(jobId), 'cancel'], signal: ctx.signal });
     if (res.status >= 200 && res.status < 300) {
       const after = toReport(parseJob(res));
       if (after.status === 'cancelled') {

@@ -107,7 +107,20 @@ export const serverSchema = z.strictObject({
     .default([])
     .describe('Host header names accepted (DNS-rebinding protection). Empty: loopback names when bound to loopback, else the public_url host.'),
   max_body_bytes: z.number().int().min(1024).max(4 * 1024 * 1024).default(64 * 1024),
+  shutdown_grace_seconds: z.number().int().min(0).max(600).default(20).describe('On SIGTERM, how long in-flight calls may take to finish.'),
 });
+
+export const adminSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65_535).default(9090),
+  })
+  .describe('The admin listener: /metrics, /healthz, /readyz and /backends, kept off the public MCP port.');
+
+export const auditSchema = z
+  .strictObject({ file: z.string().min(1).optional().describe('Also append audit records (JSON lines) to this file.') })
+  .describe('Every cancel_job is audited in the log (event "audit").');
 
 export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
 
@@ -166,6 +179,8 @@ export const configSchema = z
     $schema: z.string().optional(),
     server: serverSchema.default(serverSchema.parse({})),
     auth: authSchema,
+    admin: adminSchema.default({ enabled: true, host: '127.0.0.1', port: 9090 }),
+    audit: auditSchema.default({}),
     defaults: defaultsSchema.default({ timeout_ms: 10_000 }),
     projects: z.array(projectSchema).min(1),
     sandbox: z

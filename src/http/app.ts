@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { McpTransport } from '../mcp/transport.ts';
 import { rpcError } from '../mcp/transport.ts';
 import { bodyErrorHandler, hostGuard, originGuard, postMediaGuard } from './guards.ts';
+import { requestContext, type RequestContextStore } from './request-context.ts';
 
 export interface AppOptions {
   mcpPath: string;
@@ -12,6 +13,10 @@ export interface AppOptions {
   maxBodyBytes: number;
   transport: McpTransport;
   logger: Logger;
+  /** Called as each MCP request starts; the returned function runs when it ends. */
+  onRequest: (req: Request) => () => void;
+  /** Where each request's id is kept for the code that serves it. */
+  context: RequestContextStore;
   /** Authentication: the header check runs before the body is read, the scope check after. */
   auth?: {
     authenticate: RequestHandler;
@@ -32,6 +37,7 @@ export function createApp(options: AppOptions): Express {
   app.use(hostGuard(options.allowedHosts));
   for (const p of auth?.metadataPaths ?? []) app.all(p, auth!.metadata);
   app.use(path, originGuard(options.allowedOrigins));
+  app.use(path, requestContext(options.context, options.onRequest));
   if (auth) app.use(path, auth.authenticate);
   const scopes: RequestHandler[] = auth ? [auth.requireScopes] : [];
   app.post(path, postMediaGuard, express.json({ limit: options.maxBodyBytes }), bodyErrorHandler, ...scopes, wrap(options.transport.handlePost, options.logger));

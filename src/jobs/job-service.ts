@@ -24,7 +24,9 @@ export interface JobRef {
 export type JobStatusResult = JobRef & JobStatusReport & { terminal: boolean };
 export type CancelJobResult = JobRef & CancelReport & { terminal: boolean };
 
-export type Outcome<T> = { ok: true; value: T } | { ok: false; error: ToolError; project_reference?: string; job_id?: string };
+export type Outcome<T> =
+  | { ok: true; value: T }
+  | { ok: false; error: ToolError; project_reference?: string; backend?: JobRef['backend']; job_id?: string };
 
 export interface JobServiceHooks {
   /** Called for failures that are the gateway's own fault (INTERNAL), with the error. */
@@ -53,7 +55,8 @@ export function createJobService(registry: ProjectRegistry, hooks: JobServiceHoo
     }
     const problem = project.backend.validateJobId(jobId);
     if (problem) {
-      return { error: fail('INVALID_ARGUMENT', `job_id is not valid for project "${project.reference}": ${problem}`, { project_reference: project.reference }) };
+      const backend = { name: project.backend.name, kind: project.backend.kind };
+      return { error: fail('INVALID_ARGUMENT', `job_id is not valid for project "${project.reference}": ${problem}`, { project_reference: project.reference, backend }) };
     }
     const ref: JobRef = { project_reference: project.reference, backend: { name: project.backend.name, kind: project.backend.kind }, job_id: jobId };
     return { project, ref };
@@ -63,11 +66,12 @@ export function createJobService(registry: ProjectRegistry, hooks: JobServiceHoo
     if (signal.aborted) throw e; // the MCP request was cancelled: no answer is owed
     if (isBackendError(e)) {
       const hint = e.code === 'BACKEND_UNAVAILABLE' ? ' The job\'s state is not known; try again later.' : '';
-      return fail(e.code, `${e.message}.${hint}`.replace('..', '.'), { project_reference: ref.project_reference, job_id: ref.job_id }, e.retryAfterSeconds);
+      return fail(e.code, `${e.message}.${hint}`.replace('..', '.'), { project_reference: ref.project_reference, backend: ref.backend, job_id: ref.job_id }, e.retryAfterSeconds);
     }
     hooks.onInternalError?.(e, op);
     return fail('INTERNAL', 'The gateway failed while handling this call; the failure was logged. Try again; if it persists, tell the operator.', {
       project_reference: ref.project_reference,
+      backend: ref.backend,
       job_id: ref.job_id,
     });
   }
@@ -96,7 +100,7 @@ export function createJobService(registry: ProjectRegistry, hooks: JobServiceHoo
   };
 }
 
-function fail(code: ToolErrorCode, message: string, where: { project_reference?: string; job_id?: string }, retryAfter?: number): Outcome<never> {
+function fail(code: ToolErrorCode, message: string, where: { project_reference?: string; backend?: JobRef['backend']; job_id?: string }, retryAfter?: number): Outcome<never> {
   const error: ToolError = { code, message, ...(retryAfter !== undefined ? { retry_after_seconds: retryAfter } : {}) };
   return { ok: false, error, ...where };
 }

@@ -21,12 +21,26 @@ export interface ExtraTool {
   handler(args: Record<string, unknown> | undefined, signal: AbortSignal): Promise<CallToolResult>;
 }
 
+/** One answered call of a job tool, for metrics, logs and audit. */
+export interface ToolCallEvent {
+  tool: 'get_job_status' | 'cancel_job';
+  arguments: Record<string, unknown> | undefined;
+  result: CallToolResult;
+  seconds: number;
+  caller: Principal | undefined;
+  requestId: string | undefined;
+  sessionId: string | undefined;
+}
+
 export interface McpServerDeps {
   service: JobService;
   info: { name: string; version: string };
   /** Shared across servers: building a JSON-schema validator per session is a measured hot spot. */
   validator: jsonSchemaValidator;
   extraTools?: readonly ExtraTool[];
+  onToolCall?: (event: ToolCallEvent) => void;
+  /** The id of the HTTP request being served, for logs and audit. */
+  requestId?: () => string | undefined;
 }
 
 const INSTRUCTIONS =
@@ -44,7 +58,18 @@ export function createMcpServer(deps: McpServerDeps): Server {
     const { name, arguments: args } = request.params;
     if (isToolName(name)) {
       const caller = (ctx.authInfo?.extra as { principal?: Principal } | undefined)?.principal;
-      return callTool(deps.service, name, args, { signal: ctx.signal, caller });
+      const started = performance.now();
+      const result = await callTool(deps.service, name, args, { signal: ctx.signal, caller });
+      deps.onToolCall?.({
+        tool: name,
+        arguments: args,
+        result,
+        seconds: (performance.now() - started) / 1000,
+        caller,
+        requestId: deps.requestId?.(),
+        sessionId: ctx.sessionId,
+      });
+      return result;
     }
     const fixture = extra.get(name);
     if (fixture) return fixture.handler(args, ctx.signal);

@@ -31,6 +31,7 @@ const toolError = z.strictObject({
     retry_after_seconds: z.number().int().nonnegative().optional(),
   }),
   project_reference: z.string().optional(),
+  backend: backendRef.optional(),
   job_id: z.string().optional(),
 });
 

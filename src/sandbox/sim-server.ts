@@ -28,6 +28,7 @@ export type SimHandler = (req: SimRequest) => SimResponse | Promise<SimResponse>
 export type Fault =
   | { kind: 'hang' } // accept the request, never answer
   | { kind: 'garbage' } // 200 with a body that is not JSON
+  | { kind: 'delay'; ms: number } // answer normally, but late
   | { kind: 'status'; status: number; body?: string }; // a fixed answer
 
 export interface SimServer {
@@ -80,6 +81,10 @@ export async function startSimServer(handle: SimHandler, options: SimServerOptio
     if (requests.length > 1000) requests.shift();
 
     if (fault?.kind === 'hang') return; // the socket stays open until the client gives up
+    if (fault?.kind === 'delay') {
+      const ms = fault.ms;
+      await new Promise((r) => setTimeout(r, ms));
+    }
     let out: SimResponse;
     if (fault?.kind === 'garbage') out = { status: 200, text: '<html>upstream proxy error', headers: { 'content-type': 'text/html' } };
     else if (fault?.kind === 'status') out = { status: fault.status, text: fault.body ?? '' };

@@ -16,6 +16,8 @@ export interface TestGateway {
   mcpUrl: string;
   /** The port the gateway listens on (mcpUrl may name a proxy instead). */
   port: number;
+  /** Base URL of the admin listener (metrics, health). */
+  adminUrl: string;
   gateway: Gateway;
   sandbox: Sandbox;
   clock: ManualClock;
@@ -41,11 +43,11 @@ export interface TestGatewayOptions {
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const clock = new ManualClock();
   const sandbox = await startSandbox(loadConfigFile('config/sandbox.yaml'), { ephemeralPorts: true, clock });
-  let config: Config = { ...sandbox.config, server: { ...sandbox.config.server, port: 0 }, sandbox: undefined };
+  let config: Config = { ...sandbox.config, server: { ...sandbox.config.server, port: 0 }, admin: { ...sandbox.config.admin, port: 0 }, sandbox: undefined };
   if (options.authOff) config = { ...config, auth: { mode: 'none' } };
   if (options.configure) config = options.configure(config);
   const gateway = createGateway(config, { logger: pino({ level: 'silent' }), now: () => clock.now(), ...options.deps });
-  const { mcpUrl, port } = await gateway.listen();
+  const { mcpUrl, port, adminUrl } = await gateway.listen();
   const clients: Client[] = [];
   const mint = async (o: Partial<MintOptions> = {}) => {
     if (!sandbox.issuer) throw new Error('the sandbox config starts no issuer');
@@ -55,6 +57,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   return {
     mcpUrl,
     port,
+    adminUrl: adminUrl!,
     gateway,
     sandbox,
     clock,

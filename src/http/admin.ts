@@ -1,0 +1,32 @@
+// The admin listener, apart from the public MCP port: Prometheus metrics, liveness, readiness, and a
+// per-backend health view built from the calls the gateway made (a slow or dead backend shows here
+// but never fails readiness: other backends still deserve traffic).
+import express, { type Express } from 'express';
+import type { GatewayMetrics } from '../observability/metrics.ts';
+
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, boolean>;
+}
+
+export function createAdminApp(options: { metrics: GatewayMetrics; readiness: () => Readiness }): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/metrics', async (_req, res) => {
+    res.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
+  });
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', (_req, res) => {
+    const r = options.readiness();
+    res.status(r.ready ? 200 : 503).json({ status: r.ready ? 'ready' : 'not ready', checks: r.checks });
+  });
+  app.get('/backends', (_req, res) => {
+    res.json({ backends: options.metrics.backendHealth() });
+  });
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not_found', message: 'admin endpoints: /metrics, /healthz, /readyz, /backends' });
+  });
+  return app;
+}

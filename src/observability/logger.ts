@@ -1,0 +1,31 @@
+// The gateway's logger: pino JSON lines. Anything that could hold a credential is redacted by path,
+// as a second line of defence: the code never logs tokens, headers or config secrets on purpose.
+import { pino, type DestinationStream, type Logger } from 'pino';
+
+export const REDACTED_PATHS = [
+  'authorization',
+  '*.authorization',
+  'headers',
+  '*.headers',
+  'token',
+  '*.token',
+  'api_key',
+  '*.api_key',
+  'access_token',
+  '*.access_token',
+  'err.config',
+  'err.cause.headers',
+];
+
+export function createLogger(options: { level?: string; destination?: DestinationStream } = {}): Logger {
+  return pino(
+    {
+      level: options.level ?? 'info',
+      base: { service: 'mcp-job-gateway' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    options.destination,
+  );
+}

@@ -1,0 +1,127 @@
+// Prometheus metrics, one registry per gateway (two gateways in one process never share counters).
+// Label values are bounded: tool names, configured backend names and kinds, outcome words, fixed
+// operation names, status classes and auth-failure reasons; never a job id, subject or URL.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { BackendCallObserver } from '../backends/http-client.ts';
+
+const PREFIX = 'mcp_job_gateway_';
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export interface BackendLabels {
+  kind: string;
+  name: string;
+}
+
+/** What the per-backend health view shows, from the calls the gateway made (no probing). */
+export interface BackendHealth {
+  backend: string;
+  kind: string;
+  state: 'up' | 'down' | 'unknown';
+  last_success: string | null;
+  last_failure: string | null;
+}
+
+export interface GatewayMetrics {
+  readonly registry: Registry;
+  toolCall(tool: string, backend: BackendLabels | undefined, outcome: string, seconds: number): void;
+  backendObserver(backend: BackendLabels): BackendCallObserver;
+  authFailure(reason: string): void;
+  /** Counts a request in flight until the returned function is called. */
+  requestStarted(): () => void;
+  /** Reports the number of open MCP sessions when scraped. */
+  sessionsFrom(count: () => number): void;
+  backendHealth(): BackendHealth[];
+}
+
+export function createMetrics(options: { processMetrics?: boolean } = {}): GatewayMetrics {
+  const registry = new Registry();
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+
+  const toolCalls = new Counter({
+    name: `${PREFIX}tool_calls_total`,
+    help: 'Tool calls by tool, backend and outcome (a status, a cancel outcome or an error code).',
+    labelNames: ['tool', 'backend_kind', 'backend', 'outcome'] as const,
+    registers: [registry],
+  });
+  const toolDuration = new Histogram({
+    name: `${PREFIX}tool_call_duration_seconds`,
+    help: 'Time to answer a tool call, in seconds.',
+    labelNames: ['tool', 'backend_kind', 'backend'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const backendRequests = new Counter({
+    name: `${PREFIX}backend_requests_total`,
+    help: 'HTTP requests to backends by operation and status class (error: no answer).',
+    labelNames: ['backend_kind', 'backend', 'operation', 'status_class'] as const,
+    registers: [registry],
+  });
+  const backendDuration = new Histogram({
+    name: `${PREFIX}backend_request_duration_seconds`,
+    help: 'Duration of HTTP requests to backends, in seconds.',
+    labelNames: ['backend_kind', 'backend', 'operation'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const backendUp = new Gauge({
+    name: `${PREFIX}backend_up`,
+    help: 'Whether the last request to a backend got an answer other than 5xx (1) or not (0).',
+    labelNames: ['backend_kind', 'backend'] as const,
+    registers: [registry],
+  });
+  const authFailures = new Counter({
+    name: `${PREFIX}auth_failures_total`,
+    help: 'Requests refused by authentication or authorization, by reason.',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const inFlight = new Gauge({ name: `${PREFIX}http_requests_in_flight`, help: 'MCP HTTP requests being served.', registers: [registry] });
+  let sessionCount: () => number = () => 0;
+  new Gauge({
+    name: `${PREFIX}sessions_active`,
+    help: 'Open MCP sessions.',
+    registers: [registry],
+    collect() {
+      this.set(sessionCount());
+    },
+  });
+
+  const health = new Map<string, BackendHealth>();
+
+  return {
+    registry,
+    toolCall(tool, backend, outcome, seconds) {
+      const b = { backend_kind: backend?.kind ?? 'none', backend: backend?.name ?? 'none' };
+      toolCalls.inc({ tool, outcome, ...b });
+      toolDuration.observe({ tool, ...b }, seconds);
+    },
+    backendObserver(backend) {
+      const labels = { backend_kind: backend.kind, backend: backend.name };
+      const entry: BackendHealth = { backend: backend.name, kind: backend.kind, state: 'unknown', last_success: null, last_failure: null };
+      health.set(backend.name, entry);
+      return ({ operation, statusClass, seconds }) => {
+        backendRequests.inc({ ...labels, operation, status_class: statusClass });
+        backendDuration.observe({ ...labels, operation }, seconds);
+        const ok = statusClass !== 'error' && statusClass !== '5xx';
+        backendUp.set(labels, ok ? 1 : 0);
+        entry.state = ok ? 'up' : 'down';
+        entry[ok ? 'last_success' : 'last_failure'] = new Date().toISOString();
+      };
+    },
+    authFailure(reason) {
+      authFailures.inc({ reason });
+    },
+    requestStarted() {
+      inFlight.inc();
+      let done = false;
+      return () => {
+        if (!done) inFlight.dec();
+        done = true;
+      };
+    },
+    sessionsFrom(count) {
+      sessionCount = count;
+    },
+    backendHealth: () => [...health.values()].map((h) => ({ ...h })),
+  };
+}

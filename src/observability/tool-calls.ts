@@ -1,0 +1,59 @@
+// What the gateway records for every answered job-tool call: RED metrics, one structured log line,
+// and for cancel_job an audit record.
+import type { Logger } from 'pino';
+import type { ToolCallEvent } from '../mcp/server.ts';
+import type { AuditLog } from './audit.ts';
+import type { GatewayMetrics } from './metrics.ts';
+
+interface ResultBody {
+  project_reference?: string;
+  backend?: { name: string; kind: string };
+  job_id?: string;
+  status?: string;
+  outcome?: string;
+  status_before?: string;
+  status_after?: string;
+  error?: { code: string };
+}
+
+export function toolCallRecorder(deps: { metrics: GatewayMetrics; logger: Logger; audit: AuditLog }) {
+  return (e: ToolCallEvent): void => {
+    const body = (e.result.structuredContent ?? {}) as ResultBody;
+    // A status for reads, an outcome for cancels, the error code for failures: all bounded words.
+    const outcome = e.result.isError ? (body.error?.code ?? 'INTERNAL') : e.tool === 'get_job_status' ? (body.status ?? 'unknown') : (body.outcome ?? 'unknown');
+    deps.metrics.toolCall(e.tool, body.backend, outcome, e.seconds);
+    const project = body.project_reference ?? (typeof e.arguments?.project_reference === 'string' ? e.arguments.project_reference.slice(0, 128) : undefined);
+    deps.logger.info(
+      {
+        event: 'tool_call',
+        request_id: e.requestId,
+        session_id: e.sessionId,
+        subject: e.caller?.subject,
+        client_id: e.caller?.clientId,
+        tool: e.tool,
+        project,
+        backend: body.backend?.name,
+        outcome,
+        latency_ms: Math.round(e.seconds * 1000),
+      },
+      'tool call',
+    );
+    if (e.tool === 'cancel_job') {
+      const reason = e.arguments?.reason;
+      deps.audit.write({
+        request_id: e.requestId,
+        subject: e.caller?.subject,
+        client_id: e.caller?.clientId,
+        issuer: e.caller?.issuer,
+        project: project ?? '',
+        backend: body.backend?.name,
+        backend_kind: body.backend?.kind,
+        job_id: body.job_id ?? (typeof e.arguments?.job_id === 'string' ? e.arguments.job_id.slice(0, 256) : undefined),
+        reason: typeof reason === 'string' ? reason : undefined,
+        outcome,
+        status_before: body.status_before,
+        status_after: body.status_after,
+      });
+    }
+  };
+}
