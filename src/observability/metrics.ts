@@ -35,7 +35,12 @@ export interface GatewayMetrics {
 
 export function createMetrics(options: { processMetrics?: boolean } = {}): GatewayMetrics {
   const registry = new Registry();
-  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  if (options.processMetrics ?? true) {
+    collectDefaultMetrics({ register: registry });
+    // prom-client names these gauges with a `_total` suffix, which Prometheus reserves for counters
+    // (promtool check metrics objects); they add nothing the process and heap metrics don't show.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
+  }
 
   const toolCalls = new Counter({
     name: `${PREFIX}tool_calls_total`,
