@@ -41,7 +41,9 @@ export function parseConfig(text: string, source: string, options: LoadOptions =
     throw new ConfigError(source, [{ path: '(file)', message: 'expected a YAML mapping at the top level' }]);
   }
   const problems: ConfigProblem[] = [];
-  const resolved = resolveSecrets(raw, [], problems, options);
+  // A section whose keys are all commented out parses as null: it means "defaults", not an error.
+  const sections = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== null));
+  const resolved = resolveSecrets(sections, [], problems, options);
   const parsed = configSchema.safeParse(resolved);
   if (!parsed.success) {
     // A key whose secret did not resolve is already reported; don't add "too short" for it.
