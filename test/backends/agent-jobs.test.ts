@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAgentJobsBackend } from '../../src/backends/agent-jobs.ts';
 import type { AgentJobsBackendConfig } from '../../src/config/schema.ts';
@@ -6,6 +5,7 @@ import { isBackendError } from '../../src/jobs/backend-error.ts';
 import type { JobBackend } from '../../src/jobs/backend.ts';
 import { startAgentJobsSim, type AgentJobsSim } from '../../src/sandbox/agent-jobs.ts';
 import { ManualClock, type Clock } from '../../src/sandbox/clock.ts';
+import { freePort as closedPort } from '../helpers/ports.ts';
 
 const KEY = 'aj-key';
 const ctx = () => ({ signal: new AbortController().signal });
@@ -33,13 +33,6 @@ async function errorCode(p: Promise<unknown>): Promise<string> {
   }
 }
 
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 let clock: ManualClock;
 let sim: AgentJobsSim;

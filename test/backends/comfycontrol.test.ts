@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createComfycontrolBackend } from '../../src/backends/comfycontrol.ts';
 import type { ComfycontrolBackendConfig } from '../../src/config/schema.ts';
@@ -6,6 +5,7 @@ import { isBackendError, type BackendError } from '../../src/jobs/backend-error.
 import type { JobBackend } from '../../src/jobs/backend.ts';
 import { ManualClock, type Clock } from '../../src/sandbox/clock.ts';
 import { startComfycontrolSim, type ComfycontrolSim, type ComfycontrolSimOptions } from '../../src/sandbox/comfycontrol.ts';
+import { freePort as closedPort } from '../helpers/ports.ts';
 
 const TOKEN = 'cfc_test_token';
 const ctx = () => ({ signal: new AbortController().signal });
@@ -36,13 +36,6 @@ async function errorCode(p: Promise<unknown>): Promise<string> {
   return typeof f === 'string' ? f : f.code;
 }
 
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 let clock: ManualClock;
 let sim: ComfycontrolSim;

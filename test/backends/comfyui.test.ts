@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createComfyuiBackend, REMOVED_BY_GATEWAY } from '../../src/backends/comfyui.ts';
 import type { ComfyuiBackendConfig } from '../../src/config/schema.ts';
@@ -6,6 +5,7 @@ import type { JobBackend } from '../../src/jobs/backend.ts';
 import { ManualClock } from '../../src/sandbox/clock.ts';
 import { startComfyuiSim, type ComfyuiSim, type ComfyuiSimOptions } from '../../src/sandbox/comfyui.ts';
 import type { SimRequest } from '../../src/sandbox/sim-server.ts';
+import { freePort } from '../helpers/ports.ts';
 
 const closers: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -30,11 +30,7 @@ function adapter(clock: ManualClock, hosts: Array<{ name: string; url: string }>
 
 /** A loopback URL nobody listens on. */
 async function closedUrl(): Promise<string> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return `http://127.0.0.1:${port}`;
+  return `http://127.0.0.1:${await freePort()}`;
 }
 
 async function oneHost(api: 'jobs' | 'legacy', opts: Partial<ComfyuiSimOptions> = {}, adapterApi: 'auto' | 'jobs' | 'legacy' = 'auto') {

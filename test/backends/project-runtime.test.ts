@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createProjectRuntimeBackend } from '../../src/backends/project-runtime.ts';
 import type { ProjectRuntimeBackendConfig } from '../../src/config/schema.ts';
@@ -7,6 +6,7 @@ import type { JobBackend } from '../../src/jobs/backend.ts';
 import { ManualClock, type Clock } from '../../src/sandbox/clock.ts';
 import { startProjectRuntimeSim, type ProjectRuntimeSim } from '../../src/sandbox/project-runtime.ts';
 import { startSimServer } from '../../src/sandbox/sim-server.ts';
+import { freePort as closedPort } from '../helpers/ports.ts';
 
 const TOKEN = 'vf_test_token';
 const ctx = () => ({ signal: new AbortController().signal });
@@ -33,13 +33,6 @@ async function errorCode(p: Promise<unknown>): Promise<string> {
   }
 }
 
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 let clock: ManualClock;
 let sim: ProjectRuntimeSim;

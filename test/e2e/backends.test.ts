@@ -1,6 +1,5 @@
 // End to end through the SDK client, the gateway and the sandbox simulations: every backend kind ×
 // every seeded job state × both tools, and the failure cases an agent must be able to tell apart.
-import { createServer } from 'node:net';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/schema.ts';
@@ -8,6 +7,7 @@ import type { AgentJobsSim } from '../../src/sandbox/agent-jobs.ts';
 import type { ComfycontrolSim } from '../../src/sandbox/comfycontrol.ts';
 import { SEED_STATES, type SeedState, type Simulation } from '../../src/sandbox/simulation.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { freePort as closedPort } from '../helpers/ports.ts';
 
 type Result = Record<string, unknown> & { error?: { code: string; message: string; retry_after_seconds?: number } };
 
@@ -31,13 +31,6 @@ const FIRST_CANCEL: Record<string, { queued: string; running: string }> = {
 
 const simOf = <T extends Simulation>(t: TestGateway, kind: Simulation['kind']) => t.sandbox.simulations.find((s) => s.kind === kind) as T;
 
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 describe('every backend kind × every job state × both tools', () => {
   let t: TestGateway;
