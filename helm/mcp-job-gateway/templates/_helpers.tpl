@@ -1,0 +1,144 @@
+{{/* Chart name (63 characters at most: a DNS label). */}}
+{{- define "mcp-job-gateway.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Full name of the release's objects: RELEASE-CHART, or RELEASE when it already contains the chart
+name. 63 characters at most.
+*/}}
+{{- define "mcp-job-gateway.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* CHART-VERSION, for the helm.sh/chart label. */}}
+{{- define "mcp-job-gateway.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels on every object. */}}
+{{- define "mcp-job-gateway.labels" -}}
+helm.sh/chart: {{ include "mcp-job-gateway.chart" . }}
+{{ include "mcp-job-gateway.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | trunc 63 | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: mcp-job-gateway
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Labels that select the pods (never change them on upgrade: a Deployment's selector is immutable). */}}
+{{- define "mcp-job-gateway.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "mcp-job-gateway.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* The ServiceAccount the pods run as. */}}
+{{- define "mcp-job-gateway.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "mcp-job-gateway.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* The container image: REPOSITORY@DIGEST, or REPOSITORY:TAG (tag default: appVersion). */}}
+{{- define "mcp-job-gateway.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion | toString) }}
+{{- end }}
+{{- end }}
+
+{{/* Where the config file is mounted, and its path (the container's --config argument). */}}
+{{- define "mcp-job-gateway.configDir" -}}/etc/mcp-job-gateway{{- end }}
+{{- define "mcp-job-gateway.configFile" -}}{{ include "mcp-job-gateway.configDir" . }}/config.yaml{{- end }}
+
+{{/* Where secrets.existingSecret is mounted with secrets.mountAsFiles. */}}
+{{- define "mcp-job-gateway.secretsDir" -}}/var/run/secrets/mcp-job-gateway{{- end }}
+
+{{/* The MCP port: config.server.port (default 8080). */}}
+{{- define "mcp-job-gateway.mcpPort" -}}
+{{- $server := .Values.config.server | default dict }}
+{{- $server.port | default 8080 | int }}
+{{- end }}
+
+{{/* The admin port (/metrics, /healthz, /readyz): config.admin.port (default 9090). */}}
+{{- define "mcp-job-gateway.adminPort" -}}
+{{- $admin := .Values.config.admin | default dict }}
+{{- $admin.port | default 9090 | int }}
+{{- end }}
+
+{{/* The MCP path: config.server.path (default /mcp). */}}
+{{- define "mcp-job-gateway.mcpPath" -}}
+{{- $server := .Values.config.server | default dict }}
+{{- $server.path | default "/mcp" }}
+{{- end }}
+
+{{/* The gateway's shutdown grace: config.server.shutdown_grace_seconds (default 20). */}}
+{{- define "mcp-job-gateway.shutdownGrace" -}}
+{{- $server := .Values.config.server | default dict }}
+{{- if hasKey $server "shutdown_grace_seconds" }}{{ $server.shutdown_grace_seconds | int }}{{ else }}20{{ end }}
+{{- end }}
+
+{{/* The rendered config.yaml (also hashed into the checksum/config pod annotation). */}}
+{{- define "mcp-job-gateway.configYaml" -}}
+# Rendered by the mcp-job-gateway Helm chart from values.config. Secrets are references only:
+# ${env:NAME} (secrets.env) or ${file:{{ include "mcp-job-gateway.secretsDir" . }}/KEY} (secrets.mountAsFiles).
+{{ toYaml .Values.config }}
+{{- end }}
+
+{{/* PromQL label matchers (without braces) that pick this release's series. */}}
+{{- define "mcp-job-gateway.promSelector" -}}
+{{- if .Values.metrics.prometheusRule.selector }}
+{{- .Values.metrics.prometheusRule.selector }}
+{{- else }}
+{{- printf "namespace=%q, job=%q" .Release.Namespace (include "mcp-job-gateway.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Checks that span several values; fails the render with a message naming the value to fix.
+*/}}
+{{- define "mcp-job-gateway.validate" -}}
+{{- $s := .Values.secrets }}
+{{- if and (or $s.mountAsFiles (gt (len $s.env) 0)) (not $s.existingSecret) }}
+{{- fail "secrets.existingSecret must name an existing Secret when secrets.mountAsFiles is true or secrets.env is set" }}
+{{- end }}
+{{- if and (gt (len $s.fileKeys) 0) (not $s.mountAsFiles) }}
+{{- fail "secrets.fileKeys is set but secrets.mountAsFiles is false" }}
+{{- end }}
+{{- $grace := include "mcp-job-gateway.shutdownGrace" . | int }}
+{{- $preStop := .Values.lifecycle.preStopSleepSeconds | int }}
+{{- if le (.Values.terminationGracePeriodSeconds | int) (add $grace $preStop) }}
+{{- fail (printf "terminationGracePeriodSeconds (%d) must exceed lifecycle.preStopSleepSeconds (%d) + config.server.shutdown_grace_seconds (%d)" (.Values.terminationGracePeriodSeconds | int) $preStop $grace) }}
+{{- end }}
+{{- if eq (include "mcp-job-gateway.mcpPort" .) (include "mcp-job-gateway.adminPort" .) }}
+{{- fail "config.admin.port must differ from config.server.port" }}
+{{- end }}
+{{- $adminSection := .Values.config.admin | default dict }}
+{{- if and (hasKey $adminSection "enabled") (not $adminSection.enabled) }}
+{{- fail "config.admin.enabled is false: the chart's probes and ServiceMonitor need the admin endpoints (/healthz, /readyz, /metrics)" }}
+{{- end }}
+{{- range $key := list "server" "admin" }}
+{{- $section := get $.Values.config $key | default dict }}
+{{- $host := get $section "host" | default "127.0.0.1" | toString }}
+{{- if or (hasPrefix "127." $host) (eq $host "localhost") (eq $host "::1") (eq $host "[::1]") }}
+{{- fail (printf "config.%s.host is %q, a loopback address: set 0.0.0.0 (or ::) so that the Service and the probes reach the container" $key $host) }}
+{{- end }}
+{{- end }}
+{{- if and .Values.autoscaling.enabled (lt (.Values.autoscaling.maxReplicas | int) (.Values.autoscaling.minReplicas | int)) }}
+{{- fail "autoscaling.maxReplicas must be at least autoscaling.minReplicas" }}
+{{- end }}
+{{- end }}

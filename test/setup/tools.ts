@@ -1,0 +1,231 @@
+// Tools the tests need that are not npm packages, installed on first use and cached, so a fresh
+// machine (a developer's or CI's) needs nothing but Go and apt:
+//   ensureHelm()     → helm, built from source with `go install` into .tools/bin (pinned version)
+//   ensurePromtool() → promtool, from Debian's `prometheus` package when it is not on PATH
+//   ensureKubeStrict() → kube-strict (test/helm/kube-strict), built with `go build`: decodes
+//                       Kubernetes objects strictly with the real Go types (unknown fields fail)
+// Each call is idempotent and cheap once the tool is there. A tool that cannot be had is an error
+// with a message that says why (the tests never skip a check for a missing tool).
+// Installing takes minutes on a cold machine (helm: ~4-5 min to download and compile on 2 cores;
+// promtool: ~1 min): give the calling hook a generous timeout.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { accessSync, constants, createWriteStream, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (this file is test/setup/tools.ts). */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** Cache of installed tools (git-ignored). */
+export const TOOLS_DIR = join(REPO_ROOT, '.tools');
+/** Where `go install` puts binaries (GOBIN). */
+export const TOOLS_BIN = join(TOOLS_DIR, 'bin');
+const LOG_DIR = join(TOOLS_DIR, 'logs');
+
+/** The helm release built by ensureHelm (its module is helm.sh/helm/v3). */
+export const HELM_VERSION = 'v3.22.0';
+/**
+ * The Kubernetes version helm reports as its default capabilities (`helm template`, and the
+ * deprecated-API check of `helm lint`). Helm's own Makefile sets it at link time from the
+ * k8s.io/client-go version in its go.mod (v0.37.0 for helm v3.22.0 → Kubernetes 1.37); a plain
+ * `go install` would leave the source default of 1.20. Update both together.
+ */
+const HELM_KUBE_VERSION = { major: '1', minor: '37' };
+
+/** Path of a helm binary of HELM_VERSION, building it with `go install` when missing. */
+export async function ensureHelm(): Promise<string> {
+  const bin = join(TOOLS_BIN, 'helm');
+  if (await helmIsCurrent(bin)) return bin;
+  return withLock('helm', async () => {
+    if (await helmIsCurrent(bin)) return bin; // another process built it while we waited
+    const go = findOnPath('go');
+    if (!go) {
+      throw new Error(
+        `ensureHelm: helm ${HELM_VERSION} is not installed in ${TOOLS_BIN} and building it needs Go, which is not on PATH. ` +
+          'Install Go (a version that builds helm: see its go.mod), or put a helm ' + HELM_VERSION + ` binary at ${bin}.`,
+      );
+    }
+    mkdirSync(TOOLS_BIN, { recursive: true });
+    const pkg = 'helm.sh/helm/v3';
+    const ldflags = [
+      '-s',
+      '-w',
+      `-X ${pkg}/internal/version.version=${HELM_VERSION}`,
+      `-X ${pkg}/internal/version.metadata=`,
+      `-X ${pkg}/pkg/lint/rules.k8sVersionMajor=${HELM_KUBE_VERSION.major}`,
+      `-X ${pkg}/pkg/lint/rules.k8sVersionMinor=${HELM_KUBE_VERSION.minor}`,
+      `-X ${pkg}/pkg/chartutil.k8sVersionMajor=${HELM_KUBE_VERSION.major}`,
+      `-X ${pkg}/pkg/chartutil.k8sVersionMinor=${HELM_KUBE_VERSION.minor}`,
+    ].join(' ');
+    await run(go, ['install', '-trimpath', `-ldflags=${ldflags}`, `${pkg}/cmd/helm@${HELM_VERSION}`], {
+      log: 'helm-install.log',
+      // The machine's Go settings (GOPROXY, GOFLAGS, caches) apply; only the output dir is ours.
+      env: { GOBIN: TOOLS_BIN, CGO_ENABLED: '0' },
+      what: `go install helm.sh/helm/v3/cmd/helm@${HELM_VERSION}`,
+    });
+    if (!(await helmIsCurrent(bin))) {
+      throw new Error(`ensureHelm: go install finished but ${bin} does not report version ${HELM_VERSION}`);
+    }
+    return bin;
+  });
+}
+
+/** Path of promtool: the one on PATH, else installed from Debian's `prometheus` package. */
+export async function ensurePromtool(): Promise<string> {
+  const found = findOnPath('promtool');
+  if (found && (await works(found, ['--version']))) return found;
+  return withLock('promtool', async () => {
+    const again = findOnPath('promtool');
+    if (again && (await works(again, ['--version']))) return again;
+    const aptGet = findOnPath('apt-get');
+    if (!aptGet) {
+      throw new Error('ensurePromtool: promtool is not on PATH and there is no apt-get to install it (Debian package "prometheus"). Install promtool (Prometheus 2.x or newer) and put it on PATH.');
+    }
+    if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+      throw new Error('ensurePromtool: promtool is not on PATH and installing it (apt-get install prometheus) needs root. Run `sudo apt-get install -y prometheus` (or put promtool on PATH) and rerun.');
+    }
+    const env = { DEBIAN_FRONTEND: 'noninteractive' };
+    await run(aptGet, ['update'], { log: 'promtool-install.log', env, what: 'apt-get update' });
+    // No recommends: the package's server is not wanted, only its promtool (/usr/bin/promtool).
+    await run(aptGet, ['install', '-y', '--no-install-recommends', 'prometheus'], { log: 'promtool-install.log', env, append: true, what: 'apt-get install prometheus' });
+    const bin = findOnPath('promtool') ?? '/usr/bin/promtool';
+    if (!(await works(bin, ['--version']))) throw new Error(`ensurePromtool: installed the "prometheus" package but ${bin} does not run`);
+    return bin;
+  });
+}
+
+/**
+ * Path of kube-strict, the strict Kubernetes object decoder in test/helm/kube-strict (a Go module
+ * pinning k8s.io/api and the Prometheus Operator API types), built with `go build` when missing.
+ * The binary's name carries a hash of its sources, so an edit rebuilds it.
+ */
+export async function ensureKubeStrict(): Promise<string> {
+  const src = join(REPO_ROOT, 'test', 'helm', 'kube-strict');
+  const hash = createHash('sha256');
+  for (const f of readdirSync(src).filter((n) => /\.go$|^go\.(mod|sum)$/.test(n)).sort()) hash.update(f).update(readFileSync(join(src, f)));
+  const bin = join(TOOLS_BIN, `kube-strict-${hash.digest('hex').slice(0, 12)}`);
+  if (isExecutable(bin)) return bin;
+  return withLock('kube-strict', async () => {
+    if (isExecutable(bin)) return bin;
+    const go = findOnPath('go');
+    if (!go) throw new Error(`ensureKubeStrict: building ${src} needs Go (see its go.mod for the version), which is not on PATH`);
+    mkdirSync(TOOLS_BIN, { recursive: true });
+    const tmp = `${bin}.tmp-${process.pid}`;
+    await run(go, ['build', '-trimpath', '-buildvcs=false', '-o', tmp, '.'], {
+      log: 'kube-strict-build.log',
+      cwd: src,
+      env: { CGO_ENABLED: '0' },
+      what: `go build ${src}`,
+    });
+    renameSync(tmp, bin);
+    return bin;
+  });
+}
+
+async function helmIsCurrent(bin: string): Promise<boolean> {
+  if (!isExecutable(bin)) return false;
+  const out = await capture(bin, ['version', '--template', '{{.Version}}']).catch(() => '');
+  return out.trim() === HELM_VERSION;
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function findOnPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir && isExecutable(join(dir, name))) return join(dir, name);
+  }
+  return undefined;
+}
+
+async function works(bin: string, args: string[]): Promise<boolean> {
+  return capture(bin, args).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Runs a short command and returns its stdout; rejects on a non-zero exit. */
+function capture(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} exited ${code}`))));
+  });
+}
+
+/** Runs an install step, its output going to .tools/logs/LOG; on failure the error quotes the log's end. */
+function run(cmd: string, args: string[], opts: { log: string; env?: Record<string, string>; append?: boolean; cwd?: string; what: string }): Promise<void> {
+  mkdirSync(LOG_DIR, { recursive: true });
+  const logPath = join(LOG_DIR, opts.log);
+  const log = createWriteStream(logPath, { flags: opts.append ? 'a' : 'w' });
+  log.write(`$ ${cmd} ${args.join(' ')}\n`);
+  const started = Date.now();
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: opts.cwd, env: { ...process.env, ...opts.env } });
+    child.stdout.pipe(log, { end: false });
+    child.stderr.pipe(log, { end: false });
+    child.on('error', (e) => {
+      log.end();
+      reject(new Error(`${opts.what}: cannot run ${cmd}: ${e.message}`));
+    });
+    child.on('close', (code) => {
+      log.end(`# exit ${code} after ${Math.round((Date.now() - started) / 1000)} s\n`, () => {
+        if (code === 0) return resolve();
+        const tail = readFileSync(logPath, 'utf8').split('\n').slice(-25).join('\n');
+        reject(new Error(`${opts.what} failed (exit ${code}); log ${logPath} ends:\n${tail}`));
+      });
+    });
+  });
+}
+
+/**
+ * Runs fn holding an exclusive lock (a directory under .tools/locks), so that parallel test workers
+ * or processes install a tool once. A lock left by a dead process is taken over.
+ */
+async function withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const dir = join(TOOLS_DIR, 'locks', name);
+  mkdirSync(join(TOOLS_DIR, 'locks'), { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'pid'), String(process.pid));
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      let holder = NaN;
+      try {
+        holder = Number(readFileSync(join(dir, 'pid'), 'utf8'));
+      } catch {
+        // being created or removed right now
+      }
+      if (Number.isInteger(holder) && holder > 0 && !processAlive(holder)) {
+        rmSync(dir, { recursive: true, force: true });
+        continue;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
