@@ -1,38 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAgentJobsBackend } from '../../src/backends/agent-jobs.ts';
 import type { AgentJobsBackendConfig } from '../../src/config/schema.ts';
-import { isBackendError } from '../../src/jobs/backend-error.ts';
 import type { JobBackend } from '../../src/jobs/backend.ts';
 import { startAgentJobsSim, type AgentJobsSim } from '../../src/sandbox/agent-jobs.ts';
-import { ManualClock, type Clock } from '../../src/sandbox/clock.ts';
+import { ManualClock } from '../../src/sandbox/clock.ts';
 import { freePort as closedPort } from '../helpers/ports.ts';
+import { TickingClock, errorCode, ctx } from '../helpers/backend-calls.ts';
 
 const KEY = 'aj-key';
-const ctx = () => ({ signal: new AbortController().signal });
-
-/** A clock that moves forward every time the simulation reads it: each request sees a later time. */
-class TickingClock implements Clock {
-  t = Date.parse('2026-11-01T12:00:00Z');
-  step: number;
-  constructor(step: number) {
-    this.step = step;
-  }
-  now(): number {
-    const v = this.t;
-    this.t += this.step;
-    return v;
-  }
-}
-
-async function errorCode(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'resolved';
-  } catch (e) {
-    return isBackendError(e) ? e.code : `not a BackendError: ${String(e)}`;
-  }
-}
-
 
 let clock: ManualClock;
 let sim: AgentJobsSim;

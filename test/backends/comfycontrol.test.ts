@@ -3,25 +3,13 @@ import { createComfycontrolBackend } from '../../src/backends/comfycontrol.ts';
 import type { ComfycontrolBackendConfig } from '../../src/config/schema.ts';
 import { isBackendError, type BackendError } from '../../src/jobs/backend-error.ts';
 import type { JobBackend } from '../../src/jobs/backend.ts';
-import { ManualClock, type Clock } from '../../src/sandbox/clock.ts';
+import { ManualClock } from '../../src/sandbox/clock.ts';
 import { startComfycontrolSim, type ComfycontrolSim, type ComfycontrolSimOptions } from '../../src/sandbox/comfycontrol.ts';
 import { freePort as closedPort } from '../helpers/ports.ts';
+import { TickingClock, ctx, errorCode } from '../helpers/backend-calls.ts';
 
 const TOKEN = 'cfc_test_token';
-const ctx = () => ({ signal: new AbortController().signal });
 
-class TickingClock implements Clock {
-  t = Date.parse('2026-11-01T12:00:00Z');
-  step: number;
-  constructor(step: number) {
-    this.step = step;
-  }
-  now(): number {
-    const v = this.t;
-    this.t += this.step;
-    return v;
-  }
-}
 
 async function failure(p: Promise<unknown>): Promise<BackendError | string> {
   try {
@@ -31,11 +19,6 @@ async function failure(p: Promise<unknown>): Promise<BackendError | string> {
     return isBackendError(e) ? e : `not a BackendError: ${String(e)}`;
   }
 }
-async function errorCode(p: Promise<unknown>): Promise<string> {
-  const f = await failure(p);
-  return typeof f === 'string' ? f : f.code;
-}
-
 
 let clock: ManualClock;
 let sim: ComfycontrolSim;

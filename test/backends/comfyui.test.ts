@@ -6,13 +6,13 @@ import { ManualClock } from '../../src/sandbox/clock.ts';
 import { startComfyuiSim, type ComfyuiSim, type ComfyuiSimOptions } from '../../src/sandbox/comfyui.ts';
 import type { SimRequest } from '../../src/sandbox/sim-server.ts';
 import { freePort } from '../helpers/ports.ts';
+import { ctx } from '../helpers/backend-calls.ts';
 
 const closers: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   await Promise.allSettled(closers.splice(0).map((c) => c()));
 });
 
-const ctx = () => ({ signal: new AbortController().signal });
 const UNKNOWN = '00000000-0000-4000-8000-000000000000';
 
 async function sim(clock: ManualClock, options: Partial<ComfyuiSimOptions> & { api: 'jobs' | 'legacy' }): Promise<ComfyuiSim> {

@@ -3,35 +3,13 @@ import { createProjectRuntimeBackend } from '../../src/backends/project-runtime.
 import type { ProjectRuntimeBackendConfig } from '../../src/config/schema.ts';
 import { isBackendError } from '../../src/jobs/backend-error.ts';
 import type { JobBackend } from '../../src/jobs/backend.ts';
-import { ManualClock, type Clock } from '../../src/sandbox/clock.ts';
+import { ManualClock } from '../../src/sandbox/clock.ts';
 import { startProjectRuntimeSim, type ProjectRuntimeSim } from '../../src/sandbox/project-runtime.ts';
 import { startSimServer } from '../../src/sandbox/sim-server.ts';
 import { freePort as closedPort } from '../helpers/ports.ts';
+import { TickingClock, errorCode, ctx } from '../helpers/backend-calls.ts';
 
 const TOKEN = 'vf_test_token';
-const ctx = () => ({ signal: new AbortController().signal });
-
-class TickingClock implements Clock {
-  t = Date.parse('2026-11-01T12:00:00Z');
-  step: number;
-  constructor(step: number) {
-    this.step = step;
-  }
-  now(): number {
-    const v = this.t;
-    this.t += this.step;
-    return v;
-  }
-}
-
-async function errorCode(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'resolved';
-  } catch (e) {
-    return isBackendError(e) ? e.code : `not a BackendError: ${String(e)}`;
-  }
-}
 
 
 let clock: ManualClock;
