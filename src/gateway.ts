@@ -14,6 +14,7 @@ import { createMcpTransport, type McpTransport } from './mcp/transport.ts';
 import { createApp } from './http/app.ts';
 import { createAdminApp } from './http/admin.ts';
 import { createRequestContextStore } from './http/request-context.ts';
+import { createCallerRateLimit } from './mcp/caller-rate-limit.ts';
 import { createTokenVerifier, type TokenVerifier } from './auth/token-verifier.ts';
 import { authenticate, requireScopes, type AuthenticatedRequest } from './auth/middleware.ts';
 import { metadataHandler, metadataPaths, metadataUrl } from './auth/metadata.ts';
@@ -75,6 +76,10 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const validator = new AjvJsonSchemaValidator();
   const onToolCall = toolCallRecorder({ metrics, logger, audit });
   const context = createRequestContextStore();
+  const limits = config.server.caller_rate_limit;
+  const rateLimit = limits.enabled
+    ? createCallerRateLimit({ perSecond: limits.per_second, burst: limits.burst, ...(deps.now ? { now: deps.now } : {}) })
+    : undefined;
   const transport: McpTransport = createMcpTransport({
     mode: config.server.sessions,
     createServer: () =>
@@ -84,6 +89,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         info: { name: 'mcp-job-gateway', version: VERSION },
         onToolCall,
         requestId: () => context.getStore()?.requestId,
+        ...(rateLimit ? { rateLimit } : {}),
         ...(deps.extraTools ? { extraTools: deps.extraTools } : {}),
       }),
     idleTimeoutMs: config.server.session_idle_timeout_seconds * 1000,

@@ -108,6 +108,14 @@ export const serverSchema = z.strictObject({
     .describe('Host header names accepted (DNS-rebinding protection). Empty: loopback names when bound to loopback, else the public_url host.'),
   max_body_bytes: z.number().int().min(1024).max(4 * 1024 * 1024).default(64 * 1024),
   shutdown_grace_seconds: z.number().int().min(0).max(600).default(20).describe('On SIGTERM, how long in-flight calls may take to finish.'),
+  caller_rate_limit: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      per_second: z.number().min(0.01).max(100_000).default(20),
+      burst: z.number().int().min(1).max(1_000_000).default(100),
+    })
+    .default({ enabled: true, per_second: 20, burst: 100 })
+    .describe('Tool calls each caller (token subject) may make: a bucket of `burst` calls refilled at `per_second`; beyond it, RATE_LIMITED.'),
 });
 
 export const adminSchema = z

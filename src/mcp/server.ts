@@ -12,7 +12,8 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import type { JobService } from '../jobs/job-service.ts';
-import type { Principal } from '../auth/principal.ts';
+import { principalKey, type Principal } from '../auth/principal.ts';
+import type { CallerRateLimit } from './caller-rate-limit.ts';
 import { TOOL_DEFINITIONS, callTool, isToolName } from './tools.ts';
 
 /** A tool served beside the two job tools; used by the conformance profile's fixtures. */
@@ -41,6 +42,8 @@ export interface McpServerDeps {
   onToolCall?: (event: ToolCallEvent) => void;
   /** The id of the HTTP request being served, for logs and audit. */
   requestId?: () => string | undefined;
+  /** Per-caller budget of tool calls. */
+  rateLimit?: CallerRateLimit;
 }
 
 const INSTRUCTIONS =
@@ -59,7 +62,8 @@ export function createMcpServer(deps: McpServerDeps): Server {
     if (isToolName(name)) {
       const caller = (ctx.authInfo?.extra as { principal?: Principal } | undefined)?.principal;
       const started = performance.now();
-      const result = await callTool(deps.service, name, args, { signal: ctx.signal, caller });
+      const wait = deps.rateLimit?.take(caller ? principalKey(caller) : 'anonymous') ?? 0;
+      const result = wait > 0 ? rateLimited(wait) : await callTool(deps.service, name, args, { signal: ctx.signal, caller });
       deps.onToolCall?.({
         tool: name,
         arguments: args,
@@ -76,4 +80,11 @@ export function createMcpServer(deps: McpServerDeps): Server {
     throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name.slice(0, 128)}`);
   });
   return server;
+}
+
+function rateLimited(seconds: number): CallToolResult {
+  const body = {
+    error: { code: 'RATE_LIMITED', message: `Too many tool calls from you; retry in ${seconds} s.`, retry_after_seconds: seconds },
+  };
+  return { isError: true, content: [{ type: 'text', text: JSON.stringify(body) }], structuredContent: body };
 }

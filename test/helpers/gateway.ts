@@ -43,7 +43,10 @@ export interface TestGatewayOptions {
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const clock = new ManualClock();
   const sandbox = await startSandbox(loadConfigFile('config/sandbox.yaml'), { ephemeralPorts: true, clock });
-  let config: Config = { ...sandbox.config, server: { ...sandbox.config.server, port: 0 }, admin: { ...sandbox.config.admin, port: 0 }, sandbox: undefined };
+  // The clock is manual, so per-caller budgets would never refill: tests about other layers get a
+  // generous one (test/mcp/caller-rate-limit.test.ts covers the limiter itself).
+  const server = { ...sandbox.config.server, port: 0, caller_rate_limit: { enabled: true, per_second: 1000, burst: 100_000 } };
+  let config: Config = { ...sandbox.config, server, admin: { ...sandbox.config.admin, port: 0 }, sandbox: undefined };
   if (options.authOff) config = { ...config, auth: { mode: 'none' } };
   if (options.configure) config = options.configure(config);
   const gateway = createGateway(config, { logger: pino({ level: 'silent' }), now: () => clock.now(), ...options.deps });
