@@ -3,7 +3,7 @@
 // --config FILE to serve a real config; --check-config FILE to validate one and exit.
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
+import { createLogger } from './observability/logger.ts';
 import { ConfigError, loadConfigFile } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { createGateway } from './gateway.ts';
@@ -86,7 +86,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (args.host !== undefined) config = { ...config, server: { ...config.server, host: args.host } };
 
-  const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
+  const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'info' });
   let sandbox: Sandbox | undefined;
   const gateway = createGateway(config, { logger });
   let mcpUrl: string;
