@@ -3,22 +3,22 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/server/validators/ajv';
 import type { Config, OAuthConfig } from './config/schema.ts';
 import { isLoopback } from './config/load.ts';
 import { createBackend } from './backends/index.ts';
 import { createProjectRegistry, type ProjectRegistry } from './jobs/registry.ts';
 import { createJobService } from './jobs/job-service.ts';
-import { createMcpServer, type ExtraTool } from './mcp/server.ts';
-import { createMcpTransport, type McpTransport } from './mcp/transport.ts';
+import { createToolDispatcher, type ExtraTool } from './mcp/dispatch.ts';
+import { createServerFactory } from './mcp/server.ts';
+import { createMcpEndpoint } from './mcp/endpoint.ts';
 import { createApp } from './http/app.ts';
 import { createAdminApp } from './http/admin.ts';
 import { createRequestContextStore } from './http/request-context.ts';
 import { createCallerRateLimit } from './mcp/caller-rate-limit.ts';
 import { createTokenVerifier, type TokenVerifier } from './auth/token-verifier.ts';
-import { authenticate, requireScopes, type AuthenticatedRequest } from './auth/middleware.ts';
+import { authenticate, requireScopes } from './auth/middleware.ts';
 import { metadataHandler, metadataPaths, metadataUrl } from './auth/metadata.ts';
-import { principalKey } from './auth/principal.ts';
 import { createMetrics, type GatewayMetrics } from './observability/metrics.ts';
 import { createLogger } from './observability/logger.ts';
 import { createAuditLog } from './observability/audit.ts';
@@ -49,7 +49,7 @@ export interface Gateway {
   readonly metrics: GatewayMetrics;
   /**
    * Graceful stop: readiness turns false, new connections are refused, in-flight calls get up to
-   * `graceMs` (default server.shutdown_grace_seconds) to finish, then sessions and connections close.
+   * `graceMs` (default server.shutdown_grace_seconds) to finish, then the rest are aborted and connections close.
    */
   close(options?: { graceMs?: number }): Promise<void>;
 }
@@ -80,34 +80,23 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const rateLimit = limits.enabled
     ? createCallerRateLimit({ perSecond: limits.per_second, burst: limits.burst, ...(deps.now ? { now: deps.now } : {}) })
     : undefined;
-  const transport: McpTransport = createMcpTransport({
-    mode: config.server.sessions,
-    createServer: () =>
-      createMcpServer({
-        service,
-        validator,
-        info: { name: 'mcp-job-gateway', version: VERSION },
-        onToolCall,
-        requestId: () => context.getStore()?.requestId,
-        ...(rateLimit ? { rateLimit } : {}),
-        ...(deps.extraTools ? { extraTools: deps.extraTools } : {}),
-      }),
-    idleTimeoutMs: config.server.session_idle_timeout_seconds * 1000,
-    maxSessions: config.server.max_sessions,
+  const info = { name: 'mcp-job-gateway', version: VERSION };
+  const requestId = () => context.getStore()?.requestId;
+  const dispatcher = createToolDispatcher({ service, onToolCall, rateLimit, extraTools: deps.extraTools });
+  const endpoint = createMcpEndpoint({
+    dispatcher,
+    createServer: createServerFactory({ dispatcher, info, validator, requestId }),
+    info,
+    maxBodyBytes: config.server.max_body_bytes,
     logger,
-    ...(deps.now ? { now: deps.now } : {}),
-    principalOf: (req) => {
-      const p = (req as AuthenticatedRequest).principal;
-      return p ? principalKey(p) : 'anonymous';
-    },
+    requestId,
   });
-  metrics.sessionsFrom(() => transport.sessionCount());
 
   let http: HttpServer | undefined;
   let admin: HttpServer | undefined;
   let verifier: TokenVerifier | undefined;
   let draining = false;
-  // Calls in progress (not long-lived GET streams), which a graceful stop waits for.
+  // Calls in progress, which a graceful stop waits for.
   let inFlightCalls = 0;
   let callsDrained: (() => void) | undefined;
 
@@ -139,16 +128,15 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         auth = authParts(config.auth, verifier, mcpUrl, logger, metrics);
         void verifier.warmUp();
       }
-      const onRequest = (req: { method: string }) => {
+      const onRequest = () => {
         const done = metrics.requestStarted();
-        if (req.method === 'GET') return done;
         inFlightCalls++;
         return () => {
           done();
           if (--inFlightCalls === 0) callsDrained?.();
         };
       };
-      const app = createApp({ mcpPath: s.path, allowedHosts, allowedOrigins, maxBodyBytes: s.max_body_bytes, transport, logger, onRequest, context, ...(auth ? { auth } : {}) });
+      const app = createApp({ mcpPath: s.path, allowedHosts, allowedOrigins, maxBodyBytes: s.max_body_bytes, endpoint, logger, onRequest, context, ...(auth ? { auth } : {}) });
       server.on('request', app);
 
       let adminUrl: string | undefined;
@@ -176,11 +164,11 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
             };
           });
         }
-        await transport.close(); // ends sessions and their open SSE streams
+        await endpoint.close(); // aborts what the grace period did not finish
         server.closeAllConnections();
         await closed;
       } else {
-        await transport.close();
+        await endpoint.close();
       }
       if (admin) {
         const a = admin;

@@ -118,6 +118,7 @@ async function main(argv: string[]): Promise<number> {
   await gateway.close(); // waits up to server.shutdown_grace_seconds for in-flight calls
   await sandbox?.close();
   logger.info('stopped');
+  await new Promise<void>((resolve) => logger.flush(() => resolve())); // the writer is asynchronous
   return 0;
 }
 
@@ -142,7 +143,7 @@ function banner(
 ): string {
   const lines = [
     `mcp-job-gateway ${VERSION} is serving ${file}`,
-    `  MCP endpoint: ${mcpUrl}  (${config.server.sessions} sessions, auth: ${config.auth.mode})`,
+    `  MCP endpoint: ${mcpUrl}  (MCP 2026-07-28 and 2025-era clients, no sessions; auth: ${config.auth.mode})`,
     ...(adminUrl ? [`  admin:        ${adminUrl}/metrics  ${adminUrl}/healthz  ${adminUrl}/readyz  ${adminUrl}/backends`] : []),
     `  projects:`,
   ];

@@ -25,7 +25,8 @@ describe('production install (what the Docker image runs)', () => {
 
     const installed = readdirSync(join(app, 'node_modules'));
     for (const dev of ['typescript', 'vitest', 'oidc-provider']) expect(installed).not.toContain(dev);
-    expect(readdirSync(join(app, 'node_modules', '@modelcontextprotocol'))).toEqual(['sdk']);
+    // The SDK's v2 server line only; the 1.x SDK is a test dependency (its client).
+    expect(readdirSync(join(app, 'node_modules', '@modelcontextprotocol')).sort()).toEqual(['core', 'node', 'server']);
     expect(readdirSync(app)).not.toContain('src'); // compiled JavaScript only
     expect(readdirSync(app)).not.toContain('test');
 

@@ -12,7 +12,7 @@ export interface Principal {
   expiresAt: number;
 }
 
-/** The identity sessions are bound to: the same subject at another issuer is someone else. */
+/** One caller, for budgets: the same subject at another issuer is someone else. */
 export function principalKey(p: Principal): string {
   return `${p.issuer}\u0000${p.subject}`;
 }

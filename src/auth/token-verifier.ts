@@ -2,6 +2,7 @@
 // refetched on an unknown kid with a cooldown, or a local JWKS file), issuer, audience, exp (required),
 // nbf, clock tolerance and an asymmetric algorithm allow-list. Scopes come from `scope` (space
 // separated) or `scp` (array or string), so Entra, Okta, Auth0 and Keycloak tokens all work.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
   createLocalJWKSet,
@@ -63,46 +64,76 @@ interface IssuerKeys {
   available(): boolean;
 }
 
-export function createTokenVerifier(config: OAuthConfig, audience: readonly string[]): TokenVerifier {
+export interface TokenVerifierOptions {
+  now?: () => number;
+  /** Verified tokens remembered (default 10 000; 0 checks every signature). */
+  cacheSize?: number;
+}
+
+/**
+ * How long a verified token is taken on trust without checking its signature again: never past its
+ * `exp`, and at most this long, so a key withdrawn from the issuer's JWKS stops working soon after.
+ */
+const CACHE_MAX_AGE_MS = 300_000;
+
+export function createTokenVerifier(config: OAuthConfig, audience: readonly string[], options: TokenVerifierOptions = {}): TokenVerifier {
   const issuers = new Map<string, IssuerKeys>(config.issuers.map((i) => [i.issuer, { issuer: i.issuer, ...keysFor(i, config) }]));
   const algorithms = [...config.algorithms];
+  const now = options.now ?? Date.now;
+  // Checking an ES256/RS256 signature is the costliest step of a call, and an agent sends the same
+  // token many times: remember verified ones, keyed by a hash (the token itself is never kept).
+  const cache = new Map<string, { principal: Principal; until: number }>();
+  const cacheSize = options.cacheSize ?? 10_000;
 
   return {
     async verify(token) {
       if (token.length > config.max_token_bytes) throw new AuthFailure('too_large', `The token is longer than ${config.max_token_bytes} bytes`);
-      let alg: unknown;
-      let claims: JWTPayload;
-      try {
-        alg = decodeProtectedHeader(token).alg;
-        claims = decodeJwt(token);
-      } catch {
-        throw new AuthFailure('malformed', 'The token is not a well-formed JWT');
-      }
-      if (typeof alg !== 'string' || !algorithms.includes(alg as (typeof algorithms)[number])) {
-        throw new AuthFailure('algorithm', 'The token is signed with an algorithm this gateway does not accept');
-      }
-      const keys = typeof claims.iss === 'string' ? issuers.get(claims.iss) : undefined;
-      if (!keys) throw new AuthFailure('unknown_issuer', 'The token was not issued by a trusted issuer');
-
-      let payload: JWTPayload;
-      try {
-        ({ payload } = await jwtVerify(token, keys.getKey, {
-          issuer: keys.issuer,
-          audience: [...audience],
-          algorithms,
-          clockTolerance: config.clock_tolerance_seconds,
-          requiredClaims: ['exp'],
-        }));
-      } catch (e) {
-        throw toFailure(e);
-      }
-      return toPrincipal(payload, keys.issuer, config.projects_claim);
+      const key = createHash('sha256').update(token).digest('base64');
+      const hit = cache.get(key);
+      if (hit && now() < hit.until) return hit.principal;
+      if (hit) cache.delete(key);
+      const principal = await verifySignedToken(token);
+      if (cacheSize === 0) return principal;
+      const until = Math.min(principal.expiresAt * 1000, now() + CACHE_MAX_AGE_MS);
+      if (cache.size >= cacheSize) cache.delete(cache.keys().next().value!); // the oldest entry
+      cache.set(key, { principal, until });
+      return principal;
     },
     async warmUp() {
       await Promise.all([...issuers.values()].map((i) => i.warmUp()));
     },
     keysAvailable: () => [...issuers.values()].every((i) => i.available()),
   };
+
+  async function verifySignedToken(token: string): Promise<Principal> {
+    let alg: unknown;
+    let claims: JWTPayload;
+    try {
+      alg = decodeProtectedHeader(token).alg;
+      claims = decodeJwt(token);
+    } catch {
+      throw new AuthFailure('malformed', 'The token is not a well-formed JWT');
+    }
+    if (typeof alg !== 'string' || !algorithms.includes(alg as (typeof algorithms)[number])) {
+      throw new AuthFailure('algorithm', 'The token is signed with an algorithm this gateway does not accept');
+    }
+    const keys = typeof claims.iss === 'string' ? issuers.get(claims.iss) : undefined;
+    if (!keys) throw new AuthFailure('unknown_issuer', 'The token was not issued by a trusted issuer');
+
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, keys.getKey, {
+        issuer: keys.issuer,
+        audience: [...audience],
+        algorithms,
+        clockTolerance: config.clock_tolerance_seconds,
+        requiredClaims: ['exp'],
+      }));
+    } catch (e) {
+      throw toFailure(e);
+    }
+    return toPrincipal(payload, keys.issuer, config.projects_claim);
+  }
 }
 
 function keysFor(issuer: OAuthConfig['issuers'][number], config: OAuthConfig): Omit<IssuerKeys, 'issuer'> {

@@ -132,8 +132,20 @@ function resolveSecrets(value: unknown, path: (string | number)[], problems: Con
   return value;
 }
 
+/** Keys of earlier releases, with what to do about them. */
+const REMOVED_SERVER_KEYS: Record<string, string> = {
+  sessions: 'removed: the gateway serves both protocol eras without sessions (any replica answers any call); delete this key',
+  session_idle_timeout_seconds: 'removed with MCP sessions; delete this key',
+  max_sessions: 'removed with MCP sessions; delete this key',
+};
+
 function issueToProblem(issue: z.core.$ZodIssue): ConfigProblem {
-  return { path: issue.path.length > 0 ? issue.path.join('.') : '(top level)', message: issue.message };
+  const path = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+  if (issue.code === 'unrecognized_keys' && path === 'server') {
+    const removed = issue.keys.filter((k) => REMOVED_SERVER_KEYS[k]);
+    if (removed.length === issue.keys.length) return { path: `server.${removed.join(', server.')}`, message: removed.map((k) => REMOVED_SERVER_KEYS[k]).join('; ') };
+  }
+  return { path, message: issue.message };
 }
 
 /** The config schema as JSON Schema, for editors (`# yaml-language-server: $schema=...`). */

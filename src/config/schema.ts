@@ -98,9 +98,6 @@ export const serverSchema = z.strictObject({
   port: z.number().int().min(0).max(65_535).default(8080),
   path: z.string().regex(/^\/[A-Za-z0-9._~/-]*$/).default('/mcp').describe('Path of the MCP endpoint.'),
   public_url: httpUrl.optional().describe('The URL clients use to reach the MCP endpoint (canonical resource URL); defaults to http://host:port/path.'),
-  sessions: z.enum(['stateful', 'stateless']).default('stateful'),
-  session_idle_timeout_seconds: z.number().int().min(10).max(86_400).default(1800),
-  max_sessions: z.number().int().min(1).max(1_000_000).default(10_000),
   allowed_origins: z.array(z.string().min(1)).default([]).describe('Browser origins allowed to call the endpoint; a request with any other Origin gets 403.'),
   allowed_hosts: z
     .array(z.string().min(1))

@@ -1,65 +1,83 @@
-// The public HTTP surface: the MCP endpoint with its guards, and JSON 404s elsewhere.
-import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+// The public HTTP surface. The MCP endpoint is a plain Node handler (it runs on every call, and a
+// framework's routing and body parsing showed up in the profile); express serves the rest: the
+// protected-resource metadata and JSON 404s.
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
-import type { McpTransport } from '../mcp/transport.ts';
-import { rpcError } from '../mcp/transport.ts';
-import { bodyErrorHandler, hostGuard, originGuard, postMediaGuard } from './guards.ts';
-import { requestContext, type RequestContextStore } from './request-context.ts';
+import type { McpEndpoint } from '../mcp/endpoint.ts';
+import type { AuthenticatedRequest } from '../auth/middleware.ts';
+import { rpcError } from './rpc-error.ts';
+import { hostGuard, originGuard, postMediaGuard, readJsonBody } from './guards.ts';
+import { withRequestContext, type RequestContextStore } from './request-context.ts';
 
 export interface AppOptions {
   mcpPath: string;
   allowedHosts: readonly string[];
   allowedOrigins: readonly string[];
   maxBodyBytes: number;
-  transport: McpTransport;
+  endpoint: McpEndpoint;
   logger: Logger;
   /** Called as each MCP request starts; the returned function runs when it ends. */
-  onRequest: (req: Request) => () => void;
+  onRequest: () => () => void;
   /** Where each request's id is kept for the code that serves it. */
   context: RequestContextStore;
-  /** Authentication: the header check runs before the body is read, the scope check after. */
+  /** Authentication: the token check runs before the body is read, the scope check after. */
   auth?: {
-    authenticate: RequestHandler;
-    requireScopes: RequestHandler;
+    authenticate: (req: AuthenticatedRequest, res: ServerResponse) => Promise<boolean>;
+    requireScopes: (req: AuthenticatedRequest, res: ServerResponse, body: unknown) => boolean;
     /** Protected-resource metadata, served at each of these paths. */
     metadataPaths: readonly string[];
     metadata: RequestHandler;
   };
 }
 
-export function createApp(options: AppOptions): Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('trust proxy', false);
+export function createApp(options: AppOptions): RequestListener {
+  const host = hostGuard(options.allowedHosts);
+  const origin = originGuard(options.allowedOrigins);
+  const { auth, endpoint, logger } = options;
 
-  const path = options.mcpPath;
-  const auth = options.auth;
-  app.use(hostGuard(options.allowedHosts));
-  for (const p of auth?.metadataPaths ?? []) app.all(p, auth!.metadata);
-  app.use(path, originGuard(options.allowedOrigins));
-  app.use(path, requestContext(options.context, options.onRequest));
-  if (auth) app.use(path, auth.authenticate);
-  const scopes: RequestHandler[] = auth ? [auth.requireScopes] : [];
-  app.post(path, postMediaGuard, express.json({ limit: options.maxBodyBytes }), bodyErrorHandler, ...scopes, wrap(options.transport.handlePost, options.logger));
-  app.get(path, wrap(options.transport.handleGet, options.logger));
-  app.delete(path, wrap(options.transport.handleDelete, options.logger));
-  app.all(path, (_req, res) => rpcError(res, 405, -32000, 'Method not allowed', { Allow: options.transport.allow }));
+  // The MCP endpoint, step by step: Host, Origin (and CORS preflight), token, method, media types,
+  // body, scopes, then the endpoint itself.
+  async function serveMcp(req: AuthenticatedRequest, res: ServerResponse): Promise<void> {
+    if (!origin(req, res)) return;
+    if (auth && !(await auth.authenticate(req, res))) return;
+    if (req.method !== 'POST') {
+      // No sessions, so no GET stream and nothing to DELETE (the spec allows 405 for both).
+      rpcError(res, 405, -32000, 'Method not allowed: this endpoint takes POST only (no sessions, no GET stream).', { Allow: 'POST' });
+      return;
+    }
+    if (!postMediaGuard(req, res)) return;
+    const read = await readJsonBody(req, res, options.maxBodyBytes);
+    if (!read) return;
+    if (auth && !auth.requireScopes(req, res, read.body)) return;
+    await endpoint.handlePost(req, res, read.body);
+  }
 
-  app.use((_req, res) => {
-    res.status(404).json({ error: 'not_found', message: `Nothing here; the MCP endpoint is ${path}` });
+  const rest = express();
+  rest.disable('x-powered-by');
+  rest.set('trust proxy', false);
+  for (const p of auth?.metadataPaths ?? []) rest.all(p, auth!.metadata);
+  rest.use((_req, res) => {
+    res.status(404).json({ error: 'not_found', message: `Nothing here; the MCP endpoint is ${options.mcpPath}` });
   });
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    options.logger.error({ err }, 'unhandled error in HTTP handler');
+  rest.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    logger.error({ err }, 'unhandled error in HTTP handler');
     rpcError(res, 500, -32603, 'Internal error');
   });
-  return app;
-}
 
-function wrap(handler: (req: Request, res: Response) => Promise<void>, logger: Logger) {
-  return (req: Request, res: Response) => {
-    handler(req, res).catch((err: unknown) => {
-      logger.error({ err }, 'MCP transport failed');
-      rpcError(res, 500, -32603, 'Internal error');
-    });
+  return (req: IncomingMessage, res: ServerResponse) => {
+    if (!host(req, res)) return;
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    if ((q === -1 ? url : url.slice(0, q)) !== options.mcpPath) {
+      rest(req, res);
+      return;
+    }
+    withRequestContext(options.context, req, res, options.onRequest, () =>
+      serveMcp(req, res).catch((err: unknown) => {
+        logger.error({ err }, 'MCP request failed');
+        rpcError(res, 500, -32603, 'Internal error');
+      }),
+    );
   };
 }

@@ -1,60 +1,98 @@
 // Request guards in front of the MCP endpoint: Host allow-list (DNS rebinding), Origin allow-list
-// (403, as the transport spec requires), CORS for the allowed browser origins, and JSON-RPC shaped
-// answers for bodies that are too large or not JSON.
-import type { NextFunction, Request, Response } from 'express';
-import { rpcError } from '../mcp/transport.ts';
+// (403, as the transport spec requires) with CORS for the allowed browser origins, media types,
+// and a bounded JSON body. Plain Node functions (no framework) because they run on every call:
+// each returns true to go on, or answers the request itself and returns false.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { rpcError } from './rpc-error.ts';
+
+export type Guard = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 /** Hostnames (no port) accepted in the Host header. */
-export function hostGuard(allowed: readonly string[]) {
+export function hostGuard(allowed: readonly string[]): Guard {
   const names = new Set(allowed.map((h) => h.toLowerCase()));
-  return (req: Request, res: Response, next: NextFunction) => {
+  return (req, res) => {
     const host = hostnameOf(req.headers.host);
-    if (host && names.has(host)) return next();
+    if (host && names.has(host)) return true;
     rpcError(res, 403, -32000, `Forbidden: Host header "${(req.headers.host ?? '').slice(0, 100)}" is not allowed`);
+    return false;
   };
 }
 
-/** A request carrying an Origin outside the allow-list is refused; one without Origin (not a browser) passes. */
-export function originGuard(allowed: readonly string[]) {
-  const origins = new Set(allowed.map((o) => o.toLowerCase()));
-  const ALLOW_HEADERS = 'authorization, content-type, accept, mcp-session-id, mcp-protocol-version, last-event-id, x-request-id';
-  return (req: Request, res: Response, next: NextFunction) => {
-    const origin = req.headers.origin;
-    if (origin === undefined) return next();
-    if (!origins.has(origin.toLowerCase())) {
-      rpcError(res, 403, -32000, `Forbidden: Origin "${origin.slice(0, 100)}" is not allowed`);
-      return;
-    }
-    res.set({ 'Access-Control-Allow-Origin': origin, 'Access-Control-Expose-Headers': 'mcp-session-id, www-authenticate', Vary: 'Origin' });
-    if (req.method === 'OPTIONS') {
-      res.set({ 'Access-Control-Allow-Methods': 'GET, POST, DELETE', 'Access-Control-Allow-Headers': ALLOW_HEADERS, 'Access-Control-Max-Age': '600' });
-      res.status(204).end();
-      return;
-    }
-    next();
-  };
-}
+const ALLOW_HEADERS = 'authorization, content-type, accept, mcp-protocol-version, mcp-method, mcp-name, traceparent, tracestate, x-request-id';
 
 /**
- * POST must carry JSON and accept both JSON and SSE answers (spec: Sending Messages to the Server).
- * Checked before session handling so the status says what is wrong with the request itself.
+ * A request carrying an Origin outside the allow-list is refused; one without Origin (not a browser)
+ * passes. An allowed browser gets CORS headers, and its preflight (OPTIONS) is answered here.
  */
-export function postMediaGuard(req: Request, res: Response, next: NextFunction): void {
-  if (!req.is('application/json')) return rpcError(res, 415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
-  const accept = req.headers.accept ?? '';
-  if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
-    return rpcError(res, 406, -32000, 'Not Acceptable: Accept must list both application/json and text/event-stream');
-  }
-  next();
+export function originGuard(allowed: readonly string[]): Guard {
+  const origins = new Set(allowed.map((o) => o.toLowerCase()));
+  return (req, res) => {
+    const origin = req.headers.origin;
+    if (origin === undefined) return true;
+    if (!origins.has(origin.toLowerCase())) {
+      rpcError(res, 403, -32000, `Forbidden: Origin "${origin.slice(0, 100)}" is not allowed`);
+      return false;
+    }
+    res.setHeader('access-control-allow-origin', origin);
+    res.setHeader('access-control-expose-headers', 'www-authenticate, x-request-id');
+    res.setHeader('vary', 'Origin');
+    if (req.method !== 'OPTIONS') return true;
+    res.writeHead(204, { 'access-control-allow-methods': 'POST', 'access-control-allow-headers': ALLOW_HEADERS, 'access-control-max-age': '600' });
+    res.end();
+    return false;
+  };
 }
 
-/** Turns body-parser failures into JSON-RPC errors instead of HTML pages. */
-export function bodyErrorHandler(err: unknown, _req: Request, res: Response, next: NextFunction): void {
-  const e = err as { type?: string; status?: number; limit?: number };
-  if (e?.type === 'entity.too.large') return rpcError(res, 413, -32600, `Request body larger than ${e.limit} bytes`);
-  if (e?.type === 'entity.parse.failed') return rpcError(res, 400, -32700, 'Parse error: the body is not valid JSON');
-  if (e?.status && e.status >= 400 && e.status < 500) return rpcError(res, e.status, -32600, 'Invalid request body');
-  next(err);
+/** POST must carry JSON and accept both JSON and SSE answers (spec: Sending Messages to the Server). */
+export const postMediaGuard: Guard = (req, res) => {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json') {
+    rpcError(res, 415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
+    return false;
+  }
+  const accept = req.headers.accept ?? '';
+  if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
+    rpcError(res, 406, -32000, 'Not Acceptable: Accept must list both application/json and text/event-stream');
+    return false;
+  }
+  return true;
+};
+
+/**
+ * Reads the body (at most `limit` bytes) and parses it as JSON. Too large is 413, not JSON (or not
+ * an object or array) is 400 -32700; either way the request is answered and undefined returned.
+ */
+export async function readJsonBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<{ body: unknown } | undefined> {
+  const declared = Number(req.headers['content-length']);
+  if (declared > limit) return tooLarge(res, limit);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) return tooLarge(res, limit);
+      chunks.push(chunk as Buffer);
+    }
+  } catch {
+    return undefined; // the client went away mid-body: nobody to answer
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    body = undefined;
+  }
+  if (typeof body !== 'object' || body === null) {
+    rpcError(res, 400, -32700, 'Parse error: the body is not a JSON object');
+    return undefined;
+  }
+  return { body };
+}
+
+function tooLarge(res: ServerResponse, limit: number): undefined {
+  // The rest of the body is not read: close the connection rather than drain it.
+  rpcError(res, 413, -32600, `Request body larger than ${limit} bytes`, { connection: 'close' });
+  return undefined;
 }
 
 function hostnameOf(host: string | undefined): string | undefined {

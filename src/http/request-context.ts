@@ -3,7 +3,7 @@
 // and in-flight accounting for metrics and graceful shutdown.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
@@ -22,13 +22,18 @@ export function createRequestContextStore(): RequestContextStore {
   return new AsyncLocalStorage<RequestContext>();
 }
 
-export function requestContext(store: RequestContextStore, onStart: (req: Request) => () => void) {
-  return (req: Request, res: Response, next: NextFunction) => {
-    const given = req.headers['x-request-id'];
-    const trace = TRACEPARENT.exec(String(req.headers.traceparent ?? ''))?.[1];
-    const requestId = typeof given === 'string' && SANE_ID.test(given) ? given : (trace ?? randomUUID());
-    res.setHeader('x-request-id', requestId);
-    res.once('close', onStart(req));
-    store.run({ requestId }, next);
-  };
+/** The request's id: the caller's x-request-id if sane, else its traceparent's trace id, else a new one. */
+export function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  if (typeof given === 'string' && SANE_ID.test(given)) return given;
+  const traceparent = req.headers.traceparent;
+  return (typeof traceparent === 'string' ? TRACEPARENT.exec(traceparent)?.[1] : undefined) ?? randomUUID();
+}
+
+/** Runs `serve` inside the request's context, with its id echoed and `onStart`'s end hook on close. */
+export function withRequestContext<T>(store: RequestContextStore, req: IncomingMessage, res: ServerResponse, onStart: () => () => void, serve: () => T): T {
+  const requestId = requestIdOf(req);
+  res.setHeader('x-request-id', requestId);
+  res.once('close', onStart());
+  return store.run({ requestId }, serve);
 }

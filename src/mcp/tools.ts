@@ -1,7 +1,7 @@
 // The two tools as MCP sees them: names, descriptions, JSON Schemas (built once, shared by every
 // session), argument parsing, and the shaping of results and tool errors.
 import * as z from 'zod';
-import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
 import { BACKEND_KINDS, CANCEL_OUTCOMES, JOB_STATUSES, cancelReportSchema, jobStatusReportSchema } from '../jobs/model.ts';
 import { TOOL_ERROR_CODES, type CallOptions, type JobService, type Outcome } from '../jobs/job-service.ts';
 

@@ -28,8 +28,6 @@ export interface GatewayMetrics {
   authFailure(reason: string): void;
   /** Counts a request in flight until the returned function is called. */
   requestStarted(): () => void;
-  /** Reports the number of open MCP sessions when scraped. */
-  sessionsFrom(count: () => number): void;
   backendHealth(): BackendHealth[];
 }
 
@@ -81,34 +79,43 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
     registers: [registry],
   });
   const inFlight = new Gauge({ name: `${PREFIX}http_requests_in_flight`, help: 'MCP HTTP requests being served.', registers: [registry] });
-  let sessionCount: () => number = () => 0;
-  new Gauge({
-    name: `${PREFIX}sessions_active`,
-    help: 'Open MCP sessions.',
-    registers: [registry],
-    collect() {
-      this.set(sessionCount());
-    },
-  });
 
   const health = new Map<string, BackendHealth>();
+  // Label sets are few and bounded; looking a child up by a joined key is cheaper than prom-client
+  // hashing the label object on every call (it showed in the profile).
+  const children = new Map<string, { calls: { inc(): void }; duration: { observe(v: number): void } }>();
 
   return {
     registry,
     toolCall(tool, backend, outcome, seconds) {
-      const b = { backend_kind: backend?.kind ?? 'none', backend: backend?.name ?? 'none' };
-      toolCalls.inc({ tool, outcome, ...b });
-      toolDuration.observe({ tool, ...b }, seconds);
+      const kind = backend?.kind ?? 'none';
+      const name = backend?.name ?? 'none';
+      const key = `${tool}\u0000${outcome}\u0000${kind}\u0000${name}`;
+      let child = children.get(key);
+      if (!child) {
+        child = { calls: toolCalls.labels({ tool, outcome, backend_kind: kind, backend: name }), duration: toolDuration.labels({ tool, backend_kind: kind, backend: name }) };
+        children.set(key, child);
+      }
+      child.calls.inc();
+      child.duration.observe(seconds);
     },
     backendObserver(backend) {
       const labels = { backend_kind: backend.kind, backend: backend.name };
       const entry: BackendHealth = { backend: backend.name, kind: backend.kind, state: 'unknown', last_success: null, last_failure: null };
       health.set(backend.name, entry);
+      const up = backendUp.labels(labels);
+      const byCall = new Map<string, { requests: { inc(): void }; duration: { observe(v: number): void } }>();
       return ({ operation, statusClass, seconds }) => {
-        backendRequests.inc({ ...labels, operation, status_class: statusClass });
-        backendDuration.observe({ ...labels, operation }, seconds);
+        const key = `${operation}\u0000${statusClass}`;
+        let child = byCall.get(key);
+        if (!child) {
+          child = { requests: backendRequests.labels({ ...labels, operation, status_class: statusClass }), duration: backendDuration.labels({ ...labels, operation }) };
+          byCall.set(key, child);
+        }
+        child.requests.inc();
+        child.duration.observe(seconds);
         const ok = statusClass !== 'error' && statusClass !== '5xx';
-        backendUp.set(labels, ok ? 1 : 0);
+        up.set(ok ? 1 : 0);
         entry.state = ok ? 'up' : 'down';
         entry[ok ? 'last_success' : 'last_failure'] = new Date().toISOString();
       };
@@ -123,9 +130,6 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
         if (!done) inFlight.dec();
         done = true;
       };
-    },
-    sessionsFrom(count) {
-      sessionCount = count;
     },
     backendHealth: () => [...health.values()].map((h) => ({ ...h })),
   };

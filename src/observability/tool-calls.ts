@@ -1,7 +1,7 @@
 // What the gateway records for every answered job-tool call: RED metrics, one structured log line,
 // and for cancel_job an audit record.
 import type { Logger } from 'pino';
-import type { ToolCallEvent } from '../mcp/server.ts';
+import type { ToolCallEvent } from '../mcp/dispatch.ts';
 import type { AuditLog } from './audit.ts';
 import type { GatewayMetrics } from './metrics.ts';
 
@@ -27,7 +27,6 @@ export function toolCallRecorder(deps: { metrics: GatewayMetrics; logger: Logger
       {
         event: 'tool_call',
         request_id: e.requestId,
-        session_id: e.sessionId,
         subject: e.caller?.subject,
         client_id: e.caller?.clientId,
         tool: e.tool,

@@ -18,15 +18,14 @@ export async function post(url: string, body: unknown, headers: Record<string, s
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-/** Opens a session with a token and returns its id. */
-export async function openSession(url: string, token: string): Promise<string> {
+/** The 2025-era handshake with a token (stateless: no session id comes back), checked to succeed. */
+export async function handshake(url: string, token: string): Promise<void> {
   const res = await post(url, initialize(), bearer(token));
   if (res.status !== 200) throw new Error(`initialize answered ${res.status}: ${await res.text()}`);
+  if (res.headers.get('mcp-session-id') !== null) throw new Error('the gateway minted a session id');
   await res.body?.cancel();
-  const id = res.headers.get('mcp-session-id')!;
-  const ack = await post(url, { jsonrpc: '2.0', method: 'notifications/initialized' }, { ...bearer(token), 'mcp-session-id': id });
+  const ack = await post(url, { jsonrpc: '2.0', method: 'notifications/initialized' }, bearer(token));
   if (ack.status !== 202) throw new Error(`initialized answered ${ack.status}`);
-  return id;
 }
 
 /** The JSON-RPC response carried by a JSON or SSE answer. */

@@ -29,7 +29,7 @@ describe('token verifier', () => {
 
   it('follows a key rotation without a restart: new tokens work, old ones until they expire', async () => {
     issuer = await startSandboxIssuer();
-    const v = createTokenVerifier(configFor(issuer), [AUD]);
+    const v = createTokenVerifier(configFor(issuer), [AUD], { cacheSize: 0 });
     const old = await issuer.mint({ audience: AUD, scopes: ['jobs:read'] });
     await v.verify(old);
     await issuer.rotate({ keepOld: true });
@@ -47,7 +47,7 @@ describe('token verifier', () => {
 
   it('keeps working on cached keys while the JWKS endpoint is down', async () => {
     issuer = await startSandboxIssuer();
-    const v = createTokenVerifier(configFor(issuer, { jwks_cache_max_age_seconds: 1 }), [AUD]);
+    const v = createTokenVerifier(configFor(issuer, { jwks_cache_max_age_seconds: 1 }), [AUD], { cacheSize: 0 });
     const token = await issuer.mint({ audience: AUD, scopes: ['jobs:read'] });
     await v.verify(token);
     issuer.server.setFault({ kind: 'status', status: 503 });
@@ -55,6 +55,33 @@ describe('token verifier', () => {
     const fetchesBefore = jwksFetches(issuer);
     await expect(v.verify(token)).resolves.toMatchObject({ subject: 'sandbox-user' });
     expect(jwksFetches(issuer)).toBeGreaterThan(fetchesBefore);
+  });
+
+  it('checks a repeated token once, then trusts it at most 5 minutes and never past its exp', async () => {
+    issuer = await startSandboxIssuer();
+    let now = Date.now();
+    const v = createTokenVerifier(configFor(issuer), [AUD], { now: () => now });
+    const token = await issuer.mint({ audience: AUD, scopes: ['jobs:read'], ttlSeconds: 3600 });
+    await v.verify(token);
+    // The issuer withdraws the key: the remembered token still passes without a signature check...
+    await issuer.rotate({ keepOld: false });
+    await sleep(1100); // the refetch cooldown
+    await v.verify(await issuer.mint({ audience: AUD, scopes: ['jobs:read'] })); // makes the verifier fetch the new key set
+    await expect(v.verify(token)).resolves.toMatchObject({ subject: 'sandbox-user' });
+    // ...but only for a bounded time, after which its signature is checked again and refused.
+    now += 301_000;
+    expect((await refusal(v.verify(token)))?.reason).toBe('unknown_key');
+    // A token is never taken on trust past its exp, however recently it was checked.
+    const short = await issuer.mint({ audience: AUD, scopes: ['jobs:read'], ttlSeconds: 60 });
+    now = Date.now();
+    await v.verify(short);
+    await issuer.rotate({ keepOld: false });
+    await sleep(1100);
+    await v.verify(await issuer.mint({ audience: AUD, scopes: ['jobs:read'] }));
+    now += 30_000;
+    await expect(v.verify(short)).resolves.toMatchObject({ subject: 'sandbox-user' });
+    now += 31_000;
+    expect((await refusal(v.verify(short)))?.reason).toBe('unknown_key');
   });
 
   it('answers 503 (not 401) when the JWKS endpoint is down and no keys were ever fetched', async () => {

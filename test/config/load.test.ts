@@ -38,8 +38,13 @@ describe('config loading', () => {
 
   it('applies defaults', () => {
     const cfg = parseConfig(minimal(), 't.yaml');
-    expect(cfg.server).toMatchObject({ host: '127.0.0.1', port: 8080, path: '/mcp', sessions: 'stateful' });
+    expect(cfg.server).toMatchObject({ host: '127.0.0.1', port: 8080, path: '/mcp' });
     expect(cfg.defaults.timeout_ms).toBe(10_000);
+  });
+
+  it('says what to do with the session settings of earlier releases', () => {
+    const text = minimal('server: { sessions: stateful, max_sessions: 10 }');
+    expect(() => parseConfig(text, 't.yaml')).toThrow(/server\.sessions, server\.max_sessions: removed: the gateway serves both protocol eras without sessions/);
   });
 
   it('lists every problem by its path at once, without echoing secret values', () => {

@@ -1,7 +1,7 @@
 // The conformance suite calls fixture tools by fixed names. These two exercise our transport and
 // error plumbing (a text result; an isError result) and are served only in the conformance run,
 // injected through GatewayDeps.extraTools; the product itself serves just its two job tools.
-import type { ExtraTool } from '../../src/mcp/server.ts';
+import type { ExtraTool } from '../../src/mcp/dispatch.ts';
 
 export const conformanceFixtures: readonly ExtraTool[] = [
   {

@@ -206,12 +206,19 @@ describe('failing backends', () => {
     }
   });
 
-  it('aborts the in-flight backend call when the client cancels the MCP request (notifications/cancelled)', async () => {
+  it('aborts the in-flight backend call when the client closes the request (2026-07-28 cancellation)', async () => {
     const runtime = t.sandbox.simulations.find((s) => s.kind === 'project_runtime')!;
     runtime.server.setFault({ kind: 'hang' });
     try {
       const controller = new AbortController();
-      const pending = call('get_job_status', { project_reference: 'site-x', job_id: t.sandbox.seedsByProject.get('site-x')!.succeeded[0]! }, controller.signal);
+      const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+      const params = { name: 'get_job_status', arguments: { project_reference: 'site-x', job_id: t.sandbox.seedsByProject.get('site-x')!.succeeded[0]! }, _meta: meta };
+      const pending = fetch(t.mcpUrl, {
+        method: 'POST',
+        signal: controller.signal,
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${t.token}`, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'get_job_status' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params }),
+      });
       await expect.poll(() => runtime.server.openRequests()).toBe(1);
       controller.abort('the agent lost interest');
       await expect(pending).rejects.toThrow();

@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import { loadConfigFile } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { createGateway, type Gateway, type GatewayDeps } from '../../src/gateway.ts';
@@ -27,6 +28,8 @@ export interface TestGateway {
   mint(options?: Partial<MintOptions>): Promise<string>;
   /** A connected SDK client (with `token` unless another is given); closed by close(). */
   client(options?: { token?: string }): Promise<Client>;
+  /** A connected SDK v2 client pinned to MCP 2026-07-28 (no initialize, the per-request envelope). */
+  modernClient(options?: { token?: string }): Promise<ModernClient>;
   /** Calls a tool and returns its result (tool errors included). */
   call(client: Client, name: string, args: Record<string, unknown>, options?: { signal?: AbortSignal }): Promise<CallToolResult>;
   close(): Promise<void>;
@@ -51,7 +54,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   if (options.configure) config = options.configure(config);
   const gateway = createGateway(config, { logger: pino({ level: 'silent' }), now: () => clock.now(), ...options.deps });
   const { mcpUrl, port, adminUrl } = await gateway.listen();
-  const clients: Client[] = [];
+  const clients: { close(): Promise<void> }[] = [];
   const mint = async (o: Partial<MintOptions> = {}) => {
     if (!sandbox.issuer) throw new Error('the sandbox config starts no issuer');
     return sandbox.issuer.mint({ audience: mcpUrl, scopes: ['jobs:read', 'jobs:cancel'], ...o });
@@ -71,6 +74,14 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       const bearer = clientOptions.token ?? token;
       const requestInit = bearer ? { headers: { Authorization: `Bearer ${bearer}` } } : undefined;
       await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl), requestInit ? { requestInit } : undefined));
+      clients.push(client);
+      return client;
+    },
+    async modernClient(clientOptions = {}) {
+      const client = new ModernClient({ name: 'test-agent', version: '2.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+      const bearer = clientOptions.token ?? token;
+      const requestInit = bearer ? { headers: { Authorization: `Bearer ${bearer}` } } : undefined;
+      await client.connect(new ModernTransport(new URL(mcpUrl), requestInit ? { requestInit } : undefined));
       clients.push(client);
       return client;
     },

@@ -1,0 +1,17 @@
+// A JSON-RPC error answer with an HTTP status, the shape every refusal on the MCP endpoint takes
+// (guards, authentication, the endpoint itself), so clients can always parse it.
+import type { ServerResponse } from 'node:http';
+
+export function rpcError(
+  res: ServerResponse,
+  status: number,
+  code: number,
+  message: string,
+  headers: Record<string, string> = {},
+  id: string | number | null = null,
+): void {
+  if (res.headersSent) return;
+  const body = JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id });
+  res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(body)) });
+  res.end(body);
+}

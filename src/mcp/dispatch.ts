@@ -1,0 +1,87 @@
+// What a tools/call does, whichever path it arrives by (the SDK's handler or the lean path in
+// fast-path.ts): the caller's budget, the tool itself, and the event for metrics, logs and audit.
+// One function for both paths, so the two can never answer differently.
+import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
+import type { JobService } from '../jobs/job-service.ts';
+import { principalKey, type Principal } from '../auth/principal.ts';
+import type { CallerRateLimit } from './caller-rate-limit.ts';
+import { TOOL_DEFINITIONS, callTool, isToolName, type ToolName } from './tools.ts';
+
+/** A tool served beside the two job tools; used by the conformance profile's fixtures. */
+export interface ExtraTool {
+  definition: Tool;
+  handler(args: Record<string, unknown> | undefined, signal: AbortSignal): Promise<CallToolResult>;
+}
+
+/** One answered call of a job tool, for metrics, logs and audit. */
+export interface ToolCallEvent {
+  tool: ToolName;
+  arguments: Record<string, unknown> | undefined;
+  result: CallToolResult;
+  seconds: number;
+  caller: Principal | undefined;
+  requestId: string | undefined;
+}
+
+export interface DispatcherDeps {
+  service: JobService;
+  extraTools?: readonly ExtraTool[] | undefined;
+  onToolCall?: ((event: ToolCallEvent) => void) | undefined;
+  /** Per-caller budget of tool calls. */
+  rateLimit?: CallerRateLimit | undefined;
+}
+
+export interface CallContext {
+  signal: AbortSignal;
+  caller: Principal | undefined;
+  requestId: string | undefined;
+}
+
+export interface ToolDispatcher {
+  /** Every tool, in a fixed order (the job tools first). */
+  readonly tools: readonly Tool[];
+  /** Whether `name` is a tool this gateway serves. */
+  has(name: string): boolean;
+  /** Runs a tool this gateway serves (check with has() first). Never throws for a tool error. */
+  call(name: string, args: unknown, context: CallContext): Promise<CallToolResult>;
+}
+
+export function createToolDispatcher(deps: DispatcherDeps): ToolDispatcher {
+  const extra = new Map((deps.extraTools ?? []).map((t) => [t.definition.name, t]));
+  const tools = [...TOOL_DEFINITIONS, ...(deps.extraTools ?? []).map((t) => t.definition)];
+  return {
+    tools,
+    has: (name) => isToolName(name) || extra.has(name),
+    async call(name, args, context) {
+      if (!isToolName(name)) {
+        const fixture = extra.get(name);
+        if (!fixture) throw new Error(`not a tool of this gateway: ${name}`);
+        return fixture.handler(isRecord(args) ? args : undefined, context.signal);
+      }
+      const started = performance.now();
+      const caller = context.caller;
+      const wait = deps.rateLimit?.take(caller ? principalKey(caller) : 'anonymous') ?? 0;
+      const result = wait > 0 ? rateLimited(wait) : await callTool(deps.service, name, args, { signal: context.signal, caller });
+      deps.onToolCall?.({
+        tool: name,
+        arguments: isRecord(args) ? args : undefined,
+        result,
+        seconds: (performance.now() - started) / 1000,
+        caller,
+        requestId: context.requestId,
+      });
+      return result;
+    },
+  };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function rateLimited(seconds: number): CallToolResult {
+  const body = {
+    error: { code: 'RATE_LIMITED', message: `Too many tool calls from you; retry in ${seconds} s.`, retry_after_seconds: seconds },
+  };
+  return { isError: true, content: [{ type: 'text', text: JSON.stringify(body) }], structuredContent: body };
+}

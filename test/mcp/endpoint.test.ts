@@ -1,0 +1,189 @@
+// The MCP endpoint spoken to with raw HTTP, in both protocol eras, where an SDK client would hide
+// the detail: the 2026-07-28 envelope and headers, the 2025-era handshake without sessions,
+// batches, malformed calls, guards and methods.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, seed, type TestGateway } from '../helpers/gateway.ts';
+import { rpcResult } from '../auth/helpers.ts';
+
+type RpcError = { id: unknown; error: { code: number; message: string; data?: Record<string, unknown> } };
+
+const ACCEPT = 'application/json, text/event-stream';
+const MODERN = '2026-07-28';
+const envelope = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': {}, 'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' } };
+
+async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: ACCEPT, ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+}
+
+/** A 2026-07-28 request with its envelope and the standard headers (each overridable). */
+function modern(url: string, method: string, params: Record<string, unknown> = {}, headers: Record<string, string> = {}, id: number | string = 1) {
+  const name: Record<string, string> = typeof params.name === 'string' ? { 'mcp-name': params.name } : {};
+  return post(url, { jsonrpc: '2.0', id, method, params: { ...params, _meta: envelope } }, { 'mcp-protocol-version': MODERN, 'mcp-method': method, ...name, ...headers });
+}
+
+const legacyInit = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
+
+describe('one endpoint for both protocol eras, without sessions', () => {
+  let t: TestGateway;
+  let running: string;
+  beforeAll(async () => {
+    t = await startTestGateway({ authOff: true, configure: (c) => ({ ...c, server: { ...c.server, max_body_bytes: 4096 } }) });
+    running = seed(t, 'agents', 'running');
+  });
+  afterAll(async () => t?.close());
+
+  it('answers server/discover with the supported version, capabilities, serverInfo and caching hints', async () => {
+    const res = await modern(t.mcpUrl, 'server/discover');
+    expect(res.status).toBe(200);
+    const { result } = await rpcResult(res);
+    expect(result).toMatchObject({ resultType: 'complete', supportedVersions: expect.arrayContaining([MODERN]), capabilities: { tools: {} }, cacheScope: 'public', ttlMs: 300_000 });
+    expect((result!._meta as Record<string, unknown>)['io.modelcontextprotocol/serverInfo']).toMatchObject({ name: 'mcp-job-gateway' });
+  });
+
+  it('lists the tools with resultType and public caching hints in 2026-07-28', async () => {
+    const { result } = await rpcResult(await modern(t.mcpUrl, 'tools/list'));
+    expect((result!.tools as { name: string }[]).map((x) => x.name)).toEqual(['get_job_status', 'cancel_job']);
+    expect(result).toMatchObject({ resultType: 'complete', ttlMs: 300_000, cacheScope: 'public' });
+  });
+
+  it('answers a 2026-07-28 tools/call with resultType and serverInfo, the same result as a 2025-era call', async () => {
+    const args = { project_reference: 'agents', job_id: running };
+    const m = await modern(t.mcpUrl, 'tools/call', { name: 'get_job_status', arguments: args });
+    expect(m.status).toBe(200);
+    const mr = (await rpcResult(m)).result!;
+    expect(mr).toMatchObject({ resultType: 'complete', structuredContent: { status: 'running', found: true } });
+    expect((mr._meta as Record<string, unknown>)['io.modelcontextprotocol/serverInfo']).toMatchObject({ name: 'mcp-job-gateway' });
+    const l = await post(t.mcpUrl, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'get_job_status', arguments: args } }, { 'mcp-protocol-version': '2025-11-25' });
+    const lr = (await rpcResult(l)).result!;
+    expect(lr).not.toHaveProperty('resultType');
+    const { resultType: _r, _meta: _m, ...bare } = mr;
+    expect(lr).toEqual(bare);
+  });
+
+  it('takes the lean path and the SDK path to the same answer (a progress token sends a call through the SDK)', async () => {
+    const params = { name: 'get_job_status', arguments: { project_reference: 'agents', job_id: running } };
+    const lean = (await rpcResult(await modern(t.mcpUrl, 'tools/call', params))).result;
+    const res = await post(t.mcpUrl, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { ...params, _meta: { ...envelope, progressToken: 'p1' } } }, { 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'get_job_status' });
+    expect((await rpcResult(res)).result).toEqual(lean);
+  });
+
+  it('checks Mcp-Method and Mcp-Name against the body: -32020 with HTTP 400 on a mismatch or a missing header', async () => {
+    const params = { name: 'get_job_status', arguments: { project_reference: 'agents', job_id: running } };
+    const before = t.sandbox.simulations.reduce((n, s) => n + s.server.requests.length, 0);
+    for (const headers of [{ 'mcp-method': 'tools/list' }, { 'mcp-name': 'cancel_job' }] as Record<string, string>[]) {
+      const res = await modern(t.mcpUrl, 'tools/call', params, headers, 42);
+      expect(res.status).toBe(400);
+      expect((await res.json()) as RpcError).toMatchObject({ id: 42, error: { code: -32020 } });
+    }
+    const missing = await post(t.mcpUrl, { jsonrpc: '2.0', id: 43, method: 'tools/call', params: { ...params, _meta: envelope } }, { 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call' });
+    expect(missing.status).toBe(400);
+    expect(((await missing.json()) as RpcError).error.code).toBe(-32020);
+    // None of them reached a backend.
+    expect(t.sandbox.simulations.reduce((n, s) => n + s.server.requests.length, 0)).toBe(before);
+  });
+
+  it('answers an unsupported version with -32022 naming the supported ones, and a broken envelope with -32602', async () => {
+    const res = await post(t.mcpUrl, { jsonrpc: '2.0', id: 5, method: 'tools/list', params: { _meta: { ...envelope, 'io.modelcontextprotocol/protocolVersion': '2099-01-01' } } }, { 'mcp-protocol-version': '2099-01-01', 'mcp-method': 'tools/list' });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as RpcError;
+    expect(body.error.code).toBe(-32022);
+    expect(body.error.data).toMatchObject({ supported: expect.arrayContaining([MODERN]), requested: '2099-01-01' });
+    const noCaps = await post(t.mcpUrl, { jsonrpc: '2.0', id: 6, method: 'tools/list', params: { _meta: { 'io.modelcontextprotocol/protocolVersion': MODERN } } }, { 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/list' });
+    expect(noCaps.status).toBe(400);
+    expect(((await noCaps.json()) as RpcError).error.code).toBe(-32602);
+  });
+
+  it('serves the 2025-era handshake statelessly: no session id is ever minted, and calls need none', async () => {
+    for (const version of ['2025-11-25', '2025-06-18', '2025-03-26']) {
+      const init = await post(t.mcpUrl, { ...legacyInit, params: { ...legacyInit.params, protocolVersion: version } });
+      expect(init.status).toBe(200);
+      expect(init.headers.get('mcp-session-id')).toBeNull();
+      expect((await rpcResult(init)).result).toMatchObject({ protocolVersion: version, capabilities: { tools: {} } });
+      const call = await post(t.mcpUrl, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'get_job_status', arguments: { project_reference: 'agents', job_id: running } } }, { 'mcp-protocol-version': version });
+      expect((await rpcResult(call)).result?.structuredContent).toMatchObject({ status: 'running' });
+    }
+    const ack = await post(t.mcpUrl, { jsonrpc: '2.0', method: 'notifications/initialized' }, { 'mcp-protocol-version': '2025-11-25' });
+    expect(ack.status).toBe(202);
+  });
+
+  it('refuses JSON-RPC batches with Invalid Request in both eras, the empty one included', async () => {
+    const call = { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} };
+    for (const body of [[], [call, { ...call, id: 2 }], [{ ...call, params: { _meta: envelope } }]]) {
+      const res = await post(t.mcpUrl, body, { 'mcp-protocol-version': '2025-11-25' });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as RpcError).error.code).toBe(-32600);
+    }
+  });
+
+  it('answers non-object arguments with INVALID_ARGUMENT, never -32603 or a validation dump', async () => {
+    for (const args of ['a string', [1, 2], 42]) {
+      for (const era of ['modern', 'legacy'] as const) {
+        const params = { name: 'get_job_status', arguments: args };
+        const res = era === 'modern' ? await modern(t.mcpUrl, 'tools/call', params) : await post(t.mcpUrl, { jsonrpc: '2.0', id: 1, method: 'tools/call', params }, { 'mcp-protocol-version': '2025-11-25' });
+        const { result, error } = await rpcResult(res);
+        if (error) {
+          expect(error.code).toBe(-32602);
+        } else {
+          expect(result).toMatchObject({ isError: true, structuredContent: { error: { code: 'INVALID_ARGUMENT' } } });
+          expect(JSON.stringify(result)).not.toMatch(/"expected"|"path"|issues/);
+        }
+      }
+    }
+  });
+
+  it('answers an unknown tool with the JSON-RPC error -32602 in both eras', async () => {
+    const m = await modern(t.mcpUrl, 'tools/call', { name: 'launch_missiles', arguments: {} });
+    expect((await rpcResult(m)).error?.code).toBe(-32602);
+    const client = await t.client();
+    await expect(client.callTool({ name: 'launch_missiles', arguments: {} })).rejects.toMatchObject({ code: -32602 });
+  });
+
+  it('answers GET, DELETE and other methods with 405 and Allow: POST', async () => {
+    for (const method of ['GET', 'DELETE', 'PUT']) {
+      const res = await fetch(t.mcpUrl, { method, headers: { accept: 'text/event-stream' } });
+      expect(res.status).toBe(405);
+      expect(res.headers.get('allow')).toBe('POST');
+    }
+  });
+
+  it('refuses a foreign Origin with 403 and serves an allowed one with CORS headers', async () => {
+    const evil = await post(t.mcpUrl, legacyInit, { origin: 'https://evil.example' });
+    expect(evil.status).toBe(403);
+    expect(((await evil.json()) as RpcError).error.message).toMatch(/Origin/);
+    const own = await post(t.mcpUrl, legacyInit, { origin: new URL(t.mcpUrl).origin });
+    expect(own.status).toBe(200);
+    expect(own.headers.get('access-control-allow-origin')).toBe(new URL(t.mcpUrl).origin);
+    await own.body?.cancel();
+    const preflight = await fetch(t.mcpUrl, { method: 'OPTIONS', headers: { origin: new URL(t.mcpUrl).origin, 'access-control-request-method': 'POST' } });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-headers')).toMatch(/mcp-method.*mcp-name/);
+  });
+
+  it('refuses a Host that is not allowed (DNS rebinding) with 403', async () => {
+    const { request } = await import('undici');
+    const res = await request(t.mcpUrl, { method: 'POST', headers: { host: 'attacker.example', 'content-type': 'application/json', accept: ACCEPT }, body: JSON.stringify(legacyInit) });
+    expect(res.statusCode).toBe(403);
+    await res.body.text();
+  });
+
+  it('gives JSON-RPC errors for bodies that are not JSON or too large, and 415/406 for wrong media types', async () => {
+    const bad = await post(t.mcpUrl, '{"jsonrpc": "2.0", ');
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as RpcError).error.code).toBe(-32700);
+    const scalar = await post(t.mcpUrl, '"just a string"');
+    expect(scalar.status).toBe(400);
+    const big = await post(t.mcpUrl, { ...legacyInit, pad: 'x'.repeat(10_000) });
+    expect(big.status).toBe(413);
+    expect(((await big.json()) as RpcError).error.code).toBe(-32600);
+    const text = await fetch(t.mcpUrl, { method: 'POST', headers: { 'content-type': 'text/plain', accept: ACCEPT }, body: 'hi' });
+    expect(text.status).toBe(415);
+    const noAccept = await fetch(t.mcpUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(legacyInit) });
+    expect(noAccept.status).toBe(406);
+  });
+
+  it('keeps JSON answers for unknown paths', async () => {
+    const res = await fetch(new URL('/nope', t.mcpUrl));
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { message: string }).message).toMatch(/\/mcp/);
+  });
+});
