@@ -1,13 +1,14 @@
 // Tools the tests need that are not npm packages, installed on first use and cached, so a fresh
-// machine (a developer's or CI's) needs nothing but Go and apt:
+// machine (a developer's or CI's) needs nothing but Go, Python 3.10+ and apt:
 //   ensureHelm()     → helm, built from source with `go install` into .tools/bin (pinned version)
 //   ensurePromtool() → promtool, from Debian's `prometheus` package when it is not on PATH
 //   ensureKubeStrict() → kube-strict (test/helm/kube-strict), built with `go build`: decodes
 //                       Kubernetes objects strictly with the real Go types (unknown fields fail)
+//   ensurePythonMcp() → a Python venv (.tools/python-mcp) with the official MCP Python SDK from PyPI
 // Each call is idempotent and cheap once the tool is there. A tool that cannot be had is an error
 // with a message that says why (the tests never skip a check for a missing tool).
 // Installing takes minutes on a cold machine (helm: ~4-5 min to download and compile on 2 cores;
-// promtool: ~1 min): give the calling hook a generous timeout.
+// promtool: ~1 min; the python-mcp venv: ~15 s): give the calling hook a generous timeout.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { accessSync, constants, createWriteStream, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -120,6 +121,53 @@ export async function ensureKubeStrict(): Promise<string> {
     renameSync(tmp, bin);
     return bin;
   });
+}
+
+/** The official MCP Python SDK (PyPI `mcp`) that ensurePythonMcp installs, pinned exactly. */
+export const PYTHON_MCP_VERSION = '2.3.0';
+const PYTHON_MCP_VENV = join(TOOLS_DIR, 'python-mcp');
+
+/**
+ * Path of the python of a venv (.tools/python-mcp) holding `mcp==PYTHON_MCP_VERSION`, made with
+ * `python3 -m venv` and pip when missing or holding another version. Needs python3 (3.10 or newer,
+ * the SDK's floor) on PATH and PyPI.
+ */
+export async function ensurePythonMcp(): Promise<string> {
+  const python = join(PYTHON_MCP_VENV, 'bin', 'python');
+  if (await pythonMcpIsCurrent(python)) return python;
+  return withLock('python-mcp', async () => {
+    if (await pythonMcpIsCurrent(python)) return python; // another process made it while we waited
+    const python3 = findOnPath('python3');
+    if (!python3) {
+      throw new Error(`ensurePythonMcp: the MCP Python SDK (mcp==${PYTHON_MCP_VERSION}) is not installed in ${PYTHON_MCP_VENV} and making that venv needs python3 (3.10 or newer), which is not on PATH. Install Python 3.10+ and rerun.`);
+    }
+    const version = (await capture(python3, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])']).catch(() => '?')).trim();
+    const [major, minor] = version.split('.').map(Number);
+    if (!(major! > 3 || (major === 3 && minor! >= 10))) {
+      throw new Error(`ensurePythonMcp: ${python3} is Python ${version}, but mcp==${PYTHON_MCP_VERSION} needs Python 3.10 or newer. Put a newer python3 first on PATH and rerun.`);
+    }
+    // A venv holding another version, or left half-made by an interrupted install, is made anew.
+    rmSync(PYTHON_MCP_VENV, { recursive: true, force: true });
+    const log = 'python-mcp-install.log';
+    await run(python3, ['-m', 'venv', PYTHON_MCP_VENV], { log, what: `python3 -m venv ${PYTHON_MCP_VENV} (on Debian/Ubuntu this needs the python3-venv package)` });
+    // The machine's pip settings (index, proxy, caches) apply.
+    await run(python, ['-m', 'pip', 'install', '--no-input', `mcp==${PYTHON_MCP_VERSION}`], {
+      log,
+      append: true,
+      env: { PIP_DISABLE_PIP_VERSION_CHECK: '1' },
+      what: `pip install mcp==${PYTHON_MCP_VERSION}`,
+    });
+    if (!(await pythonMcpIsCurrent(python))) {
+      throw new Error(`ensurePythonMcp: pip finished but ${python} does not import mcp ${PYTHON_MCP_VERSION}`);
+    }
+    return python;
+  });
+}
+
+async function pythonMcpIsCurrent(python: string): Promise<boolean> {
+  if (!isExecutable(python)) return false;
+  const out = await capture(python, ['-c', 'import mcp, importlib.metadata as m; print(m.version("mcp"))']).catch(() => '');
+  return out.trim() === PYTHON_MCP_VERSION;
 }
 
 async function helmIsCurrent(bin: string): Promise<boolean> {
