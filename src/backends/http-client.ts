@@ -14,6 +14,7 @@ import {
   type RetryPolicy,
 } from 'cockatiel';
 import { BackendError } from '../jobs/backend-error.ts';
+import { readCapped } from '../http/read-capped.ts';
 
 /** What one backend call came to: its operation, `2xx`…`5xx` or `error` (no answer), and its duration. */
 export type BackendCallObserver = (call: { operation: string; statusClass: string; seconds: number }) => void;
@@ -105,7 +106,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       headers['content-type'] = 'application/json';
     }
     const res = await agent.request({ ...urlFor(req), method: req.method, headers, body: body ?? null, signal });
-    const text = await readCapped(res.body, maxBytes);
+    const bytes = await readCapped(res.body, maxBytes);
+    if (bytes === 'too_large') throw new BackendError('BACKEND_UNAVAILABLE', `the backend's answer is larger than ${maxBytes} bytes`);
+    const text = bytes.toString('utf8');
     const out: HttpResponse = { status: res.statusCode, headers: res.headers, text };
     if (res.statusCode >= 500) throw new UnavailableAnswer(out);
     return out;
@@ -179,20 +182,6 @@ function isTransport(e: unknown): boolean {
 function isConnectFailure(e: unknown): boolean {
   const code = (e as { code?: string } | undefined)?.code;
   return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EHOSTUNREACH' || code === 'UND_ERR_CONNECT_TIMEOUT';
-}
-
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(err?: Error): unknown }, max: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > max) {
-      body.destroy();
-      throw new BackendError('BACKEND_UNAVAILABLE', `the backend's answer is larger than ${max} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function lowerKeys(h: Record<string, string>): Record<string, string> {

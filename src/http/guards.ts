@@ -4,15 +4,22 @@
 // each returns true to go on, or answers the request itself and returns false.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { rpcError } from './rpc-error.ts';
+import { readCapped } from './read-capped.ts';
 
 export type Guard = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 /** Hostnames (no port) accepted in the Host header. */
 export function hostGuard(allowed: readonly string[]): Guard {
   const names = new Set(allowed.map((h) => h.toLowerCase()));
+  const accepted = new Set<string>(); // Host header values already found good (bounded: allowed names x ports)
   return (req, res) => {
-    const host = hostnameOf(req.headers.host);
-    if (host && names.has(host)) return true;
+    const value = req.headers.host ?? '';
+    if (accepted.has(value)) return true;
+    const host = hostnameOf(value);
+    if (host && names.has(host)) {
+      if (accepted.size < 1000) accepted.add(value);
+      return true;
+    }
     rpcError(res, 403, -32000, `Forbidden: Host header "${(req.headers.host ?? '').slice(0, 100)}" is not allowed`);
     return false;
   };
@@ -65,20 +72,16 @@ export const postMediaGuard: Guard = (req, res) => {
 export async function readJsonBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<{ body: unknown } | undefined> {
   const declared = Number(req.headers['content-length']);
   if (declared > limit) return tooLarge(res, limit);
-  const chunks: Buffer[] = [];
-  let size = 0;
+  let bytes: Buffer | 'too_large';
   try {
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > limit) return tooLarge(res, limit);
-      chunks.push(chunk as Buffer);
-    }
+    bytes = await readCapped(req, limit);
   } catch {
     return undefined; // the client went away mid-body: nobody to answer
   }
+  if (bytes === 'too_large') return tooLarge(res, limit);
   let body: unknown;
   try {
-    body = JSON.parse(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+    body = JSON.parse(bytes.toString('utf8'));
   } catch {
     body = undefined;
   }

@@ -11,7 +11,7 @@ import { createMcpHandler, type AuthInfo, type Server } from '@modelcontextproto
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import type { Principal } from '../auth/principal.ts';
 import type { ToolDispatcher } from './dispatch.ts';
-import { encodeLeanResult, leanToolCall } from './fast-path.ts';
+import { createLeanPathFilter, encodeLeanResult } from './fast-path.ts';
 import { rpcError } from '../http/rpc-error.ts';
 
 export interface McpEndpointOptions {
@@ -38,6 +38,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
   const sdk = createMcpHandler(options.createServer, { legacy: 'stateless', responseMode: 'auto', maxRequestBodySize: options.maxBodyBytes, onerror });
   const sdkNode = toNodeHandler(sdk, { onerror, maxRequestBodySize: options.maxBodyBytes });
   const inFlight = new Set<AbortController>();
+  const leanToolCall = createLeanPathFilter(dispatcher.has);
 
   return {
     async handlePost(req, res, body) {
@@ -45,7 +46,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
         rpcError(res, 400, -32600, 'Invalid Request: JSON-RPC batches are not supported; send one message per request.');
         return;
       }
-      const call = leanToolCall(req.headers, body, dispatcher.has);
+      const call = leanToolCall(req.headers, body);
       if (!call) {
         await sdkNode(req, res, body);
         return;

@@ -3,7 +3,7 @@
 // profile showed those to cost most of a call). It only ever *accepts* a request the SDK would
 // serve the same way; anything unusual (a ladder rejection, a header that needs decoding, a
 // progress token, a version the SDK may treat differently) goes to the SDK, which owns every error.
-// The era decision is the SDK's own classifier, so the two paths cannot disagree on it.
+// The era decision for a 2026-07-28 envelope is the SDK's own classifier.
 import type { IncomingHttpHeaders } from 'node:http';
 import { SERVER_INFO_META_KEY, classifyInboundRequest, type CallToolResult } from '@modelcontextprotocol/server';
 
@@ -20,40 +20,72 @@ export interface LeanCall {
   arguments: unknown;
 }
 
-/** The call, when this request may take the lean path; undefined sends it to the SDK. */
-export function leanToolCall(headers: IncomingHttpHeaders, body: unknown, isOurTool: (name: string) => boolean): LeanCall | undefined {
-  const msg = body as { method?: unknown; id?: unknown; params?: Record<string, unknown> } | null;
-  if (typeof msg !== 'object' || msg === null || msg.method !== 'tools/call') return undefined;
-  const params = msg.params;
-  if (typeof params !== 'object' || params === null || typeof params.name !== 'string' || !isOurTool(params.name)) return undefined;
-  for (const key in params) if (!PLAIN_PARAMS.has(key)) return undefined;
-  const meta = params._meta as Record<string, unknown> | undefined;
-  if (meta !== undefined && (typeof meta !== 'object' || meta === null || 'progressToken' in meta)) return undefined;
+/** Reserved W3C trace keys (SEP-414): they vary per request and take no part in classification. */
+const TRACE_KEYS = new Set(['traceparent', 'tracestate', 'baggage']);
+const PROTOCOL_VERSION_KEY = 'io.modelcontextprotocol/protocolVersion';
 
-  const version = header(headers, 'mcp-protocol-version');
-  const method = header(headers, 'mcp-method');
-  const mcpName = header(headers, 'mcp-name');
-  const outcome = classifyInboundRequest({
-    httpMethod: 'POST',
-    body,
-    ...(version !== undefined ? { protocolVersionHeader: version } : {}),
-    ...(method !== undefined ? { mcpMethodHeader: method } : {}),
-    ...(mcpName !== undefined ? { mcpNameHeader: mcpName } : {}),
-  });
-  if (outcome.kind === 'modern') {
-    // The standard headers must all be there and match the body exactly (the SDK decodes the
-    // =?base64?…?= form and answers every missing or mismatching header: leave those to it).
-    if (outcome.messageKind !== 'request' || !MODERN_VERSIONS.has(outcome.classification.revision ?? '')) return undefined;
-    if (version !== outcome.classification.revision || method !== 'tools/call' || mcpName !== params.name) return undefined;
-    return { era: 'modern', id: outcome.message.id, name: params.name, arguments: params.arguments };
+export type LeanPathFilter = (headers: IncomingHttpHeaders, body: unknown) => LeanCall | undefined;
+
+/**
+ * The lean path's filter: the call, when this request may take it; undefined sends it to the SDK.
+ * A 2026-07-28 envelope is judged by the SDK's own classifier, once per distinct envelope and
+ * headers (agents send the same envelope on every call; the classifier's schema checks of the
+ * whole body showed in the profile), so the two paths cannot disagree about it.
+ */
+export function createLeanPathFilter(isOurTool: (name: string) => boolean, options: { cacheSize?: number } = {}): LeanPathFilter {
+  const verdicts = new Map<string, boolean>();
+  const cacheSize = options.cacheSize ?? 1000;
+
+  function modernEnvelopeAccepted(name: string, meta: Record<string, unknown>, version: string, method: string | undefined, mcpName: string | undefined): boolean {
+    const envelope: Record<string, unknown> = {};
+    for (const key in meta) if (!TRACE_KEYS.has(key)) envelope[key] = meta[key];
+    const key = JSON.stringify([version, method, mcpName, name, envelope]);
+    let verdict = verdicts.get(key);
+    if (verdict === undefined) {
+      const outcome = classifyInboundRequest({
+        httpMethod: 'POST',
+        body: { jsonrpc: '2.0', id: 0, method: 'tools/call', params: { name, _meta: envelope } },
+        protocolVersionHeader: version,
+        ...(method !== undefined ? { mcpMethodHeader: method } : {}),
+        ...(mcpName !== undefined ? { mcpNameHeader: mcpName } : {}),
+      });
+      // The standard headers must all be there and match the body exactly (the SDK decodes the
+      // =?base64?…?= form and answers every missing or mismatching header: leave those to it).
+      verdict =
+        outcome.kind === 'modern' &&
+        outcome.messageKind === 'request' &&
+        MODERN_VERSIONS.has(outcome.classification.revision ?? '') &&
+        version === outcome.classification.revision &&
+        method === 'tools/call' &&
+        mcpName === name;
+      if (verdicts.size >= cacheSize) verdicts.delete(verdicts.keys().next().value!);
+      verdicts.set(key, verdict);
+    }
+    return verdict;
   }
-  if (outcome.kind === 'legacy' && outcome.reason === 'no-claim') {
-    if (version !== undefined && !LEGACY_VERSIONS.has(version)) return undefined;
+
+  return (headers, body) => {
+    const msg = body as { jsonrpc?: unknown; method?: unknown; id?: unknown; params?: Record<string, unknown> } | null;
+    if (typeof msg !== 'object' || msg === null || msg.jsonrpc !== '2.0' || msg.method !== 'tools/call') return undefined;
     const id = msg.id;
-    if (typeof id !== 'string' && typeof id !== 'number') return undefined;
-    return { era: 'legacy', id, name: params.name, arguments: params.arguments };
-  }
-  return undefined;
+    if (typeof id !== 'string' && !Number.isSafeInteger(id)) return undefined;
+    const params = msg.params;
+    if (typeof params !== 'object' || params === null || Array.isArray(params) || typeof params.name !== 'string' || !isOurTool(params.name)) return undefined;
+    for (const key in params) if (!PLAIN_PARAMS.has(key)) return undefined;
+    const meta = params._meta as Record<string, unknown> | undefined;
+    if (meta !== undefined && (typeof meta !== 'object' || meta === null || Array.isArray(meta) || 'progressToken' in meta)) return undefined;
+
+    const version = header(headers, 'mcp-protocol-version');
+    const call = { id: id as string | number, name: params.name, arguments: params.arguments };
+    if (meta !== undefined && PROTOCOL_VERSION_KEY in meta) {
+      if (version === undefined || !modernEnvelopeAccepted(params.name, meta, version, header(headers, 'mcp-method'), header(headers, 'mcp-name'))) return undefined;
+      return { era: 'modern', ...call };
+    }
+    // No envelope claim: a 2025-era request (the SDK's classifier says the same for this shape),
+    // unless the header names a version the lean path does not answer (a modern one included).
+    if (version !== undefined && !LEGACY_VERSIONS.has(version)) return undefined;
+    return { era: 'legacy', ...call };
+  };
 }
 
 /**

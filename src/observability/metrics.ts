@@ -80,7 +80,8 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
   });
   const inFlight = new Gauge({ name: `${PREFIX}http_requests_in_flight`, help: 'MCP HTTP requests being served.', registers: [registry] });
 
-  const health = new Map<string, BackendHealth>();
+  // Times are kept as numbers and formatted when read (formatting one per call showed in the profile).
+  const health = new Map<string, { backend: string; kind: string; state: BackendHealth['state']; last_success: number | null; last_failure: number | null }>();
   // Label sets are few and bounded; looking a child up by a joined key is cheaper than prom-client
   // hashing the label object on every call (it showed in the profile).
   const children = new Map<string, { calls: { inc(): void }; duration: { observe(v: number): void } }>();
@@ -101,7 +102,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
     },
     backendObserver(backend) {
       const labels = { backend_kind: backend.kind, backend: backend.name };
-      const entry: BackendHealth = { backend: backend.name, kind: backend.kind, state: 'unknown', last_success: null, last_failure: null };
+      const entry = { backend: backend.name, kind: backend.kind, state: 'unknown' as BackendHealth['state'], last_success: null as number | null, last_failure: null as number | null };
       health.set(backend.name, entry);
       const up = backendUp.labels(labels);
       const byCall = new Map<string, { requests: { inc(): void }; duration: { observe(v: number): void } }>();
@@ -117,7 +118,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
         const ok = statusClass !== 'error' && statusClass !== '5xx';
         up.set(ok ? 1 : 0);
         entry.state = ok ? 'up' : 'down';
-        entry[ok ? 'last_success' : 'last_failure'] = new Date().toISOString();
+        entry[ok ? 'last_success' : 'last_failure'] = Date.now();
       };
     },
     authFailure(reason) {
@@ -131,6 +132,10 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
         done = true;
       };
     },
-    backendHealth: () => [...health.values()].map((h) => ({ ...h })),
+    backendHealth: () => [...health.values()].map((h) => ({ ...h, last_success: iso(h.last_success), last_failure: iso(h.last_failure) })),
   };
+}
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
 }

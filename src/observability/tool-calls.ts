@@ -17,13 +17,16 @@ interface ResultBody {
 }
 
 export function toolCallRecorder(deps: { metrics: GatewayMetrics; logger: Logger; audit: AuditLog }) {
+  // The record is built here from named fields, so top-level redaction is defence enough; the
+  // wildcard paths of the main logger cost more per line than the rest of the call's logging.
+  const log = deps.logger.child({}, { redact: { paths: ['authorization', 'token', 'api_key', 'access_token', 'headers'], censor: '[redacted]' } });
   return (e: ToolCallEvent): void => {
     const body = (e.result.structuredContent ?? {}) as ResultBody;
     // A status for reads, an outcome for cancels, the error code for failures: all bounded words.
     const outcome = e.result.isError ? (body.error?.code ?? 'INTERNAL') : e.tool === 'get_job_status' ? (body.status ?? 'unknown') : (body.outcome ?? 'unknown');
     deps.metrics.toolCall(e.tool, body.backend, outcome, e.seconds);
     const project = body.project_reference ?? (typeof e.arguments?.project_reference === 'string' ? e.arguments.project_reference.slice(0, 128) : undefined);
-    deps.logger.info(
+    log.info(
       {
         event: 'tool_call',
         request_id: e.requestId,
