@@ -2,7 +2,7 @@
 // refetched on an unknown kid with a cooldown, or a local JWKS file), issuer, audience, exp (required),
 // nbf, clock tolerance and an asymmetric algorithm allow-list. Scopes come from `scope` (space
 // separated) or `scp` (array or string), so Entra, Okta, Auth0 and Keycloak tokens all work.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
   createLocalJWKSet,
@@ -88,7 +88,7 @@ export function createTokenVerifier(config: OAuthConfig, audience: readonly stri
   return {
     async verify(token) {
       if (token.length > config.max_token_bytes) throw new AuthFailure('too_large', `The token is longer than ${config.max_token_bytes} bytes`);
-      const key = createHash('sha256').update(token).digest('base64');
+      const key = hash('sha256', token, 'base64'); // one-shot: cheaper than a Hash object per call
       const hit = cache.get(key);
       if (hit && now() < hit.until) return hit.principal;
       if (hit) cache.delete(key);

@@ -53,8 +53,21 @@ export function notFoundReport(raw_status: string | null = null): JobStatusRepor
   return { found: false, status: 'unknown', raw_status };
 }
 
+// Date parsing and formatting showed in the profile, and a job's timestamps repeat on every poll.
+// A memo of a pure function, so sharing it between gateways in one process changes no answer.
+const isoCache = new Map<number | string, string | undefined>();
+
 /** Epoch seconds or milliseconds, or an ISO string, as ISO 8601; undefined when absent or unreadable. */
 export function toIsoTime(value: unknown): string | undefined {
+  if (typeof value !== 'number' && typeof value !== 'string') return undefined;
+  if (isoCache.has(value)) return isoCache.get(value);
+  const iso = parseTime(value);
+  if (isoCache.size >= 10_000) isoCache.delete(isoCache.keys().next().value!);
+  isoCache.set(value, iso);
+  return iso;
+}
+
+function parseTime(value: number | string): string | undefined {
   if (typeof value === 'number' && Number.isFinite(value) && value > 0) {
     // Backends mix seconds and milliseconds; anything below 10^11 is seconds (year 5138 in ms).
     const ms = value < 1e11 ? value * 1000 : value;

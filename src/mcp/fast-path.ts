@@ -5,7 +5,8 @@
 // progress token, a version the SDK may treat differently) goes to the SDK, which owns every error.
 // The era decision for a 2026-07-28 envelope is the SDK's own classifier.
 import type { IncomingHttpHeaders } from 'node:http';
-import { SERVER_INFO_META_KEY, classifyInboundRequest, type CallToolResult } from '@modelcontextprotocol/server';
+import { SERVER_INFO_META_KEY, classifyInboundRequest } from '@modelcontextprotocol/server';
+import { STRUCTURED_JSON, type ToolResult } from './tools.ts';
 
 /** Revisions the lean path answers; any other goes to the SDK. */
 const MODERN_VERSIONS = new Set(['2026-07-28']);
@@ -92,9 +93,15 @@ export function createLeanPathFilter(isOurTool: (name: string) => boolean, optio
  * The JSON-RPC answer, as the SDK encodes it for each era: a 2026-07-28 result carries
  * `resultType` and the server's identity in `_meta`; a 2025-era result is the bare result.
  */
-export function encodeLeanResult(call: LeanCall, result: CallToolResult, serverInfo: { name: string; version: string }): string {
-  const body = call.era === 'modern' ? { ...result, resultType: 'complete', _meta: { [SERVER_INFO_META_KEY]: serverInfo } } : result;
-  return JSON.stringify({ jsonrpc: '2.0', id: call.id, result: body });
+export function encodeLeanResult(call: LeanCall, result: ToolResult, serverInfo: { name: string; version: string }): string {
+  const envelope = call.era === 'modern' ? { resultType: 'complete', _meta: { [SERVER_INFO_META_KEY]: serverInfo } } : {};
+  const json = result[STRUCTURED_JSON];
+  if (json === undefined) return JSON.stringify({ jsonrpc: '2.0', id: call.id, result: { ...result, ...envelope } });
+  // A job tool's result: its one text block is the JSON of structuredContent, so that JSON is
+  // written once and reused rather than produced a second time.
+  const rest = JSON.stringify({ ...(result.isError ? { isError: true } : {}), ...envelope });
+  const tail = rest === '{}' ? '}' : `,${rest.slice(1)}`;
+  return `{"jsonrpc":"2.0","id":${JSON.stringify(call.id)},"result":{"content":[{"type":"text","text":${JSON.stringify(json)}}],"structuredContent":${json}${tail}}`;
 }
 
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {

@@ -106,10 +106,16 @@ function invalidArguments(error: z.ZodError): Outcome<never> {
   return { ok: false, error: { code: 'INVALID_ARGUMENT', message: `Invalid arguments: ${details}.` } };
 }
 
-function toResult(outcome: Outcome<object>): CallToolResult {
-  if (outcome.ok) {
-    return { content: [{ type: 'text', text: JSON.stringify(outcome.value) }], structuredContent: outcome.value as Record<string, unknown> };
-  }
-  const { ok: _ok, ...body } = outcome;
-  return { isError: true, content: [{ type: 'text', text: JSON.stringify(body) }], structuredContent: body };
+/**
+ * The text block of a result is the JSON of its structuredContent; it is kept under this key (a
+ * symbol: never serialized) so the lean path can write the answer without serializing it twice.
+ */
+export const STRUCTURED_JSON: unique symbol = Symbol('structuredContent as JSON');
+export type ToolResult = CallToolResult & { [STRUCTURED_JSON]?: string };
+
+function toResult(outcome: Outcome<object>): ToolResult {
+  const { ok: _ok, ...error } = outcome as Outcome<object> & { ok: false };
+  const body = (outcome.ok ? outcome.value : error) as Record<string, unknown>;
+  const text = JSON.stringify(body);
+  return { ...(outcome.ok ? {} : { isError: true }), content: [{ type: 'text', text }], structuredContent: body, [STRUCTURED_JSON]: text };
 }
