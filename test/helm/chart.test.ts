@@ -182,7 +182,6 @@ function exportedMetrics(): Map<string, Set<string>> {
   add('mcp_job_gateway_backend_requests_total', ['backend_kind', 'backend', 'operation', 'status_class']);
   histogram('mcp_job_gateway_backend_request_duration_seconds', ['backend_kind', 'backend', 'operation']);
   add('mcp_job_gateway_auth_failures_total', ['reason']);
-  add('mcp_job_gateway_sessions_active', []);
   add('mcp_job_gateway_http_requests_in_flight', []);
   add('mcp_job_gateway_backend_up', ['backend_kind', 'backend']);
   // prom-client's default process and Node.js metrics, as this prom-client version names them.
@@ -443,12 +442,30 @@ describe('helm chart defaults', () => {
     expect(r.stderr).toContain('terminationGracePeriodSeconds');
   });
 
-  it('serves stateless sessions by default, so any replica serves any call', async () => {
-    const objects = await template();
-    expect(renderedConfig(objects).server.sessions).toBe('stateless');
-    expect(find(objects, 'Service').spec.sessionAffinity).toBe('None');
-    const sticky = await template(undefined, ['config.server.sessions=stateful', 'service.sessionAffinity=ClientIP']);
-    expect(find(sticky, 'Service').spec.sessionAffinityConfig.clientIP.timeoutSeconds).toBeGreaterThan(0);
+  it('gives the Service no session affinity: the gateway keeps no sessions, so any replica serves any call', async () => {
+    for (const values of [undefined, VALUES_FULL]) {
+      const objects = await template(values);
+      const service = find(objects, 'Service').spec;
+      expect(service.sessionAffinity).toBeUndefined(); // Kubernetes' default, None
+      expect(service.sessionAffinityConfig).toBeUndefined();
+      const server = renderedConfig(objects).server;
+      for (const key of ['sessions', 'session_idle_timeout_seconds', 'max_sessions']) expect(server, key).not.toHaveProperty(key);
+    }
+    // The removed values are refused, not silently ignored.
+    for (const key of ['sessionAffinity=ClientIP', 'sessionAffinityTimeoutSeconds=10800']) {
+      const r = await templateRaw(undefined, [`service.${key}`]);
+      expect(r.code, key).not.toBe(0);
+      expect(r.stderr).toContain(key.split('=')[0]);
+    }
+  });
+
+  it('refuses the removed session keys in config.server, which the gateway would refuse to start on', async () => {
+    for (const set of ['config.server.sessions=stateless', 'config.server.session_idle_timeout_seconds=1800', 'config.server.max_sessions=100']) {
+      const r = await templateRaw(undefined, [set]);
+      expect(r.code, set).not.toBe(0);
+      expect(r.stderr).toContain(`${set.split('=')[0]} was removed`);
+      expect(r.stderr).toContain('delete this key');
+    }
   });
 
   it('spreads the pods across nodes (preferred, not required)', async () => {
@@ -464,9 +481,9 @@ describe('helm chart defaults', () => {
   });
 
   it('rejects values of the wrong shape through values.schema.json', async () => {
-    const r = await run(helm, ['lint', CHART, '--set', 'service.sessionAffinity=Sticky', '--set', 'secrets.existingSecrets=typo']);
+    const r = await run(helm, ['lint', CHART, '--set', 'service.type=Headless', '--set', 'secrets.existingSecrets=typo']);
     expect(r.code).not.toBe(0);
-    expect(`${r.stdout}${r.stderr}`).toMatch(/sessionAffinity/);
+    expect(`${r.stdout}${r.stderr}`).toMatch(/service\/type|service\.type/);
     expect(`${r.stdout}${r.stderr}`).toMatch(/existingSecrets/);
   });
 
@@ -498,6 +515,8 @@ describe('helm chart NOTES.txt', () => {
     const text = await notes();
     expect(text).toContain(`http://${RELEASE}-mcp-job-gateway.${NAMESPACE}.svc:8080/mcp`);
     expect(text).toContain('example.com placeholders');
+    expect(text).toContain('No MCP sessions: any replica answers any call');
+    expect(text).not.toMatch(/sessionAffinity|Mcp-Session-Id|stateful/);
     const full = await notes(VALUES_FULL);
     expect(full).toContain('Exposed by the Ingress');
     expect(full).not.toContain('WARNING: the config references secrets');
@@ -643,7 +662,6 @@ describe('Grafana dashboard', () => {
       'mcp_job_gateway_backend_requests_total',
       'mcp_job_gateway_backend_request_duration_seconds_bucket',
       'mcp_job_gateway_auth_failures_total',
-      'mcp_job_gateway_sessions_active',
       'mcp_job_gateway_http_requests_in_flight',
       'mcp_job_gateway_backend_up',
     ]) {

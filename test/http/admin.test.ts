@@ -33,7 +33,8 @@ describe('admin listener', () => {
     expect(text).toContain('mcp_job_gateway_tool_calls_total{tool="get_job_status",outcome="UNKNOWN_PROJECT",backend_kind="none",backend="none"} 1');
     expect(text).toMatch(/mcp_job_gateway_backend_requests_total\{backend_kind="project_runtime",backend="site-x",operation="get_job",status_class="2xx"\} \d+/);
     expect(text).toMatch(/mcp_job_gateway_tool_call_duration_seconds_bucket\{le="\+Inf",tool="get_job_status",backend_kind="project_runtime",backend="site-x"\} 2/);
-    expect(text).toMatch(/mcp_job_gateway_sessions_active [1-9]/);
+    expect(text).toMatch(/mcp_job_gateway_http_requests_in_flight \d+/);
+    expect(text).not.toContain('mcp_job_gateway_sessions_active'); // removed with MCP sessions
     expect(text).toContain('process_cpu_user_seconds_total');
     // No job id, subject or token in any label.
     for (const s of [seeds.succeeded[0]!, 'sandbox-user', t.token!]) expect(text).not.toContain(s);

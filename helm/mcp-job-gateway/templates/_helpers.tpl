@@ -127,6 +127,12 @@ Checks that span several values; fails the render with a message naming the valu
 {{- if eq (include "mcp-job-gateway.mcpPort" .) (include "mcp-job-gateway.adminPort" .) }}
 {{- fail "config.admin.port must differ from config.server.port" }}
 {{- end }}
+{{- $serverSection := .Values.config.server | default dict }}
+{{- range $key := list "sessions" "session_idle_timeout_seconds" "max_sessions" }}
+{{- if hasKey $serverSection $key }}
+{{- fail (printf "config.server.%s was removed: the gateway keeps no MCP sessions (any replica answers any call); delete this key" $key) }}
+{{- end }}
+{{- end }}
 {{- $adminSection := .Values.config.admin | default dict }}
 {{- if and (hasKey $adminSection "enabled") (not $adminSection.enabled) }}
 {{- fail "config.admin.enabled is false: the chart's probes and ServiceMonitor need the admin endpoints (/healthz, /readyz, /metrics)" }}
