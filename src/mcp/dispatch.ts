@@ -7,10 +7,13 @@ import { principalKey, type Principal } from '../auth/principal.ts';
 import type { CallerRateLimit } from './caller-rate-limit.ts';
 import { TOOL_DEFINITIONS, callTool, isToolName, type ToolName } from './tools.ts';
 
+/** Sends a progress notification on the request's own response stream (only for a client that sent a progress token). */
+export type ProgressSender = (update: { progress: number; total?: number; message?: string }) => Promise<void>;
+
 /** A tool served beside the two job tools; used by the conformance profile's fixtures. */
 export interface ExtraTool {
   definition: Tool;
-  handler(args: Record<string, unknown> | undefined, signal: AbortSignal): Promise<CallToolResult>;
+  handler(args: Record<string, unknown> | undefined, signal: AbortSignal, progress: ProgressSender | undefined): Promise<CallToolResult>;
 }
 
 /** One answered call of a job tool, for metrics, logs and audit. */
@@ -33,6 +36,8 @@ export interface DispatcherDeps {
 
 export interface CallContext {
   signal: AbortSignal;
+  /** Present when the client asked for progress (such calls take the SDK's path, which can stream). */
+  progress?: ProgressSender | undefined;
   caller: Principal | undefined;
   requestId: string | undefined;
 }
@@ -56,7 +61,7 @@ export function createToolDispatcher(deps: DispatcherDeps): ToolDispatcher {
       if (!isToolName(name)) {
         const fixture = extra.get(name);
         if (!fixture) throw new Error(`not a tool of this gateway: ${name}`);
-        return fixture.handler(isRecord(args) ? args : undefined, context.signal);
+        return fixture.handler(isRecord(args) ? args : undefined, context.signal, context.progress);
       }
       const started = performance.now();
       const caller = context.caller;

@@ -5,7 +5,7 @@
 // Schema validator, the dispatcher) is built once per gateway and shared by every instance.
 import { ProtocolError, ProtocolErrorCode, Server, type CacheHint, type jsonSchemaValidator } from '@modelcontextprotocol/server';
 import type { Principal } from '../auth/principal.ts';
-import type { ToolDispatcher } from './dispatch.ts';
+import type { ProgressSender, ToolDispatcher } from './dispatch.ts';
 
 export interface ServerFactoryDeps {
   dispatcher: ToolDispatcher;
@@ -44,7 +44,10 @@ export function createServerFactory(deps: ServerFactoryDeps): () => Server {
       const { name, arguments: args } = request.params;
       if (!deps.dispatcher.has(name)) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name.slice(0, 128)}`);
       const caller = (ctx.http?.authInfo?.extra as { principal?: Principal } | undefined)?.principal;
-      return deps.dispatcher.call(name, args, { signal: ctx.mcpReq.signal, caller, requestId: deps.requestId() });
+      const token = ctx.mcpReq._meta?.progressToken;
+      const progress: ProgressSender | undefined =
+        token === undefined ? undefined : (update) => ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: token, ...update } });
+      return deps.dispatcher.call(name, args, { signal: ctx.mcpReq.signal, caller, requestId: deps.requestId(), progress });
     });
     return server;
   };

@@ -1,5 +1,6 @@
-// The conformance suite calls fixture tools by fixed names. These two exercise our transport and
-// error plumbing (a text result; an isError result) and are served only in the conformance run,
+// The conformance suite calls fixture tools by fixed names. These exercise our transport and
+// error plumbing (a text result; an isError result; progress notifications on the request's own
+// stream, in both eras) and are served only in the conformance run,
 // injected through GatewayDeps.extraTools; the product itself serves just its two job tools.
 import type { ExtraTool } from '../../src/mcp/dispatch.ts';
 
@@ -11,5 +12,12 @@ export const conformanceFixtures: readonly ExtraTool[] = [
   {
     definition: { name: 'test_error_handling', description: 'Conformance fixture: always fails as a tool error.', inputSchema: { type: 'object', additionalProperties: false } },
     handler: async () => ({ isError: true, content: [{ type: 'text', text: 'This tool intentionally returns an error for testing' }] }),
+  },
+  {
+    definition: { name: 'test_tool_with_progress', description: 'Conformance fixture: reports progress three times, then answers.', inputSchema: { type: 'object', additionalProperties: false } },
+    handler: async (_args, _signal, progress) => {
+      for (const step of [0, 50, 100]) await progress?.({ progress: step, total: 100, message: `step ${step}` });
+      return { content: [{ type: 'text', text: 'done' }] };
+    },
   },
 ];
