@@ -43,6 +43,8 @@ export function authenticate(options: AuthMiddlewareOptions): (req: Authenticate
     return false;
   };
 
+  // One auth record per verified principal (the verifier returns the same object for a remembered token).
+  const records = new WeakMap<Principal, NonNullable<AuthenticatedRequest['auth']>>();
   return async (req, res) => {
     // Tokens are accepted only in the header; one in the URL is refused outright (and never logged).
     if (req.url?.includes('?') && new URL(req.url, 'http://x').searchParams.has('access_token')) {
@@ -55,14 +57,13 @@ export function authenticate(options: AuthMiddlewareOptions): (req: Authenticate
     try {
       const principal = await options.verifier.verify(match[1]!);
       req.principal = principal;
-      // The token itself is left out on purpose.
-      req.auth = {
-        token: '[redacted]',
-        clientId: principal.clientId ?? principal.subject,
-        scopes: [...principal.scopes],
-        expiresAt: principal.expiresAt,
-        extra: { principal },
-      };
+      let record = records.get(principal);
+      if (!record) {
+        // The token itself is left out on purpose.
+        record = { token: '[redacted]', clientId: principal.clientId ?? principal.subject, scopes: [...principal.scopes], expiresAt: principal.expiresAt, extra: { principal } };
+        records.set(principal, record);
+      }
+      req.auth = record;
       return true;
     } catch (e) {
       if (e instanceof AuthFailure) return refuse(res, e, true);

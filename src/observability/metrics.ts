@@ -78,7 +78,16 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
     labelNames: ['reason'] as const,
     registers: [registry],
   });
-  const inFlight = new Gauge({ name: `${PREFIX}http_requests_in_flight`, help: 'MCP HTTP requests being served.', registers: [registry] });
+  // A plain count read at scrape time: cheaper than a gauge update on every request's start and end.
+  let inFlight = 0;
+  new Gauge({
+    name: `${PREFIX}http_requests_in_flight`,
+    help: 'MCP HTTP requests being served.',
+    registers: [registry],
+    collect() {
+      this.set(inFlight);
+    },
+  });
 
   // Times are kept as numbers and formatted when read (formatting one per call showed in the profile).
   const health = new Map<string, { backend: string; kind: string; state: BackendHealth['state']; last_success: number | null; last_failure: number | null }>();
@@ -116,8 +125,9 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
         child.requests.inc();
         child.duration.observe(seconds);
         const ok = statusClass !== 'error' && statusClass !== '5xx';
-        up.set(ok ? 1 : 0);
-        entry.state = ok ? 'up' : 'down';
+        const state = ok ? 'up' : 'down';
+        if (entry.state !== state) up.set(ok ? 1 : 0); // only on a change: it is set on every call otherwise
+        entry.state = state;
         entry[ok ? 'last_success' : 'last_failure'] = Date.now();
       };
     },
@@ -125,10 +135,10 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
       authFailures.inc({ reason });
     },
     requestStarted() {
-      inFlight.inc();
+      inFlight++;
       let done = false;
       return () => {
-        if (!done) inFlight.dec();
+        if (!done) inFlight--;
         done = true;
       };
     },
