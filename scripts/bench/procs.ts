@@ -3,7 +3,7 @@
 // from binding port 0 on loopback.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 
 const children = new Set<ChildProcess>();
 
@@ -82,15 +82,6 @@ export function rssKiB(pid: number | undefined): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** A loopback port nothing listens on right now (bind port 0, read it, close). */
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 /** Runs a command to completion (tracked, so an interrupt kills it) and collects its output. */
