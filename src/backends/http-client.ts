@@ -2,7 +2,7 @@
 // percent-encoded, a deadline on every call, bounded answer size, a connection pool and circuit
 // breaker per backend (so a dead backend fails fast and never ties up calls to another one), and
 // one retry of idempotent reads on connection failures. It never sees a caller's token.
-import { Agent, errors as undiciErrors } from 'undici';
+import { Pool, errors as undiciErrors } from 'undici';
 import {
   circuitBreaker,
   ConsecutiveBreaker,
@@ -78,7 +78,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const maxBytes = options.maxResponseBytes ?? 1024 * 1024;
   const fixedHeaders = { accept: 'application/json', ...lowerKeys(options.headers ?? {}) };
   // Own pool per backend: a backend that hangs exhausts only its own connections.
-  const agent = new Agent({ connections: 64, keepAliveTimeout: 10_000, connect: { timeout: Math.min(timeoutMs, 5_000) } });
+  // A base URL has one origin, so a Pool (not an Agent that looks the pool up on every call).
+  const pool = new Pool(base.origin, { connections: 64, keepAliveTimeout: 10_000, connect: { timeout: Math.min(timeoutMs, 5_000) } });
 
   const breaker: CircuitBreakerPolicy = circuitBreaker(handleWhen((e) => e instanceof UnavailableAnswer || isTransport(e)), {
     halfOpenAfter: options.breakerOpenMs ?? 10_000,
@@ -89,13 +90,13 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 500 }),
   });
 
-  /** Origin and path of a call (no URL object per call: it showed in the profile). */
-  function urlFor(req: HttpRequest): { origin: string; path: string } {
+  /** The path and query of a call (no URL object per call: it showed in the profile). */
+  function pathFor(req: HttpRequest): string {
     let path = basePath + '/' + req.path.map((s) => encodeURIComponent(s)).join('/');
     const query = new URLSearchParams();
     for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) query.set(k, String(v));
     if (query.size > 0) path += `?${query}`;
-    return { origin: base.origin, path };
+    return path;
   }
 
   async function once(req: HttpRequest, signal: AbortSignal): Promise<HttpResponse> {
@@ -105,7 +106,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       body = JSON.stringify(req.json);
       headers['content-type'] = 'application/json';
     }
-    const res = await agent.request({ ...urlFor(req), method: req.method, headers, body: body ?? null, signal });
+    const res = await pool.request({ path: pathFor(req), method: req.method, headers, body: body ?? null, signal });
     const bytes = await readCapped(res.body, maxBytes);
     if (bytes === 'too_large') throw new BackendError('BACKEND_UNAVAILABLE', `the backend's answer is larger than ${maxBytes} bytes`);
     const text = bytes.toString('utf8');
@@ -151,7 +152,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     },
     async close() {
       // On shutdown, calls still waiting on a backend are cut off rather than awaited.
-      await agent.destroy();
+      await pool.destroy();
     },
   };
 }
