@@ -179,6 +179,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       }
       await registry.close();
       await audit.close();
+      // A logger of our own writes asynchronously: flush it, so the last lines survive a stop.
+      if (!deps.logger) await new Promise<void>((resolve) => logger.flush(() => resolve()));
     },
   };
 }
