@@ -60,7 +60,7 @@ export function authenticate(options: AuthMiddlewareOptions): (req: Authenticate
       let record = records.get(principal);
       if (!record) {
         // The token itself is left out on purpose.
-        record = { token: '[redacted]', clientId: principal.clientId ?? principal.subject, scopes: [...principal.scopes], expiresAt: principal.expiresAt, extra: { principal } };
+        record = { token: '[redacted]', clientId: principal.clientId ?? principal.subject ?? '', scopes: [...principal.scopes], expiresAt: principal.expiresAt, extra: { principal } };
         records.set(principal, record);
       }
       req.auth = record;

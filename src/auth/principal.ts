@@ -2,8 +2,9 @@
 
 export interface Principal {
   issuer: string;
-  /** `sub`, or the client id for tokens without one (client credentials at some issuers). */
-  subject: string;
+  /** `sub` only; undefined for a token without one (client credentials at some issuers). */
+  subject: string | undefined;
+  /** `client_id`, `azp` or `appid`. A verified token has a subject, a client id or both. */
   clientId: string | undefined;
   scopes: ReadonlySet<string>;
   /** Project references or aliases from the projects claim; '*' for all; undefined when the token has none. */
@@ -12,7 +13,10 @@ export interface Principal {
   expiresAt: number;
 }
 
-/** One caller, for budgets: the same subject at another issuer is someone else. */
+/**
+ * One caller, for budgets: the user (`sub`), or the client for a token without one. The same name at
+ * another issuer, or as a client rather than a user, is someone else.
+ */
 export function principalKey(p: Principal): string {
-  return `${p.issuer}\u0000${p.subject}`;
+  return p.subject !== undefined ? `${p.issuer}\u0000sub\u0000${p.subject}` : `${p.issuer}\u0000client\u0000${p.clientId}`;
 }

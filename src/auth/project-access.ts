@@ -1,6 +1,7 @@
 // Which projects a caller may touch: those its token's projects claim names (by reference or alias,
-// or "*"), and those whose `access` grants its subject or client. Without authentication (auth: none)
-// every project is open. A denied project is answered exactly like an unknown one.
+// or "*"), and those whose `access` grants its subject (`sub`) or its client, at its issuer. Without
+// authentication (auth: none) every project is open. A denied project is answered exactly like an
+// unknown one.
 import type { ProjectAccess } from '../config/schema.ts';
 import type { Principal } from './principal.ts';
 
@@ -17,5 +18,9 @@ export function canAccess(caller: Principal | undefined, project: AccessControll
   if (claim && (claim.has(project.reference) || project.aliases.some((a) => claim.has(a)))) return true;
   const grants = project.access;
   if (!grants) return false;
-  return grants.subjects.includes(caller.subject) || (caller.clientId !== undefined && grants.clients.includes(caller.clientId));
+  // A bare grant (no issuer) passes config validation only while a single issuer is trusted, so
+  // every verified token comes from the issuer it means.
+  const { issuer, subject, clientId } = caller;
+  if (subject !== undefined && grants.subjects.some((g) => (typeof g === 'string' ? g === subject : g.issuer === issuer && g.subject === subject))) return true;
+  return clientId !== undefined && grants.clients.some((g) => (typeof g === 'string' ? g === clientId : g.issuer === issuer && g.client === clientId));
 }

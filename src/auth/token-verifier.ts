@@ -1,7 +1,8 @@
 // Bearer JWT verification with jose: signature against the issuer's keys (remote JWKS cached and
 // refetched on an unknown kid with a cooldown, or a local JWKS file), issuer, audience, exp (required),
-// nbf, clock tolerance and an asymmetric algorithm allow-list. Scopes come from `scope` (space
-// separated) or `scp` (array or string), so Entra, Okta, Auth0 and Keycloak tokens all work.
+// nbf, iat not in the future, clock tolerance and an asymmetric algorithm allow-list. Scopes come from
+// the claims named in auth.scope_claims (default `scope` and `scp`, each a space-separated string or an
+// array), so Entra (add `roles` for app-only tokens), Okta, Auth0 and Keycloak tokens all work.
 import { hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
@@ -121,6 +122,7 @@ export function createTokenVerifier(config: OAuthConfig, audience: readonly stri
     if (!keys) throw new AuthFailure('unknown_issuer', 'The token was not issued by a trusted issuer');
 
     let payload: JWTPayload;
+    const at = now();
     try {
       ({ payload } = await jwtVerify(token, keys.getKey, {
         issuer: keys.issuer,
@@ -128,11 +130,16 @@ export function createTokenVerifier(config: OAuthConfig, audience: readonly stri
         algorithms,
         clockTolerance: config.clock_tolerance_seconds,
         requiredClaims: ['exp'],
+        currentDate: new Date(at),
       }));
     } catch (e) {
       throw toFailure(e);
     }
-    return toPrincipal(payload, keys.issuer, config.projects_claim);
+    // jose checks iat only against a maxTokenAge: a token "issued" later than now is refused like nbf.
+    if (payload.iat !== undefined && payload.iat > at / 1000 + config.clock_tolerance_seconds) {
+      throw new AuthFailure('not_yet_valid', 'The token was issued in the future (iat); check the clocks');
+    }
+    return toPrincipal(payload, keys.issuer, config);
   }
 }
 
@@ -201,16 +208,17 @@ function toFailure(e: unknown): AuthFailure {
   return new AuthFailure('malformed', 'The token could not be verified');
 }
 
-function toPrincipal(payload: JWTPayload, issuer: string, projectsClaim: string | null): Principal {
+function toPrincipal(payload: JWTPayload, issuer: string, config: OAuthConfig): Principal {
   const clientId = stringClaim(payload.client_id) ?? stringClaim(payload.azp) ?? stringClaim(payload.appid);
-  const subject = stringClaim(payload.sub) ?? clientId;
-  if (!subject) throw new AuthFailure('missing_claim', 'The token names no subject (sub) or client');
+  // Only `sub` is a subject: a client id standing in for it would match grants meant for a user.
+  const subject = stringClaim(payload.sub);
+  if (subject === undefined && clientId === undefined) throw new AuthFailure('missing_claim', 'The token names no subject (sub) or client');
   return {
     issuer,
     subject,
     clientId,
-    scopes: new Set([...words(payload.scope), ...words(payload.scp)]),
-    projects: projectsOf(projectsClaim === null ? undefined : payload[projectsClaim]),
+    scopes: new Set(config.scope_claims.flatMap((claim) => words(payload[claim]))),
+    projects: projectsOf(config.projects_claim === null ? undefined : payload[config.projects_claim]),
     expiresAt: payload.exp!,
   };
 }

@@ -79,10 +79,28 @@ export const backendSchema = z.discriminatedUnion('kind', [
   comfycontrolBackendSchema,
 ]);
 
+// A grant names the issuer it is for: the same `sub` or client id at another issuer is someone else.
+// A bare name is allowed only while exactly one issuer is trusted (checked in configSchema below).
+const grantIssuer = z.string().min(1).describe('The `iss` of the tokens this grant is for; one of auth.issuers, written exactly.');
+const subjectGrantSchema = z.union([
+  z.strictObject({ issuer: grantIssuer, subject: z.string().min(1).describe('The token subject (`sub`).') }),
+  z.string().min(1).describe('A bare subject: allowed only with exactly one issuer in auth.issuers, and means that issuer.'),
+]);
+const clientGrantSchema = z.union([
+  z.strictObject({ issuer: grantIssuer, client: z.string().min(1).describe('The OAuth client id (`client_id`, `azp` or `appid`).') }),
+  z.string().min(1).describe('A bare client id: allowed only with exactly one issuer in auth.issuers, and means that issuer.'),
+]);
+
 export const projectAccessSchema = z
   .strictObject({
-    subjects: z.array(z.string().min(1)).default([]).describe('Token subjects (`sub`) that may touch this project.'),
-    clients: z.array(z.string().min(1)).default([]).describe('OAuth client ids (`client_id` or `azp`) that may touch this project.'),
+    subjects: z
+      .array(subjectGrantSchema)
+      .default([])
+      .describe('Users, by token subject (`sub` only), that may touch this project: { issuer, subject } entries (a bare subject with exactly one issuer).'),
+    clients: z
+      .array(clientGrantSchema)
+      .default([])
+      .describe('OAuth clients (`client_id`, `azp` or `appid`) that may touch this project: { issuer, client } entries (a bare client id with exactly one issuer).'),
   })
   .describe('Grants in addition to the projects claim. A caller granted neither way sees the project as unknown.');
 
@@ -151,6 +169,11 @@ export const oauthSchema = z.strictObject({
     .strictObject({ read: z.string().min(1).default('jobs:read'), cancel: z.string().min(1).default('jobs:cancel') })
     .default({ read: 'jobs:read', cancel: 'jobs:cancel' })
     .describe('read: list tools and get_job_status; cancel: cancel_job (asked for by a 403 step-up challenge).'),
+  scope_claims: z
+    .array(z.string().min(1))
+    .min(1)
+    .default(['scope', 'scp'])
+    .describe('Claims read for scopes, merged: a string claim is space-separated, an array claim a list. Entra app-only tokens: add roles.'),
   projects_claim: z
     .string()
     .min(1)
@@ -218,7 +241,38 @@ export const configSchema = z
         });
       }
     });
+    if (cfg.auth.mode === 'oauth') checkGrants(cfg.auth.issuers.map((i) => i.issuer), cfg.projects, ctx);
   });
+
+/** Every grant's issuer is a trusted one; a grant without an issuer only while there is exactly one. */
+function checkGrants(issuers: string[], projects: readonly { access?: ProjectAccess | undefined }[], ctx: z.RefinementCtx): void {
+  const listed = issuers.map((i) => JSON.stringify(i)).join(', ');
+  projects.forEach((p, i) => {
+    const lists = [
+      ['subjects', 'subject', p.access?.subjects ?? []],
+      ['clients', 'client', p.access?.clients ?? []],
+    ] as const;
+    for (const [list, field, grants] of lists) {
+      grants.forEach((g, k) => {
+        const path = ['projects', i, 'access', list, k];
+        if (typeof g !== 'string') {
+          if (!issuers.includes(g.issuer)) {
+            ctx.addIssue({ code: 'custom', path: [...path, 'issuer'], message: `"${g.issuer}" is not one of auth.issuers (${listed}); it must match the \`iss\` of the tokens exactly` });
+          }
+          return;
+        }
+        if (issuers.length === 1) return;
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message:
+            `"${g}" names no issuer, and ${issuers.length} issuers are trusted (auth.issuers), so it would let in that name from any of them: ` +
+            `write { issuer: ${JSON.stringify(issuers[0])}, ${field}: ${JSON.stringify(g)} }, one entry per issuer it is meant for`,
+        });
+      });
+    }
+  });
+}
 
 export type Config = z.infer<typeof configSchema>;
 export type ProjectConfig = z.infer<typeof projectSchema>;

@@ -90,6 +90,7 @@ describe('authentication at the MCP endpoint', () => {
       ['a token for another resource', 'wrong_audience', bearer(await t.mint({ audience: 'https://other.example/mcp' }))],
       ['an expired token', 'expired', bearer(await t.mint({ claims: { exp: now - 3600, iat: now - 7200 } }))],
       ['nbf in the future', 'not_yet_valid', bearer(await t.mint({ claims: { nbf: now + 3600 } }))],
+      ['iat in the future', 'not_yet_valid', bearer(await t.mint({ claims: { iat: now + 3600 } }))],
       ['no exp', 'missing_claim', bearer(await t.mint({ claims: { exp: undefined } }))],
       ['a 20 KB token', 'too_large', bearer(await t.mint({ claims: { pad: 'x'.repeat(20_000) } }))],
       ['the token in the query string', 'token_in_query', {}, `?access_token=${valid}`],
@@ -156,6 +157,21 @@ describe('authentication at the MCP endpoint', () => {
       const r = await client.callTool({ name: 'cancel_job', arguments: { project_reference: 'agents', job_id: t.sandbox.seedsByProject.get('agents')!.succeeded[0]! } });
       expect(r.structuredContent).toMatchObject({ outcome: 'already_terminal' });
     }
+  });
+
+  it('logs and audits a token without `sub` by its client and issuer, not as a user', async () => {
+    const token = await t.mint({ clientId: 'nightly-cleaner', claims: { sub: undefined } });
+    const job = t.sandbox.seedsByProject.get('agents')!.succeeded[0]!;
+    await handshake(t.mcpUrl, token);
+    const res = await post(t.mcpUrl, rpc('tools/call', { name: 'cancel_job', arguments: { project_reference: 'agents', job_id: job } }), bearer(token));
+    expect((await rpcResult(res)).result?.structuredContent).toMatchObject({ outcome: 'already_terminal' });
+    const lines = logs.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const call = lines.find((l) => l.event === 'tool_call' && l.client_id === 'nightly-cleaner');
+    const audit = lines.find((l) => l.event === 'audit' && l.client_id === 'nightly-cleaner');
+    expect(call).toBeDefined();
+    expect(call).not.toHaveProperty('subject');
+    expect(audit).toMatchObject({ issuer: t.sandbox.issuer!.issuer, outcome: 'already_terminal' });
+    expect(audit).not.toHaveProperty('subject');
   });
 
   it('never forwards a caller token to a backend and never writes one to the logs', async () => {

@@ -27,6 +27,42 @@ describe('token verifier', () => {
     expect(p.projects).toEqual(new Set(['a', 'b']));
   });
 
+  it('leaves the subject empty for a token without `sub`: a client id never stands in for a user', async () => {
+    issuer = await startSandboxIssuer();
+    const v = createTokenVerifier(configFor(issuer), [AUD]);
+    const p = await v.verify(await issuer.mint({ audience: AUD, scopes: ['jobs:read'], clientId: 'ops-oncall', claims: { sub: undefined } }));
+    expect(p.subject).toBeUndefined();
+    expect(p.clientId).toBe('ops-oncall');
+    // A token naming neither a subject nor a client is refused.
+    const anonymous = await issuer.mint({ audience: AUD, scopes: ['jobs:read'], claims: { sub: undefined, client_id: undefined } });
+    expect(await refusal(v.verify(anonymous))).toMatchObject({ reason: 'missing_claim' });
+  });
+
+  it('refuses a token issued in the future (iat beyond the clock tolerance), like nbf', async () => {
+    issuer = await startSandboxIssuer();
+    const v = createTokenVerifier(configFor(issuer, { clock_tolerance_seconds: 30 }), [AUD]);
+    const now = Math.floor(Date.now() / 1000);
+    const future = await issuer.mint({ audience: AUD, scopes: ['jobs:read'], claims: { iat: now + 3600, exp: now + 7200 } });
+    expect(await refusal(v.verify(future))).toMatchObject({ reason: 'not_yet_valid', status: 401 });
+    // A clock a little ahead of ours, within the tolerance, is fine.
+    await expect(v.verify(await issuer.mint({ audience: AUD, scopes: ['jobs:read'], claims: { iat: now + 20 } }))).resolves.toMatchObject({ subject: 'sandbox-user' });
+  });
+
+  it('reads scopes from auth.scope_claims: scope and scp by default, plus roles for Entra app-only tokens', async () => {
+    issuer = await startSandboxIssuer();
+    const claims = { scope: 'a b', scp: ['c'], roles: ['jobs:read', 'jobs:cancel'] };
+    const byDefault = await createTokenVerifier(configFor(issuer), [AUD]).verify(await issuer.mint({ audience: AUD, scopes: [], claims }));
+    expect([...byDefault.scopes].sort()).toEqual(['a', 'b', 'c']);
+    const entra = createTokenVerifier(configFor(issuer, { scope_claims: ['scope', 'scp', 'roles'] }), [AUD]);
+    // An app-only token: no scp, its permissions in a roles array.
+    const appOnly = await entra.verify(await issuer.mint({ audience: AUD, scopes: [], claims: { scope: undefined, roles: ['jobs:read', 'jobs:cancel'] } }));
+    expect([...appOnly.scopes].sort()).toEqual(['jobs:cancel', 'jobs:read']);
+    // A string claim is space-separated, an array claim is a list.
+    const rolesOnly = createTokenVerifier(configFor(issuer, { scope_claims: ['roles'] }), [AUD]);
+    const fromString = await rolesOnly.verify(await issuer.mint({ audience: AUD, scopes: ['ignored'], claims: { roles: 'jobs:read  jobs:cancel' } }));
+    expect([...fromString.scopes].sort()).toEqual(['jobs:cancel', 'jobs:read']);
+  });
+
   it('follows a key rotation without a restart: new tokens work, old ones until they expire', async () => {
     issuer = await startSandboxIssuer();
     const v = createTokenVerifier(configFor(issuer), [AUD], { cacheSize: 0 });

@@ -90,6 +90,52 @@ projects:
     expect(problemsOf(text)).toEqual([expect.objectContaining({ path: 'projects.1.aliases' })]);
   });
 
+  describe('project grants with several issuers', () => {
+    const A = 'https://idp-a.example/';
+    const B = 'https://login.microsoftonline.com/TENANT/v2.0';
+    const withIssuers = (issuers: string[], access: string) => `
+auth:
+  mode: oauth
+  issuers: [${issuers.map((i) => `{ issuer: "${i}", jwks_uri: "https://keys.example/jwks.json" }`).join(', ')}]
+projects:
+  - reference: p1
+    backend: { kind: agent_jobs, base_url: "http://127.0.0.1:1/api/v0", api_key: k }
+    access: ${access}
+`;
+
+    it('keeps a bare subject or client grant valid with exactly one issuer', () => {
+      expect(problemsOf(withIssuers([A], '{ subjects: [ops-oncall], clients: [release-bot] }'))).toEqual([]);
+    });
+
+    it('refuses a bare grant once several issuers are trusted, and says how to write it', () => {
+      const problems = problemsOf(withIssuers([A, B], '{ subjects: [ops-oncall], clients: [release-bot] }'));
+      expect(problems.map((p) => p.path)).toEqual(['projects.0.access.subjects.0', 'projects.0.access.clients.0']);
+      expect(problems[0]!.message).toContain('2 issuers are trusted');
+      expect(problems[0]!.message).toContain(`{ issuer: "${A}", subject: "ops-oncall" }`);
+      expect(problems[1]!.message).toContain('client: "release-bot"');
+    });
+
+    it('accepts grants that name their issuer, and refuses an issuer that is not in auth.issuers', () => {
+      const named = `
+      subjects: [ { issuer: "${A}", subject: ops-oncall }, { issuer: "${B}", subject: ops-oncall } ]
+      clients: [ { issuer: "${B}", client: release-bot } ]`;
+      const cfg = parseConfig(withIssuers([A, B], named), 't.yaml');
+      expect(cfg.projects[0]!.access!.subjects).toEqual([{ issuer: A, subject: 'ops-oncall' }, { issuer: B, subject: 'ops-oncall' }]);
+      // The trailing slash matters: `iss` is compared exactly.
+      const typo = problemsOf(withIssuers([A, B], `{ clients: [ { issuer: "https://idp-a.example", client: release-bot } ] }`));
+      expect(typo).toEqual([{ path: 'projects.0.access.clients.0.issuer', message: expect.stringContaining('not one of auth.issuers') }]);
+    });
+  });
+
+  it('reads scopes from scope and scp unless auth.scope_claims says otherwise', () => {
+    const oauth = (extra: string) => minimal().replace('auth: { mode: none }', `auth: { mode: oauth, issuers: [ { issuer: "https://idp.example/", jwks_uri: "https://idp.example/jwks" } ]${extra} }`);
+    const cfg = parseConfig(oauth(''), 't.yaml');
+    expect(cfg.auth.mode === 'oauth' && cfg.auth.scope_claims).toEqual(['scope', 'scp']);
+    const entra = parseConfig(oauth(', scope_claims: [scope, scp, roles]'), 't.yaml');
+    expect(entra.auth.mode === 'oauth' && entra.auth.scope_claims).toEqual(['scope', 'scp', 'roles']);
+    expect(problemsOf(oauth(', scope_claims: []')).map((p) => p.path)).toEqual(['auth.scope_claims']);
+  });
+
   it('reports YAML syntax errors and a non-mapping document', () => {
     expect(problemsOf('projects: [unclosed')[0]!.path).toBe('(file)');
     expect(problemsOf('- just a list')[0]!.message).toMatch(/mapping/);
