@@ -22,7 +22,7 @@ import { metadataHandler, metadataPaths, metadataUrl } from './auth/metadata.ts'
 import { createMetrics, type GatewayMetrics } from './observability/metrics.ts';
 import { createLogger } from './observability/logger.ts';
 import { createAuditLog } from './observability/audit.ts';
-import { toolCallRecorder } from './observability/tool-calls.ts';
+import { backendFailureLogger, toolCallRecorder } from './observability/tool-calls.ts';
 import { VERSION } from './version.ts';
 
 export interface GatewayDeps {
@@ -71,7 +71,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     })),
   );
   const service = createJobService(registry, {
-    onInternalError: (err, op) => logger.error({ err, tool: op }, 'tool call failed inside the gateway'),
+    onInternalError: (err, op, requestId) => logger.error({ err, tool: op, request_id: requestId }, 'tool call failed inside the gateway'),
+    onBackendError: backendFailureLogger(logger),
   });
   const validator = new AjvJsonSchemaValidator();
   const onToolCall = toolCallRecorder({ metrics, logger, audit });

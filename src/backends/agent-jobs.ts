@@ -5,11 +5,11 @@
 // so cancel = read, DELETE, read again; a 409 becomes `already_terminal` after a read.
 import * as z from 'zod';
 import type { AgentJobsBackendConfig } from '../config/schema.ts';
-import { BackendError } from '../jobs/backend-error.ts';
+import { isBackendError } from '../jobs/backend-error.ts';
 import { assertJobId, jobIdRule, SAFE_JOB_ID, type CallContext, type CancelContext, type JobBackend } from '../jobs/backend.ts';
 import { isTerminal, notFoundReport, timesOf, toIsoTime, type CancelReport, type JobStatus, type JobStatusReport } from '../jobs/model.ts';
 import type { AdapterOptions } from './adapter-options.ts';
-import { createHttpClient, parseJson, unexpectedStatus, type HttpResponse } from './http-client.ts';
+import { answerForAnotherJob, createHttpClient, isAnswerFor, parseJson, unexpectedShape, unexpectedStatus, type HttpResponse } from './http-client.ts';
 
 // The id format is undocumented (the docs' example is `job123`, the seeds are UUIDs). Accept the
 // URL-safe ids of SAFE_JOB_ID: letters, digits, "_" and "-", starting with a letter or digit, up to 128.
@@ -43,6 +43,15 @@ const jobSchema = z
 type AgentJob = z.infer<typeof jobSchema>;
 
 const errorBodySchema = z.looseObject({ message: z.unknown().optional(), error: z.unknown().optional() });
+/** The envelope's `meta`: the job's id is `meta.id` on a read and `meta.job_id` on a cancel. */
+const metaSchema = z.looseObject({ id: z.unknown().optional(), job_id: z.unknown().optional() });
+
+/** Whether the envelope's meta, if any, names the job asked for. */
+function metaIsFor(jobId: string, body: unknown): boolean {
+  if (body === null || typeof body !== 'object' || !('meta' in body)) return true;
+  const meta = metaSchema.safeParse((body as { meta: unknown }).meta);
+  return !meta.success || (isAnswerFor(jobId, meta.data.id) && isAnswerFor(jobId, meta.data.job_id));
+}
 
 export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: AdapterOptions): JobBackend {
   const name = options.name;
@@ -83,14 +92,13 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
     return report;
   }
 
-  function parseJob(res: HttpResponse): AgentJob {
+  function parseJob(res: HttpResponse, jobId: string): AgentJob {
     const body = parseJson(name, res);
     // agentjobs-mcp unwraps `response.data.data || response.data`; do the same.
     const candidate = body !== null && typeof body === 'object' && 'data' in body ? (body as { data: unknown }).data : body;
     const parsed = jobSchema.safeParse(candidate);
-    if (!parsed.success) {
-      throw new BackendError('BACKEND_UNAVAILABLE', `backend "${name}" answered HTTP ${res.status} with a body that is not an agent job`, { httpStatus: res.status });
-    }
+    if (!parsed.success) throw unexpectedShape(name, res, 'an agent job');
+    if (!isAnswerFor(jobId, parsed.data.job_id) || !metaIsFor(jobId, body)) throw answerForAnotherJob(name, res);
     return parsed.data;
   }
 
@@ -124,7 +132,7 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
 
   async function read(jobId: string, signal: AbortSignal): Promise<JobStatusReport> {
     const res = await http.call({ operation: 'get_job', method: 'GET', path: jobPath(jobId), query, signal });
-    if (res.status === 200) return toReport(parseJob(res));
+    if (res.status === 200) return toReport(parseJob(res, jobId));
     if (res.status === 404) return notFoundReport();
     if (res.status === 403 && (await forbiddenMeansNotFound(res, signal))) return notFoundReport();
     throw unexpectedStatus(name, res);
@@ -164,9 +172,9 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
       // than the service answered, so the cancel cannot be claimed.
       if (res.status !== 204) {
         const body = parseJson(name, res);
-        if (body !== undefined && (body === null || typeof body !== 'object')) {
-          throw new BackendError('BACKEND_UNAVAILABLE', `backend "${name}" answered the cancel with an unexpected body`, { httpStatus: res.status });
-        }
+        if (body !== undefined && (body === null || typeof body !== 'object')) throw unexpectedShape(name, res, 'a cancel confirmation');
+        // An answer about another job is no confirmation of this one.
+        if (!metaIsFor(jobId, body)) throw answerForAnotherJob(name, res);
       }
       let after: JobStatusReport;
       try {
@@ -178,7 +186,7 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
           outcome: 'cancel_requested',
           status_before: before.status,
           status_after: before.status,
-          message: `the agent-jobs service accepted the cancel of ${jobId}, but the follow-up status read failed (${(e as Error).message}); check again`,
+          message: `the agent-jobs service accepted the cancel of ${jobId}, but the follow-up status read failed (${isBackendError(e) ? e.code : 'error'}); check again with get_job_status`,
         };
       }
       if (after.status === 'cancelled') {

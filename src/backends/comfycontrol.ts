@@ -8,11 +8,21 @@
 // stays quiet for the Retry-After time (or 10 s).
 import * as z from 'zod';
 import type { ComfycontrolBackendConfig } from '../config/schema.ts';
-import { BackendError } from '../jobs/backend-error.ts';
+import { BackendError, isBackendError } from '../jobs/backend-error.ts';
 import { assertJobId, jobIdRule, SAFE_JOB_ID, type CallContext, type CancelContext, type JobBackend } from '../jobs/backend.ts';
 import { isTerminal, notFoundReport, timesOf, type CancelReport, type JobStatus, type JobStatusReport } from '../jobs/model.ts';
 import type { AdapterOptions } from './adapter-options.ts';
-import { createHttpClient, parseJson, retryAfterSeconds, unexpectedStatus, type HttpRequest, type HttpResponse } from './http-client.ts';
+import {
+  answerForAnotherJob,
+  createHttpClient,
+  isAnswerFor,
+  parseJson,
+  retryAfterSeconds,
+  unexpectedShape,
+  unexpectedStatus,
+  type HttpRequest,
+  type HttpResponse,
+} from './http-client.ts';
 
 // ComfyControl does not document its id format (the examples are UUIDs). Accept the URL-safe ids of
 // SAFE_JOB_ID: letters, digits, "_" and "-", starting with a letter or digit, up to 128 characters.
@@ -77,7 +87,7 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
     const t = now();
     if (t < cooldownUntil) {
       const s = Math.max(1, Math.ceil((cooldownUntil - t) / 1000));
-      throw new BackendError('RATE_LIMITED', `backend "${name}" answered 429 recently; the gateway waits ${s} s before calling it again`, { retryAfterSeconds: s });
+      throw new BackendError('RATE_LIMITED', `Backend "${name}" answered 429 recently; the gateway waits ${s} s before calling it again, so retry after ${s} s.`, { retryAfterSeconds: s });
     }
     prune(t);
     const excess = sent.length + n - budgetRequests;
@@ -87,7 +97,7 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
       const s = Math.max(1, Math.ceil((freeAt - t) / 1000));
       throw new BackendError(
         'RATE_LIMITED',
-        `the gateway's request budget for "${name}" (${budgetRequests} requests per ${config.rate_limit?.per_seconds ?? 10} s, ComfyControl's limit) is spent; retry in ${s} s`,
+        `The gateway's request budget for backend "${name}" (${budgetRequests} requests per ${config.rate_limit?.per_seconds ?? 10} s, ComfyControl's limit) is spent; retry in ${s} s.`,
         { retryAfterSeconds: s },
       );
     }
@@ -104,7 +114,11 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
       const s = retryAfterSeconds(res) ?? DEFAULT_COOLDOWN_S;
       cooldownUntil = Math.max(cooldownUntil, now() + s * 1000);
       sent = [];
-      throw new BackendError('RATE_LIMITED', `backend "${name}" is rate limiting the gateway; retry after ${s} s`, { httpStatus: 429, retryAfterSeconds: s });
+      throw new BackendError('RATE_LIMITED', `Backend "${name}" is rate limiting the gateway (HTTP 429); retry after ${s} s.`, {
+        httpStatus: 429,
+        retryAfterSeconds: s,
+        detail: res.redactedExcerpt() || undefined,
+      });
     }
     return res;
   }
@@ -124,20 +138,23 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
     if (word === 'failed') {
       report.error = {
         message: (wf.exception_message || 'the workflow failed (ComfyControl gave no exception message)').slice(0, 2000),
-        ...(wf.exception_type ? { type: wf.exception_type } : {}),
-        ...(wf.error_node !== null && wf.error_node !== undefined && wf.error_node !== '' ? { node: String(wf.error_node) } : {}),
+        ...(wf.exception_type ? { type: wf.exception_type.slice(0, 200) } : {}),
+        ...(wf.error_node !== null && wf.error_node !== undefined && wf.error_node !== '' ? { node: String(wf.error_node).slice(0, 200) } : {}),
       };
     } else if (word === 'invalid') {
-      report.error = { message: wf.exception_message || 'ComfyControl rejected the workflow as invalid; it never ran', type: wf.exception_type || 'invalid' };
+      report.error = {
+        message: (wf.exception_message || 'ComfyControl rejected the workflow as invalid; it never ran').slice(0, 2000),
+        type: (wf.exception_type || 'invalid').slice(0, 200),
+      };
     }
     return report;
   }
 
-  function parseWorkflow(res: HttpResponse): Workflow {
+  /** The workflow in a read answer; one that names another workflow is refused, never reported as this one. */
+  function parseWorkflow(res: HttpResponse, jobId: string): Workflow {
     const parsed = workflowSchema.safeParse(parseJson(name, res));
-    if (!parsed.success) {
-      throw new BackendError('BACKEND_UNAVAILABLE', `backend "${name}" answered HTTP ${res.status} with a body that is not a workflow`, { httpStatus: res.status });
-    }
+    if (!parsed.success) throw unexpectedShape(name, res, 'a workflow');
+    if (!isAnswerFor(jobId, parsed.data.id)) throw answerForAnotherJob(name, res);
     return parsed.data;
   }
 
@@ -155,9 +172,19 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
     }
   }
 
+  /** The documented cancel answer is empty; should one carry a workflow `id`, it must be this one. */
+  function cancelAnswerIsFor(jobId: string, res: HttpResponse): boolean {
+    try {
+      const body = JSON.parse(res.text) as unknown;
+      return body === null || typeof body !== 'object' || isAnswerFor(jobId, (body as { id?: unknown }).id);
+    } catch {
+      return true; // empty or not JSON: nothing that names a job
+    }
+  }
+
   async function read(jobId: string, signal: AbortSignal): Promise<JobStatusReport> {
     const res = await call({ operation: 'get_job', method: 'GET', path: ['v1', 'workflow', jobId], signal });
-    if (res.status === 200) return toReport(parseWorkflow(res));
+    if (res.status === 200) return toReport(parseWorkflow(res, jobId));
     if (res.status === 404 || isForeign(res)) return notFoundReport();
     throw unexpectedStatus(name, res);
   }
@@ -182,6 +209,8 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
 
     if (res.status >= 200 && res.status < 300) {
       // 200 with an empty body: the runner was signalled; the status flips "after a few seconds".
+      // A body that names another workflow confirms nothing about this one.
+      if (!cancelAnswerIsFor(jobId, res)) throw answerForAnotherJob(name, res);
       let after: JobStatusReport;
       try {
         after = await read(jobId, ctx.signal);
@@ -191,7 +220,7 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
           outcome: 'cancel_requested',
           status_before: before.status,
           status_after: before.status,
-          message: `ComfyControl accepted the cancel of ${jobId}; the follow-up status read failed (${(e as Error).message}), check again in a few seconds`,
+          message: `ComfyControl accepted the cancel of ${jobId}; the follow-up status read failed (${isBackendError(e) ? e.code : 'error'}), check again in a few seconds`,
         };
       }
       if (after.status === 'cancelled') return { outcome: 'cancelled', status_before: before.status, status_after: 'cancelled', message: `workflow ${jobId} is cancelled` };

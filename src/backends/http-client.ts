@@ -1,7 +1,8 @@
 // The one way adapters talk HTTP to a backend: base URL from config only, every path segment
 // percent-encoded, a deadline on every call, bounded answer size, a connection pool and circuit
 // breaker per backend (so a dead backend fails fast and never ties up calls to another one), and
-// one retry of idempotent reads on connection failures. It never sees a caller's token.
+// one retry of idempotent reads on connection failures. It never sees a caller's token, and it
+// never puts what a backend says into an error message: that goes, redacted, into `detail` for the log.
 import { Pool, errors as undiciErrors } from 'undici';
 import {
   circuitBreaker,
@@ -15,6 +16,7 @@ import {
 } from 'cockatiel';
 import { BackendError } from '../jobs/backend-error.ts';
 import { readCapped } from '../http/read-capped.ts';
+import { createRedactor, excerpt, secretsFromHeaders, type Redact } from './redact.ts';
 
 /** What one backend call came to: its operation, `2xx`…`5xx` or `error` (no answer), and its duration. */
 export type BackendCallObserver = (call: { operation: string; statusClass: string; seconds: number }) => void;
@@ -52,6 +54,8 @@ export interface HttpResponse {
   headers: Record<string, string | string[] | undefined>;
   /** The body as text (empty string for an empty body). */
   text: string;
+  /** The body as one line of at most 500 characters, with this client's credentials and anything credential-looking redacted: for the log. */
+  redactedExcerpt(): string;
 }
 
 export interface HttpClient {
@@ -77,6 +81,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const maxBytes = options.maxResponseBytes ?? 1024 * 1024;
   const fixedHeaders = { accept: 'application/json', ...lowerKeys(options.headers ?? {}) };
+  // A backend that echoes the request would hand back these very values: redact them exactly.
+  const redact = createRedactor(secretsFromHeaders(fixedHeaders));
   // Own pool per backend: a backend that hangs exhausts only its own connections.
   // A base URL has one origin, so a Pool (not an Agent that looks the pool up on every call).
   const pool = new Pool(base.origin, { connections: 64, keepAliveTimeout: 10_000, connect: { timeout: Math.min(timeoutMs, 5_000) } });
@@ -108,9 +114,13 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     }
     const res = await pool.request({ path: pathFor(req), method: req.method, headers, body: body ?? null, signal });
     const bytes = await readCapped(res.body, maxBytes);
-    if (bytes === 'too_large') throw new BackendError('BACKEND_UNAVAILABLE', `the backend's answer is larger than ${maxBytes} bytes`);
+    if (bytes === 'too_large') {
+      throw new BackendError('BACKEND_UNAVAILABLE', `Backend "${options.name}" sent an answer larger than ${maxBytes} bytes, which the gateway does not read.`, {
+        httpStatus: res.statusCode,
+      });
+    }
     const text = bytes.toString('utf8');
-    const out: HttpResponse = { status: res.statusCode, headers: res.headers, text };
+    const out: HttpResponse = { status: res.statusCode, headers: res.headers, text, redactedExcerpt: () => excerpt(text, redact) };
     if (res.statusCode >= 500) throw new UnavailableAnswer(out);
     return out;
   }
@@ -143,7 +153,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           return e.response; // the adapter maps 5xx with the body in hand
         }
         if (req.signal.aborted) throw req.signal.reason ?? e; // the caller gave up: not a backend fault
-        throw toBackendError(options.name, e, timedOut, timeoutMs, options.breakerOpenMs ?? 10_000);
+        throw toBackendError(options.name, e, { timedOut, timeoutMs, openMs: options.breakerOpenMs ?? 10_000, redact });
       } finally {
         clearTimeout(timer);
         req.signal.removeEventListener('abort', onAbort);
@@ -157,23 +167,25 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   };
 }
 
-function toBackendError(
-  name: string,
-  e: unknown,
-  timedOut: boolean,
-  timeoutMs: number,
-  openMs: number,
-): BackendError {
+/**
+ * A call that got no answer. The message names at most an error code (ECONNREFUSED): transport
+ * messages carry internal host names and addresses, so they go to `detail` (the log) only.
+ */
+function toBackendError(name: string, e: unknown, at: { timedOut: boolean; timeoutMs: number; openMs: number; redact: Redact }): BackendError {
   if (e instanceof BackendError) return e;
   if (e instanceof BrokenCircuitError) {
-    return new BackendError('BACKEND_UNAVAILABLE', `backend "${name}" is failing repeatedly; calls are paused, retry in about ${Math.ceil(openMs / 1000)} s`, {
-      retryAfterSeconds: Math.ceil(openMs / 1000),
+    const s = Math.ceil(at.openMs / 1000);
+    return new BackendError('BACKEND_UNAVAILABLE', `Backend "${name}" is failing repeatedly, so the gateway has paused calls to it for about ${s} s.`, {
+      retryAfterSeconds: s,
       cause: e,
+      detail: 'circuit open after consecutive failures',
     });
   }
-  if (timedOut) return new BackendError('BACKEND_UNAVAILABLE', `backend "${name}" did not answer within ${timeoutMs} ms`, { cause: e });
-  const code = (e as { code?: string }).code;
-  return new BackendError('BACKEND_UNAVAILABLE', `backend "${name}" could not be reached${code ? ` (${code})` : ''}`, { cause: e });
+  if (at.timedOut) return new BackendError('BACKEND_UNAVAILABLE', `Backend "${name}" did not answer within ${at.timeoutMs} ms.`, { cause: e });
+  const code = (e as { code?: unknown } | undefined)?.code;
+  const shownCode = typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,40}$/.test(code) ? ` (${code})` : '';
+  const said = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return new BackendError('BACKEND_UNAVAILABLE', `Backend "${name}" could not be reached${shownCode}.`, { cause: e, detail: excerpt(said, at.redact) });
 }
 
 function isTransport(e: unknown): boolean {
@@ -195,10 +207,39 @@ export function parseJson(name: string, res: HttpResponse): unknown {
   try {
     return JSON.parse(res.text);
   } catch {
-    throw new BackendError('BACKEND_UNAVAILABLE', `backend "${name}" answered HTTP ${res.status} with a body that is not JSON`, {
+    throw new BackendError('BACKEND_UNAVAILABLE', `Backend "${name}" answered HTTP ${res.status} with a body that is not JSON.`, {
       httpStatus: res.status,
+      detail: res.redactedExcerpt(),
     });
   }
+}
+
+/** A 2xx answer in a shape the adapter does not know (`what`: "an agent job"); the body goes to the log only. */
+export function unexpectedShape(name: string, res: HttpResponse, what: string): BackendError {
+  return new BackendError('BACKEND_UNAVAILABLE', `Backend "${name}" answered HTTP ${res.status} with a body that is not ${what}.`, {
+    httpStatus: res.status,
+    detail: res.redactedExcerpt(),
+  });
+}
+
+/**
+ * Whether an answer is about the job asked for: true when the id it names matches (ids compare
+ * case-insensitively: a backend may canonicalise the case of a UUID) or when it names none.
+ */
+export function isAnswerFor(askedId: string, answeredId: unknown): boolean {
+  if (answeredId === undefined || answeredId === null) return true;
+  return (typeof answeredId === 'string' || typeof answeredId === 'number') && String(answeredId).toLowerCase() === askedId.toLowerCase();
+}
+
+/**
+ * A 2xx answer that names another job: it is never taken as this job's (a foreign `completed` would
+ * read as succeeded and stop a cancel). The message names neither the other id nor its status.
+ */
+export function answerForAnotherJob(name: string, res: HttpResponse): BackendError {
+  return new BackendError('BACKEND_UNAVAILABLE', `Backend "${name}" answered with the record of a different job than the one asked for, so the gateway did not use it.`, {
+    httpStatus: res.status,
+    detail: res.redactedExcerpt(),
+  });
 }
 
 /** Seconds from a Retry-After header (delta-seconds or an HTTP date), or undefined. */
@@ -207,40 +248,41 @@ export function retryAfterSeconds(res: HttpResponse): number | undefined {
   const v = Array.isArray(h) ? h[0] : h;
   if (!v) return undefined;
   const n = Number(v);
-  if (Number.isFinite(n) && n >= 0) return Math.ceil(n);
+  if (Number.isFinite(n) && n >= 0) return Math.min(MAX_RETRY_AFTER_S, Math.ceil(n));
   const t = Date.parse(v);
-  return Number.isNaN(t) ? undefined : Math.max(0, Math.ceil((t - Date.now()) / 1000));
+  return Number.isNaN(t) ? undefined : Math.min(MAX_RETRY_AFTER_S, Math.max(0, Math.ceil((t - Date.now()) / 1000)));
 }
+
+/** A backend's Retry-After is passed on to callers; a day bounds what a faulty one can make them wait. */
+const MAX_RETRY_AFTER_S = 86_400;
 
 /**
  * The common mapping of a status an adapter did not handle itself: 401/403 → BACKEND_AUTH,
- * 429 → RATE_LIMITED, 5xx → BACKEND_UNAVAILABLE, other 4xx → BACKEND_REJECTED.
+ * 429 → RATE_LIMITED, 5xx → BACKEND_UNAVAILABLE, other 4xx → BACKEND_REJECTED. The message is a
+ * fixed sentence per case; the body goes, redacted, to `detail` (the log), never to the caller.
  */
 export function unexpectedStatus(name: string, res: HttpResponse): BackendError {
   const s = res.status;
-  const detail = errorDetail(res.text);
-  const suffix = detail ? `: ${detail}` : '';
-  if (s === 401 || s === 403) return new BackendError('BACKEND_AUTH', `backend "${name}" rejected the gateway's credentials (HTTP ${s})${suffix}`, { httpStatus: s });
+  const detail = res.redactedExcerpt() || undefined;
+  if (s === 401 || s === 403) {
+    return new BackendError(
+      'BACKEND_AUTH',
+      `Backend "${name}" rejected the gateway's credentials (HTTP ${s}): the gateway's own credentials for it are wrong or lack access. Tell the gateway's operator; retrying will not help.`,
+      { httpStatus: s, detail },
+    );
+  }
   if (s === 429) {
     const retry = retryAfterSeconds(res);
-    return new BackendError('RATE_LIMITED', `backend "${name}" is rate limiting the gateway${retry !== undefined ? `; retry after ${retry} s` : ''}`, {
+    return new BackendError('RATE_LIMITED', `Backend "${name}" is rate limiting the gateway (HTTP 429); ${retry !== undefined ? `retry after ${retry} s` : 'retry later'}.`, {
       httpStatus: s,
+      detail,
       ...(retry !== undefined ? { retryAfterSeconds: retry } : {}),
     });
   }
-  if (s >= 500) return new BackendError('BACKEND_UNAVAILABLE', `backend "${name}" failed (HTTP ${s})${suffix}`, { httpStatus: s });
-  return new BackendError('BACKEND_REJECTED', `backend "${name}" rejected the request (HTTP ${s})${suffix}`, { httpStatus: s });
-}
-
-/** A short, single-line excerpt of an error body: a `message`/`error` field if JSON, else the text. */
-function errorDetail(text: string): string {
-  let detail = text;
-  try {
-    const j = JSON.parse(text) as Record<string, unknown>;
-    const m = j?.message ?? (typeof j?.error === 'string' ? j.error : (j?.error as Record<string, unknown> | undefined)?.message);
-    if (typeof m === 'string') detail = m;
-  } catch {
-    /* not JSON: use the text */
-  }
-  return detail.replace(/\s+/g, ' ').trim().slice(0, 200);
+  if (s >= 500) return new BackendError('BACKEND_UNAVAILABLE', `Backend "${name}" failed (HTTP ${s}).`, { httpStatus: s, detail });
+  return new BackendError(
+    'BACKEND_REJECTED',
+    `Backend "${name}" refused the gateway's request (HTTP ${s}) for a reason the gateway cannot classify. Check the job id; if it is right and this persists, tell the gateway's operator.`,
+    { httpStatus: s, detail },
+  );
 }

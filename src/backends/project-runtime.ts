@@ -7,11 +7,10 @@
 // than 401/403/429 is followed by a read that decides between `already_terminal` and `not_found`.
 import * as z from 'zod';
 import type { ProjectRuntimeBackendConfig } from '../config/schema.ts';
-import { BackendError } from '../jobs/backend-error.ts';
 import { assertJobId, jobIdRule, type CallContext, type CancelContext, type JobBackend } from '../jobs/backend.ts';
 import { isTerminal, notFoundReport, timesOf, type CancelReport, type JobStatus, type JobStatusReport } from '../jobs/model.ts';
 import type { AdapterOptions } from './adapter-options.ts';
-import { createHttpClient, parseJson, unexpectedStatus, type HttpResponse } from './http-client.ts';
+import { answerForAnotherJob, createHttpClient, isAnswerFor, parseJson, unexpectedShape, unexpectedStatus, type HttpResponse } from './http-client.ts';
 
 // `job_id` is `string<uuid>` in the API. Postgres-style UUIDs compare case-insensitively, so an
 // uppercase UUID is accepted and sent in canonical lowercase.
@@ -77,7 +76,7 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
       const detail = typeof job.failure_detail === 'string' && job.failure_detail !== '' ? job.failure_detail : undefined;
       let message = detail ?? job.failed_reason ?? 'the job failed (the runtime gave no reason)';
       if (typeof job.exit_code === 'number' && !message.includes(`code ${job.exit_code}`)) message += ` (exit code ${job.exit_code})`;
-      report.error = { message: message.slice(0, 2000), ...(job.failed_reason ? { type: job.failed_reason } : {}) };
+      report.error = { message: message.slice(0, 2000), ...(job.failed_reason ? { type: job.failed_reason.slice(0, 200) } : {}) };
     }
     // A `completed` job is `succeeded` per the mapping table even when its result summary reports
     // `failed` or `partial_success`: the run itself finished. The summary's verdict is surfaced in
@@ -97,20 +96,20 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
     return report;
   }
 
-  function parseJob(res: HttpResponse): RuntimeJob {
+  /** The Job in a read or cancel answer; one that names another job is refused, never reported as this one. */
+  function parseJob(res: HttpResponse, jobId: string): RuntimeJob {
     const body = parseJson(name, res);
     // The API answers the Job itself; a `{data: Job}` envelope is tolerated.
     let parsed = jobSchema.safeParse(body);
     if (!parsed.success && body !== null && typeof body === 'object' && 'data' in body) parsed = jobSchema.safeParse((body as { data: unknown }).data);
-    if (!parsed.success) {
-      throw new BackendError('BACKEND_UNAVAILABLE', `backend "${name}" answered HTTP ${res.status} with a body that is not a job`, { httpStatus: res.status });
-    }
+    if (!parsed.success) throw unexpectedShape(name, res, 'a job');
+    if (!isAnswerFor(jobId, parsed.data.id)) throw answerForAnotherJob(name, res);
     return parsed.data;
   }
 
   async function read(jobId: string, signal: AbortSignal): Promise<JobStatusReport> {
     const res = await http.call({ operation: 'get_job', method: 'GET', path: jobPath(jobId), signal });
-    if (res.status === 200) return toReport(parseJob(res));
+    if (res.status === 200) return toReport(parseJob(res, jobId));
     // Unknown ids and other projects' jobs are 404. 403 (a token without access to this project) and
     // 401 are credential problems: BACKEND_AUTH via unexpectedStatus.
     if (res.status === 404) return notFoundReport();
@@ -131,7 +130,7 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
     }
     const res = await http.call({ operation: 'cancel_job', method: 'POST', path: [...jobPath(jobId), 'cancel'], signal: ctx.signal });
     if (res.status >= 200 && res.status < 300) {
-      const after = toReport(parseJob(res));
+      const after = toReport(parseJob(res, jobId));
       if (after.status === 'cancelled') {
         return { outcome: 'cancelled', status_before: before.status, status_after: 'cancelled', message: `job ${jobId} is now ${after.raw_status}` };
       }

@@ -17,17 +17,27 @@ export class BackendError extends Error {
   readonly httpStatus: number | undefined;
   /** Seconds until a retry can succeed (RATE_LIMITED, sometimes BACKEND_UNAVAILABLE). */
   readonly retryAfterSeconds: number | undefined;
+  /**
+   * The backend's own words (a body excerpt, a transport error), redacted and at most one line of
+   * 500 characters: for the log only. `message` never holds backend-supplied text.
+   */
+  readonly detail: string | undefined;
 
+  /**
+   * `message` is a fixed sentence: which backend, what class of failure, and what to do. For
+   * BACKEND_UNAVAILABLE the job service adds that the job's state is unknown and to try again later.
+   */
   constructor(
     code: BackendErrorCode,
     message: string,
-    options: { httpStatus?: number; retryAfterSeconds?: number; cause?: unknown } = {},
+    options: { httpStatus?: number; retryAfterSeconds?: number; cause?: unknown; detail?: string | undefined } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'BackendError';
     this.code = code;
     this.httpStatus = options.httpStatus;
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.detail = options.detail;
   }
 }
 

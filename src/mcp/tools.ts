@@ -29,6 +29,7 @@ const toolError = z.strictObject({
     code: z.enum(TOOL_ERROR_CODES),
     message: z.string(),
     retry_after_seconds: z.number().int().nonnegative().optional(),
+    request_id: z.string().optional(),
   }),
   project_reference: z.string().optional(),
   backend: backendRef.optional(),
@@ -37,7 +38,23 @@ const toolError = z.strictObject({
 
 function jsonSchema(schema: z.ZodType): Record<string, unknown> {
   const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12' }) as Record<string, unknown>;
-  return rest;
+  return singleTypes(rest) as Record<string, unknown>;
+}
+
+/**
+ * zod writes a nullable field as `type: ["string", "null"]` (after any override, so it is undone
+ * here); clients that map tool schemas onto a single-`type` dialect (Gemini's function
+ * declarations, the Inspector's --strict check) reject that, so each type gets its own `anyOf` branch.
+ */
+function singleTypes(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(singleTypes);
+  if (typeof node !== 'object' || node === null) return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (k === 'type' && Array.isArray(v)) out.anyOf = v.map((type: unknown) => ({ type }));
+    else out[k] = singleTypes(v);
+  }
+  return out;
 }
 
 /**

@@ -1,6 +1,8 @@
 // What the gateway records for every answered job-tool call: RED metrics, one structured log line,
-// and for cancel_job an audit record.
+// and for cancel_job an audit record; and for a call that failed at a backend, one warning line with
+// what the caller was not told.
 import type { Logger } from 'pino';
+import type { BackendFailure } from '../jobs/job-service.ts';
 import type { ToolCallEvent } from '../mcp/dispatch.ts';
 import type { AuditLog } from './audit.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -57,5 +59,30 @@ export function toolCallRecorder(deps: { metrics: GatewayMetrics; logger: Logger
         status_after: body.status_after,
       });
     }
+  };
+}
+
+/**
+ * One warn line per call that failed at a backend: the request id (which the caller's error also
+ * carries), the backend, the error code and HTTP status, and the backend's own words (`detail`),
+ * which the HTTP client has already redacted and truncated. Nothing here comes from the caller's token.
+ */
+export function backendFailureLogger(logger: Logger): (failure: BackendFailure) => void {
+  return (f) => {
+    logger.warn(
+      {
+        event: 'backend_error',
+        request_id: f.requestId,
+        tool: f.op,
+        project: f.ref.project_reference,
+        backend: f.ref.backend.name,
+        backend_kind: f.ref.backend.kind,
+        job_id: f.ref.job_id,
+        code: f.code,
+        http_status: f.httpStatus,
+        detail: f.detail,
+      },
+      'backend call failed',
+    );
   };
 }

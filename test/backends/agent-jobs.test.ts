@@ -4,8 +4,10 @@ import type { AgentJobsBackendConfig } from '../../src/config/schema.ts';
 import type { JobBackend } from '../../src/jobs/backend.ts';
 import { startAgentJobsSim, type AgentJobsSim } from '../../src/sandbox/agent-jobs.ts';
 import { ManualClock } from '../../src/sandbox/clock.ts';
+import { startSimServer } from '../../src/sandbox/sim-server.ts';
 import { freePort as closedPort } from '../helpers/ports.ts';
 import { TickingClock, errorCode, ctx } from '../helpers/backend-calls.ts';
+import { backendFailures, callThroughService, expectFailureSeen } from '../helpers/tool-errors.ts';
 
 const KEY = 'aj-key';
 
@@ -254,5 +256,73 @@ describe('agent-jobs adapter: ids and failures', () => {
     const p = backend({}, 10_000).getStatus('job123', { signal: ac.signal });
     setTimeout(() => ac.abort(new Error('caller went away')), 50);
     await expect(p).rejects.toThrow(/caller went away/);
+  });
+});
+
+describe('agent-jobs adapter: a backend failure reaches the caller as a fixed sentence, its words only the log', () => {
+  const SECRET = 'AJKEY-SECRET-7777';
+
+  for (const f of backendFailures(SECRET)) {
+    it(`${f.what}: ${f.code} naming the backend and the request id; the log has the redacted words`, async () => {
+      sim.server.setFault({ kind: 'status', status: f.status, body: f.body });
+      const id = sim.seeds.running[0]!;
+      for (const tool of ['get_job_status', 'cancel_job'] as const) {
+        const seen = await callThroughService(backend({ api_key: SECRET }), tool, id);
+        expectFailureSeen(seen, f, { tool, backend: 'agents', kind: 'agent_jobs', secret: SECRET });
+        expect(seen.lines.find((l) => l.event === 'backend_error')).toMatchObject({ job_id: id });
+      }
+      // The cancel stopped at its failed read: no DELETE was sent.
+      expect(sim.server.requests.some((q) => q.method === 'DELETE')).toBe(false);
+    });
+  }
+});
+
+describe('agent-jobs adapter: an answer about another job is never taken as this one', () => {
+  const foreign = JSON.stringify({
+    data: { job_id: 'job-of-someone-else', job_status: 'COMPLETED', result: 'their summary' },
+    meta: { org_id: 'acme', id: 'job-of-someone-else' },
+  });
+
+  it('get_job_status answers BACKEND_UNAVAILABLE, with no status and nothing of the other record', async () => {
+    sim.server.setFault({ kind: 'status', status: 200, body: foreign });
+    const seen = await callThroughService(backend(), 'get_job_status', sim.seeds.running[0]!);
+    expect(seen.error?.code).toBe('BACKEND_UNAVAILABLE');
+    expect(seen.error?.message).toMatch(/different job/);
+    expect(seen.result.structuredContent).not.toHaveProperty('status');
+    for (const word of ['someone-else', 'COMPLETED', 'succeeded', 'their summary']) expect(seen.callerSees).not.toContain(word);
+    // The log says what came back.
+    expect(seen.lines.find((l) => l.event === 'backend_error')?.detail).toContain('job-of-someone-else');
+  });
+
+  it('checks the envelope too: a record without an id under meta naming another job is refused', async () => {
+    sim.server.setFault({ kind: 'status', status: 200, body: JSON.stringify({ data: { job_status: 'COMPLETED' }, meta: { id: 'job-of-someone-else' } }) });
+    expect(await errorCode(backend().getStatus(sim.seeds.running[0]!, ctx()))).toBe('BACKEND_UNAVAILABLE');
+  });
+
+  it('cancel_job sends no DELETE and answers BACKEND_UNAVAILABLE (not already_terminal) when the read names another job', async () => {
+    const id = sim.seeds.running[0]!;
+    sim.server.setFault({ kind: 'status', status: 200, body: foreign });
+    const seen = await callThroughService(backend(), 'cancel_job', id);
+    expect(seen.error?.code).toBe('BACKEND_UNAVAILABLE');
+    expect(seen.result.structuredContent).not.toHaveProperty('outcome');
+    expect(sim.server.requests.map((q) => q.method)).toEqual(['GET']);
+    sim.server.setFault(null);
+    expect(sim.job(id)!.status).toBe('RUNNING');
+  });
+
+  it('cancel_job claims nothing when the DELETE answer names another job', async () => {
+    // A proxy passes reads through to the simulation and answers the DELETE for some other job.
+    const proxy = await startSimServer(async (req) => {
+      if (req.method === 'DELETE') return { status: 200, json: { meta: { org_id: 'acme', job_id: 'job-of-someone-else' }, message: "Job with ID 'job-of-someone-else' successfully canceled" } };
+      const res = await fetch(`${sim.server.url}${req.path}?${req.query}`, { headers: { authorization: String(req.headers.authorization) } });
+      return { status: res.status, text: await res.text(), headers: { 'content-type': 'application/json' } };
+    });
+    try {
+      const b = backend({}, 2_000, { baseUrl: `${proxy.url}/api/v0` });
+      expect(await errorCode(b.cancel(sim.seeds.running[0]!, ctx()))).toBe('BACKEND_UNAVAILABLE');
+      expect(proxy.requests.map((q) => q.method)).toEqual(['GET', 'DELETE']);
+    } finally {
+      await proxy.close();
+    }
   });
 });

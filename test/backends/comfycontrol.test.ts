@@ -5,8 +5,10 @@ import { isBackendError, type BackendError } from '../../src/jobs/backend-error.
 import type { JobBackend } from '../../src/jobs/backend.ts';
 import { ManualClock } from '../../src/sandbox/clock.ts';
 import { startComfycontrolSim, type ComfycontrolSim, type ComfycontrolSimOptions } from '../../src/sandbox/comfycontrol.ts';
+import { startSimServer } from '../../src/sandbox/sim-server.ts';
 import { freePort as closedPort } from '../helpers/ports.ts';
 import { TickingClock, ctx, errorCode } from '../helpers/backend-calls.ts';
+import { backendFailures, callThroughService, expectFailureSeen } from '../helpers/tool-errors.ts';
 
 const TOKEN = 'cfc_test_token';
 
@@ -270,5 +272,68 @@ describe('comfycontrol adapter: ids and failures', () => {
     expect(await errorCode(b.getStatus(id, ctx()))).toBe('BACKEND_UNAVAILABLE');
     sim.server.setFault({ kind: 'status', status: 500, body: '{"status":500,"message":"internal"}' });
     expect(await errorCode(b.getStatus(id, ctx()))).toBe('BACKEND_UNAVAILABLE');
+  });
+});
+
+describe('comfycontrol adapter: a backend failure reaches the caller as a fixed sentence, its words only the log', () => {
+  const SECRET = 'cfc_live_SECRET-7777';
+
+  for (const f of backendFailures(SECRET)) {
+    it(`${f.what}: ${f.code} naming the backend and the request id; the log has the redacted words`, async () => {
+      sim.server.setFault({ kind: 'status', status: f.status, body: f.body });
+      const id = sim.seeds.running[0]!;
+      for (const tool of ['get_job_status', 'cancel_job'] as const) {
+        const seen = await callThroughService(backend({ token: SECRET }), tool, id);
+        expectFailureSeen(seen, f, { tool, backend: 'cloud-renders', kind: 'comfycontrol', secret: SECRET });
+      }
+      expect(sim.server.requests.some((q) => q.method === 'POST')).toBe(false);
+    });
+  }
+
+  it('a 429 passes on the wait, not the body', async () => {
+    sim.server.setFault({ kind: 'status', status: 429, body: `{"status":429,"message":"slow down, token=${SECRET}"}` });
+    const seen = await callThroughService(backend({ token: SECRET }), 'get_job_status', sim.seeds.running[0]!);
+    expect(seen.error).toMatchObject({ code: 'RATE_LIMITED', retry_after_seconds: 10, request_id: 'req-7f3a.42' });
+    expect(seen.error!.message).toBe('Backend "cloud-renders" is rate limiting the gateway (HTTP 429); retry after 10 s. Request id: req-7f3a.42.');
+    expect(seen.lines.find((l) => l.event === 'backend_error')?.detail).toContain('slow down, token=[redacted]');
+    expect(seen.log).not.toContain(SECRET);
+  });
+});
+
+describe('comfycontrol adapter: an answer about another workflow is never taken as this one', () => {
+  const foreign = JSON.stringify({ id: 'wf-of-someone-else', status: 'completed', exception_message: null });
+
+  it('get_job_status answers BACKEND_UNAVAILABLE, with no status and nothing of the other record', async () => {
+    sim.server.setFault({ kind: 'status', status: 200, body: foreign });
+    const seen = await callThroughService(backend(), 'get_job_status', sim.seeds.running[0]!);
+    expect(seen.error?.code).toBe('BACKEND_UNAVAILABLE');
+    expect(seen.error?.message).toMatch(/different job/);
+    for (const word of ['someone-else', 'completed', 'succeeded']) expect(seen.callerSees).not.toContain(word);
+  });
+
+  it('cancel_job sends no cancel and answers BACKEND_UNAVAILABLE (not already_terminal) when the read names another workflow', async () => {
+    const id = sim.seeds.running[0]!;
+    sim.server.setFault({ kind: 'status', status: 200, body: foreign });
+    const seen = await callThroughService(backend(), 'cancel_job', id);
+    expect(seen.error?.code).toBe('BACKEND_UNAVAILABLE');
+    expect(seen.result.structuredContent).not.toHaveProperty('outcome');
+    expect(sim.server.requests.map((q) => q.method)).toEqual(['GET']);
+    sim.server.setFault(null);
+    expect(sim.job(id)!.cancelRequestedAt).toBeUndefined();
+  });
+
+  it('cancel_job claims nothing when a cancel answer with a body names another workflow', async () => {
+    const proxy = await startSimServer(async (req) => {
+      if (req.method === 'POST') return { status: 200, json: { id: 'wf-of-someone-else', status: 'cancelled' } };
+      const res = await fetch(`${sim.baseUrl}${req.path}`, { headers: { authorization: String(req.headers.authorization) } });
+      return { status: res.status, text: await res.text(), headers: { 'content-type': 'application/json' } };
+    });
+    try {
+      const b = backend({ base_url: proxy.url });
+      expect(await errorCode(b.cancel(sim.seeds.running[0]!, ctx()))).toBe('BACKEND_UNAVAILABLE');
+      expect(proxy.requests.map((q) => q.method)).toEqual(['GET', 'POST']);
+    } finally {
+      await proxy.close();
+    }
   });
 });

@@ -8,6 +8,7 @@ import { startProjectRuntimeSim, type ProjectRuntimeSim } from '../../src/sandbo
 import { startSimServer } from '../../src/sandbox/sim-server.ts';
 import { freePort as closedPort } from '../helpers/ports.ts';
 import { TickingClock, errorCode, ctx } from '../helpers/backend-calls.ts';
+import { backendFailures, callThroughService, expectFailureSeen } from '../helpers/tool-errors.ts';
 
 const TOKEN = 'vf_test_token';
 
@@ -220,6 +221,66 @@ describe('project-runtime adapter: ids and failures', () => {
       expect.unreachable();
     } catch (e) {
       expect(isBackendError(e) && e.code).toBe('RATE_LIMITED');
+    }
+  });
+});
+
+describe('project-runtime adapter: a backend failure reaches the caller as a fixed sentence, its words only the log', () => {
+  const SECRET = 'vf_live_SECRET-7777';
+
+  for (const f of backendFailures(SECRET)) {
+    it(`${f.what}: ${f.code} naming the backend and the request id; the log has the redacted words`, async () => {
+      sim.server.setFault({ kind: 'status', status: f.status, body: f.body });
+      const id = sim.seeds.running[0]!;
+      for (const tool of ['get_job_status', 'cancel_job'] as const) {
+        const seen = await callThroughService(backend({ token: SECRET }), tool, id);
+        expectFailureSeen(seen, f, { tool, backend: 'site-x', kind: 'project_runtime', secret: SECRET });
+      }
+      expect(sim.server.requests.some((q) => q.method === 'POST')).toBe(false);
+    });
+  }
+});
+
+describe('project-runtime adapter: an answer about another job is never taken as this one', () => {
+  const OTHER = '0badf00d-0000-4000-8000-00000000beef';
+
+  it('get_job_status answers BACKEND_UNAVAILABLE, with no status and nothing of the other record', async () => {
+    sim.server.setFault({ kind: 'status', status: 200, body: JSON.stringify({ id: OTHER, status: 'completed', failed_reason: 'theirs' }) });
+    const seen = await callThroughService(backend(), 'get_job_status', sim.seeds.running[0]!);
+    expect(seen.error?.code).toBe('BACKEND_UNAVAILABLE');
+    expect(seen.error?.message).toMatch(/different job/);
+    for (const word of [OTHER, 'completed', 'succeeded', 'theirs']) expect(seen.callerSees).not.toContain(word);
+  });
+
+  it('accepts its own id in another case (the runtime may canonicalise a UUID)', async () => {
+    const id = sim.seeds.running[0]!;
+    sim.server.setFault({ kind: 'status', status: 200, body: JSON.stringify({ id: id.toUpperCase(), status: 'working' }) });
+    expect((await backend().getStatus(id, ctx())).status).toBe('running');
+  });
+
+  it('cancel_job sends no cancel and answers BACKEND_UNAVAILABLE (not already_terminal) when the read names another job', async () => {
+    const id = sim.seeds.running[0]!;
+    sim.server.setFault({ kind: 'status', status: 200, body: JSON.stringify({ id: OTHER, status: 'completed' }) });
+    const seen = await callThroughService(backend(), 'cancel_job', id);
+    expect(seen.error?.code).toBe('BACKEND_UNAVAILABLE');
+    expect(seen.result.structuredContent).not.toHaveProperty('outcome');
+    expect(sim.server.requests.map((q) => q.method)).toEqual(['GET']);
+    sim.server.setFault(null);
+    expect(sim.job(id)!.status).toBe('working');
+  });
+
+  it('cancel_job claims nothing when the cancel answer is another job', async () => {
+    const proxy = await startSimServer(async (req) => {
+      if (req.method === 'POST') return { status: 200, json: { id: OTHER, status: 'canceled' } };
+      const res = await fetch(`${sim.baseUrl}${req.path}`, { headers: { authorization: String(req.headers.authorization) } });
+      return { status: res.status, text: await res.text(), headers: { 'content-type': 'application/json' } };
+    });
+    try {
+      const b = backend({ base_url: proxy.url });
+      expect(await errorCode(b.cancel(sim.seeds.running[0]!, ctx()))).toBe('BACKEND_UNAVAILABLE');
+      expect(proxy.requests.map((q) => q.method)).toEqual(['GET', 'POST']);
+    } finally {
+      await proxy.close();
     }
   });
 });

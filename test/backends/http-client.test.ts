@@ -1,0 +1,81 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHttpClient, parseJson, unexpectedStatus, type HttpClient } from '../../src/backends/http-client.ts';
+import { isBackendError, type BackendError } from '../../src/jobs/backend-error.ts';
+import { startSimServer, type SimResponse, type SimServer } from '../../src/sandbox/sim-server.ts';
+import { freePort as closedPort } from '../helpers/ports.ts';
+
+const KEY = 'sk-live-0123456789';
+const open: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((x) => x.close()));
+});
+
+async function serve(answer: SimResponse): Promise<SimServer> {
+  const s = await startSimServer(() => answer);
+  open.push(s);
+  return s;
+}
+
+function client(baseUrl: string): HttpClient {
+  const c = createHttpClient({ name: 'jobs-eu', baseUrl, headers: { 'x-api-key': KEY }, timeoutMs: 2_000 });
+  open.push(c);
+  return c;
+}
+
+async function failureOf(fn: () => unknown): Promise<BackendError> {
+  try {
+    await fn();
+  } catch (e) {
+    if (isBackendError(e)) return e;
+    throw e;
+  }
+  throw new Error('did not fail');
+}
+
+const get = (c: HttpClient) => c.call({ operation: 'get_job', method: 'GET', path: ['jobs', 'j1'], signal: new AbortController().signal });
+
+describe('HTTP client: what a backend says never becomes the error message', () => {
+  it('maps each status class to a fixed sentence and keeps the redacted body as detail', async () => {
+    const echo = `{"message":"bad key ${KEY}","trace":"at svc.internal:8443"}`;
+    const cases: [number, string, RegExp][] = [
+      [401, 'BACKEND_AUTH', /^Backend "jobs-eu" rejected the gateway's credentials \(HTTP 401\): .* Tell the gateway's operator; retrying will not help\.$/],
+      [403, 'BACKEND_AUTH', /\(HTTP 403\)/],
+      [429, 'RATE_LIMITED', /^Backend "jobs-eu" is rate limiting the gateway \(HTTP 429\); retry later\.$/],
+      [500, 'BACKEND_UNAVAILABLE', /^Backend "jobs-eu" failed \(HTTP 500\)\.$/],
+      [418, 'BACKEND_REJECTED', /^Backend "jobs-eu" refused the gateway's request \(HTTP 418\) .* tell the gateway's operator\.$/],
+    ];
+    for (const [status, code, sentence] of cases) {
+      const s = await serve({ status, text: echo });
+      const e = unexpectedStatus('jobs-eu', await get(client(s.url)));
+      expect(e.code).toBe(code);
+      expect(e.httpStatus).toBe(status);
+      expect(e.message).toMatch(sentence);
+      for (const word of [KEY, 'bad key', 'svc.internal']) expect(e.message).not.toContain(word);
+      expect(e.detail).toBe('{"message":"bad key [redacted]","trace":"at svc.internal:8443"}');
+    }
+  });
+
+  it('bounds a Retry-After it passes on to callers', async () => {
+    const s = await serve({ status: 429, text: '', headers: { 'retry-after': '99999999' } });
+    const e = unexpectedStatus('jobs-eu', await get(client(s.url)));
+    expect(e.retryAfterSeconds).toBe(86_400);
+    expect(e.message).toContain('retry after 86400 s');
+  });
+
+  it('says "not JSON" without quoting the body', async () => {
+    const s = await serve({ status: 200, text: '<html>Error at gw-3.internal, api_key=' + KEY });
+    const res = await get(client(s.url));
+    const e = await failureOf(() => parseJson('jobs-eu', res));
+    expect(e.code).toBe('BACKEND_UNAVAILABLE');
+    expect(e.message).toBe('Backend "jobs-eu" answered HTTP 200 with a body that is not JSON.');
+    expect(e.detail).toBe('<html>Error at gw-3.internal, api_key=[redacted]');
+  });
+
+  it('names only the error code of a transport failure, never the address', async () => {
+    const port = await closedPort();
+    const e = await failureOf(() => get(client(`http://127.0.0.1:${port}`)));
+    expect(e.code).toBe('BACKEND_UNAVAILABLE');
+    expect(e.message).toBe('Backend "jobs-eu" could not be reached (ECONNREFUSED).');
+    expect(e.detail).toContain(String(port));
+  });
+});
