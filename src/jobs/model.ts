@@ -22,6 +22,16 @@ export const jobErrorSchema = z.object({
 });
 export type JobError = z.infer<typeof jobErrorSchema>;
 
+/** One output file of a job (ComfyUI's history outputs, flattened). */
+export const jobOutputSchema = z.strictObject({
+  node: z.string().describe('The id of the workflow node that wrote it.'),
+  media: z.string().describe('The kind of output: images, gifs, audio, …'),
+  filename: z.string(),
+  subfolder: z.string(),
+  type: z.string().describe('output or temp'),
+});
+export type JobOutput = z.infer<typeof jobOutputSchema>;
+
 /** What an adapter reports about one job; the tool layer adds project, backend and job id. */
 export const jobStatusReportSchema = z.object({
   found: z.boolean(),
@@ -33,7 +43,7 @@ export const jobStatusReportSchema = z.object({
   created_at: z.string().optional(),
   started_at: z.string().optional(),
   completed_at: z.string().optional(),
-  outputs: z.array(z.record(z.string(), z.unknown())).optional(),
+  outputs: z.array(jobOutputSchema).optional(),
   host: z.string().optional(),
 });
 export type JobStatusReport = z.infer<typeof jobStatusReportSchema>;

@@ -68,11 +68,15 @@ describe('tool definitions and routing', () => {
     }
   });
 
+  // Any string an older ComfyUI took as a client-chosen prompt_id is a possible ComfyUI job id; the
+  // other backends' ids are UUIDs or slugs. What no backend could hold is refused everywhere.
+  const urlBending = ['../x', '..%2F..%2Fadmin', '%2F', 'a/b', '?x=1', '#frag', ' '];
+  const impossible = ['.', '..', 'x'.repeat(257), '\u0000', 'ok\r\nX-Injected: 1'];
+
   it('refuses hostile job ids before any backend hears of them', async () => {
-    const hostile = ['../x', '..%2F..%2Fadmin', '%2F', 'a/b', '?x=1', '#frag', ' ', 'x'.repeat(257), '\u0000', 'ok\r\nX-Injected: 1'];
     const before = t.sandbox.simulations.map((s) => s.server.requests.length);
     for (const project of ['studio-a', 'agents', 'site-x', 'cloud-renders']) {
-      for (const id of hostile) {
+      for (const id of project === 'studio-a' ? impossible : [...urlBending, ...impossible]) {
         for (const tool of ['get_job_status', 'cancel_job']) {
           const r = await t.call(client, tool, { project_reference: project, job_id: id });
           expect(r.isError, `${tool} ${project} ${JSON.stringify(id)}`).toBe(true);
@@ -81,5 +85,24 @@ describe('tool definitions and routing', () => {
       }
     }
     expect(t.sandbox.simulations.map((s) => s.server.requests.length)).toEqual(before);
+  });
+
+  it('sends an id only an older ComfyUI could hold as one encoded path segment of a read, and nothing else', async () => {
+    const comfy = t.sandbox.simulations.filter((s) => s.kind === 'comfyui' || s.kind === 'comfyui_legacy');
+    const before = comfy.map((s) => s.server.requests.length);
+    for (const id of urlBending) {
+      const r = await t.call(client, 'get_job_status', { project_reference: 'studio-a', job_id: id });
+      expect(r.structuredContent, JSON.stringify(id)).toMatchObject({ found: false, status: 'unknown' });
+    }
+    const sent = comfy.flatMap((s, i) => s.server.requests.slice(before[i]));
+    const segments = new Set(urlBending.map((id) => encodeURIComponent(id)));
+    for (const req of sent) {
+      expect(req.method).toBe('GET');
+      // A read route with the id as its last segment, or a whole-queue read: never another route.
+      const m = /^\/(?:api\/jobs|history)\/([^/]+)$/.exec(req.path);
+      if (m) expect(segments.has(m[1]!), req.path).toBe(true);
+      else expect(['/queue', '/api/jobs', '/system_stats', '/object_info', '/api/features', '/features'], req.path).toContain(req.path);
+    }
+    expect(sent.some((r) => r.path === `/history/${encodeURIComponent('../x')}`)).toBe(true);
   });
 });

@@ -1,0 +1,116 @@
+// The hosts of one ComfyUI project and what each speaks. A host has either the jobs API
+// (/api/jobs/{id}) or only the legacy routes (/queue, /history/{id}). With `api: auto` each host is
+// probed once (GET /api/jobs/<random uuid>: JSON 404 {"error":"Job not found"} ⇒ jobs API; a
+// non-JSON 404 or a 405 ⇒ legacy); a probe that fails because the host is down is not remembered.
+import { randomUUID } from 'node:crypto';
+import type { ComfyuiBackendConfig } from '../../config/schema.ts';
+import type { JobStatusReport } from '../../jobs/model.ts';
+import type { AdapterOptions } from '../adapter-options.ts';
+import { createHttpClient, unexpectedStatus, type HttpClient } from '../http-client.ts';
+import { lookupJobs, parseJob } from './jobs-api.ts';
+import { lookupLegacy } from './legacy-api.ts';
+import { jsonErrorIs } from './responses.ts';
+
+export type ApiKind = 'jobs' | 'legacy';
+
+export interface Host {
+  readonly name: string;
+  readonly client: HttpClient;
+  /** True with `api: auto`: the kind is learned, and relearned when the server behind the host changes. */
+  readonly detects: boolean;
+  /** Known API kind (fixed by config, or learned by the probe). */
+  api: ApiKind | undefined;
+  /** The probe in flight, shared by concurrent calls. */
+  probing: Promise<ApiKind> | undefined;
+}
+
+export interface HostPool {
+  readonly hosts: readonly Host[];
+  byName(name: string): Host | undefined;
+  apiOf(host: Host, signal: AbortSignal): Promise<ApiKind>;
+  /** The job as one host sees it (found: false when the host has no record). */
+  lookup(host: Host, id: string, signal: AbortSignal, withPosition: boolean): Promise<JobStatusReport>;
+  close(): Promise<void>;
+}
+
+/**
+ * Largest answer read from a host. GET /queue carries the full graph of every queued prompt (a busy
+ * host with large workflows easily exceeds the client's 1 MiB default), and there is no smaller legacy
+ * way to see the queue.
+ */
+const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+
+export function createHostPool(config: ComfyuiBackendConfig, options: AdapterOptions): HostPool {
+  const configuredApi = config.api ?? 'auto';
+  const hosts: Host[] = config.hosts.map((h) => ({
+    name: h.name,
+    client: createHttpClient({
+      name: `${options.name}/${h.name}`,
+      baseUrl: h.url,
+      ...(h.headers ? { headers: h.headers } : {}),
+      timeoutMs: config.timeout_ms ?? options.timeoutMs,
+      maxResponseBytes: MAX_RESPONSE_BYTES,
+      observe: options.observe,
+    }),
+    detects: configuredApi === 'auto',
+    api: configuredApi === 'auto' ? undefined : configuredApi,
+    probing: undefined,
+  }));
+  const byName = new Map(hosts.map((h) => [h.name, h]));
+  /** Aborts probes when the adapter closes (a probe serves many callers, so no caller's signal owns it). */
+  const lifetime = new AbortController();
+
+  async function apiOf(host: Host, signal: AbortSignal): Promise<ApiKind> {
+    if (host.api) return host.api;
+    host.probing ??= probe(host, lifetime.signal).finally(() => {
+      host.probing = undefined;
+    });
+    return withSignal(host.probing, signal);
+  }
+
+  return {
+    hosts,
+    byName: (name) => byName.get(name),
+    apiOf,
+    async lookup(host, id, signal, withPosition) {
+      const api = await apiOf(host, signal);
+      return api === 'jobs' ? lookupJobs(host, id, signal, withPosition) : lookupLegacy(host, id, signal);
+    },
+    async close() {
+      lifetime.abort();
+      await Promise.allSettled(hosts.map((h) => h.client.close()));
+    },
+  };
+}
+
+async function probe(host: Host, signal: AbortSignal): Promise<ApiKind> {
+  const res = await host.client.call({ operation: 'probe_jobs_api', method: 'GET', path: ['api', 'jobs', randomUUID()], signal });
+  let kind: ApiKind;
+  if (res.status === 404) kind = jsonErrorIs(res, 'Job not found') ? 'jobs' : 'legacy';
+  else if (res.status === 405) kind = 'legacy';
+  else if (res.status === 200) {
+    parseJob(host, res); // a job under a random id: odd, but it is the jobs API answering
+    kind = 'jobs';
+  } else throw unexpectedStatus(host.client.name, res); // down, auth, …: not remembered
+  host.api = kind;
+  return kind;
+}
+
+/** Waits for a shared promise, but gives up when this caller's signal aborts. */
+function withSignal<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}

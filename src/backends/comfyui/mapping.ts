@@ -1,0 +1,158 @@
+// ComfyUI's records (jobs API objects, /queue items, history entries) as the unified status report.
+// Both API kinds map a finished job the same way ComfyUI's own jobs API does.
+import { timesOf, type JobError, type JobOutput, type JobStatus, type JobStatusReport } from '../../jobs/model.ts';
+import { isRecord } from './responses.ts';
+import type { HistoryEntry, HistoryStatus, JobObject, Queue, QueueItem } from './schemas.ts';
+
+/** Output files listed in one status. */
+const MAX_OUTPUTS = 100;
+
+export function fromJobObject(job: JobObject, host: string): JobStatusReport {
+  let status: JobStatus;
+  switch (job.status) {
+    case 'pending':
+      status = 'queued';
+      break;
+    case 'in_progress':
+      status = 'running';
+      break;
+    case 'failed':
+      status = 'failed';
+      break;
+    case 'cancelled':
+      status = 'cancelled';
+      break;
+    case 'completed':
+      // ComfyUI also says "completed" for a history entry without status_str (lenient). The single-job
+      // answer carries that raw status: its messages decide then, as for the legacy routes.
+      status = job.execution_status?.status_str === 'success' ? 'succeeded' : statusFromHistory(job.execution_status).status;
+      break;
+  }
+  const report: JobStatusReport = {
+    found: true,
+    status,
+    raw_status: job.status,
+    host,
+    ...timesOf({ created: job.create_time, started: job.execution_start_time, completed: job.execution_end_time }),
+  };
+  const error = job.execution_error ? errorFrom(job.execution_error) : status === 'failed' ? errorFromMessages(job.execution_status?.messages) : undefined;
+  if (error) report.error = error;
+  const outputs = flattenOutputs(job.outputs);
+  if (outputs) report.outputs = outputs;
+  return report;
+}
+
+export function fromLegacyQueue(queue: Queue, id: string, host: string): JobStatusReport | undefined {
+  const run = queue.queue_running.find((i) => i[1] === id);
+  if (run) {
+    return { found: true, status: 'running', raw_status: 'running', host, ...timesOf({ created: createTimeOf(run) }) };
+  }
+  const mine = queue.queue_pending.find((i) => i[1] === id);
+  if (!mine) return undefined;
+  // queue_pending is ComfyUI's heap array, not sorted: the position is the number of pending jobs the
+  // worker will start before this one (0 = next to start), in the heap's own order (number, prompt_id).
+  const ahead = queue.queue_pending.filter((i) => i[1] !== id && aheadOf(i[0], i[1], mine[0], mine[1])).length;
+  return { found: true, status: 'queued', raw_status: 'pending', queue_position: ahead, host, ...timesOf({ created: createTimeOf(mine) }) };
+}
+
+export function fromHistoryEntry(entry: HistoryEntry, host: string): JobStatusReport {
+  const { status, started, ended } = statusFromHistory(entry.status);
+  // raw_status: the history's own status_str ("success" / "error"), null when ComfyUI recorded none.
+  const promptTuple = entry.prompt;
+  const extra = Array.isArray(promptTuple) ? promptTuple[3] : undefined;
+  const report: JobStatusReport = {
+    found: true,
+    status,
+    raw_status: entry.status?.status_str ?? null,
+    host,
+    ...timesOf({ created: isRecord(extra) ? extra.create_time : undefined, started, completed: ended }),
+  };
+  if (status === 'failed') {
+    const error = errorFromMessages(entry.status?.messages) ?? { message: 'ComfyUI reported the run as failed without an error message' };
+    report.error = error;
+  }
+  const outputs = flattenOutputs(entry.outputs);
+  if (outputs) report.outputs = outputs;
+  return report;
+}
+
+/**
+ * succeeded / failed / cancelled from a history `status`, like ComfyUI's jobs API: "success" →
+ * succeeded; "error" → cancelled when an execution_interrupted message is present, else failed. With no
+ * status_str (older entries), the recorded messages decide; with none either, ComfyUI's own rule
+ * ("completed") is followed, so both API kinds agree.
+ */
+function statusFromHistory(status: HistoryStatus): { status: 'succeeded' | 'failed' | 'cancelled'; started?: unknown; ended?: unknown } {
+  let started: unknown;
+  let ended: unknown;
+  let sawError = false;
+  let sawInterrupt = false;
+  for (const m of status?.messages ?? []) {
+    if (!Array.isArray(m) || m.length < 2 || !isRecord(m[1])) continue;
+    const [name, data] = m as [unknown, Record<string, unknown>];
+    if (name === 'execution_start') started = data.timestamp;
+    else if (name === 'execution_success' || name === 'execution_error' || name === 'execution_interrupted') {
+      ended = data.timestamp;
+      if (name === 'execution_error') sawError = true;
+      if (name === 'execution_interrupted') sawInterrupt = true;
+    }
+  }
+  const s = status?.status_str;
+  let out: 'succeeded' | 'failed' | 'cancelled';
+  if (s === 'success') out = 'succeeded';
+  else if (s === 'error') out = sawInterrupt ? 'cancelled' : 'failed';
+  else out = sawInterrupt ? 'cancelled' : sawError ? 'failed' : 'succeeded';
+  return { status: out, started, ended };
+}
+
+function errorFromMessages(messages: unknown[] | null | undefined): JobError | undefined {
+  for (const m of messages ?? []) {
+    if (Array.isArray(m) && m[0] === 'execution_error' && isRecord(m[1])) return errorFrom(m[1]);
+  }
+  return undefined;
+}
+
+/** The job's own node error (data about the job, so it is passed on, capped). */
+function errorFrom(e: Record<string, unknown>): JobError {
+  const message = typeof e.exception_message === 'string' && e.exception_message.trim() !== '' ? e.exception_message.trim() : 'ComfyUI reported an execution error';
+  const error: JobError = { message: message.slice(0, 2000) };
+  if (typeof e.exception_type === 'string' && e.exception_type) error.type = e.exception_type.slice(0, 200);
+  // node: the node id as ComfyUI names it in the graph (node_type stays in the backend's record).
+  const node = typeof e.node_id === 'string' || typeof e.node_id === 'number' ? String(e.node_id) : undefined;
+  if (node) error.node = node.slice(0, 200);
+  return error;
+}
+
+/** History outputs {node: {images: [{filename, subfolder, type}], …}} as a flat list of files. */
+function flattenOutputs(outputs: Record<string, unknown> | null | undefined): JobOutput[] | undefined {
+  if (!outputs) return undefined;
+  const files: JobOutput[] = [];
+  for (const [node, nodeOut] of Object.entries(outputs)) {
+    if (!isRecord(nodeOut)) continue;
+    for (const [media, items] of Object.entries(nodeOut)) {
+      if (media === 'animated' || !Array.isArray(items)) continue;
+      for (const item of items) {
+        if (!isRecord(item) || typeof item.filename !== 'string') continue;
+        if (files.length >= MAX_OUTPUTS) return files;
+        files.push({
+          node,
+          media,
+          filename: item.filename,
+          subfolder: typeof item.subfolder === 'string' ? item.subfolder : '',
+          type: typeof item.type === 'string' ? item.type : 'output',
+        });
+      }
+    }
+  }
+  return files.length ? files : undefined;
+}
+
+function createTimeOf(item: QueueItem): unknown {
+  const extra = item[3];
+  return isRecord(extra) ? extra.create_time : undefined;
+}
+
+/** Heap order of ComfyUI's queue tuples: number first, then prompt_id. */
+export function aheadOf(numberA: number, idA: string, numberB: number, idB: string): boolean {
+  return numberA < numberB || (numberA === numberB && idA < idB);
+}

@@ -1,0 +1,99 @@
+// Which host has a job. A job is looked for on every host in parallel; the host that had it is
+// remembered (bounded), and later calls go straight there. A host that cannot answer is never taken
+// as "not there": if no other host knows the job, the answer is the host's error, not unknown.
+import { BackendError, isBackendError } from '../../jobs/backend-error.ts';
+import type { JobStatusReport } from '../../jobs/model.ts';
+import { BoundedMap } from './bounded-map.ts';
+import type { Host, HostPool } from './hosts.ts';
+
+/** Job → host memory. */
+const HOST_MEMORY_MAX = 10_000;
+
+export interface Search {
+  /** The host that knows the job, and what it said. */
+  found?: { host: Host; report: JobStatusReport };
+  /** Hosts that answered and do not know the job. */
+  notFoundOn: Set<string>;
+  /** Hosts that could not answer. */
+  errors: Array<{ host: Host; error: unknown }>;
+}
+
+export interface Router {
+  /** Asks the remembered host, or every host in parallel; settles as soon as one host knows the job. */
+  search(id: string, signal: AbortSignal, withPosition: boolean): Promise<Search>;
+  /** The error to raise when no host knows the job and some host could not answer. */
+  searchError(id: string, s: Search): BackendError;
+}
+
+export function createRouter(pool: HostPool, now: () => number): Router {
+  /** Which host had a job (bounded; oldest forgotten first). */
+  const jobHost = new BoundedMap<string>(HOST_MEMORY_MAX, Infinity, now);
+
+  function search(id: string, signal: AbortSignal, withPosition: boolean): Promise<Search> {
+    const remembered = jobHost.get(id);
+    const rememberedHost = remembered === undefined ? undefined : pool.byName(remembered);
+    const candidates = rememberedHost ? [rememberedHost] : pool.hosts;
+    const stop = new AbortController();
+    const combined = AbortSignal.any([signal, stop.signal]);
+    const result: Search = { notFoundOn: new Set(), errors: [] };
+    return new Promise<Search>((resolve, reject) => {
+      let pending = candidates.length;
+      let settled = false;
+      const finish = () => {
+        if (settled || --pending > 0) return;
+        settled = true;
+        if (signal.aborted) reject(signal.reason);
+        else resolve(result);
+      };
+      for (const host of candidates) {
+        pool.lookup(host, id, combined, withPosition).then(
+          (report) => {
+            if (settled) return;
+            if (report.found) {
+              settled = true;
+              stop.abort(); // the other hosts' answers are no longer needed
+              jobHost.set(id, host.name);
+              resolve({ ...result, found: { host, report } });
+              return;
+            }
+            result.notFoundOn.add(host.name);
+            finish();
+          },
+          (error: unknown) => {
+            if (!settled) result.errors.push({ host, error });
+            finish();
+          },
+        );
+      }
+    });
+  }
+
+  function searchError(id: string, s: Search): BackendError {
+    const first = s.errors[0]!;
+    const e = first.error;
+    // Only the adapter's own sentences reach the caller; an unexpected exception's text goes to the log.
+    const base = isBackendError(e)
+      ? e
+      : new BackendError('BACKEND_UNAVAILABLE', `ComfyUI host "${first.host.name}" could not be asked: the gateway failed while calling it.`, {
+          cause: e,
+          detail: oneLine(e),
+        });
+    if (pool.hosts.length === 1) return base;
+    const missing = [...s.notFoundOn];
+    const unreachable = s.errors.map((x) => `"${x.host.name}"`).join(', ');
+    const where = missing.length ? `host(s) ${missing.map((n) => `"${n}"`).join(', ')} do not know job ${id}, and ` : '';
+    return new BackendError(base.code, `${where}ComfyUI host(s) ${unreachable} could not be asked, so the job may be there: ${base.message}`, {
+      ...(base.httpStatus !== undefined ? { httpStatus: base.httpStatus } : {}),
+      ...(base.retryAfterSeconds !== undefined ? { retryAfterSeconds: base.retryAfterSeconds } : {}),
+      cause: e,
+      detail: base.detail,
+    });
+  }
+
+  return { search, searchError };
+}
+
+function oneLine(e: unknown): string {
+  const text = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return text.replace(/[\s\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').trim().slice(0, 500);
+}
