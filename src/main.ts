@@ -171,7 +171,7 @@ function banner(
     lines.push(
       '',
       '  These are simulated backends (the sandbox). Try it:',
-      `    npx @modelcontextprotocol/inspector --cli ${mcpUrl} --transport http --method tools/call \\`,
+      `    npx -y @modelcontextprotocol/inspector --cli ${mcpUrl} --transport http --method tools/call \\`,
       ...(tokens ? [`      --header "Authorization: Bearer <a token above>" \\`] : []),
       `      --tool-name get_job_status --tool-arg project_reference=${config.projects[0]?.reference ?? 'studio-a'} --tool-arg job_id=<an id above>`,
     );

@@ -1,15 +1,14 @@
 // The command line as a user runs it: node src/main.ts.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from './helpers/ports.ts';
+import { startSandboxProcess } from './helpers/sandbox-process.ts';
 
 const MAIN = 'src/main.ts';
-
 
 describe('mcp-job-gateway command line', () => {
   const children: ChildProcess[] = [];
@@ -39,35 +38,19 @@ describe('mcp-job-gateway command line', () => {
   });
 
   it('starts on a sandbox config, prints the endpoint, projects and job ids, serves the tools, and stops on SIGTERM', async () => {
-    // The shipped sandbox config with its fixed ports moved to free ones, so the test never collides.
-    let text = readFileSync('config/sandbox.yaml', 'utf8');
-    for (const port of [9090, 18180, 18188, 18189, 18190, 18191, 18192, 18193]) text = text.replaceAll(String(port), String(await freePort()));
-    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
-    const file = join(dir, 'sandbox.yaml');
-    writeFileSync(file, text);
-    const port = await freePort();
-
-    const child = spawn(process.execPath, [MAIN, '--config', file], { env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn' } });
-    children.push(child);
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', () => out.includes('Try it') && resolve());
-      child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
-    });
+    const sandbox = await startSandboxProcess();
+    children.push(sandbox.child);
+    const { out, port, token } = sandbox;
     expect(out).toContain(`http://127.0.0.1:${port}/mcp`);
     for (const p of ['studio-a', 'agents', 'site-x', 'cloud-renders']) expect(out).toContain(p);
     const succeeded = out.split('\n').find((l) => l.trim().startsWith('succeeded'))!.trim().split(/\s+/)[1]!;
 
-    const token = /jobs:read jobs:cancel\s+(\S+)/.exec(out)![1]!;
     const client = new Client({ name: 'cli-test', version: '1' });
     await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
     const r = await client.callTool({ name: 'get_job_status', arguments: { project_reference: 'studio-a', job_id: succeeded } });
     expect(r.structuredContent).toMatchObject({ status: 'succeeded', found: true });
     await client.close();
 
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await sandbox.stop()).toBe(0);
   });
 });

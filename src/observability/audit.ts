@@ -36,9 +36,13 @@ export function createAuditLog(logger: Logger, file?: string): AuditLog {
   }
   return {
     write(fields) {
-      const record: AuditRecord = { event: 'audit', action: 'cancel_job', time: new Date().toISOString(), ...fields };
-      logger.info(record, 'audit cancel_job');
-      stream?.write(`${JSON.stringify(record)}\n`);
+      // The log line's time is the logger's own (one "time" per line: parsers keep one, SIEMs may reject
+      // duplicates); the file's record carries its own.
+      logger.info({ event: 'audit', action: 'cancel_job', ...fields }, 'audit cancel_job');
+      if (stream) {
+        const record: AuditRecord = { event: 'audit', action: 'cancel_job', time: new Date().toISOString(), ...fields };
+        stream.write(`${JSON.stringify(record)}\n`);
+      }
     },
     async close() {
       if (stream) await new Promise<void>((resolve) => stream!.end(() => resolve()));

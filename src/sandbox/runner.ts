@@ -34,7 +34,7 @@ export async function startSandbox(config: Config, options: SandboxOptions = {})
   let issuer: SandboxIssuer | undefined;
   try {
     let comfyIndex = 0;
-    for (const service of services) {
+    for (const [index, service] of services.entries()) {
       if (service.kind === 'issuer') {
         issuer = await startSandboxIssuer({ port: options.ephemeralPorts ? 0 : service.port, host: '127.0.0.1' });
         portMap.set(service.port, issuer.server.port);
@@ -42,7 +42,8 @@ export async function startSandbox(config: Config, options: SandboxOptions = {})
       }
       const users = config.projects.filter((p) => backendPorts(p).includes(service.port));
       const port = options.ephemeralPorts ? 0 : service.port;
-      const common = { port, host: '127.0.0.1', namespace: `${service.kind}:${service.port}`, ...(options.clock ? { clock: options.clock } : {}) };
+      // Seeded ids follow the service's place in the list, not its port: moving ports keeps the ids.
+      const common = { port, host: '127.0.0.1', namespace: `${service.kind}:${index}`, ...(options.clock ? { clock: options.clock } : {}) };
       let sim: Simulation;
       switch (service.kind) {
         case 'comfyui':

@@ -69,9 +69,14 @@ describe('structured logs and the audit trail', () => {
       status_after: 'cancelled',
     });
     expect(Date.parse(String(audits[0]!.time))).not.toBeNaN();
+    // One "time" per line: JSON.parse keeps the last of duplicate keys, so count them in the raw text.
+    const rawAudits = out.split('\n').filter((l) => l.includes('"event":"audit"'));
+    expect(rawAudits.length).toBeGreaterThanOrEqual(3);
+    for (const l of rawAudits) expect(l.match(/"time":/g)).toHaveLength(1);
     await expect.poll(() => readFileSync(auditFile, 'utf8').trim().split('\n').length).toBeGreaterThanOrEqual(3);
     const fromFile = readFileSync(auditFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(fromFile.filter((a) => a.subject === 'ops-7').map((a) => a.outcome)).toEqual(['cancelled', 'already_terminal', 'UNKNOWN_PROJECT']);
+    expect(Date.parse(String(fromFile[0]!.time))).not.toBeNaN();
   });
 
   it('writes no token, no backend credential and no Authorization header to the logs', async () => {
