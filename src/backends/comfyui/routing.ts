@@ -4,6 +4,7 @@
 import { BackendError, isBackendError } from '../../jobs/backend-error.ts';
 import type { JobStatusReport } from '../../jobs/model.ts';
 import { BoundedMap } from './bounded-map.ts';
+import { createRedactor, excerpt } from '../redact.ts';
 import type { Host, HostPool } from './hosts.ts';
 
 /** Job → host memory. */
@@ -93,7 +94,9 @@ export function createRouter(pool: HostPool, now: () => number): Router {
   return { search, searchError };
 }
 
+const redactCredentials = createRedactor();
+
+/** An unexpected exception, as one redacted line for the log (it may quote what a host sent). */
 function oneLine(e: unknown): string {
-  const text = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-  return text.replace(/[\s\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').trim().slice(0, 500);
+  return excerpt(e instanceof Error ? `${e.name}: ${e.message}` : String(e), redactCredentials);
 }
