@@ -16,6 +16,7 @@ import { createApp } from './http/app.ts';
 import { createAdminApp } from './http/admin.ts';
 import { createRequestContextStore } from './http/request-context.ts';
 import { createCallerRateLimit } from './mcp/caller-rate-limit.ts';
+import { createStateStore } from './state/store.ts';
 import { createTokenVerifier, type TokenVerifier } from './auth/token-verifier.ts';
 import { authenticate, requireScopes } from './auth/middleware.ts';
 import { metadataHandler, metadataPaths, metadataUrl } from './auth/metadata.ts';
@@ -29,7 +30,7 @@ export interface GatewayDeps {
   logger?: Logger;
   /** A metrics registry of its own is made when none is given. */
   metrics?: GatewayMetrics;
-  /** Milliseconds since the epoch, for adapters' clocks (tombstones, rate-limit windows). */
+  /** Milliseconds since the epoch, for adapters' clocks (ComfyUI tombstones; rate limits use the real clock). */
   now?: () => number;
   /** Tools served beside the job tools (the conformance profile's fixtures). */
   extraTools?: readonly ExtraTool[];
@@ -54,10 +55,15 @@ export interface Gateway {
   close(options?: { graceMs?: number }): Promise<void>;
 }
 
+/** How long start-up waits for the state store's first answer. */
+const STORE_START_WAIT_MS = 2_000;
+
 export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const logger = deps.logger ?? createLogger();
   const metrics = deps.metrics ?? createMetrics();
   const audit = createAuditLog(logger, config.audit.file);
+  // One store per gateway (two gateways in one process share nothing unless they share a Redis).
+  const state = createStateStore(config.state, { logger, onHealth: (up) => metrics.stateStoreUp(up) });
   const registry = createProjectRegistry(
     config.projects.map((p) => ({
       reference: p.reference,
@@ -66,6 +72,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       backend: createBackend(p, {
         defaultTimeoutMs: config.defaults.timeout_ms,
         ...(deps.now ? { now: deps.now } : {}),
+        state,
         observerFor: (b) => metrics.backendObserver(b),
       }),
     })),
@@ -79,7 +86,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const context = createRequestContextStore();
   const limits = config.server.caller_rate_limit;
   const rateLimit = limits.enabled
-    ? createCallerRateLimit({ perSecond: limits.per_second, burst: limits.burst, ...(deps.now ? { now: deps.now } : {}) })
+    ? createCallerRateLimit(state, { perSecond: limits.per_second, burst: limits.burst })
     : undefined;
   const info = { name: 'mcp-job-gateway', version: VERSION };
   const requestId = () => context.getStore()?.requestId;
@@ -111,6 +118,9 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     registry,
     metrics,
     async listen() {
+      // Start-up waits briefly for the store's first answer, so the first calls already share; a store
+      // that does not answer is logged loudly and never stops the gateway (nor fails readiness).
+      await state.settled(STORE_START_WAIT_MS);
       // Room for long headers, so an oversized token gets a 401 from us rather than Node's 431.
       const server = createServer({ maxHeaderSize: 64 * 1024 });
       http = server;
@@ -179,6 +189,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         });
       }
       await registry.close();
+      await state.close();
       await audit.close();
       // A logger of our own writes asynchronously: flush it, so the last lines survive a stop.
       if (!deps.logger) await new Promise<void>((resolve) => logger.flush(() => resolve()));

@@ -1,7 +1,10 @@
-// The gateway's lifecycle: a graceful stop lets in-flight calls finish, and two gateways run side by
-// side in one process without sharing state.
+// The gateway's lifecycle: a graceful stop lets in-flight calls finish, two gateways run side by
+// side in one process without sharing state, and a shared state store that cannot be reached costs
+// neither start-up nor readiness nor answers.
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ComfyuiSim } from '../src/sandbox/comfyui.ts';
 import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { freePort } from './helpers/ports.ts';
 
 describe('gateway lifecycle', () => {
   const started: TestGateway[] = [];
@@ -46,5 +49,28 @@ describe('gateway lifecycle', () => {
     const metrics = async (t: TestGateway) => (await fetch(`${t.adminUrl}/metrics`)).text();
     expect(await metrics(a)).toContain('outcome="UNKNOWN_PROJECT"');
     expect(await metrics(b)).not.toContain('outcome="UNKNOWN_PROJECT"');
+  });
+
+  it('starts and answers with an unreachable state store: state_store_up 0, still ready, what it learns kept in its own memory', async () => {
+    const closed = await freePort();
+    const t = await startTestGateway({
+      configure: (c) => ({ ...c, state: { store: 'redis', url: `redis://:pw@127.0.0.1:${closed}/0`, key_prefix: 'mcp-job-gateway:', operation_timeout_ms: 100 } }),
+    });
+    started.push(t);
+    expect(await (await fetch(`${t.adminUrl}/readyz`)).status).toBe(200);
+    expect(await (await fetch(`${t.adminUrl}/metrics`)).text()).toMatch(/^mcp_job_gateway_state_store_up 0$/m);
+    const client = await t.client();
+    const comfy = t.sandbox.simulations.find((s): s is ComfyuiSim => s.kind === 'comfyui')!;
+    const id = comfy.submit();
+    const args = { project_reference: 'studio-a', job_id: id };
+    expect((await client.callTool({ name: 'cancel_job', arguments: args })).structuredContent).toMatchObject({ outcome: 'cancelled' });
+    expect((await client.callTool({ name: 'get_job_status', arguments: args })).structuredContent).toMatchObject({ status: 'cancelled', found: true });
+    expect((await client.callTool({ name: 'cancel_job', arguments: args })).structuredContent).toMatchObject({ outcome: 'already_terminal' });
+  });
+
+  it('with the default memory store, state_store_up is 1', async () => {
+    const t = await startTestGateway();
+    started.push(t);
+    expect(await (await fetch(`${t.adminUrl}/metrics`)).text()).toMatch(/^mcp_job_gateway_state_store_up 1$/m);
   });
 });

@@ -1,4 +1,5 @@
 // What every adapter factory receives besides its own config section.
+import type { StateStore } from '../state/store.ts';
 import type { BackendCallObserver } from './http-client.ts';
 
 export interface AdapterOptions {
@@ -8,8 +9,10 @@ export interface AdapterOptions {
   projectReference: string;
   /** Deadline for one backend call, in milliseconds. */
   timeoutMs: number;
-  /** Milliseconds since the epoch; injected so tests can move time (tombstones, rate-limit windows). */
+  /** Milliseconds since the epoch; injected so tests can move time (ComfyUI tombstones). */
   now?: () => number;
+  /** Where what the adapter learns is kept (default: a memory store of its own). */
+  state?: StateStore | undefined;
   /** Told about every backend HTTP call (metrics). */
   observe?: BackendCallObserver | undefined;
 }

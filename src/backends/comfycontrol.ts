@@ -4,14 +4,17 @@
 // Cancel is not idempotent (400 for terminal jobs and for `accepted`/`uploaded` ones), so every 400 is
 // followed by a read that tells `already_terminal` from `not_cancellable`.
 // ComfyControl sits behind Cloudflare with a per-IP limit (40 requests / 10 s, then a 10 s cooldown),
-// so this adapter keeps its own sliding-window budget and never spends more than it has; after a 429 it
-// stays quiet for the Retry-After time (or 10 s).
+// so this adapter spends a request budget kept in the state store (comfycontrol-budget.ts: one budget
+// for every replica) and never spends more than it has; after a 429 every replica stays quiet for the
+// Retry-After time (or 10 s). Reads are not retried: a retry would spend budget nobody counted.
 import * as z from 'zod';
 import type { ComfycontrolBackendConfig } from '../config/schema.ts';
 import { BackendError, isBackendError } from '../jobs/backend-error.ts';
 import { assertJobId, jobIdRule, SAFE_JOB_ID, type CallContext, type CancelContext, type JobBackend } from '../jobs/backend.ts';
 import { isTerminal, notFoundReport, timesOf, type CancelReport, type JobStatus, type JobStatusReport } from '../jobs/model.ts';
+import { createMemoryStore } from '../state/memory-store.ts';
 import type { AdapterOptions } from './adapter-options.ts';
+import { createRequestBudget } from './comfycontrol-budget.ts';
 import {
   answerForAnotherJob,
   createHttpClient,
@@ -44,8 +47,6 @@ const NOT_CANCELLABLE_YET = new Set(['accepted', 'uploaded']);
 
 /** Default cooldown after a 429 without Retry-After: ComfyControl documents 10 s. */
 const DEFAULT_COOLDOWN_S = 10;
-/** The gateway's clock and Cloudflare's differ by the network delay; keep this much extra room in the window. */
-const WINDOW_MARGIN_MS = 500;
 
 const time = z.union([z.string(), z.number()]).nullable().optional();
 const workflowSchema = z.looseObject({
@@ -62,58 +63,24 @@ type Workflow = z.infer<typeof workflowSchema>;
 
 export function createComfycontrolBackend(config: ComfycontrolBackendConfig, options: AdapterOptions): JobBackend {
   const name = options.name;
-  const now = options.now ?? Date.now;
   const http = createHttpClient({
     name,
     baseUrl: config.base_url,
     headers: { authorization: `Bearer ${config.token}` },
     timeoutMs: config.timeout_ms ?? options.timeoutMs,
+    retryReads: false,
     observe: options.observe,
   });
-  const budgetRequests = config.rate_limit?.requests ?? 40;
-  const windowMs = (config.rate_limit?.per_seconds ?? 10) * 1000 + WINDOW_MARGIN_MS;
+  const requests = config.rate_limit?.requests ?? 40;
+  const budget = createRequestBudget(options.state ?? createMemoryStore(), { name, requests, perSeconds: config.rate_limit?.per_seconds ?? 10 });
 
-  // --- the client-side rate budget -------------------------------------------------------------
-  // Times of the requests sent in the current window, oldest first.
-  let sent: number[] = [];
-  let cooldownUntil = 0;
-
-  function prune(t: number): void {
-    while (sent.length > 0 && sent[0]! <= t - windowMs) sent.shift();
-  }
-
-  /** Throws RATE_LIMITED, without calling, when `n` more requests would exceed the budget now. */
-  function ensureBudget(n: number): void {
-    const t = now();
-    if (t < cooldownUntil) {
-      const s = Math.max(1, Math.ceil((cooldownUntil - t) / 1000));
-      throw new BackendError('RATE_LIMITED', `Backend "${name}" answered 429 recently; the gateway waits ${s} s before calling it again, so retry after ${s} s.`, { retryAfterSeconds: s });
-    }
-    prune(t);
-    const excess = sent.length + n - budgetRequests;
-    if (excess > 0) {
-      // The oldest `excess` requests must leave the window first.
-      const freeAt = (sent[excess - 1] ?? t) + windowMs;
-      const s = Math.max(1, Math.ceil((freeAt - t) / 1000));
-      throw new BackendError(
-        'RATE_LIMITED',
-        `The gateway's request budget for backend "${name}" (${budgetRequests} requests per ${config.rate_limit?.per_seconds ?? 10} s, ComfyControl's limit) is spent; retry in ${s} s.`,
-        { retryAfterSeconds: s },
-      );
-    }
-  }
-
-  /** One budgeted call; a 429 starts the cooldown and becomes RATE_LIMITED. */
-  async function call(req: HttpRequest): Promise<HttpResponse> {
-    ensureBudget(1);
-    sent.push(now());
+  /** One call, paid for now unless `prepaid`; a 429 starts the cooldown (for every replica) and becomes RATE_LIMITED. */
+  async function call(req: HttpRequest, prepaid = false): Promise<HttpResponse> {
+    if (!prepaid) await budget.take(1);
     const res = await http.call(req);
-    // The HTTP client retries a GET once after a 502/503/504; a final 5xx on a GET means two requests left.
-    if (req.method === 'GET' && (res.status === 502 || res.status === 503 || res.status === 504)) sent.push(now());
     if (res.status === 429) {
       const s = retryAfterSeconds(res) ?? DEFAULT_COOLDOWN_S;
-      cooldownUntil = Math.max(cooldownUntil, now() + s * 1000);
-      sent = [];
+      await budget.cooldown(s).catch(() => {}); // the answer stays RATE_LIMITED whatever the store does
       throw new BackendError('RATE_LIMITED', `Backend "${name}" is rate limiting the gateway (HTTP 429); retry after ${s} s.`, {
         httpStatus: 429,
         retryAfterSeconds: s,
@@ -182,8 +149,8 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
     }
   }
 
-  async function read(jobId: string, signal: AbortSignal): Promise<JobStatusReport> {
-    const res = await call({ operation: 'get_job', method: 'GET', path: ['v1', 'workflow', jobId], signal });
+  async function read(jobId: string, signal: AbortSignal, prepaid = false): Promise<JobStatusReport> {
+    const res = await call({ operation: 'get_job', method: 'GET', path: ['v1', 'workflow', jobId], signal }, prepaid);
     if (res.status === 200) return toReport(parseWorkflow(res, jobId));
     if (res.status === 404 || isForeign(res)) return notFoundReport();
     throw unexpectedStatus(name, res);
@@ -197,15 +164,17 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
   async function cancel(jobId: string, ctx: CancelContext): Promise<CancelReport> {
     assertJobId(validateJobId, jobId);
     // A cancel needs at least a read and the POST; do not start one the budget cannot finish.
-    ensureBudget(2);
-    const before = await read(jobId, ctx.signal);
+    // Both are paid for at once, so a cancel never stops between them for want of budget.
+    const prepaid = Math.min(2, requests);
+    await budget.take(prepaid);
+    const before = await read(jobId, ctx.signal, true);
     if (!before.found) return { outcome: 'not_found', status_before: 'unknown', status_after: 'unknown', message: `ComfyControl has no workflow ${jobId} (or it belongs to another user)` };
     if (isTerminal(before.status)) {
       return { outcome: 'already_terminal', status_before: before.status, status_after: before.status, message: `workflow ${jobId} had already finished (${before.raw_status}); nothing was cancelled` };
     }
     // `accepted`/`uploaded` jobs are refused with 400, but the status read may be stale by the time the
     // POST arrives (uploaded -> queued takes seconds), so the backend decides.
-    const res = await call({ operation: 'cancel_job', method: 'POST', path: ['v1', 'workflow', jobId, 'cancel'], signal: ctx.signal });
+    const res = await call({ operation: 'cancel_job', method: 'POST', path: ['v1', 'workflow', jobId, 'cancel'], signal: ctx.signal }, prepaid === 2);
 
     if (res.status >= 200 && res.status < 300) {
       // 200 with an empty body: the runner was signalled; the status flips "after a few seconds".

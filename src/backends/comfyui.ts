@@ -7,7 +7,8 @@
 // comfyui/mapping.ts       ComfyUI records → the unified status report
 // comfyui/cancel.ts        the cancel flow (read, act, read again)
 // comfyui/tombstones.ts    jobs the gateway removed from a queue (ComfyUI forgets them)
-// comfyui/schemas.ts, responses.ts, bounded-map.ts: answer shapes, reading answers, bounded memories
+// comfyui/schemas.ts, responses.ts: answer shapes, reading answers
+// The tombstones and the job → host memory are shared maps in the state store (src/state/).
 import type { ComfyuiBackendConfig } from '../config/schema.ts';
 import { assertJobId, type CallContext, type CancelContext, type JobBackend } from '../jobs/backend.ts';
 import { notFoundReport, type CancelReport, type JobStatusReport } from '../jobs/model.ts';
@@ -17,20 +18,22 @@ import { createHostPool } from './comfyui/hosts.ts';
 import { validatePromptId } from './comfyui/job-id.ts';
 import { createRouter } from './comfyui/routing.ts';
 import { createTombstones } from './comfyui/tombstones.ts';
+import { createMemoryStore } from '../state/memory-store.ts';
 
 export { REMOVED_BY_GATEWAY } from './comfyui/tombstones.ts';
 
 export function createComfyuiBackend(config: ComfyuiBackendConfig, options: AdapterOptions): JobBackend {
   const now = options.now ?? Date.now;
   const pool = createHostPool(config, options);
-  const router = createRouter(pool, now);
-  const tombstones = createTombstones(now);
+  const store = options.state ?? createMemoryStore();
+  const router = createRouter(pool, store, options.name, now);
+  const tombstones = createTombstones(store, options.name, now);
 
   async function getStatus(jobId: string, ctx: CallContext): Promise<JobStatusReport> {
     assertJobId(validatePromptId, jobId);
     const s = await router.search(jobId, ctx.signal, true);
     if (s.found) return s.found.report;
-    const tomb = tombstones.holding(jobId, s.notFoundOn);
+    const tomb = await tombstones.holding(jobId, s.notFoundOn);
     if (tomb !== undefined) return tombstones.report(jobId, tomb);
     if (s.errors.length) throw router.searchError(jobId, s);
     return notFoundReport();

@@ -34,6 +34,8 @@ export interface HttpClientOptions {
   /** Consecutive unavailable answers that open the circuit, and how long it stays open. */
   breakerThreshold?: number;
   breakerOpenMs?: number;
+  /** Retry a read once after a refused or reset connection or a 502/503/504 (default true). */
+  retryReads?: boolean;
   observe?: BackendCallObserver | undefined;
 }
 
@@ -143,7 +145,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       let statusClass = 'error';
       try {
         const res = await breaker.execute(() =>
-          req.method === 'GET' ? readRetry.execute(() => once(req, signal), signal) : once(req, signal),
+          req.method === 'GET' && options.retryReads !== false ? readRetry.execute(() => once(req, signal), signal) : once(req, signal),
         );
         statusClass = `${Math.floor(res.status / 100)}xx`;
         return res;

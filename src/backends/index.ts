@@ -1,6 +1,7 @@
 // The closed set of backend kinds, and the one place a project's config becomes an adapter.
 import type { ProjectConfig } from '../config/schema.ts';
 import type { JobBackend } from '../jobs/backend.ts';
+import type { StateStore } from '../state/store.ts';
 import type { BackendCallObserver } from './http-client.ts';
 import { createAgentJobsBackend } from './agent-jobs.ts';
 import { createComfycontrolBackend } from './comfycontrol.ts';
@@ -10,6 +11,8 @@ import { createProjectRuntimeBackend } from './project-runtime.ts';
 export interface BackendFactoryOptions {
   defaultTimeoutMs: number;
   now?: () => number;
+  /** The gateway's state store: what adapters learn is kept there (shared with every replica on Redis). */
+  state?: StateStore;
   /** An observer of a backend's HTTP calls, given its kind and configured name (metrics). */
   observerFor?: (backend: { kind: string; name: string }) => BackendCallObserver;
 }
@@ -22,6 +25,7 @@ export function createBackend(project: ProjectConfig, options: BackendFactoryOpt
     projectReference: project.reference,
     timeoutMs: b.timeout_ms ?? options.defaultTimeoutMs,
     ...(options.now ? { now: options.now } : {}),
+    state: options.state,
     observe: options.observerFor?.({ kind: b.kind, name }),
   };
   switch (b.kind) {

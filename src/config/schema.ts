@@ -68,7 +68,9 @@ export const comfycontrolBackendSchema = z.strictObject({
       per_seconds: z.number().min(1).max(3600).default(10),
     })
     .default({ requests: 40, per_seconds: 10 })
-    .describe("The gateway stays under ComfyControl's per-IP limit (40 requests / 10 s) and backs off after a 429."),
+    .describe(
+      "ComfyControl's per-IP limit (40 requests / 10 s): the gateway never sends more than `requests` in any `per_seconds` (one budget for every replica with state.store: redis) and waits out a 429's cooldown.",
+    ),
   timeout_ms: timeoutMs.optional(),
 });
 
@@ -130,7 +132,7 @@ export const serverSchema = z.strictObject({
       burst: z.number().int().min(1).max(1_000_000).default(100),
     })
     .default({ enabled: true, per_second: 20, burst: 100 })
-    .describe('Tool calls each caller (token subject) may make: a bucket of `burst` calls refilled at `per_second`; beyond it, RATE_LIMITED.'),
+    .describe('Tool calls each caller (token subject) may make: `burst` at once, then `per_second` (fixed windows, see the README); beyond it, RATE_LIMITED. One budget across replicas with state.store: redis.'),
 });
 
 export const adminSchema = z
@@ -144,6 +146,54 @@ export const adminSchema = z
 export const auditSchema = z
   .strictObject({ file: z.string().min(1).optional().describe('Also append audit records (JSON lines) to this file.') })
   .describe('Every cancel_job is audited in the log (event "audit").');
+
+/** A redis:// or rediss:// URL; checked without ever echoing it (it may hold a password). */
+const storeUrl = z.string().superRefine((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'not a URL: write redis://[:password@]host[:port][/db] or rediss://… (percent-encode "@", "/", ":" and "%" in a password)' });
+    return;
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    ctx.addIssue({ code: 'custom', message: `the scheme must be redis:// or rediss:// (TLS), not ${url.protocol}//` });
+  } else if (url.hostname === '') {
+    ctx.addIssue({ code: 'custom', message: 'the URL names no host' });
+  } else if (!/^(\/\d{0,5})?$/.test(url.pathname)) {
+    ctx.addIssue({ code: 'custom', message: 'the path may only be a database number (redis://host:6379/0)' });
+  }
+});
+
+export const stateSchema = z
+  .strictObject({
+    store: z
+      .enum(['memory', 'redis'])
+      .default('memory')
+      .describe('memory: each process remembers on its own (one replica). redis: every replica shares one Redis or Valkey.'),
+    url: storeUrl
+      .optional()
+      .describe('The Redis or Valkey URL (store: redis), e.g. redis://:${env:REDIS_PASSWORD}@redis:6379/0 or rediss://… for TLS; use a secret reference.'),
+    key_prefix: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
+      .default('mcp-job-gateway:')
+      .describe('Every key the gateway writes starts with this (several gateways on one store: one prefix each).'),
+    operation_timeout_ms: z
+      .number()
+      .int()
+      .min(10)
+      .max(10_000)
+      .default(250)
+      .describe("Deadline for one store operation; past it the call is served from this replica's own memory."),
+  })
+  .superRefine((s, ctx) => {
+    if (s.store === 'redis' && s.url === undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: 'store: redis needs the URL of the Redis or Valkey server' });
+    if (s.store === 'memory' && s.url !== undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: 'url is used only with store: redis; set store: redis, or remove url' });
+  })
+  .describe("Where what the gateway learns is kept: this process's memory, or a Redis/Valkey shared by every replica.");
 
 export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
 
@@ -210,6 +260,7 @@ export const configSchema = z
     admin: adminSchema.default({ enabled: true, host: '127.0.0.1', port: 9090 }),
     audit: auditSchema.default({}),
     defaults: defaultsSchema.default({ timeout_ms: 10_000 }),
+    state: stateSchema.default({ store: 'memory', key_prefix: 'mcp-job-gateway:', operation_timeout_ms: 250 }),
     projects: z.array(projectSchema).min(1),
     sandbox: z
       .strictObject({ services: z.array(sandboxServiceSchema).min(1) })
@@ -275,6 +326,7 @@ function checkGrants(issuers: string[], projects: readonly { access?: ProjectAcc
 }
 
 export type Config = z.infer<typeof configSchema>;
+export type StateConfig = z.infer<typeof stateSchema>;
 export type ProjectConfig = z.infer<typeof projectSchema>;
 export type OAuthConfig = z.infer<typeof oauthSchema>;
 export type ProjectAccess = z.infer<typeof projectAccessSchema>;

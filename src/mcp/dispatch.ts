@@ -65,7 +65,7 @@ export function createToolDispatcher(deps: DispatcherDeps): ToolDispatcher {
       }
       const started = performance.now();
       const caller = context.caller;
-      const wait = deps.rateLimit?.take(caller ? principalKey(caller) : 'anonymous') ?? 0;
+      const wait = deps.rateLimit ? await deps.rateLimit.take(caller ? principalKey(caller) : 'anonymous') : 0;
       const result = wait > 0 ? rateLimited(wait) : await callTool(deps.service, name, args, { signal: context.signal, caller, requestId: context.requestId });
       deps.onToolCall?.({
         tool: name,

@@ -29,6 +29,8 @@ export interface GatewayMetrics {
   /** Counts a request in flight until the returned function is called. */
   requestStarted(): () => void;
   backendHealth(): BackendHealth[];
+  /** Whether the state store answers (always true with `store: memory`). */
+  stateStoreUp(up: boolean): void;
 }
 
 export function createMetrics(options: { processMetrics?: boolean } = {}): GatewayMetrics {
@@ -78,6 +80,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
     labelNames: ['reason'] as const,
     registers: [registry],
   });
+  const storeUp = new Gauge({
+    name: `${PREFIX}state_store_up`,
+    help: 'Whether the state store answers (1) or not (0: each replica answers from its own memory); 1 with store: memory.',
+    registers: [registry],
+  });
+  storeUp.set(1);
   // A plain count read at scrape time: cheaper than a gauge update on every request's start and end.
   let inFlight = 0;
   new Gauge({
@@ -141,6 +149,9 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
         if (!done) inFlight--;
         done = true;
       };
+    },
+    stateStoreUp(up) {
+      storeUp.set(up ? 1 : 0);
     },
     backendHealth: () => [...health.values()].map((h) => ({ ...h, last_success: iso(h.last_success), last_failure: iso(h.last_failure) })),
   };

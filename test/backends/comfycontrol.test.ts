@@ -1,9 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createComfycontrolBackend } from '../../src/backends/comfycontrol.ts';
 import type { ComfycontrolBackendConfig } from '../../src/config/schema.ts';
 import { isBackendError, type BackendError } from '../../src/jobs/backend-error.ts';
 import type { JobBackend } from '../../src/jobs/backend.ts';
 import { ManualClock } from '../../src/sandbox/clock.ts';
+import { createMemoryStore } from '../../src/state/memory-store.ts';
+import type { StateStore } from '../../src/state/store.ts';
 import { startComfycontrolSim, type ComfycontrolSim, type ComfycontrolSimOptions } from '../../src/sandbox/comfycontrol.ts';
 import { startSimServer } from '../../src/sandbox/sim-server.ts';
 import { freePort as closedPort } from '../helpers/ports.ts';
@@ -26,9 +28,9 @@ let clock: ManualClock;
 let sim: ComfycontrolSim;
 const backends: JobBackend[] = [];
 
-function backend(overrides: Partial<ComfycontrolBackendConfig> = {}, timeoutMs = 2_000): JobBackend {
+function backend(overrides: Partial<ComfycontrolBackendConfig> = {}, timeoutMs = 2_000, state?: StateStore): JobBackend {
   const config: ComfycontrolBackendConfig = { kind: 'comfycontrol', base_url: sim.baseUrl, token: TOKEN, rate_limit: { requests: 40, per_seconds: 10 }, ...overrides };
-  const b = createComfycontrolBackend(config, { name: 'cloud-renders', projectReference: 'cloud-renders', timeoutMs, now: () => clock.now() });
+  const b = createComfycontrolBackend(config, { name: 'cloud-renders', projectReference: 'cloud-renders', timeoutMs, now: () => clock.now(), state });
   backends.push(b);
   return b;
 }
@@ -169,6 +171,19 @@ describe('comfycontrol adapter: cancel_job', () => {
 });
 
 describe('comfycontrol adapter: rate limit', () => {
+  // The budget is counted by rate-limiter-flexible, which reads Date: time moves for it and for the
+  // simulation (its own sliding-window limit) together.
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'], now: clock.now() });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+  const advance = (ms: number) => {
+    clock.advance(ms);
+    vi.setSystemTime(clock.now());
+  };
+
   it('never makes ComfyControl answer 429 under a burst: its own budget answers RATE_LIMITED first', async () => {
     const b = backend();
     const id = sim.seeds.running[0]!;
@@ -184,7 +199,7 @@ describe('comfycontrol adapter: rate limit', () => {
     expect(await errorCode(b.cancel(id, ctx()))).toBe('RATE_LIMITED');
     expect(sim.server.requests).toHaveLength(40);
     // Once the window has passed, calls go through again.
-    clock.advance(11_000);
+    advance(11_000);
     expect((await b.getStatus(id, ctx())).status).toBe('running');
     expect(sim.rateLimitedResponses).toBe(0);
   });
@@ -197,7 +212,7 @@ describe('comfycontrol adapter: rate limit', () => {
         failure(b.cancel(sim.seeds.succeeded[0]!, ctx())),
         failure(b.getStatus(sim.seeds.queued[0]!, ctx())),
       ]);
-      clock.advance(700);
+      advance(700);
     }
     expect(sim.rateLimitedResponses).toBe(0);
   });
@@ -211,6 +226,73 @@ describe('comfycontrol adapter: rate limit', () => {
     expect(sim.server.requests).toHaveLength(3);
   });
 
+  it('never lets more than `requests` reach ComfyControl in any window of `per_seconds`, and spends the whole budget', async () => {
+    // Fixed windows would let 2 x 5 through around a boundary; the sliding count of the simulation
+    // (429 past 5 in any 2 s) and the count below would both see it.
+    await restartSim({ rateLimit: { requests: 5, perSeconds: 2, cooldownSeconds: 10 } });
+    const b = backend({ rate_limit: { requests: 5, per_seconds: 2 } });
+    const arrivals: { at: number; count: number }[] = [];
+    const stepMs = 97; // not a divisor of any window: steps land all over the window boundaries
+    const started = clock.now();
+    for (let step = 0; step < 200; step++) {
+      const before = sim.server.requests.length;
+      await Promise.all([
+        failure(b.getStatus(sim.seeds.running[0]!, ctx())),
+        failure(b.getStatus(sim.seeds.succeeded[0]!, ctx())),
+        failure(b.getStatus(sim.seeds.queued[0]!, ctx())),
+      ]);
+      arrivals.push({ at: clock.now(), count: sim.server.requests.length - before });
+      advance(stepMs);
+    }
+    const elapsedMs = clock.now() - started;
+    const busiest = Math.max(...arrivals.map((a) => arrivals.filter((x) => x.at > a.at - 2_000 && x.at <= a.at).reduce((n, x) => n + x.count, 0)));
+    expect(busiest).toBeLessThanOrEqual(5);
+    expect(sim.rateLimitedResponses).toBe(0);
+    // Each request is counted for 2.5 s (the window plus the 0.5 s margin): 5 per 2.5 s, less one step of slack.
+    const sent = arrivals.reduce((n, x) => n + x.count, 0);
+    expect(sent).toBeGreaterThanOrEqual(5 * Math.floor(elapsedMs / (2_500 + stepMs)));
+  });
+
+  it('two replicas on one store spend one budget, and a 429 seen by one pauses the other', async () => {
+    const store = createMemoryStore();
+    const a = backend({}, 2_000, store);
+    const b = backend({}, 2_000, store);
+    const id = sim.seeds.running[0]!;
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => failure((i % 2 ? a : b).getStatus(id, ctx()))));
+    expect(results.filter((r) => r === 'resolved')).toHaveLength(30);
+    // Each alone would have 40; together they have 40.
+    const more = await Promise.all(Array.from({ length: 30 }, (_, i) => failure((i % 2 ? b : a).getStatus(id, ctx()))));
+    expect(more.filter((r) => r === 'resolved')).toHaveLength(10);
+    expect(sim.server.requests).toHaveLength(40);
+
+    advance(11_000);
+    sim.server.setFault({ kind: 'status', status: 429 });
+    expect(await errorCode(a.getStatus(id, ctx()))).toBe('RATE_LIMITED');
+    sim.server.setFault(null);
+    const sent = sim.server.requests.length;
+    const seenByB = await failure(b.getStatus(id, ctx()));
+    expect(seenByB).toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 10 });
+    expect(typeof seenByB !== 'string' && seenByB.message).toBe('Backend "cloud-renders" answered 429 recently; the gateway waits 10 s before calling it again, so retry after 10 s.');
+    expect(sim.server.requests.length).toBe(sent);
+    advance(10_000);
+    expect((await b.getStatus(id, ctx())).status).toBe('running');
+  });
+
+  it('starts a cancel only when the budget covers its read and its cancel request', async () => {
+    const b = backend({ rate_limit: { requests: 3, per_seconds: 5 } });
+    await b.getStatus(sim.seeds.running[0]!, ctx());
+    await b.getStatus(sim.seeds.running[0]!, ctx());
+    const refused = await failure(b.cancel(sim.seeds.running[0]!, ctx()));
+    expect(refused).toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 6 });
+    expect(typeof refused !== 'string' && refused.message).toBe(
+      'The gateway\'s request budget for backend "cloud-renders" (3 requests per 5 s, ComfyControl\'s limit) is spent; retry in 6 s.',
+    );
+    expect(sim.server.requests).toHaveLength(2);
+    // The refused cancel took nothing: the one request left is still there.
+    expect((await b.getStatus(sim.seeds.running[0]!, ctx())).status).toBe('running');
+    expect(sim.server.requests).toHaveLength(3);
+  });
+
   it('after a forced 429 without Retry-After, stays quiet for 10 s', async () => {
     const b = backend();
     const id = sim.seeds.running[0]!;
@@ -220,13 +302,13 @@ describe('comfycontrol adapter: rate limit', () => {
     expect(typeof first !== 'string' && first.retryAfterSeconds).toBe(10);
     sim.server.setFault(null);
     const sent = sim.server.requests.length;
-    clock.advance(9_000);
+    advance(9_000);
     const during = await failure(b.getStatus(id, ctx()));
     expect(typeof during !== 'string' && during.code).toBe('RATE_LIMITED');
     expect(typeof during !== 'string' && during.retryAfterSeconds).toBe(1);
     expect(await errorCode(b.cancel(id, ctx()))).toBe('RATE_LIMITED');
     expect(sim.server.requests.length).toBe(sent);
-    clock.advance(1_000);
+    advance(1_000);
     expect((await b.getStatus(id, ctx())).status).toBe('running');
   });
 
@@ -240,10 +322,10 @@ describe('comfycontrol adapter: rate limit', () => {
     const limited = await failure(b.getStatus(id, ctx()));
     expect(typeof limited !== 'string' && limited.retryAfterSeconds).toBe(30);
     expect(sim.rateLimitedResponses).toBe(1);
-    clock.advance(20_000);
+    advance(20_000);
     expect(await errorCode(b.getStatus(id, ctx()))).toBe('RATE_LIMITED');
     expect(sim.rateLimitedResponses).toBe(1);
-    clock.advance(10_000);
+    advance(10_000);
     expect((await b.getStatus(id, ctx())).status).toBe('running');
   });
 });

@@ -149,4 +149,34 @@ projects:
     const shipped = JSON.parse(readFileSync('config/schema.json', 'utf8'));
     expect(shipped).toEqual(configJsonSchema());
   });
+
+  describe('state', () => {
+    it("defaults to this process's memory", () => {
+      expect(parseConfig(minimal(), 't.yaml').state).toEqual({ store: 'memory', key_prefix: 'mcp-job-gateway:', operation_timeout_ms: 250 });
+    });
+
+    it('takes a Redis URL from a secret reference, with a password and TLS', () => {
+      const cfg = parseConfig(minimal('state: { store: redis, url: "${env:REDIS_URL}", key_prefix: "gw-a:", operation_timeout_ms: 100 }'), 't.yaml', {
+        env: { REDIS_URL: 'rediss://:p%40ss@redis.internal:6380/2' },
+      });
+      expect(cfg.state).toEqual({ store: 'redis', url: 'rediss://:p%40ss@redis.internal:6380/2', key_prefix: 'gw-a:', operation_timeout_ms: 100 });
+      const fromFile = parseConfig(minimal('state: { store: redis, url: "${file:/run/secrets/redis-url}" }'), 't.yaml', { readSecretFile: () => 'redis://:pw@redis:6379/0\n' });
+      expect(fromFile.state.url).toBe('redis://:pw@redis:6379/0');
+    });
+
+    it('refuses a redis store without a URL, a URL without redis, and a URL that is not one, without repeating it', () => {
+      expect(problemsOf(minimal('state: { store: redis }'))).toEqual([{ path: 'state.url', message: 'store: redis needs the URL of the Redis or Valkey server' }]);
+      expect(problemsOf(minimal('state: { url: "redis://redis:6379" }'))).toEqual([{ path: 'state.url', message: 'url is used only with store: redis; set store: redis, or remove url' }]);
+      expect(problemsOf(minimal('state: { store: redis, url: "http://:hunter2@redis:6379" }'))).toEqual([{ path: 'state.url', message: 'the scheme must be redis:// or rediss:// (TLS), not http://' }]);
+      expect(problemsOf(minimal('state: { store: redis, url: "redis://:hunter2@redis:6379/x" }'))).toEqual([
+        { path: 'state.url', message: 'the path may only be a database number (redis://host:6379/0)' },
+      ]);
+      const unparsable = problemsOf(minimal('state: { store: redis, url: "redis://:a/b@c@redis:6379" }'));
+      expect(unparsable).toHaveLength(1);
+      expect(unparsable[0]!.message).toMatch(/^not a URL: .*percent-encode/);
+      expect(JSON.stringify(unparsable)).not.toContain('a/b@c');
+      expect(problemsOf(minimal('state: { store: redis, url: "${env:REDIS_URL}" }'))).toEqual([{ path: 'state.url', message: 'environment variable REDIS_URL is not set' }]);
+      expect(problemsOf(minimal('state: { store: etcd }')).map((p) => p.path)).toEqual(['state.store']);
+    });
+  });
 });

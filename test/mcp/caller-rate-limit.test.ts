@@ -1,7 +1,10 @@
 // Each caller's tool calls are budgeted on their own: a runaway agent gets RATE_LIMITED, the others
-// are still served, and the budget refills with time.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCallerRateLimit } from '../../src/mcp/caller-rate-limit.ts';
+// are still served, and the budget refills with time; and how per_second and burst become
+// rate-limiter-flexible windows.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createCallerRateLimit, type CallerRateLimit } from '../../src/mcp/caller-rate-limit.ts';
+import { createMemoryStore } from '../../src/state/memory-store.ts';
+import type { StateStore } from '../../src/state/store.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 
 describe('per-caller rate limit', () => {
@@ -23,21 +26,70 @@ describe('per-caller rate limit', () => {
     // Refused calls never reached the backend.
     expect(t.sandbox.simulations.find((s) => s.kind === 'agent_jobs')!.server.requests.length - before).toBe(3);
     expect(((await polite.callTool({ name: 'get_job_status', arguments: job })).structuredContent as { status: string }).status).toBe('succeeded');
-    t.clock.advance(1_000);
+    await new Promise((resolve) => setTimeout(resolve, 1_050)); // the steady window (1 per 1 s) passes
     expect(((await greedy.callTool({ name: 'get_job_status', arguments: job })).structuredContent as { status: string }).status).toBe('succeeded');
     const metrics = await (await fetch(`${t.adminUrl}/metrics`)).text();
     expect(metrics).toMatch(/mcp_job_gateway_tool_calls_total\{tool="get_job_status",outcome="RATE_LIMITED",backend_kind="none",backend="none"\} 2/);
   });
+});
 
-  it('forgets the least recently seen caller when it holds too many', () => {
-    let now = 0;
-    const limit = createCallerRateLimit({ perSecond: 1, burst: 1, now: () => now, maxCallers: 2 });
-    expect(limit.take('a')).toBe(0);
-    expect(limit.take('a')).toBe(1);
-    limit.take('b');
-    limit.take('c'); // evicts a
-    expect(limit.take('a')).toBe(0); // a starts over with a full bucket
-    now += 500;
-    expect(limit.take('c')).toBe(1);
+describe('per-caller budget: per_second and burst on rate-limiter-flexible', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.parse('2026-11-01T12:00:00Z') });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+  const advance = (ms: number) => vi.setSystemTime(Date.now() + ms);
+  async function takeMany(limit: CallerRateLimit, caller: string, n: number): Promise<number[]> {
+    const waits = [];
+    for (let i = 0; i < n; i++) waits.push(await limit.take(caller));
+    return waits;
+  }
+  const granted = (waits: number[]) => waits.filter((w) => w === 0).length;
+
+  it('defaults (20 per second, burst 100): 100 at once, then 20 a second from the steady window', async () => {
+    const limit = createCallerRateLimit(createMemoryStore(), { perSecond: 20, burst: 100 });
+    expect(granted(await takeMany(limit, 'a', 150))).toBe(100);
+    expect(await limit.take('a')).toBe(1);
+    advance(1_000);
+    expect(granted(await takeMany(limit, 'a', 50))).toBe(20);
+    // Another caller has a budget of its own.
+    expect(granted(await takeMany(limit, 'b', 150))).toBe(100);
+    // Once the burst window (burst / per_second = 5 s) has passed, the burst is back.
+    advance(5_000);
+    expect(granted(await takeMany(limit, 'a', 150))).toBe(100);
+  });
+
+  it('never grants a caller that never pauses more than per_second + (burst - per_second) x per_second / burst a second', async () => {
+    const limit = createCallerRateLimit(createMemoryStore(), { perSecond: 20, burst: 100 });
+    let total = 0;
+    for (let s = 0; s < 60; s++) {
+      total += granted(await takeMany(limit, 'runaway', 60));
+      advance(1_000);
+    }
+    // 60 s: 20/s steady plus 80 extra every 5 s = 36/s, plus one burst at the start.
+    expect(total).toBeLessThanOrEqual(60 * 36 + 100);
+    expect(total).toBeGreaterThanOrEqual(60 * 20);
+  });
+
+  it('a fractional rate: 0.5 per second, burst 2', async () => {
+    const limit = createCallerRateLimit(createMemoryStore(), { perSecond: 0.5, burst: 2 });
+    expect(await takeMany(limit, 'slow', 3)).toEqual([0, 0, 2]);
+    advance(2_000);
+    expect(await takeMany(limit, 'slow', 2)).toEqual([0, 2]);
+  });
+
+  it('a burst no larger than per_second is one window of burst calls', async () => {
+    const limit = createCallerRateLimit(createMemoryStore(), { perSecond: 20, burst: 10 });
+    expect(granted(await takeMany(limit, 'c', 30))).toBe(10);
+    advance(1_000);
+    expect(granted(await takeMany(limit, 'c', 30))).toBe(10);
+  });
+
+  it('a limiter that fails (not a refusal) never refuses calls', async () => {
+    const broken = { ...createMemoryStore(), limiter: () => ({ consume: () => Promise.reject(new Error('store exploded')) }) } as unknown as StateStore;
+    const limit = createCallerRateLimit(broken, { perSecond: 1, burst: 1 });
+    expect(await takeMany(limit, 'x', 3)).toEqual([0, 0, 0]);
   });
 });

@@ -24,14 +24,14 @@ export interface CancelDeps {
 export async function cancelJob(deps: CancelDeps, id: string, signal: AbortSignal): Promise<CancelReport> {
   const s = await deps.router.search(id, signal, false); // status_before needs no queue position
   if (!s.found) {
-    const tomb = deps.tombstones.holding(id, s.notFoundOn);
+    const tomb = await deps.tombstones.holding(id, s.notFoundOn);
     if (tomb !== undefined) {
       return {
         outcome: 'already_terminal',
         status_before: 'cancelled',
         status_after: 'cancelled',
-        host: tomb,
-        message: `The gateway already removed job ${id} from the queue of ComfyUI host "${tomb}"; it never ran. Nothing more to do.`,
+        host: tomb.host,
+        message: `The gateway already removed job ${id} from the queue of ComfyUI host "${tomb.host}"; it never ran. Nothing more to do.`,
       };
     }
     if (s.errors.length) throw deps.router.searchError(id, s);
@@ -99,11 +99,11 @@ async function interruptLegacy(deps: CancelDeps, host: Host, id: string, before:
 }
 
 /** The outcome from what is true after the cancel. */
-function settle(deps: CancelDeps, host: Host, id: string, before: JobStatusReport, after: JobStatusReport, sent: Sent): CancelReport {
+async function settle(deps: CancelDeps, host: Host, id: string, before: JobStatusReport, after: JobStatusReport, sent: Sent): Promise<CancelReport> {
   const base = { status_before: before.status, host: host.name };
   if (!after.found) {
     if (sent === 'dequeued') {
-      deps.tombstones.remember(id, host.name);
+      await deps.tombstones.remember(id, host.name);
       return {
         ...base,
         outcome: 'cancelled',
@@ -119,7 +119,7 @@ function settle(deps: CancelDeps, host: Host, id: string, before: JobStatusRepor
         message: `An interrupt was sent for job ${id} on ComfyUI host "${host.name}", but the host no longer knows the job (its history may have been cleared), so the result cannot be confirmed.`,
       };
     }
-    if (deps.tombstones.hostOf(id) === host.name) {
+    if ((await deps.tombstones.find(id))?.host === host.name) {
       // A concurrent cancel through this adapter removed it first.
       return { ...base, outcome: 'already_terminal', status_after: 'cancelled', message: `Job ${id} had already been removed from the queue of ComfyUI host "${host.name}" by the gateway.` };
     }

@@ -1,13 +1,14 @@
 // Which host has a job. A job is looked for on every host in parallel; the host that had it is
-// remembered (bounded), and later calls go straight there. A host that cannot answer is never taken
-// as "not there": if no other host knows the job, the answer is the host's error, not unknown.
+// remembered (bounded, in the state store: with `store: redis` a host one replica found serves every
+// replica), and later calls go straight there. A host that cannot answer is never taken as "not
+// there": if no other host knows the job, the answer is the host's error, not unknown.
 import { BackendError, isBackendError } from '../../jobs/backend-error.ts';
 import type { JobStatusReport } from '../../jobs/model.ts';
-import { BoundedMap } from './bounded-map.ts';
+import type { StateStore } from '../../state/store.ts';
 import { createRedactor, excerpt } from '../redact.ts';
 import type { Host, HostPool } from './hosts.ts';
 
-/** Job → host memory. */
+/** Job → host memory: entries kept at most (forgotten oldest first; never by age). */
 const HOST_MEMORY_MAX = 10_000;
 
 export interface Search {
@@ -26,12 +27,20 @@ export interface Router {
   searchError(id: string, s: Search): BackendError;
 }
 
-export function createRouter(pool: HostPool, now: () => number): Router {
-  /** Which host had a job (bounded; oldest forgotten first). */
-  const jobHost = new BoundedMap<string>(HOST_MEMORY_MAX, Infinity, now);
+/** `backend` names the memory in the store: each ComfyUI backend has its own. */
+export function createRouter(pool: HostPool, store: StateStore, backend: string, now: () => number): Router {
+  /** Which host had a job. */
+  const jobHost = store.map<string>({
+    name: `comfyui:${backend}:job-host`,
+    maxEntries: HOST_MEMORY_MAX,
+    maxAgeMs: Infinity,
+    now,
+    parse: (v) => (typeof v === 'string' ? v : undefined),
+  });
 
-  function search(id: string, signal: AbortSignal, withPosition: boolean): Promise<Search> {
-    const remembered = jobHost.get(id);
+  async function search(id: string, signal: AbortSignal, withPosition: boolean): Promise<Search> {
+    const remembered = (await jobHost.get(id))?.value;
+    // A name from the store that is no host of this config (any more) is ignored: every host is asked.
     const rememberedHost = remembered === undefined ? undefined : pool.byName(remembered);
     const candidates = rememberedHost ? [rememberedHost] : pool.hosts;
     const stop = new AbortController();
@@ -53,8 +62,9 @@ export function createRouter(pool: HostPool, now: () => number): Router {
             if (report.found) {
               settled = true;
               stop.abort(); // the other hosts' answers are no longer needed
-              jobHost.set(id, host.name);
-              resolve({ ...result, found: { host, report } });
+              // Written before answering, so the next call through any replica goes straight there.
+              const found = { ...result, found: { host, report } };
+              void (remembered === host.name ? Promise.resolve() : jobHost.set(id, host.name)).then(() => resolve(found));
               return;
             }
             result.notFoundOn.add(host.name);

@@ -1,9 +1,10 @@
-// ComfyUI forgets a job removed from its pending queue (it never enters history). The adapter keeps
-// a bounded, per-instance tombstone of the jobs *it* removed, so a later status says `cancelled` and a
-// later cancel `already_terminal` instead of unknown / not_found. The tombstones live in this process
-// only: another replica, or this one after a restart, answers unknown for such a job.
+// ComfyUI forgets a job removed from its pending queue (it never enters history). The adapter keeps a
+// bounded tombstone of each job *it* removed, so a later status says `cancelled` and a later cancel
+// `already_terminal` instead of unknown / not_found. The tombstones are a shared map in the state
+// store: with `store: redis` every replica knows what any of them removed (see src/state/shared-map.ts
+// for what a store outage costs).
 import type { JobStatusReport } from '../../jobs/model.ts';
-import { BoundedMap } from './bounded-map.ts';
+import type { StateStore } from '../../state/store.ts';
 
 /** Tombstones kept at most, and for how long. */
 const TOMBSTONE_MAX = 10_000;
@@ -15,35 +16,45 @@ const TOMBSTONE_MAX_AGE_MS = 7 * 24 * 3600_000;
  */
 export const REMOVED_BY_GATEWAY = 'removed from queue by the gateway';
 
-export interface Tombstones {
-  /** The gateway removed `id` from the pending queue of host `host`. */
-  remember(id: string, host: string): void;
-  /** The host the gateway removed `id` from, if it did. */
-  hostOf(id: string): string | undefined;
-  /** The host of a tombstone that holds: that host answered and no longer knows the job. */
-  holding(id: string, notFoundOn: ReadonlySet<string>): string | undefined;
-  /** The status of a job the gateway removed from `host`'s queue. */
-  report(id: string, host: string): JobStatusReport;
+/** The gateway removed a job from the pending queue of `host`, at `at` (ms since the epoch). */
+export interface Tombstone {
+  host: string;
+  at: number;
 }
 
-export function createTombstones(now: () => number): Tombstones {
-  const removed = new BoundedMap<string>(TOMBSTONE_MAX, TOMBSTONE_MAX_AGE_MS, now);
+export interface Tombstones {
+  /** The gateway removed `id` from the pending queue of host `host`. */
+  remember(id: string, host: string): Promise<void>;
+  /** The tombstone of `id`, if the gateway removed it. */
+  find(id: string): Promise<Tombstone | undefined>;
+  /** The tombstone of `id` if it holds: its host answered and no longer knows the job. */
+  holding(id: string, notFoundOn: ReadonlySet<string>): Promise<Tombstone | undefined>;
+  /** The status of a job the gateway removed from a queue. */
+  report(id: string, tomb: Tombstone): JobStatusReport;
+}
+
+/** `backend` names the map in the store: each ComfyUI backend has its own tombstones. */
+export function createTombstones(store: StateStore, backend: string, now: () => number): Tombstones {
+  const removed = store.map<string>({
+    name: `comfyui:${backend}:tombstones`,
+    maxEntries: TOMBSTONE_MAX,
+    maxAgeMs: TOMBSTONE_MAX_AGE_MS,
+    now,
+    parse: (v) => (typeof v === 'string' ? v : undefined),
+  });
+  async function find(id: string): Promise<Tombstone | undefined> {
+    const e = await removed.get(id);
+    return e === undefined ? undefined : { host: e.value, at: e.at };
+  }
   return {
     remember: (id, host) => removed.set(id, host),
-    hostOf: (id) => removed.get(id),
-    holding(id, notFoundOn) {
-      const host = removed.get(id);
-      return host !== undefined && notFoundOn.has(host) ? host : undefined;
+    find,
+    async holding(id, notFoundOn) {
+      const tomb = await find(id);
+      return tomb !== undefined && notFoundOn.has(tomb.host) ? tomb : undefined;
     },
-    report(id, host) {
-      const at = removed.timeOf(id);
-      return {
-        found: true,
-        status: 'cancelled',
-        raw_status: REMOVED_BY_GATEWAY,
-        host,
-        ...(at !== undefined ? { completed_at: new Date(at).toISOString() } : {}),
-      };
+    report(_id, tomb) {
+      return { found: true, status: 'cancelled', raw_status: REMOVED_BY_GATEWAY, host: tomb.host, completed_at: new Date(tomb.at).toISOString() };
     },
   };
 }

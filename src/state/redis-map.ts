@@ -1,0 +1,74 @@
+// A shared map on Redis: one hash (key → JSON {v, at}) and one sorted set (key → time written), so
+// the size bound and the age limit hold there too. One script writes an entry and trims the oldest
+// beyond the bound and those past the age limit, atomically; a read is a single HGET.
+import type { Redis } from 'ioredis';
+import type { TimedEntry } from './bounded-map.ts';
+import type { RemoteMap } from './shared-map.ts';
+
+// KEYS: the hash, the sorted set. ARGV: key, entry JSON, time written (ms), max entries, max age in ms
+// (0: none), now (ms).
+const SET_ENTRY = `
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+local maxAge = tonumber(ARGV[5])
+local gone = {}
+if maxAge > 0 then
+  gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. (tonumber(ARGV[6]) - maxAge))
+end
+local excess = redis.call('ZCARD', KEYS[2]) - #gone - tonumber(ARGV[4])
+if excess > 0 then
+  for _, k in ipairs(redis.call('ZRANGE', KEYS[2], #gone, #gone + excess - 1)) do gone[#gone + 1] = k end
+end
+for _, k in ipairs(gone) do
+  redis.call('HDEL', KEYS[1], k)
+  redis.call('ZREM', KEYS[2], k)
+end
+if maxAge > 0 then
+  redis.call('PEXPIRE', KEYS[1], maxAge)
+  redis.call('PEXPIRE', KEYS[2], maxAge)
+end
+return #gone
+`;
+
+const COMMAND = 'mcpJobGatewayMapSet';
+type WithMapSet = Redis & { [COMMAND](...args: (string | number)[]): Promise<unknown> };
+
+/** Defines the write script on the client (EVALSHA, sent in full only when the server lacks it). */
+export function defineMapCommands(client: Redis): void {
+  client.defineCommand(COMMAND, { numberOfKeys: 2, lua: SET_ENTRY });
+}
+
+export interface RedisMapOptions {
+  /** Full key of the hash; the sorted set is this plus ":order". */
+  key: string;
+  maxEntries: number;
+  maxAgeMs: number;
+  now: () => number;
+  /** Runs one store operation under the store's deadline. */
+  deadline<T>(operation: Promise<T>): Promise<T>;
+}
+
+export function createRedisMap(client: Redis, options: RedisMapOptions): RemoteMap {
+  const order = `${options.key}:order`;
+  const maxAge = Number.isFinite(options.maxAgeMs) ? Math.ceil(options.maxAgeMs) : 0;
+  return {
+    async get(key) {
+      const raw = await options.deadline(client.hget(options.key, key));
+      return raw === null ? undefined : parseEntry(raw);
+    },
+    async set(key, entry) {
+      const json = JSON.stringify({ v: entry.value, at: entry.at });
+      await options.deadline((client as WithMapSet)[COMMAND](options.key, order, key, json, entry.at, options.maxEntries, maxAge, options.now()));
+    },
+  };
+}
+
+/** An entry as stored; anything else (another program's key, a damaged value) reads as absent. */
+function parseEntry(raw: string): TimedEntry<unknown> | undefined {
+  try {
+    const e = JSON.parse(raw) as { v?: unknown; at?: unknown };
+    return typeof e === 'object' && e !== null && typeof e.at === 'number' && Number.isFinite(e.at) && e.v !== undefined ? { value: e.v, at: e.at } : undefined;
+  } catch {
+    return undefined;
+  }
+}

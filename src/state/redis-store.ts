@@ -1,0 +1,167 @@
+// The shared store on Redis or Valkey (ioredis). What keeps a failing store from ever failing a call:
+// - no offline queue: while disconnected every operation fails at once and is served locally;
+// - a deadline on every operation (operation_timeout_ms), and a socket that stays silent for a few
+//   deadlines is dropped and reconnected, so a server that accepts and never answers costs at most
+//   one deadline per call until then, and nothing after;
+// - reconnection forever, at most every 2 s; sharing resumes on the first answer.
+// The URL's password is never logged: lines name the store by its URL with the password masked.
+import { Redis } from 'ioredis';
+import { createStoreHealth } from './health.ts';
+import { createRedisLimiter } from './redis-limiter.ts';
+import { createRedisMap, defineMapCommands } from './redis-map.ts';
+import { createSharedMap } from './shared-map.ts';
+import type { StateStore, StateStoreDeps } from './store.ts';
+
+export interface RedisStoreConfig {
+  url: string;
+  keyPrefix: string;
+  operationTimeoutMs: number;
+}
+
+/** While the store is down with the connection open (e.g. after an error answer), how often it is tried again. */
+const PROBE_INTERVAL_MS = 1_000;
+
+export function createRedisStore(config: RedisStoreConfig, deps: StateStoreDeps): StateStore {
+  const timeoutMs = config.operationTimeoutMs;
+  const redact = passwordRedactor(config.url);
+  let lastError = 'no answer yet';
+  let closing = false;
+  let probe: NodeJS.Timeout | undefined;
+
+  let reported: boolean | undefined;
+  const report = (up: boolean) => {
+    if (up !== reported) deps.onHealth?.(up);
+    reported = up;
+  };
+  const health = createStoreHealth({
+    logger: deps.logger,
+    fields: { store: 'redis', url: maskedUrl(config.url) },
+    onChange(up) {
+      report(up);
+      if (up) stopProbe();
+      else startProbe();
+    },
+  });
+  report(false); // until the first answer
+
+  const client = new Redis(config.url, {
+    enableOfflineQueue: false,
+    commandTimeout: timeoutMs,
+    socketTimeout: Math.max(1_000, 4 * timeoutMs),
+    connectTimeout: Math.max(2_000, 4 * timeoutMs),
+    maxRetriesPerRequest: 0,
+    retryStrategy: (times) => Math.min(100 * times, 2_000),
+    connectionName: 'mcp-job-gateway',
+    protocol: 2, // every Redis and Valkey speaks it; nothing here needs RESP3
+  });
+  defineMapCommands(client);
+  client.on('error', (e: Error) => {
+    lastError = redact(e.message);
+  });
+  client.on('ready', () => health.markUp());
+  client.on('close', () => {
+    if (!closing) health.markDown(lastError === 'no answer yet' ? 'connection closed' : lastError);
+  });
+
+  function deadline<T>(operation: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    const failed = (e: unknown) => {
+      const said = e instanceof Error ? e.message : String(e);
+      // ioredis's own deadline (commandTimeout) usually fires first: say the same either way.
+      return Promise.reject(new Error(said === 'Command timed out' ? `no answer within ${timeoutMs} ms` : redact(said)));
+    };
+    return Promise.race([operation.catch(failed), late]).finally(() => clearTimeout(timer));
+  }
+
+  function startProbe(): void {
+    if (probe || closing) return;
+    probe = setInterval(() => {
+      if (client.status !== 'ready') return; // a reconnect's "ready" marks it up by itself
+      // A write, not a PING: a server that answers but refuses writes (out of memory, a read-only
+      // replica) is still down for the gateway.
+      deadline(client.set(`${config.keyPrefix}probe`, '1', 'PX', 60_000)).then(
+        () => health.markUp(),
+        () => {},
+      );
+    }, PROBE_INTERVAL_MS);
+    probe.unref();
+  }
+  function stopProbe(): void {
+    clearInterval(probe);
+    probe = undefined;
+  }
+
+  let firstOutcome: Promise<void> | undefined;
+
+  return {
+    kind: 'redis',
+    get up() {
+      return health.up;
+    },
+    limiter(options) {
+      return createRedisLimiter(client, {
+        ...options,
+        keyPrefix: `${config.keyPrefix}rl:${options.name}`,
+        timeoutMs,
+        onFallback: () => health.markDown(client.status === 'ready' ? 'a rate-limit operation failed or missed its deadline' : lastError),
+      });
+    },
+    map(options) {
+      const remote = createRedisMap(client, { key: `${config.keyPrefix}map:${options.name}`, maxEntries: options.maxEntries, maxAgeMs: options.maxAgeMs, now: options.now, deadline });
+      return createSharedMap(options, { map: remote, health });
+    },
+    settled(ms) {
+      firstOutcome ??= new Promise<void>((resolve) => {
+        if (client.status === 'ready') return resolve();
+        const timer = setTimeout(() => {
+          health.markDown(`no answer within ${ms} ms of start-up`);
+          done();
+        }, ms);
+        const done = () => {
+          clearTimeout(timer);
+          client.off('ready', done);
+          client.off('close', done);
+          resolve();
+        };
+        client.once('ready', done);
+        client.once('close', done);
+      });
+      return firstOutcome;
+    },
+    async close() {
+      closing = true;
+      stopProbe();
+      try {
+        await deadline(client.quit());
+      } catch {
+        client.disconnect();
+      }
+    },
+  };
+}
+
+/** The URL with its password masked, for logs. */
+export function maskedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
+/** Removes the URL's password (as written and decoded) from a text that might quote it. */
+function passwordRedactor(url: string): (text: string) => string {
+  let secrets: string[] = [];
+  try {
+    const p = new URL(url).password;
+    if (p) secrets = [...new Set([p, decodeURIComponent(p)])];
+  } catch {
+    // not a URL: the config check refuses it before this runs
+  }
+  return (text) => secrets.reduce((t, s) => t.split(s).join('[redacted]'), text).slice(0, 300);
+}

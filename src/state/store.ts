@@ -1,0 +1,59 @@
+// The state store: where what one replica learns is kept, so that every replica answers alike.
+// `memory` (the default) is this process alone; `redis` is a Redis or Valkey that every replica
+// shares. Both offer the same two things: rate limiters (rate-limiter-flexible, the same code on
+// either) and maps with per-entry expiry. A store that fails never fails a call: see redis-store.ts.
+import type { Logger } from 'pino';
+import type { RateLimiterRes } from 'rate-limiter-flexible';
+import type { StateConfig } from '../config/schema.ts';
+import { createMemoryStore } from './memory-store.ts';
+import { createRedisStore } from './redis-store.ts';
+import type { SharedMap, SharedMapOptions } from './shared-map.ts';
+
+/** What the gateway uses of a rate-limiter-flexible limiter; a refusal rejects with a RateLimiterRes. */
+export interface Limiter {
+  consume(key: string, points?: number): Promise<RateLimiterRes>;
+  reward(key: string, points?: number): Promise<RateLimiterRes>;
+  /** Sets the count of `key` for `secDuration` (whole) seconds. */
+  set(key: string, points: number, secDuration: number): Promise<RateLimiterRes>;
+  /** Forgets `key`: its next consume starts a new window. */
+  delete(key: string): Promise<boolean>;
+}
+
+export interface LimiterOptions {
+  /** Names the limiter's keys: limiters of one name on one shared store share their counts. */
+  name: string;
+  points: number;
+  /** The window in seconds: at least 1 (fractions allowed), or 0 for counts that never expire. */
+  duration: number;
+}
+
+export interface StateStore {
+  readonly kind: 'memory' | 'redis';
+  /** Whether the store answers (memory: always). */
+  readonly up: boolean;
+  limiter(options: LimiterOptions): Limiter;
+  map<V>(options: SharedMapOptions<V>): SharedMap<V>;
+  /** Resolves once the first connection attempt has an outcome, or after `ms` (then counted as down). */
+  settled(ms: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface StateStoreDeps {
+  logger: Logger;
+  /** Told whether the store answers: once at creation and on every change (the metric). */
+  onHealth?: ((up: boolean) => void) | undefined;
+}
+
+export function createStateStore(config: StateConfig, deps: StateStoreDeps): StateStore {
+  if (config.store === 'memory') {
+    deps.onHealth?.(true);
+    return createMemoryStore();
+  }
+  return createRedisStore({ url: config.url!, keyPrefix: config.key_prefix, operationTimeoutMs: config.operation_timeout_ms }, deps);
+}
+
+/** Refuses windows a Redis key could not hold (rate-limiter-flexible keeps a window under 1 s forever there). */
+export function checkLimiterOptions(options: LimiterOptions): void {
+  if (!(options.duration === 0 || options.duration >= 1)) throw new Error(`limiter "${options.name}": a window is 0 (never expires) or at least 1 s, not ${options.duration}`);
+  if (!(options.points >= 1)) throw new Error(`limiter "${options.name}": at least 1 point`);
+}

@@ -1,0 +1,100 @@
+// The shared map against a store copy that answers, fails, or comes back: reads prefer the store
+// (another replica's write is seen), fall back on this process's memory on any failure, and what
+// was written during an outage is written back, with its original time, when the store answers.
+import { describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { ManualClock } from '../../src/sandbox/clock.ts';
+import type { TimedEntry } from '../../src/state/bounded-map.ts';
+import { createStoreHealth } from '../../src/state/health.ts';
+import { createSharedMap, type RemoteMap } from '../../src/state/shared-map.ts';
+
+/** A store copy shared by "replicas", which can be made to fail. */
+function fakeRemote() {
+  const data = new Map<string, TimedEntry<unknown>>();
+  let failing = false;
+  const calls: string[] = [];
+  const map: RemoteMap = {
+    async get(key) {
+      calls.push(`get ${key}`);
+      if (failing) throw new Error('connection refused');
+      return data.get(key);
+    },
+    async set(key, entry) {
+      calls.push(`set ${key}`);
+      if (failing) throw new Error('connection refused');
+      data.set(key, entry);
+    },
+  };
+  return { map, data, calls, fail: (on: boolean) => (failing = on) };
+}
+
+function replica(remote: RemoteMap, clock: ManualClock) {
+  const lines: { level: number; msg: string; reason?: string }[] = [];
+  const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s)) });
+  const health = createStoreHealth({ logger, fields: { store: 'redis' } });
+  health.markUp();
+  const map = createSharedMap({ name: 'm', maxEntries: 100, maxAgeMs: 60_000, now: () => clock.now(), parse: (v) => (typeof v === 'string' ? v : undefined) }, { map: remote, health });
+  return { map, health, lines };
+}
+
+describe('shared map', () => {
+  it("reads another replica's write from the store", async () => {
+    const clock = new ManualClock();
+    const remote = fakeRemote();
+    const a = replica(remote.map, clock);
+    const b = replica(remote.map, clock);
+    await a.map.set('job-1', 'gpu2');
+    expect(await b.map.get('job-1')).toEqual({ value: 'gpu2', at: clock.now() });
+  });
+
+  it('ignores what the store holds past its age, or in a shape it did not write', async () => {
+    const clock = new ManualClock();
+    const remote = fakeRemote();
+    const b = replica(remote.map, clock);
+    remote.data.set('old', { value: 'gpu1', at: clock.now() - 60_001 });
+    remote.data.set('odd', { value: { not: 'a host' }, at: clock.now() });
+    expect(await b.map.get('old')).toBeUndefined();
+    expect(await b.map.get('odd')).toBeUndefined();
+  });
+
+  it('falls back on its own memory when the store fails, says so once, and writes back when it returns', async () => {
+    const clock = new ManualClock();
+    const remote = fakeRemote();
+    const a = replica(remote.map, clock);
+    await a.map.set('before', 'gpu1');
+    remote.fail(true);
+    const during = clock.now();
+    await a.map.set('during', 'gpu2'); // answered: kept here, written back later
+    expect(a.health.up).toBe(false);
+    expect(await a.map.get('during')).toEqual({ value: 'gpu2', at: during });
+    expect(await a.map.get('before')).toEqual({ value: 'gpu1', at: during });
+    // While the store is down, nothing waits on it.
+    const asked = remote.calls.length;
+    await a.map.get('before');
+    expect(remote.calls.length).toBe(asked);
+    expect(a.lines.filter((l) => l.msg.startsWith('state store down'))).toHaveLength(1);
+    expect(a.lines.find((l) => l.msg.startsWith('state store down'))).toMatchObject({ level: 40, reason: 'connection refused' });
+
+    clock.advance(5_000);
+    remote.fail(false);
+    a.health.markUp();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // The entry written during the outage reached the store, with the time it was learned.
+    expect(remote.data.get('during')).toEqual({ value: 'gpu2', at: during });
+    expect(a.lines.filter((l) => l.msg.startsWith('state store answers again'))).toHaveLength(1);
+    expect(a.lines.find((l) => l.msg.startsWith('state store answers again'))).toMatchObject({ level: 30 });
+    const b = replica(remote.map, clock);
+    expect(await b.map.get('during')).toEqual({ value: 'gpu2', at: during });
+  });
+
+  it('keeps an entry another replica wrote, so it still knows it during a later outage', async () => {
+    const clock = new ManualClock();
+    const remote = fakeRemote();
+    const a = replica(remote.map, clock);
+    const b = replica(remote.map, clock);
+    await a.map.set('job', 'gpu3');
+    expect((await b.map.get('job'))?.value).toBe('gpu3');
+    remote.fail(true);
+    expect((await b.map.get('job'))?.value).toBe('gpu3');
+  });
+});
