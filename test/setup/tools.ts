@@ -2,13 +2,15 @@
 // machine (a developer's or CI's) needs nothing but Go, Python 3.10+ and apt:
 //   ensureHelm()     → helm, built from source with `go install` into .tools/bin (pinned version)
 //   ensurePromtool() → promtool, from Debian's `prometheus` package when it is not on PATH
+//   ensureRedisServer() → redis-server, from Debian's `redis-server` package when it is not on PATH
+//                       (the shared-state tests start their own servers on free ports)
 //   ensureKubeStrict() → kube-strict (test/helm/kube-strict), built with `go build`: decodes
 //                       Kubernetes objects strictly with the real Go types (unknown fields fail)
 //   ensurePythonMcp() → a Python venv (.tools/python-mcp) with the official MCP Python SDK from PyPI
 // Each call is idempotent and cheap once the tool is there. A tool that cannot be had is an error
 // with a message that says why (the tests never skip a check for a missing tool).
 // Installing takes minutes on a cold machine (helm: ~4-5 min to download and compile on 2 cores;
-// promtool: ~1 min; the python-mcp venv: ~15 s): give the calling hook a generous timeout.
+// promtool: ~1 min; redis-server: ~15 s; the python-mcp venv: ~15 s): give the calling hook a generous timeout.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { accessSync, constants, createWriteStream, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -85,13 +87,46 @@ export async function ensurePromtool(): Promise<string> {
     if (typeof process.getuid === 'function' && process.getuid() !== 0) {
       throw new Error('ensurePromtool: promtool is not on PATH and installing it (apt-get install prometheus) needs root. Run `sudo apt-get install -y prometheus` (or put promtool on PATH) and rerun.');
     }
-    const env = { DEBIAN_FRONTEND: 'noninteractive' };
-    await run(aptGet, ['update'], { log: 'promtool-install.log', env, what: 'apt-get update' });
     // No recommends: the package's server is not wanted, only its promtool (/usr/bin/promtool).
-    await run(aptGet, ['install', '-y', '--no-install-recommends', 'prometheus'], { log: 'promtool-install.log', env, append: true, what: 'apt-get install prometheus' });
+    await aptGetInstall(aptGet, 'prometheus', 'promtool-install.log');
     const bin = findOnPath('promtool') ?? '/usr/bin/promtool';
     if (!(await works(bin, ['--version']))) throw new Error(`ensurePromtool: installed the "prometheus" package but ${bin} does not run`);
     return bin;
+  });
+}
+
+/** Path of redis-server: the one on PATH, else installed from Debian's `redis-server` package. */
+export async function ensureRedisServer(): Promise<string> {
+  const found = findOnPath('redis-server');
+  if (found && (await works(found, ['--version']))) return found;
+  return withLock('redis-server', async () => {
+    const again = findOnPath('redis-server');
+    if (again && (await works(again, ['--version']))) return again;
+    const aptGet = findOnPath('apt-get');
+    if (!aptGet) {
+      throw new Error('ensureRedisServer: redis-server is not on PATH and there is no apt-get to install it (Debian package "redis-server"). Install Redis 6 or newer (or Valkey, with a redis-server binary) and put redis-server on PATH.');
+    }
+    if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+      throw new Error('ensureRedisServer: redis-server is not on PATH and installing it (apt-get install redis-server) needs root. Run `sudo apt-get install -y redis-server` (or put redis-server on PATH) and rerun.');
+    }
+    // The package's own service (port 6379) is not used: the tests start servers on free ports.
+    await aptGetInstall(aptGet, 'redis-server', 'redis-server-install.log');
+    const bin = findOnPath('redis-server') ?? '/usr/bin/redis-server';
+    if (!(await works(bin, ['--version']))) throw new Error(`ensureRedisServer: installed the "redis-server" package but ${bin} does not run`);
+    return bin;
+  });
+}
+
+/**
+ * apt-get update, then install one package without recommends. One apt-get at a time across test
+ * workers (dpkg allows one), and a wait for a dpkg lock held by anything else on the machine.
+ */
+function aptGetInstall(aptGet: string, pkg: string, log: string): Promise<void> {
+  const env = { DEBIAN_FRONTEND: 'noninteractive' };
+  const wait = ['-o', 'DPkg::Lock::Timeout=300'];
+  return withLock('apt-get', async () => {
+    await run(aptGet, [...wait, 'update'], { log, env, what: 'apt-get update' });
+    await run(aptGet, [...wait, 'install', '-y', '--no-install-recommends', pkg], { log, env, append: true, what: `apt-get install ${pkg}` });
   });
 }
 
