@@ -20,6 +20,8 @@ const DASHBOARD = join(CHART, 'dashboards', 'mcp-job-gateway.json');
 const RELEASE = 'rel';
 const NAMESPACE = 'jobs';
 const SECRETS_DIR = '/var/run/secrets/mcp-job-gateway';
+/** The variable the chart puts the state store's URL in (stateStore.urlSecret), for config.state.url. */
+const STATE_URL_ENV = 'MCP_JOB_GATEWAY_STATE_URL';
 
 // Installing helm (a Go build) and promtool (apt) takes minutes on a cold machine.
 const INSTALL_TIMEOUT_MS = 25 * 60_000;
@@ -184,6 +186,7 @@ function exportedMetrics(): Map<string, Set<string>> {
   add('mcp_job_gateway_auth_failures_total', ['reason']);
   add('mcp_job_gateway_http_requests_in_flight', []);
   add('mcp_job_gateway_backend_up', ['backend_kind', 'backend']);
+  add('mcp_job_gateway_state_store_up', []);
   // prom-client's default process and Node.js metrics, as this prom-client version names them.
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -309,7 +312,8 @@ async function checkConfig(objects: K8sObject[], name: string): Promise<RunResul
   const container = gatewayContainer(objects);
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const e of container.env ?? []) {
-    if (e.valueFrom?.secretKeyRef) env[e.name] = `test-secret-${e.valueFrom.secretKeyRef.key}`;
+    // The state store's URL must be one (the gateway checks its form); every other secret is opaque.
+    if (e.valueFrom?.secretKeyRef) env[e.name] = e.name === STATE_URL_ENV ? 'rediss://gateway:test-secret@state.example.internal:6380/0' : `test-secret-${e.valueFrom.secretKeyRef.key}`;
     else if (typeof e.value === 'string') env[e.name] = e.value;
   }
   // The Secret mounted as files: each file the config references exists, as it would in the pod.
@@ -520,6 +524,10 @@ describe('helm chart NOTES.txt', () => {
     const full = await notes(VALUES_FULL);
     expect(full).toContain('Exposed by the Ingress');
     expect(full).not.toContain('WARNING: the config references secrets');
+    // Several replicas: whether they share their state, and how to make them.
+    expect(text).toContain('Set stateStore.enabled to share them');
+    expect(full).toContain('Shared state: every replica');
+    expect(full).toContain('Secret mcp-job-gateway-state-store (key url)');
   });
 });
 
@@ -572,6 +580,69 @@ describe('helm chart secrets', () => {
   });
 });
 
+describe('helm chart shared state (stateStore)', () => {
+  const stateEnv = (objects: K8sObject[]) => ((gatewayContainer(objects).env ?? []) as any[]).find((e) => e.name === STATE_URL_ENV);
+
+  it('is off by default: each pod keeps its state in memory and no store URL is read', async () => {
+    const objects = await template();
+    expect(renderedConfig(objects)).not.toHaveProperty('state');
+    expect(stateEnv(objects)).toBeUndefined();
+  });
+
+  it("turns on state.store: redis with the store's URL from an existing Secret, never from the values", async () => {
+    const objects = await template(VALUES_FULL);
+    const full = parseYaml(readFileSync(VALUES_FULL, 'utf8'));
+    expect(stateEnv(objects)).toEqual({ name: STATE_URL_ENV, valueFrom: { secretKeyRef: { name: full.stateStore.urlSecret.name, key: full.stateStore.urlSecret.key } } });
+    expect(renderedConfig(objects).state).toEqual({
+      store: 'redis',
+      url: `\${env:${STATE_URL_ENV}}`,
+      key_prefix: full.stateStore.keyPrefix,
+      operation_timeout_ms: full.stateStore.operationTimeoutMs,
+    });
+    expect(objects.some((o) => o.kind === 'Secret')).toBe(false);
+
+    // The least an operator writes: the Secret of the backends' credentials, the default key, and a
+    // key prefix of this release's own, so two releases on one store never share state.
+    const minimal = await template(undefined, ['stateStore.enabled=true', 'secrets.existingSecret=creds']);
+    expect(stateEnv(minimal).valueFrom).toEqual({ secretKeyRef: { name: 'creds', key: 'state-store-url' } });
+    expect(renderedConfig(minimal).state).toEqual({ store: 'redis', url: `\${env:${STATE_URL_ENV}}`, key_prefix: `${NAMESPACE}/${RELEASE}-mcp-job-gateway:` });
+    const r = await checkConfig(minimal, 'state-minimal');
+    expect(r.code, `--check-config rejected the rendered config:\n${r.stderr}${r.stdout}`).toBe(0);
+    // Turning it on changes the config, so the pods roll.
+    const checksum = (o: K8sObject[]) => find(o, 'Deployment').spec.template.metadata.annotations['checksum/config'];
+    expect(checksum(minimal)).not.toBe(checksum(await template(undefined, ['secrets.existingSecret=creds'])));
+  });
+
+  it('refuses a store without a Secret for its URL, a config.state written beside it, and a NetworkPolicy that cuts the pods off it', async () => {
+    const cases: [string[], string][] = [
+      [['stateStore.enabled=true'], 'stateStore.urlSecret.name'],
+      [['stateStore.enabled=true', 'secrets.existingSecret=creds', 'config.state.store=redis'], 'delete config.state'],
+      [['stateStore.enabled=true', 'secrets.existingSecret=creds', 'networkPolicy.enabled=true'], 'networkPolicy.egress.stateStore.to'],
+    ];
+    for (const [set, message] of cases) {
+      const r = await templateRaw(undefined, set);
+      expect(r.code, set.join(' ')).not.toBe(0);
+      expect(r.stderr).toContain(message);
+    }
+    // Without stateStore, a config.state written by hand (its URL from secrets.env) is the operator's own.
+    const own = await template(undefined, ['config.state.store=memory']);
+    expect(renderedConfig(own).state).toEqual({ store: 'memory' });
+  });
+
+  it("allows egress to the store's peers and ports, and only with the store on", async () => {
+    const objects = await template(VALUES_FULL);
+    const full = parseYaml(readFileSync(VALUES_FULL, 'utf8'));
+    const egress = find(objects, 'NetworkPolicy').spec.egress as any[];
+    const toStore = egress.filter((e) => JSON.stringify(e.to) === JSON.stringify(full.networkPolicy.egress.stateStore.to));
+    expect(toStore).toHaveLength(1);
+    expect(toStore[0].ports).toEqual([{ port: 6380, protocol: 'TCP' }]);
+
+    const off = await template(VALUES_FULL, ['stateStore.enabled=false']);
+    expect((find(off, 'NetworkPolicy').spec.egress as any[]).length).toBe(egress.length - 1);
+    expect(JSON.stringify(find(off, 'NetworkPolicy').spec.egress)).not.toContain('valkey');
+  });
+});
+
 describe('helm chart optional objects (values-full.yaml)', () => {
   it('renders a ServiceMonitor scraping /metrics on the admin port', async () => {
     const objects = await template(VALUES_FULL);
@@ -596,6 +667,7 @@ describe('helm chart optional objects (values-full.yaml)', () => {
         'MCPJobGatewayToolCallErrorsHigh',
         'MCPJobGatewayBackendDown',
         'MCPJobGatewayAuthFailureSpike',
+        'MCPJobGatewayStateStoreDown',
         'MCPJobGatewayNoReadyReplicas',
       ]),
     );
@@ -611,6 +683,7 @@ describe('helm chart optional objects (values-full.yaml)', () => {
     ]);
     expect(metricProblems(rules.map((x) => ({ where: x.alert, expr: x.expr })), extra)).toEqual([]);
     expect(rules.find((x) => x.alert === 'MCPJobGatewayBackendDown').expr).toContain('mcp_job_gateway_backend_up');
+    expect(rules.find((x) => x.alert === 'MCPJobGatewayStateStoreDown').expr).toContain('mcp_job_gateway_state_store_up');
   });
 
   it('renders a NetworkPolicy: MCP from the configured peers, admin from monitoring, egress DNS + configured CIDRs', async () => {
@@ -664,6 +737,7 @@ describe('Grafana dashboard', () => {
       'mcp_job_gateway_auth_failures_total',
       'mcp_job_gateway_http_requests_in_flight',
       'mcp_job_gateway_backend_up',
+      'mcp_job_gateway_state_store_up',
     ]) {
       expect(used, m).toContain(m);
     }

@@ -92,11 +92,29 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if hasKey $server "shutdown_grace_seconds" }}{{ $server.shutdown_grace_seconds | int }}{{ else }}20{{ end }}
 {{- end }}
 
+{{/* The environment variable holding the state store's URL (stateStore.urlSecret), read by config.state.url. */}}
+{{- define "mcp-job-gateway.stateUrlEnv" -}}MCP_JOB_GATEWAY_STATE_URL{{- end }}
+
+{{/* config.state as the chart writes it with stateStore.enabled. */}}
+{{- define "mcp-job-gateway.stateConfig" -}}
+{{- $st := .Values.stateStore }}
+{{- $state := dict "store" "redis" "url" (printf "${env:%s}" (include "mcp-job-gateway.stateUrlEnv" .)) }}
+{{- $_ := set $state "key_prefix" ($st.keyPrefix | default (printf "%s/%s:" .Release.Namespace (include "mcp-job-gateway.fullname" .))) }}
+{{- if not (kindIs "invalid" $st.operationTimeoutMs) }}
+{{- $_ := set $state "operation_timeout_ms" ($st.operationTimeoutMs | int) }}
+{{- end }}
+{{- toYaml $state }}
+{{- end }}
+
 {{/* The rendered config.yaml (also hashed into the checksum/config pod annotation). */}}
 {{- define "mcp-job-gateway.configYaml" -}}
-# Rendered by the mcp-job-gateway Helm chart from values.config. Secrets are references only:
-# ${env:NAME} (secrets.env) or ${file:{{ include "mcp-job-gateway.secretsDir" . }}/KEY} (secrets.mountAsFiles).
-{{ toYaml .Values.config }}
+# Rendered by the mcp-job-gateway Helm chart from values.config{{ if .Values.stateStore.enabled }} (state: from values.stateStore){{ end }}. Secrets are references only:
+# ${env:NAME} (secrets.env{{ if .Values.stateStore.enabled }}, stateStore.urlSecret{{ end }}) or ${file:{{ include "mcp-job-gateway.secretsDir" . }}/KEY} (secrets.mountAsFiles).
+{{- $config := deepCopy .Values.config }}
+{{- if .Values.stateStore.enabled }}
+{{- $_ := set $config "state" (include "mcp-job-gateway.stateConfig" . | fromYaml) }}
+{{- end }}
+{{ toYaml $config }}
 {{- end }}
 
 {{/* PromQL label matchers (without braces) that pick this release's series. */}}
@@ -142,6 +160,18 @@ Checks that span several values; fails the render with a message naming the valu
 {{- $host := get $section "host" | default "127.0.0.1" | toString }}
 {{- if or (hasPrefix "127." $host) (eq $host "localhost") (eq $host "::1") (eq $host "[::1]") }}
 {{- fail (printf "config.%s.host is %q, a loopback address: set 0.0.0.0 (or ::) so that the Service and the probes reach the container" $key $host) }}
+{{- end }}
+{{- end }}
+{{- $st := .Values.stateStore }}
+{{- if $st.enabled }}
+{{- if not (or $st.urlSecret.name $s.existingSecret) }}
+{{- fail "stateStore.enabled needs the existing Secret holding the store's URL: set stateStore.urlSecret.name (or secrets.existingSecret) and stateStore.urlSecret.key" }}
+{{- end }}
+{{- if hasKey .Values.config "state" }}
+{{- fail "config.state is written by the chart when stateStore.enabled is true: delete config.state (set stateStore.keyPrefix and stateStore.operationTimeoutMs instead)" }}
+{{- end }}
+{{- if and .Values.networkPolicy.enabled (not .Values.networkPolicy.egress.stateStore.to) }}
+{{- fail "networkPolicy.enabled and stateStore.enabled: set networkPolicy.egress.stateStore.to to where the store runs (its pods, or an ipBlock); without it the pods cannot reach the store and share nothing" }}
 {{- end }}
 {{- end }}
 {{- if and .Values.autoscaling.enabled (lt (.Values.autoscaling.maxReplicas | int) (.Values.autoscaling.minReplicas | int)) }}
