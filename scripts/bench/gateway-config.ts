@@ -1,7 +1,8 @@
 // The gateway's side of the benchmark: an ES256 key pair, a JWKS file for the config's local
 // `jwks_file` issuer, a bearer token for the MCP URL, and a config with OAuth on, the admin listener
-// (metrics) on, one agent_jobs project on the fake backend and a caller rate limit that refuses nothing;
-// and, after the load, the gateway's own count of tool calls by outcome from its /metrics.
+// (metrics) on, one agent_jobs project on the fake backend, a caller rate limit that refuses nothing
+// and, for the redis run, `state.store: redis`; and, after the load, the gateway's own count of tool
+// calls by outcome from its /metrics.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
@@ -18,9 +19,16 @@ export interface GatewaySetup {
   token: string;
 }
 
-export async function writeGatewayConfig(dir: string, ports: { mcp: number; admin: number; backend: number }): Promise<GatewaySetup> {
+export interface GatewayVariant {
+  /** Names the files (NAME.yaml, NAME-jwks.json), so that two gateways can run side by side. */
+  name: string;
+  /** The shared state store: omitted, the default (memory). */
+  stateUrl?: string;
+}
+
+export async function writeGatewayConfig(dir: string, ports: { mcp: number; admin: number; backend: number }, variant: GatewayVariant): Promise<GatewaySetup> {
   const { privateKey, publicKey } = await generateKeyPair('ES256');
-  const jwksFile = join(dir, 'jwks.json');
+  const jwksFile = join(dir, `${variant.name}-jwks.json`);
   writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: KID, alg: 'ES256', use: 'sig' }] }));
   const mcpUrl = `http://127.0.0.1:${ports.mcp}/mcp`;
   const token = await new SignJWT({ scope: 'jobs:read jobs:cancel', projects: [PROJECT] })
@@ -44,14 +52,15 @@ export async function writeGatewayConfig(dir: string, ports: { mcp: number; admi
     admin: { enabled: true, host: '127.0.0.1', port: ports.admin },
     auth: { mode: 'oauth', issuers: [{ issuer: ISSUER, jwks_file: jwksFile }], algorithms: ['ES256'] },
     projects: [{ reference: PROJECT, backend: { kind: 'agent_jobs', base_url: `http://127.0.0.1:${ports.backend}/api/v0`, api_key: BACKEND_KEY } }],
+    ...(variant.stateUrl !== undefined ? { state: { store: 'redis', url: variant.stateUrl } } : {}),
   };
-  const configFile = join(dir, 'gateway.yaml');
+  const configFile = join(dir, `${variant.name}.yaml`);
   writeFileSync(configFile, stringify(config));
   return { configFile, mcpUrl, adminUrl: `http://127.0.0.1:${ports.admin}`, token };
 }
 
 /** Tool calls the gateway counted, by outcome: shows that the load got real answers, not in-band errors. */
-export async function gatewayOutcomes(adminUrl: string): Promise<string> {
+export async function gatewayOutcomes(adminUrl: string, label: string): Promise<string> {
   try {
     const text = await (await fetch(`${adminUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
     const byOutcome = new Map<string, number>();
@@ -60,8 +69,8 @@ export async function gatewayOutcomes(adminUrl: string): Promise<string> {
       byOutcome.set(outcome, (byOutcome.get(outcome) ?? 0) + Number(m[2]));
     }
     const list = [...byOutcome].map(([k, v]) => `${k}=${v}`).join(', ');
-    return `gateway tool calls by outcome (from its /metrics, warm-up and checks included): ${list || 'none'}`;
+    return `${label} tool calls by outcome (from its /metrics, warm-up and checks included): ${list || 'none'}`;
   } catch (e) {
-    return `gateway /metrics could not be read: ${(e as Error).message}`;
+    return `${label} /metrics could not be read: ${(e as Error).message}`;
   }
 }

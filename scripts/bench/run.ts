@@ -1,11 +1,13 @@
 // npm run bench: throughput of MCP `tools/call get_job_status` on this machine, in one run: a bare
 // proxy (the practical upper limit), the official SDK's per-request server and the gateway itself (both
-// eras each), all over one fake agent-jobs backend, loaded by wrk in interleaved rounds. Prints figures;
-// asserts nothing. Flags (defaults): --duration 8 (s per round), --rounds 3, --connections 32,
-// --threads 1 (wrk's), --warmup 5 (s per target before round 1; 2 s left round 1 visibly colder),
-// --only target,…  (bare, sdk-modern, sdk-legacy, gateway-modern, gateway-legacy; sdk, gateway),
-// --profile (CPU profile of the gateway: top 25 functions by self time).
-import type { ChildProcess } from 'node:child_process';
+// eras each, and the 2025-era request once more on a second gateway with `state.store: redis`, to show
+// what the shared store costs per call), all over one fake agent-jobs backend, loaded by wrk in
+// interleaved rounds. Prints figures; asserts nothing. Flags (defaults): --duration 8 (s per round),
+// --rounds 3, --connections 32, --threads 1 (wrk's), --warmup 5 (s per target before round 1; 2 s left
+// round 1 visibly colder), --only target,…  (bare, sdk-modern, sdk-legacy, gateway-modern,
+// gateway-legacy, gateway-redis; sdk, gateway), --profile (CPU profile of the memory-store gateway: top
+// 25 functions by self time).
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,15 +16,21 @@ import { gatewayOutcomes, writeGatewayConfig } from './gateway-config.ts';
 import { profileSummary } from './profile.ts';
 import { logTail, rssKiB, startNode, stop, waitForPort } from './procs.ts';
 import { freePort } from '../../test/helpers/ports.ts';
+import { startRedisServer, type RedisServer } from '../../test/helpers/redis-server.ts';
+import { ensureRedisServer } from '../../test/setup/tools.ts';
 import { machineLine, median, table } from './report.ts';
 import { checkOnce, requestShape, type Era, type Expect, type RequestShape } from './shapes.ts';
 import { ensureWrk, runWrk, writeLua, type WrkResult } from './wrk.ts';
 
 const HERE = import.meta.dirname;
 const ROOT = join(HERE, '..', '..');
-const TARGET_IDS = ['bare', 'sdk-modern', 'sdk-legacy', 'gateway-modern', 'gateway-legacy'] as const;
+const TARGET_IDS = ['bare', 'sdk-modern', 'sdk-legacy', 'gateway-modern', 'gateway-legacy', 'gateway-redis'] as const;
 type TargetId = (typeof TARGET_IDS)[number];
-type ServerName = 'bare' | 'sdk' | 'gateway';
+type ServerName = 'bare' | 'sdk' | 'gateway' | 'gateway-redis';
+const serverOf = (id: TargetId): ServerName => (id === 'gateway-redis' ? 'gateway-redis' : (id.split('-')[0] as ServerName));
+// gateway-redis sends gateway-legacy's request, so that the two rows differ only by the store.
+const eraOf = (id: TargetId): Era => (id.endsWith('legacy') || id === 'gateway-redis' ? 'legacy' : 'modern');
+const isGateway = (name: ServerName): boolean => name.startsWith('gateway');
 
 interface Server {
   name: ServerName;
@@ -81,6 +89,8 @@ function options() {
 async function main(): Promise<number> {
   const opts = options();
   const wrkVersion = await ensureWrk();
+  const needs = new Set<ServerName>(opts.ids.map(serverOf));
+  const redisVersion = needs.has('gateway-redis') ? redisServerVersion(await ensureRedisServer()) : undefined;
   const dir = mkdtempSync(join(tmpdir(), 'mcp-bench-'));
   const profileDir = join(dir, 'cpu-profile');
   process.stdout.write(
@@ -92,12 +102,12 @@ async function main(): Promise<number> {
       `          target here; on 2 cores a second one only takes CPU from the server under test and the backend, which share the machine`,
       `targets:  ${opts.ids.join(', ')}; one fake agent-jobs backend process; each server in its own process; loopback only`,
       `gateway:  OAuth on (ES256 JWT, local JWKS file), admin listener (metrics) on, logs at the default level to a file, caller rate limit 100000/s burst 1000000${opts.profile ? ', CPU profile on (--cpu-prof)' : ''}`,
+      ...(redisVersion ? [`          gateway redis: a second gateway process, the same but state.store: redis on ${redisVersion} (loopback, no persistence), sent gateway legacy's request`] : []),
       `temp dir: ${dir}`,
       '',
     ].join('\n'),
   );
 
-  const needs = new Set<ServerName>(opts.ids.map((id) => id.split('-')[0] as ServerName));
   const backendPort = await freePort();
   const backendLog = join(dir, 'fake-backend.log');
   const backend = startNode(join(HERE, 'fake-backend.ts'), [String(backendPort)], { logFile: backendLog });
@@ -109,27 +119,40 @@ async function main(): Promise<number> {
   const backendBase = `http://127.0.0.1:${backendPort}/api/v0`;
 
   const servers = new Map<ServerName, Server>();
-  let token: string | undefined;
-  let adminUrl: string | undefined;
-  for (const name of ['bare', 'sdk', 'gateway'] as const) {
+  const tokens = new Map<ServerName, string>();
+  const adminUrls = new Map<ServerName, string>();
+  let redis: RedisServer | undefined;
+  for (const name of ['bare', 'sdk', 'gateway', 'gateway-redis'] as const) {
     if (!needs.has(name)) continue;
     const server: Server = { name, port: await freePort(), log: join(dir, `${name}.log`) };
     servers.set(name, server);
-    if (name === 'gateway') {
-      const setup = await writeGatewayConfig(dir, { mcp: server.port, admin: await freePort(), backend: backendPort });
-      token = setup.token;
-      adminUrl = setup.adminUrl;
+    if (isGateway(name)) {
+      let stateUrl: string | undefined;
+      if (name === 'gateway-redis') {
+        try {
+          redis = await startRedisServer();
+          stateUrl = redis.url;
+        } catch (e) {
+          server.failure = `redis-server did not start: ${(e as Error).message}`;
+          continue;
+        }
+      }
+      const setup = await writeGatewayConfig(dir, { mcp: server.port, admin: await freePort(), backend: backendPort }, { name, ...(stateUrl !== undefined ? { stateUrl } : {}) });
+      tokens.set(name, setup.token);
+      adminUrls.set(name, setup.adminUrl);
       const env = { ...process.env };
       delete env.LOG_LEVEL; // the default level
       delete env.PORT; // would override the config's port
       // Started as the image and `npm start` start it (a small young generation keeps RSS low).
-      const nodeArgs = ['--max-semi-space-size=4', ...(opts.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [])];
+      const profile = opts.profile && name === 'gateway';
+      const nodeArgs = ['--max-semi-space-size=4', ...(profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [])];
       server.child = startNode(join(ROOT, 'src', 'main.ts'), ['--config', setup.configFile], { logFile: server.log, nodeArgs, env });
     } else {
       server.child = startNode(join(HERE, `${name === 'bare' ? 'bare-proxy' : 'sdk-server'}.ts`), [String(server.port), backendBase], { logFile: server.log });
     }
   }
   for (const server of servers.values()) {
+    if (server.failure !== undefined) continue;
     try {
       await waitForPort(server.port, server.child!);
     } catch (e) {
@@ -138,13 +161,12 @@ async function main(): Promise<number> {
   }
 
   const targets: Target[] = opts.ids.map((id) => {
-    const server = servers.get(id.split('-')[0] as ServerName)!;
-    const era: Era = id.endsWith('legacy') ? 'legacy' : 'modern';
+    const server = servers.get(serverOf(id))!;
     const lua = join(dir, `${id}.lua`);
-    const shape = requestShape(era, server.name === 'gateway' ? token : undefined);
+    const shape = requestShape(eraOf(id), tokens.get(server.name));
     writeLua(lua, shape);
     const label = id === 'bare' ? 'bare proxy' : id.replace('-', ' ');
-    return { id, label, server, url: `http://127.0.0.1:${server.port}/mcp`, shape, expect: server.name === 'gateway' ? 'gateway' : 'passthrough', lua, rounds: [], rssKiB: undefined, failure: server.failure };
+    return { id, label, server, url: `http://127.0.0.1:${server.port}/mcp`, shape, expect: isGateway(server.name) ? 'gateway' : 'passthrough', lua, rounds: [], rssKiB: undefined, failure: server.failure };
   });
 
   const load = (t: Target, seconds: number) => runWrk({ url: t.url, lua: t.lua, threads: opts.threads, connections: opts.connections, seconds });
@@ -183,7 +205,11 @@ async function main(): Promise<number> {
   }
 
   const notes: string[] = [];
-  if (adminUrl !== undefined && servers.get('gateway')?.failure === undefined) notes.push(await gatewayOutcomes(adminUrl));
+  for (const [name, adminUrl] of adminUrls) {
+    if (servers.get(name)?.failure === undefined) notes.push(await gatewayOutcomes(adminUrl, name.replace('-', ' ')));
+  }
+  const storeCost = storeCostNote(targets);
+  if (storeCost) notes.push(storeCost);
   const gateway = servers.get('gateway')?.child;
   let profileReport = '';
   if (opts.profile && gateway) profileReport = await profileSummary(gateway, profileDir);
@@ -191,7 +217,7 @@ async function main(): Promise<number> {
   const bare = targets.find((t) => t.id === 'bare');
   const bareRps = bare && bare.rounds.length > 0 ? median(bare.rounds.map((r) => r.rps)) : undefined;
   process.stdout.write(`\n${table(targets, bareRps)}\n`);
-  process.stdout.write('\nrps and latencies: medians of the rounds (latency percentiles from wrk --latency); RSS: the server process after its last load;\nnon-2xx and socket errors: summed over the rounds (warm-up excluded). sdk modern and sdk legacy share one process, as do the two gateway rows.\n');
+  process.stdout.write('\nrps and latencies: medians of the rounds (latency percentiles from wrk --latency); RSS: the server process after its last load;\nnon-2xx and socket errors: summed over the rounds (warm-up excluded). sdk modern and sdk legacy share one process, as do gateway modern and gateway legacy.\n');
   for (const t of targets) if (t.failure !== undefined) process.stdout.write(`\n${t.label} FAILED — ${t.failure}\n`);
   for (const t of targets) {
     const bad = t.rounds.reduce((a, r) => a + r.non2xx + r.socketErrors, 0);
@@ -204,9 +230,34 @@ async function main(): Promise<number> {
   const failed = targets.some((t) => t.failure !== undefined);
   for (const s of servers.values()) if (s.child) await stop(s.child, 'SIGTERM', 10_000);
   await stop(backend, 'SIGTERM', 10_000);
+  await redis?.close();
   if (failed || opts.profile) process.stdout.write(`\nlogs${opts.profile ? ' and the profile' : ''} kept in ${dir}\n`);
   else rmSync(dir, { recursive: true, force: true });
   return 0;
+}
+
+/** What `state.store: redis` costs per call: gateway redis against gateway legacy (the same request). */
+function storeCostNote(targets: Target[]): string | undefined {
+  const memory = targets.find((t) => t.id === 'gateway-legacy');
+  const redis = targets.find((t) => t.id === 'gateway-redis');
+  if (!memory || !redis || memory.rounds.length === 0 || redis.rounds.length === 0) return undefined;
+  const rps = (t: Target) => median(t.rounds.map((r) => r.rps));
+  const p50 = (t: Target) => median(t.rounds.map((r) => r.p50Ms));
+  // At saturation 1/rps is the time the server spends per call, so the difference is the store's share.
+  const usPerCall = (t: Target) => 1e6 / rps(t);
+  const extra = usPerCall(redis) - usPerCall(memory);
+  const sign = (n: number) => (n >= 0 ? '+' : '-');
+  return [
+    `state.store: redis vs memory (gateway redis vs gateway legacy, the same request): ${((rps(redis) / rps(memory)) * 100).toFixed(1)} % of the rps;`,
+    `  per call ${sign(extra)}${Math.abs(extra).toFixed(0)} µs of server time (1/rps: ${usPerCall(memory).toFixed(0)} µs → ${usPerCall(redis).toFixed(0)} µs), p50 ${sign(p50(redis) - p50(memory))}${Math.abs((p50(redis) - p50(memory)) * 1000).toFixed(0)} µs`,
+  ].join('\n');
+}
+
+/** `redis-server --version`, shortened to "Redis 7.0.15". */
+function redisServerVersion(bin: string): string {
+  const out = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout ?? '';
+  const v = /v=(\S+)/.exec(out)?.[1];
+  return v ? `Redis ${v}` : 'redis-server';
 }
 
 main().then(
