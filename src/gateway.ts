@@ -9,6 +9,7 @@ import { isLoopback } from './config/load.ts';
 import { createBackend } from './backends/index.ts';
 import { createProjectRegistry, type ProjectRegistry } from './jobs/registry.ts';
 import { createJobService } from './jobs/job-service.ts';
+import { createWaitHub } from './jobs/waits.ts';
 import { createToolDispatcher, type ExtraTool } from './mcp/dispatch.ts';
 import { createServerFactory } from './mcp/server.ts';
 import { createMcpEndpoint } from './mcp/endpoint.ts';
@@ -77,10 +78,21 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       }),
     })),
   );
-  const service = createJobService(registry, {
-    onInternalError: (err, op, requestId) => logger.error({ err, tool: op, request_id: requestId }, 'tool call failed inside the gateway'),
-    onBackendError: backendFailureLogger(logger),
+  const w = config.waits;
+  const waits = createWaitHub({
+    maxSeconds: w.max_seconds,
+    heartbeatSeconds: w.heartbeat_seconds,
+    maxPerCaller: w.max_per_caller,
+    pollIntervalSeconds: w.poll_interval_seconds,
   });
+  const service = createJobService(
+    registry,
+    {
+      onInternalError: (err, op, requestId) => logger.error({ err, tool: op, request_id: requestId }, 'tool call failed inside the gateway'),
+      onBackendError: backendFailureLogger(logger),
+    },
+    { waits },
+  );
   const validator = new AjvJsonSchemaValidator();
   const onToolCall = toolCallRecorder({ metrics, logger, audit });
   const context = createRequestContextStore();
@@ -160,6 +172,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     },
     async close(options = {}) {
       draining = true;
+      // Waits end at once with the job's latest status, so they never hold up the stop.
+      service.close();
       const graceMs = options.graceMs ?? config.server.shutdown_grace_seconds * 1000;
       if (http) {
         const server = http;

@@ -247,6 +247,25 @@ export const defaultsSchema = z.strictObject({
   timeout_ms: timeoutMs.default(10_000),
 });
 
+const pollInterval = (seconds: number, why: string) => z.number().min(0.01).max(300).default(seconds).describe(why);
+
+export const waitsSchema = z
+  .strictObject({
+    max_seconds: z.number().min(1).max(600).default(60).describe('Longest wait_seconds a call gets; longer requests are shortened to it.'),
+    heartbeat_seconds: z.number().min(0.01).max(60).default(5).describe('Time between two progress notifications of a waiting call whose client sent a progress token.'),
+    max_per_caller: z.number().int().min(1).max(10_000).default(10).describe('Concurrent waits one caller may hold; beyond it a waiting call is refused with RATE_LIMITED.'),
+    poll_interval_seconds: z
+      .strictObject({
+        comfyui: pollInterval(2, 'ComfyUI: a local server, read every 2 s by default.'),
+        agent_jobs: pollInterval(3, 'AI Connect agent-jobs.'),
+        project_runtime: pollInterval(3, 'Project runtimes.'),
+        comfycontrol: pollInterval(5, "ComfyControl: every wait shares its 40 requests / 10 s, so at 5 s five waited-on jobs take a quarter of it."),
+      })
+      .default({ comfyui: 2, agent_jobs: 3, project_runtime: 3, comfycontrol: 5 })
+      .describe('Time between two reads of one waited-on job, by backend kind: however many calls wait on a job, this gateway process reads it once per interval.'),
+  })
+  .describe('get_job_status and cancel_job with wait_seconds.');
+
 export const sandboxServiceSchema = z.strictObject({
   kind: z.enum(['issuer', 'comfyui', 'comfyui_legacy', 'agent_jobs', 'project_runtime', 'comfycontrol']),
   port: z.number().int().min(1).max(65_535),
@@ -261,6 +280,7 @@ export const configSchema = z
     audit: auditSchema.default({}),
     defaults: defaultsSchema.default({ timeout_ms: 10_000 }),
     state: stateSchema.default({ store: 'memory', key_prefix: 'mcp-job-gateway:', operation_timeout_ms: 250 }),
+    waits: waitsSchema.default(waitsSchema.parse({})),
     projects: z.array(projectSchema).min(1),
     sandbox: z
       .strictObject({ services: z.array(sandboxServiceSchema).min(1) })
@@ -326,6 +346,7 @@ function checkGrants(issuers: string[], projects: readonly { access?: ProjectAcc
 }
 
 export type Config = z.infer<typeof configSchema>;
+export type WaitsConfig = z.infer<typeof waitsSchema>;
 export type StateConfig = z.infer<typeof stateSchema>;
 export type ProjectConfig = z.infer<typeof projectSchema>;
 export type OAuthConfig = z.infer<typeof oauthSchema>;

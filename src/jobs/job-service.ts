@@ -4,7 +4,9 @@ import { BACKEND_ERROR_CODES, isBackendError, type BackendError, type BackendErr
 import type { ProjectRegistry } from './registry.ts';
 import { canAccess } from '../auth/project-access.ts';
 import type { Principal } from '../auth/principal.ts';
-import { isTerminal, type BackendKind, type CancelReport, type JobStatusReport } from './model.ts';
+import { isTerminal, type BackendKind, type CancelReport, type JobStatus, type JobStatusReport } from './model.ts';
+import { principalKey } from '../auth/principal.ts';
+import { DEFAULT_WAIT_CONFIG, createWaitHub, type WaitHeartbeat, type WaitHub } from './waits.ts';
 
 export const TOOL_ERROR_CODES = ['UNKNOWN_PROJECT', ...BACKEND_ERROR_CODES, 'INTERNAL'] as const;
 export type ToolErrorCode = 'UNKNOWN_PROJECT' | BackendErrorCode | 'INTERNAL';
@@ -23,8 +25,10 @@ export interface JobRef {
   job_id: string;
 }
 
-export type JobStatusResult = JobRef & JobStatusReport & { terminal: boolean };
-export type CancelJobResult = JobRef & CancelReport & { terminal: boolean };
+/** `changed` and `waited_seconds` are present when the call waited (wait_seconds > 0). */
+export type JobStatusResult = JobRef & JobStatusReport & { terminal: boolean; changed?: boolean; waited_seconds?: number };
+/** `waited_seconds` is present when a cancel_requested was waited on. */
+export type CancelJobResult = JobRef & CancelReport & { terminal: boolean; waited_seconds?: number };
 
 export type Outcome<T> =
   | { ok: true; value: T }
@@ -55,14 +59,50 @@ export interface CallOptions {
   signal: AbortSignal;
   caller?: Principal | undefined;
   requestId?: string | undefined;
+  /** Called every few seconds while the call waits (the MCP layer turns it into progress notifications). */
+  onHeartbeat?: ((beat: WaitHeartbeat) => void) | undefined;
+}
+
+export interface StatusArgs {
+  project_reference: string;
+  job_id: string;
+  /** Seconds to wait for a change; 0 or absent: answer at once. Shortened to the configured maximum. */
+  wait_seconds?: number | undefined;
+  /** The status the caller last saw; the wait ends as soon as the job's status differs from it. */
+  known_status?: JobStatus | undefined;
+}
+
+export interface CancelArgs {
+  project_reference: string;
+  job_id: string;
+  reason?: string | undefined;
+  /** Seconds to wait, after cancel_requested, for the job to be terminal. */
+  wait_seconds?: number | undefined;
 }
 
 export interface JobService {
-  getJobStatus(args: { project_reference: string; job_id: string }, options: CallOptions): Promise<Outcome<JobStatusResult>>;
-  cancelJob(args: { project_reference: string; job_id: string; reason?: string | undefined }, options: CallOptions): Promise<Outcome<CancelJobResult>>;
+  getJobStatus(args: StatusArgs, options: CallOptions): Promise<Outcome<JobStatusResult>>;
+  cancelJob(args: CancelArgs, options: CallOptions): Promise<Outcome<CancelJobResult>>;
+  /** Ends every wait at once (shutdown). */
+  close(): void;
 }
 
-export function createJobService(registry: ProjectRegistry, hooks: JobServiceHooks = {}): JobService {
+export function createJobService(registry: ProjectRegistry, hooks: JobServiceHooks = {}, options: { waits?: WaitHub } = {}): JobService {
+  const waits = options.waits ?? createWaitHub(DEFAULT_WAIT_CONFIG);
+
+  /** Takes one of the caller's wait slots, or the RATE_LIMITED error when it holds its maximum. */
+  function enterWait(caller: Principal | undefined, ref: JobRef): { release: () => void } | { error: Outcome<never> } {
+    const release = waits.enter(caller ? principalKey(caller) : 'anonymous');
+    if (release) return { release };
+    return {
+      error: fail('RATE_LIMITED', 'You already have as many waits in progress as this gateway allows; let one end, or call without wait_seconds.', {
+        project_reference: ref.project_reference,
+        backend: ref.backend,
+        job_id: ref.job_id,
+      }),
+    };
+  }
+
   function locate(projectReference: string, jobId: string, caller: Principal | undefined) {
     const project = registry.resolve(projectReference);
     if (!project || !canAccess(caller, project)) {
@@ -99,26 +139,77 @@ export function createJobService(registry: ProjectRegistry, hooks: JobServiceHoo
     async getJobStatus(args, options) {
       const found = locate(args.project_reference, args.job_id, options.caller);
       if ('error' in found) return found.error!;
+      const backend = found.project.backend;
+      const seconds = waits.clamp(args.wait_seconds ?? 0);
+      if (seconds === 0) {
+        try {
+          return { ok: true, value: statusResult(found.ref, await backend.getStatus(args.job_id, { signal: options.signal })) };
+        } catch (e) {
+          return fromError(e, found.ref, 'get_job_status', options);
+        }
+      }
+      const slot = enterWait(options.caller, found.ref);
+      if ('error' in slot) return slot.error;
       try {
-        const report = await found.project.backend.getStatus(args.job_id, { signal: options.signal });
-        // The backend's own status word is passed on as data, but bounded like every other field it sends.
-        const raw = report.raw_status !== null && report.raw_status.length > MAX_RAW_STATUS ? report.raw_status.slice(0, MAX_RAW_STATUS) : report.raw_status;
-        return { ok: true, value: { ...found.ref, ...report, raw_status: raw, terminal: isTerminal(report.status) } };
+        const { report, changed, waitedSeconds } = await waits.wait({
+          key: `${backend.name}\0${args.job_id}`,
+          kind: backend.kind,
+          read: (signal) => backend.getStatus(args.job_id, { signal }),
+          until: 'change',
+          known: args.known_status,
+          seconds,
+          signal: options.signal,
+          onHeartbeat: options.onHeartbeat,
+        });
+        return { ok: true, value: { ...statusResult(found.ref, report), changed, waited_seconds: waitedSeconds } };
       } catch (e) {
         return fromError(e, found.ref, 'get_job_status', options);
+      } finally {
+        slot.release();
       }
     },
     async cancelJob(args, options) {
       const found = locate(args.project_reference, args.job_id, options.caller);
       if ('error' in found) return found.error!;
+      const backend = found.project.backend;
+      const seconds = waits.clamp(args.wait_seconds ?? 0);
+      // The slot is taken before the cancel, so a caller over its cap is refused before anything changes.
+      const slot = seconds > 0 ? enterWait(options.caller, found.ref) : { release: () => {} };
+      if ('error' in slot) return slot.error;
       try {
-        const report = await found.project.backend.cancel(args.job_id, { signal: options.signal, ...(args.reason !== undefined ? { reason: args.reason } : {}) });
-        return { ok: true, value: { ...found.ref, ...report, terminal: isTerminal(report.status_after) } };
+        const report = await backend.cancel(args.job_id, { signal: options.signal, ...(args.reason !== undefined ? { reason: args.reason } : {}) });
+        if (seconds === 0 || report.outcome !== 'cancel_requested') return { ok: true, value: { ...found.ref, ...report, terminal: isTerminal(report.status_after) } };
+        const { report: after, waitedSeconds } = await waits.wait({
+          key: `${backend.name}\0${args.job_id}`,
+          kind: backend.kind,
+          read: (signal) => backend.getStatus(args.job_id, { signal }),
+          until: 'terminal',
+          seconds,
+          signal: options.signal,
+          onHeartbeat: options.onHeartbeat,
+        });
+        return { ok: true, value: { ...found.ref, ...confirmed(report, after.status), terminal: isTerminal(after.status), waited_seconds: waitedSeconds } };
       } catch (e) {
         return fromError(e, found.ref, 'cancel_job', options);
+      } finally {
+        slot.release();
       }
     },
+    close: () => waits.close(),
   };
+}
+
+function statusResult(ref: JobRef, report: JobStatusReport): JobStatusResult {
+  // The backend's own status word is passed on as data, but bounded like every other field it sends.
+  const raw = report.raw_status !== null && report.raw_status.length > MAX_RAW_STATUS ? report.raw_status.slice(0, MAX_RAW_STATUS) : report.raw_status;
+  return { ...ref, ...report, raw_status: raw, terminal: isTerminal(report.status) };
+}
+
+/** A cancel_requested after its wait: confirmed, overtaken by the job's own end, or still pending at the deadline. */
+function confirmed(report: CancelReport, after: JobStatus): CancelReport {
+  if (after === 'cancelled') return { ...report, outcome: 'cancelled', status_after: after, message: 'The job stopped: the backend confirms it is cancelled.' };
+  if (isTerminal(after)) return { ...report, outcome: 'already_terminal', status_after: after, message: `The job ended as ${after} before the stop took effect.` };
+  return { ...report, status_after: after, message: `${report.message.replace(/\.?$/, '.')} It had not stopped when the wait ended; ask get_job_status later.` };
 }
 
 function fail(

@@ -5,6 +5,7 @@ import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
 import type { JobService } from '../jobs/job-service.ts';
 import { principalKey, type Principal } from '../auth/principal.ts';
 import type { CallerRateLimit } from './caller-rate-limit.ts';
+import type { WaitHeartbeat } from '../jobs/waits.ts';
 import { TOOL_DEFINITIONS, callTool, isToolName, type ToolName } from './tools.ts';
 
 /** Sends a progress notification on the request's own response stream (only for a client that sent a progress token). */
@@ -66,7 +67,9 @@ export function createToolDispatcher(deps: DispatcherDeps): ToolDispatcher {
       const started = performance.now();
       const caller = context.caller;
       const wait = deps.rateLimit ? await deps.rateLimit.take(caller ? principalKey(caller) : 'anonymous') : 0;
-      const result = wait > 0 ? rateLimited(wait) : await callTool(deps.service, name, args, { signal: context.signal, caller, requestId: context.requestId });
+      const onHeartbeat = context.progress ? heartbeatSender(context.progress) : undefined;
+      // The budget is taken once per call: a call that waits a minute costs what an instant one does.
+      const result = wait > 0 ? rateLimited(wait) : await callTool(deps.service, name, args, { signal: context.signal, caller, requestId: context.requestId, onHeartbeat });
       deps.onToolCall?.({
         tool: name,
         arguments: isRecord(args) ? args : undefined,
@@ -77,6 +80,16 @@ export function createToolDispatcher(deps: DispatcherDeps): ToolDispatcher {
       });
       return result;
     },
+  };
+}
+
+/** A wait's heartbeat as a progress notification: seconds waited of the wait, the status and queue position in words. */
+function heartbeatSender(progress: ProgressSender): (beat: WaitHeartbeat) => void {
+  return ({ report, waitedSeconds, totalSeconds }) => {
+    const where = report?.queue_position !== undefined ? `, queue position ${report.queue_position}` : '';
+    const message = report ? `Waiting: status ${report.status}${where}.` : 'Waiting: reading the job.';
+    // A notification that cannot be sent (the client went away) ends nothing: the abort signal does that.
+    progress({ progress: waitedSeconds, total: totalSeconds, message }).catch(() => {});
   };
 }
 

@@ -18,7 +18,7 @@ export interface ServerFactoryDeps {
 export const INSTRUCTIONS =
   'Job gateway: get_job_status reads the state of a job in a project, cancel_job cancels it (verified, idempotent). ' +
   'Name the project with project_reference and the job with job_id. Statuses: queued, running, succeeded, failed, cancelled, unknown. ' +
-  'After cancel_job answers cancel_requested, poll get_job_status until terminal is true.';
+  'To follow a job, pass wait_seconds and known_status to get_job_status rather than polling in a loop; cancel_job takes wait_seconds to confirm that the job stopped.';
 
 /**
  * Caching hints of the 2026-07-28 results (2025-era answers carry none). The tool list is the same

@@ -12,18 +12,42 @@ export type ToolName = (typeof TOOL_NAMES)[number];
 const projectReference = z.string().min(1).max(128).describe('The project that owns the job: its reference or an alias, as your operator named it.');
 const jobId = z.string().min(1).max(256).describe("The job's id in its backend (e.g. a ComfyUI prompt_id, an agent job_id, a workflow id).");
 
-export const getJobStatusArgs = z.strictObject({ project_reference: projectReference, job_id: jobId });
+/** The schema's own bound; within it, a wait longer than the gateway's configured maximum is shortened to it. */
+export const WAIT_SECONDS_LIMIT = 600;
+const waitSeconds = z
+  .number()
+  .min(0)
+  .max(WAIT_SECONDS_LIMIT)
+  .optional()
+  .describe('Seconds to wait before answering (default 0: answer at once). Longer than the gateway allows (60 s unless the operator changed it) is shortened to its maximum.');
+
+export const getJobStatusArgs = z.strictObject({
+  project_reference: projectReference,
+  job_id: jobId,
+  wait_seconds: waitSeconds,
+  known_status: z
+    .enum(JOB_STATUSES)
+    .optional()
+    .describe('The status from your last answer: a wait ends as soon as the status differs from it. Without it, a wait ends when the status differs from the one the job had when the call came.'),
+});
 export const cancelJobArgs = z.strictObject({
   project_reference: projectReference,
   job_id: jobId,
   reason: z.string().max(1000).optional().describe('Why the job is cancelled; kept by backends that record it (agent-jobs) and in the audit log.'),
+  wait_seconds: waitSeconds.describe('After cancel_requested, seconds to wait for the job to stop (default 0). Shortened to the gateway\'s maximum (60 s unless the operator changed it).'),
 });
 
 const backendRef = z.strictObject({ name: z.string(), kind: z.enum(BACKEND_KINDS) });
 const jobRef = { project_reference: z.string(), backend: backendRef, job_id: z.string(), terminal: z.boolean() };
 
-const statusResult = z.strictObject({ ...jobRef, ...jobStatusReportSchema.shape });
-const cancelResult = z.strictObject({ ...jobRef, ...cancelReportSchema.shape });
+const waitedSeconds = z.number().nonnegative().optional().describe('Present when the call waited: how long, in seconds.');
+const statusResult = z.strictObject({
+  ...jobRef,
+  ...jobStatusReportSchema.shape,
+  changed: z.boolean().optional().describe('Present when the call waited: whether the status differs from known_status (or from the status when the call came).'),
+  waited_seconds: waitedSeconds,
+});
+const cancelResult = z.strictObject({ ...jobRef, ...cancelReportSchema.shape, waited_seconds: waitedSeconds });
 const toolError = z.strictObject({
   error: z.strictObject({
     code: z.enum(TOOL_ERROR_CODES),
@@ -73,7 +97,9 @@ export const TOOL_DEFINITIONS: readonly Tool[] = [
     title: 'Get job status',
     description:
       `Reads the current state of one job in a project's job system (ComfyUI, agent jobs, project runtime or ComfyControl) and answers in one vocabulary: ${STATUS_WORDS}. ` +
-      `"terminal" is true once the job succeeded, failed or was cancelled; poll until then. The result also carries the backend's own word (raw_status) and, when the backend knows them, ` +
+      `"terminal" is true once the job succeeded, failed or was cancelled. To follow a job, pass wait_seconds (up to 60) and known_status from your last answer instead of polling in a loop: ` +
+      `the call answers as soon as the status differs from known_status or the job is terminal, else at the deadline with the current status and changed=false (never an error); call again with the new status. ` +
+      `A client that sends a progress token gets a progress notification every few seconds while it waits. The result also carries the backend's own word (raw_status) and, when the backend knows them, ` +
       `queue position, progress, error details, timestamps, outputs and the host running the job. Read-only: it never changes the job. ` +
       `If the backend cannot be reached the call fails with BACKEND_UNAVAILABLE; it never guesses a status.`,
     inputSchema: jsonSchema(getJobStatusArgs) as Tool['inputSchema'],
@@ -86,7 +112,7 @@ export const TOOL_DEFINITIONS: readonly Tool[] = [
     description:
       `Cancels one job and reports what really happened, verified with the backend. outcome is one of ${CANCEL_OUTCOMES.join(', ')}: ` +
       `"cancelled" (a queued job was removed, or the backend confirms the stop), "cancel_requested" (a running job was signalled; it stops cooperatively, ` +
-      `so poll get_job_status until it is terminal), "already_terminal" (it had already finished; status_after says how), "not_found" (the backend has no such job), ` +
+      `pass wait_seconds, up to 60, to have this call wait until the job is terminal: it then answers cancelled with the confirmed status_after, or cancel_requested if it had not stopped by the deadline), "already_terminal" (it had already finished; status_after says how), "not_found" (the backend has no such job), ` +
       `"not_cancellable" (the backend refuses in the job's current state, e.g. a ComfyControl workflow still being accepted; retry later). ` +
       `Only the named job is touched, never another job running on the same host. Safe to repeat: a second cancel answers already_terminal. ` +
       `Requires the jobs:cancel permission where authentication is on.`,

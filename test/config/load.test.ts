@@ -42,6 +42,15 @@ describe('config loading', () => {
     expect(cfg.defaults.timeout_ms).toBe(10_000);
   });
 
+  it('defaults the waits, as config/example.yaml writes them, and bounds them', () => {
+    const env = { AICONNECT_API_KEY: 'ak', COMFYCONTROL_TOKEN: 'cfc', COMFY_PROXY_TOKEN: 'pt' };
+    const example = loadConfigFile('config/example.yaml', { env, readSecretFile: () => 'x' });
+    const defaults = parseConfig(minimal(), 't.yaml').waits;
+    expect(defaults).toEqual({ max_seconds: 60, heartbeat_seconds: 5, max_per_caller: 10, poll_interval_seconds: { comfyui: 2, agent_jobs: 3, project_runtime: 3, comfycontrol: 5 } });
+    expect(example.waits).toEqual(defaults);
+    expect(() => parseConfig(minimal('waits: { max_seconds: 601 }'), 't.yaml')).toThrow(/waits\.max_seconds/);
+  });
+
   it('says what to do with the session settings of earlier releases', () => {
     const text = minimal('server: { sessions: stateful, max_sessions: 10 }');
     expect(() => parseConfig(text, 't.yaml')).toThrow(/server\.sessions, server\.max_sessions: removed: the gateway serves both protocol eras without sessions/);

@@ -26,7 +26,11 @@ describe('tool definitions and routing', () => {
     const cancel = byName.cancel_job!;
     expect(cancel.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true });
     expect(cancel.description).toMatch(/cancel_requested/);
-    expect(Object.keys((cancel.inputSchema as { properties: object }).properties).sort()).toEqual(['job_id', 'project_reference', 'reason']);
+    expect(Object.keys((cancel.inputSchema as { properties: object }).properties).sort()).toEqual(['job_id', 'project_reference', 'reason', 'wait_seconds']);
+    // What a model needs to use waits rather than poll in a loop.
+    expect(Object.keys((status.inputSchema as { properties: object }).properties).sort()).toEqual(['job_id', 'known_status', 'project_reference', 'wait_seconds']);
+    expect(status.description).toMatch(/wait_seconds.*known_status.*instead of polling/);
+    expect(cancel.description).toMatch(/wait_seconds/);
   });
 
   it('returns structuredContent and the same JSON as text', async () => {

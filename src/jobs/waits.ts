@@ -1,0 +1,189 @@
+// Waiting for a job to change (get_job_status and cancel_job with wait_seconds). However many calls
+// wait on one job, one poller per job reads it from the backend once per interval (an interval per
+// backend kind) and hands every report to all its waiters. Coalescing is per gateway process: two
+// replicas each poll for their own waiters. A waiter ends on a change (or at terminal, for a cancel
+// being confirmed), at its deadline, when its call is aborted, or when the gateway shuts down.
+import { BackendError } from './backend-error.ts';
+import { isTerminal, type BackendKind, type JobStatus, type JobStatusReport } from './model.ts';
+
+export interface WaitConfig {
+  /** Longest wait a call gets; longer requests are shortened to it. */
+  maxSeconds: number;
+  /** Time between two heartbeats of one wait. */
+  heartbeatSeconds: number;
+  /** Concurrent waits one caller may hold. */
+  maxPerCaller: number;
+  /** Time between two backend reads of one job, by backend kind. */
+  pollIntervalSeconds: Record<BackendKind, number>;
+}
+
+export const DEFAULT_WAIT_CONFIG: WaitConfig = {
+  maxSeconds: 60,
+  heartbeatSeconds: 5,
+  maxPerCaller: 10,
+  // ComfyControl: 40 requests / 10 s for the whole gateway, so its waits read each job every 5 s.
+  pollIntervalSeconds: { comfyui: 2, agent_jobs: 3, project_runtime: 3, comfycontrol: 5 },
+};
+
+/** What a waiter's heartbeat says: the latest report (undefined before the first read) and time waited. */
+export interface WaitHeartbeat {
+  report: JobStatusReport | undefined;
+  waitedSeconds: number;
+  totalSeconds: number;
+}
+
+export interface WaitRequest {
+  /** The job's key: the same job of the same backend gets the same key. */
+  key: string;
+  kind: BackendKind;
+  /** Reads the job once; called by the job's poller, never with a caller's signal. */
+  read(signal: AbortSignal): Promise<JobStatusReport>;
+  /** 'change': ends when the status differs from `known` (or the first status seen) or is terminal; 'terminal': only at terminal. */
+  until: 'change' | 'terminal';
+  known?: JobStatus | undefined;
+  seconds: number;
+  signal: AbortSignal;
+  onHeartbeat?: ((beat: WaitHeartbeat) => void) | undefined;
+}
+
+export interface WaitResult {
+  report: JobStatusReport;
+  changed: boolean;
+  waitedSeconds: number;
+}
+
+export interface WaitHub {
+  /** Seconds a call asking for `requested` gets (the configured maximum at most). */
+  clamp(requested: number): number;
+  /** Takes one of the caller's wait slots; undefined when the caller holds its maximum. */
+  enter(caller: string): (() => void) | undefined;
+  /** Waits; rejects with the backend's error, or with the signal's reason when aborted. */
+  wait(request: WaitRequest): Promise<WaitResult>;
+  /** Ends every wait at once with the latest report (shutdown); later waits fail. */
+  close(): void;
+}
+
+interface Waiter {
+  deliver(report: JobStatusReport): void;
+  fail(error: unknown): void;
+  /** Shutdown: answer now. */
+  end(): void;
+}
+
+interface Poller {
+  waiters: Set<Waiter>;
+  last: JobStatusReport | undefined;
+  abort: AbortController;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+export function createWaitHub(config: WaitConfig): WaitHub {
+  const pollers = new Map<string, Poller>();
+  const perCaller = new Map<string, number>();
+  let closed = false;
+
+  function startPoller(request: WaitRequest): Poller {
+    const poller: Poller = { waiters: new Set(), last: undefined, abort: new AbortController(), timer: undefined };
+    pollers.set(request.key, poller);
+    const intervalMs = config.pollIntervalSeconds[request.kind] * 1000;
+    const poll = async () => {
+      poller.timer = undefined;
+      const started = Date.now();
+      try {
+        const report = await request.read(poller.abort.signal);
+        if (poller.abort.signal.aborted) return;
+        poller.last = report;
+        for (const w of [...poller.waiters]) w.deliver(report);
+      } catch (e) {
+        if (poller.abort.signal.aborted) return;
+        // The job's state is unknown: every waiter gets the backend's error, as a plain read would.
+        for (const w of [...poller.waiters]) w.fail(e);
+      }
+      if (poller.waiters.size === 0) return;
+      poller.timer = setTimeout(() => void poll(), Math.max(0, intervalMs - (Date.now() - started)));
+    };
+    void poll();
+    return poller;
+  }
+
+  function leave(key: string, poller: Poller, waiter: Waiter) {
+    poller.waiters.delete(waiter);
+    if (poller.waiters.size > 0) return;
+    // Nobody waits any more: stop reading the job.
+    if (poller.timer) clearTimeout(poller.timer);
+    poller.abort.abort();
+    if (pollers.get(key) === poller) pollers.delete(key);
+  }
+
+  return {
+    clamp: (requested) => Math.min(Math.max(0, requested), config.maxSeconds),
+    enter(caller) {
+      const held = perCaller.get(caller) ?? 0;
+      if (held >= config.maxPerCaller) return undefined;
+      perCaller.set(caller, held + 1);
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        const n = (perCaller.get(caller) ?? 1) - 1;
+        if (n <= 0) perCaller.delete(caller);
+        else perCaller.set(caller, n);
+      };
+    },
+    wait(request) {
+      if (closed) return Promise.reject(shuttingDown());
+      if (request.signal.aborted) return Promise.reject(request.signal.reason);
+      return new Promise<WaitResult>((resolve, reject) => {
+        const started = Date.now();
+        const waited = () => Math.round((Date.now() - started) / 10) / 100;
+        let baseline = request.known;
+        let latest: JobStatusReport | undefined;
+        let expired = false;
+        let poller = pollers.get(request.key);
+
+        const finish = (outcome: { report: JobStatusReport; changed: boolean } | { error: unknown }) => {
+          clearTimeout(deadline);
+          clearInterval(heartbeat);
+          request.signal.removeEventListener('abort', onAbort);
+          leave(request.key, poller!, waiter);
+          if ('error' in outcome) reject(outcome.error);
+          else resolve({ ...outcome, waitedSeconds: waited() });
+        };
+        const waiter: Waiter = {
+          deliver(report) {
+            latest = report;
+            baseline ??= report.status;
+            const changed = report.status !== baseline;
+            const done = request.until === 'terminal' ? isTerminal(report.status) : changed || isTerminal(report.status);
+            if (done || expired) finish({ report, changed });
+          },
+          fail: (error) => finish({ error }),
+          end: () => (latest ? finish({ report: latest, changed: false }) : finish({ error: shuttingDown() })),
+        };
+        const onAbort = () => finish({ error: request.signal.reason });
+        request.signal.addEventListener('abort', onAbort, { once: true });
+        // At the deadline the latest report is the answer; before the first read it is the next one.
+        const deadline = setTimeout(() => {
+          expired = true;
+          if (latest) finish({ report: latest, changed: false });
+        }, request.seconds * 1000);
+        const heartbeat = setInterval(() => {
+          request.onHeartbeat?.({ report: latest, waitedSeconds: waited(), totalSeconds: request.seconds });
+        }, config.heartbeatSeconds * 1000);
+
+        if (!poller) poller = startPoller(request);
+        poller.waiters.add(waiter);
+        // A job already being read: its latest report is at most one interval old.
+        if (poller.last) waiter.deliver(poller.last);
+      });
+    },
+    close() {
+      closed = true;
+      for (const poller of [...pollers.values()]) for (const w of [...poller.waiters]) w.end();
+    },
+  };
+}
+
+function shuttingDown(): BackendError {
+  return new BackendError('BACKEND_UNAVAILABLE', 'The gateway is shutting down; ask again');
+}
