@@ -9,7 +9,7 @@ import { isLoopback } from './config/load.ts';
 import { createBackend } from './backends/index.ts';
 import { createProjectRegistry, type ProjectRegistry } from './jobs/registry.ts';
 import { createJobService } from './jobs/job-service.ts';
-import { createWaitHub } from './jobs/waits.ts';
+import { createWaitHub, waitConfigOf } from './jobs/waits.ts';
 import { createToolDispatcher, type ExtraTool } from './mcp/dispatch.ts';
 import { createServerFactory } from './mcp/server.ts';
 import { createMcpEndpoint } from './mcp/endpoint.ts';
@@ -78,13 +78,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       }),
     })),
   );
-  const w = config.waits;
-  const waits = createWaitHub({
-    maxSeconds: w.max_seconds,
-    heartbeatSeconds: w.heartbeat_seconds,
-    maxPerCaller: w.max_per_caller,
-    pollIntervalSeconds: w.poll_interval_seconds,
-  });
+  const waits = createWaitHub(waitConfigOf(config.waits));
   const service = createJobService(
     registry,
     {

@@ -6,7 +6,7 @@ import { canAccess } from '../auth/project-access.ts';
 import type { Principal } from '../auth/principal.ts';
 import { isTerminal, type BackendKind, type CancelReport, type JobStatus, type JobStatusReport } from './model.ts';
 import { principalKey } from '../auth/principal.ts';
-import { DEFAULT_WAIT_CONFIG, createWaitHub, type WaitHeartbeat, type WaitHub } from './waits.ts';
+import type { WaitHeartbeat, WaitHub } from './waits.ts';
 
 export const TOOL_ERROR_CODES = ['UNKNOWN_PROJECT', ...BACKEND_ERROR_CODES, 'INTERNAL'] as const;
 export type ToolErrorCode = 'UNKNOWN_PROJECT' | BackendErrorCode | 'INTERNAL';
@@ -87,8 +87,8 @@ export interface JobService {
   close(): void;
 }
 
-export function createJobService(registry: ProjectRegistry, hooks: JobServiceHooks = {}, options: { waits?: WaitHub } = {}): JobService {
-  const waits = options.waits ?? createWaitHub(DEFAULT_WAIT_CONFIG);
+export function createJobService(registry: ProjectRegistry, hooks: JobServiceHooks = {}, options: { waits: WaitHub }): JobService {
+  const { waits } = options;
 
   /** Takes one of the caller's wait slots, or the RATE_LIMITED error when it holds its maximum. */
   function enterWait(caller: Principal | undefined, ref: JobRef): { release: () => void } | { error: Outcome<never> } {

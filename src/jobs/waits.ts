@@ -3,6 +3,7 @@
 // backend kind) and hands every report to all its waiters. Coalescing is per gateway process: two
 // replicas each poll for their own waiters. A waiter ends on a change (or at terminal, for a cancel
 // being confirmed), at its deadline, when its call is aborted, or when the gateway shuts down.
+import type { WaitsConfig } from '../config/schema.ts';
 import { BackendError } from './backend-error.ts';
 import { isTerminal, type BackendKind, type JobStatus, type JobStatusReport } from './model.ts';
 
@@ -17,13 +18,10 @@ export interface WaitConfig {
   pollIntervalSeconds: Record<BackendKind, number>;
 }
 
-export const DEFAULT_WAIT_CONFIG: WaitConfig = {
-  maxSeconds: 60,
-  heartbeatSeconds: 5,
-  maxPerCaller: 10,
-  // ComfyControl: 40 requests / 10 s for the whole gateway, so its waits read each job every 5 s.
-  pollIntervalSeconds: { comfyui: 2, agent_jobs: 3, project_runtime: 3, comfycontrol: 5 },
-};
+/** The wait settings of the config (`waits`, whose schema holds the defaults). */
+export function waitConfigOf(w: WaitsConfig): WaitConfig {
+  return { maxSeconds: w.max_seconds, heartbeatSeconds: w.heartbeat_seconds, maxPerCaller: w.max_per_caller, pollIntervalSeconds: w.poll_interval_seconds };
+}
 
 /** What a waiter's heartbeat says: the latest report (undefined before the first read) and time waited. */
 export interface WaitHeartbeat {

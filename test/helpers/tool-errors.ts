@@ -5,7 +5,9 @@ import { Writable } from 'node:stream';
 import { expect } from 'vitest';
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import type { JobBackend } from '../../src/jobs/backend.ts';
+import { waitsSchema } from '../../src/config/schema.ts';
 import { createJobService } from '../../src/jobs/job-service.ts';
+import { createWaitHub, waitConfigOf } from '../../src/jobs/waits.ts';
 import { createProjectRegistry } from '../../src/jobs/registry.ts';
 import { callTool } from '../../src/mcp/tools.ts';
 import { createLogger } from '../../src/observability/logger.ts';
@@ -33,7 +35,7 @@ export async function callThroughService(
   const logger = createLogger({ level: 'info', destination: sink });
   // Not closed: the test that made the backend closes it.
   const registry = createProjectRegistry([{ reference: backend.name, aliases: [], backend }]);
-  const service = createJobService(registry, { onBackendError: backendFailureLogger(logger) });
+  const service = createJobService(registry, { onBackendError: backendFailureLogger(logger) }, { waits: createWaitHub(waitConfigOf(waitsSchema.parse({}))) });
   const result = await callTool(service, tool, { project_reference: backend.name, job_id: jobId }, { signal: new AbortController().signal, requestId });
   const body = result.structuredContent as { error?: ToolCallSeen['error'] };
   const lines = log.trim() === '' ? [] : log.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
