@@ -98,6 +98,6 @@ describe('README', () => {
     const report = r.stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('npm warn'));
     expect(report).toEqual([]);
     const tools = (JSON.parse(r.stdout) as { tools: { name: string }[] }).tools.map((t) => t.name);
-    expect(tools).toEqual(['get_job_status', 'cancel_job']);
+    expect(tools).toEqual(['get_job_status', 'cancel_job', 'list_jobs']);
   }, 180_000);
 });

@@ -1,13 +1,16 @@
 // Adapter for the AI Connect agent-jobs service (backends.md section 3).
 //   status: GET    {base}/services/agent-jobs/{job_id}[?org_id=]
 //   cancel: DELETE {base}/services/agent-jobs/{job_id} with optional JSON body {reason}
+//   list:   GET    {base}/services/agent-jobs?limit&offset&sort=created_at:desc[&status=][&org_id=]
 // The service is not idempotent (409 for a terminal job) and its cancel answer carries no job record,
 // so cancel = read, DELETE, read again; a 409 becomes `already_terminal` after a read.
 import * as z from 'zod';
 import type { AgentJobsBackendConfig } from '../config/schema.ts';
 import { isBackendError } from '../jobs/backend-error.ts';
 import { assertJobId, jobIdRule, SAFE_JOB_ID, type CallContext, type CancelContext, type JobBackend } from '../jobs/backend.ts';
-import { isTerminal, notFoundReport, timesOf, toIsoTime, type CancelReport, type JobStatus, type JobStatusReport } from '../jobs/model.ts';
+import { compact, intOf, tagsOf, textOf } from '../jobs/details.ts';
+import { keeps, offsetPositionSchema, positionOf, singleRawFilter, walkOffsetPages, type ListPage, type ListQuery } from '../jobs/listing.ts';
+import { isTerminal, notFoundReport, recordOf, timesOf, toIsoTime, type CancelReport, type JobStatus, type JobStatusReport } from '../jobs/model.ts';
 import type { AdapterOptions } from './adapter-options.ts';
 import { answerForAnotherJob, createHttpClient, isAnswerFor, parseJson, unexpectedShape, unexpectedStatus, type HttpResponse } from './http-client.ts';
 
@@ -25,6 +28,14 @@ const STATUS_MAP: Readonly<Record<string, JobStatus>> = {
   canceled: 'cancelled',
   cancelled: 'cancelled', // not seen, but a harmless spelling to accept
 };
+/** The list filter's word for each unified status (the docs' UPPERCASE). */
+const RAW_WORDS: Partial<Record<JobStatus, readonly string[]>> = {
+  queued: ['WAITING', 'SCHEDULED'],
+  running: ['RUNNING'],
+  succeeded: ['COMPLETED'],
+  failed: ['FAILED'],
+  cancelled: ['CANCELED'],
+};
 
 const timeValue = z.union([z.string(), z.number()]).nullable().optional();
 const jobSchema = z
@@ -41,6 +52,10 @@ const jobSchema = z
   })
   .refine((j) => typeof (j.job_status ?? j.status) === 'string', { message: 'no job_status' });
 type AgentJob = z.infer<typeof jobSchema>;
+const listSchema = z.looseObject({
+  data: z.array(z.unknown()),
+  meta: z.looseObject({ total: z.number().optional() }).optional(),
+});
 
 const errorBodySchema = z.looseObject({ message: z.unknown().optional(), error: z.unknown().optional() });
 /** The envelope's `meta`: the job's id is `meta.id` on a read and `meta.job_id` on a cancel. */
@@ -84,6 +99,15 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
         completed: isTerminal(status) ? (toIsoTime(job.completed_at) ?? toIsoTime(job.updated_at)) : undefined,
       }),
     };
+    const details = compact({
+      job_type_id: textOf(job.job_type_id),
+      channel_code: textOf(job.channel_code),
+      scheduled_at: toIsoTime(job.scheduled_at),
+      tasks_count: Array.isArray(job.tasks) ? job.tasks.length : intOf(job.tasks_count),
+      last_task_created_at: toIsoTime(job.last_task_created_at),
+      tags: tagsOf(job.tags),
+    });
+    if (details) report.details = details;
     if (status === 'failed') {
       const lastTaskResult = [...(job.tasks ?? [])].reverse().find((t) => typeof t.result === 'string' && t.result !== '')?.result as string | undefined;
       const message = typeof job.result === 'string' && job.result !== '' ? job.result : (lastTaskResult ?? 'the agent job failed (the service gave no result text)');
@@ -155,6 +179,7 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
         status_before: before.status,
         status_after: before.status,
         message: `agent job ${jobId} had already finished (${before.raw_status}); nothing was cancelled`,
+        ...recordOf(before),
       };
     }
     // The reason travels in a DELETE body, as the service documents; some proxies drop DELETE bodies [INF].
@@ -187,19 +212,27 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
           status_before: before.status,
           status_after: before.status,
           message: `the agent-jobs service accepted the cancel of ${jobId}, but the follow-up status read failed (${isBackendError(e) ? e.code : 'error'}); check again with get_job_status`,
+          ...recordOf(before),
         };
       }
       if (after.status === 'cancelled') {
-        return { outcome: 'cancelled', status_before: before.status, status_after: 'cancelled', message: `agent job ${jobId} is now ${after.raw_status}` };
+        return { outcome: 'cancelled', status_before: before.status, status_after: 'cancelled', message: `agent job ${jobId} is now ${after.raw_status}`, ...recordOf(after) };
       }
       if (isTerminal(after.status)) {
-        return { outcome: 'already_terminal', status_before: before.status, status_after: after.status, message: `agent job ${jobId} finished (${after.raw_status}) before the cancel took effect` };
+        return {
+          outcome: 'already_terminal',
+          status_before: before.status,
+          status_after: after.status,
+          message: `agent job ${jobId} finished (${after.raw_status}) before the cancel took effect`,
+          ...recordOf(after),
+        };
       }
       return {
         outcome: 'cancel_requested',
         status_before: before.status,
         status_after: after.status,
         message: `the agent-jobs service accepted the cancel of ${jobId}; it still reports ${after.raw_status ?? 'no status'}`,
+        ...recordOf(after),
       };
     }
     if (res.status === 404) {
@@ -210,7 +243,13 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
       const after = await read(jobId, ctx.signal);
       if (!after.found) return { outcome: 'not_found', status_before: before.status, status_after: 'unknown', message: `agent job ${jobId} no longer exists` };
       if (isTerminal(after.status)) {
-        return { outcome: 'already_terminal', status_before: before.status, status_after: after.status, message: `agent job ${jobId} had already finished (${after.raw_status}); nothing was cancelled` };
+        return {
+          outcome: 'already_terminal',
+          status_before: before.status,
+          status_after: after.status,
+          message: `agent job ${jobId} had already finished (${after.raw_status}); nothing was cancelled`,
+          ...recordOf(after),
+        };
       }
       throw unexpectedStatus(name, res);
     }
@@ -219,12 +258,48 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
     throw unexpectedStatus(name, res);
   }
 
+  /** Newest first; one raw status word is filtered by the service, several (queued) here. */
+  async function list(q: ListQuery): Promise<ListPage> {
+    const position = positionOf(offsetPositionSchema, q.position);
+    const status = singleRawFilter(q.statuses, RAW_WORDS);
+    const filteredHere = q.statuses !== undefined && status === undefined;
+    const size = filteredHere ? 100 : q.limit;
+    const page = await walkOffsetPages({
+      position,
+      limit: q.limit,
+      // A page may hold only jobs listed already (newer ones pushed them down), so a second read is allowed.
+      maxPages: filteredHere ? 5 : 2,
+      fetch: async (offset) => {
+        const res = await http.call({
+          operation: 'list_jobs',
+          method: 'GET',
+          path: ['services', 'agent-jobs'],
+          query: { ...query, limit: size, offset, sort: 'created_at:desc', ...(status !== undefined ? { status } : {}) },
+          signal: q.signal,
+        });
+        if (res.status !== 200) throw unexpectedStatus(name, res);
+        const body = listSchema.safeParse(parseJson(name, res));
+        const jobs = body.success ? z.array(jobSchema).safeParse(body.data.data) : undefined;
+        if (!body.success || !jobs?.success || jobs.data.some((j) => j.job_id === undefined)) throw unexpectedShape(name, res, 'a list of agent jobs');
+        const total = body.data.meta?.total;
+        return { items: jobs.data, hasMore: total !== undefined ? offset + jobs.data.length < total : jobs.data.length === size };
+      },
+      toJob: (job) => {
+        const report = toReport(job);
+        // The service's filter is trusted only as far as the mapping agrees with it.
+        return keeps(q.statuses, report) ? { job_id: String(job.job_id), ...report } : undefined;
+      },
+    });
+    return page;
+  }
+
   return {
     kind: 'agent_jobs',
     name,
     validateJobId,
     getStatus,
     cancel,
+    list,
     close: () => http.close(),
   };
 }

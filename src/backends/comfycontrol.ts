@@ -1,6 +1,7 @@
 // Adapter for ComfyControl cloud workflows (backends.md section 5).
 //   status: GET  {base}/v1/workflow/{id}
 //   cancel: POST {base}/v1/workflow/{id}/cancel -> 200 with an empty body; the stop is asynchronous
+//   list:   GET  {base}/v1/workflow?page&per_page=10..100 -> {workflows, total}, newest first, no filters
 // Cancel is not idempotent (400 for terminal jobs and for `accepted`/`uploaded` ones), so every 400 is
 // followed by a read that tells `already_terminal` from `not_cancellable`.
 // ComfyControl sits behind Cloudflare with a per-IP limit (40 requests / 10 s, then a 10 s cooldown),
@@ -11,7 +12,9 @@ import * as z from 'zod';
 import type { ComfycontrolBackendConfig } from '../config/schema.ts';
 import { BackendError, isBackendError } from '../jobs/backend-error.ts';
 import { assertJobId, jobIdRule, SAFE_JOB_ID, type CallContext, type CancelContext, type JobBackend } from '../jobs/backend.ts';
-import { isTerminal, notFoundReport, timesOf, type CancelReport, type JobStatus, type JobStatusReport } from '../jobs/model.ts';
+import { compact, numberOf, tagsOf, textOf } from '../jobs/details.ts';
+import { keeps, offsetPositionSchema, positionOf, walkOffsetPages, type ListPage, type ListQuery } from '../jobs/listing.ts';
+import { isTerminal, notFoundReport, recordOf, timesOf, type CancelReport, type JobStatus, type JobStatusReport } from '../jobs/model.ts';
 import { createMemoryStore } from '../state/memory-store.ts';
 import type { AdapterOptions } from './adapter-options.ts';
 import { createRequestBudget } from './comfycontrol-budget.ts';
@@ -60,6 +63,9 @@ const workflowSchema = z.looseObject({
   completed_at: time,
 });
 type Workflow = z.infer<typeof workflowSchema>;
+const listSchema = z.looseObject({ workflows: z.array(workflowSchema), total: z.number().optional() });
+/** The largest page ComfyControl serves: a listing spends as few requests of the budget as it can. */
+const PER_PAGE = 100;
 
 export function createComfycontrolBackend(config: ComfycontrolBackendConfig, options: AdapterOptions): JobBackend {
   const name = options.name;
@@ -102,6 +108,16 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
       raw_status: raw,
       ...timesOf({ created: wf.created_at, started: wf.started_at, completed: wf.completed_at }),
     };
+    const name = textOf(wf.name);
+    if (name !== undefined) report.name = name;
+    const details = compact({
+      tags: tagsOf(wf.tags),
+      user_runner_id: textOf(wf.user_runner_id),
+      managed_runner_id: textOf(wf.managed_runner_id),
+      prompt_id: textOf(wf.prompt_id),
+      queue_number: numberOf(wf.queue_number),
+    });
+    if (details) report.details = details;
     if (word === 'failed') {
       report.error = {
         message: (wf.exception_message || 'the workflow failed (ComfyControl gave no exception message)').slice(0, 2000),
@@ -170,7 +186,7 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
     const before = await read(jobId, ctx.signal, true);
     if (!before.found) return { outcome: 'not_found', status_before: 'unknown', status_after: 'unknown', message: `ComfyControl has no workflow ${jobId} (or it belongs to another user)` };
     if (isTerminal(before.status)) {
-      return { outcome: 'already_terminal', status_before: before.status, status_after: before.status, message: `workflow ${jobId} had already finished (${before.raw_status}); nothing was cancelled` };
+      return { outcome: 'already_terminal', status_before: before.status, status_after: before.status, message: `workflow ${jobId} had already finished (${before.raw_status}); nothing was cancelled`, ...recordOf(before) };
     }
     // `accepted`/`uploaded` jobs are refused with 400, but the status read may be stale by the time the
     // POST arrives (uploaded -> queued takes seconds), so the backend decides.
@@ -190,17 +206,19 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
           status_before: before.status,
           status_after: before.status,
           message: `ComfyControl accepted the cancel of ${jobId}; the follow-up status read failed (${isBackendError(e) ? e.code : 'error'}), check again in a few seconds`,
+          ...recordOf(before),
         };
       }
-      if (after.status === 'cancelled') return { outcome: 'cancelled', status_before: before.status, status_after: 'cancelled', message: `workflow ${jobId} is cancelled` };
+      if (after.status === 'cancelled') return { outcome: 'cancelled', status_before: before.status, status_after: 'cancelled', message: `workflow ${jobId} is cancelled`, ...recordOf(after) };
       if (isTerminal(after.status)) {
-        return { outcome: 'already_terminal', status_before: before.status, status_after: after.status, message: `workflow ${jobId} finished (${after.raw_status}) before the cancel took effect` };
+        return { outcome: 'already_terminal', status_before: before.status, status_after: after.status, message: `workflow ${jobId} finished (${after.raw_status}) before the cancel took effect`, ...recordOf(after) };
       }
       return {
         outcome: 'cancel_requested',
         status_before: before.status,
         status_after: after.status,
         message: `ComfyControl signalled the runner to stop ${jobId}; the status changes to cancelled after a few seconds unless it completes first`,
+        ...recordOf(after),
       };
     }
     if (res.status === 400) {
@@ -214,7 +232,7 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
       }
       if (!after.found) return { outcome: 'not_found', status_before: before.status, status_after: 'unknown', message: `workflow ${jobId} no longer exists` };
       if (isTerminal(after.status)) {
-        return { outcome: 'already_terminal', status_before: before.status, status_after: after.status, message: `workflow ${jobId} had already finished (${after.raw_status}); nothing was cancelled` };
+        return { outcome: 'already_terminal', status_before: before.status, status_after: after.status, message: `workflow ${jobId} had already finished (${after.raw_status}); nothing was cancelled`, ...recordOf(after) };
       }
       if (NOT_CANCELLABLE_YET.has((after.raw_status ?? '').toLowerCase())) {
         return {
@@ -222,6 +240,7 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
           status_before: before.status,
           status_after: after.status,
           message: `ComfyControl cannot cancel workflow ${jobId} while it is ${after.raw_status}; retry once it is queued`,
+          ...recordOf(after),
         };
       }
       throw unexpectedStatus(name, res);
@@ -233,12 +252,39 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
     throw unexpectedStatus(name, res);
   }
 
+  /**
+   * Newest first. ComfyControl has no status filter, so a filtered listing is filtered here, reading
+   * at most 3 pages (of the request budget) per call; an offset maps onto its page numbers.
+   */
+  async function list(q: ListQuery): Promise<ListPage> {
+    return walkOffsetPages({
+      position: positionOf(offsetPositionSchema, q.position),
+      limit: q.limit,
+      maxPages: q.statuses !== undefined ? 3 : 2,
+      fetch: async (offset) => {
+        const page = Math.floor(offset / PER_PAGE) + 1;
+        const res = await call({ operation: 'list_jobs', method: 'GET', path: ['v1', 'workflow'], query: { page, per_page: PER_PAGE }, signal: q.signal });
+        if (res.status !== 200) throw unexpectedStatus(name, res);
+        const body = listSchema.safeParse(parseJson(name, res));
+        if (!body.success || body.data.workflows.some((w) => w.id === undefined)) throw unexpectedShape(name, res, 'a list of workflows');
+        const items = body.data.workflows.slice(offset % PER_PAGE);
+        const total = body.data.total;
+        return { items, hasMore: total !== undefined ? page * PER_PAGE < total : body.data.workflows.length === PER_PAGE };
+      },
+      toJob: (wf) => {
+        const report = toReport(wf);
+        return keeps(q.statuses, report) ? { job_id: wf.id!, ...report } : undefined;
+      },
+    });
+  }
+
   return {
     kind: 'comfycontrol',
     name,
     validateJobId,
     getStatus,
     cancel,
+    list,
     close: () => http.close(),
   };
 }

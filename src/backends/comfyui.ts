@@ -6,6 +6,7 @@
 // comfyui/legacy-api.ts    /queue, /history/{id}, /queue {delete}, /interrupt (every server)
 // comfyui/mapping.ts       ComfyUI records → the unified status report
 // comfyui/cancel.ts        the cancel flow (read, act, read again)
+// comfyui/listing.ts       list_jobs: every host newest first, merged
 // comfyui/tombstones.ts    jobs the gateway removed from a queue (ComfyUI forgets them)
 // comfyui/schemas.ts, responses.ts: answer shapes, reading answers
 // The tombstones and the job → host memory are shared maps in the state store (src/state/).
@@ -15,6 +16,7 @@ import { notFoundReport, type CancelReport, type JobStatusReport } from '../jobs
 import type { AdapterOptions } from './adapter-options.ts';
 import { cancelJob } from './comfyui/cancel.ts';
 import { createHostPool } from './comfyui/hosts.ts';
+import { listComfyui } from './comfyui/listing.ts';
 import { validatePromptId } from './comfyui/job-id.ts';
 import { createRouter } from './comfyui/routing.ts';
 import { createTombstones } from './comfyui/tombstones.ts';
@@ -44,5 +46,5 @@ export function createComfyuiBackend(config: ComfyuiBackendConfig, options: Adap
     return cancelJob({ pool, router, tombstones }, jobId, ctx.signal);
   }
 
-  return { kind: 'comfyui', name: options.name, validateJobId: validatePromptId, getStatus, cancel, close: () => pool.close() };
+  return { kind: 'comfyui', name: options.name, validateJobId: validatePromptId, getStatus, cancel, list: (q) => listComfyui(pool, q), close: () => pool.close() };
 }

@@ -1,6 +1,7 @@
 // Adapter for Veryfront-style project runtimes (backends.md section 4).
 //   status: GET  {base}/projects/{project}/jobs/{job_id}         -> Job
 //   cancel: POST {base}/projects/{project}/jobs/{job_id}/cancel  -> the updated Job
+//   list:   GET  {base}/projects/{project}/jobs?cursor&limit[&status] -> {data: [JobListItem], page_info: {next}}
 // `project` is `remote_project` from the config, else the gateway's project reference. The cancel
 // answer for a running job may still say `working` (cooperative stop [INF]): that is `cancel_requested`.
 // The status codes for cancelling a finished or unknown job are undocumented [INF], so any 4xx other
@@ -8,7 +9,9 @@
 import * as z from 'zod';
 import type { ProjectRuntimeBackendConfig } from '../config/schema.ts';
 import { assertJobId, jobIdRule, type CallContext, type CancelContext, type JobBackend } from '../jobs/backend.ts';
-import { isTerminal, notFoundReport, timesOf, type CancelReport, type JobStatus, type JobStatusReport } from '../jobs/model.ts';
+import { compact, intOf, numberOf, textOf } from '../jobs/details.ts';
+import { keeps, positionOf, singleRawFilter, type ListPage, type ListQuery, type ListedJob } from '../jobs/listing.ts';
+import { isTerminal, notFoundReport, recordOf, timesOf, type CancelReport, type JobStatus, type JobStatusReport } from '../jobs/model.ts';
 import type { AdapterOptions } from './adapter-options.ts';
 import { answerForAnotherJob, createHttpClient, isAnswerFor, parseJson, unexpectedShape, unexpectedStatus, type HttpResponse } from './http-client.ts';
 
@@ -28,6 +31,21 @@ const STATUS_MAP: Readonly<Record<string, JobStatus>> = {
   canceled: 'cancelled',
   cancelled: 'cancelled', // the Veryfront spelling is `canceled`; the other spelling is accepted too
 };
+/** The list filter's word for each unified status. */
+const RAW_WORDS: Partial<Record<JobStatus, readonly string[]>> = {
+  queued: ['submitted'],
+  running: ['working'],
+  succeeded: ['completed'],
+  failed: ['failed'],
+  cancelled: ['canceled'],
+};
+
+/** The runtime's own cursor for the next page, and how many of that page's jobs were listed already. */
+const positionSchema = z.strictObject({ cursor: z.string().max(2048).optional(), skip: z.number().int().min(0).max(100) });
+const listSchema = z.looseObject({
+  data: z.array(z.unknown()),
+  page_info: z.looseObject({ next: z.string().nullable().optional() }).nullable().optional(),
+});
 
 const jobSchema = z.looseObject({
   id: z.string().optional(),
@@ -62,6 +80,21 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
   });
   const jobPath = (id: string): string[] => ['projects', project, 'jobs', id.toLowerCase()];
 
+  function detailsOf(job: RuntimeJob): JobStatusReport['details'] {
+    return compact({
+      target: textOf(job.target),
+      environment_id: textOf(job.environment_id),
+      branch_id: textOf(job.branch_id),
+      batch_id: textOf(job.batch_id),
+      cron_job_id: textOf(job.cron_job_id),
+      exit_code: intOf(job.exit_code),
+      failed_reason: textOf(job.failed_reason),
+      timeout_seconds: numberOf(job.timeout_seconds),
+      backoff_limit: intOf(job.backoff_limit),
+      result_state: textOf(job.result_summary?.state),
+    });
+  }
+
   function toReport(job: RuntimeJob): JobStatusReport {
     const raw = job.status;
     // An unlisted word is kept verbatim and reported as `unknown` (found): the gateway does not guess.
@@ -72,6 +105,10 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
       raw_status: raw,
       ...timesOf({ created: job.created_at, started: job.started_at, completed: job.completed_at }),
     };
+    const name = textOf(job.name);
+    if (name !== undefined) report.name = name;
+    const details = detailsOf(job);
+    if (details) report.details = details;
     if (status === 'failed') {
       const detail = typeof job.failure_detail === 'string' && job.failure_detail !== '' ? job.failure_detail : undefined;
       let message = detail ?? job.failed_reason ?? 'the job failed (the runtime gave no reason)';
@@ -126,32 +163,74 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
     const before = await read(jobId, ctx.signal);
     if (!before.found) return { outcome: 'not_found', status_before: 'unknown', status_after: 'unknown', message: `job ${jobId} does not exist in project ${project}` };
     if (isTerminal(before.status)) {
-      return { outcome: 'already_terminal', status_before: before.status, status_after: before.status, message: `job ${jobId} had already finished (${before.raw_status}); nothing was cancelled` };
+      return { outcome: 'already_terminal', status_before: before.status, status_after: before.status, message: `job ${jobId} had already finished (${before.raw_status}); nothing was cancelled`, ...recordOf(before) };
     }
     const res = await http.call({ operation: 'cancel_job', method: 'POST', path: [...jobPath(jobId), 'cancel'], signal: ctx.signal });
     if (res.status >= 200 && res.status < 300) {
       const after = toReport(parseJob(res, jobId));
       if (after.status === 'cancelled') {
-        return { outcome: 'cancelled', status_before: before.status, status_after: 'cancelled', message: `job ${jobId} is now ${after.raw_status}` };
+        return { outcome: 'cancelled', status_before: before.status, status_after: 'cancelled', message: `job ${jobId} is now ${after.raw_status}`, ...recordOf(after) };
       }
       if (isTerminal(after.status)) {
-        return { outcome: 'already_terminal', status_before: before.status, status_after: after.status, message: `job ${jobId} finished (${after.raw_status}) before the cancel took effect` };
+        return { outcome: 'already_terminal', status_before: before.status, status_after: after.status, message: `job ${jobId} finished (${after.raw_status}) before the cancel took effect`, ...recordOf(after) };
       }
       return {
         outcome: 'cancel_requested',
         status_before: before.status,
         status_after: after.status,
         message: `the runtime accepted the cancel of ${jobId}; it still reports ${after.raw_status} while the job stops`,
+        ...recordOf(after),
       };
     }
     if (res.status >= 400 && res.status < 500 && res.status !== 401 && res.status !== 403 && res.status !== 429) {
       const after = await read(jobId, ctx.signal);
       if (!after.found) return { outcome: 'not_found', status_before: before.status, status_after: 'unknown', message: `job ${jobId} no longer exists` };
       if (isTerminal(after.status)) {
-        return { outcome: 'already_terminal', status_before: before.status, status_after: after.status, message: `job ${jobId} had already finished (${after.raw_status}); nothing was cancelled` };
+        return { outcome: 'already_terminal', status_before: before.status, status_after: after.status, message: `job ${jobId} had already finished (${after.raw_status}); nothing was cancelled`, ...recordOf(after) };
       }
     }
     throw unexpectedStatus(name, res);
+  }
+
+  /**
+   * Newest first, by the runtime's own cursor (it pages by key, so new jobs shift nothing). The runtime
+   * filters on one status word; for several, the pages are filtered here.
+   */
+  async function list(q: ListQuery): Promise<ListPage> {
+    const position = positionOf(positionSchema, q.position);
+    const status = singleRawFilter(q.statuses, RAW_WORDS);
+    const filteredHere = q.statuses !== undefined && status === undefined;
+    const size = filteredHere ? 100 : q.limit;
+    let cursor = position?.cursor;
+    let skip = position?.skip ?? 0;
+    const jobs: ListedJob[] = [];
+    for (let pages = 0; pages < (filteredHere ? 5 : 1); pages++) {
+      const res = await http.call({
+        operation: 'list_jobs',
+        method: 'GET',
+        path: ['projects', project, 'jobs'],
+        query: { limit: size, ...(cursor !== undefined ? { cursor } : {}), ...(status !== undefined ? { status } : {}) },
+        signal: q.signal,
+      });
+      if (res.status !== 200) throw unexpectedStatus(name, res);
+      const body = listSchema.safeParse(parseJson(name, res));
+      const items = body.success ? z.array(jobSchema).safeParse(body.data.data) : undefined;
+      if (!body.success || !items?.success || items.data.some((j) => j.id === undefined)) throw unexpectedShape(name, res, 'a list of jobs');
+      const next = cursorOf(body.data.page_info?.next);
+      for (let i = skip; i < items.data.length; i++) {
+        const report = toReport(items.data[i]!);
+        if (!keeps(q.statuses, report)) continue;
+        jobs.push({ job_id: items.data[i]!.id!, ...report });
+        if (jobs.length === q.limit) {
+          if (i < items.data.length - 1) return { jobs, next: { ...(cursor !== undefined ? { cursor } : {}), skip: i + 1 } };
+          return { jobs, next: next !== undefined ? { cursor: next, skip: 0 } : undefined };
+        }
+      }
+      if (next === undefined) return { jobs, next: undefined };
+      cursor = next;
+      skip = 0;
+    }
+    return { jobs, next: { cursor, skip: 0 } };
   }
 
   return {
@@ -160,6 +239,20 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
     validateJobId,
     getStatus,
     cancel,
+    list,
     close: () => http.close(),
   };
+}
+
+/** `page_info.next` as a cursor: the runtime's opaque string, or the `cursor` parameter of a next-page URL. */
+function cursorOf(next: string | null | undefined): string | undefined {
+  if (next === null || next === undefined || next === '') return undefined;
+  if (/^https?:\/\//i.test(next)) {
+    try {
+      return new URL(next).searchParams.get('cursor') ?? undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return next;
 }

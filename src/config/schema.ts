@@ -218,7 +218,7 @@ export const oauthSchema = z.strictObject({
   scopes: z
     .strictObject({ read: z.string().min(1).default('jobs:read'), cancel: z.string().min(1).default('jobs:cancel') })
     .default({ read: 'jobs:read', cancel: 'jobs:cancel' })
-    .describe('read: list tools and get_job_status; cancel: cancel_job (asked for by a 403 step-up challenge).'),
+    .describe('read: list tools, get_job_status and list_jobs; cancel: cancel_job (asked for by a 403 step-up challenge).'),
   scope_claims: z
     .array(z.string().min(1))
     .min(1)

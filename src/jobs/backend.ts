@@ -1,6 +1,7 @@
 // The contract between the tool layer and a backend adapter. An adapter knows nothing about MCP,
 // client HTTP requests or tokens: it gets a job id, an abort signal and (for cancel) a reason.
 import { BackendError } from './backend-error.ts';
+import type { ListPage, ListQuery } from './listing.ts';
 import type { BackendKind, CancelReport, JobStatusReport } from './model.ts';
 
 export interface CallContext {
@@ -26,6 +27,8 @@ export interface JobBackend {
   getStatus(jobId: string, ctx: CallContext): Promise<JobStatusReport>;
   /** Idempotent: a second cancel answers `already_terminal`. Throws BackendError like getStatus. */
   cancel(jobId: string, ctx: CancelContext): Promise<CancelReport>;
+  /** One page of the project's jobs, newest first. Throws BackendError when the backend cannot answer. */
+  list(query: ListQuery): Promise<ListPage>;
   /** Releases timers and connections. */
   close?(): Promise<void>;
 }

@@ -1,12 +1,14 @@
-// The two operations, independent of MCP: resolve the project, check the id against its backend,
-// call the adapter, and shape the unified answer or a tool error with a stable code.
-import { BACKEND_ERROR_CODES, isBackendError, type BackendError, type BackendErrorCode } from './backend-error.ts';
+// The three operations, independent of MCP: resolve the project, check the id against its backend,
+// call the adapter, and shape the unified answer or a tool error with a stable code (list_jobs is
+// in list-jobs.ts).
+import { BACKEND_ERROR_CODES, type BackendErrorCode } from './backend-error.ts';
 import type { ProjectRegistry } from './registry.ts';
-import { canAccess } from '../auth/project-access.ts';
 import type { Principal } from '../auth/principal.ts';
+import { boundedRaw, errorOutcome, fail, resolveProject } from './outcomes.ts';
 import { isTerminal, type BackendKind, type CancelReport, type JobStatus, type JobStatusReport } from './model.ts';
 import { principalKey } from '../auth/principal.ts';
 import type { WaitHeartbeat, WaitHub } from './waits.ts';
+import { createListJobs, type ListArgs, type ListJobsResult } from './list-jobs.ts';
 
 export const TOOL_ERROR_CODES = ['UNKNOWN_PROJECT', ...BACKEND_ERROR_CODES, 'INTERNAL'] as const;
 export type ToolErrorCode = 'UNKNOWN_PROJECT' | BackendErrorCode | 'INTERNAL';
@@ -34,13 +36,15 @@ export type Outcome<T> =
   | { ok: true; value: T }
   | { ok: false; error: ToolError; project_reference?: string; backend?: JobRef['backend']; job_id?: string };
 
-export type ToolOperation = 'get_job_status' | 'cancel_job';
+export type ToolOperation = 'get_job_status' | 'cancel_job' | 'list_jobs';
 
 /** One failed call at a backend, for the log: what the caller was not told (`detail`) included. */
 export interface BackendFailure {
   op: ToolOperation;
   requestId: string | undefined;
-  ref: JobRef;
+  ref: Omit<JobRef, 'job_id'> & { job_id?: string | undefined };
+  /** The ComfyUI host that failed, in a listing that went on without it. */
+  host?: string;
   code: BackendErrorCode;
   httpStatus: number | undefined;
   /** The backend's own words, already redacted and truncated by the HTTP client. */
@@ -83,6 +87,7 @@ export interface CancelArgs {
 export interface JobService {
   getJobStatus(args: StatusArgs, options: CallOptions): Promise<Outcome<JobStatusResult>>;
   cancelJob(args: CancelArgs, options: CallOptions): Promise<Outcome<CancelJobResult>>;
+  listJobs(args: ListArgs, options: CallOptions): Promise<Outcome<ListJobsResult>>;
   /** Ends every wait at once (shutdown). */
   close(): void;
 }
@@ -104,13 +109,9 @@ export function createJobService(registry: ProjectRegistry, hooks: JobServiceHoo
   }
 
   function locate(projectReference: string, jobId: string, caller: Principal | undefined) {
-    const project = registry.resolve(projectReference);
-    if (!project || !canAccess(caller, project)) {
-      // Same answer for "does not exist" and (later) "not yours": never leak which projects exist.
-      return {
-        error: fail('UNKNOWN_PROJECT', `No project "${clip(projectReference)}" is available to you. Check project_reference: it must be a project reference or alias configured on this gateway.`, {}),
-      };
-    }
+    const found = resolveProject(registry, projectReference, caller);
+    if ('error' in found) return found;
+    const { project } = found;
     const problem = project.backend.validateJobId(jobId);
     if (problem) {
       const backend = { name: project.backend.name, kind: project.backend.kind };
@@ -120,20 +121,7 @@ export function createJobService(registry: ProjectRegistry, hooks: JobServiceHoo
     return { project, ref };
   }
 
-  function fromError(e: unknown, ref: JobRef, op: ToolOperation, { signal, requestId }: CallOptions): Outcome<never> {
-    if (signal.aborted) throw e; // the MCP request was cancelled: no answer is owed
-    const where = { project_reference: ref.project_reference, backend: ref.backend, job_id: ref.job_id };
-    // The request id ends the sentence and is a field of its own: it is what the operator looks up.
-    const idSentence = requestId !== undefined ? ` Request id: ${requestId}.` : '';
-    if (isBackendError(e)) {
-      if (e.code === 'INVALID_ARGUMENT') return fail(e.code, sentence(e.message), where);
-      hooks.onBackendError?.({ op, requestId, ref, code: e.code, httpStatus: e.httpStatus, detail: detailOf(e) });
-      const hint = e.code === 'BACKEND_UNAVAILABLE' ? " The job's state is not known; try again later." : '';
-      return fail(e.code, `${sentence(e.message)}${hint}${idSentence}`, where, e.retryAfterSeconds, requestId);
-    }
-    hooks.onInternalError?.(e, op, requestId);
-    return fail('INTERNAL', `The gateway failed while handling this call; the failure was logged. Try again; if it persists, tell the operator.${idSentence}`, where, undefined, requestId);
-  }
+  const fromError = (e: unknown, ref: JobRef, op: ToolOperation, options: CallOptions): Outcome<never> => errorOutcome(hooks, e, ref, op, options);
 
   return {
     async getJobStatus(args, options) {
@@ -195,14 +183,13 @@ export function createJobService(registry: ProjectRegistry, hooks: JobServiceHoo
         slot.release();
       }
     },
+    listJobs: createListJobs(registry, hooks),
     close: () => waits.close(),
   };
 }
 
 function statusResult(ref: JobRef, report: JobStatusReport): JobStatusResult {
-  // The backend's own status word is passed on as data, but bounded like every other field it sends.
-  const raw = report.raw_status !== null && report.raw_status.length > MAX_RAW_STATUS ? report.raw_status.slice(0, MAX_RAW_STATUS) : report.raw_status;
-  return { ...ref, ...report, raw_status: raw, terminal: isTerminal(report.status) };
+  return { ...ref, ...report, raw_status: boundedRaw(report.raw_status), terminal: isTerminal(report.status) };
 }
 
 /** A cancel_requested after its wait: confirmed, overtaken by the job's own end, or still pending at the deadline. */
@@ -212,40 +199,3 @@ function confirmed(report: CancelReport, after: JobStatus): CancelReport {
   return { ...report, status_after: after, message: `${report.message.replace(/\.?$/, '.')} It had not stopped when the wait ended; ask get_job_status later.` };
 }
 
-function fail(
-  code: ToolErrorCode,
-  message: string,
-  where: { project_reference?: string; backend?: JobRef['backend']; job_id?: string },
-  retryAfter?: number,
-  requestId?: string,
-): Outcome<never> {
-  const error: ToolError = {
-    code,
-    message,
-    ...(retryAfter !== undefined ? { retry_after_seconds: retryAfter } : {}),
-    ...(requestId !== undefined ? { request_id: requestId } : {}),
-  };
-  return { ok: false, error, ...where };
-}
-
-/** A message as a sentence: capitalised, ending with a full stop. */
-function sentence(message: string): string {
-  const s = message.trim();
-  return s.charAt(0).toUpperCase() + s.slice(1) + (/[.!?]$/.test(s) ? '' : '.');
-}
-
-/** The backend's words behind an error: its own, or those of the error it wraps (ComfyUI's search errors wrap the host's). */
-function detailOf(e: BackendError): string | undefined {
-  for (let cur: unknown = e, depth = 0; isBackendError(cur) && depth < 4; cur = cur.cause, depth++) {
-    if (cur.detail !== undefined) return cur.detail;
-  }
-  return undefined;
-}
-
-/** A backend status word is a word: longer ones are cut here. */
-const MAX_RAW_STATUS = 64;
-
-/** Echo at most 64 characters of caller input in messages. */
-function clip(s: string): string {
-  return s.length > 64 ? `${s.slice(0, 64)}…` : s;
-}

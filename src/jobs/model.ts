@@ -1,5 +1,6 @@
 // The unified job model every backend maps onto (architecture.md section 3).
 import * as z from 'zod';
+import { MAX_DETAIL_CHARS, jobDetailsSchema } from './details.ts';
 
 export const BACKEND_KINDS = ['comfyui', 'agent_jobs', 'project_runtime', 'comfycontrol'] as const;
 export type BackendKind = (typeof BACKEND_KINDS)[number];
@@ -45,6 +46,8 @@ export const jobStatusReportSchema = z.object({
   completed_at: z.string().optional(),
   outputs: z.array(jobOutputSchema).optional(),
   host: z.string().optional(),
+  name: z.string().max(MAX_DETAIL_CHARS).optional().describe("The job's name, where the backend gives jobs one (project runtime, ComfyControl)."),
+  details: jobDetailsSchema.optional(),
 });
 export type JobStatusReport = z.infer<typeof jobStatusReportSchema>;
 
@@ -55,6 +58,8 @@ export const cancelReportSchema = z.object({
   status_after: z.enum(JOB_STATUSES),
   message: z.string(),
   host: z.string().optional(),
+  name: jobStatusReportSchema.shape.name,
+  details: jobStatusReportSchema.shape.details,
 });
 export type CancelReport = z.infer<typeof cancelReportSchema>;
 
@@ -101,4 +106,10 @@ export function timesOf(times: { created?: unknown; started?: unknown; completed
   if (started) out.started_at = started;
   if (completed) out.completed_at = completed;
   return out;
+}
+
+/** A cancel report's `name` and `details`, from the latest read of the job. */
+export function recordOf(report: JobStatusReport | undefined): Pick<CancelReport, 'name' | 'details'> {
+  if (!report) return {};
+  return { ...(report.name !== undefined ? { name: report.name } : {}), ...(report.details !== undefined ? { details: report.details } : {}) };
 }

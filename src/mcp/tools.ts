@@ -1,11 +1,12 @@
-// The two tools as MCP sees them: names, descriptions, JSON Schemas (built once, shared by every
+// The job tools as MCP sees them: names, descriptions, JSON Schemas (built once, shared by every
 // session), argument parsing, and the shaping of results and tool errors.
 import * as z from 'zod';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
 import { BACKEND_KINDS, CANCEL_OUTCOMES, JOB_STATUSES, cancelReportSchema, jobStatusReportSchema } from '../jobs/model.ts';
+import { LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX } from '../jobs/listing.ts';
 import { TOOL_ERROR_CODES, type CallOptions, type JobService, type Outcome } from '../jobs/job-service.ts';
 
-export const TOOL_NAMES = ['get_job_status', 'cancel_job'] as const;
+export const TOOL_NAMES = ['get_job_status', 'cancel_job', 'list_jobs'] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
 
 // Limits stated in the input schema and enforced with a coded INVALID_ARGUMENT error.
@@ -37,6 +38,16 @@ export const cancelJobArgs = z.strictObject({
   wait_seconds: waitSeconds.describe('After cancel_requested, seconds to wait for the job to stop (default 0). Shortened to the gateway\'s maximum (60 s unless the operator changed it).'),
 });
 
+export const listJobsArgs = z.strictObject({
+  project_reference: z.string().min(1).max(128).describe('The project whose jobs to list: its reference or an alias, as your operator named it.'),
+  status: z
+    .union([z.enum(JOB_STATUSES), z.array(z.enum(JOB_STATUSES)).max(JOB_STATUSES.length)])
+    .optional()
+    .describe('Only jobs in this status, or in any of these statuses (e.g. ["queued", "running"] for the jobs still to finish). Default: every job.'),
+  limit: z.number().int().min(1).max(LIST_LIMIT_MAX).optional().describe(`Most jobs in one answer (default ${LIST_LIMIT_DEFAULT}, at most ${LIST_LIMIT_MAX}).`),
+  cursor: z.string().min(1).max(4096).optional().describe('next_cursor from the previous answer, to read the next page; use it with the same project and status.'),
+});
+
 const backendRef = z.strictObject({ name: z.string(), kind: z.enum(BACKEND_KINDS) });
 const jobRef = { project_reference: z.string(), backend: backendRef, job_id: z.string(), terminal: z.boolean() };
 
@@ -48,13 +59,25 @@ const statusResult = z.strictObject({
   waited_seconds: waitedSeconds,
 });
 const cancelResult = z.strictObject({ ...jobRef, ...cancelReportSchema.shape, waited_seconds: waitedSeconds });
+const errorShape = z.strictObject({
+  code: z.enum(TOOL_ERROR_CODES),
+  message: z.string(),
+  retry_after_seconds: z.number().int().nonnegative().optional(),
+  request_id: z.string().optional(),
+});
+const { found: _found, ...listedReport } = jobStatusReportSchema.shape;
+const listResult = z.strictObject({
+  project_reference: z.string(),
+  backend: backendRef,
+  jobs: z.array(z.strictObject({ job_id: z.string(), ...listedReport, terminal: z.boolean() })).describe('Newest first.'),
+  next_cursor: z.string().nullable().describe('Pass as cursor to read the next page; null when there are no more jobs.'),
+  unavailable_hosts: z
+    .array(z.strictObject({ host: z.string(), error: errorShape }))
+    .optional()
+    .describe('Hosts of the project that could not be listed this time: their jobs are missing from this answer.'),
+});
 const toolError = z.strictObject({
-  error: z.strictObject({
-    code: z.enum(TOOL_ERROR_CODES),
-    message: z.string(),
-    retry_after_seconds: z.number().int().nonnegative().optional(),
-    request_id: z.string().optional(),
-  }),
+  error: errorShape,
   project_reference: z.string().optional(),
   backend: backendRef.optional(),
   job_id: z.string().optional(),
@@ -120,6 +143,18 @@ export const TOOL_DEFINITIONS: readonly Tool[] = [
     outputSchema: outputSchema(cancelResult),
     annotations: { title: 'Cancel job', readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   },
+  {
+    name: 'list_jobs',
+    title: 'List jobs',
+    description:
+      `Lists the jobs of one project, newest first, in the same vocabulary as get_job_status (${STATUS_WORDS.replace(/, or unknown.*$/, ', or unknown')}), each with its job_id, name (where the backend names jobs), timestamps and the backend's own details: use it to find a job whose id you lost, to see a queue, or to check what is still running. ` +
+      `Filter with status (one word or several). Answers hold at most limit jobs (default ${LIST_LIMIT_DEFAULT}, up to ${LIST_LIMIT_MAX}); when next_cursor is not null, call again with it as cursor (same project and status) for older jobs. ` +
+      `A page can hold fewer jobs than limit while next_cursor is set (a status filter some backends cannot apply themselves); keep going until next_cursor is null. ` +
+      `Jobs created after the first page are not in a listing; list again from the start to see them. On a ComfyUI project every host is listed and each job names its host; a host that cannot answer is named in unavailable_hosts, its jobs missing. Read-only.`,
+    inputSchema: jsonSchema(listJobsArgs) as Tool['inputSchema'],
+    outputSchema: outputSchema(listResult),
+    annotations: { title: 'List jobs', readOnlyHint: true, openWorldHint: true },
+  },
 ];
 
 export function isToolName(name: string): name is ToolName {
@@ -132,6 +167,12 @@ export async function callTool(service: JobService, name: ToolName, args: unknow
     const parsed = getJobStatusArgs.safeParse(args ?? {});
     if (!parsed.success) return toResult(invalidArguments(parsed.error));
     return toResult(await service.getJobStatus(parsed.data, options));
+  }
+  if (name === 'list_jobs') {
+    const parsed = listJobsArgs.safeParse(args ?? {});
+    if (!parsed.success) return toResult(invalidArguments(parsed.error));
+    const { status, ...rest } = parsed.data;
+    return toResult(await service.listJobs({ ...rest, ...(status !== undefined ? { status: typeof status === 'string' ? [status] : status } : {}) }, options));
   }
   const parsed = cancelJobArgs.safeParse(args ?? {});
   if (!parsed.success) return toResult(invalidArguments(parsed.error));

@@ -16,6 +16,7 @@ interface ResultBody {
   status_before?: string;
   status_after?: string;
   error?: { code: string };
+  unavailable_hosts?: unknown[];
 }
 
 export function toolCallRecorder(deps: { metrics: GatewayMetrics; logger: Logger; audit: AuditLog }) {
@@ -25,7 +26,7 @@ export function toolCallRecorder(deps: { metrics: GatewayMetrics; logger: Logger
   return (e: ToolCallEvent): void => {
     const body = (e.result.structuredContent ?? {}) as ResultBody;
     // A status for reads, an outcome for cancels, the error code for failures: all bounded words.
-    const outcome = e.result.isError ? (body.error?.code ?? 'INTERNAL') : e.tool === 'get_job_status' ? (body.status ?? 'unknown') : (body.outcome ?? 'unknown');
+    const outcome = e.result.isError ? (body.error?.code ?? 'INTERNAL') : outcomeOf(e.tool, body);
     deps.metrics.toolCall(e.tool, body.backend, outcome, e.seconds);
     const project = body.project_reference ?? (typeof e.arguments?.project_reference === 'string' ? e.arguments.project_reference.slice(0, 128) : undefined);
     log.info(
@@ -67,6 +68,13 @@ export function toolCallRecorder(deps: { metrics: GatewayMetrics; logger: Logger
  * carries), the backend, the error code and HTTP status, and the backend's own words (`detail`),
  * which the HTTP client has already redacted and truncated. Nothing here comes from the caller's token.
  */
+/** What a successful call answered, as a bounded word: a status, a cancel outcome, or a listing (partial when a host was missing). */
+function outcomeOf(tool: ToolCallEvent['tool'], body: ResultBody): string {
+  if (tool === 'get_job_status') return body.status ?? 'unknown';
+  if (tool === 'cancel_job') return body.outcome ?? 'unknown';
+  return body.unavailable_hosts?.length ? 'listed_partially' : 'listed';
+}
+
 export function backendFailureLogger(logger: Logger): (failure: BackendFailure) => void {
   return (f) => {
     logger.warn(
@@ -78,6 +86,7 @@ export function backendFailureLogger(logger: Logger): (failure: BackendFailure) 
         backend: f.ref.backend.name,
         backend_kind: f.ref.backend.kind,
         job_id: f.ref.job_id,
+        host: f.host,
         code: f.code,
         http_status: f.httpStatus,
         detail: f.detail,

@@ -1,4 +1,4 @@
-// The two tools as an agent sees them through the SDK client: definitions, argument errors,
+// The job tools as an agent sees them through the SDK client: definitions, argument errors,
 // project routing, and the shape of results and tool errors.
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,10 +13,18 @@ describe('tool definitions and routing', () => {
   });
   afterAll(async () => t?.close());
 
-  it('lists two tools with titles, descriptions, schemas and honest annotations', async () => {
+  it('lists three tools with titles, descriptions, schemas and honest annotations', async () => {
     const { tools } = await client.listTools();
     const byName = Object.fromEntries(tools.map((x) => [x.name, x]));
-    expect(Object.keys(byName).sort()).toEqual(['cancel_job', 'get_job_status']);
+    expect(Object.keys(byName).sort()).toEqual(['cancel_job', 'get_job_status', 'list_jobs']);
+    const list = byName.list_jobs!;
+    expect(list.annotations).toMatchObject({ readOnlyHint: true, openWorldHint: true });
+    expect(list.inputSchema).toMatchObject({ type: 'object', required: ['project_reference'], additionalProperties: false });
+    expect(Object.keys((list.inputSchema as { properties: object }).properties).sort()).toEqual(['cursor', 'limit', 'project_reference', 'status']);
+    // What a model needs to page correctly and to read a partial answer.
+    expect(list.description).toMatch(/newest first/);
+    expect(list.description).toMatch(/next_cursor/);
+    expect(list.description).toMatch(/unavailable_hosts/);
     const status = byName.get_job_status!;
     expect(status.title).toBe('Get job status');
     expect(status.description).toMatch(/read-only/i);

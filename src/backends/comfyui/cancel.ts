@@ -4,7 +4,7 @@
 // names the prompt id and is sent only right after /queue showed that id running: older servers
 // ignore the body and interrupt whatever runs, so a bare or stale interrupt could kill another job.
 import { BackendError } from '../../jobs/backend-error.ts';
-import { isTerminal, notFoundReport, type CancelReport, type JobStatus, type JobStatusReport } from '../../jobs/model.ts';
+import { isTerminal, notFoundReport, recordOf, type CancelReport, type JobStatus, type JobStatusReport } from '../../jobs/model.ts';
 import type { Host, HostPool } from './hosts.ts';
 import { requestCancel } from './jobs-api.ts';
 import { deleteQueued, interruptRunning, readHistory, readQueue } from './legacy-api.ts';
@@ -45,6 +45,7 @@ export async function cancelJob(deps: CancelDeps, id: string, signal: AbortSigna
       status_after: before.status,
       host: host.name,
       message: `Job ${id} had already finished (${before.status}) on ComfyUI host "${host.name}"; nothing was sent.`,
+      ...recordOf(before),
     };
   }
   const api = await deps.pool.apiOf(host, signal);
@@ -100,7 +101,8 @@ async function interruptLegacy(deps: CancelDeps, host: Host, id: string, before:
 
 /** The outcome from what is true after the cancel. */
 async function settle(deps: CancelDeps, host: Host, id: string, before: JobStatusReport, after: JobStatusReport, sent: Sent): Promise<CancelReport> {
-  const base = { status_before: before.status, host: host.name };
+  // The details as the latest read showed them (the one before the cancel when the job is gone).
+  const base = { status_before: before.status, host: host.name, ...recordOf(after.found ? after : before) };
   if (!after.found) {
     if (sent === 'dequeued') {
       await deps.tombstones.remember(id, host.name);

@@ -1,5 +1,6 @@
 // ComfyUI's records (jobs API objects, /queue items, history entries) as the unified status report.
 // Both API kinds map a finished job the same way ComfyUI's own jobs API does.
+import { compact, intOf, numberOf, textOf, type ComfyuiDetails } from '../../jobs/details.ts';
 import { timesOf, type JobError, type JobOutput, type JobStatus, type JobStatusReport } from '../../jobs/model.ts';
 import { isRecord } from './responses.ts';
 import type { HistoryEntry, HistoryStatus, JobObject, Queue, QueueItem } from './schemas.ts';
@@ -39,20 +40,28 @@ export function fromJobObject(job: JobObject, host: string): JobStatusReport {
   if (error) report.error = error;
   const outputs = flattenOutputs(job.outputs);
   if (outputs) report.outputs = outputs;
+  const details = compact<ComfyuiDetails>({
+    number: numberOf(job.priority),
+    workflow_id: textOf(job.workflow_id),
+    outputs_count: intOf(job.outputs_count) ?? outputs?.length,
+    execution_duration_ms: durationMs(job.execution_start_time, job.execution_end_time),
+    cached_nodes: cachedNodes(job.execution_status?.messages),
+  });
+  if (details) report.details = details;
   return report;
 }
 
 export function fromLegacyQueue(queue: Queue, id: string, host: string): JobStatusReport | undefined {
   const run = queue.queue_running.find((i) => i[1] === id);
   if (run) {
-    return { found: true, status: 'running', raw_status: 'running', host, ...timesOf({ created: createTimeOf(run) }) };
+    return { found: true, status: 'running', raw_status: 'running', host, ...timesOf({ created: createTimeOf(run) }), details: { number: run[0] } };
   }
   const mine = queue.queue_pending.find((i) => i[1] === id);
   if (!mine) return undefined;
   // queue_pending is ComfyUI's heap array, not sorted: the position is the number of pending jobs the
   // worker will start before this one (0 = next to start), in the heap's own order (number, prompt_id).
   const ahead = queue.queue_pending.filter((i) => i[1] !== id && aheadOf(i[0], i[1], mine[0], mine[1])).length;
-  return { found: true, status: 'queued', raw_status: 'pending', queue_position: ahead, host, ...timesOf({ created: createTimeOf(mine) }) };
+  return { found: true, status: 'queued', raw_status: 'pending', queue_position: ahead, host, ...timesOf({ created: createTimeOf(mine) }), details: { number: mine[0] } };
 }
 
 export function fromHistoryEntry(entry: HistoryEntry, host: string): JobStatusReport {
@@ -73,7 +82,29 @@ export function fromHistoryEntry(entry: HistoryEntry, host: string): JobStatusRe
   }
   const outputs = flattenOutputs(entry.outputs);
   if (outputs) report.outputs = outputs;
+  const details = compact<ComfyuiDetails>({
+    number: Array.isArray(promptTuple) ? numberOf(promptTuple[0]) : undefined,
+    outputs_count: outputs?.length,
+    execution_duration_ms: durationMs(started, ended),
+    cached_nodes: cachedNodes(entry.status?.messages),
+  });
+  if (details) report.details = details;
   return report;
+}
+
+/** Milliseconds between two ComfyUI timestamps (epoch ms), when both are known and in order. */
+function durationMs(start: unknown, end: unknown): number | undefined {
+  if (typeof start !== 'number' || typeof end !== 'number' || end < start) return undefined;
+  return Math.round(end - start);
+}
+
+/** Nodes ComfyUI served from its cache, from the execution_cached messages of a run. */
+function cachedNodes(messages: unknown[] | null | undefined): number | undefined {
+  let count: number | undefined;
+  for (const m of messages ?? []) {
+    if (Array.isArray(m) && m[0] === 'execution_cached' && isRecord(m[1]) && Array.isArray(m[1].nodes)) count = (count ?? 0) + m[1].nodes.length;
+  }
+  return count;
 }
 
 /**

@@ -1,0 +1,164 @@
+// Listing a ComfyUI project's jobs: every host newest first (GET /api/jobs where a host has the jobs
+// API, else /queue and /history), merged newest first, each job with its host. A host that cannot
+// answer is named in the page, never silently dropped; the others are listed.
+import * as z from 'zod';
+import { LIST_LIMIT_MAX, listedBefore, offsetPositionSchema, positionOf, timeOf, type ListPage, type ListQuery, type ListedJob } from '../../jobs/listing.ts';
+import type { JobStatus } from '../../jobs/model.ts';
+import { parseJson, unexpectedStatus } from '../http-client.ts';
+import type { Host, HostPool } from './hosts.ts';
+import { readQueue } from './legacy-api.ts';
+import { fromHistoryEntry, fromJobObject, fromLegacyQueue } from './mapping.ts';
+import { badShape, isJsonObject, isRecord } from './responses.ts';
+import { historyEntrySchema, jobSchema } from './schemas.ts';
+
+/**
+ * Finished jobs of a host without the jobs API that a listing reaches, newest first: /history can only
+ * be read from its newest end, so every page re-reads the entries before it.
+ */
+export const LEGACY_HISTORY_DEPTH = 1000;
+
+/** Each host's place in its own list, by host name; `done` once a host has nothing more. */
+const positionSchema = z.record(z.string().max(128), offsetPositionSchema.extend({ done: z.literal(true).optional() }));
+type HostPosition = z.infer<typeof positionSchema>[string];
+
+/** The jobs API's status words for the unified ones (it filters on several at once). */
+const JOBS_API_WORDS: Record<JobStatus, string | undefined> = {
+  queued: 'pending',
+  running: 'in_progress',
+  succeeded: 'completed',
+  failed: 'failed',
+  cancelled: 'cancelled',
+  unknown: undefined,
+};
+
+/** One host's jobs from its position on: each entry a job, or undefined for one the filter leaves out. */
+interface HostPage {
+  entries: Array<ListedJob | undefined>;
+  hasMore: boolean;
+}
+
+export async function listComfyui(pool: HostPool, q: ListQuery): Promise<ListPage> {
+  const position = positionOf(positionSchema, q.position) ?? {};
+  const active = pool.hosts.filter((h) => !position[h.name]?.done);
+  const reads = await Promise.allSettled(active.map((h) => readHost(pool, h, position[h.name], q)));
+  const unavailable: NonNullable<ListPage['unavailable']> = [];
+  const cursors = active.flatMap((host, i) => {
+    const r = reads[i]!;
+    if (r.status === 'rejected') {
+      if (q.signal.aborted) throw r.reason;
+      unavailable.push({ host: host.name, error: r.reason });
+      return [];
+    }
+    return [{ host, at: position[host.name], page: r.value, taken: 0, last: position[host.name]?.last }];
+  });
+  // Every host failed: the listing's answer is the first host's error, as for a status read.
+  if (cursors.length === 0 && unavailable.length > 0) throw unavailable[0]!.error;
+
+  const jobs: ListedJob[] = [];
+  while (jobs.length < q.limit) {
+    let best: (typeof cursors)[number] | undefined;
+    let bestTime = -Infinity;
+    let blocked = false;
+    for (const c of cursors) {
+      // Entries the filter left out are passed over (and count as read).
+      while (c.taken < c.page.entries.length && c.page.entries[c.taken] === undefined) c.taken++;
+      if (c.taken === c.page.entries.length) {
+        // This host may have newer jobs than the others' next ones beyond what was read: stop here.
+        if (c.page.hasMore) blocked = true;
+        continue;
+      }
+      // A job without a known time (a legacy host's queue) sorts first: queued jobs are the newest.
+      const t = timeOf(c.page.entries[c.taken]!) ?? Infinity;
+      if (!best || t > bestTime) {
+        best = c;
+        bestTime = t;
+      }
+    }
+    if (blocked || !best) break;
+    const job = best.page.entries[best.taken++]!;
+    jobs.push(job);
+    const t = timeOf(job);
+    if (t !== undefined) best.last = { id: job.job_id, t };
+  }
+
+  const next: Record<string, HostPosition> = {};
+  let more = false;
+  for (const h of pool.hosts) if (position[h.name]?.done) next[h.name] = { offset: position[h.name]!.offset, done: true };
+  for (const c of cursors) {
+    while (c.taken < c.page.entries.length && c.page.entries[c.taken] === undefined) c.taken++;
+    const done = !c.page.hasMore && c.taken === c.page.entries.length;
+    next[c.host.name] = { offset: (c.at?.offset ?? 0) + c.taken, ...(c.last ? { last: c.last } : {}), ...(done ? { done: true as const } : {}) };
+    if (!done) more = true;
+  }
+  // A host that failed keeps its place, but does not keep a listing of the others going.
+  for (const u of unavailable) {
+    const at = position[u.host];
+    next[u.host] = at ? { offset: at.offset, ...(at.last ? { last: at.last } : {}) } : { offset: 0 };
+  }
+  return { jobs, next: more ? next : undefined, ...(unavailable.length ? { unavailable } : {}) };
+}
+
+/** One host's jobs from its position, newest first; jobs listed on earlier pages count as filtered out. */
+async function readHost(pool: HostPool, host: Host, at: HostPosition | undefined, q: ListQuery): Promise<HostPage> {
+  const offset = at?.offset ?? 0;
+  let page: HostPage | undefined;
+  if ((await pool.apiOf(host, q.signal)) === 'jobs') page = await readJobsApi(host, offset, q);
+  page ??= await readLegacy(host, offset, q);
+  return { ...page, entries: page.entries.map((j) => (j && !listedBefore(j, at?.last) ? j : undefined)) };
+}
+
+/** GET /api/jobs newest first, filtered by ComfyUI itself; undefined when the host turned out to be legacy. */
+async function readJobsApi(host: Host, offset: number, q: ListQuery): Promise<HostPage | undefined> {
+  const words = q.statuses ? [...q.statuses].map((s) => JOBS_API_WORDS[s]).filter((w): w is string => w !== undefined) : undefined;
+  if (words?.length === 0) return { entries: [], hasMore: false }; // only `unknown`: the jobs API maps every job
+  const res = await host.client.call({
+    operation: 'list_jobs',
+    method: 'GET',
+    path: ['api', 'jobs'],
+    query: { sort_by: 'created_at', sort_order: 'desc', limit: q.limit, offset, ...(words ? { status: words.join(',') } : {}) },
+    signal: q.signal,
+  });
+  if (res.status === 404 && !isJsonObject(res) && host.detects) {
+    host.api = 'legacy'; // the server behind the host no longer has the jobs API
+    return undefined;
+  }
+  if (res.status !== 200) throw unexpectedStatus(host.client.name, res);
+  const body = z.looseObject({ jobs: z.array(jobSchema), pagination: z.looseObject({ has_more: z.boolean().optional() }).optional() }).safeParse(parseJson(host.client.name, res));
+  if (!body.success) throw badShape(host, res, '/api/jobs did not answer {jobs: [...], pagination}');
+  const entries = body.data.jobs.map((job) => {
+    const report = fromJobObject(job, host.name);
+    return !q.statuses || q.statuses.has(report.status) ? { job_id: job.id, ...report } : undefined;
+  });
+  return { entries, hasMore: body.data.pagination?.has_more ?? body.data.jobs.length === q.limit };
+}
+
+/**
+ * /queue (pending newest first, then running) and then /history newest first, from `offset` on;
+ * filtered here. /history is read from its newest end up to LEGACY_HISTORY_DEPTH entries.
+ */
+async function readLegacy(host: Host, offset: number, q: ListQuery): Promise<HostPage> {
+  // Filtered here, so a filtered listing reads a larger window to find its jobs in fewer calls.
+  const size = q.statuses ? LIST_LIMIT_MAX : q.limit;
+  const queue = await readQueue(host, q.signal);
+  const queued = [...queue.queue_pending].sort((a, b) => b[0] - a[0] || (a[1] < b[1] ? 1 : -1));
+  const inQueue: ListedJob[] = [...queued, ...queue.queue_running].map((item) => ({ job_id: item[1], ...fromLegacyQueue(queue, item[1], host.name)! }));
+  const entries: Array<ListedJob | undefined> = inQueue.slice(offset, offset + size).map((j) => (!q.statuses || q.statuses.has(j.status) ? j : undefined));
+  const fromHistory = Math.max(0, offset - inQueue.length);
+  const wanted = Math.min(LEGACY_HISTORY_DEPTH, fromHistory + size - entries.length);
+  let hasMore = offset + entries.length < inQueue.length;
+  if (!hasMore && wanted > fromHistory) {
+    const res = await host.client.call({ operation: 'list_history', method: 'GET', path: ['history'], query: { max_items: wanted }, signal: q.signal });
+    if (res.status !== 200) throw unexpectedStatus(host.client.name, res);
+    const body = parseJson(host.client.name, res);
+    if (!isRecord(body)) throw badShape(host, res, '/history did not answer a JSON object');
+    const ids = Object.keys(body); // oldest first, as ComfyUI keeps them
+    for (const id of ids.reverse().slice(fromHistory)) {
+      const entry = historyEntrySchema.safeParse(body[id]);
+      if (!entry.success) throw badShape(host, res, 'a history entry has an unexpected shape');
+      const report = fromHistoryEntry(entry.data, host.name);
+      entries.push(!q.statuses || q.statuses.has(report.status) ? { job_id: id, ...report } : undefined);
+    }
+    hasMore = ids.length === wanted && wanted < LEGACY_HISTORY_DEPTH;
+  }
+  return { entries, hasMore };
+}
