@@ -8,7 +8,7 @@ import * as z from 'zod';
 import type { AgentJobsBackendConfig } from '../config/schema.ts';
 import { isBackendError } from '../jobs/backend-error.ts';
 import { assertJobId, jobIdRule, SAFE_JOB_ID, type CallContext, type CancelContext, type JobBackend } from '../jobs/backend.ts';
-import { compact, intOf, tagsOf, textOf } from '../jobs/details.ts';
+import { compact, countOf, tagsOf, textOf } from '../jobs/details.ts';
 import { keeps, offsetPositionSchema, positionOf, singleRawFilter, walkOffsetPages, type ListPage, type ListQuery } from '../jobs/listing.ts';
 import { isTerminal, notFoundReport, recordOf, timesOf, toIsoTime, type CancelReport, type JobStatus, type JobStatusReport } from '../jobs/model.ts';
 import type { AdapterOptions } from './adapter-options.ts';
@@ -103,7 +103,7 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
       job_type_id: textOf(job.job_type_id),
       channel_code: textOf(job.channel_code),
       scheduled_at: toIsoTime(job.scheduled_at),
-      tasks_count: Array.isArray(job.tasks) ? job.tasks.length : intOf(job.tasks_count),
+      tasks_count: Array.isArray(job.tasks) ? job.tasks.length : countOf(job.tasks_count),
       last_task_created_at: toIsoTime(job.last_task_created_at),
       tags: tagsOf(job.tags),
     });

@@ -9,7 +9,7 @@
 import * as z from 'zod';
 import type { ProjectRuntimeBackendConfig } from '../config/schema.ts';
 import { assertJobId, jobIdRule, type CallContext, type CancelContext, type JobBackend } from '../jobs/backend.ts';
-import { compact, intOf, numberOf, textOf } from '../jobs/details.ts';
+import { compact, countOf, intOf, nonNegativeOf, textOf } from '../jobs/details.ts';
 import { keeps, positionOf, singleRawFilter, type ListPage, type ListQuery, type ListedJob } from '../jobs/listing.ts';
 import { isTerminal, notFoundReport, recordOf, timesOf, type CancelReport, type JobStatus, type JobStatusReport } from '../jobs/model.ts';
 import type { AdapterOptions } from './adapter-options.ts';
@@ -40,8 +40,16 @@ const RAW_WORDS: Partial<Record<JobStatus, readonly string[]>> = {
   cancelled: ['canceled'],
 };
 
-/** The runtime's own cursor for the next page, and how many of that page's jobs were listed already. */
-const positionSchema = z.strictObject({ cursor: z.string().max(2048).optional(), skip: z.number().int().min(0).max(100) });
+/**
+ * The runtime's own cursor for the page to read next, and where in it the listing stopped: after the
+ * job `after` where that page still holds it, else after its first `skip` jobs. (A first page has no
+ * cursor, so jobs created meanwhile push it down: the id finds the place again.)
+ */
+const positionSchema = z.strictObject({
+  cursor: z.string().max(2048).optional(),
+  skip: z.number().int().min(0).max(100),
+  after: z.string().max(256).optional(),
+});
 const listSchema = z.looseObject({
   data: z.array(z.unknown()),
   page_info: z.looseObject({ next: z.string().nullable().optional() }).nullable().optional(),
@@ -89,8 +97,8 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
       cron_job_id: textOf(job.cron_job_id),
       exit_code: intOf(job.exit_code),
       failed_reason: textOf(job.failed_reason),
-      timeout_seconds: numberOf(job.timeout_seconds),
-      backoff_limit: intOf(job.backoff_limit),
+      timeout_seconds: nonNegativeOf(job.timeout_seconds),
+      backoff_limit: countOf(job.backoff_limit),
       result_state: textOf(job.result_summary?.state),
     });
   }
@@ -203,6 +211,7 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
     const size = filteredHere ? 100 : q.limit;
     let cursor = position?.cursor;
     let skip = position?.skip ?? 0;
+    const after = position?.after;
     const jobs: ListedJob[] = [];
     for (let pages = 0; pages < (filteredHere ? 5 : 1); pages++) {
       const res = await http.call({
@@ -217,12 +226,16 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
       const items = body.success ? z.array(jobSchema).safeParse(body.data.data) : undefined;
       if (!body.success || !items?.success || items.data.some((j) => j.id === undefined)) throw unexpectedShape(name, res, 'a list of jobs');
       const next = cursorOf(body.data.page_info?.next);
+      if (pages === 0 && after !== undefined) {
+        const at = items.data.findIndex((j) => j.id === after);
+        if (at >= 0) skip = at + 1;
+      }
       for (let i = skip; i < items.data.length; i++) {
         const report = toReport(items.data[i]!);
         if (!keeps(q.statuses, report)) continue;
         jobs.push({ job_id: items.data[i]!.id!, ...report });
         if (jobs.length === q.limit) {
-          if (i < items.data.length - 1) return { jobs, next: { ...(cursor !== undefined ? { cursor } : {}), skip: i + 1 } };
+          if (i < items.data.length - 1) return { jobs, next: { ...(cursor !== undefined ? { cursor } : {}), skip: i + 1, after: items.data[i]!.id! } };
           return { jobs, next: next !== undefined ? { cursor: next, skip: 0 } : undefined };
         }
       }

@@ -76,6 +76,18 @@ export function intOf(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isInteger(v) ? v : undefined;
 }
 
+/** A count (a non-negative integer), else absent: the schema holds no negative counts. */
+export function countOf(v: unknown): number | undefined {
+  const n = intOf(v);
+  return n !== undefined && n >= 0 ? n : undefined;
+}
+
+/** A non-negative finite number (a duration), else absent. */
+export function nonNegativeOf(v: unknown): number | undefined {
+  const n = numberOf(v);
+  return n !== undefined && n >= 0 ? n : undefined;
+}
+
 /** Tags as passed on: strings only, each cut, at most MAX_TAGS. */
 export function tagsOf(v: unknown): string[] | undefined {
   if (!Array.isArray(v)) return undefined;

@@ -72,14 +72,17 @@ export function timeOf(job: JobStatusReport): number | undefined {
 
 // --- offset-paged backends ------------------------------------------------------------------------
 
+/** Ids kept of the jobs listed at the latest time: jobs created in one burst share a timestamp. */
+const MAX_TIED_IDS = 100;
+
 /**
- * Where a walk over an offset-paged list stands: the offset of the next unread item, and the last job
- * listed. When newer jobs arrive between pages, older ones move to higher offsets; those that were
- * already listed are recognised by the last job's time and id and skipped.
+ * Where a walk over an offset-paged list stands: the offset of the next unread item, and the time of
+ * the last job listed with the ids listed at that time. When newer jobs arrive between pages, older
+ * ones move to higher offsets; those already listed are newer than that time, or at it with a kept id.
  */
 export const offsetPositionSchema = z.strictObject({
   offset: z.number().int().min(0).max(10_000_000),
-  last: z.strictObject({ id: z.string().max(256), t: z.number() }).optional(),
+  last: z.strictObject({ t: z.number(), ids: z.array(z.string().max(256)).max(MAX_TIED_IDS) }).optional(),
 });
 export type OffsetPosition = z.infer<typeof offsetPositionSchema>;
 
@@ -100,17 +103,20 @@ export interface OffsetWalk<T> {
   toJob(item: T): ListedJob | undefined;
 }
 
-/** Seen before: newer than the last job listed, or that job itself (it moved down). */
+/** Seen before: newer than the last job listed, or listed at that very time (it moved down). */
 export function listedBefore(job: ListedJob, last: OffsetPosition['last']): boolean {
   if (!last) return false;
   const t = timeOf(job);
   if (t === undefined) return false;
-  return t > last.t || (t === last.t && job.job_id === last.id);
+  return t > last.t || (t === last.t && last.ids.includes(job.job_id));
 }
 
-export function lastOf(job: ListedJob): OffsetPosition['last'] {
+/** `last` after listing `job` (newest first, so times never grow). */
+export function advanceLast(last: OffsetPosition['last'], job: ListedJob): OffsetPosition['last'] {
   const t = timeOf(job);
-  return t === undefined ? undefined : { id: job.job_id, t };
+  if (t === undefined) return last;
+  if (last?.t !== t) return { t, ids: [job.job_id] };
+  return { t, ids: [...last.ids, job.job_id].slice(-MAX_TIED_IDS) };
 }
 
 /** Reads backend pages from the position until `limit` jobs are found, the list ends, or `maxPages` were read. */
@@ -119,12 +125,14 @@ export async function walkOffsetPages<T>(walk: OffsetWalk<T>): Promise<{ jobs: L
   let last = walk.position?.last;
   const jobs: ListedJob[] = [];
   for (let pages = 0; pages < walk.maxPages; pages++) {
+    // Jobs created between two reads of one call push listed ones into the next read, as between calls.
+    const seen = last;
     const page = await walk.fetch(offset);
     for (let i = 0; i < page.items.length; i++) {
       const job = walk.toJob(page.items[i]!);
-      if (!job || listedBefore(job, walk.position?.last)) continue;
+      if (!job || listedBefore(job, seen)) continue;
       jobs.push(job);
-      last = lastOf(job) ?? last;
+      last = advanceLast(last, job);
       if (jobs.length === walk.limit) {
         const more = i < page.items.length - 1 || page.hasMore;
         return { jobs, next: more ? { offset: offset + i + 1, ...(last ? { last } : {}) } : undefined };

@@ -45,7 +45,7 @@ export const listJobsArgs = z.strictObject({
     .optional()
     .describe('Only jobs in this status, or in any of these statuses (e.g. ["queued", "running"] for the jobs still to finish). Default: every job.'),
   limit: z.number().int().min(1).max(LIST_LIMIT_MAX).optional().describe(`Most jobs in one answer (default ${LIST_LIMIT_DEFAULT}, at most ${LIST_LIMIT_MAX}).`),
-  cursor: z.string().min(1).max(4096).optional().describe('next_cursor from the previous answer, to read the next page; use it with the same project and status.'),
+  cursor: z.string().min(1).max(8192).optional().describe('next_cursor from the previous answer, to read the next page; use it with the same project and status.'),
 });
 
 const backendRef = z.strictObject({ name: z.string(), kind: z.enum(BACKEND_KINDS) });

@@ -2,11 +2,12 @@
 // /projects/{project_reference}, where the reference is a project slug or id.
 //   GET  /projects/{p}/jobs/{job_id}         -> Job
 //   POST /projects/{p}/jobs/{job_id}/cancel  -> the updated Job
-//   GET  /projects/{p}/jobs                  -> {data: [JobListItem], page_info}
+//   GET  /projects/{p}/jobs                  -> {data: [JobListItem], page_info} (project-runtime-list.ts)
 // Where backends.md marks behaviour [INF], the simulation takes the stricter plausible choice, each
 // commented below. Job states are derived from the clock on each request (no timers).
 import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from './clock.ts';
+import { listPage } from './project-runtime-list.ts';
 import { segments, startSimServer, type SimRequest, type SimResponse, type SimServer } from './sim-server.ts';
 import { buildSeeds, seededUuid, stepAt, type Simulation, type TimelineStep } from './simulation.ts';
 
@@ -212,8 +213,11 @@ export async function startProjectRuntimeSim(options: ProjectRuntimeSimOptions):
     const now = clock.now();
     if (segs.length === 3) {
       if (req.method !== 'GET') return err(405, 'method_not_allowed', 'Method not allowed');
-      const items = [...jobs.values()].filter((j) => j.project === slug).sort((a, b) => b.createdAt - a.createdAt);
-      return { status: 200, json: { data: items.slice(0, 50).map((j) => render(j, now)), page_info: { self: null, first: null, next: null, prev: null } } };
+      const rows = [...jobs.values()]
+        .filter((j) => j.project === slug)
+        .map((j) => ({ id: j.id, createdAt: j.createdAt, status: statusAt(j, now).status, record: render(j, now) }));
+      const page = listPage(req.query, rows, RUNTIME_JOB_STATUSES);
+      return page.ok ? { status: 200, json: page.json } : err(400, 'validation_error', page.message);
     }
     const jobId = segs[3]!;
     // `job_id` is `string<uuid>`: a non-UUID is a validation error. [INF: 400 or 422; 400 picked, as

@@ -2,11 +2,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAgentJobsBackend } from '../../src/backends/agent-jobs.ts';
 import type { AgentJobsBackendConfig } from '../../src/config/schema.ts';
 import type { JobBackend } from '../../src/jobs/backend.ts';
-import { startAgentJobsSim, type AgentJobsSim } from '../../src/sandbox/agent-jobs.ts';
+import { MAX_DETAIL_CHARS, agentJobsDetailsSchema } from '../../src/jobs/details.ts';
+import { startAgentJobsSim, type AgentJobSpec, type AgentJobStatus, type AgentJobsSim } from '../../src/sandbox/agent-jobs.ts';
 import { ManualClock } from '../../src/sandbox/clock.ts';
 import { startSimServer } from '../../src/sandbox/sim-server.ts';
 import { freePort as closedPort } from '../helpers/ports.ts';
 import { TickingClock, errorCode, ctx } from '../helpers/backend-calls.ts';
+import { expectEachOnceNewestFirst, expectFailure, listAll, listQuery } from '../helpers/list-calls.ts';
 import { backendFailures, callThroughService, expectFailureSeen } from '../helpers/tool-errors.ts';
 
 const KEY = 'aj-key';
@@ -324,5 +326,217 @@ describe('agent-jobs adapter: an answer about another job is never taken as this
     } finally {
       await proxy.close();
     }
+  });
+});
+
+describe('agent-jobs adapter: list_jobs', () => {
+  const HOUR = 3_600_000;
+
+  /** A simulation without seeds, so each test knows every job there is. */
+  async function emptySim(): Promise<void> {
+    await sim.close();
+    sim = await startAgentJobsSim({ apiKey: KEY, orgId: 'acme', clock, seed: false });
+  }
+  /** Jobs an hour apart, newest last; statuses cycle through `statuses`. States that do not move with the clock. */
+  function addJobs(n: number, statuses: AgentJobStatus[] = ['WAITING', 'SCHEDULED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELED'], spec: AgentJobSpec = {}): string[] {
+    return Array.from({ length: n }, (_, i) => {
+      clock.advance(HOUR);
+      return sim.addJob({ status: statuses[i % statuses.length]!, startsInMs: 1_000 * HOUR, scheduledInMs: 1_000 * HOUR, runsForMs: null, ...spec });
+    });
+  }
+  const listRequests = () => sim.server.requests.filter((r) => r.path === '/api/v0/services/agent-jobs');
+
+  it('pages through every job once, newest first, by passing `next` back as the position', async () => {
+    await emptySim();
+    const ids = addJobs(12);
+    const { jobs, pages } = await listAll(backend(), { limit: 3 });
+    expect(jobs.map((j) => j.job_id)).toEqual([...ids].reverse());
+    expectEachOnceNewestFirst(jobs);
+    // Four full pages and no empty fifth one: the last page says the listing is complete.
+    expect(pages.map((p) => p.jobs.length)).toEqual([3, 3, 3, 3]);
+    expect(jobs.every((j) => j.found && j.raw_status === sim.job(j.job_id)!.record.job_status)).toBe(true);
+    expect(jobs.map((j) => j.status).slice(0, 6)).toEqual(['cancelled', 'failed', 'succeeded', 'running', 'queued', 'queued']);
+    expect(listRequests().map((r) => Object.fromEntries(r.query))).toEqual(
+      [0, 3, 6, 9].map((offset) => ({ org_id: 'acme', limit: '3', offset: String(offset), sort: 'created_at:desc' })),
+    );
+  });
+
+  it('does not list a job twice when newer jobs arrive between pages, and still lists the rest', async () => {
+    await emptySim();
+    const ids = addJobs(10);
+    const { jobs } = await listAll(backend(), { limit: 4 }, () => {
+      addJobs(3); // pushes the older jobs down by three offsets
+    });
+    expect(jobs.map((j) => j.job_id)).toEqual([...ids].reverse());
+  });
+
+  it('does not list a job twice when jobs created in the same second are pushed down between pages', async () => {
+    // Epoch-second timestamps (as some agent jobs carry) make a burst of jobs look simultaneous.
+    await emptySim();
+    const ids = Array.from({ length: 6 }, () => {
+      clock.advance(100);
+      return sim.addJob({ status: 'COMPLETED', timeFormat: 'epoch_s' });
+    });
+    const { jobs } = await listAll(backend(), { limit: 3 }, () => {
+      addJobs(2);
+    });
+    expect(jobs.map((j) => j.job_id)).toEqual([...ids].reverse());
+  });
+
+  it('sends a status that is one backend word to the service', async () => {
+    await emptySim();
+    const ids = addJobs(12);
+    const b = backend();
+    for (const [status, word] of [
+      ['running', 'RUNNING'],
+      ['succeeded', 'COMPLETED'],
+      ['failed', 'FAILED'],
+      ['cancelled', 'CANCELED'],
+    ] as const) {
+      const page = await b.list(listQuery({ statuses: [status] }));
+      expect(listRequests().at(-1)!.query.get('status')).toBe(word);
+      expect(listRequests().at(-1)!.query.get('limit')).toBe('20');
+      expect(page.jobs.map((j) => j.job_id)).toEqual(ids.filter((id) => sim.job(id)!.status === word).reverse());
+      expect(page.next).toBeUndefined();
+    }
+  });
+
+  it('lists queued (WAITING and SCHEDULED) unfiltered and filters here, each job once across pages', async () => {
+    await emptySim();
+    const ids = addJobs(18);
+    const queued = ids.filter((id) => ['WAITING', 'SCHEDULED'].includes(sim.job(id)!.status)).reverse();
+    expect(queued).toHaveLength(6);
+    const { jobs } = await listAll(backend(), { statuses: ['queued'], limit: 2 });
+    expect(jobs.map((j) => j.job_id)).toEqual(queued);
+    expect(new Set(jobs.map((j) => j.raw_status))).toEqual(new Set(['WAITING', 'SCHEDULED']));
+    for (const r of listRequests()) {
+      expect(r.query.has('status')).toBe(false);
+      expect(r.query.get('limit')).toBe('100');
+    }
+  });
+
+  it('filters several statuses here', async () => {
+    await emptySim();
+    const ids = addJobs(12);
+    const page = await backend().list(listQuery({ statuses: ['succeeded', 'failed'] }));
+    expect(page.jobs.map((j) => j.job_id)).toEqual(ids.filter((id) => ['COMPLETED', 'FAILED'].includes(sim.job(id)!.status)).reverse());
+    expect(listRequests().at(-1)!.query.has('status')).toBe(false);
+  });
+
+  it('answers BACKEND_UNAVAILABLE for garbage, a wrong shape, an item without an id and 5xx, never with the backend\'s words', async () => {
+    const b = backend();
+    const MARK = 'BODY-WORD-4242';
+    sim.server.setFault({ kind: 'garbage' });
+    await expectFailure(b.list(listQuery()), 'BACKEND_UNAVAILABLE', ['<html', 'upstream proxy error']);
+    for (const body of [
+      JSON.stringify({ data: [{ job_status: 'RUNNING', result: MARK }], meta: { total: 1 } }), // no job_id
+      JSON.stringify({ data: [{ job_id: MARK }] }), // no status
+      JSON.stringify({ data: { job_id: MARK, job_status: 'RUNNING' } }), // one job, not a list
+      JSON.stringify([{ job_id: MARK, job_status: 'RUNNING' }]), // no envelope
+      JSON.stringify({ message: MARK }),
+    ]) {
+      sim.server.setFault({ kind: 'status', status: 200, body });
+      await expectFailure(b.list(listQuery()), 'BACKEND_UNAVAILABLE', [MARK]);
+    }
+    sim.server.setFault({ kind: 'status', status: 500, body: `{"message":"db down at ${MARK}"}` });
+    await expectFailure(b.list(listQuery()), 'BACKEND_UNAVAILABLE', [MARK, 'db down']);
+  });
+
+  it('answers BACKEND_AUTH for a 401 or 403, never with the backend\'s words', async () => {
+    await expectFailure(backend({ api_key: 'wrong' }).list(listQuery()), 'BACKEND_AUTH', ['Unauthorized', 'API key']);
+    await expectFailure(backend({ org_id: 'globex' }).list(listQuery()), 'BACKEND_AUTH', ['globex', 'Forbidden']);
+    sim.server.setFault({ kind: 'status', status: 401, body: `invalid credential: Bearer ${KEY}` });
+    await expectFailure(backend().list(listQuery()), 'BACKEND_AUTH', [KEY, 'invalid credential']);
+  });
+
+  it('answers BACKEND_UNAVAILABLE when the service hangs', async () => {
+    sim.server.setFault({ kind: 'hang' });
+    await expectFailure(backend({}, 200).list(listQuery()), 'BACKEND_UNAVAILABLE');
+  });
+
+  it('answers INVALID_ARGUMENT for a position it did not give, before any request', async () => {
+    const b = backend();
+    for (const position of ['abc', 42, null, [], {}, { offset: -1 }, { offset: 1.5 }, { offset: '3' }, { offset: 3, extra: true }, { offset: 3, last: { id: 'x' } }, { offset: 1e12 }, { cursor: 'x', skip: 0 }]) {
+      const e = await expectFailure(b.list(listQuery({ position })), 'INVALID_ARGUMENT');
+      expect(e.message).toMatch(/cursor/);
+    }
+    expect(sim.server.requests).toHaveLength(0);
+  });
+
+  it('gives each listed job its details, no name, and nothing outside the schema', async () => {
+    const { jobs } = await listAll(backend());
+    expect(jobs).toHaveLength(7);
+    for (const j of jobs) {
+      expect(j).not.toHaveProperty('name');
+      expect(agentJobsDetailsSchema.parse(j.details)).toMatchObject({ job_type_id: 'follow-up', channel_code: 'C0123456' });
+    }
+  });
+});
+
+describe('agent-jobs adapter: name and details of status and cancel reports', () => {
+  const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+  it('reports the job type, channel, times and task count, and no name', async () => {
+    const r = await backend().getStatus(sim.seeds.running[0]!, ctx());
+    expect(r).not.toHaveProperty('name');
+    expect(agentJobsDetailsSchema.parse(r.details)).toEqual({
+      job_type_id: 'follow-up',
+      channel_code: 'C0123456',
+      scheduled_at: expect.stringMatching(ISO),
+      tasks_count: 1,
+      last_task_created_at: expect.stringMatching(ISO),
+    });
+    // A waiting job has no task yet.
+    const waiting = await backend().getStatus(sim.seeds.queued[0]!, ctx());
+    expect(waiting.details).toEqual({ job_type_id: 'follow-up', channel_code: 'C0123456', scheduled_at: expect.stringMatching(ISO), tasks_count: 0 });
+  });
+
+  it('cuts long strings at 200 characters', async () => {
+    const id = sim.addJob({ status: 'RUNNING', jobTypeId: 'j'.repeat(500), channelCode: 'c'.repeat(201) });
+    const r = await backend().getStatus(id, ctx());
+    expect(agentJobsDetailsSchema.parse(r.details)).toMatchObject({ job_type_id: 'j'.repeat(MAX_DETAIL_CHARS), channel_code: 'c'.repeat(MAX_DETAIL_CHARS) });
+  });
+
+  it('keeps at most 20 tags, each cut, and none of the record\'s other fields', async () => {
+    const id = sim.seeds.running[0]!;
+    const tags = [null, { a: 1 }, ...Array.from({ length: 30 }, (_, i) => `tag-${i}-${'x'.repeat(300)}`)];
+    sim.server.setFault({
+      kind: 'status',
+      status: 200,
+      body: JSON.stringify({ data: { job_id: id, job_status: 'RUNNING', name: 'not a documented field', tags, tasks_count: 3, params: { secret: 's' }, org_id: 'acme' } }),
+    });
+    const r = await backend().getStatus(id, ctx());
+    expect(r).not.toHaveProperty('name');
+    const details = agentJobsDetailsSchema.parse(r.details);
+    expect(details.tags).toHaveLength(20);
+    expect(details.tags![0]).toBe(`tag-0-${'x'.repeat(MAX_DETAIL_CHARS - 'tag-0-'.length)}`);
+    expect(details.tags!.every((t) => t.length === MAX_DETAIL_CHARS)).toBe(true);
+    expect(details.tasks_count).toBe(3);
+  });
+
+  it('leaves out a task count the schema cannot hold (negative or fractional)', async () => {
+    const id = sim.seeds.running[0]!;
+    const b = backend();
+    for (const tasks_count of [-1, 2.5]) {
+      sim.server.setFault({ kind: 'status', status: 200, body: JSON.stringify({ data: { job_id: id, job_status: 'RUNNING', job_type_id: 'follow-up', tasks_count } }) });
+      const r = await b.getStatus(id, ctx());
+      expect(agentJobsDetailsSchema.safeParse(r.details).success, `tasks_count ${tasks_count}: ${JSON.stringify(r.details)}`).toBe(true);
+      expect(r.details).toEqual({ job_type_id: 'follow-up' });
+    }
+  });
+
+  it('carries the details on cancel reports: cancelled, already_terminal; none for not_found', async () => {
+    const b = backend();
+    const cancelled = await b.cancel(sim.seeds.running[0]!, ctx());
+    expect(cancelled.outcome).toBe('cancelled');
+    expect(cancelled).not.toHaveProperty('name');
+    expect(agentJobsDetailsSchema.parse(cancelled.details)).toMatchObject({ job_type_id: 'follow-up', tasks_count: 1 });
+    const done = await b.cancel(sim.seeds.succeeded[0]!, ctx());
+    expect(done.outcome).toBe('already_terminal');
+    expect(agentJobsDetailsSchema.parse(done.details)).toMatchObject({ job_type_id: 'follow-up', channel_code: 'C0123456', tasks_count: 1 });
+    const missing = await b.cancel('job123', ctx());
+    expect(missing.outcome).toBe('not_found');
+    expect(missing).not.toHaveProperty('name');
+    expect(missing).not.toHaveProperty('details');
   });
 });

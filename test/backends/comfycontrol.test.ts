@@ -3,13 +3,15 @@ import { createComfycontrolBackend } from '../../src/backends/comfycontrol.ts';
 import type { ComfycontrolBackendConfig } from '../../src/config/schema.ts';
 import { isBackendError, type BackendError } from '../../src/jobs/backend-error.ts';
 import type { JobBackend } from '../../src/jobs/backend.ts';
+import { MAX_DETAIL_CHARS, comfycontrolDetailsSchema } from '../../src/jobs/details.ts';
 import { ManualClock } from '../../src/sandbox/clock.ts';
 import { createMemoryStore } from '../../src/state/memory-store.ts';
 import type { StateStore } from '../../src/state/store.ts';
-import { startComfycontrolSim, type ComfycontrolSim, type ComfycontrolSimOptions } from '../../src/sandbox/comfycontrol.ts';
+import { startComfycontrolSim, type ComfycontrolSim, type ComfycontrolSimOptions, type ComfycontrolStatus } from '../../src/sandbox/comfycontrol.ts';
 import { startSimServer } from '../../src/sandbox/sim-server.ts';
 import { freePort as closedPort } from '../helpers/ports.ts';
 import { TickingClock, ctx, errorCode } from '../helpers/backend-calls.ts';
+import { expectEachOnceNewestFirst, expectFailure, listAll, listQuery } from '../helpers/list-calls.ts';
 import { backendFailures, callThroughService, expectFailureSeen } from '../helpers/tool-errors.ts';
 
 const TOKEN = 'cfc_test_token';
@@ -417,5 +419,246 @@ describe('comfycontrol adapter: an answer about another workflow is never taken 
     } finally {
       await proxy.close();
     }
+  });
+});
+
+describe('comfycontrol adapter: list_jobs', () => {
+  const HOUR = 3_600_000;
+
+  /** Workflows an hour apart, newest last, in states that stay put; statuses cycle through `statuses`. */
+  function addJobs(n: number, statuses: ComfycontrolStatus[] = ['queued', 'running', 'completed', 'failed', 'cancelled', 'accepted']): string[] {
+    return Array.from({ length: n }, (_, i) => {
+      clock.advance(HOUR);
+      return sim.addJob({ status: statuses[i % statuses.length]!, remainingMs: null });
+    });
+  }
+  const listRequests = () => sim.server.requests.filter((r) => r.path === '/v1/workflow');
+
+  it('pages through every workflow once, newest first, mapping offsets onto page and per_page=100', async () => {
+    await restartSim({ seed: false });
+    const ids = addJobs(150);
+    const { jobs, pages } = await listAll(backend(), { limit: 30 });
+    expect(jobs.map((j) => j.job_id)).toEqual([...ids].reverse());
+    expectEachOnceNewestFirst(jobs);
+    expect(pages.map((p) => p.jobs.length)).toEqual([30, 30, 30, 30, 30]);
+    expect(jobs.slice(0, 6).map((j) => j.raw_status)).toEqual(['accepted', 'cancelled', 'failed', 'completed', 'running', 'queued']);
+    expect(jobs.slice(0, 6).map((j) => j.status)).toEqual(['queued', 'cancelled', 'failed', 'succeeded', 'running', 'queued']);
+    // Offsets 0, 30, 60 and 90 read page 1; the fourth listing page runs on into page 2, the fifth reads page 2.
+    expect(listRequests().map((r) => Object.fromEntries(r.query))).toEqual([1, 1, 1, 1, 2, 2].map((page) => ({ page: String(page), per_page: '100' })));
+  });
+
+  it('does not list a workflow twice when newer ones arrive between pages, and still lists the rest', async () => {
+    await restartSim({ seed: false });
+    const ids = addJobs(30);
+    const { jobs } = await listAll(backend(), { limit: 7 }, () => {
+      addJobs(2);
+    });
+    expect(jobs.map((j) => j.job_id)).toEqual([...ids].reverse());
+  });
+
+  it('has no status filter to send: filters here, each workflow once across pages', async () => {
+    await restartSim({ seed: false });
+    const ids = addJobs(24);
+    const b = backend();
+    const running = await listAll(b, { statuses: ['running'], limit: 2 });
+    expect(running.jobs.map((j) => j.job_id)).toEqual(ids.filter((id) => sim.job(id)!.status === 'running').reverse());
+    // queued covers accepted and queued (and uploaded).
+    const queued = await listAll(b, { statuses: ['queued'], limit: 5 });
+    expect(queued.jobs.map((j) => j.job_id)).toEqual(ids.filter((id) => ['queued', 'accepted'].includes(sim.job(id)!.status)).reverse());
+    const ended = await b.list(listQuery({ statuses: ['failed', 'cancelled'] }));
+    expect(ended.jobs.map((j) => j.raw_status)).toEqual(Array.from({ length: 8 }, (_, i) => (i % 2 ? 'failed' : 'cancelled')));
+    for (const r of listRequests()) expect([...r.query.keys()].sort()).toEqual(['page', 'per_page']);
+  });
+
+  it('answers BACKEND_UNAVAILABLE for garbage, a wrong shape, an item without an id and 5xx, never with ComfyControl\'s words', async () => {
+    const b = backend();
+    const MARK = 'BODY-WORD-4242';
+    sim.server.setFault({ kind: 'garbage' });
+    await expectFailure(b.list(listQuery()), 'BACKEND_UNAVAILABLE', ['<html', 'upstream proxy error']);
+    for (const body of [
+      JSON.stringify({ workflows: [{ status: 'running', name: MARK }], total: 1 }), // no id
+      JSON.stringify({ workflows: [{ id: MARK }], total: 1 }), // no status
+      JSON.stringify({ workflows: { id: MARK, status: 'running' } }),
+      JSON.stringify([{ id: MARK, status: 'running' }]),
+      JSON.stringify({ data: [{ id: MARK, status: 'running' }] }),
+      JSON.stringify({ id: MARK, status: 'running' }), // a workflow, not a list
+    ]) {
+      sim.server.setFault({ kind: 'status', status: 200, body });
+      await expectFailure(b.list(listQuery()), 'BACKEND_UNAVAILABLE', [MARK]);
+    }
+    sim.server.setFault({ kind: 'status', status: 500, body: `{"status":500,"message":"db down at ${MARK}"}` });
+    await expectFailure(b.list(listQuery()), 'BACKEND_UNAVAILABLE', [MARK, 'db down']);
+  });
+
+  it('answers BACKEND_AUTH for a 401 or 403, never with ComfyControl\'s words', async () => {
+    await expectFailure(backend({ token: 'cfc_wrong' }).list(listQuery()), 'BACKEND_AUTH', ['expired', 'API token']);
+    sim.server.setFault({ kind: 'status', status: 401, body: `invalid credential: Bearer ${TOKEN}` });
+    await expectFailure(backend().list(listQuery()), 'BACKEND_AUTH', [TOKEN, 'invalid credential']);
+    sim.server.setFault({ kind: 'status', status: 403, body: '{"status":403,"message":"Your tier does not include the API"}' });
+    await expectFailure(backend().list(listQuery()), 'BACKEND_AUTH', ['tier']);
+  });
+
+  it('answers BACKEND_UNAVAILABLE when ComfyControl hangs', async () => {
+    sim.server.setFault({ kind: 'hang' });
+    await expectFailure(backend({}, 200).list(listQuery()), 'BACKEND_UNAVAILABLE');
+  });
+
+  it('answers INVALID_ARGUMENT for a position it did not give, before any request and without spending the budget', async () => {
+    const b = backend({ rate_limit: { requests: 1, per_seconds: 10 } });
+    for (const position of ['abc', 42, null, [], {}, { offset: -1 }, { offset: 1.5 }, { offset: '3' }, { offset: 3, extra: true }, { offset: 3, last: { id: 'x' } }, { offset: 1e12 }, { cursor: 'x', skip: 0 }]) {
+      const e = await expectFailure(b.list(listQuery({ position })), 'INVALID_ARGUMENT');
+      expect(e.message).toMatch(/cursor/);
+    }
+    expect(sim.server.requests).toHaveLength(0);
+    // The one request of the budget is still there.
+    expect((await b.list(listQuery())).jobs).toHaveLength(8);
+  });
+
+  it('gives each listed workflow its name and details, and nothing outside the schema', async () => {
+    const { jobs } = await listAll(backend());
+    expect(jobs).toHaveLength(8);
+    for (const j of jobs) {
+      expect(j.name).toMatch(/^(portrait-upscale|video-interpolation)$/);
+      expect(comfycontrolDetailsSchema.parse(j.details)).toEqual({ tags: ['sandbox'] });
+    }
+  });
+
+  describe('the request budget', () => {
+    // As in the rate limit tests: the budget reads Date, so time moves for it and the simulation together.
+    beforeEach(() => {
+      vi.useFakeTimers({ toFake: ['Date'], now: clock.now() });
+    });
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+    const advance = (ms: number) => {
+      clock.advance(ms);
+      vi.setSystemTime(clock.now());
+    };
+
+    it('spends one request per ComfyControl page and never more than the budget', async () => {
+      await restartSim({ seed: false });
+      addJobs(250);
+      vi.setSystemTime(clock.now());
+      const b = backend({ rate_limit: { requests: 3, per_seconds: 10 } });
+      const { jobs } = await listAll(b, { limit: 100 });
+      expect(jobs).toHaveLength(250);
+      expect(listRequests()).toHaveLength(3);
+      const spent = await expectFailure(b.list(listQuery()), 'RATE_LIMITED');
+      expect(spent.retryAfterSeconds).toBeGreaterThan(0);
+      expect(sim.server.requests).toHaveLength(3);
+      expect(sim.rateLimitedResponses).toBe(0);
+      advance(11_000);
+      expect((await b.list(listQuery({ limit: 5 }))).jobs).toHaveLength(5);
+    });
+
+    it('a filtered listing that finds nothing stops at the budget', async () => {
+      await restartSim({ seed: false });
+      addJobs(300, ['completed']);
+      vi.setSystemTime(clock.now());
+      const b = backend({ rate_limit: { requests: 2, per_seconds: 10 } });
+      await expectFailure(b.list(listQuery({ statuses: ['running'] })), 'RATE_LIMITED');
+      expect(sim.server.requests).toHaveLength(2);
+      expect(sim.rateLimitedResponses).toBe(0);
+    });
+
+    it('after a 429 answers RATE_LIMITED and stays quiet for the cooldown', async () => {
+      const b = backend();
+      sim.server.setFault({ kind: 'status', status: 429, body: '<html>Error 1015: You are being rate limited</html>' });
+      const first = await expectFailure(b.list(listQuery()), 'RATE_LIMITED', ['1015', '<html']);
+      expect(first.retryAfterSeconds).toBe(10);
+      sim.server.setFault(null);
+      const sent = sim.server.requests.length;
+      advance(9_000);
+      expect((await expectFailure(b.list(listQuery()), 'RATE_LIMITED')).retryAfterSeconds).toBe(1);
+      expect(sim.server.requests.length).toBe(sent);
+      advance(1_000);
+      expect((await b.list(listQuery())).jobs).toHaveLength(8);
+    });
+
+    it('honours the Retry-After of ComfyControl\'s own 429 in the middle of a listing', async () => {
+      await restartSim({ seed: false, rateLimit: { requests: 2, perSeconds: 10, cooldownSeconds: 30 } });
+      addJobs(250);
+      vi.setSystemTime(clock.now());
+      const b = backend({ rate_limit: { requests: 100, per_seconds: 10 } });
+      const first = await b.list(listQuery({ limit: 100 }));
+      const second = await b.list(listQuery({ limit: 100, position: first.next }));
+      const limited = await expectFailure(b.list(listQuery({ limit: 100, position: second.next })), 'RATE_LIMITED', ['1015', 'DOCTYPE']);
+      expect(limited.retryAfterSeconds).toBe(30);
+      expect(sim.rateLimitedResponses).toBe(1);
+      advance(30_000);
+      const third = await b.list(listQuery({ limit: 100, position: second.next }));
+      expect(third.jobs).toHaveLength(50);
+      expect(third.next).toBeUndefined();
+    });
+  });
+});
+
+describe('comfycontrol adapter: name and details of status and cancel reports', () => {
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+  it('reports the name, tags, runner and ComfyUI ids once queued', async () => {
+    const b = backend();
+    const running = await b.getStatus(sim.seeds.running[0]!, ctx());
+    expect(running.name).toBe('portrait-upscale');
+    expect(comfycontrolDetailsSchema.parse(running.details)).toEqual({
+      tags: ['sandbox'],
+      managed_runner_id: expect.stringMatching(UUID),
+      prompt_id: expect.stringMatching(UUID),
+      queue_number: expect.any(Number),
+    });
+    // Not on a runner yet: no runner, prompt or queue number.
+    const accepted = await b.getStatus(sim.extraSeeds.accepted[0]!, ctx());
+    expect(accepted.details).toEqual({ tags: ['sandbox'] });
+    expect((await b.getStatus(sim.seeds.long_running[0]!, ctx())).name).toBe('video-interpolation');
+  });
+
+  it('cuts the name and tags at 200 characters and keeps at most 20 tags', async () => {
+    const id = sim.addJob({ status: 'running', name: 'n'.repeat(300), tags: Array.from({ length: 30 }, (_, i) => `${i}-${'t'.repeat(300)}`) });
+    const r = await backend().getStatus(id, ctx());
+    expect(r.name).toBe('n'.repeat(MAX_DETAIL_CHARS));
+    const details = comfycontrolDetailsSchema.parse(r.details);
+    expect(details.tags).toHaveLength(20);
+    expect(details.tags![19]).toBe(`19-${'t'.repeat(MAX_DETAIL_CHARS - 3)}`);
+  });
+
+  it('passes on only the documented fields', async () => {
+    const id = sim.seeds.running[0]!;
+    sim.server.setFault({
+      kind: 'status',
+      status: 200,
+      body: JSON.stringify({
+        id,
+        status: 'running',
+        name: 'upscale',
+        user_id: 'u-1',
+        user_runner_id: 'r'.repeat(250),
+        tags: ['a', 7, null, { x: 1 }, ''],
+        workflow_json: { '3': { class_type: 'KSampler' } },
+        workflow_params: { $prompt: 'secret prompt' },
+        queue_number: 12,
+      }),
+    });
+    const r = await backend().getStatus(id, ctx());
+    expect(comfycontrolDetailsSchema.parse(r.details)).toEqual({ tags: ['a', '7'], user_runner_id: 'r'.repeat(MAX_DETAIL_CHARS), queue_number: 12 });
+    expect(JSON.stringify(r)).not.toContain('secret prompt');
+  });
+
+  it('carries the name and details on cancel reports: cancel_requested, not_cancellable, already_terminal; none for not_found', async () => {
+    const b = backend();
+    for (const [id, outcome] of [
+      [sim.seeds.running[0]!, 'cancel_requested'],
+      [sim.extraSeeds.accepted[0]!, 'not_cancellable'],
+      [sim.seeds.succeeded[0]!, 'already_terminal'],
+    ] as const) {
+      const r = await b.cancel(id, ctx());
+      expect(r.outcome).toBe(outcome);
+      expect(r.name).toBe('portrait-upscale');
+      expect(comfycontrolDetailsSchema.parse(r.details)).toMatchObject({ tags: ['sandbox'] });
+    }
+    const missing = await b.cancel('00000000-0000-4000-8000-000000000000', ctx());
+    expect(missing.outcome).toBe('not_found');
+    expect(missing).not.toHaveProperty('name');
+    expect(missing).not.toHaveProperty('details');
   });
 });

@@ -2,7 +2,7 @@
 // API, else /queue and /history), merged newest first, each job with its host. A host that cannot
 // answer is named in the page, never silently dropped; the others are listed.
 import * as z from 'zod';
-import { LIST_LIMIT_MAX, listedBefore, offsetPositionSchema, positionOf, timeOf, type ListPage, type ListQuery, type ListedJob } from '../../jobs/listing.ts';
+import { LIST_LIMIT_MAX, advanceLast, listedBefore, offsetPositionSchema, positionOf, timeOf, type ListPage, type ListQuery, type ListedJob } from '../../jobs/listing.ts';
 import type { JobStatus } from '../../jobs/model.ts';
 import { parseJson, unexpectedStatus } from '../http-client.ts';
 import type { Host, HostPool } from './hosts.ts';
@@ -18,7 +18,12 @@ import { historyEntrySchema, jobSchema } from './schemas.ts';
 export const LEGACY_HISTORY_DEPTH = 1000;
 
 /** Each host's place in its own list, by host name; `done` once a host has nothing more. */
-const positionSchema = z.record(z.string().max(128), offsetPositionSchema.extend({ done: z.literal(true).optional() }));
+/**
+ * Each host's place in its own list, by host name; `done` once a host has nothing more. `queued`: on a
+ * legacy host, the last queue item read (queue items carry no time, so a job queued meanwhile is
+ * recognised by finding that item again, not by time).
+ */
+const positionSchema = z.record(z.string().max(128), offsetPositionSchema.extend({ done: z.literal(true).optional(), queued: z.string().max(256).optional() }));
 type HostPosition = z.infer<typeof positionSchema>[string];
 
 /** The jobs API's status words for the unified ones (it filters on several at once). */
@@ -35,6 +40,10 @@ const JOBS_API_WORDS: Record<JobStatus, string | undefined> = {
 interface HostPage {
   entries: Array<ListedJob | undefined>;
   hasMore: boolean;
+  /** The offset the entries start at (a legacy host may resume elsewhere than the position's offset). */
+  from: number;
+  /** A legacy host's queue item ids among the entries, by entry index (the rest are history). */
+  queueIds?: readonly string[];
 }
 
 export async function listComfyui(pool: HostPool, q: ListQuery): Promise<ListPage> {
@@ -51,8 +60,9 @@ export async function listComfyui(pool: HostPool, q: ListQuery): Promise<ListPag
     }
     return [{ host, at: position[host.name], page: r.value, taken: 0, last: position[host.name]?.last }];
   });
-  // Every host failed: the listing's answer is the first host's error, as for a status read.
-  if (cursors.length === 0 && unavailable.length > 0) throw unavailable[0]!.error;
+  // Every host failed (none had finished on earlier pages): the answer is the first host's error, as
+  // for a status read. Otherwise the page names the hosts that failed.
+  if (cursors.length === 0 && unavailable.length > 0 && active.length === pool.hosts.length) throw unavailable[0]!.error;
 
   const jobs: ListedJob[] = [];
   while (jobs.length < q.limit) {
@@ -77,8 +87,7 @@ export async function listComfyui(pool: HostPool, q: ListQuery): Promise<ListPag
     if (blocked || !best) break;
     const job = best.page.entries[best.taken++]!;
     jobs.push(job);
-    const t = timeOf(job);
-    if (t !== undefined) best.last = { id: job.job_id, t };
+    best.last = advanceLast(best.last, job);
   }
 
   const next: Record<string, HostPosition> = {};
@@ -87,7 +96,13 @@ export async function listComfyui(pool: HostPool, q: ListQuery): Promise<ListPag
   for (const c of cursors) {
     while (c.taken < c.page.entries.length && c.page.entries[c.taken] === undefined) c.taken++;
     const done = !c.page.hasMore && c.taken === c.page.entries.length;
-    next[c.host.name] = { offset: (c.at?.offset ?? 0) + c.taken, ...(c.last ? { last: c.last } : {}), ...(done ? { done: true as const } : {}) };
+    const queued = c.taken > 0 ? c.page.queueIds?.[c.taken - 1] : c.at?.queued;
+    next[c.host.name] = {
+      offset: c.page.from + c.taken,
+      ...(c.last ? { last: c.last } : {}),
+      ...(queued !== undefined ? { queued } : {}),
+      ...(done ? { done: true as const } : {}),
+    };
     if (!done) more = true;
   }
   // A host that failed keeps its place, but does not keep a listing of the others going.
@@ -103,14 +118,14 @@ async function readHost(pool: HostPool, host: Host, at: HostPosition | undefined
   const offset = at?.offset ?? 0;
   let page: HostPage | undefined;
   if ((await pool.apiOf(host, q.signal)) === 'jobs') page = await readJobsApi(host, offset, q);
-  page ??= await readLegacy(host, offset, q);
+  page ??= await readLegacy(host, offset, at?.queued, q);
   return { ...page, entries: page.entries.map((j) => (j && !listedBefore(j, at?.last) ? j : undefined)) };
 }
 
 /** GET /api/jobs newest first, filtered by ComfyUI itself; undefined when the host turned out to be legacy. */
 async function readJobsApi(host: Host, offset: number, q: ListQuery): Promise<HostPage | undefined> {
   const words = q.statuses ? [...q.statuses].map((s) => JOBS_API_WORDS[s]).filter((w): w is string => w !== undefined) : undefined;
-  if (words?.length === 0) return { entries: [], hasMore: false }; // only `unknown`: the jobs API maps every job
+  if (words?.length === 0) return { entries: [], hasMore: false, from: offset }; // only `unknown`: the jobs API maps every job
   const res = await host.client.call({
     operation: 'list_jobs',
     method: 'GET',
@@ -129,24 +144,29 @@ async function readJobsApi(host: Host, offset: number, q: ListQuery): Promise<Ho
     const report = fromJobObject(job, host.name);
     return !q.statuses || q.statuses.has(report.status) ? { job_id: job.id, ...report } : undefined;
   });
-  return { entries, hasMore: body.data.pagination?.has_more ?? body.data.jobs.length === q.limit };
+  return { entries, hasMore: body.data.pagination?.has_more ?? body.data.jobs.length === q.limit, from: offset };
 }
 
 /**
  * /queue (pending newest first, then running) and then /history newest first, from `offset` on;
  * filtered here. /history is read from its newest end up to LEGACY_HISTORY_DEPTH entries.
  */
-async function readLegacy(host: Host, offset: number, q: ListQuery): Promise<HostPage> {
+async function readLegacy(host: Host, at: number, queuedBefore: string | undefined, q: ListQuery): Promise<HostPage> {
   // Filtered here, so a filtered listing reads a larger window to find its jobs in fewer calls.
   const size = q.statuses ? LIST_LIMIT_MAX : q.limit;
   const queue = await readQueue(host, q.signal);
   const queued = [...queue.queue_pending].sort((a, b) => b[0] - a[0] || (a[1] < b[1] ? 1 : -1));
   const inQueue: ListedJob[] = [...queued, ...queue.queue_running].map((item) => ({ job_id: item[1], ...fromLegacyQueue(queue, item[1], host.name)! }));
+  // Resume after the queue item read last, wherever jobs queued (or started) meanwhile have moved it.
+  const found = queuedBefore === undefined ? -1 : inQueue.findIndex((j) => j.job_id === queuedBefore);
+  const offset = found >= 0 ? found + 1 : at;
   const entries: Array<ListedJob | undefined> = inQueue.slice(offset, offset + size).map((j) => (!q.statuses || q.statuses.has(j.status) ? j : undefined));
   const fromHistory = Math.max(0, offset - inQueue.length);
   const wanted = Math.min(LEGACY_HISTORY_DEPTH, fromHistory + size - entries.length);
   let hasMore = offset + entries.length < inQueue.length;
-  if (!hasMore && wanted > fromHistory) {
+  // No history to read now: the queue's end filled the page (history follows on the next), or the depth is reached.
+  if (!hasMore && wanted <= fromHistory) hasMore = fromHistory < LEGACY_HISTORY_DEPTH;
+  else if (!hasMore) {
     const res = await host.client.call({ operation: 'list_history', method: 'GET', path: ['history'], query: { max_items: wanted }, signal: q.signal });
     if (res.status !== 200) throw unexpectedStatus(host.client.name, res);
     const body = parseJson(host.client.name, res);
@@ -160,5 +180,6 @@ async function readLegacy(host: Host, offset: number, q: ListQuery): Promise<Hos
     }
     hasMore = ids.length === wanted && wanted < LEGACY_HISTORY_DEPTH;
   }
-  return { entries, hasMore };
+  const queueIds = inQueue.slice(offset, offset + size).map((j) => j.job_id);
+  return { entries, hasMore, from: offset, queueIds };
 }

@@ -1,6 +1,6 @@
 // ComfyUI's records (jobs API objects, /queue items, history entries) as the unified status report.
 // Both API kinds map a finished job the same way ComfyUI's own jobs API does.
-import { compact, intOf, numberOf, textOf, type ComfyuiDetails } from '../../jobs/details.ts';
+import { compact, countOf, numberOf, textOf, type ComfyuiDetails } from '../../jobs/details.ts';
 import { timesOf, type JobError, type JobOutput, type JobStatus, type JobStatusReport } from '../../jobs/model.ts';
 import { isRecord } from './responses.ts';
 import type { HistoryEntry, HistoryStatus, JobObject, Queue, QueueItem } from './schemas.ts';
@@ -43,7 +43,7 @@ export function fromJobObject(job: JobObject, host: string): JobStatusReport {
   const details = compact<ComfyuiDetails>({
     number: numberOf(job.priority),
     workflow_id: textOf(job.workflow_id),
-    outputs_count: intOf(job.outputs_count) ?? outputs?.length,
+    outputs_count: countOf(job.outputs_count) ?? outputs?.length,
     execution_duration_ms: durationMs(job.execution_start_time, job.execution_end_time),
     cached_nodes: cachedNodes(job.execution_status?.messages),
   });

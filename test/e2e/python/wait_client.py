@@ -20,21 +20,7 @@ import httpx2
 import mcp_types as types
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.exceptions import MCPError
-
-# Client(mode=...): a modern version string adopts it directly (no probe, no fallback);
-# "legacy" forces the initialize handshake.
-CLIENT_MODE = {"modern": "2026-07-28", "legacy": "legacy"}
-
-
-def error_of(e: BaseException) -> dict:
-    # anyio task groups wrap what failed inside them: unwrap a lone one.
-    while len(getattr(e, "exceptions", ())) == 1:
-        e = e.exceptions[0]
-    out = {"type": type(e).__name__, "message": str(e)}
-    if isinstance(e, MCPError):
-        out.update(code=e.code, message=e.message)
-    return out
+from common import CLIENT_MODE, error_of
 
 
 async def main(url: str, token: str, mode: str, tool: str, arguments: str) -> dict:
