@@ -25,6 +25,8 @@ import { createMetrics, type GatewayMetrics } from './observability/metrics.ts';
 import { createLogger } from './observability/logger.ts';
 import { createAuditLog } from './observability/audit.ts';
 import { backendFailureLogger, toolCallRecorder } from './observability/tool-calls.ts';
+import { createOperationTracker } from './observability/mcp-operations.ts';
+import { startTracing, tracingSettings, type Tracing } from './observability/tracing.ts';
 import { VERSION } from './version.ts';
 
 export interface GatewayDeps {
@@ -35,6 +37,10 @@ export interface GatewayDeps {
   now?: () => number;
   /** Tools served beside the job tools (the conformance profile's fixtures). */
   extraTools?: readonly ExtraTool[];
+  /** The environment the OTEL_* variables are read from (default process.env). */
+  env?: Record<string, string | undefined>;
+  /** Tracing to use instead of the one the settings start (tests keep spans in memory); only when tracing is on. */
+  tracing?: Tracing;
 }
 
 export interface ListenResult {
@@ -65,6 +71,10 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const audit = createAuditLog(logger, config.audit.file);
   // One store per gateway (two gateways in one process share nothing unless they share a Redis).
   const state = createStateStore(config.state, { logger, onHealth: (up) => metrics.stateStoreUp(up) });
+  const context = createRequestContextStore();
+  // Read now, so a setting the gateway cannot honour stops it at start; the SDK loads in listen().
+  const traceSettings = tracingSettings(config.tracing, deps.env ?? process.env);
+  let tracing: Tracing | undefined;
   const registry = createProjectRegistry(
     config.projects.map((p) => ({
       reference: p.reference,
@@ -75,6 +85,9 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         ...(deps.now ? { now: deps.now } : {}),
         state,
         observerFor: (b) => metrics.backendObserver(b),
+        // A backend call's span is a child of the server span of the MCP request it serves.
+        // (With tracing off there is no tracer: the HTTP client then computes no route for a span.)
+        ...(traceSettings ? { tracerFor: (backend: { kind: string; name: string }) => (req: { method: string; template: string; origin: URL }) => tracing?.startClient(context.getStore()?.operation?.span, { ...req, backend }) } : {}),
       }),
     })),
   );
@@ -83,19 +96,30 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     registry,
     {
       onInternalError: (err, op, requestId) => logger.error({ err, tool: op, request_id: requestId }, 'tool call failed inside the gateway'),
-      onBackendError: backendFailureLogger(logger),
+      onBackendError: backendFailureLogger(logger, () => context.getStore()?.operation?.span?.ids),
     },
     { waits },
   );
   const validator = new AjvJsonSchemaValidator();
-  const onToolCall = toolCallRecorder({ metrics, logger, audit });
-  const context = createRequestContextStore();
+  const operationOf = () => context.getStore()?.operation;
+  const recordToolCall = toolCallRecorder({ metrics, logger, audit, traceIds: () => operationOf()?.span?.ids });
+  const onToolCall: typeof recordToolCall = (e) => {
+    recordToolCall(e);
+    const body = e.result.structuredContent as { project_reference?: string; backend?: { name: string; kind: string }; error?: { code?: string } } | undefined;
+    operationOf()?.toolResult({
+      project: body?.project_reference,
+      backend: body?.backend,
+      errorCode: e.result.isError ? (body?.error?.code ?? 'INTERNAL') : undefined,
+      arguments: traceSettings?.recordArguments && e.arguments ? JSON.stringify(e.arguments).slice(0, 2000) : undefined,
+    });
+  };
   const limits = config.server.caller_rate_limit;
   const rateLimit = limits.enabled
     ? createCallerRateLimit(state, { perSecond: limits.per_second, burst: limits.burst })
     : undefined;
   const info = { name: 'mcp-job-gateway', version: VERSION };
   const requestId = () => context.getStore()?.requestId;
+  const trackOperation = createOperationTracker({ metrics, tracing: () => tracing, isTool: (name) => dispatcher.has(name) });
   const dispatcher = createToolDispatcher({ service, onToolCall, rateLimit, extraTools: deps.extraTools });
   const endpoint = createMcpEndpoint({
     dispatcher,
@@ -104,6 +128,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     maxBodyBytes: config.server.max_body_bytes,
     logger,
     requestId,
+    operation: operationOf,
   });
 
   let http: HttpServer | undefined;
@@ -127,6 +152,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       // Start-up waits briefly for the store's first answer, so the first calls already share; a store
       // that does not answer is logged loudly and never stops the gateway (nor fails readiness).
       await state.settled(STORE_START_WAIT_MS);
+      if (traceSettings) tracing = deps.tracing ?? (await startTracing(traceSettings));
       // Room for long headers, so an oversized token gets a 401 from us rather than Node's 431.
       const server = createServer({ maxHeaderSize: 64 * 1024 });
       http = server;
@@ -153,7 +179,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
           if (--inFlightCalls === 0) callsDrained?.();
         };
       };
-      const app = createApp({ mcpPath: s.path, allowedHosts, allowedOrigins, maxBodyBytes: s.max_body_bytes, endpoint, logger, onRequest, context, ...(auth ? { auth } : {}) });
+      const app = createApp({ mcpPath: s.path, allowedHosts, allowedOrigins, maxBodyBytes: s.max_body_bytes, endpoint, logger, onRequest, context, trackOperation, ...(auth ? { auth } : {}) });
       server.on('request', app);
 
       let adminUrl: string | undefined;
@@ -197,6 +223,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         });
       }
       await registry.close();
+      await tracing?.shutdown(); // sends the spans still buffered
       await state.close();
       await audit.close();
       // A logger of our own writes asynchronously: flush it, so the last lines survive a stop.

@@ -88,7 +88,14 @@ async function main(argv: string[]): Promise<number> {
 
   const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'info' });
   let sandbox: Sandbox | undefined;
-  const gateway = createGateway(config, { logger });
+  let gateway: ReturnType<typeof createGateway>;
+  try {
+    gateway = createGateway(config, { logger });
+  } catch (e) {
+    // Settings read from the environment (the OTEL_* variables) that the gateway cannot honour.
+    process.stderr.write(`${(e as Error).message}\n`);
+    return 2;
+  }
   let mcpUrl: string;
   let adminUrl: string | undefined;
   try {

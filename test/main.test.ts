@@ -31,6 +31,14 @@ describe('mcp-job-gateway command line', () => {
     expect(r.stderr).toContain('projects.0.backend.hosts');
   });
 
+  it('refuses to start on tracing settings it cannot honour, saying which, without a stack trace', () => {
+    const env = { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' };
+    const r = spawnSync(process.execPath, [MAIN, '--port', '0'], { encoding: 'utf8', env, timeout: 20_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/OTLP protocol "grpc" is not supported.*http\/protobuf/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('rejects unknown flags with usage', () => {
     const r = spawnSync(process.execPath, [MAIN, '--bogus'], { encoding: 'utf8' });
     expect(r.status).toBe(2);

@@ -1,6 +1,6 @@
 // What every adapter factory receives besides its own config section.
 import type { StateStore } from '../state/store.ts';
-import type { BackendCallObserver } from './http-client.ts';
+import type { BackendCallObserver, BackendTracer } from './http-client.ts';
 
 export interface AdapterOptions {
   /** Configured backend name (defaults to the project reference). */
@@ -15,4 +15,6 @@ export interface AdapterOptions {
   state?: StateStore | undefined;
   /** Told about every backend HTTP call (metrics). */
   observe?: BackendCallObserver | undefined;
+  /** Starts each backend HTTP call's client span (tracing on). */
+  trace?: BackendTracer | undefined;
 }

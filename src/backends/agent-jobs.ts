@@ -76,6 +76,7 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
     headers: { authorization: `Bearer ${config.api_key}`, 'x-client-type': 'mcp' },
     timeoutMs: config.timeout_ms ?? options.timeoutMs,
     observe: options.observe,
+    trace: options.trace,
   });
   const query = config.org_id !== undefined ? { org_id: config.org_id } : {};
   const jobPath = (id: string): string[] => ['services', 'agent-jobs', id];
@@ -155,7 +156,7 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
   }
 
   async function read(jobId: string, signal: AbortSignal): Promise<JobStatusReport> {
-    const res = await http.call({ operation: 'get_job', method: 'GET', path: jobPath(jobId), query, signal });
+    const res = await http.call({ operation: 'get_job', method: 'GET', path: jobPath(jobId), jobId, query, signal });
     if (res.status === 200) return toReport(parseJob(res, jobId));
     if (res.status === 404) return notFoundReport();
     if (res.status === 403 && (await forbiddenMeansNotFound(res, signal))) return notFoundReport();
@@ -187,6 +188,7 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
       operation: 'cancel_job',
       method: 'DELETE',
       path: jobPath(jobId),
+      jobId,
       query,
       ...(ctx.reason !== undefined && ctx.reason !== '' ? { json: { reason: ctx.reason } } : {}),
       signal: ctx.signal,

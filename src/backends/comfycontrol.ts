@@ -76,6 +76,7 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
     timeoutMs: config.timeout_ms ?? options.timeoutMs,
     retryReads: false,
     observe: options.observe,
+    trace: options.trace,
   });
   const requests = config.rate_limit?.requests ?? 40;
   const budget = createRequestBudget(options.state ?? createMemoryStore(), { name, requests, perSeconds: config.rate_limit?.per_seconds ?? 10 });
@@ -166,7 +167,7 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
   }
 
   async function read(jobId: string, signal: AbortSignal, prepaid = false): Promise<JobStatusReport> {
-    const res = await call({ operation: 'get_job', method: 'GET', path: ['v1', 'workflow', jobId], signal }, prepaid);
+    const res = await call({ operation: 'get_job', method: 'GET', path: ['v1', 'workflow', jobId], jobId, signal }, prepaid);
     if (res.status === 200) return toReport(parseWorkflow(res, jobId));
     if (res.status === 404 || isForeign(res)) return notFoundReport();
     throw unexpectedStatus(name, res);
@@ -190,7 +191,7 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
     }
     // `accepted`/`uploaded` jobs are refused with 400, but the status read may be stale by the time the
     // POST arrives (uploaded -> queued takes seconds), so the backend decides.
-    const res = await call({ operation: 'cancel_job', method: 'POST', path: ['v1', 'workflow', jobId, 'cancel'], signal: ctx.signal }, prepaid === 2);
+    const res = await call({ operation: 'cancel_job', method: 'POST', path: ['v1', 'workflow', jobId, 'cancel'], jobId, signal: ctx.signal }, prepaid === 2);
 
     if (res.status >= 200 && res.status < 300) {
       // 200 with an empty body: the runner was signalled; the status flips "after a few seconds".

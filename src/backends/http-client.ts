@@ -15,11 +15,15 @@ import {
   type RetryPolicy,
 } from 'cockatiel';
 import { BackendError } from '../jobs/backend-error.ts';
+import type { ClientSpan } from '../observability/tracing.ts';
 import { readCapped } from '../http/read-capped.ts';
 import { createRedactor, excerpt, secretsFromHeaders, type Redact } from './redact.ts';
 
 /** What one backend call came to: its operation, `2xx`…`5xx` or `error` (no answer), and its duration. */
 export type BackendCallObserver = (call: { operation: string; statusClass: string; seconds: number }) => void;
+
+/** Starts the client span of one backend call (tracing on), or undefined. */
+export type BackendTracer = (request: { method: string; template: string; origin: URL }) => ClientSpan | undefined;
 
 export interface HttpClientOptions {
   /** Backend name, for error messages. */
@@ -37,6 +41,7 @@ export interface HttpClientOptions {
   /** Retry a read once after a refused or reset connection or a 502/503/504 (default true). */
   retryReads?: boolean;
   observe?: BackendCallObserver | undefined;
+  trace?: BackendTracer | undefined;
 }
 
 export interface HttpRequest {
@@ -45,6 +50,8 @@ export interface HttpRequest {
   method: 'GET' | 'POST' | 'DELETE';
   /** Path segments below the base URL; each is percent-encoded, so an id can never add a segment. */
   path: readonly string[];
+  /** The job id the call is about: the segment holding it reads `{job_id}` in traces (url.template). */
+  jobId?: string | undefined;
   query?: Record<string, string | number | undefined>;
   /** A JSON body. */
   json?: unknown;
@@ -107,8 +114,14 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     return path;
   }
 
-  async function once(req: HttpRequest, signal: AbortSignal): Promise<HttpResponse> {
+  /** The route without the job id, for traces. */
+  function templateOf(req: HttpRequest): string {
+    return basePath + '/' + req.path.map((s) => (s === req.jobId ? '{job_id}' : s)).join('/');
+  }
+
+  async function once(req: HttpRequest, signal: AbortSignal, span: ClientSpan | undefined): Promise<HttpResponse> {
     const headers: Record<string, string> = { ...fixedHeaders };
+    span?.inject(headers);
     let body: string | undefined;
     if (req.json !== undefined) {
       body = JSON.stringify(req.json);
@@ -143,23 +156,36 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       else req.signal.addEventListener('abort', onAbort, { once: true });
       const started = performance.now();
       let statusClass = 'error';
+      const span = options.trace?.({ method: req.method, template: templateOf(req), origin: base });
+      let attempts = 0;
+      let status: number | undefined;
+      let errorType: string | undefined;
+      const attempt = () => {
+        attempts++;
+        return once(req, signal, span);
+      };
       try {
-        const res = await breaker.execute(() =>
-          req.method === 'GET' && options.retryReads !== false ? readRetry.execute(() => once(req, signal), signal) : once(req, signal),
-        );
+        const res = await breaker.execute(() => (req.method === 'GET' && options.retryReads !== false ? readRetry.execute(attempt, signal) : attempt()));
         statusClass = `${Math.floor(res.status / 100)}xx`;
+        status = res.status;
         return res;
       } catch (e) {
         if (e instanceof UnavailableAnswer) {
           statusClass = `${Math.floor(e.response.status / 100)}xx`;
+          status = e.response.status;
           return e.response; // the adapter maps 5xx with the body in hand
         }
-        if (req.signal.aborted) throw req.signal.reason ?? e; // the caller gave up: not a backend fault
+        if (req.signal.aborted) {
+          errorType = 'cancelled';
+          throw req.signal.reason ?? e; // the caller gave up: not a backend fault
+        }
+        errorType = timedOut ? 'timeout' : e instanceof BrokenCircuitError ? 'circuit_open' : 'unreachable';
         throw toBackendError(options.name, e, { timedOut, timeoutMs, openMs: options.breakerOpenMs ?? 10_000, redact });
       } finally {
         clearTimeout(timer);
         req.signal.removeEventListener('abort', onAbort);
         options.observe?.({ operation: req.operation, statusClass, seconds: (performance.now() - started) / 1000 });
+        span?.end({ status, resends: Math.max(0, attempts - 1), errorType });
       }
     },
     async close() {

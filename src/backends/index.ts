@@ -2,7 +2,7 @@
 import type { ProjectConfig } from '../config/schema.ts';
 import type { JobBackend } from '../jobs/backend.ts';
 import type { StateStore } from '../state/store.ts';
-import type { BackendCallObserver } from './http-client.ts';
+import type { BackendCallObserver, BackendTracer } from './http-client.ts';
 import { createAgentJobsBackend } from './agent-jobs.ts';
 import { createComfycontrolBackend } from './comfycontrol.ts';
 import { createComfyuiBackend } from './comfyui.ts';
@@ -15,6 +15,8 @@ export interface BackendFactoryOptions {
   state?: StateStore;
   /** An observer of a backend's HTTP calls, given its kind and configured name (metrics). */
   observerFor?: (backend: { kind: string; name: string }) => BackendCallObserver;
+  /** Client spans for a backend's HTTP calls, given its kind and configured name (tracing). */
+  tracerFor?: (backend: { kind: string; name: string }) => BackendTracer;
 }
 
 export function createBackend(project: ProjectConfig, options: BackendFactoryOptions): JobBackend {
@@ -27,6 +29,7 @@ export function createBackend(project: ProjectConfig, options: BackendFactoryOpt
     ...(options.now ? { now: options.now } : {}),
     state: options.state,
     observe: options.observerFor?.({ kind: b.kind, name }),
+    trace: options.tracerFor?.({ kind: b.kind, name }),
   };
   switch (b.kind) {
     case 'comfyui':

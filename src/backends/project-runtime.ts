@@ -85,6 +85,7 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
     headers: { authorization: `Bearer ${config.token}` },
     timeoutMs: config.timeout_ms ?? options.timeoutMs,
     observe: options.observe,
+    trace: options.trace,
   });
   const jobPath = (id: string): string[] => ['projects', project, 'jobs', id.toLowerCase()];
 
@@ -153,7 +154,7 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
   }
 
   async function read(jobId: string, signal: AbortSignal): Promise<JobStatusReport> {
-    const res = await http.call({ operation: 'get_job', method: 'GET', path: jobPath(jobId), signal });
+    const res = await http.call({ operation: 'get_job', method: 'GET', path: jobPath(jobId), jobId: jobId.toLowerCase(), signal });
     if (res.status === 200) return toReport(parseJob(res, jobId));
     // Unknown ids and other projects' jobs are 404. 403 (a token without access to this project) and
     // 401 are credential problems: BACKEND_AUTH via unexpectedStatus.
@@ -173,7 +174,7 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
     if (isTerminal(before.status)) {
       return { outcome: 'already_terminal', status_before: before.status, status_after: before.status, message: `job ${jobId} had already finished (${before.raw_status}); nothing was cancelled`, ...recordOf(before) };
     }
-    const res = await http.call({ operation: 'cancel_job', method: 'POST', path: [...jobPath(jobId), 'cancel'], signal: ctx.signal });
+    const res = await http.call({ operation: 'cancel_job', method: 'POST', path: [...jobPath(jobId), 'cancel'], jobId: jobId.toLowerCase(), signal: ctx.signal });
     if (res.status >= 200 && res.status < 300) {
       const after = toReport(parseJob(res, jobId));
       if (after.status === 'cancelled') {

@@ -266,6 +266,30 @@ export const waitsSchema = z
   })
   .describe('get_job_status and cancel_job with wait_seconds.');
 
+export const tracingSchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .optional()
+      .describe('true: export traces; false: never, whatever the environment says. Unset: on when OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set.'),
+    endpoint: httpUrl
+      .optional()
+      .describe("The collector's OTLP/HTTP base URL (e.g. http://otel-collector:4318); /v1/traces is added. Default: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, then OTEL_EXPORTER_OTLP_ENDPOINT, then http://localhost:4318."),
+    service_name: z.string().min(1).max(128).optional().describe('service.name of the spans. Default: OTEL_SERVICE_NAME, then mcp-job-gateway.'),
+    sampler: z
+      .strictObject({
+        type: z.enum(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio']),
+        ratio: z.number().min(0).max(1).optional().describe('For the traceidratio samplers: the share of new traces kept (default 1).'),
+      })
+      .optional()
+      .describe("Which traces are kept. Default: OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG, then parentbased_always_on (a caller's sampled flag is followed)."),
+    record_tool_arguments: z
+      .boolean()
+      .default(false)
+      .describe('Opt-in: the tool arguments (job ids, cancel reasons, which may be personal) as the gen_ai.tool.call.arguments span attribute.'),
+  })
+  .describe('OpenTelemetry traces over OTLP/HTTP (protobuf). Off unless enabled here or by the OTEL_* variables.');
+
 export const sandboxServiceSchema = z.strictObject({
   kind: z.enum(['issuer', 'comfyui', 'comfyui_legacy', 'agent_jobs', 'project_runtime', 'comfycontrol']),
   port: z.number().int().min(1).max(65_535),
@@ -281,6 +305,7 @@ export const configSchema = z
     defaults: defaultsSchema.default({ timeout_ms: 10_000 }),
     state: stateSchema.default({ store: 'memory', key_prefix: 'mcp-job-gateway:', operation_timeout_ms: 250 }),
     waits: waitsSchema.default(waitsSchema.parse({})),
+    tracing: tracingSchema.optional(),
     projects: z.array(projectSchema).min(1),
     sandbox: z
       .strictObject({ services: z.array(sandboxServiceSchema).min(1) })
@@ -347,6 +372,7 @@ function checkGrants(issuers: string[], projects: readonly { access?: ProjectAcc
 
 export type Config = z.infer<typeof configSchema>;
 export type WaitsConfig = z.infer<typeof waitsSchema>;
+export type TracingConfig = z.infer<typeof tracingSchema>;
 export type StateConfig = z.infer<typeof stateSchema>;
 export type ProjectConfig = z.infer<typeof projectSchema>;
 export type OAuthConfig = z.infer<typeof oauthSchema>;

@@ -9,6 +9,7 @@ import type { AuthenticatedRequest } from '../auth/middleware.ts';
 import { rpcError } from './rpc-error.ts';
 import { hostGuard, originGuard, postMediaGuard, readJsonBody } from './guards.ts';
 import { withRequestContext, type RequestContextStore } from './request-context.ts';
+import type { OperationHandle } from '../observability/mcp-operations.ts';
 
 export interface AppOptions {
   mcpPath: string;
@@ -21,6 +22,8 @@ export interface AppOptions {
   onRequest: () => () => void;
   /** Where each request's id is kept for the code that serves it. */
   context: RequestContextStore;
+  /** Starts tracking a parsed MCP message (the operation metric, and its span with tracing on). */
+  trackOperation: (req: IncomingMessage, res: ServerResponse, body: unknown) => OperationHandle | undefined;
   /** Authentication: the token check runs before the body is read, the scope check after. */
   auth?: {
     authenticate: (req: AuthenticatedRequest, res: ServerResponse) => Promise<boolean>;
@@ -49,6 +52,8 @@ export function createApp(options: AppOptions): RequestListener {
     if (!postMediaGuard(req, res)) return;
     const read = await readJsonBody(req, res, options.maxBodyBytes);
     if (!read) return;
+    const ctx = options.context.getStore();
+    if (ctx) ctx.operation = options.trackOperation(req, res, read.body);
     if (auth && !auth.requireScopes(req, res, read.body)) return;
     await endpoint.handlePost(req, res, read.body);
   }

@@ -4,12 +4,15 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { OperationHandle } from '../observability/mcp-operations.ts';
 
 const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 export interface RequestContext {
   requestId: string;
+  /** The MCP message being served (metrics, and its server span with tracing on), once its body is read. */
+  operation?: OperationHandle | undefined;
 }
 
 /**

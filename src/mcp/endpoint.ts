@@ -13,6 +13,7 @@ import type { Principal } from '../auth/principal.ts';
 import type { ToolDispatcher } from './dispatch.ts';
 import { createLeanPathFilter, encodeLeanResult } from './fast-path.ts';
 import { rpcError } from '../http/rpc-error.ts';
+import type { OperationHandle } from '../observability/mcp-operations.ts';
 
 export interface McpEndpointOptions {
   dispatcher: ToolDispatcher;
@@ -23,6 +24,8 @@ export interface McpEndpointOptions {
   logger: Logger;
   /** The id of the HTTP request being served, for logs and audit. */
   requestId: () => string | undefined;
+  /** The MCP message being served (metrics, traces), if tracked. */
+  operation?: () => OperationHandle | undefined;
 }
 
 export interface McpEndpoint {
@@ -48,6 +51,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
       }
       const call = leanToolCall(req.headers, body);
       if (!call) {
+        options.operation?.()?.watchResponse();
         await sdkNode(req, res, body);
         return;
       }
@@ -67,6 +71,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
         res.end(text);
       } catch (err) {
         logger.error({ err, tool: call.name }, 'tool call failed inside the gateway');
+        options.operation?.()?.rpcError('-32603');
         rpcError(res, 200, -32603, 'Internal error', {}, call.id);
       } finally {
         inFlight.delete(abort);

@@ -21,6 +21,9 @@ export interface AuditRecord {
   outcome: string;
   status_before: string | undefined;
   status_after: string | undefined;
+  /** The trace of the call, with tracing on. */
+  trace_id?: string | undefined;
+  span_id?: string | undefined;
 }
 
 export interface AuditLog {

@@ -24,6 +24,8 @@ export interface BackendHealth {
 export interface GatewayMetrics {
   readonly registry: Registry;
   toolCall(tool: string, backend: BackendLabels | undefined, outcome: string, seconds: number): void;
+  /** One MCP message served (the semantic conventions' mcp.server.operation.duration); every value is a bounded word. */
+  mcpOperation(labels: { method: string; tool: string | undefined; protocolVersion: string | undefined; errorType: string | undefined }, seconds: number): void;
   backendObserver(backend: BackendLabels): BackendCallObserver;
   authFailure(reason: string): void;
   /** Counts a request in flight until the returned function is called. */
@@ -55,6 +57,15 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
     buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
+  // The MCP semantic conventions' histogram, named as OpenTelemetry's Prometheus exporter names it.
+  const mcpDuration = new Histogram({
+    name: 'mcp_server_operation_duration_seconds',
+    help: 'MCP request or notification duration as observed on the receiver, from the parsed body until the response is sent (OpenTelemetry mcp.server.operation.duration).',
+    labelNames: ['mcp_method_name', 'gen_ai_tool_name', 'mcp_protocol_version', 'error_type'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const mcpChildren = new Map<string, { observe(v: number): void }>();
   const backendRequests = new Counter({
     name: `${PREFIX}backend_requests_total`,
     help: 'HTTP requests to backends by operation and status class (error: no answer).',
@@ -116,6 +127,15 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
       }
       child.calls.inc();
       child.duration.observe(seconds);
+    },
+    mcpOperation({ method, tool, protocolVersion, errorType }, seconds) {
+      const key = `${method}\u0000${tool ?? ''}\u0000${protocolVersion ?? ''}\u0000${errorType ?? ''}`;
+      let child = mcpChildren.get(key);
+      if (!child) {
+        child = mcpDuration.labels({ mcp_method_name: method, gen_ai_tool_name: tool ?? '', mcp_protocol_version: protocolVersion ?? '', error_type: errorType ?? '' });
+        mcpChildren.set(key, child);
+      }
+      child.observe(seconds);
     },
     backendObserver(backend) {
       const labels = { backend_kind: backend.kind, backend: backend.name };

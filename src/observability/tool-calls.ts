@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { BackendFailure } from '../jobs/job-service.ts';
 import type { ToolCallEvent } from '../mcp/dispatch.ts';
 import type { AuditLog } from './audit.ts';
+import type { TraceIds } from './tracing.ts';
 import type { GatewayMetrics } from './metrics.ts';
 
 interface ResultBody {
@@ -19,7 +20,7 @@ interface ResultBody {
   unavailable_hosts?: unknown[];
 }
 
-export function toolCallRecorder(deps: { metrics: GatewayMetrics; logger: Logger; audit: AuditLog }) {
+export function toolCallRecorder(deps: { metrics: GatewayMetrics; logger: Logger; audit: AuditLog; traceIds?: () => TraceIds | undefined }) {
   // The record is built here from named fields, so top-level redaction is defence enough; the
   // wildcard paths of the main logger cost more per line than the rest of the call's logging.
   const log = deps.logger.child({}, { redact: { paths: ['authorization', 'token', 'api_key', 'access_token', 'headers'], censor: '[redacted]' } });
@@ -29,6 +30,7 @@ export function toolCallRecorder(deps: { metrics: GatewayMetrics; logger: Logger
     const outcome = e.result.isError ? (body.error?.code ?? 'INTERNAL') : outcomeOf(e.tool, body);
     deps.metrics.toolCall(e.tool, body.backend, outcome, e.seconds);
     const project = body.project_reference ?? (typeof e.arguments?.project_reference === 'string' ? e.arguments.project_reference.slice(0, 128) : undefined);
+    const trace = deps.traceIds?.();
     log.info(
       {
         event: 'tool_call',
@@ -40,6 +42,7 @@ export function toolCallRecorder(deps: { metrics: GatewayMetrics; logger: Logger
         backend: body.backend?.name,
         outcome,
         latency_ms: Math.round(e.seconds * 1000),
+        ...trace,
       },
       'tool call',
     );
@@ -58,16 +61,12 @@ export function toolCallRecorder(deps: { metrics: GatewayMetrics; logger: Logger
         outcome,
         status_before: body.status_before,
         status_after: body.status_after,
+        ...trace,
       });
     }
   };
 }
 
-/**
- * One warn line per call that failed at a backend: the request id (which the caller's error also
- * carries), the backend, the error code and HTTP status, and the backend's own words (`detail`),
- * which the HTTP client has already redacted and truncated. Nothing here comes from the caller's token.
- */
 /** What a successful call answered, as a bounded word: a status, a cancel outcome, or a listing (partial when a host was missing). */
 function outcomeOf(tool: ToolCallEvent['tool'], body: ResultBody): string {
   if (tool === 'get_job_status') return body.status ?? 'unknown';
@@ -75,7 +74,12 @@ function outcomeOf(tool: ToolCallEvent['tool'], body: ResultBody): string {
   return body.unavailable_hosts?.length ? 'listed_partially' : 'listed';
 }
 
-export function backendFailureLogger(logger: Logger): (failure: BackendFailure) => void {
+/**
+ * One warn line per call that failed at a backend: the request id (which the caller's error also
+ * carries), the backend, the error code and HTTP status, and the backend's own words (`detail`),
+ * which the HTTP client has already redacted and truncated. Nothing here comes from the caller's token.
+ */
+export function backendFailureLogger(logger: Logger, traceIds?: () => TraceIds | undefined): (failure: BackendFailure) => void {
   return (f) => {
     logger.warn(
       {
@@ -90,6 +94,7 @@ export function backendFailureLogger(logger: Logger): (failure: BackendFailure) 
         code: f.code,
         http_status: f.httpStatus,
         detail: f.detail,
+        ...traceIds?.(),
       },
       'backend call failed',
     );

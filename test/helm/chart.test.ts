@@ -12,6 +12,7 @@ import { parser as promqlParser } from '@prometheus-io/lezer-promql';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments, stringify as stringifyYaml } from 'yaml';
+import { tracingSettings } from '../../src/observability/tracing.ts';
 import { ensureHelm, ensureKubeStrict, ensurePromtool, REPO_ROOT } from '../setup/tools.ts';
 
 const CHART = join(REPO_ROOT, 'helm', 'mcp-job-gateway');
@@ -640,6 +641,112 @@ describe('helm chart shared state (stateStore)', () => {
     const off = await template(VALUES_FULL, ['stateStore.enabled=false']);
     expect((find(off, 'NetworkPolicy').spec.egress as any[]).length).toBe(egress.length - 1);
     expect(JSON.stringify(find(off, 'NetworkPolicy').spec.egress)).not.toContain('valkey');
+  });
+});
+
+describe('helm chart tracing (OpenTelemetry)', () => {
+  const otelEnv = (objects: K8sObject[]) => ((gatewayContainer(objects).env ?? []) as any[]).filter((e) => e.name.startsWith('OTEL_'));
+  /** The container's environment as the pod gets it, a Secret's key standing in for its value. */
+  const podEnv = (objects: K8sObject[], secretValue: string) =>
+    Object.fromEntries(otelEnv(objects).map((e) => [e.name, e.valueFrom?.secretKeyRef ? secretValue : (e.value as string)]));
+  const COLLECTOR = 'http://otel-collector.observability:4318';
+
+  it('is off by default: no OTEL_ variable, so the gateway exports nothing', async () => {
+    const objects = await template();
+    expect(otelEnv(objects)).toEqual([]);
+    expect(tracingSettings(undefined, podEnv(objects, ''))).toBeUndefined();
+    // A NetworkPolicy without tracing needs no collector peer and opens no port to one.
+    const np = find(await template(undefined, ['networkPolicy.enabled=true']), 'NetworkPolicy');
+    expect(JSON.stringify(np.spec.egress)).not.toContain('4318');
+  });
+
+  it('sets the standard variables from an endpoint alone: one new trace in ten, named after the release', async () => {
+    const objects = await template(undefined, [`tracing.endpoint=${COLLECTOR}`]);
+    expect(otelEnv(objects)).toEqual([
+      { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: COLLECTOR },
+      { name: 'OTEL_TRACES_SAMPLER', value: 'parentbased_traceidratio' },
+      { name: 'OTEL_TRACES_SAMPLER_ARG', value: '0.1' },
+      { name: 'OTEL_SERVICE_NAME', value: `${RELEASE}-mcp-job-gateway` },
+    ]);
+    // What the gateway makes of them (its own reading of the variables).
+    expect(tracingSettings(undefined, podEnv(objects, ''))).toMatchObject({
+      url: `${COLLECTOR}/v1/traces`,
+      sampler: { kind: 'parentbased_traceidratio', ratio: 0.1 },
+      serviceName: `${RELEASE}-mcp-job-gateway`,
+      headers: {},
+    });
+    // The chart writes no config.tracing: that section stays the operator's (record_tool_arguments).
+    expect(renderedConfig(objects)).not.toHaveProperty('tracing');
+  });
+
+  it("passes the values through, with the collector's headers from an existing Secret, never from the values", async () => {
+    const objects = await template(VALUES_FULL);
+    const full = parseYaml(readFileSync(VALUES_FULL, 'utf8'));
+    expect(otelEnv(objects)).toEqual([
+      { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: full.tracing.endpoint },
+      { name: 'OTEL_TRACES_SAMPLER', value: full.tracing.sampler },
+      { name: 'OTEL_TRACES_SAMPLER_ARG', value: full.tracing.samplerArg },
+      { name: 'OTEL_SERVICE_NAME', value: full.tracing.serviceName },
+      { name: 'OTEL_EXPORTER_OTLP_HEADERS', valueFrom: { secretKeyRef: { name: full.tracing.headersSecret.name, key: full.tracing.headersSecret.key } } },
+    ]);
+    expect(objects.some((o) => o.kind === 'Secret')).toBe(false);
+    expect(tracingSettings(undefined, podEnv(objects, 'x-api-key=s3cr%3Dt'))).toMatchObject({
+      url: `${full.tracing.endpoint}/v1/traces`,
+      sampler: { kind: 'traceidratio', ratio: 0.25 },
+      serviceName: full.tracing.serviceName,
+      headers: { 'x-api-key': 's3cr=t' },
+    });
+    // A sampler that takes no ratio gets none; an unquoted number is a ratio too.
+    const alwaysOn = otelEnv(await template(undefined, [`tracing.endpoint=${COLLECTOR}`, 'tracing.sampler=always_on']));
+    expect(alwaysOn.map((e) => e.name)).not.toContain('OTEL_TRACES_SAMPLER_ARG');
+    const all = otelEnv(await template(undefined, [`tracing.endpoint=${COLLECTOR}`, 'tracing.samplerArg=1']));
+    expect(all.find((e) => e.name === 'OTEL_TRACES_SAMPLER_ARG')?.value).toBe('1');
+  });
+
+  it("allows egress to the collector's peers and port, and only with tracing on", async () => {
+    const objects = await template(VALUES_FULL);
+    const full = parseYaml(readFileSync(VALUES_FULL, 'utf8'));
+    const egress = find(objects, 'NetworkPolicy').spec.egress as any[];
+    const toCollector = egress.filter((e) => JSON.stringify(e.to) === JSON.stringify(full.networkPolicy.egress.tracing.to));
+    expect(toCollector).toHaveLength(1);
+    expect(toCollector[0].ports).toEqual([{ port: 4318, protocol: 'TCP' }]);
+
+    const off = await template(VALUES_FULL, ['tracing.endpoint=']);
+    expect(otelEnv(off)).toEqual([]);
+    expect((find(off, 'NetworkPolicy').spec.egress as any[]).length).toBe(egress.length - 1);
+    expect(JSON.stringify(find(off, 'NetworkPolicy').spec.egress)).not.toContain('opentelemetry-collector');
+  });
+
+  it('refuses a NetworkPolicy that cuts the pods off the collector, a traces URL for the base URL, and config.tracing keys that would override the values', async () => {
+    const cases: [string[], string][] = [
+      [['networkPolicy.enabled=true'], 'set networkPolicy.egress.tracing.to'],
+      [['tracing.endpoint=http://otel-collector:4318/v1/traces'], 'drop /v1/traces'],
+      [['config.tracing.enabled=false'], 'config.tracing.enabled is false'],
+      [['config.tracing.endpoint=http://elsewhere:4318'], 'config.tracing.endpoint would override'],
+      [['config.tracing.sampler.type=always_on'], 'config.tracing.sampler would override'],
+      [['config.tracing.service_name=other'], 'config.tracing.service_name would override'],
+    ];
+    for (const [set, message] of cases) {
+      const r = await templateRaw(undefined, [`tracing.endpoint=${COLLECTOR}`, ...set]);
+      expect(r.code, set.join(' ')).not.toBe(0);
+      expect(r.stderr).toContain(message);
+    }
+    // What only the config can say (tool arguments on spans) is the operator's to add.
+    const own = await template(undefined, [`tracing.endpoint=${COLLECTOR}`, 'config.tracing.record_tool_arguments=true']);
+    expect(renderedConfig(own).tracing).toEqual({ record_tool_arguments: true });
+  });
+
+  it('rejects a sampler the gateway does not know, a ratio outside 0..1 and a gRPC endpoint through values.schema.json', async () => {
+    for (const [set, where] of [
+      ['tracing.sampler=sometimes', 'tracing/sampler'],
+      ['tracing.samplerArg=2', 'tracing/samplerArg'],
+      ['tracing.samplerArg=ten', 'tracing/samplerArg'],
+      ['tracing.endpoint=grpc://otel-collector:4317', 'tracing/endpoint'],
+    ]) {
+      const r = await run(helm, ['lint', CHART, '--set', set!]);
+      expect(r.code, set).not.toBe(0);
+      expect(`${r.stdout}${r.stderr}`, set).toContain(where);
+    }
   });
 });
 

@@ -27,9 +27,9 @@ export interface TestGateway {
   /** Mints a token from the sandbox issuer for this gateway's audience. */
   mint(options?: Partial<MintOptions>): Promise<string>;
   /** A connected SDK client (with `token` unless another is given); closed by close(). */
-  client(options?: { token?: string }): Promise<Client>;
+  client(options?: { token?: string; headers?: Record<string, string> }): Promise<Client>;
   /** A connected SDK v2 client pinned to MCP 2026-07-28 (no initialize, the per-request envelope). */
-  modernClient(options?: { token?: string }): Promise<ModernClient>;
+  modernClient(options?: { token?: string; headers?: Record<string, string> }): Promise<ModernClient>;
   /** Calls a tool and returns its result (tool errors included). */
   call(client: Client, name: string, args: Record<string, unknown>, options?: { signal?: AbortSignal }): Promise<CallToolResult>;
   close(): Promise<void>;
@@ -72,7 +72,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     async client(clientOptions = {}) {
       const client = new Client({ name: 'test-agent', version: '1.0.0' });
       const bearer = clientOptions.token ?? token;
-      const requestInit = bearer ? { headers: { Authorization: `Bearer ${bearer}` } } : undefined;
+      const headers = { ...clientOptions.headers, ...(bearer ? { Authorization: `Bearer ${bearer}` } : {}) };
+      const requestInit = Object.keys(headers).length ? { headers } : undefined;
       await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl), requestInit ? { requestInit } : undefined));
       clients.push(client);
       return client;
@@ -80,7 +81,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     async modernClient(clientOptions = {}) {
       const client = new ModernClient({ name: 'test-agent', version: '2.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
       const bearer = clientOptions.token ?? token;
-      const requestInit = bearer ? { headers: { Authorization: `Bearer ${bearer}` } } : undefined;
+      const headers = { ...clientOptions.headers, ...(bearer ? { Authorization: `Bearer ${bearer}` } : {}) };
+      const requestInit = Object.keys(headers).length ? { headers } : undefined;
       await client.connect(new ModernTransport(new URL(mcpUrl), requestInit ? { requestInit } : undefined));
       clients.push(client);
       return client;

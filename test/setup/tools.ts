@@ -7,13 +7,14 @@
 //   ensureKubeStrict() → kube-strict (test/helm/kube-strict), built with `go build`: decodes
 //                       Kubernetes objects strictly with the real Go types (unknown fields fail)
 //   ensurePythonMcp() → a Python venv (.tools/python-mcp) with the official MCP Python SDK from PyPI
+//   ensureJaeger()   → jaeger (v2: the OpenTelemetry-Collector-based all-in-one), built from its Go module
 // Each call is idempotent and cheap once the tool is there. A tool that cannot be had is an error
 // with a message that says why (the tests never skip a check for a missing tool).
 // Installing takes minutes on a cold machine (helm: ~4-5 min to download and compile on 2 cores;
 // promtool: ~1 min; redis-server: ~15 s; the python-mcp venv: ~15 s): give the calling hook a generous timeout.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, createWriteStream, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, cpSync, createWriteStream, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -71,6 +72,55 @@ export async function ensureHelm(): Promise<string> {
     }
     return bin;
   });
+}
+
+/**
+ * The Jaeger release built by ensureJaeger. Jaeger tags each release twice, v1.x for the Go module
+ * and v2.x for the binary: v1.76.0 is Jaeger v2.13.0.
+ */
+export const JAEGER_MODULE_VERSION = 'v1.76.0';
+
+/**
+ * Path of a jaeger binary of JAEGER_MODULE_VERSION, built when missing. Its go.mod has replace
+ * directives, which `go install pkg@version` refuses, so the module is downloaded and built in a
+ * writable copy (about 5 minutes on 2 cores, cold).
+ */
+export async function ensureJaeger(): Promise<string> {
+  const bin = join(TOOLS_BIN, `jaeger-${JAEGER_MODULE_VERSION}`);
+  if (isExecutable(bin)) return bin;
+  return withLock('jaeger', async () => {
+    if (isExecutable(bin)) return bin;
+    const go = findOnPath('go');
+    if (!go) throw new Error(`ensureJaeger: building jaeger ${JAEGER_MODULE_VERSION} needs Go, which is not on PATH; or put a jaeger binary at ${bin}.`);
+    const module = `github.com/jaegertracing/jaeger@${JAEGER_MODULE_VERSION}`;
+    const dl = JSON.parse(await capture(go, ['mod', 'download', '-json', module])) as { Dir?: string; Error?: string };
+    if (!dl.Dir) throw new Error(`ensureJaeger: go mod download ${module} failed: ${dl.Error ?? 'no directory'}`);
+    const src = join(TOOLS_DIR, 'src', `jaeger-${JAEGER_MODULE_VERSION}`);
+    rmSync(src, { recursive: true, force: true });
+    mkdirSync(join(TOOLS_DIR, 'src'), { recursive: true });
+    cpSync(dl.Dir, src, { recursive: true });
+    chmodTree(src);
+    mkdirSync(TOOLS_BIN, { recursive: true });
+    await run(go, ['build', '-trimpath', '-ldflags=-s -w', '-o', `${bin}.partial`, './cmd/jaeger'], {
+      log: 'jaeger-build.log',
+      cwd: src,
+      env: { CGO_ENABLED: '0' },
+      what: `go build ./cmd/jaeger (${module})`,
+    });
+    renameSync(`${bin}.partial`, bin);
+    rmSync(src, { recursive: true, force: true });
+    return bin;
+  });
+}
+
+/** The module cache is read-only; the copy must be writable for the build (and for removal). */
+function chmodTree(dir: string): void {
+  chmodSync(dir, 0o755);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) chmodTree(path);
+    else chmodSync(path, 0o644);
+  }
 }
 
 /** Path of promtool: the one on PATH, else installed from Debian's `prometheus` package. */

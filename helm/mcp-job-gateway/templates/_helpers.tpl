@@ -174,6 +174,25 @@ Checks that span several values; fails the render with a message naming the valu
 {{- fail "networkPolicy.enabled and stateStore.enabled: set networkPolicy.egress.stateStore.to to where the store runs (its pods, or an ipBlock); without it the pods cannot reach the store and share nothing" }}
 {{- end }}
 {{- end }}
+{{- $tr := .Values.tracing }}
+{{- if $tr.endpoint }}
+{{- if regexMatch "/v1/traces/?$" $tr.endpoint }}
+{{- fail (printf "tracing.endpoint is the collector's base URL (e.g. http://otel-collector.observability:4318): drop /v1/traces from %q, the gateway adds it" $tr.endpoint) }}
+{{- end }}
+{{- /* The config's tracing keys win over the OTEL_* variables the chart sets: one place only. */}}
+{{- $own := .Values.config.tracing | default dict }}
+{{- range $key := list "endpoint" "sampler" "service_name" }}
+{{- if hasKey $own $key }}
+{{- fail (printf "config.tracing.%s would override the chart's tracing values: delete it and set tracing.* instead" $key) }}
+{{- end }}
+{{- end }}
+{{- if and (hasKey $own "enabled") (not $own.enabled) }}
+{{- fail "config.tracing.enabled is false, which turns off the traces that tracing.endpoint asks for: delete it, or empty tracing.endpoint" }}
+{{- end }}
+{{- if and .Values.networkPolicy.enabled (not .Values.networkPolicy.egress.tracing.to) }}
+{{- fail "networkPolicy.enabled and tracing.endpoint: set networkPolicy.egress.tracing.to to where the OpenTelemetry collector runs (its pods, or an ipBlock); without it the pods cannot send their traces" }}
+{{- end }}
+{{- end }}
 {{- if and .Values.autoscaling.enabled (lt (.Values.autoscaling.maxReplicas | int) (.Values.autoscaling.minReplicas | int)) }}
 {{- fail "autoscaling.maxReplicas must be at least autoscaling.minReplicas" }}
 {{- end }}

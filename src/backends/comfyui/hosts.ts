@@ -51,6 +51,7 @@ export function createHostPool(config: ComfyuiBackendConfig, options: AdapterOpt
       timeoutMs: config.timeout_ms ?? options.timeoutMs,
       maxResponseBytes: MAX_RESPONSE_BYTES,
       observe: options.observe,
+      trace: options.trace,
     }),
     detects: configuredApi === 'auto',
     api: configuredApi === 'auto' ? undefined : configuredApi,
@@ -84,7 +85,8 @@ export function createHostPool(config: ComfyuiBackendConfig, options: AdapterOpt
 }
 
 async function probe(host: Host, signal: AbortSignal): Promise<ApiKind> {
-  const res = await host.client.call({ operation: 'probe_jobs_api', method: 'GET', path: ['api', 'jobs', randomUUID()], signal });
+  const id = randomUUID();
+  const res = await host.client.call({ operation: 'probe_jobs_api', method: 'GET', path: ['api', 'jobs', id], jobId: id, signal });
   let kind: ApiKind;
   if (res.status === 404) kind = jsonErrorIs(res, 'Job not found') ? 'jobs' : 'legacy';
   else if (res.status === 405) kind = 'legacy';

@@ -12,7 +12,7 @@ import { badShape, isJsonObject, safeJson } from './responses.ts';
 import { cancelAnswerSchema, jobListSchema, jobSchema, type JobObject } from './schemas.ts';
 
 export async function lookupJobs(host: Host, id: string, signal: AbortSignal, withPosition: boolean): Promise<JobStatusReport> {
-  const res = await host.client.call({ operation: 'get_job', method: 'GET', path: ['api', 'jobs', id], signal });
+  const res = await host.client.call({ operation: 'get_job', method: 'GET', path: ['api', 'jobs', id], jobId: id, signal });
   if (res.status === 404) {
     if (isJsonObject(res)) return notFoundReport();
     // A plain 404 on the jobs route: the server behind this host no longer has the jobs API
@@ -65,7 +65,7 @@ async function pendingPosition(host: Host, job: JobObject, signal: AbortSignal):
 
 /** POST /api/jobs/{id}/cancel: whether ComfyUI acted (dequeued or interrupted the job). */
 export async function requestCancel(host: Host, id: string, signal: AbortSignal): Promise<boolean> {
-  const res = await host.client.call({ operation: 'cancel_job', method: 'POST', path: ['api', 'jobs', id, 'cancel'], signal });
+  const res = await host.client.call({ operation: 'cancel_job', method: 'POST', path: ['api', 'jobs', id, 'cancel'], jobId: id, signal });
   if (res.status !== 200) throw unexpectedStatus(host.client.name, res);
   const answer = cancelAnswerSchema.safeParse(parseJson(host.client.name, res));
   if (!answer.success) throw badShape(host, res, 'the cancel answer is not {"cancelled": true|false}');

@@ -30,7 +30,7 @@ export async function readQueue(host: Host, signal: AbortSignal): Promise<Queue>
 
 /** The job's history entry, or undefined (also for pending and running jobs). */
 export async function readHistory(host: Host, id: string, signal: AbortSignal): Promise<HistoryEntry | undefined> {
-  const res = await host.client.call({ operation: 'get_history', method: 'GET', path: ['history', id], signal });
+  const res = await host.client.call({ operation: 'get_history', method: 'GET', path: ['history', id], jobId: id, signal });
   if (res.status === 404 && !isJsonObject(res) && !isCanonicalPromptId(id)) {
     // The web server did not route the id (aiohttp refuses "{" and "}" in a path parameter): whether
     // the host ran the job cannot be told, which is not the same as "unknown".
