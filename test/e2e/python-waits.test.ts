@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimRequest } from '../../src/sandbox/sim-server.ts';
 import type { Simulation } from '../../src/sandbox/simulation.ts';
-import { seed, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { fastWaits, seed, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { ensurePythonMcp, REPO_ROOT } from '../setup/tools.ts';
 
 const SCRIPT = join(REPO_ROOT, 'test', 'e2e', 'python', 'wait_client.py');
@@ -39,17 +39,7 @@ describe.each([
 ])('waits through the MCP Python SDK client in $mode mode', ({ mode, version }) => {
   let t: TestGateway;
   beforeAll(async () => {
-    t = await startTestGateway({
-      configure: (c) => ({
-        ...c,
-        waits: {
-          max_seconds: 3,
-          heartbeat_seconds: 0.05,
-          max_per_caller: 20,
-          poll_interval_seconds: { comfyui: 0.05, agent_jobs: 0.1, project_runtime: 0.05, comfycontrol: 0.05 },
-        },
-      }),
-    });
+    t = await startTestGateway({ configure: (c) => ({ ...c, waits: fastWaits(3) }) });
   });
   afterAll(async () => t?.close());
 

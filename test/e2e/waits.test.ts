@@ -3,7 +3,7 @@
 // confirmed cancel, heartbeats at the client's progress handler, 20 callers on one job read once
 // per interval (counted at the simulation), a client that aborts or goes away, the per-caller cap, and the bounds of wait_seconds.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, seed, type TestGateway } from '../helpers/gateway.ts';
+import { fastWaits, startTestGateway, seed, type TestGateway } from '../helpers/gateway.ts';
 import type { Simulation } from '../../src/sandbox/simulation.ts';
 
 type Era = 'modern' | 'legacy';
@@ -12,17 +12,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe.each(['modern', 'legacy'] as Era[])('waits (%s era)', (era) => {
   let t: TestGateway;
   beforeAll(async () => {
-    t = await startTestGateway({
-      configure: (c) => ({
-        ...c,
-        waits: {
-          max_seconds: 2,
-          heartbeat_seconds: 0.05,
-          max_per_caller: 20,
-          poll_interval_seconds: { comfyui: 0.05, agent_jobs: 0.1, project_runtime: 0.05, comfycontrol: 0.05 },
-        },
-      }),
-    });
+    t = await startTestGateway({ configure: (c) => ({ ...c, waits: fastWaits(2) }) });
   });
   afterAll(async () => t?.close());
 

@@ -98,6 +98,16 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   };
 }
 
+/** Waits at test speed: short maximum, heartbeats and polls every few tens of milliseconds. */
+export function fastWaits(maxSeconds: number): Config['waits'] {
+  return {
+    max_seconds: maxSeconds,
+    heartbeat_seconds: 0.05,
+    max_per_caller: 20,
+    poll_interval_seconds: { comfyui: 0.05, agent_jobs: 0.1, project_runtime: 0.05, comfycontrol: 0.05 },
+  };
+}
+
 /** A project's seeded job id in a given starting state. */
 export function seed(t: TestGateway, project: string, state: SeedState, index = 0): string {
   const ids = t.sandbox.seedsByProject.get(project)?.[state];
