@@ -173,6 +173,15 @@ function banner(
       `    jobs:read jobs:cancel  ${tokens.full}`,
       `    jobs:read only         ${tokens.readOnly}`,
     );
+    const issuer = sandbox?.issuer;
+    if (issuer?.authorizationServer) {
+      lines.push(
+        '  MCP clients that sign in by themselves (Inspector, Claude Code, VS Code) need only the MCP endpoint:',
+        '  the sandbox issuer is their OAuth authorization server and signs you in as sandbox-user at once.',
+      );
+    } else if (issuer?.note) {
+      lines.push(`  ${issuer.note}`);
+    }
   }
   if (sandbox) {
     lines.push(

@@ -1,6 +1,9 @@
 // The sandbox's token issuer: a signing key made at start, its JWKS served on loopback, and tokens
-// minted on request. It lets a newcomer see the real flow (bearer JWT, scopes, audience) without an
-// identity provider. It issues nothing on its own: no login, no authorization endpoint.
+// minted on request (the ones printed at start-up). Asked for one (as the sandbox runner does), it is
+// also a real OAuth 2.1 authorization server (src/sandbox/oauth/, on oidc-provider) signing with the
+// same key, so MCP clients that sign in by themselves work against the sandbox. That part is loaded
+// only here, with a dynamic import(): a production config never loads it, and a production install
+// (which has no oidc-provider, a devDependency) gets the mint-only issuer and a note saying why.
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { startSimServer, type SimServer } from './sim-server.ts';
@@ -18,33 +21,77 @@ export interface MintOptions {
   claims?: Record<string, unknown>;
 }
 
+/** What the authorization server needs to know about the gateway it issues tokens for. */
+export interface AuthorizationServerSettings {
+  /** The gateway's scopes (auth.scopes: read, then cancel). */
+  scopes: readonly string[];
+  /** The `aud` for a resource indicator a client asks for, or undefined when it names no gateway of this sandbox. */
+  audienceFor(indicator: string): string | undefined;
+}
+
+export interface SandboxIssuerOptions {
+  port?: number;
+  host?: string;
+  /** Also run the OAuth authorization server (when oidc-provider is installed). */
+  authorizationServer?: AuthorizationServerSettings;
+}
+
 export interface SandboxIssuer {
   readonly server: SimServer;
   /** The `iss` value, which is also the base URL. */
   readonly issuer: string;
   readonly jwksUri: string;
+  /** Whether it is also an OAuth authorization server (else it only signs tokens with mint()). */
+  readonly authorizationServer: boolean;
+  /** One line saying why the authorization server asked for is not running, and how to get it. */
+  readonly note: string | undefined;
   mint(options: MintOptions): Promise<string>;
   /** A new signing key; the old one stays in the JWKS only if `keepOld` (as real issuers do for a while). */
   rotate(options?: { keepOld?: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
+/** The one user of the sandbox: tokens are minted for it, and the authorization server signs it in. */
+export const SANDBOX_USER = 'sandbox-user';
+
 interface SigningKey {
   kid: string;
   privateKey: CryptoKey;
+  privateJwk: JWK;
   publicJwk: JWK;
 }
 
 async function newKey(): Promise<SigningKey> {
-  const { privateKey, publicKey } = await generateKeyPair('ES256');
+  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
   const kid = randomUUID();
-  return { kid, privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' } };
+  const meta = { kid, alg: 'ES256', use: 'sig' };
+  return { kid, privateKey, privateJwk: { ...(await exportJWK(privateKey)), ...meta }, publicJwk: { ...(await exportJWK(publicKey)), ...meta } };
 }
 
-export async function startSandboxIssuer(options: { port?: number; host?: string } = {}): Promise<SandboxIssuer> {
+type OAuthModule = typeof import('./oauth/server.ts');
+
+export const MISSING_AUTHORIZATION_SERVER_NOTE =
+  'The sandbox issuer only signs the tokens printed here: its OAuth authorization server needs the oidc-provider package (a devDependency: `npm ci` in a checkout, or `npm install oidc-provider`).';
+
+/** The authorization server's code, or why it cannot be loaded (only a missing oidc-provider is expected). */
+async function loadOAuth(): Promise<OAuthModule | string> {
+  try {
+    return await import('./oauth/server.ts');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ERR_MODULE_NOT_FOUND' && err.message.includes("'oidc-provider'")) return MISSING_AUTHORIZATION_SERVER_NOTE;
+    throw e;
+  }
+}
+
+export async function startSandboxIssuer(options: SandboxIssuerOptions = {}): Promise<SandboxIssuer> {
   let current = await newKey();
   let published: SigningKey[] = [current];
   let issuer = '';
+  const loaded = options.authorizationServer ? await loadOAuth() : undefined;
+  const oauth = typeof loaded === 'object' ? loaded : undefined;
+  let authorizationServer: import('./oauth/server.ts').AuthorizationServer | undefined;
+
   const server = await startSimServer(
     (req) => {
       if (req.method === 'GET' && req.path === '/jwks.json') return { status: 200, json: { keys: published.map((k) => k.publicJwk) } };
@@ -53,19 +100,45 @@ export async function startSandboxIssuer(options: { port?: number; host?: string
       }
       return { status: 404, json: { error: 'not_found' } };
     },
-    { ...(options.port !== undefined ? { port: options.port } : {}), host: options.host ?? '127.0.0.1' },
+    {
+      ...(options.port !== undefined ? { port: options.port } : {}),
+      host: options.host ?? '127.0.0.1',
+      // The authorization server answers everything but the JWKS, which stays this issuer's.
+      ...(oauth
+        ? {
+            passthrough: (req, res) => {
+              if ((req.url ?? '/').split('?')[0] === '/jwks.json') return false;
+              if (authorizationServer) authorizationServer.handle(req, res);
+              else res.writeHead(503).end();
+              return true;
+            },
+          }
+        : {}),
+    },
   );
   issuer = server.url;
+  if (oauth && options.authorizationServer) {
+    authorizationServer = oauth.createAuthorizationServer({
+      issuer,
+      signingKey: current.privateJwk,
+      scopes: options.authorizationServer.scopes,
+      audienceFor: options.authorizationServer.audienceFor,
+      account: SANDBOX_USER,
+      projects: ['*'],
+    });
+  }
 
   return {
     server,
     issuer,
     jwksUri: `${issuer}/jwks.json`,
+    authorizationServer: authorizationServer !== undefined,
+    note: typeof loaded === 'string' ? loaded : undefined,
     async mint(o) {
       const now = Math.floor(Date.now() / 1000);
       const payload: Record<string, unknown> = {
         iss: issuer,
-        sub: o.subject ?? 'sandbox-user',
+        sub: o.subject ?? SANDBOX_USER,
         aud: o.audience,
         iat: now,
         exp: now + (o.ttlSeconds ?? 12 * 3600),
@@ -82,6 +155,7 @@ export async function startSandboxIssuer(options: { port?: number; host?: string
       const next = await newKey();
       published = o.keepOld ? [next, ...published] : [next];
       current = next;
+      authorizationServer?.useKey(next.privateJwk);
     },
     close: () => server.close(),
   };

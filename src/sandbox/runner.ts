@@ -8,7 +8,7 @@ import { startComfyuiSim } from './comfyui.ts';
 import { startAgentJobsSim } from './agent-jobs.ts';
 import { startProjectRuntimeSim } from './project-runtime.ts';
 import { startComfycontrolSim } from './comfycontrol.ts';
-import { startSandboxIssuer, type SandboxIssuer } from './issuer.ts';
+import { startSandboxIssuer, type AuthorizationServerSettings, type SandboxIssuer } from './issuer.ts';
 
 export interface Sandbox {
   /** The config to run the gateway on (URLs rewritten when ports were ephemeral). */
@@ -36,7 +36,8 @@ export async function startSandbox(config: Config, options: SandboxOptions = {})
     let comfyIndex = 0;
     for (const [index, service] of services.entries()) {
       if (service.kind === 'issuer') {
-        issuer = await startSandboxIssuer({ port: options.ephemeralPorts ? 0 : service.port, host: '127.0.0.1' });
+        const authorizationServer = authorizationServerSettings(config);
+        issuer = await startSandboxIssuer({ port: options.ephemeralPorts ? 0 : service.port, host: '127.0.0.1', ...(authorizationServer ? { authorizationServer } : {}) });
         portMap.set(service.port, issuer.server.port);
         continue;
       }
@@ -96,6 +97,29 @@ export async function startSandbox(config: Config, options: SandboxOptions = {})
     async close() {
       await Promise.allSettled([...simulations.map((s) => s.close()), issuer?.close()]);
     },
+  };
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * What the issuer's authorization server issues tokens for: this sandbox's gateway, named by its
+ * public_url or by any loopback URL of its MCP path (the port is not known yet: --port, PORT, or a
+ * free one in tests). Tokens get the config's audience when it sets one, else the URL asked for,
+ * which is what the gateway checks `aud` against (its own URL).
+ */
+function authorizationServerSettings(config: Config): AuthorizationServerSettings | undefined {
+  if (config.auth.mode !== 'oauth') return undefined;
+  const configured = config.auth.audience === undefined ? undefined : [config.auth.audience].flat()[0];
+  const { path, public_url: publicUrl } = config.server;
+  const isGateway = (indicator: string) => {
+    if (indicator === publicUrl) return true;
+    const u = URL.parse(indicator);
+    return u !== null && u.protocol === 'http:' && LOOPBACK_HOSTS.has(u.hostname) && u.pathname === path && u.search === '' && u.hash === '' && u.username === '' && u.password === '';
+  };
+  return {
+    scopes: [config.auth.scopes.read, config.auth.scopes.cancel],
+    audienceFor: (indicator) => (isGateway(indicator) ? (configured ?? indicator) : undefined),
   };
 }
 

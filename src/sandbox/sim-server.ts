@@ -1,7 +1,7 @@
 // The HTTP harness every simulated backend runs on: a plain node:http server on loopback, a log of
 // the requests it received (so tests can prove what the gateway sent, and what it never sent), and
 // fault injection (hang, garbage, a fixed status) so tests can break one backend on purpose.
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface SimRequest {
@@ -47,6 +47,11 @@ export interface SimServerOptions {
   host?: string;
   /** Largest request body accepted, like a real server would. */
   maxBodyBytes?: number;
+  /**
+   * Takes a request as it arrives, body unread, when it returns true (it then answers it; the request
+   * is neither logged nor faulted): the sandbox issuer mounts its OAuth authorization server here.
+   */
+  passthrough?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 export async function startSimServer(handle: SimHandler, options: SimServerOptions = {}): Promise<SimServer> {
@@ -56,6 +61,7 @@ export async function startSimServer(handle: SimHandler, options: SimServerOptio
   const maxBody = options.maxBodyBytes ?? 1024 * 1024;
 
   const server: Server = createServer(async (req, res) => {
+    if (options.passthrough?.(req, res)) return;
     open++;
     res.once('close', () => open--);
     const chunks: Buffer[] = [];

@@ -176,7 +176,7 @@ describe('against a real authorization server (oidc-provider)', () => {
     expect(seen.some((s) => s.startsWith(`GET ${as.issuer}/.well-known/`))).toBe(true);
     expect(oauth.registrations).toBe(1);
     const clientId = oauth.clientInformation()!.client_id;
-    expect(seen).toContain(`POST ${as.issuer}/reg`);
+    expect(seen).toContain(`POST ${as.issuer}/register`);
 
     expect(oauth.authorizationUrls).toHaveLength(1);
     const authorize = oauth.authorizationUrls[0]!;
@@ -223,8 +223,7 @@ describe('against a real authorization server (oidc-provider)', () => {
   });
 
   it('steps up through the SDK: cancel_job with a read-only token, 403, re-authorization for both scopes, then the cancel goes through', async () => {
-    // A pre-registered public client: oidc-provider holds a dynamically registered client to the scope it
-    // registered with, and the SDK registers with the scope of the first 401 (jobs:read) only.
+    // A pre-registered public client this time (the flow above registered dynamically).
     const oauth = new MemoryOAuthClient(REDIRECT, { client_id: AGENT_APP });
     const browser = new Browser();
     const transport = new StreamableHTTPClientTransport(new URL(t.mcpUrl), { authProvider: oauth });

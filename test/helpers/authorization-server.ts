@@ -1,14 +1,19 @@
 // A real OAuth 2.1 authorization server for tests: oidc-provider, in process, on loopback (plain
-// http, which is fine there), issuing RFC 9068 JWT access tokens for the resource indicators (RFC 8707)
-// a test registers. Also a tiny user agent that goes through its login and consent pages the way a
-// person's browser would, and an in-memory OAuthClientProvider for the SDK client.
+// http, which is fine there), configured as the sandbox's authorization server is
+// (src/sandbox/oauth/configuration.ts: RFC 9068 JWT access tokens for the resource indicators (RFC
+// 8707) a test registers, PKCE, registration), plus what the sandbox does not need: several users
+// signing in at oidc-provider's own login and consent pages, client credentials, pre-registered
+// clients. Also a tiny user agent that goes through those pages the way a person's browser would,
+// and an in-memory OAuthClientProvider for the SDK client.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
-import Provider, { errors, type ClientMetadata, type Configuration, type ResourceServer } from 'oidc-provider';
+import Provider, { type ClientMetadata } from 'oidc-provider';
 import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+import { createMemoryStore } from '../../src/sandbox/oauth/adapter.ts';
+import { providerConfiguration } from '../../src/sandbox/oauth/configuration.ts';
 
 export interface AuthorizationServerOptions {
   /** Pre-registered clients; dynamic client registration (RFC 7591) is open besides. */
@@ -24,7 +29,7 @@ export interface AuthorizationServer {
   tokenEndpoint: string;
   provider: Provider;
   /** Makes the AS issue JWT access tokens with `aud` = indicator when a client asks for this resource. */
-  addResource(indicator: string, scope?: string): void;
+  addResource(indicator: string): void;
   /** Errors oidc-provider reported (server_error and failed grants), for failure messages. */
   errors: string[];
   close(): Promise<void>;
@@ -43,45 +48,28 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
   const signingKey = { ...(await exportJWK(privateKey)), kid: `test-${randomUUID()}`, alg: 'ES256', use: 'sig' };
 
-  const resources = new Map<string, ResourceServer>();
+  const resources = new Set<string>();
   const reported: string[] = [];
   const projectsFor = options.projectsFor ?? (() => undefined);
 
-  const configuration: Configuration = {
+  const base = providerConfiguration({
+    keys: [signingKey],
+    scopes: ['jobs:read', 'jobs:cancel'],
+    audienceFor: (indicator) => (resources.has(indicator) ? indicator : undefined),
+    projectsFor,
+    store: createMemoryStore(),
+    cookieKeys: [randomBytes(32).toString('base64url')],
+  });
+  const provider = new Provider(issuer, {
+    ...base,
     clients: options.clients ?? [],
-    jwks: { keys: [signingKey] },
-    cookies: { keys: [randomBytes(32).toString('base64url')] },
-    // The SDK registers its client with `scope` = the scope of the gateway's challenge, and
-    // oidc-provider accepts only scopes it knows statically in client metadata, so both job scopes
-    // are listed here as well as in the resource server's scope.
-    scopes: ['openid', 'offline_access', 'jobs:read', 'jobs:cancel'],
-    clientDefaults: { id_token_signed_response_alg: 'ES256' },
-    findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
-    extraTokenClaims: (_ctx, token) => {
-      const subject = token.kind === 'AccessToken' ? token.accountId : token.clientId;
-      const projects = subject === undefined ? undefined : projectsFor(subject);
-      return projects ? { projects } : undefined;
-    },
-    ttl: { AccessToken: 600, ClientCredentials: 600, AuthorizationCode: 60, Grant: 3600, Interaction: 600, Session: 3600, IdToken: 600 },
     features: {
+      ...base.features,
       // Its own login and consent pages: any login name is accepted, as in a developer's sandbox.
       devInteractions: { enabled: true },
       clientCredentials: { enabled: true },
-      registration: { enabled: true },
-      resourceIndicators: {
-        enabled: true,
-        defaultResource: () => undefined,
-        useGrantedResource: () => true,
-        getResourceServerInfo: (_ctx, indicator) => {
-          const rs = resources.get(indicator);
-          if (!rs) throw new errors.InvalidTarget();
-          return rs;
-        },
-      },
     },
-  };
-
-  const provider = new Provider(issuer, configuration);
+  });
   provider.on('server_error', (_ctx, err) => reported.push(`server_error: ${err.message}`));
   provider.on('grant.error', (_ctx, err) => reported.push(`grant.error: ${err.message}`));
   provider.on('authorization.error', (_ctx, err) => reported.push(`authorization.error: ${err.message}`));
@@ -96,8 +84,8 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
     tokenEndpoint: discovery.token_endpoint,
     provider,
     errors: reported,
-    addResource(indicator, scope = 'jobs:read jobs:cancel') {
-      resources.set(indicator, { scope, audience: indicator, accessTokenFormat: 'jwt', accessTokenTTL: 600, jwt: { sign: { alg: 'ES256' } } });
+    addResource(indicator) {
+      resources.add(indicator);
     },
     async close() {
       server.closeAllConnections();
