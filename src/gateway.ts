@@ -96,17 +96,20 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     registry,
     {
       onInternalError: (err, op, requestId) => logger.error({ err, tool: op, request_id: requestId }, 'tool call failed inside the gateway'),
-      onBackendError: backendFailureLogger(logger, () => context.getStore()?.operation?.span?.ids),
+      onBackendError: backendFailureLogger(logger, traceSettings ? () => context.getStore()?.operation?.span?.ids : undefined),
     },
     { waits },
   );
   const validator = new AjvJsonSchemaValidator();
   const operationOf = () => context.getStore()?.operation;
-  const recordToolCall = toolCallRecorder({ metrics, logger, audit, traceIds: () => operationOf()?.span?.ids });
+  const traceIds = () => operationOf()?.span?.ids;
+  const recordToolCall = toolCallRecorder({ metrics, logger, audit, ...(traceSettings ? { traceIds } : {}) });
   const onToolCall: typeof recordToolCall = (e) => {
     recordToolCall(e);
+    const operation = operationOf();
+    if (!operation || (!operation.span && !e.result.isError)) return; // without a span only a tool error matters
     const body = e.result.structuredContent as { project_reference?: string; backend?: { name: string; kind: string }; error?: { code?: string } } | undefined;
-    operationOf()?.toolResult({
+    operation.toolResult({
       project: body?.project_reference,
       backend: body?.backend,
       errorCode: e.result.isError ? (body?.error?.code ?? 'INTERNAL') : undefined,

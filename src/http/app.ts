@@ -23,7 +23,7 @@ export interface AppOptions {
   /** Where each request's id is kept for the code that serves it. */
   context: RequestContextStore;
   /** Starts tracking a parsed MCP message (the operation metric, and its span with tracing on). */
-  trackOperation: (req: IncomingMessage, res: ServerResponse, body: unknown) => OperationHandle | undefined;
+  trackOperation: (req: IncomingMessage, body: unknown) => OperationHandle | undefined;
   /** Authentication: the token check runs before the body is read, the scope check after. */
   auth?: {
     authenticate: (req: AuthenticatedRequest, res: ServerResponse) => Promise<boolean>;
@@ -53,7 +53,7 @@ export function createApp(options: AppOptions): RequestListener {
     const read = await readJsonBody(req, res, options.maxBodyBytes);
     if (!read) return;
     const ctx = options.context.getStore();
-    if (ctx) ctx.operation = options.trackOperation(req, res, read.body);
+    if (ctx) ctx.operation = options.trackOperation(req, read.body);
     if (auth && !auth.requireScopes(req, res, read.body)) return;
     await endpoint.handlePost(req, res, read.body);
   }

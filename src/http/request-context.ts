@@ -33,10 +33,18 @@ export function requestIdOf(req: IncomingMessage): string {
   return (typeof traceparent === 'string' ? TRACEPARENT.exec(traceparent)?.[1] : undefined) ?? randomUUID();
 }
 
-/** Runs `serve` inside the request's context, with its id echoed and `onStart`'s end hook on close. */
+/**
+ * Runs `serve` inside the request's context, with its id echoed; on close, `onStart`'s end hook runs and
+ * the MCP operation, if one was tracked, ends (one listener per request for both).
+ */
 export function withRequestContext<T>(store: RequestContextStore, req: IncomingMessage, res: ServerResponse, onStart: () => () => void, serve: () => T): T {
   const requestId = requestIdOf(req);
   res.setHeader('x-request-id', requestId);
-  res.once('close', onStart());
-  return store.run({ requestId }, serve);
+  const context: RequestContext = { requestId, operation: undefined };
+  const end = onStart();
+  res.once('close', () => {
+    end();
+    context.operation?.end(res.statusCode);
+  });
+  return store.run(context, serve);
 }

@@ -51,7 +51,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
       }
       const call = leanToolCall(req.headers, body);
       if (!call) {
-        options.operation?.()?.watchResponse();
+        options.operation?.()?.watchResponse(res);
         await sdkNode(req, res, body);
         return;
       }

@@ -44,9 +44,11 @@ export interface OperationHandle {
    * The SDK serves this message: its JSON-RPC errors are read from the response. (The lean path's
    * answers are tool results, so its requests are spared the reading.)
    */
-  watchResponse(): void;
+  watchResponse(res: ServerResponse): void;
   /** The message was answered with this JSON-RPC error code. */
   rpcError(code: string): void;
+  /** The response is closed: records the duration, ends the span (the request's close hook calls it). */
+  end(statusCode: number): void;
   /** A tool call's answer: its project and backend, and whether it was a tool error (with its code). */
   toolResult(result: {
     project?: string | undefined;
@@ -67,40 +69,61 @@ export interface OperationTrackerDeps {
 
 /** Starts tracking one parsed MCP body; undefined for what is not one message (a batch, a response). */
 export function createOperationTracker(deps: OperationTrackerDeps) {
-  return function track(req: IncomingMessage, res: ServerResponse, body: unknown): OperationHandle | undefined {
+  return function track(req: IncomingMessage, body: unknown): OperationHandle | undefined {
     const op = describeMcpMessage(body, req.headers, deps.isTool);
     if (!op) return undefined;
-    const started = performance.now();
-    const span = deps.tracing()?.startServer(op, req.headers);
-    let errorType: string | undefined;
-    let rpcCode: string | undefined;
-    const onRpcError = (code: string) => {
-      rpcCode ??= code;
-    };
-    res.once('close', () => {
-      const type = rpcCode ?? errorType ?? (res.statusCode >= 400 ? String(res.statusCode) : undefined);
-      deps.metrics.mcpOperation({ method: op.method, tool: op.tool, protocolVersion: op.protocolVersion, errorType: type }, (performance.now() - started) / 1000);
-      if (span) {
-        if (type !== undefined) span.fail(type, rpcCode);
-        span.end();
-      }
-    });
-    return {
-      span,
-      watchResponse: () => watchRpcErrors(res, onRpcError),
-      rpcError: onRpcError,
-      toolResult({ project, backend, errorCode, arguments: args }) {
-        if (errorCode !== undefined) errorType = 'tool_error'; // the conventions' word for isError results
-        span?.set({
-          [GATEWAY_ATTRIBUTES.project]: project,
-          [GATEWAY_ATTRIBUTES.backendName]: backend?.name,
-          [GATEWAY_ATTRIBUTES.backendKind]: backend?.kind,
-          [GATEWAY_ATTRIBUTES.errorCode]: errorCode,
-          'gen_ai.tool.call.arguments': args,
-        });
-      },
-    };
+    return new TrackedOperation(deps.metrics, op, deps.tracing()?.startServer(op, req.headers));
   };
+}
+
+// One object per MCP request and no closures: this runs on every call. It holds bounded words only
+// (no request, response or body), since the request's async context keeps it as long as anything
+// started in that context lives.
+class TrackedOperation implements OperationHandle {
+  private readonly started = performance.now();
+  private errorType: string | undefined;
+  private rpcCode: string | undefined;
+  private readonly metrics: GatewayMetrics;
+  private readonly method: string;
+  private readonly tool: string | undefined;
+  private readonly version: string | undefined;
+  readonly span: ServerSpan | undefined;
+
+  constructor(metrics: GatewayMetrics, op: McpOperation, span: ServerSpan | undefined) {
+    this.metrics = metrics;
+    this.method = op.method;
+    this.tool = op.tool;
+    this.version = op.protocolVersion;
+    this.span = span;
+  }
+
+  watchResponse(res: ServerResponse): void {
+    watchRpcErrors(res, (code) => this.rpcError(code));
+  }
+
+  rpcError(code: string): void {
+    this.rpcCode ??= code;
+  }
+
+  toolResult(result: Parameters<OperationHandle['toolResult']>[0]): void {
+    if (result.errorCode !== undefined) this.errorType = 'tool_error'; // the conventions' word for isError results
+    this.span?.set({
+      [GATEWAY_ATTRIBUTES.project]: result.project,
+      [GATEWAY_ATTRIBUTES.backendName]: result.backend?.name,
+      [GATEWAY_ATTRIBUTES.backendKind]: result.backend?.kind,
+      [GATEWAY_ATTRIBUTES.errorCode]: result.errorCode,
+      'gen_ai.tool.call.arguments': result.arguments,
+    });
+  }
+
+  end(statusCode: number): void {
+    const type = this.rpcCode ?? this.errorType ?? (statusCode >= 400 ? String(statusCode) : undefined);
+    this.metrics.mcpOperation(this.method, this.tool, this.version, type, (performance.now() - this.started) / 1000);
+    if (this.span) {
+      if (type !== undefined) this.span.fail(type, this.rpcCode);
+      this.span.end();
+    }
+  }
 }
 
 export function describeMcpMessage(body: unknown, headers: IncomingMessage['headers'], isTool: (name: string) => boolean): McpOperation | undefined {

@@ -25,7 +25,7 @@ export interface GatewayMetrics {
   readonly registry: Registry;
   toolCall(tool: string, backend: BackendLabels | undefined, outcome: string, seconds: number): void;
   /** One MCP message served (the semantic conventions' mcp.server.operation.duration); every value is a bounded word. */
-  mcpOperation(labels: { method: string; tool: string | undefined; protocolVersion: string | undefined; errorType: string | undefined }, seconds: number): void;
+  mcpOperation(method: string, tool: string | undefined, protocolVersion: string | undefined, errorType: string | undefined, seconds: number): void;
   backendObserver(backend: BackendLabels): BackendCallObserver;
   authFailure(reason: string): void;
   /** Counts a request in flight until the returned function is called. */
@@ -66,6 +66,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
     registers: [registry],
   });
   const mcpChildren = new Map<string, { observe(v: number): void }>();
+  let lastMcp: { method: string; tool: string | undefined; version: string | undefined; error: string | undefined; child: { observe(v: number): void } } | undefined;
   const backendRequests = new Counter({
     name: `${PREFIX}backend_requests_total`,
     help: 'HTTP requests to backends by operation and status class (error: no answer).',
@@ -128,12 +129,17 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
       child.calls.inc();
       child.duration.observe(seconds);
     },
-    mcpOperation({ method, tool, protocolVersion, errorType }, seconds) {
-      const key = `${method}\u0000${tool ?? ''}\u0000${protocolVersion ?? ''}\u0000${errorType ?? ''}`;
-      let child = mcpChildren.get(key);
+    mcpOperation(method, tool, protocolVersion, errorType, seconds) {
+      // Calls mostly repeat the previous one's labels: compare them before building a lookup key.
+      let child = lastMcp?.method === method && lastMcp.tool === tool && lastMcp.version === protocolVersion && lastMcp.error === errorType ? lastMcp.child : undefined;
       if (!child) {
-        child = mcpDuration.labels({ mcp_method_name: method, gen_ai_tool_name: tool ?? '', mcp_protocol_version: protocolVersion ?? '', error_type: errorType ?? '' });
-        mcpChildren.set(key, child);
+        const key = `${method}\u0000${tool ?? ''}\u0000${protocolVersion ?? ''}\u0000${errorType ?? ''}`;
+        child = mcpChildren.get(key);
+        if (!child) {
+          child = mcpDuration.labels({ mcp_method_name: method, gen_ai_tool_name: tool ?? '', mcp_protocol_version: protocolVersion ?? '', error_type: errorType ?? '' });
+          mcpChildren.set(key, child);
+        }
+        lastMcp = { method, tool, version: protocolVersion, error: errorType, child };
       }
       child.observe(seconds);
     },
