@@ -2,7 +2,7 @@
 // API, else /queue and /history), merged newest first, each job with its host. A host that cannot
 // answer is named in the page, never silently dropped; the others are listed.
 import * as z from 'zod';
-import { LIST_LIMIT_MAX, advanceLast, listedBefore, offsetPositionSchema, positionOf, timeOf, type ListPage, type ListQuery, type ListedJob } from '../../jobs/listing.ts';
+import { LIST_LIMIT_MAX, advanceLast, keeps, listedBefore, offsetPositionSchema, positionOf, timeOf, type ListPage, type ListQuery, type ListedJob } from '../../jobs/listing.ts';
 import type { JobStatus } from '../../jobs/model.ts';
 import { parseJson, unexpectedStatus } from '../http-client.ts';
 import type { Host, HostPool } from './hosts.ts';
@@ -142,7 +142,7 @@ async function readJobsApi(host: Host, offset: number, q: ListQuery): Promise<Ho
   if (!body.success) throw badShape(host, res, '/api/jobs did not answer {jobs: [...], pagination}');
   const entries = body.data.jobs.map((job) => {
     const report = fromJobObject(job, host.name);
-    return !q.statuses || q.statuses.has(report.status) ? { job_id: job.id, ...report } : undefined;
+    return keeps(q.statuses, report) ? { job_id: job.id, ...report } : undefined;
   });
   return { entries, hasMore: body.data.pagination?.has_more ?? body.data.jobs.length === q.limit, from: offset };
 }
@@ -160,7 +160,7 @@ async function readLegacy(host: Host, at: number, queuedBefore: string | undefin
   // Resume after the queue item read last, wherever jobs queued (or started) meanwhile have moved it.
   const found = queuedBefore === undefined ? -1 : inQueue.findIndex((j) => j.job_id === queuedBefore);
   const offset = found >= 0 ? found + 1 : at;
-  const entries: Array<ListedJob | undefined> = inQueue.slice(offset, offset + size).map((j) => (!q.statuses || q.statuses.has(j.status) ? j : undefined));
+  const entries: Array<ListedJob | undefined> = inQueue.slice(offset, offset + size).map((j) => (keeps(q.statuses, j) ? j : undefined));
   const fromHistory = Math.max(0, offset - inQueue.length);
   const wanted = Math.min(LEGACY_HISTORY_DEPTH, fromHistory + size - entries.length);
   let hasMore = offset + entries.length < inQueue.length;
@@ -176,7 +176,7 @@ async function readLegacy(host: Host, at: number, queuedBefore: string | undefin
       const entry = historyEntrySchema.safeParse(body[id]);
       if (!entry.success) throw badShape(host, res, 'a history entry has an unexpected shape');
       const report = fromHistoryEntry(entry.data, host.name);
-      entries.push(!q.statuses || q.statuses.has(report.status) ? { job_id: id, ...report } : undefined);
+      entries.push(keeps(q.statuses, report) ? { job_id: id, ...report } : undefined);
     }
     hasMore = ids.length === wanted && wanted < LEGACY_HISTORY_DEPTH;
   }
