@@ -1,6 +1,5 @@
 // list_jobs, independent of MCP: resolve the project, read the cursor, ask the adapter for one page,
 // and shape the jobs in the unified vocabulary with the cursor of the next page.
-import type { Principal } from '../auth/principal.ts';
 import type { CallOptions, JobRef, JobServiceHooks, Outcome, ToolError } from './job-service.ts';
 import { LIST_LIMIT_DEFAULT, type ListedJob } from './listing.ts';
 import { isTerminal, type JobStatus, type JobStatusReport } from './model.ts';
@@ -37,7 +36,7 @@ interface Cursor {
 }
 
 export function createListJobs(registry: ProjectRegistry, hooks: JobServiceHooks) {
-  return async function listJobs(args: ListArgs, options: CallOptions & { caller?: Principal | undefined }): Promise<Outcome<ListJobsResult>> {
+  return async function listJobs(args: ListArgs, options: CallOptions): Promise<Outcome<ListJobsResult>> {
     const found = resolveProject(registry, args.project_reference, options.caller);
     if ('error' in found) return found.error;
     const backend = found.project.backend;
