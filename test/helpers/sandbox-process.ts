@@ -16,6 +16,8 @@ export interface SandboxProcess {
   port: number;
   /** The admin port (the shipped config's 9090 moved). */
   adminPort: number;
+  /** The sandbox issuer's URL (the shipped config's 18180 moved). */
+  issuerUrl: string;
   /** Everything printed on stdout up to the end of the start-up output. */
   out: string;
   /** The printed jobs:read jobs:cancel token. */
@@ -24,7 +26,22 @@ export interface SandboxProcess {
   stop(): Promise<number | null>;
 }
 
-export async function startSandboxProcess(env: NodeJS.ProcessEnv = {}): Promise<SandboxProcess> {
+/**
+ * `cwd`: the directory holding src/main.ts (default: this checkout). A port taken by another test
+ * between its choice and the start (tests run in parallel) means a new choice, up to three times.
+ */
+export async function startSandboxProcess(env: NodeJS.ProcessEnv = {}, options: { cwd?: string } = {}): Promise<SandboxProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(env, options.cwd);
+    } catch (e) {
+      if (attempt < 3 && e instanceof Error && e.message.includes('EADDRINUSE')) continue;
+      throw e;
+    }
+  }
+}
+
+async function startOnce(env: NodeJS.ProcessEnv, cwd: string | undefined): Promise<SandboxProcess> {
   let text = readFileSync('config/sandbox.yaml', 'utf8');
   const moved = new Map<number, number>();
   for (const p of SANDBOX_PORTS) {
@@ -37,19 +54,22 @@ export async function startSandboxProcess(env: NodeJS.ProcessEnv = {}): Promise<
   const file = join(dir, 'sandbox.yaml');
   writeFileSync(file, text);
   const port = await freePort();
-  const child = spawn(process.execPath, ['src/main.ts', '--config', file], { env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', ...env } });
+  const child = spawn(process.execPath, ['src/main.ts', '--config', file], { cwd, env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', ...env } });
   let out = '';
+  let err = '';
   child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
   await new Promise<void>((resolve, reject) => {
     // The last line of the start-up output is the example command's tool arguments.
     child.stdout.on('data', () => /--tool-arg job_id=.*\n/.test(out) && resolve());
-    child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+    child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}${err}`)));
   });
   const token = /jobs:read jobs:cancel\s+(\S+)/.exec(out)?.[1] ?? '';
   return {
     child,
     port,
     adminPort: moved.get(9090)!,
+    issuerUrl: `http://127.0.0.1:${moved.get(18180)!}`,
     out,
     token,
     stop() {

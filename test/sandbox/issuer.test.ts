@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MISSING_AUTHORIZATION_SERVER_NOTE } from '../../src/sandbox/issuer.ts';
-import { freePort } from '../helpers/ports.ts';
+import { startSandboxProcess } from '../helpers/sandbox-process.ts';
 
 const children: ChildProcess[] = [];
 const dirs: string[] = [];
@@ -88,29 +88,23 @@ registerHooks({ load(url, context, next) { appendFileSync(${JSON.stringify(log)}
     });
     expect(existsSync(join(app, 'node_modules', 'oidc-provider'))).toBe(false);
 
-    // The shipped sandbox config with its fixed ports moved to free ones.
-    let text = readFileSync('config/sandbox.yaml', 'utf8');
-    for (const p of [9090, 18180, 18188, 18189, 18190, 18191, 18192, 18193]) text = text.replaceAll(String(p), String(await freePort()));
-    writeFileSync(join(app, 'config', 'sandbox.yaml'), text);
-    const issuer = /issuer: "(http:\/\/127\.0\.0\.1:\d+)"/.exec(text)![1]!;
-    const port = await freePort();
-
-    const { child, out } = await start(app, ['src/main.ts'], { PORT: String(port) }, /--tool-arg job_id=.*\n/);
+    // The shipped sandbox config, its fixed ports moved to free ones, run from the production install.
+    const sandbox = await startSandboxProcess({}, { cwd: app });
     try {
+      const { out, issuerUrl: issuer } = sandbox;
       expect(out).toContain(`  ${MISSING_AUTHORIZATION_SERVER_NOTE}\n`);
       expect(out).not.toContain('sign in by themselves');
       const metadata = (await (await fetch(`${issuer}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
       expect(metadata).toEqual({ issuer, jwks_uri: `${issuer}/jwks.json`, id_token_signing_alg_values_supported: ['ES256'] });
 
-      const token = /jobs:read jobs:cancel\s+(\S+)/.exec(out)![1]!;
-      const res = await fetch(`http://127.0.0.1:${port}/mcp`, {
+      const res = await fetch(`http://127.0.0.1:${sandbox.port}/mcp`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        headers: { authorization: `Bearer ${sandbox.token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
         body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
       });
       expect(res.status).toBe(200);
     } finally {
-      await stop(child);
+      await sandbox.stop();
     }
   });
 });
