@@ -124,45 +124,38 @@ function chmodTree(dir: string): void {
 }
 
 /** Path of promtool: the one on PATH, else installed from Debian's `prometheus` package. */
-export async function ensurePromtool(): Promise<string> {
-  const found = findOnPath('promtool');
-  if (found && (await works(found, ['--version']))) return found;
-  return withLock('promtool', async () => {
-    const again = findOnPath('promtool');
-    if (again && (await works(again, ['--version']))) return again;
-    const aptGet = findOnPath('apt-get');
-    if (!aptGet) {
-      throw new Error('ensurePromtool: promtool is not on PATH and there is no apt-get to install it (Debian package "prometheus"). Install promtool (Prometheus 2.x or newer) and put it on PATH.');
-    }
-    if (typeof process.getuid === 'function' && process.getuid() !== 0) {
-      throw new Error('ensurePromtool: promtool is not on PATH and installing it (apt-get install prometheus) needs root. Run `sudo apt-get install -y prometheus` (or put promtool on PATH) and rerun.');
-    }
-    // No recommends: the package's server is not wanted, only its promtool (/usr/bin/promtool).
-    await aptGetInstall(aptGet, 'prometheus', 'promtool-install.log');
-    const bin = findOnPath('promtool') ?? '/usr/bin/promtool';
-    if (!(await works(bin, ['--version']))) throw new Error(`ensurePromtool: installed the "prometheus" package but ${bin} does not run`);
-    return bin;
-  });
+export function ensurePromtool(): Promise<string> {
+  // No recommends: the package's server is not wanted, only its promtool (/usr/bin/promtool).
+  return ensureAptTool({ bin: 'promtool', pkg: 'prometheus', log: 'promtool-install.log', instead: 'Install promtool (Prometheus 2.x or newer) and put it on PATH.' });
 }
 
 /** Path of redis-server: the one on PATH, else installed from Debian's `redis-server` package. */
-export async function ensureRedisServer(): Promise<string> {
-  const found = findOnPath('redis-server');
+export function ensureRedisServer(): Promise<string> {
+  // The package's own service (port 6379) is not used: the tests start servers on free ports.
+  return ensureAptTool({
+    bin: 'redis-server',
+    pkg: 'redis-server',
+    log: 'redis-server-install.log',
+    instead: 'Install Redis 6 or newer (or Valkey, with a redis-server binary) and put redis-server on PATH.',
+  });
+}
+
+/** A binary on PATH that answers --version, else installed from a Debian package with apt-get (which needs root). */
+async function ensureAptTool(t: { bin: string; pkg: string; log: string; instead: string }): Promise<string> {
+  const what = `ensure ${t.bin}`;
+  const found = findOnPath(t.bin);
   if (found && (await works(found, ['--version']))) return found;
-  return withLock('redis-server', async () => {
-    const again = findOnPath('redis-server');
+  return withLock(t.bin, async () => {
+    const again = findOnPath(t.bin);
     if (again && (await works(again, ['--version']))) return again;
     const aptGet = findOnPath('apt-get');
-    if (!aptGet) {
-      throw new Error('ensureRedisServer: redis-server is not on PATH and there is no apt-get to install it (Debian package "redis-server"). Install Redis 6 or newer (or Valkey, with a redis-server binary) and put redis-server on PATH.');
-    }
+    if (!aptGet) throw new Error(`${what}: ${t.bin} is not on PATH and there is no apt-get to install it (Debian package "${t.pkg}"). ${t.instead}`);
     if (typeof process.getuid === 'function' && process.getuid() !== 0) {
-      throw new Error('ensureRedisServer: redis-server is not on PATH and installing it (apt-get install redis-server) needs root. Run `sudo apt-get install -y redis-server` (or put redis-server on PATH) and rerun.');
+      throw new Error(`${what}: ${t.bin} is not on PATH and installing it (apt-get install ${t.pkg}) needs root. Run \`sudo apt-get install -y ${t.pkg}\` (or put ${t.bin} on PATH) and rerun.`);
     }
-    // The package's own service (port 6379) is not used: the tests start servers on free ports.
-    await aptGetInstall(aptGet, 'redis-server', 'redis-server-install.log');
-    const bin = findOnPath('redis-server') ?? '/usr/bin/redis-server';
-    if (!(await works(bin, ['--version']))) throw new Error(`ensureRedisServer: installed the "redis-server" package but ${bin} does not run`);
+    await aptGetInstall(aptGet, t.pkg, t.log);
+    const bin = findOnPath(t.bin) ?? `/usr/bin/${t.bin}`;
+    if (!(await works(bin, ['--version']))) throw new Error(`${what}: installed the "${t.pkg}" package but ${bin} does not run`);
     return bin;
   });
 }
