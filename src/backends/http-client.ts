@@ -16,7 +16,7 @@ import {
 } from 'cockatiel';
 import { BackendError } from '../jobs/backend-error.ts';
 import type { ClientSpan } from '../observability/tracing.ts';
-import { readCapped } from '../http/read-capped.ts';
+import { exchange } from './exchange.ts';
 import { createRedactor, excerpt, secretsFromHeaders, type Redact } from './redact.ts';
 
 /** What one backend call came to: its operation, `2xx`…`5xx` or `error` (no answer), and its duration. */
@@ -127,16 +127,15 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       body = JSON.stringify(req.json);
       headers['content-type'] = 'application/json';
     }
-    const res = await pool.request({ path: pathFor(req), method: req.method, headers, body: body ?? null, signal });
-    const bytes = await readCapped(res.body, maxBytes);
-    if (bytes === 'too_large') {
+    const res = await exchange(pool, { path: pathFor(req), method: req.method, headers, body: body ?? null }, signal, maxBytes);
+    if (res.bytes === 'too_large') {
       throw new BackendError('BACKEND_UNAVAILABLE', `Backend "${options.name}" sent an answer larger than ${maxBytes} bytes, which the gateway does not read.`, {
-        httpStatus: res.statusCode,
+        httpStatus: res.status,
       });
     }
-    const text = bytes.toString('utf8');
-    const out: HttpResponse = { status: res.statusCode, headers: res.headers, text, redactedExcerpt: () => excerpt(text, redact) };
-    if (res.statusCode >= 500) throw new UnavailableAnswer(out);
+    const text = res.bytes.toString('utf8');
+    const out: HttpResponse = { status: res.status, headers: res.headers, text, redactedExcerpt: () => excerpt(text, redact) };
+    if (res.status >= 500) throw new UnavailableAnswer(out);
     return out;
   }
 

@@ -79,3 +79,45 @@ describe('HTTP client: what a backend says never becomes the error message', () 
     expect(e.detail).toContain(String(port));
   });
 });
+
+describe('HTTP client: bounded answers, deadlines and callers that leave', () => {
+  it('refuses an answer larger than its cap without reading the rest', async () => {
+    const s = await serve({ status: 200, text: `{"pad":"${'x'.repeat(50_000)}"}` });
+    const c = createHttpClient({ name: 'jobs-eu', baseUrl: s.url, maxResponseBytes: 10_000, timeoutMs: 2_000 });
+    open.push(c);
+    const e = await failureOf(() => get(c));
+    expect(e.code).toBe('BACKEND_UNAVAILABLE');
+    expect(e.message).toBe('Backend "jobs-eu" sent an answer larger than 10000 bytes, which the gateway does not read.');
+    // The client still answers the next call (the aborted exchange left its pool usable).
+    const small = await serve({ status: 200, text: '{"ok":true}' });
+    const c2 = createHttpClient({ name: 'jobs-eu', baseUrl: small.url, maxResponseBytes: 10_000 });
+    open.push(c2);
+    expect((await get(c2)).text).toBe('{"ok":true}');
+  });
+
+  it('gives up on a backend that hangs at its deadline', async () => {
+    const s = await serve({ status: 200, text: '{}' });
+    s.setFault({ kind: 'hang' });
+    const c = createHttpClient({ name: 'jobs-eu', baseUrl: s.url, timeoutMs: 300 });
+    open.push(c);
+    const started = Date.now();
+    const e = await failureOf(() => get(c));
+    expect(e.code).toBe('BACKEND_UNAVAILABLE');
+    expect(e.message).toBe('Backend "jobs-eu" did not answer within 300 ms.');
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('stops at once when the caller leaves, with the caller\'s reason, and is not a backend failure', async () => {
+    const s = await serve({ status: 200, text: '{}' });
+    s.setFault({ kind: 'hang' });
+    const c = client(s.url);
+    const caller = new AbortController();
+    const call = c.call({ operation: 'get_job', method: 'GET', path: ['jobs', 'j1'], signal: caller.signal });
+    setTimeout(() => caller.abort(new Error('client went away')), 50);
+    await expect(call).rejects.toThrow('client went away');
+    // A signal already aborted never reaches the backend.
+    const before = s.requests.length;
+    await expect(c.call({ operation: 'get_job', method: 'GET', path: ['jobs', 'j1'], signal: AbortSignal.abort(new Error('gone')) })).rejects.toThrow('gone');
+    expect(s.requests.length).toBe(before);
+  });
+});
