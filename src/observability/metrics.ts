@@ -1,8 +1,9 @@
 // Prometheus metrics, one registry per gateway (two gateways in one process never share counters).
 // Label values are bounded: tool names, configured backend names and kinds, outcome words, fixed
 // operation names, status classes and auth-failure reasons; never a job id, subject or URL.
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { BackendCallObserver } from '../backends/http-client.ts';
+import { BoundCounter, BoundHistogram } from './bound-series.ts';
 
 const PREFIX = 'mcp_job_gateway_';
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -44,42 +45,37 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
   }
 
-  const toolCalls = new Counter({
-    name: `${PREFIX}tool_calls_total`,
-    help: 'Tool calls by tool, backend and outcome (a status, a cancel outcome or an error code).',
-    labelNames: ['tool', 'backend_kind', 'backend', 'outcome'] as const,
-    registers: [registry],
-  });
-  const toolDuration = new Histogram({
-    name: `${PREFIX}tool_call_duration_seconds`,
-    help: 'Time to answer a tool call, in seconds.',
-    labelNames: ['tool', 'backend_kind', 'backend'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [registry],
-  });
+  // The metrics every call updates are bound series (bound-series.ts); the rarer ones are prom-client's.
+  const toolCalls = new BoundCounter(
+    `${PREFIX}tool_calls_total`,
+    'Tool calls by tool, backend and outcome (a status, a cancel outcome or an error code).',
+    ['tool', 'backend_kind', 'backend', 'outcome'],
+    registry,
+  );
+  const toolDuration = new BoundHistogram(`${PREFIX}tool_call_duration_seconds`, 'Time to answer a tool call, in seconds.', ['tool', 'backend_kind', 'backend'], LATENCY_BUCKETS, registry);
   // The MCP semantic conventions' histogram, named as OpenTelemetry's Prometheus exporter names it.
-  const mcpDuration = new Histogram({
-    name: 'mcp_server_operation_duration_seconds',
-    help: 'MCP request or notification duration as observed on the receiver, from the parsed body until the response is sent (OpenTelemetry mcp.server.operation.duration).',
-    labelNames: ['mcp_method_name', 'gen_ai_tool_name', 'mcp_protocol_version', 'error_type'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [registry],
-  });
+  const mcpDuration = new BoundHistogram(
+    'mcp_server_operation_duration_seconds',
+    'MCP request or notification duration as observed on the receiver, from the parsed body until the response is sent (OpenTelemetry mcp.server.operation.duration).',
+    ['mcp_method_name', 'gen_ai_tool_name', 'mcp_protocol_version', 'error_type'],
+    LATENCY_BUCKETS,
+    registry,
+  );
   const mcpChildren = new Map<string, { observe(v: number): void }>();
   let lastMcp: { method: string; tool: string | undefined; version: string | undefined; error: string | undefined; child: { observe(v: number): void } } | undefined;
-  const backendRequests = new Counter({
-    name: `${PREFIX}backend_requests_total`,
-    help: 'HTTP requests to backends by operation and status class (error: no answer).',
-    labelNames: ['backend_kind', 'backend', 'operation', 'status_class'] as const,
-    registers: [registry],
-  });
-  const backendDuration = new Histogram({
-    name: `${PREFIX}backend_request_duration_seconds`,
-    help: 'Duration of HTTP requests to backends, in seconds.',
-    labelNames: ['backend_kind', 'backend', 'operation'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [registry],
-  });
+  const backendRequests = new BoundCounter(
+    `${PREFIX}backend_requests_total`,
+    'HTTP requests to backends by operation and status class (error: no answer).',
+    ['backend_kind', 'backend', 'operation', 'status_class'],
+    registry,
+  );
+  const backendDuration = new BoundHistogram(
+    `${PREFIX}backend_request_duration_seconds`,
+    'Duration of HTTP requests to backends, in seconds.',
+    ['backend_kind', 'backend', 'operation'],
+    LATENCY_BUCKETS,
+    registry,
+  );
   const backendUp = new Gauge({
     name: `${PREFIX}backend_up`,
     help: 'Whether the last request to a backend got an answer other than 5xx (1) or not (0).',
@@ -111,8 +107,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
 
   // Times are kept as numbers and formatted when read (formatting one per call showed in the profile).
   const health = new Map<string, { backend: string; kind: string; state: BackendHealth['state']; last_success: number | null; last_failure: number | null }>();
-  // Label sets are few and bounded; looking a child up by a joined key is cheaper than prom-client
-  // hashing the label object on every call (it showed in the profile).
+  // Label sets are few and bounded; the series of each is bound once and found again by a joined key.
   const children = new Map<string, { calls: { inc(): void }; duration: { observe(v: number): void } }>();
 
   return {
@@ -123,7 +118,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
       const key = `${tool}\u0000${outcome}\u0000${kind}\u0000${name}`;
       let child = children.get(key);
       if (!child) {
-        child = { calls: toolCalls.labels({ tool, outcome, backend_kind: kind, backend: name }), duration: toolDuration.labels({ tool, backend_kind: kind, backend: name }) };
+        child = { calls: toolCalls.bind({ tool, outcome, backend_kind: kind, backend: name }), duration: toolDuration.bind({ tool, backend_kind: kind, backend: name }) };
         children.set(key, child);
       }
       child.calls.inc();
@@ -136,7 +131,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
         const key = `${method}\u0000${tool ?? ''}\u0000${protocolVersion ?? ''}\u0000${errorType ?? ''}`;
         child = mcpChildren.get(key);
         if (!child) {
-          child = mcpDuration.labels({ mcp_method_name: method, gen_ai_tool_name: tool ?? '', mcp_protocol_version: protocolVersion ?? '', error_type: errorType ?? '' });
+          child = mcpDuration.bind({ mcp_method_name: method, gen_ai_tool_name: tool ?? '', mcp_protocol_version: protocolVersion ?? '', error_type: errorType ?? '' });
           mcpChildren.set(key, child);
         }
         lastMcp = { method, tool, version: protocolVersion, error: errorType, child };
@@ -153,7 +148,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
         const key = `${operation}\u0000${statusClass}`;
         let child = byCall.get(key);
         if (!child) {
-          child = { requests: backendRequests.labels({ ...labels, operation, status_class: statusClass }), duration: backendDuration.labels({ ...labels, operation }) };
+          child = { requests: backendRequests.bind({ ...labels, operation, status_class: statusClass }), duration: backendDuration.bind({ ...labels, operation }) };
           byCall.set(key, child);
         }
         child.requests.inc();

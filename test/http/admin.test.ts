@@ -28,9 +28,9 @@ describe('admin listener', () => {
     await client.callTool({ name: 'cancel_job', arguments: { project_reference: 'site-x', job_id: seeds.failed[0]! } });
     await client.callTool({ name: 'get_job_status', arguments: { project_reference: 'nope', job_id: 'x' } });
     const text = await (await fetch(`${t.adminUrl}/metrics`)).text();
-    expect(text).toContain('mcp_job_gateway_tool_calls_total{tool="get_job_status",outcome="succeeded",backend_kind="project_runtime",backend="site-x"} 2');
-    expect(text).toContain('mcp_job_gateway_tool_calls_total{tool="cancel_job",outcome="already_terminal",backend_kind="project_runtime",backend="site-x"} 1');
-    expect(text).toContain('mcp_job_gateway_tool_calls_total{tool="get_job_status",outcome="UNKNOWN_PROJECT",backend_kind="none",backend="none"} 1');
+    expect(text).toContain('mcp_job_gateway_tool_calls_total{tool="get_job_status",backend_kind="project_runtime",backend="site-x",outcome="succeeded"} 2');
+    expect(text).toContain('mcp_job_gateway_tool_calls_total{tool="cancel_job",backend_kind="project_runtime",backend="site-x",outcome="already_terminal"} 1');
+    expect(text).toContain('mcp_job_gateway_tool_calls_total{tool="get_job_status",backend_kind="none",backend="none",outcome="UNKNOWN_PROJECT"} 1');
     expect(text).toMatch(/mcp_job_gateway_backend_requests_total\{backend_kind="project_runtime",backend="site-x",operation="get_job",status_class="2xx"\} \d+/);
     expect(text).toMatch(/mcp_job_gateway_tool_call_duration_seconds_bucket\{le="\+Inf",tool="get_job_status",backend_kind="project_runtime",backend="site-x"\} 2/);
     expect(text).toMatch(/mcp_job_gateway_http_requests_in_flight \d+/);

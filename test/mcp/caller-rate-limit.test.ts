@@ -29,7 +29,7 @@ describe('per-caller rate limit', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_050)); // the steady window (1 per 1 s) passes
     expect(((await greedy.callTool({ name: 'get_job_status', arguments: job })).structuredContent as { status: string }).status).toBe('succeeded');
     const metrics = await (await fetch(`${t.adminUrl}/metrics`)).text();
-    expect(metrics).toMatch(/mcp_job_gateway_tool_calls_total\{tool="get_job_status",outcome="RATE_LIMITED",backend_kind="none",backend="none"\} 2/);
+    expect(metrics).toMatch(/mcp_job_gateway_tool_calls_total\{tool="get_job_status",backend_kind="none",backend="none",outcome="RATE_LIMITED"\} 2/);
   });
 });
 
