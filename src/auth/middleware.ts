@@ -55,7 +55,7 @@ export function authenticate(options: AuthMiddlewareOptions): (req: Authenticate
     const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(header);
     if (!match) return refuse(res, new AuthFailure('not_bearer', 'The Authorization header must be "Bearer <token>"'), true);
     try {
-      const principal = await options.verifier.verify(match[1]!);
+      const principal = await options.verifier.verify(match[1]!, req.socket);
       req.principal = principal;
       let record = records.get(principal);
       if (!record) {

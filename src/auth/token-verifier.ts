@@ -51,7 +51,11 @@ export class AuthFailure extends Error {
 }
 
 export interface TokenVerifier {
-  verify(token: string): Promise<Principal>;
+  /**
+   * The token's principal, or an AuthFailure. `connection` (the request's socket) lets a client that
+   * sends the same token on every call over one connection skip even the hash of the token.
+   */
+  verify(token: string, connection?: object): Promise<Principal>;
   /** Fetches every remote JWKS once, so the first caller does not wait and readiness can tell. */
   warmUp(): Promise<void>;
   /** Whether every issuer's keys are at hand (fetched or from a file); a readiness check. */
@@ -77,28 +81,44 @@ export interface TokenVerifierOptions {
  */
 const CACHE_MAX_AGE_MS = 300_000;
 
+interface Verified {
+  principal: Principal;
+  /** When the token stops being taken on trust (ms). */
+  until: number;
+}
+
 export function createTokenVerifier(config: OAuthConfig, audience: readonly string[], options: TokenVerifierOptions = {}): TokenVerifier {
   const issuers = new Map<string, IssuerKeys>(config.issuers.map((i) => [i.issuer, { issuer: i.issuer, ...keysFor(i, config) }]));
   const algorithms = [...config.algorithms];
   const now = options.now ?? Date.now;
   // Checking an ES256/RS256 signature is the costliest step of a call, and an agent sends the same
-  // token many times: remember verified ones, keyed by a hash (the token itself is never kept).
-  const cache = new Map<string, { principal: Principal; until: number }>();
+  // token many times: remember verified ones, keyed by a hash (the shared cache never holds a token).
+  const cache = new Map<string, Verified>();
   const cacheSize = options.cacheSize ?? 10_000;
+  // The last token verified on each connection, with the same time limit: the hash of the token showed
+  // in the profile of a call. Held only while the connection lives (a socket is the key).
+  const lastOnConnection = new WeakMap<object, { token: string; verified: Verified }>();
 
   return {
-    async verify(token) {
+    async verify(token, connection) {
       if (token.length > config.max_token_bytes) throw new AuthFailure('too_large', `The token is longer than ${config.max_token_bytes} bytes`);
+      const last = connection && lastOnConnection.get(connection);
+      if (last && last.token === token && now() < last.verified.until) return last.verified.principal;
       const key = hash('sha256', token, 'base64'); // one-shot: cheaper than a Hash object per call
-      const hit = cache.get(key);
-      if (hit && now() < hit.until) return hit.principal;
-      if (hit) cache.delete(key);
-      const principal = await verifySignedToken(token);
-      if (cacheSize === 0) return principal;
-      const until = Math.min(principal.expiresAt * 1000, now() + CACHE_MAX_AGE_MS);
-      if (cache.size >= cacheSize) cache.delete(cache.keys().next().value!); // the oldest entry
-      cache.set(key, { principal, until });
-      return principal;
+      let verified = cache.get(key);
+      if (verified && now() >= verified.until) {
+        cache.delete(key);
+        verified = undefined;
+      }
+      if (!verified) {
+        const principal = await verifySignedToken(token);
+        verified = { principal, until: Math.min(principal.expiresAt * 1000, now() + CACHE_MAX_AGE_MS) };
+        if (cacheSize === 0) return principal; // neither cache nor connection remembers it
+        if (cache.size >= cacheSize) cache.delete(cache.keys().next().value!); // the oldest entry
+        cache.set(key, verified);
+      }
+      if (connection) lastOnConnection.set(connection, { token, verified });
+      return verified.principal;
     },
     async warmUp() {
       await Promise.all([...issuers.values()].map((i) => i.warmUp()));

@@ -120,6 +120,32 @@ describe('token verifier', () => {
     expect((await refusal(v.verify(short)))?.reason).toBe('unknown_key');
   });
 
+  it('remembers the last token of a connection within the same limits, and never takes another token for it', async () => {
+    issuer = await startSandboxIssuer();
+    let now = Date.now();
+    // A shared cache of one token, so that the connection's memory is what is tested.
+    const v = createTokenVerifier(configFor(issuer), [AUD], { now: () => now, cacheSize: 1 });
+    const connection = {};
+    const token = await issuer.mint({ audience: AUD, scopes: ['jobs:read'], subject: 'agent-a', ttlSeconds: 3600 });
+    await expect(v.verify(token, connection)).resolves.toMatchObject({ subject: 'agent-a' });
+    // Another token on the same connection is checked as itself, and then becomes the remembered one.
+    const other = await issuer.mint({ audience: AUD, scopes: ['jobs:read', 'jobs:cancel'], subject: 'agent-b' });
+    await expect(v.verify(other, connection)).resolves.toMatchObject({ subject: 'agent-b' });
+    const [h, , sig] = token.split('.');
+    const forged = `${h}.${Buffer.from(JSON.stringify({ sub: 'agent-b', aud: AUD, iss: issuer.issuer, exp: Math.floor(now / 1000) + 60, scope: 'jobs:cancel' })).toString('base64url')}.${sig}`;
+    expect((await refusal(v.verify(forged, connection)))?.reason).toBe('bad_signature');
+    await expect(v.verify(token, connection)).resolves.toMatchObject({ subject: 'agent-a' });
+    // With the key withdrawn (and the token gone from the shared cache), it passes on its connection only...
+    await issuer.rotate({ keepOld: false });
+    await sleep(1100);
+    await v.verify(await issuer.mint({ audience: AUD, scopes: ['jobs:read'] }));
+    await expect(v.verify(token, connection)).resolves.toMatchObject({ subject: 'agent-a' });
+    expect((await refusal(v.verify(token, {})))?.reason).toBe('unknown_key');
+    // ...and only for the same bounded time as the shared cache.
+    now += 301_000;
+    expect((await refusal(v.verify(token, connection)))?.reason).toBe('unknown_key');
+  });
+
   it('answers 503 (not 401) when the JWKS endpoint is down and no keys were ever fetched', async () => {
     issuer = await startSandboxIssuer();
     const v = createTokenVerifier(configFor(issuer), [AUD]);
