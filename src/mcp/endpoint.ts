@@ -70,6 +70,8 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
         res.end(text);
       } catch (err) {
+        // The client closed the stream: its call was cancelled, and there is no one to answer.
+        if (abort.signal.aborted) return;
         logger.error({ err, tool: call.name }, 'tool call failed inside the gateway');
         options.operation?.()?.rpcError('-32603');
         rpcError(res, 200, -32603, 'Internal error', {}, call.id);

@@ -1,7 +1,10 @@
 // End to end through the SDK client, the gateway and the sandbox simulations: every backend kind ×
 // every seeded job state × both tools, and the failure cases an agent must be able to tell apart.
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createLogger } from '../../src/observability/logger.ts';
 import type { Config } from '../../src/config/schema.ts';
 import type { AgentJobsSim } from '../../src/sandbox/agent-jobs.ts';
 import type { ComfycontrolSim } from '../../src/sandbox/comfycontrol.ts';
@@ -124,6 +127,7 @@ describe('every backend kind × every job state × both tools', () => {
 describe('failing backends', () => {
   let t: TestGateway;
   let client: Client;
+  let log = '';
   let deadPort: number;
   const call = async (tool: string, args: Record<string, unknown>, signal?: AbortSignal) =>
     (await t.call(client, tool, args, signal ? { signal } : {})).structuredContent as Result;
@@ -154,7 +158,7 @@ describe('failing backends', () => {
         { reference: 'all-down', aliases: [], backend: { kind: 'agent_jobs', base_url: `http://127.0.0.1:${deadPort}/api/v0`, api_key: 'k' } },
       ],
     });
-    t = await startTestGateway({ configure: edit });
+    t = await startTestGateway({ configure: edit, deps: { logger: createLogger({ level: 'info', destination: new Writable({ write: (c, _e, cb) => ((log += c), cb()) }) }) } });
     client = await t.client();
   });
   afterAll(async () => t?.close());
@@ -224,6 +228,9 @@ describe('failing backends', () => {
       await expect(pending).rejects.toThrow();
       // The backend call had a 60 s deadline; only the cancellation can have closed it this soon.
       await expect.poll(() => runtime.server.openRequests(), { timeout: 5_000 }).toBe(0);
+      // A client that leaves is not a failure of the gateway: nothing is logged as an error.
+      await sleep(50);
+      expect(log.split('\n').filter((l) => l.includes('"level":"error"'))).toEqual([]);
     } finally {
       runtime.server.setFault(null);
     }
