@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gatewayOutcomes, writeGatewayConfig } from './gateway-config.ts';
+import { buildDist, imageStart } from './image-start.ts';
 import { profileSummary } from './profile.ts';
 import { logTail, rssKiB, startNode, stop, waitForPort } from './procs.ts';
 import { freePort } from '../../test/helpers/ports.ts';
@@ -89,6 +90,8 @@ function options() {
 async function main(): Promise<number> {
   const opts = options();
   const wrkVersion = await ensureWrk();
+  const image = imageStart(ROOT);
+  if ([...opts.ids].some((id) => id.startsWith('gateway'))) buildDist(ROOT);
   const needs = new Set<ServerName>(opts.ids.map(serverOf));
   const redisVersion = needs.has('gateway-redis') ? redisServerVersion(await ensureRedisServer()) : undefined;
   const dir = mkdtempSync(join(tmpdir(), 'mcp-bench-'));
@@ -102,6 +105,7 @@ async function main(): Promise<number> {
       `          target here; on 2 cores a second one only takes CPU from the server under test and the backend, which share the machine`,
       `targets:  ${opts.ids.join(', ')}; one fake agent-jobs backend process; each server in its own process; loopback only`,
       `gateway:  OAuth on (ES256 JWT, local JWKS file), admin listener (metrics) on, logs at the default level to a file, caller rate limit 100000/s burst 1000000${opts.profile ? ', CPU profile on (--cpu-prof)' : ''}`,
+      `          started as the Docker image starts it: node ${[...image.nodeArgs, 'dist/main.js'].join(' ')} (built by npm run build), ${Object.entries(image.env).map(([k, v]) => `${k}=${v}`).join(' ')}`,
       ...(redisVersion ? [`          gateway redis: a second gateway process, the same but state.store: redis on ${redisVersion} (loopback, no persistence), sent gateway legacy's request`] : []),
       `temp dir: ${dir}`,
       '',
@@ -140,13 +144,12 @@ async function main(): Promise<number> {
       const setup = await writeGatewayConfig(dir, { mcp: server.port, admin: await freePort(), backend: backendPort }, { name, ...(stateUrl !== undefined ? { stateUrl } : {}) });
       tokens.set(name, setup.token);
       adminUrls.set(name, setup.adminUrl);
-      const env = { ...process.env };
+      const env = { ...process.env, ...image.env };
       delete env.LOG_LEVEL; // the default level
       delete env.PORT; // would override the config's port
-      // Started as the image and `npm start` start it (a small young generation keeps RSS low).
       const profile = opts.profile && name === 'gateway';
-      const nodeArgs = ['--max-semi-space-size=4', ...(profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [])];
-      server.child = startNode(join(ROOT, 'src', 'main.ts'), ['--config', setup.configFile], { logFile: server.log, nodeArgs, env });
+      const nodeArgs = [...image.nodeArgs, ...(profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [])];
+      server.child = startNode(image.main, ['--config', setup.configFile], { logFile: server.log, nodeArgs, env });
     } else {
       server.child = startNode(join(HERE, `${name === 'bare' ? 'bare-proxy' : 'sdk-server'}.ts`), [String(server.port), backendBase], { logFile: server.log });
     }
