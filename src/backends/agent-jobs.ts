@@ -68,14 +68,12 @@ const listSchema = z.looseObject({
 });
 
 const errorBodySchema = z.looseObject({ message: z.unknown().optional(), error: z.unknown().optional() });
-/** The envelope's `meta`: the job's id is `meta.id` on a read and `meta.job_id` on a cancel. */
-const metaSchema = z.looseObject({ id: z.unknown().optional(), job_id: z.unknown().optional() });
-
-/** Whether the envelope's meta, if any, names the job asked for. */
+/** Whether the envelope's meta, if any, names the job asked for (its id is `meta.id` on a read and `meta.job_id` on a cancel). */
 function metaIsFor(jobId: string, body: unknown): boolean {
-  if (body === null || typeof body !== 'object' || !('meta' in body)) return true;
-  const meta = metaSchema.safeParse((body as { meta: unknown }).meta);
-  return !meta.success || (isAnswerFor(jobId, meta.data.id) && isAnswerFor(jobId, meta.data.job_id));
+  const meta = body !== null && typeof body === 'object' ? (body as { meta?: unknown }).meta : undefined;
+  if (meta === null || typeof meta !== 'object') return true;
+  const { id, job_id } = meta as { id?: unknown; job_id?: unknown };
+  return isAnswerFor(jobId, id) && isAnswerFor(jobId, job_id);
 }
 
 export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: AdapterOptions): JobBackend {
