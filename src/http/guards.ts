@@ -52,7 +52,9 @@ export function originGuard(allowed: readonly string[]): Guard {
 
 /** POST must carry JSON and accept both JSON and SSE answers (spec: Sending Messages to the Server). */
 export const postMediaGuard: Guard = (req, res) => {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const given = req.headers['content-type'] ?? '';
+  // The exact header every client sends is taken without splitting and lowering it.
+  const type = given === 'application/json' ? given : given.split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/json') {
     rpcError(res, 415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
     return false;
