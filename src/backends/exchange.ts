@@ -19,14 +19,30 @@ export interface ExchangeAnswer {
   bytes: Buffer | 'too_large';
 }
 
+export interface ExchangeLimits {
+  /** The caller's signal: the exchange stops with its reason. */
+  signal: AbortSignal;
+  /** The exchange stops with a TimeoutError after this long (0 or less: at once). */
+  timeoutMs: number;
+  /** The largest answer body read, in bytes. */
+  maxBytes: number;
+}
+
 /**
  * Sends the request and resolves with the whole answer; rejects with undici's error (connection
- * refused, reset, …) or with the signal's reason once it aborts.
+ * refused, reset, …), with the signal's reason once it aborts, or with a TimeoutError at the deadline.
+ * The deadline is a timer here rather than a second AbortController per call: the listeners an
+ * AbortSignal needs showed in the profile.
  */
-export function exchange(dispatcher: Dispatcher, request: ExchangeRequest, signal: AbortSignal, maxBytes: number): Promise<ExchangeAnswer> {
+export function exchange(dispatcher: Dispatcher, request: ExchangeRequest, limits: ExchangeLimits): Promise<ExchangeAnswer> {
+  const { signal, timeoutMs, maxBytes } = limits;
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
       reject(signal.reason);
+      return;
+    }
+    if (timeoutMs <= 0) {
+      reject(deadline(timeoutMs));
       return;
     }
     let controller: Dispatcher.DispatchController | null = null;
@@ -38,6 +54,7 @@ export function exchange(dispatcher: Dispatcher, request: ExchangeRequest, signa
     const finish = (outcome: { answer: ExchangeAnswer } | { error: unknown }) => {
       if (settled) return;
       settled = true;
+      clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
       if ('answer' in outcome) resolve(outcome.answer);
       else reject(outcome.error);
@@ -46,6 +63,11 @@ export function exchange(dispatcher: Dispatcher, request: ExchangeRequest, signa
       finish({ error: signal.reason });
       controller?.abort(signal.reason);
     };
+    const timer = setTimeout(() => {
+      const error = deadline(timeoutMs);
+      finish({ error });
+      controller?.abort(error);
+    }, timeoutMs);
     signal.addEventListener('abort', onAbort, { once: true });
 
     dispatcher.dispatch(
@@ -80,4 +102,8 @@ export function exchange(dispatcher: Dispatcher, request: ExchangeRequest, signa
       },
     );
   });
+}
+
+function deadline(timeoutMs: number): DOMException {
+  return new DOMException(`deadline of ${Math.max(0, Math.round(timeoutMs))} ms`, 'TimeoutError');
 }

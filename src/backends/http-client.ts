@@ -119,7 +119,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     return basePath + '/' + req.path.map((s) => (s === req.jobId ? '{job_id}' : s)).join('/');
   }
 
-  async function once(req: HttpRequest, signal: AbortSignal, span: ClientSpan | undefined): Promise<HttpResponse> {
+  async function once(req: HttpRequest, remainingMs: number, span: ClientSpan | undefined): Promise<HttpResponse> {
     const headers: Record<string, string> = { ...fixedHeaders };
     span?.inject(headers);
     let body: string | undefined;
@@ -127,7 +127,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       body = JSON.stringify(req.json);
       headers['content-type'] = 'application/json';
     }
-    const res = await exchange(pool, { path: pathFor(req), method: req.method, headers, body: body ?? null }, signal, maxBytes);
+    const res = await exchange(pool, { path: pathFor(req), method: req.method, headers, body: body ?? null }, { signal: req.signal, timeoutMs: remainingMs, maxBytes });
     if (res.bytes === 'too_large') {
       throw new BackendError('BACKEND_UNAVAILABLE', `Backend "${options.name}" sent an answer larger than ${maxBytes} bytes, which the gateway does not read.`, {
         httpStatus: res.status,
@@ -142,17 +142,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   return {
     name: options.name,
     async call(req) {
-      // One controller for the caller's signal and the deadline (cheaper than AbortSignal.any/timeout).
-      const controller = new AbortController();
-      const signal = controller.signal;
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        controller.abort(new DOMException(`deadline of ${timeoutMs} ms`, 'TimeoutError'));
-      }, timeoutMs);
-      const onAbort = () => controller.abort(req.signal.reason);
-      if (req.signal.aborted) onAbort();
-      else req.signal.addEventListener('abort', onAbort, { once: true });
+      // The deadline covers the whole call, a retry included: each attempt gets what is left of it.
       const started = performance.now();
       let statusClass = 'error';
       const span = options.trace?.({ method: req.method, template: templateOf(req), origin: base });
@@ -161,10 +151,10 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       let errorType: string | undefined;
       const attempt = () => {
         attempts++;
-        return once(req, signal, span);
+        return once(req, timeoutMs - (performance.now() - started), span);
       };
       try {
-        const res = await breaker.execute(() => (req.method === 'GET' && options.retryReads !== false ? readRetry.execute(attempt, signal) : attempt()));
+        const res = await breaker.execute(() => (req.method === 'GET' && options.retryReads !== false ? readRetry.execute(attempt, req.signal) : attempt()));
         statusClass = `${Math.floor(res.status / 100)}xx`;
         status = res.status;
         return res;
@@ -178,11 +168,10 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           errorType = 'cancelled';
           throw req.signal.reason ?? e; // the caller gave up: not a backend fault
         }
+        const timedOut = isTimeout(e);
         errorType = timedOut ? 'timeout' : e instanceof BrokenCircuitError ? 'circuit_open' : 'unreachable';
         throw toBackendError(options.name, e, { timedOut, timeoutMs, openMs: options.breakerOpenMs ?? 10_000, redact });
       } finally {
-        clearTimeout(timer);
-        req.signal.removeEventListener('abort', onAbort);
         options.observe?.({ operation: req.operation, statusClass, seconds: (performance.now() - started) / 1000 });
         span?.end({ status, resends: Math.max(0, attempts - 1), errorType });
       }
@@ -216,7 +205,12 @@ function toBackendError(name: string, e: unknown, at: { timedOut: boolean; timeo
 }
 
 function isTransport(e: unknown): boolean {
-  return e instanceof undiciErrors.UndiciError || isConnectFailure(e) || (e instanceof Error && e.name === 'TimeoutError');
+  return e instanceof undiciErrors.UndiciError || isConnectFailure(e) || isTimeout(e);
+}
+
+/** The error of an exchange that reached the deadline (exchange.ts). */
+function isTimeout(e: unknown): boolean {
+  return e instanceof Error && e.name === 'TimeoutError';
 }
 
 function isConnectFailure(e: unknown): boolean {
