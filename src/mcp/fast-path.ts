@@ -38,8 +38,14 @@ export function createLeanPathFilter(isOurTool: (name: string) => boolean, optio
   const cacheSize = options.cacheSize ?? 1000;
 
   function modernEnvelopeAccepted(name: string, meta: Record<string, unknown>, version: string, method: string | undefined, mcpName: string | undefined): boolean {
-    const envelope: Record<string, unknown> = {};
-    for (const key in meta) if (!TRACE_KEYS.has(key)) envelope[key] = meta[key];
+    let envelope = meta;
+    for (const key in meta) {
+      if (TRACE_KEYS.has(key)) {
+        envelope = {}; // a copy without the trace keys, only when there are some
+        for (const k in meta) if (!TRACE_KEYS.has(k)) envelope[k] = meta[k];
+        break;
+      }
+    }
     const key = JSON.stringify([version, method, mcpName, name, envelope]);
     let verdict = verdicts.get(key);
     if (verdict === undefined) {

@@ -198,8 +198,11 @@ export const STRUCTURED_JSON: unique symbol = Symbol('structuredContent as JSON'
 export type ToolResult = CallToolResult & { [STRUCTURED_JSON]?: string };
 
 function toResult(outcome: Outcome<object>): ToolResult {
-  const { ok: _ok, ...error } = outcome as Outcome<object> & { ok: false };
-  const body = (outcome.ok ? outcome.value : error) as Record<string, unknown>;
-  const text = JSON.stringify(body);
-  return { ...(outcome.ok ? {} : { isError: true }), content: [{ type: 'text', text }], structuredContent: body, [STRUCTURED_JSON]: text };
+  if (outcome.ok) {
+    const text = JSON.stringify(outcome.value);
+    return { content: [{ type: 'text', text }], structuredContent: outcome.value as Record<string, unknown>, [STRUCTURED_JSON]: text };
+  }
+  const { ok: _ok, ...error } = outcome;
+  const text = JSON.stringify(error);
+  return { isError: true, content: [{ type: 'text', text }], structuredContent: error, [STRUCTURED_JSON]: text };
 }
