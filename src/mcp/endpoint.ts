@@ -11,7 +11,7 @@ import { createMcpHandler, type AuthInfo, type Server } from '@modelcontextproto
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import type { Principal } from '../auth/principal.ts';
 import type { ToolDispatcher } from './dispatch.ts';
-import { createLeanPathFilter, encodeLeanResult } from './fast-path.ts';
+import { createLeanPathFilter, createLeanResultEncoder } from './fast-path.ts';
 import { rpcError } from '../http/rpc-error.ts';
 import type { OperationHandle } from '../observability/mcp-operations.ts';
 
@@ -42,6 +42,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
   const sdkNode = toNodeHandler(sdk, { onerror, maxRequestBodySize: options.maxBodyBytes });
   const inFlight = new Set<AbortController>();
   const leanToolCall = createLeanPathFilter(dispatcher.has);
+  const encodeLeanResult = createLeanResultEncoder(options.info);
 
   return {
     async handlePost(req, res, body) {
@@ -66,7 +67,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
         const caller = (req.auth?.extra as { principal?: Principal } | undefined)?.principal;
         const result = await dispatcher.call(call.name, call.arguments, { signal: abort.signal, caller, requestId: options.requestId() });
         if (abort.signal.aborted) return; // nothing more may be sent for a cancelled request
-        const text = encodeLeanResult(call, result, options.info);
+        const text = encodeLeanResult(call, result);
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
         res.end(text);
       } catch (err) {

@@ -95,19 +95,29 @@ export function createLeanPathFilter(isOurTool: (name: string) => boolean, optio
   };
 }
 
+/** Writes the JSON-RPC answer of a lean call. */
+export type LeanResultEncoder = (call: LeanCall, result: ToolResult) => string;
+
 /**
  * The JSON-RPC answer, as the SDK encodes it for each era: a 2026-07-28 result carries
- * `resultType` and the server's identity in `_meta`; a 2025-era result is the bare result.
+ * `resultType` and the server's identity in `_meta`; a 2025-era result is the bare result. The end
+ * of a job tool's answer depends only on the era and on isError, so it is written once for each.
  */
-export function encodeLeanResult(call: LeanCall, result: ToolResult, serverInfo: { name: string; version: string }): string {
-  const envelope = call.era === 'modern' ? { resultType: 'complete', _meta: { [SERVER_INFO_META_KEY]: serverInfo } } : {};
-  const json = result[STRUCTURED_JSON];
-  if (json === undefined) return JSON.stringify({ jsonrpc: '2.0', id: call.id, result: { ...result, ...envelope } });
-  // A job tool's result: its one text block is the JSON of structuredContent, so that JSON is
-  // written once and reused rather than produced a second time.
-  const rest = JSON.stringify({ ...(result.isError ? { isError: true } : {}), ...envelope });
-  const tail = rest === '{}' ? '}' : `,${rest.slice(1)}`;
-  return `{"jsonrpc":"2.0","id":${JSON.stringify(call.id)},"result":{"content":[{"type":"text","text":${JSON.stringify(json)}}],"structuredContent":${json}${tail}}`;
+export function createLeanResultEncoder(serverInfo: { name: string; version: string }): LeanResultEncoder {
+  const envelopes = { modern: { resultType: 'complete', _meta: { [SERVER_INFO_META_KEY]: serverInfo } }, legacy: {} };
+  const tailOf = (era: LeanCall['era'], isError: boolean) => {
+    const rest = JSON.stringify({ ...(isError ? { isError: true } : {}), ...envelopes[era] });
+    return rest === '{}' ? '}' : `,${rest.slice(1)}`;
+  };
+  const tails = { modern: [tailOf('modern', false), tailOf('modern', true)], legacy: [tailOf('legacy', false), tailOf('legacy', true)] };
+  return (call, result) => {
+    const json = result[STRUCTURED_JSON];
+    if (json === undefined) return JSON.stringify({ jsonrpc: '2.0', id: call.id, result: { ...result, ...envelopes[call.era] } });
+    // A job tool's result: its one text block is the JSON of structuredContent, so that JSON is
+    // written once and reused rather than produced a second time.
+    const tail = tails[call.era][result.isError ? 1 : 0];
+    return `{"jsonrpc":"2.0","id":${JSON.stringify(call.id)},"result":{"content":[{"type":"text","text":${JSON.stringify(json)}}],"structuredContent":${json}${tail}}`;
+  };
 }
 
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {

@@ -1,7 +1,8 @@
 // The lean path's filter: which requests it may answer itself, and which it must leave to the SDK
 // (which owns every protocol error), and its answer encoding.
 import { describe, expect, it } from 'vitest';
-import { createLeanPathFilter, encodeLeanResult } from '../../src/mcp/fast-path.ts';
+import { createLeanPathFilter, createLeanResultEncoder } from '../../src/mcp/fast-path.ts';
+import { STRUCTURED_JSON, type ToolResult } from '../../src/mcp/tools.ts';
 
 const ours = (name: string) => name === 'get_job_status' || name === 'cancel_job';
 const envelope = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
@@ -51,11 +52,26 @@ describe('lean path filter', () => {
   it('encodes results as the SDK does for each era', () => {
     const result = { content: [{ type: 'text' as const, text: '{"a":1}' }], structuredContent: { a: 1 } };
     const info = { name: 'gw', version: '1' };
-    expect(JSON.parse(encodeLeanResult({ era: 'legacy', id: 'x', name: 'n', arguments: {} }, result, info))).toEqual({ jsonrpc: '2.0', id: 'x', result });
-    expect(JSON.parse(encodeLeanResult({ era: 'modern', id: 3, name: 'n', arguments: {} }, result, info))).toEqual({
+    const encode = createLeanResultEncoder(info);
+    expect(JSON.parse(encode({ era: 'legacy', id: 'x', name: 'n', arguments: {} }, result))).toEqual({ jsonrpc: '2.0', id: 'x', result });
+    expect(JSON.parse(encode({ era: 'modern', id: 3, name: 'n', arguments: {} }, result))).toEqual({
       jsonrpc: '2.0',
       id: 3,
       result: { ...result, resultType: 'complete', _meta: { 'io.modelcontextprotocol/serverInfo': info } },
     });
+  });
+
+  it('writes a job tool\'s answer from its JSON once, equal to encoding the whole result, in both eras, error or not', () => {
+    const encode = createLeanResultEncoder({ name: 'gw', version: '1.2.3' });
+    for (const isError of [false, true]) {
+      const body = isError ? { error: { code: 'NOT_FOUND', message: 'a "quoted" \\ word\nand a line' } } : { status: 'running', details: { tags: ['a'] } };
+      const text = JSON.stringify(body);
+      const plain = { ...(isError ? { isError: true } : {}), content: [{ type: 'text' as const, text }], structuredContent: body };
+      const withJson: ToolResult = { ...plain, [STRUCTURED_JSON]: text };
+      for (const era of ['modern', 'legacy'] as const) {
+        const call = { era, id: 'r-1', name: 'get_job_status', arguments: {} };
+        expect(JSON.parse(encode(call, withJson))).toEqual(JSON.parse(encode(call, plain)));
+      }
+    }
   });
 });
