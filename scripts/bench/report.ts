@@ -22,11 +22,18 @@ export function machineLine(): string {
 
 const fmt = (n: number, digits: number): string => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
-export function table(targets: TargetReport[], bareRps: number | undefined): string {
-  const head = ['target', 'rps (median)', 'p50 ms', 'p99 ms', 'RSS MiB', 'vs bare', 'non-2xx', 'sock err', 'rps per round'];
+/**
+ * The result table. "vs bare" is the median rps over the bare proxy's median rps; "vs bare per round"
+ * sets each round against the bare proxy's own run of that round (the rounds are interleaved, so a
+ * round the machine was slower in is slower for both).
+ */
+export function table(targets: TargetReport[], bare: TargetReport | undefined): string {
+  const bareRps = bare && bare.rounds.length > 0 ? median(bare.rounds.map((r) => r.rps)) : undefined;
+  const head = ['target', 'rps (median)', 'p50 ms', 'p99 ms', 'RSS MiB', 'vs bare', 'vs bare per round', 'non-2xx', 'sock err', 'rps per round'];
   const rows = targets.map((t) => {
-    if (t.rounds.length === 0) return [t.label, 'FAILED', '-', '-', '-', '-', '-', '-', '-'];
+    if (t.rounds.length === 0) return [t.label, 'FAILED', '-', '-', '-', '-', '-', '-', '-', '-'];
     const rps = median(t.rounds.map((r) => r.rps));
+    const perRound = t.rounds.map((r, i) => (bare?.rounds[i] ? fmt((r.rps / bare.rounds[i]!.rps) * 100, 1) : '-')).join(' / ');
     return [
       t.label + (t.failure !== undefined ? ' (FAILED later)' : ''),
       fmt(rps, 0),
@@ -34,6 +41,7 @@ export function table(targets: TargetReport[], bareRps: number | undefined): str
       fmt(median(t.rounds.map((r) => r.p99Ms)), 2),
       t.rssKiB === undefined ? '-' : fmt(t.rssKiB / 1024, 1),
       bareRps ? `${fmt((rps / bareRps) * 100, 1)} %` : '-',
+      bare && t !== bare ? `${perRound} %` : '-',
       String(t.rounds.reduce((a, r) => a + r.non2xx, 0)),
       String(t.rounds.reduce((a, r) => a + r.socketErrors, 0)),
       t.rounds.map((r) => fmt(r.rps, 0)).join(' / '),

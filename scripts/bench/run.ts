@@ -217,9 +217,7 @@ async function main(): Promise<number> {
   let profileReport = '';
   if (opts.profile && gateway) profileReport = await profileSummary(gateway, profileDir);
 
-  const bare = targets.find((t) => t.id === 'bare');
-  const bareRps = bare && bare.rounds.length > 0 ? median(bare.rounds.map((r) => r.rps)) : undefined;
-  process.stdout.write(`\n${table(targets, bareRps)}\n`);
+  process.stdout.write(`\n${table(targets, targets.find((t) => t.id === 'bare'))}\n`);
   process.stdout.write('\nrps and latencies: medians of the rounds (latency percentiles from wrk --latency); RSS: the server process after its last load;\nnon-2xx and socket errors: summed over the rounds (warm-up excluded). sdk modern and sdk legacy share one process, as do gateway modern and gateway legacy.\n');
   for (const t of targets) if (t.failure !== undefined) process.stdout.write(`\n${t.label} FAILED — ${t.failure}\n`);
   for (const t of targets) {
