@@ -158,6 +158,10 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       if (traceSettings) tracing = deps.tracing ?? (await startTracing(traceSettings));
       // Room for long headers, so an oversized token gets a 401 from us rather than Node's 431.
       const server = createServer({ maxHeaderSize: 64 * 1024 });
+      // Node's default of 5 s is below the idle timeout of the proxies and load balancers put in front
+      // (60 s for most), which then send calls on connections the gateway is closing (502s).
+      server.keepAliveTimeout = config.server.keep_alive_timeout_seconds * 1000;
+      server.headersTimeout = Math.max(60_000, server.keepAliveTimeout + 1000);
       http = server;
       const port = await bind(server, config.server.port, config.server.host);
       const s = config.server;

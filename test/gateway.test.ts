@@ -1,6 +1,7 @@
 // The gateway's lifecycle: a graceful stop lets in-flight calls finish, two gateways run side by
 // side in one process without sharing state, and a shared state store that cannot be reached costs
 // neither start-up nor readiness nor answers.
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ComfyuiSim } from '../src/sandbox/comfyui.ts';
 import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
@@ -38,6 +39,36 @@ describe('gateway lifecycle', () => {
     await t.gateway.close({ graceMs: 200 }); // resolves although the call never finished
     // The cut-off backend call was aborted, not left hanging until its own timeout.
     await expect.poll(() => runtime.server.openRequests()).toBe(0);
+  });
+
+  it('keeps an idle client connection open for keep_alive_timeout_seconds (default 65), then closes it', async () => {
+    // One request on a raw connection; resolves with the Keep-Alive header and whether the
+    // connection is still open `idleMs` after the answer.
+    const idleAfterAnswer = (url: string, idleMs: number) =>
+      new Promise<{ keepAlive: string | undefined; openAfterIdle: boolean }>((resolve, reject) => {
+        const { hostname, port, pathname } = new URL(url);
+        const socket = connect(Number(port), hostname);
+        let text = '';
+        let closed = false;
+        socket.on('close', () => (closed = true));
+        socket.on('error', reject);
+        socket.on('data', (d) => {
+          text += d.toString();
+          if (!text.includes('\r\n\r\n')) return;
+          const keepAlive = /^keep-alive: (.*)$/im.exec(text)?.[1]?.trim();
+          setTimeout(() => {
+            resolve({ keepAlive, openAfterIdle: !closed });
+            socket.destroy();
+          }, idleMs);
+        });
+        socket.write(`GET ${pathname} HTTP/1.1\r\nHost: ${hostname}:${port}\r\n\r\n`);
+      });
+    const byDefault = await startTestGateway();
+    started.push(byDefault);
+    expect(await idleAfterAnswer(byDefault.mcpUrl, 1500)).toEqual({ keepAlive: 'timeout=65', openAfterIdle: true });
+    const short = await startTestGateway({ configure: (c) => ({ ...c, server: { ...c.server, keep_alive_timeout_seconds: 1 } }) });
+    started.push(short);
+    expect(await idleAfterAnswer(short.mcpUrl, 2500)).toEqual({ keepAlive: 'timeout=1', openAfterIdle: false });
   });
 
   it('runs two gateways in one process with separate metrics and sessions', async () => {

@@ -125,6 +125,13 @@ export const serverSchema = z.strictObject({
     .describe('Host header names accepted (DNS-rebinding protection). Empty: loopback names when bound to loopback, else the public_url host.'),
   max_body_bytes: z.number().int().min(1024).max(4 * 1024 * 1024).default(64 * 1024),
   shutdown_grace_seconds: z.number().int().min(0).max(600).default(20).describe('On SIGTERM, how long in-flight calls may take to finish.'),
+  keep_alive_timeout_seconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(3600)
+    .default(65)
+    .describe('How long an idle client connection is kept open. Keep it above the idle timeout of any proxy or load balancer in front (60 s for most), or it may send a call on a connection the gateway is closing.'),
   caller_rate_limit: z
     .strictObject({
       enabled: z.boolean().default(true),
