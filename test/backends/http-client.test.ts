@@ -121,3 +121,44 @@ describe('HTTP client: bounded answers, deadlines and callers that leave', () =>
     expect(s.requests.length).toBe(before);
   });
 });
+
+describe('HTTP client: one retry of a read', () => {
+  /** A backend that answers `first` to the first request and 200 `{"ok":true}` after. */
+  async function flaky(first: number): Promise<SimServer> {
+    let n = 0;
+    const s = await startSimServer(() => (n++ === 0 ? { status: first, text: '{"busy":true}' } : { status: 200, text: '{"ok":true}' }));
+    open.push(s);
+    return s;
+  }
+
+  it('reads again once after a 502, 503 or 504, and the caller sees only the second answer', async () => {
+    for (const status of [502, 503, 504]) {
+      const s = await flaky(status);
+      const res = await get(client(s.url));
+      expect(res.status).toBe(200);
+      expect(res.text).toBe('{"ok":true}');
+      expect(s.requests).toHaveLength(2);
+    }
+  });
+
+  it('does not read again after a 500, and never repeats a DELETE', async () => {
+    const s = await flaky(500);
+    expect((await get(client(s.url))).status).toBe(500);
+    expect(s.requests).toHaveLength(1);
+    const d = await flaky(503);
+    const res = await client(d.url).call({ operation: 'cancel_job', method: 'DELETE', path: ['jobs', 'j1'], signal: new AbortController().signal });
+    expect(res.status).toBe(503);
+    expect(d.requests).toHaveLength(1);
+  });
+
+  it('stops in the pause before the retry when the caller leaves', async () => {
+    const s = await flaky(503);
+    const caller = new AbortController();
+    const call = client(s.url).call({ operation: 'get_job', method: 'GET', path: ['jobs', 'j1'], signal: caller.signal });
+    await expect.poll(() => s.requests.length).toBe(1);
+    caller.abort(new Error('client went away'));
+    await expect(call).rejects.toThrow('client went away');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(s.requests).toHaveLength(1); // the retry was never sent
+  });
+});
