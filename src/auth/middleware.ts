@@ -25,8 +25,12 @@ export interface AuthMiddlewareOptions {
   onFailure?: (reason: AuthFailureReason) => void;
 }
 
-/** Resolves true when the request carries a valid token (then `req.principal` is set); else it is answered. */
-export function authenticate(options: AuthMiddlewareOptions): (req: AuthenticatedRequest, res: ServerResponse) => Promise<boolean> {
+/**
+ * True when the request carries a valid token (then `req.principal` is set); else it is answered. The
+ * answer is immediate (not a promise) for the token its connection sent last and the refusals that
+ * need no verification: most calls then take no asynchronous step here.
+ */
+export function authenticate(options: AuthMiddlewareOptions): (req: AuthenticatedRequest, res: ServerResponse) => boolean | Promise<boolean> {
   const refuse = (res: ServerResponse, failure: AuthFailure, tokenGiven: boolean): false => {
     options.onFailure?.(failure.reason);
     options.logger.info({ reason: failure.reason }, 'request refused: %s', failure.message);
@@ -45,7 +49,28 @@ export function authenticate(options: AuthMiddlewareOptions): (req: Authenticate
 
   // One auth record per verified principal (the verifier returns the same object for a remembered token).
   const records = new WeakMap<Principal, NonNullable<AuthenticatedRequest['auth']>>();
-  return async (req, res) => {
+  const accept = (req: AuthenticatedRequest, principal: Principal): true => {
+    req.principal = principal;
+    let record = records.get(principal);
+    if (!record) {
+      // The token itself is left out on purpose.
+      record = { token: '[redacted]', clientId: principal.clientId ?? principal.subject ?? '', scopes: [...principal.scopes], expiresAt: principal.expiresAt, extra: { principal } };
+      records.set(principal, record);
+    }
+    req.auth = record;
+    return true;
+  };
+  const verifyThenAccept = async (req: AuthenticatedRequest, res: ServerResponse, token: string): Promise<boolean> => {
+    try {
+      return accept(req, await options.verifier.verify(token, req.socket));
+    } catch (e) {
+      if (e instanceof AuthFailure) return refuse(res, e, true);
+      options.logger.error({ err: e }, 'token verification failed unexpectedly');
+      rpcError(res, 500, -32603, 'Internal error');
+      return false;
+    }
+  };
+  return (req, res) => {
     // Tokens are accepted only in the header; one in the URL is refused outright (and never logged).
     if (req.url?.includes('?') && new URL(req.url, 'http://x').searchParams.has('access_token')) {
       return refuse(res, new AuthFailure('token_in_query', 'Tokens are accepted only in the Authorization header'), true);
@@ -54,23 +79,9 @@ export function authenticate(options: AuthMiddlewareOptions): (req: Authenticate
     if (!header) return refuse(res, new AuthFailure('missing', 'A bearer token is required'), false);
     const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(header);
     if (!match) return refuse(res, new AuthFailure('not_bearer', 'The Authorization header must be "Bearer <token>"'), true);
-    try {
-      const principal = await options.verifier.verify(match[1]!, req.socket);
-      req.principal = principal;
-      let record = records.get(principal);
-      if (!record) {
-        // The token itself is left out on purpose.
-        record = { token: '[redacted]', clientId: principal.clientId ?? principal.subject ?? '', scopes: [...principal.scopes], expiresAt: principal.expiresAt, extra: { principal } };
-        records.set(principal, record);
-      }
-      req.auth = record;
-      return true;
-    } catch (e) {
-      if (e instanceof AuthFailure) return refuse(res, e, true);
-      options.logger.error({ err: e }, 'token verification failed unexpectedly');
-      rpcError(res, 500, -32603, 'Internal error');
-      return false;
-    }
+    const token = match[1]!;
+    const remembered = options.verifier.remembered(token, req.socket);
+    return remembered ? accept(req, remembered) : verifyThenAccept(req, res, token);
   };
 }
 

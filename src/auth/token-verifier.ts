@@ -56,6 +56,8 @@ export interface TokenVerifier {
    * sends the same token on every call over one connection skip even the hash of the token.
    */
   verify(token: string, connection?: object): Promise<Principal>;
+  /** The principal of `token` if it is the last one verified on this connection and still trusted; no other check. */
+  remembered(token: string, connection: object): Principal | undefined;
   /** Fetches every remote JWKS once, so the first caller does not wait and readiness can tell. */
   warmUp(): Promise<void>;
   /** Whether every issuer's keys are at hand (fetched or from a file); a readiness check. */
@@ -98,12 +100,17 @@ export function createTokenVerifier(config: OAuthConfig, audience: readonly stri
   // The last token verified on each connection, with the same time limit: the hash of the token showed
   // in the profile of a call. Held only while the connection lives (a socket is the key).
   const lastOnConnection = new WeakMap<object, { token: string; verified: Verified }>();
+  const remembered = (token: string, connection: object): Principal | undefined => {
+    const last = lastOnConnection.get(connection);
+    return last && last.token === token && now() < last.verified.until ? last.verified.principal : undefined;
+  };
 
   return {
+    remembered,
     async verify(token, connection) {
       if (token.length > config.max_token_bytes) throw new AuthFailure('too_large', `The token is longer than ${config.max_token_bytes} bytes`);
-      const last = connection && lastOnConnection.get(connection);
-      if (last && last.token === token && now() < last.verified.until) return last.verified.principal;
+      const known = connection && remembered(token, connection);
+      if (known) return known;
       const key = hash('sha256', token, 'base64'); // one-shot: cheaper than a Hash object per call
       let verified = cache.get(key);
       if (verified && now() >= verified.until) {

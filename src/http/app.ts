@@ -26,7 +26,7 @@ export interface AppOptions {
   trackOperation: (req: IncomingMessage, body: unknown) => OperationHandle | undefined;
   /** Authentication: the token check runs before the body is read, the scope check after. */
   auth?: {
-    authenticate: (req: AuthenticatedRequest, res: ServerResponse) => Promise<boolean>;
+    authenticate: (req: AuthenticatedRequest, res: ServerResponse) => boolean | Promise<boolean>;
     requireScopes: (req: AuthenticatedRequest, res: ServerResponse, body: unknown) => boolean;
     /** Protected-resource metadata, served at each of these paths. */
     metadataPaths: readonly string[];
@@ -43,7 +43,10 @@ export function createApp(options: AppOptions): RequestListener {
   // body, scopes, then the endpoint itself.
   async function serveMcp(req: AuthenticatedRequest, res: ServerResponse): Promise<void> {
     if (!origin(req, res)) return;
-    if (auth && !(await auth.authenticate(req, res))) return;
+    if (auth) {
+      const authenticated = auth.authenticate(req, res);
+      if (!(typeof authenticated === 'boolean' ? authenticated : await authenticated)) return;
+    }
     if (req.method !== 'POST') {
       // No sessions, so no GET stream and nothing to DELETE (the spec allows 405 for both).
       rpcError(res, 405, -32000, 'Method not allowed: this endpoint takes POST only (no sessions, no GET stream).', { Allow: 'POST' });
