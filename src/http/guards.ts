@@ -91,7 +91,22 @@ export async function readJsonBody(req: IncomingMessage, res: ServerResponse, li
     rpcError(res, 400, -32700, 'Parse error: the body is not a JSON object');
     return undefined;
   }
+  // Valid JSON, but deeper than any MCP message: serializing it again (the SDK does) would overflow the stack.
+  if (!withinDepth(body, MAX_JSON_DEPTH)) {
+    rpcError(res, 400, -32600, `Invalid Request: the JSON body nests deeper than ${MAX_JSON_DEPTH} levels`);
+    return undefined;
+  }
   return { body };
+}
+
+const MAX_JSON_DEPTH = 64;
+
+/** Whether a parsed JSON value nests at most `depth` levels (stops at the first level too deep). */
+function withinDepth(v: unknown, depth: number): boolean {
+  if (typeof v !== 'object' || v === null) return true;
+  if (depth === 0) return false;
+  for (const k in v) if (!withinDepth((v as Record<string, unknown>)[k], depth - 1)) return false;
+  return true;
 }
 
 function tooLarge(res: ServerResponse, limit: number): undefined {

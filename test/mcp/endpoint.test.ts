@@ -181,9 +181,52 @@ describe('one endpoint for both protocol eras, without sessions', () => {
     expect(noAccept.status).toBe(406);
   });
 
+  it('refuses a body nested deeper than 64 levels with Invalid Request in both eras, and serves one 60 levels deep', async () => {
+    const nested = (levels: number) => JSON.parse('{"a":'.repeat(levels) + '1' + '}'.repeat(levels)) as unknown;
+    const args = { project_reference: 'agents', job_id: running };
+    for (const [where, levels, status] of [['_meta', 100, 400], ['arguments', 100, 400], ['_meta', 60, 200], ['arguments', 60, 200]] as const) {
+      const deep = nested(levels);
+      const params = where === 'arguments' ? { name: 'get_job_status', arguments: { ...args, extra: deep } } : { name: 'get_job_status', arguments: args };
+      const modernCall = await post(
+        t.mcpUrl,
+        { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { ...params, _meta: where === '_meta' ? { ...envelope, 'x-deep': deep } : envelope } },
+        { 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'get_job_status' },
+      );
+      const legacyCall = await post(t.mcpUrl, { jsonrpc: '2.0', id: 7, method: 'tools/call', params: where === '_meta' ? { ...params, _meta: { 'x-deep': deep } } : params });
+      for (const res of [modernCall, legacyCall]) {
+        expect(res.status).toBe(status);
+        const answer = (await res.json()) as RpcError & { result?: unknown };
+        if (status === 400) expect(answer.error).toEqual({ code: -32600, message: 'Invalid Request: the JSON body nests deeper than 64 levels' });
+        else expect(answer.error).toBeUndefined(); // served: a result (an INVALID_ARGUMENT tool error for the extra argument)
+      }
+    }
+  });
+
   it('keeps JSON answers for unknown paths', async () => {
     const res = await fetch(new URL('/nope', t.mcpUrl));
     expect(res.status).toBe(404);
     expect(((await res.json()) as { message: string }).message).toMatch(/\/mcp/);
+  });
+});
+
+describe('a body nested thousands of levels deep (within the default size limit)', () => {
+  let t: TestGateway;
+  beforeAll(async () => {
+    t = await startTestGateway({ authOff: true });
+  });
+  afterAll(async () => t?.close());
+
+  it('is refused with Invalid Request in both eras, never an internal error', async () => {
+    const deep = '{"a":'.repeat(10_000) + '1' + '}'.repeat(10_000); // 60 KB: serializing it again overflowed the stack
+    const modernBody = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_job_status","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"${MODERN}","io.modelcontextprotocol/clientCapabilities":{},"x":${deep}}}}`;
+    const legacyBody = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_job_status","arguments":{"x":${deep}}}}`;
+    const answers = [
+      await post(t.mcpUrl, modernBody, { 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'get_job_status' }),
+      await post(t.mcpUrl, legacyBody),
+    ];
+    for (const res of answers) {
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as RpcError).error.code).toBe(-32600);
+    }
   });
 });
