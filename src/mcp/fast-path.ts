@@ -36,6 +36,9 @@ export type LeanPathFilter = (headers: IncomingHttpHeaders, body: unknown) => Le
 export function createLeanPathFilter(isOurTool: (name: string) => boolean, options: { cacheSize?: number } = {}): LeanPathFilter {
   const verdicts = new Map<string, boolean>();
   const cacheSize = options.cacheSize ?? 1000;
+  // The envelope judged last: an agent repeats its envelope, and comparing with it is cheaper than
+  // the JSON key of the verdict cache (which showed at ~2.5 µs a call in the profile).
+  let last: { version: string; method: string | undefined; mcpName: string | undefined; name: string; envelope: unknown; verdict: boolean } | undefined;
 
   function modernEnvelopeAccepted(name: string, meta: Record<string, unknown>, version: string, method: string | undefined, mcpName: string | undefined): boolean {
     let envelope = meta;
@@ -45,6 +48,9 @@ export function createLeanPathFilter(isOurTool: (name: string) => boolean, optio
         for (const k in meta) if (!TRACE_KEYS.has(k)) envelope[k] = meta[k];
         break;
       }
+    }
+    if (last && last.version === version && last.method === method && last.mcpName === mcpName && last.name === name && sameJson(last.envelope, envelope, MAX_ENVELOPE_DEPTH)) {
+      return last.verdict;
     }
     const key = JSON.stringify([version, method, mcpName, name, envelope]);
     let verdict = verdicts.get(key);
@@ -68,6 +74,7 @@ export function createLeanPathFilter(isOurTool: (name: string) => boolean, optio
       if (verdicts.size >= cacheSize) verdicts.delete(verdicts.keys().next().value!);
       verdicts.set(key, verdict);
     }
+    last = { version, method, mcpName, name, envelope, verdict };
     return verdict;
   }
 
@@ -118,6 +125,22 @@ export function createLeanResultEncoder(serverInfo: { name: string; version: str
     const tail = tails[call.era][result.isError ? 1 : 0];
     return `{"jsonrpc":"2.0","id":${JSON.stringify(call.id)},"result":{"content":[{"type":"text","text":${JSON.stringify(json)}}],"structuredContent":${json}${tail}}`;
   };
+}
+
+/** How deep the comparison with the last envelope looks (real ones nest 2 or 3 levels; bodies at most 64: guards.ts). */
+const MAX_ENVELOPE_DEPTH = 16;
+
+/** Whether two parsed JSON values are equal (key order aside), looking at most `depth` levels down. */
+function sameJson(a: unknown, b: unknown, depth: number): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || depth === 0 || Array.isArray(a) !== Array.isArray(b)) return false;
+  let count = 0;
+  for (const k in a) {
+    if (!Object.hasOwn(b, k) || !sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], depth - 1)) return false;
+    count++;
+  }
+  for (const _ in b) count--;
+  return count === 0;
 }
 
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {
