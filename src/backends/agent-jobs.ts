@@ -176,21 +176,24 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
     return read(jobId, ctx.signal);
   }
 
+  /** The report of a cancel that found the job already ended (`job`: the read that showed it). */
+  function alreadyFinished(jobId: string, statusBefore: JobStatus, job: JobStatusReport): CancelReport {
+    return {
+      outcome: 'already_terminal',
+      status_before: statusBefore,
+      status_after: job.status,
+      message: `agent job ${jobId} had already finished (${job.raw_status}); nothing was cancelled`,
+      ...recordOf(job),
+    };
+  }
+
   async function cancel(jobId: string, ctx: CancelContext): Promise<CancelReport> {
     assertJobId(validateJobId, jobId);
     const before = await read(jobId, ctx.signal);
     if (!before.found) {
       return { outcome: 'not_found', status_before: 'unknown', status_after: 'unknown', message: `agent job ${jobId} does not exist (or belongs to another organization)` };
     }
-    if (isTerminal(before.status)) {
-      return {
-        outcome: 'already_terminal',
-        status_before: before.status,
-        status_after: before.status,
-        message: `agent job ${jobId} had already finished (${before.raw_status}); nothing was cancelled`,
-        ...recordOf(before),
-      };
-    }
+    if (isTerminal(before.status)) return alreadyFinished(jobId, before.status, before);
     // The reason travels in a DELETE body, as the service documents; some proxies drop DELETE bodies [INF].
     const res = await http.call({
       operation: 'cancel_job',
@@ -252,15 +255,7 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
       // Not idempotent: a terminal job answers 409. Read it to say how it ended.
       const after = await read(jobId, ctx.signal);
       if (!after.found) return { outcome: 'not_found', status_before: before.status, status_after: 'unknown', message: `agent job ${jobId} no longer exists` };
-      if (isTerminal(after.status)) {
-        return {
-          outcome: 'already_terminal',
-          status_before: before.status,
-          status_after: after.status,
-          message: `agent job ${jobId} had already finished (${after.raw_status}); nothing was cancelled`,
-          ...recordOf(after),
-        };
-      }
+      if (isTerminal(after.status)) return alreadyFinished(jobId, before.status, after);
       throw unexpectedStatus(name, res);
     }
     // A 403 here is about the key: the job was just read, so it is this organization's, and the key
