@@ -68,7 +68,7 @@ export interface HttpClient {
 const RETRYABLE_STATUS = new Set([502, 503, 504]);
 const RETRY_PAUSE_MS = 100;
 
-/** Raised inside the policies for an answer that counts as "unavailable" (5xx). */
+/** Raised inside the circuit breaker for an answer that counts as "unavailable" (5xx). */
 class UnavailableAnswer extends Error {
   readonly response: HttpResponse;
   constructor(response: HttpResponse) {
