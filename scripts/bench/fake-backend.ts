@@ -1,11 +1,15 @@
 // A fake AI Connect agent-jobs service for the benchmark: `GET {prefix}/services/agent-jobs/{id}`
 // answers, for any id, a RUNNING job in the record shape src/sandbox/agent-jobs.ts renders (wrapped in
-// `{data, meta}`), after checking the `Authorization: Bearer <key>` the adapter sends.
-// Usage: node scripts/bench/fake-backend.ts PORT
+// `{data, meta}`), after checking the `Authorization: Bearer <key>` the adapter sends. By default the
+// record is the same on every read, as a job's is while nothing happens to it; with `changing`, every
+// answer differs (its activities_count counts the reads), so no answer is ever the one read before.
+// Usage: node scripts/bench/fake-backend.ts PORT [changing]
 import { createServer, type ServerResponse } from 'node:http';
 import { BACKEND_KEY } from './shapes.ts';
 
 const port = Number(process.argv[2]);
+const changing = process.argv[3] === 'changing';
+let reads = 0;
 const ORG = 'aiconnect';
 const ROUTE = /\/services\/agent-jobs\/([A-Za-z0-9_-]{1,128})$/;
 const now = Date.now();
@@ -32,7 +36,7 @@ function record(id: string): Record<string, unknown> {
     chat_id: null,
     tags: [],
     execution_log: [],
-    activities_count: 1,
+    activities_count: changing ? ++reads : 1,
   };
 }
 

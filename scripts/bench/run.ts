@@ -6,7 +6,8 @@
 // --rounds 3, --connections 32, --threads 1 (wrk's), --warmup 5 (s per target before round 1; 2 s left
 // round 1 visibly colder), --only target,…  (bare, sdk-modern, sdk-legacy, gateway-modern,
 // gateway-legacy, gateway-redis; sdk, gateway), --profile (CPU profile of the memory-store gateway: top
-// 25 functions by self time).
+// 25 functions by self time), --changing-records (the backend's record differs on every read, so the
+// adapters' memo of a job's last answer never applies: the cost of a job that changes all the time).
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -64,6 +65,7 @@ function options() {
       warmup: { type: 'string', default: '5' },
       only: { type: 'string' },
       profile: { type: 'boolean', default: false },
+      'changing-records': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -84,6 +86,7 @@ function options() {
     warmup: int('warmup', values.warmup, 0),
     ids,
     profile: values.profile,
+    changingRecords: values['changing-records'],
   };
 }
 
@@ -104,6 +107,7 @@ async function main(): Promise<number> {
       `          why ${opts.threads === 1 ? 'one thread' : `${opts.threads} threads`}: one wrk thread (epoll, a static request, no per-request Lua) uses ~10 % of a core at 10k rps, far above any`,
       `          target here; on 2 cores a second one only takes CPU from the server under test and the backend, which share the machine`,
       `targets:  ${opts.ids.join(', ')}; one fake agent-jobs backend process; each server in its own process; loopback only`,
+      `backend:  one RUNNING job read again and again; its record ${opts.changingRecords ? 'differs on every read (--changing-records)' : 'is the same on every read, as a job whose state has not changed (--changing-records: a new one every read)'}`,
       `gateway:  OAuth on (ES256 JWT, local JWKS file), admin listener (metrics) on, logs at the default level to a file, caller rate limit 100000/s burst 1000000${opts.profile ? ', CPU profile on (--cpu-prof)' : ''}`,
       `          started as the Docker image starts it: node ${[...image.nodeArgs, 'dist/main.js'].join(' ')} (built by npm run build), ${Object.entries(image.env).map(([k, v]) => `${k}=${v}`).join(' ')}`,
       ...(redisVersion ? [`          gateway redis: a second gateway process, the same but state.store: redis on ${redisVersion} (loopback, no persistence), sent gateway legacy's request`] : []),
@@ -114,7 +118,7 @@ async function main(): Promise<number> {
 
   const backendPort = await freePort();
   const backendLog = join(dir, 'fake-backend.log');
-  const backend = startNode(join(HERE, 'fake-backend.ts'), [String(backendPort)], { logFile: backendLog });
+  const backend = startNode(join(HERE, 'fake-backend.ts'), [String(backendPort), ...(opts.changingRecords ? ['changing'] : [])], { logFile: backendLog });
   try {
     await waitForPort(backendPort, backend);
   } catch (e) {

@@ -12,6 +12,7 @@ import { compact, countOf, tagsOf, textOf } from '../jobs/details.ts';
 import { keeps, offsetPositionSchema, positionOf, singleRawFilter, walkOffsetPages, type ListPage, type ListQuery } from '../jobs/listing.ts';
 import { isTerminal, notFoundReport, recordOf, timesOf, toIsoTime, type CancelReport, type JobStatus, type JobStatusReport } from '../jobs/model.ts';
 import type { AdapterOptions } from './adapter-options.ts';
+import { createAnswerMemo } from './answer-memo.ts';
 import { answerForAnotherJob, createHttpClient, isAnswerFor, parseJson, unexpectedShape, unexpectedStatus, type HttpResponse } from './http-client.ts';
 
 // The id format is undocumented (the docs' example is `job123`, the seeds are UUIDs). Accept the
@@ -88,6 +89,7 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
   });
   const query = config.org_id !== undefined ? { org_id: config.org_id } : {};
   const jobPath = (id: string): string[] => ['services', 'agent-jobs', id];
+  const lastAnswers = createAnswerMemo<JobStatusReport>();
 
   function toReport(job: AgentJob): JobStatusReport {
     const raw = (job.job_status ?? job.status) as string;
@@ -165,7 +167,7 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
 
   async function read(jobId: string, signal: AbortSignal): Promise<JobStatusReport> {
     const res = await http.call({ operation: 'get_job', method: 'GET', path: jobPath(jobId), jobId, query, signal });
-    if (res.status === 200) return toReport(parseJob(res, jobId));
+    if (res.status === 200) return lastAnswers.reuse(jobId, res.text, () => toReport(parseJob(res, jobId)));
     if (res.status === 404) return notFoundReport();
     if (res.status === 403 && (await forbiddenMeansNotFound(res, signal))) return notFoundReport();
     throw unexpectedStatus(name, res);

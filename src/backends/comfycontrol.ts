@@ -17,6 +17,7 @@ import { keeps, offsetPositionSchema, positionOf, walkOffsetPages, type ListPage
 import { isTerminal, notFoundReport, recordOf, timesOf, type CancelReport, type JobStatus, type JobStatusReport } from '../jobs/model.ts';
 import { createMemoryStore } from '../state/memory-store.ts';
 import type { AdapterOptions } from './adapter-options.ts';
+import { createAnswerMemo } from './answer-memo.ts';
 import { createRequestBudget } from './comfycontrol-budget.ts';
 import {
   answerForAnotherJob,
@@ -80,6 +81,7 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
   });
   const requests = config.rate_limit?.requests ?? 40;
   const budget = createRequestBudget(options.state ?? createMemoryStore(), { name, requests, perSeconds: config.rate_limit?.per_seconds ?? 10 });
+  const lastAnswers = createAnswerMemo<JobStatusReport>();
 
   /** One call, paid for now unless `prepaid`; a 429 starts the cooldown (for every replica) and becomes RATE_LIMITED. */
   async function call(req: HttpRequest, prepaid = false): Promise<HttpResponse> {
@@ -168,7 +170,7 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
 
   async function read(jobId: string, signal: AbortSignal, prepaid = false): Promise<JobStatusReport> {
     const res = await call({ operation: 'get_job', method: 'GET', path: ['v1', 'workflow', jobId], jobId, signal }, prepaid);
-    if (res.status === 200) return toReport(parseWorkflow(res, jobId));
+    if (res.status === 200) return lastAnswers.reuse(jobId, res.text, () => toReport(parseWorkflow(res, jobId)));
     if (res.status === 404 || isForeign(res)) return notFoundReport();
     throw unexpectedStatus(name, res);
   }

@@ -13,6 +13,7 @@ import { compact, countOf, intOf, nonNegativeOf, textOf } from '../jobs/details.
 import { keeps, positionOf, singleRawFilter, type ListPage, type ListQuery, type ListedJob } from '../jobs/listing.ts';
 import { isTerminal, notFoundReport, recordOf, timesOf, type CancelReport, type JobStatus, type JobStatusReport } from '../jobs/model.ts';
 import type { AdapterOptions } from './adapter-options.ts';
+import { createAnswerMemo } from './answer-memo.ts';
 import { answerForAnotherJob, createHttpClient, isAnswerFor, parseJson, unexpectedShape, unexpectedStatus, type HttpResponse } from './http-client.ts';
 
 // `job_id` is `string<uuid>` in the API. Postgres-style UUIDs compare case-insensitively, so an
@@ -88,6 +89,7 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
     trace: options.trace,
   });
   const jobPath = (id: string): string[] => ['projects', project, 'jobs', id.toLowerCase()];
+  const lastAnswers = createAnswerMemo<JobStatusReport>();
 
   function detailsOf(job: RuntimeJob): JobStatusReport['details'] {
     return compact({
@@ -155,7 +157,7 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
 
   async function read(jobId: string, signal: AbortSignal): Promise<JobStatusReport> {
     const res = await http.call({ operation: 'get_job', method: 'GET', path: jobPath(jobId), jobId: jobId.toLowerCase(), signal });
-    if (res.status === 200) return toReport(parseJob(res, jobId));
+    if (res.status === 200) return lastAnswers.reuse(jobId, res.text, () => toReport(parseJob(res, jobId)));
     // Unknown ids and other projects' jobs are 404. 403 (a token without access to this project) and
     // 401 are credential problems: BACKEND_AUTH via unexpectedStatus.
     if (res.status === 404) return notFoundReport();
