@@ -94,6 +94,19 @@ export interface JobService {
 
 export function createJobService(registry: ProjectRegistry, hooks: JobServiceHooks = {}, options: { waits: WaitHub }): JobService {
   const { waits } = options;
+  // The answer made of each shared report: an adapter hands out the same frozen report while a job's
+  // answer does not change (backends/answer-memo.ts), so its answer is made once and shared (frozen) too.
+  const answersOfSharedReports = new WeakMap<JobStatusReport, JobStatusResult>();
+
+  function statusAnswer(ref: JobRef, report: JobStatusReport): JobStatusResult {
+    if (!Object.isFrozen(report)) return statusResult(ref, report);
+    const made = answersOfSharedReports.get(report);
+    if (made && made.project_reference === ref.project_reference && made.job_id === ref.job_id) return made;
+    const answer = statusResult(ref, report);
+    Object.freeze(answer.backend);
+    answersOfSharedReports.set(report, Object.freeze(answer));
+    return answer;
+  }
 
   /** Takes one of the caller's wait slots, or the RATE_LIMITED error when it holds its maximum. */
   function enterWait(caller: Principal | undefined, ref: JobRef): { release: () => void } | { error: Outcome<never> } {
@@ -131,7 +144,7 @@ export function createJobService(registry: ProjectRegistry, hooks: JobServiceHoo
       const seconds = waits.clamp(args.wait_seconds ?? 0);
       if (seconds === 0) {
         try {
-          return { ok: true, value: statusResult(found.ref, await backend.getStatus(args.job_id, { signal: options.signal })) };
+          return { ok: true, value: statusAnswer(found.ref, await backend.getStatus(args.job_id, { signal: options.signal })) };
         } catch (e) {
           return fromError(e, found.ref, 'get_job_status', options);
         }

@@ -6,7 +6,7 @@ import type { JobService } from '../jobs/job-service.ts';
 import { principalKey, type Principal } from '../auth/principal.ts';
 import type { CallerRateLimit } from './caller-rate-limit.ts';
 import type { WaitHeartbeat } from '../jobs/waits.ts';
-import { TOOL_DEFINITIONS, callTool, isToolName, type ToolName } from './tools.ts';
+import { TOOL_DEFINITIONS, callTool, createResultMaker, isToolName, type ToolName } from './tools.ts';
 
 /** Sends a progress notification on the request's own response stream (only for a client that sent a progress token). */
 export type ProgressSender = (update: { progress: number; total?: number; message?: string }) => Promise<void>;
@@ -55,6 +55,7 @@ export interface ToolDispatcher {
 export function createToolDispatcher(deps: DispatcherDeps): ToolDispatcher {
   const extra = new Map((deps.extraTools ?? []).map((t) => [t.definition.name, t]));
   const tools = [...TOOL_DEFINITIONS, ...(deps.extraTools ?? []).map((t) => t.definition)];
+  const toResult = createResultMaker();
   return {
     tools,
     has: (name) => isToolName(name) || extra.has(name),
@@ -69,7 +70,7 @@ export function createToolDispatcher(deps: DispatcherDeps): ToolDispatcher {
       const wait = deps.rateLimit ? await deps.rateLimit.take(caller ? principalKey(caller) : 'anonymous') : 0;
       const onHeartbeat = context.progress ? heartbeatSender(context.progress) : undefined;
       // The budget is taken once per call: a call that waits a minute costs what an instant one does.
-      const result = wait > 0 ? rateLimited(wait) : await callTool(deps.service, name, args, { signal: context.signal, caller, requestId: context.requestId, onHeartbeat });
+      const result = wait > 0 ? rateLimited(wait) : await callTool(deps.service, name, args, { signal: context.signal, caller, requestId: context.requestId, onHeartbeat }, toResult);
       deps.onToolCall?.({
         tool: name,
         arguments: isRecord(args) ? args : undefined,

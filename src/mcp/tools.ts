@@ -161,8 +161,11 @@ export function isToolName(name: string): name is ToolName {
   return (TOOL_NAMES as readonly string[]).includes(name);
 }
 
-/** Runs a tool; argument problems come back as an INVALID_ARGUMENT tool error, like any other failure. */
-export async function callTool(service: JobService, name: ToolName, args: unknown, options: CallOptions): Promise<CallToolResult> {
+/**
+ * Runs a tool; argument problems come back as an INVALID_ARGUMENT tool error, like any other failure.
+ * `toResult` makes the tool result of an outcome (one that remembers the JSON of shared answers: createResultMaker).
+ */
+export async function callTool(service: JobService, name: ToolName, args: unknown, options: CallOptions, toResult: ResultMaker = createResultMaker()): Promise<CallToolResult> {
   if (name === 'get_job_status') {
     const parsed = getJobStatusArgs.safeParse(args ?? {});
     if (!parsed.success) return toResult(invalidArguments(parsed.error));
@@ -197,12 +200,26 @@ function invalidArguments(error: z.ZodError): Outcome<never> {
 export const STRUCTURED_JSON: unique symbol = Symbol('structuredContent as JSON');
 export type ToolResult = CallToolResult & { [STRUCTURED_JSON]?: string };
 
-function toResult(outcome: Outcome<object>): ToolResult {
-  if (outcome.ok) {
-    const text = JSON.stringify(outcome.value);
-    return { content: [{ type: 'text', text }], structuredContent: outcome.value as Record<string, unknown>, [STRUCTURED_JSON]: text };
-  }
-  const { ok: _ok, ...error } = outcome;
-  const text = JSON.stringify(error);
-  return { isError: true, content: [{ type: 'text', text }], structuredContent: error, [STRUCTURED_JSON]: text };
+export type ResultMaker = (outcome: Outcome<object>) => ToolResult;
+
+/**
+ * The tool result of an outcome. A frozen answer is one the job service shares between calls (a job
+ * polled while unchanged), so its JSON is written once and remembered with it.
+ */
+export function createResultMaker(): ResultMaker {
+  const jsonOfShared = new WeakMap<object, string>();
+  return (outcome) => {
+    if (outcome.ok) {
+      const value = outcome.value;
+      let text = jsonOfShared.get(value);
+      if (text === undefined) {
+        text = JSON.stringify(value);
+        if (Object.isFrozen(value)) jsonOfShared.set(value, text);
+      }
+      return { content: [{ type: 'text', text }], structuredContent: value as Record<string, unknown>, [STRUCTURED_JSON]: text };
+    }
+    const { ok: _ok, ...error } = outcome;
+    const text = JSON.stringify(error);
+    return { isError: true, content: [{ type: 'text', text }], structuredContent: error, [STRUCTURED_JSON]: text };
+  };
 }

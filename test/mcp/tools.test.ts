@@ -118,3 +118,35 @@ describe('tool definitions and routing', () => {
     expect(sent.some((r) => r.path === `/history/${encodeURIComponent('../x')}`)).toBe(true);
   });
 });
+
+describe('a job polled again and again', () => {
+  let t: TestGateway;
+  let client: Client;
+  beforeAll(async () => {
+    t = await startTestGateway();
+    client = await t.client();
+  });
+  afterAll(async () => t?.close());
+
+  // The adapters reuse what they made of a job's last answer when the next is the same text; a
+  // change in the job must show on the very next read, with the answer's text and structure agreeing.
+  for (const project of ['agents', 'site-x', 'cloud-renders']) {
+    it(`${project}: answers an unchanged job the same way each time, and a change on the next read`, async () => {
+      const id = seed(t, project, 'queued');
+      const read = () => t.call(client, 'get_job_status', { project_reference: project, job_id: id });
+      const first = await read();
+      expect(first.structuredContent).toMatchObject({ project_reference: project, job_id: id, status: 'queued', terminal: false });
+      for (let i = 0; i < 3; i++) {
+        const again = await read();
+        expect(again.structuredContent).toEqual(first.structuredContent);
+        expect(JSON.parse((again.content[0] as { text: string }).text)).toEqual(first.structuredContent);
+      }
+      const cancel = await t.call(client, 'cancel_job', { project_reference: project, job_id: id });
+      expect(cancel.isError).toBeFalsy();
+      t.clock.advance(60_000); // an asynchronous cancel (ComfyControl) takes a few seconds
+      const after = await read();
+      expect(after.structuredContent).toMatchObject({ project_reference: project, job_id: id, status: 'cancelled', terminal: true });
+      expect(JSON.parse((after.content[0] as { text: string }).text)).toEqual(after.structuredContent);
+    });
+  }
+});
