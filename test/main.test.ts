@@ -61,4 +61,24 @@ describe('mcp-job-gateway command line', () => {
 
     expect(await sandbox.stop()).toBe(0);
   });
+
+  it('has written every log line when it exits on SIGTERM, the tool call\'s included', async () => {
+    const sandbox = await startSandboxProcess({ LOG_LEVEL: 'info' });
+    children.push(sandbox.child);
+    let later = '';
+    sandbox.child.stdout!.on('data', (d) => (later += d));
+    const closed = new Promise((resolve) => sandbox.child.stdout!.once('close', resolve));
+    const client = new Client({ name: 'cli-test', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${sandbox.port}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${sandbox.token}` } } }));
+    await client.callTool({ name: 'get_job_status', arguments: { project_reference: 'agents', job_id: 'no-such-job' } });
+    await client.close();
+    expect(await sandbox.stop()).toBe(0);
+    await closed;
+    const lines = later
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { event?: string; tool?: string; msg?: string });
+    expect(lines.some((l) => l.event === 'tool_call' && l.tool === 'get_job_status')).toBe(true);
+    expect(lines.at(-1)).toMatchObject({ msg: 'stopped' });
+  });
 });

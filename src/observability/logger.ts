@@ -18,8 +18,8 @@ export const REDACTED_PATHS = [
 ];
 
 /**
- * Without a destination, logs go to stdout through an asynchronous writer: a synchronous write per
- * line was the largest single cost of a call under load. Call `logger.flush()` before exiting.
+ * Without a destination, logs go to stdout: the lines of one event-loop turn in one synchronous
+ * write (linesPerTurn). Call `logger.flush()` before exiting.
  */
 export function createLogger(options: { level?: string; destination?: DestinationStream } = {}): Logger {
   return pino(
@@ -30,7 +30,7 @@ export function createLogger(options: { level?: string; destination?: Destinatio
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       formatters: { level: (label) => ({ level: label }) },
     },
-    options.destination ?? pino.destination({ dest: 1, sync: false }),
+    options.destination ?? linesPerTurn(pino.destination({ dest: 1, sync: true })),
   );
 }
 
@@ -48,5 +48,43 @@ function isoTimeOncePerMillisecond(): () => string {
       field = `,"time":"${new Date(now).toISOString()}"`;
     }
     return field;
+  };
+}
+
+/** What linesPerTurn writes to: pino's sonic-boom destination. */
+export interface LineTarget {
+  write(data: string): unknown;
+  flush(cb?: (err?: Error | null) => void): void;
+  flushSync(): void;
+}
+
+/**
+ * Collects the lines logged in one turn of the event loop and hands them to `target` as one write.
+ * Under load a turn serves many calls, each with its log line. Measured per call: a synchronous
+ * write per line, or sonic-boom's asynchronous writer (a thread-pool write, and a scan of its whole
+ * pending buffer per line), each cost about 10 µs more than one synchronous write per turn. The
+ * write blocks: a log reader that stops reading holds the gateway up rather than letting lines pile
+ * up in memory.
+ */
+export function linesPerTurn(target: LineTarget): DestinationStream & { flush(cb?: (err?: Error | null) => void): void; flushSync(): void } {
+  let pending = '';
+  const handOver = () => {
+    const lines = pending;
+    pending = '';
+    if (lines !== '') target.write(lines);
+  };
+  return {
+    write(line: string) {
+      if (pending === '') setImmediate(handOver);
+      pending += line;
+    },
+    flush(cb) {
+      handOver();
+      target.flush(cb);
+    },
+    flushSync() {
+      handOver();
+      target.flushSync();
+    },
   };
 }

@@ -2,7 +2,7 @@
 // within one millisecond).
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createLogger } from '../../src/observability/logger.ts';
+import { createLogger, linesPerTurn, type LineTarget } from '../../src/observability/logger.ts';
 
 describe('logger', () => {
   afterEach(() => {
@@ -28,5 +28,22 @@ describe('logger', () => {
       '2026-11-24T08:30:15.250Z',
     ]);
     for (const l of lines) expect(l.match(/"time":/g)).toHaveLength(1);
+  });
+
+  it('writes the lines of one event-loop turn in one write, in order, and loses none on flush', async () => {
+    const writes: string[] = [];
+    const target: LineTarget = { write: (d) => writes.push(d), flush: (cb) => cb?.(), flushSync: () => {} };
+    const logger = createLogger({ destination: linesPerTurn(target) });
+    logger.info('one');
+    logger.info('two');
+    expect(writes).toEqual([]); // not yet: the turn is not over
+    await new Promise((r) => setImmediate(r));
+    expect(writes).toHaveLength(1);
+    logger.info('three');
+    await new Promise((r) => setImmediate(r));
+    logger.info('four');
+    await new Promise<void>((resolve) => logger.flush(() => resolve())); // what a stop does
+    const msgs = (w: string) => w.trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg);
+    expect(writes.map(msgs)).toEqual([['one', 'two'], ['three'], ['four']]);
   });
 });
