@@ -108,18 +108,25 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
   // Times are kept as numbers and formatted when read (formatting one per call showed in the profile).
   const health = new Map<string, { backend: string; kind: string; state: BackendHealth['state']; last_success: number | null; last_failure: number | null }>();
   // Label sets are few and bounded; the series of each is bound once and found again by a joined key.
-  const children = new Map<string, { calls: { inc(): void }; duration: { observe(v: number): void } }>();
+  type ToolChild = { calls: { inc(): void }; duration: { observe(v: number): void } };
+  const children = new Map<string, ToolChild>();
+  let lastTool: { tool: string; outcome: string; kind: string; name: string; child: ToolChild } | undefined;
 
   return {
     registry,
     toolCall(tool, backend, outcome, seconds) {
       const kind = backend?.kind ?? 'none';
       const name = backend?.name ?? 'none';
-      const key = `${tool}\u0000${outcome}\u0000${kind}\u0000${name}`;
-      let child = children.get(key);
+      // As for mcpOperation: compare with the previous call's labels before building a lookup key.
+      let child = lastTool?.tool === tool && lastTool.outcome === outcome && lastTool.kind === kind && lastTool.name === name ? lastTool.child : undefined;
       if (!child) {
-        child = { calls: toolCalls.bind({ tool, outcome, backend_kind: kind, backend: name }), duration: toolDuration.bind({ tool, backend_kind: kind, backend: name }) };
-        children.set(key, child);
+        const key = `${tool}\u0000${outcome}\u0000${kind}\u0000${name}`;
+        child = children.get(key);
+        if (!child) {
+          child = { calls: toolCalls.bind({ tool, outcome, backend_kind: kind, backend: name }), duration: toolDuration.bind({ tool, backend_kind: kind, backend: name }) };
+          children.set(key, child);
+        }
+        lastTool = { tool, outcome, kind, name, child };
       }
       child.calls.inc();
       child.duration.observe(seconds);
