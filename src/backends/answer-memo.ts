@@ -1,8 +1,9 @@
 // What an adapter made of the last answer it read for each job. An agent waiting on a job polls it,
 // and the backend answers the same bytes until the job changes; parsing, validating and mapping them
 // again on every poll was the largest single cost of a status call in the profile. Only the very same
-// text for the very same job id is reused, so the report is the one the adapter would make again. It
-// is shared between calls, so it is frozen. Bounded in entries and in the characters it holds.
+// text for the very same job id is reused, so the report is the one the adapter would make again.
+// Handed out a second time, a report is shared between calls, so it is frozen then (not before: a
+// job whose answer changes on every read pays nothing for it). Bounded in entries and in characters.
 
 export interface AnswerMemoLimits {
   /** Jobs remembered (oldest out first). */
@@ -18,14 +19,14 @@ export const DEFAULT_ANSWER_MEMO_LIMITS: AnswerMemoLimits = { entries: 1000, max
 export interface AnswerMemo<T extends object> {
   /**
    * The report of `text`, the answer just read for `jobId`: the one made last for this job if its
-   * answer was the same text, else the one `make()` returns (kept for next time). `make()` throwing
-   * (an answer the adapter refuses) keeps nothing.
+   * answer was the same text (frozen), else the one `make()` returns (kept for next time). `make()`
+   * throwing (an answer the adapter refuses) keeps nothing.
    */
   reuse(jobId: string, text: string, make: () => T): T;
 }
 
 export function createAnswerMemo<T extends object>(limits: AnswerMemoLimits = DEFAULT_ANSWER_MEMO_LIMITS): AnswerMemo<T> {
-  const last = new Map<string, { text: string; report: T }>();
+  const last = new Map<string, { text: string; report: T; shared: boolean }>();
   let held = 0;
   const forget = (jobId: string) => {
     const e = last.get(jobId);
@@ -36,11 +37,17 @@ export function createAnswerMemo<T extends object>(limits: AnswerMemoLimits = DE
   return {
     reuse(jobId, text, make) {
       const seen = last.get(jobId);
-      if (seen && seen.text === text) return seen.report;
-      const report = deepFreeze(make());
+      if (seen && seen.text === text) {
+        if (!seen.shared) {
+          deepFreeze(seen.report);
+          seen.shared = true;
+        }
+        return seen.report;
+      }
+      const report = make();
       forget(jobId);
       if (text.length <= limits.maxTextLength) {
-        last.set(jobId, { text, report });
+        last.set(jobId, { text, report, shared: false });
         held += text.length;
         while (last.size > limits.entries || held > limits.totalTextLength) forget(last.keys().next().value!);
       }

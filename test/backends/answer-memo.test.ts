@@ -36,9 +36,13 @@ describe('answer memo', () => {
     expect(c.made()).toBe(2);
   });
 
-  it('hands out frozen reports, nested objects included: a caller cannot change what the next one gets', () => {
+  it('freezes a report it hands out again, nested objects included: a caller cannot change what the next one gets', () => {
     const memo = createAnswerMemo<Report>();
-    const report = memo.reuse('job-1', '{}', counting().make('running'));
+    const c = counting();
+    const first = memo.reuse('job-1', '{}', c.make('running'));
+    expect(Object.isFrozen(first)).toBe(false); // only this call has it so far
+    const report = memo.reuse('job-1', '{}', c.make('running'));
+    expect(report).toBe(first);
     expect(Object.isFrozen(report)).toBe(true);
     expect(Object.isFrozen(report.details!.tags)).toBe(true);
     expect(() => {
