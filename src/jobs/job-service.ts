@@ -94,8 +94,8 @@ export interface JobService {
 
 export function createJobService(registry: ProjectRegistry, hooks: JobServiceHooks = {}, options: { waits: WaitHub }): JobService {
   const { waits } = options;
-  // The answer made of each shared report: an adapter hands out the same frozen report while a job's
-  // answer does not change (backends/answer-memo.ts), so its answer is made once and shared (frozen) too.
+  // The answer made of each shared report: while a job's answer does not change, its adapter hands out
+  // the same report again, frozen (backends/answer-memo.ts); its answer is made once and shared (frozen) too.
   const answersOfSharedReports = new WeakMap<JobStatusReport, JobStatusResult>();
 
   function statusAnswer(ref: JobRef, report: JobStatusReport): JobStatusResult {

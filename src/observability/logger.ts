@@ -83,6 +83,7 @@ export function linesPerTurn(target: LineTarget): DestinationStream & { flush(cb
       target.flush(cb);
     },
     flushSync() {
+      // pino calls this after a fatal line.
       handOver();
       target.flushSync();
     },
