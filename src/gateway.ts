@@ -87,7 +87,12 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         observerFor: (b) => metrics.backendObserver(b),
         // A backend call's span is a child of the server span of the MCP request it serves.
         // (With tracing off there is no tracer: the HTTP client then computes no route for a span.)
-        ...(traceSettings ? { tracerFor: (backend: { kind: string; name: string }) => (req: { method: string; template: string; origin: URL }) => tracing?.startClient(context.getStore()?.operation?.span, { ...req, backend }) } : {}),
+        ...(traceSettings
+          ? {
+              tracerFor: (backend: { kind: string; name: string }) => (req: { method: string; template: string; origin: URL }) =>
+                tracing?.startClient(context.getStore()?.operation?.span, { ...req, backend }),
+            }
+          : {}),
       }),
     })),
   );
@@ -95,7 +100,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const service = createJobService(
     registry,
     {
-      onInternalError: (err, op, requestId) => logger.error({ err, tool: op, request_id: requestId }, 'tool call failed inside the gateway'),
+      onInternalError: (err, op, requestId) =>
+        logger.error({ err, tool: op, request_id: requestId }, 'tool call failed inside the gateway'),
       onBackendError: backendFailureLogger(logger, traceSettings ? () => context.getStore()?.operation?.span?.ids : undefined),
     },
     { waits },
@@ -108,7 +114,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     recordToolCall(e);
     const operation = operationOf();
     if (!operation || (!operation.span && !e.result.isError)) return; // without a span only a tool error matters
-    const body = e.result.structuredContent as { project_reference?: string; backend?: { name: string; kind: string }; error?: { code?: string } } | undefined;
+    const body = e.result.structuredContent as
+      { project_reference?: string; backend?: { name: string; kind: string }; error?: { code?: string } } | undefined;
     operation.toolResult({
       project: body?.project_reference,
       backend: body?.backend,
@@ -117,9 +124,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     });
   };
   const limits = config.server.caller_rate_limit;
-  const rateLimit = limits.enabled
-    ? createCallerRateLimit(state, { perSecond: limits.per_second, burst: limits.burst })
-    : undefined;
+  const rateLimit = limits.enabled ? createCallerRateLimit(state, { perSecond: limits.per_second, burst: limits.burst }) : undefined;
   const info = { name: 'mcp-job-gateway', version: VERSION };
   const requestId = () => context.getStore()?.requestId;
   const trackOperation = createOperationTracker({ metrics, tracing: () => tracing, isTool: (name) => dispatcher.has(name) });
@@ -171,7 +176,11 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       const loopbackNames = ['localhost', '127.0.0.1', '[::1]'];
       const allowedHosts = s.allowed_hosts.length > 0 ? s.allowed_hosts : loopback ? loopbackNames : [new URL(mcpUrl).hostname];
       // Same-origin requests are always fine; on loopback so are the loopback spellings of our origin.
-      const allowedOrigins = [...s.allowed_origins, new URL(mcpUrl).origin, ...(loopback ? loopbackNames.map((h) => `http://${h}:${port}`) : [])];
+      const allowedOrigins = [
+        ...s.allowed_origins,
+        new URL(mcpUrl).origin,
+        ...(loopback ? loopbackNames.map((h) => `http://${h}:${port}`) : []),
+      ];
       let auth;
       if (config.auth.mode === 'oauth') {
         verifier = createTokenVerifier(config.auth, config.auth.audience === undefined ? [mcpUrl] : [config.auth.audience].flat());
@@ -186,7 +195,18 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
           if (--inFlightCalls === 0) callsDrained?.();
         };
       };
-      const app = createApp({ mcpPath: s.path, allowedHosts, allowedOrigins, maxBodyBytes: s.max_body_bytes, endpoint, logger, onRequest, context, trackOperation, ...(auth ? { auth } : {}) });
+      const app = createApp({
+        mcpPath: s.path,
+        allowedHosts,
+        allowedOrigins,
+        maxBodyBytes: s.max_body_bytes,
+        endpoint,
+        logger,
+        onRequest,
+        context,
+        trackOperation,
+        ...(auth ? { auth } : {}),
+      });
       server.on('request', app);
 
       let adminUrl: string | undefined;

@@ -106,7 +106,9 @@ async function main(argv: string[]): Promise<number> {
     await gateway.close();
     const err = e as NodeJS.ErrnoException & { port?: number; address?: string };
     if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
-      process.stderr.write(`cannot listen on ${err.address ?? ''}:${err.port ?? ''} (${err.code}); choose another port with --port or PORT, or stop what uses it\n`);
+      process.stderr.write(
+        `cannot listen on ${err.address ?? ''}:${err.port ?? ''} (${err.code}); choose another port with --port or PORT, or stop what uses it\n`,
+      );
       return 1;
     }
     throw e;

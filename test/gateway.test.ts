@@ -19,7 +19,10 @@ describe('gateway lifecycle', () => {
     const client = await t.client();
     const runtime = t.sandbox.simulations.find((s) => s.kind === 'project_runtime')!;
     runtime.server.setFault({ kind: 'delay', ms: 1500 });
-    const call = client.callTool({ name: 'get_job_status', arguments: { project_reference: 'site-x', job_id: t.sandbox.seedsByProject.get('site-x')!.succeeded[0]! } });
+    const call = client.callTool({
+      name: 'get_job_status',
+      arguments: { project_reference: 'site-x', job_id: t.sandbox.seedsByProject.get('site-x')!.succeeded[0]! },
+    });
     await expect.poll(() => runtime.server.openRequests()).toBe(1);
     const stopping = t.gateway.close({ graceMs: 10_000 });
     await expect.poll(async () => (await fetch(`${t.adminUrl}/readyz`).catch(() => undefined))?.status ?? 0).toBe(503);
@@ -34,7 +37,12 @@ describe('gateway lifecycle', () => {
     const client = await t.client();
     const runtime = t.sandbox.simulations.find((s) => s.kind === 'project_runtime')!;
     runtime.server.setFault({ kind: 'hang' });
-    void client.callTool({ name: 'get_job_status', arguments: { project_reference: 'site-x', job_id: t.sandbox.seedsByProject.get('site-x')!.succeeded[0]! } }).catch(() => {});
+    void client
+      .callTool({
+        name: 'get_job_status',
+        arguments: { project_reference: 'site-x', job_id: t.sandbox.seedsByProject.get('site-x')!.succeeded[0]! },
+      })
+      .catch(() => {});
     await expect.poll(() => runtime.server.openRequests()).toBe(1);
     await t.gateway.close({ graceMs: 200 }); // resolves although the call never finished
     // The cut-off backend call was aborted, not left hanging until its own timeout.
@@ -85,7 +93,10 @@ describe('gateway lifecycle', () => {
   it('starts and answers with an unreachable state store: state_store_up 0, still ready, what it learns kept in its own memory', async () => {
     const closed = await freePort();
     const t = await startTestGateway({
-      configure: (c) => ({ ...c, state: { store: 'redis', url: `redis://:pw@127.0.0.1:${closed}/0`, key_prefix: 'mcp-job-gateway:', operation_timeout_ms: 100 } }),
+      configure: (c) => ({
+        ...c,
+        state: { store: 'redis', url: `redis://:pw@127.0.0.1:${closed}/0`, key_prefix: 'mcp-job-gateway:', operation_timeout_ms: 100 },
+      }),
     });
     started.push(t);
     expect(await (await fetch(`${t.adminUrl}/readyz`)).status).toBe(200);
@@ -95,8 +106,13 @@ describe('gateway lifecycle', () => {
     const id = comfy.submit();
     const args = { project_reference: 'studio-a', job_id: id };
     expect((await client.callTool({ name: 'cancel_job', arguments: args })).structuredContent).toMatchObject({ outcome: 'cancelled' });
-    expect((await client.callTool({ name: 'get_job_status', arguments: args })).structuredContent).toMatchObject({ status: 'cancelled', found: true });
-    expect((await client.callTool({ name: 'cancel_job', arguments: args })).structuredContent).toMatchObject({ outcome: 'already_terminal' });
+    expect((await client.callTool({ name: 'get_job_status', arguments: args })).structuredContent).toMatchObject({
+      status: 'cancelled',
+      found: true,
+    });
+    expect((await client.callTool({ name: 'cancel_job', arguments: args })).structuredContent).toMatchObject({
+      outcome: 'already_terminal',
+    });
   });
 
   it('with the default memory store, state_store_up is 1', async () => {

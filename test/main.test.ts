@@ -51,10 +51,18 @@ describe('mcp-job-gateway command line', () => {
     const { out, port, token } = sandbox;
     expect(out).toContain(`http://127.0.0.1:${port}/mcp`);
     for (const p of ['studio-a', 'agents', 'site-x', 'cloud-renders']) expect(out).toContain(p);
-    const succeeded = out.split('\n').find((l) => l.trim().startsWith('succeeded'))!.trim().split(/\s+/)[1]!;
+    const succeeded = out
+      .split('\n')
+      .find((l) => l.trim().startsWith('succeeded'))!
+      .trim()
+      .split(/\s+/)[1]!;
 
     const client = new Client({ name: 'cli-test', version: '1' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), {
+        requestInit: { headers: { Authorization: `Bearer ${token}` } },
+      }),
+    );
     const r = await client.callTool({ name: 'get_job_status', arguments: { project_reference: 'studio-a', job_id: succeeded } });
     expect(r.structuredContent).toMatchObject({ status: 'succeeded', found: true });
     await client.close();
@@ -62,14 +70,18 @@ describe('mcp-job-gateway command line', () => {
     expect(await sandbox.stop()).toBe(0);
   });
 
-  it('has written every log line when it exits on SIGTERM, the tool call\'s included', async () => {
+  it("has written every log line when it exits on SIGTERM, the tool call's included", async () => {
     const sandbox = await startSandboxProcess({ LOG_LEVEL: 'info' });
     children.push(sandbox.child);
     let later = '';
     sandbox.child.stdout!.on('data', (d) => (later += d));
     const closed = new Promise((resolve) => sandbox.child.stdout!.once('close', resolve));
     const client = new Client({ name: 'cli-test', version: '1' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${sandbox.port}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${sandbox.token}` } } }));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${sandbox.port}/mcp`), {
+        requestInit: { headers: { Authorization: `Bearer ${sandbox.token}` } },
+      }),
+    );
     await client.callTool({ name: 'get_job_status', arguments: { project_reference: 'agents', job_id: 'no-such-job' } });
     await client.close();
     expect(await sandbox.stop()).toBe(0);

@@ -23,7 +23,13 @@ function blocks(): { lang: string; body: string }[] {
 function mismatch(sample: string, printed: string): string | undefined {
   const want = sample.replace(/\n$/, '').split('\n');
   const got = printed.replace(/\n$/, '').split('\n');
-  const pattern = (line: string) => new RegExp(`^${line.split('…').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const pattern = (line: string) =>
+    new RegExp(
+      `^${line
+        .split('…')
+        .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+    );
   let g = 0;
   for (let w = 0; w < want.length; w++) {
     const line = want[w]!;
@@ -65,7 +71,10 @@ describe('README', () => {
   afterAll(async () => sandbox?.stop());
 
   /** The printed start-up output with the moved ports put back to the shipped config's. */
-  const printed = () => sandbox.out.replaceAll(`127.0.0.1:${sandbox.port}/`, '127.0.0.1:8080/').replaceAll(`127.0.0.1:${sandbox.adminPort}/`, '127.0.0.1:9090/');
+  const printed = () =>
+    sandbox.out
+      .replaceAll(`127.0.0.1:${sandbox.port}/`, '127.0.0.1:8080/')
+      .replaceAll(`127.0.0.1:${sandbox.adminPort}/`, '127.0.0.1:9090/');
 
   it('shows the start-up output the gateway really prints', () => {
     const sample = blocks().find((b) => b.body.startsWith('mcp-job-gateway '));
@@ -92,7 +101,10 @@ describe('README', () => {
   }, 180_000);
 
   it("passes the Inspector's strict tool-schema portability check", async () => {
-    const r = await sh(`npx -y ${INSPECTOR} --cli http://127.0.0.1:${sandbox.port}/mcp --transport http --header "Authorization: Bearer ${sandbox.token}" --method tools/list --strict`, 150_000);
+    const r = await sh(
+      `npx -y ${INSPECTOR} --cli http://127.0.0.1:${sandbox.port}/mcp --transport http --header "Authorization: Bearer ${sandbox.token}" --method tools/list --strict`,
+      150_000,
+    );
     expect(r.code, r.stderr).toBe(0);
     // With problems it prints each (Warning: / Error: tool "…", Path, Issue) and a count; with none, nothing.
     const report = r.stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('npm warn'));

@@ -50,7 +50,8 @@ const server = createServer((req, res) => {
   const path = (req.url ?? '').split('?')[0] ?? '';
   const m = ROUTE.exec(path);
   if (req.method !== 'GET' || !m) return answer(res, 404, { message: `Cannot ${req.method} ${path}` });
-  if (req.headers.authorization !== `Bearer ${BACKEND_KEY}`) return answer(res, 401, { message: 'Unauthorized: invalid or missing API key' });
+  if (req.headers.authorization !== `Bearer ${BACKEND_KEY}`)
+    return answer(res, 401, { message: 'Unauthorized: invalid or missing API key' });
   const id = m[1]!;
   answer(res, 200, { data: record(id), meta: { org_id: ORG, id } });
 });

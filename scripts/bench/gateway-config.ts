@@ -26,7 +26,11 @@ export interface GatewayVariant {
   stateUrl?: string;
 }
 
-export async function writeGatewayConfig(dir: string, ports: { mcp: number; admin: number; backend: number }, variant: GatewayVariant): Promise<GatewaySetup> {
+export async function writeGatewayConfig(
+  dir: string,
+  ports: { mcp: number; admin: number; backend: number },
+  variant: GatewayVariant,
+): Promise<GatewaySetup> {
   const { privateKey, publicKey } = await generateKeyPair('ES256');
   const jwksFile = join(dir, `${variant.name}-jwks.json`);
   writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: KID, alg: 'ES256', use: 'sig' }] }));
@@ -51,7 +55,9 @@ export async function writeGatewayConfig(dir: string, ports: { mcp: number; admi
     },
     admin: { enabled: true, host: '127.0.0.1', port: ports.admin },
     auth: { mode: 'oauth', issuers: [{ issuer: ISSUER, jwks_file: jwksFile }], algorithms: ['ES256'] },
-    projects: [{ reference: PROJECT, backend: { kind: 'agent_jobs', base_url: `http://127.0.0.1:${ports.backend}/api/v0`, api_key: BACKEND_KEY } }],
+    projects: [
+      { reference: PROJECT, backend: { kind: 'agent_jobs', base_url: `http://127.0.0.1:${ports.backend}/api/v0`, api_key: BACKEND_KEY } },
+    ],
     ...(variant.stateUrl !== undefined ? { state: { store: 'redis', url: variant.stateUrl } } : {}),
   };
   const configFile = join(dir, `${variant.name}.yaml`);

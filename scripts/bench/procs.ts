@@ -27,10 +27,19 @@ export function track(child: ChildProcess): ChildProcess {
 }
 
 /** Starts `node [nodeArgs] script args` with stdout and stderr appended to `logFile`. */
-export function startNode(script: string, args: string[], options: { logFile: string; nodeArgs?: string[]; env?: NodeJS.ProcessEnv }): ChildProcess {
+export function startNode(
+  script: string,
+  args: string[],
+  options: { logFile: string; nodeArgs?: string[]; env?: NodeJS.ProcessEnv },
+): ChildProcess {
   const fd = openSync(options.logFile, 'a');
   try {
-    return track(spawn(process.execPath, [...(options.nodeArgs ?? []), script, ...args], { stdio: ['ignore', fd, fd], env: options.env ?? process.env }));
+    return track(
+      spawn(process.execPath, [...(options.nodeArgs ?? []), script, ...args], {
+        stdio: ['ignore', fd, fd],
+        env: options.env ?? process.env,
+      }),
+    );
   } finally {
     closeSync(fd);
   }
@@ -48,7 +57,8 @@ export function logTail(logFile: string, lines = 8): string {
 export async function waitForPort(port: number, child: ChildProcess, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`exited (${child.exitCode ?? child.signalCode}) before listening`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`exited (${child.exitCode ?? child.signalCode}) before listening`);
     const up = await new Promise<boolean>((resolve) => {
       const s = connect(port, '127.0.0.1');
       s.once('connect', () => (s.destroy(), resolve(true)));
@@ -85,7 +95,11 @@ export function rssKiB(pid: number | undefined): number | undefined {
 }
 
 /** Runs a command to completion (tracked, so an interrupt kills it) and collects its output. */
-export function run(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function run(
+  cmd: string,
+  args: string[],
+  env?: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env }));
     let stdout = '';

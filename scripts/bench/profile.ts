@@ -73,7 +73,9 @@ export async function profileSummary(gateway: ChildProcess, profileDir: string):
     `gateway CPU profile: ${file}`,
     `  busy ${(busyMs / 1000).toFixed(1)} s, idle ${(idleMs / 1000).toFixed(1)} s (whole process life: start-up, checks, warm-up, every round); top 25 by self time:`,
     `  ${'self ms'.padStart(9)} ${'%busy'.padStart(6)}  function  (file:line)`,
-    ...rows.map((r) => `  ${r.selfMs.toFixed(0).padStart(9)} ${(r.share * 100).toFixed(1).padStart(6)}  ${r.fn}${r.where ? `  (${r.where})` : ''}`),
+    ...rows.map(
+      (r) => `  ${r.selfMs.toFixed(0).padStart(9)} ${(r.share * 100).toFixed(1).padStart(6)}  ${r.fn}${r.where ? `  (${r.where})` : ''}`,
+    ),
   ];
   return `${lines.join('\n')}\n`;
 }

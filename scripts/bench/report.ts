@@ -20,7 +20,8 @@ export function machineLine(): string {
   return `${cpu.length} CPUs (${cpu[0]?.model.trim() ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Linux ${release()}, Node ${process.version}`;
 }
 
-const fmt = (n: number, digits: number): string => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const fmt = (n: number, digits: number): string =>
+  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 /**
  * The result table. "vs bare" is the median rps over the bare proxy's median rps; "vs bare per round"
@@ -29,7 +30,18 @@ const fmt = (n: number, digits: number): string => n.toLocaleString('en-US', { m
  */
 export function table(targets: TargetReport[], bare: TargetReport | undefined): string {
   const bareRps = bare && bare.rounds.length > 0 ? median(bare.rounds.map((r) => r.rps)) : undefined;
-  const head = ['target', 'rps (median)', 'p50 ms', 'p99 ms', 'RSS MiB', 'vs bare', 'vs bare per round', 'non-2xx', 'sock err', 'rps per round'];
+  const head = [
+    'target',
+    'rps (median)',
+    'p50 ms',
+    'p99 ms',
+    'RSS MiB',
+    'vs bare',
+    'vs bare per round',
+    'non-2xx',
+    'sock err',
+    'rps per round',
+  ];
   const rows = targets.map((t) => {
     if (t.rounds.length === 0) return [t.label, 'FAILED', '-', '-', '-', '-', '-', '-', '-', '-'];
     const rps = median(t.rounds.map((r) => r.rps));
@@ -48,6 +60,10 @@ export function table(targets: TargetReport[], bare: TargetReport | undefined): 
     ];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }

@@ -74,10 +74,14 @@ function options() {
     if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, not "${v}"`);
     return n;
   };
-  const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean);
+  const only = values.only
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const ids = only ? TARGET_IDS.filter((id) => only.some((o) => id === o || id.startsWith(`${o}-`))) : [...TARGET_IDS];
   const unknown = only?.filter((o) => !TARGET_IDS.some((id) => id === o || id.startsWith(`${o}-`))) ?? [];
-  if (unknown.length > 0 || ids.length === 0) throw new Error(`--only: unknown target ${unknown.join(', ')}; targets: ${TARGET_IDS.join(', ')} (or sdk, gateway)`);
+  if (unknown.length > 0 || ids.length === 0)
+    throw new Error(`--only: unknown target ${unknown.join(', ')}; targets: ${TARGET_IDS.join(', ')} (or sdk, gateway)`);
   return {
     duration: int('duration', values.duration, 1),
     rounds: int('rounds', values.rounds, 1),
@@ -109,8 +113,16 @@ async function main(): Promise<number> {
       `targets:  ${opts.ids.join(', ')}; one fake agent-jobs backend process; each server in its own process; loopback only`,
       `backend:  one RUNNING job read again and again; its record ${opts.changingRecords ? 'differs on every read (--changing-records)' : 'is the same on every read, as a job whose state has not changed (--changing-records: a new one every read)'}`,
       `gateway:  OAuth on (ES256 JWT, local JWKS file), admin listener (metrics) on, logs at the default level to a file, caller rate limit 100000/s burst 1000000${opts.profile ? ', CPU profile on (--cpu-prof)' : ''}`,
-      `          started as the Docker image starts it: node ${[...image.nodeArgs, 'dist/main.js'].join(' ')} (built by npm run build), ${Object.entries(image.env).map(([k, v]) => `${k}=${v}`).join(' ')}`,
-      ...(redisVersion ? [`          gateway redis: a second gateway process, the same but state.store: redis on ${redisVersion} (loopback, no persistence), sent gateway legacy's request`] : []),
+      `          started as the Docker image starts it: node ${[...image.nodeArgs, 'dist/main.js'].join(' ')} (built by npm run build), ${Object.entries(
+        image.env,
+      )
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
+      ...(redisVersion
+        ? [
+            `          gateway redis: a second gateway process, the same but state.store: redis on ${redisVersion} (loopback, no persistence), sent gateway legacy's request`,
+          ]
+        : []),
       `temp dir: ${dir}`,
       '',
     ].join('\n'),
@@ -118,7 +130,9 @@ async function main(): Promise<number> {
 
   const backendPort = await freePort();
   const backendLog = join(dir, 'fake-backend.log');
-  const backend = startNode(join(HERE, 'fake-backend.ts'), [String(backendPort), ...(opts.changingRecords ? ['changing'] : [])], { logFile: backendLog });
+  const backend = startNode(join(HERE, 'fake-backend.ts'), [String(backendPort), ...(opts.changingRecords ? ['changing'] : [])], {
+    logFile: backendLog,
+  });
   try {
     await waitForPort(backendPort, backend);
   } catch (e) {
@@ -145,7 +159,11 @@ async function main(): Promise<number> {
           continue;
         }
       }
-      const setup = await writeGatewayConfig(dir, { mcp: server.port, admin: await freePort(), backend: backendPort }, { name, ...(stateUrl !== undefined ? { stateUrl } : {}) });
+      const setup = await writeGatewayConfig(
+        dir,
+        { mcp: server.port, admin: await freePort(), backend: backendPort },
+        { name, ...(stateUrl !== undefined ? { stateUrl } : {}) },
+      );
       tokens.set(name, setup.token);
       adminUrls.set(name, setup.adminUrl);
       const env = { ...process.env, ...image.env };
@@ -155,7 +173,9 @@ async function main(): Promise<number> {
       const nodeArgs = [...image.nodeArgs, ...(profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [])];
       server.child = startNode(image.main, ['--config', setup.configFile], { logFile: server.log, nodeArgs, env });
     } else {
-      server.child = startNode(join(HERE, `${name === 'bare' ? 'bare-proxy' : 'sdk-server'}.ts`), [String(server.port), backendBase], { logFile: server.log });
+      server.child = startNode(join(HERE, `${name === 'bare' ? 'bare-proxy' : 'sdk-server'}.ts`), [String(server.port), backendBase], {
+        logFile: server.log,
+      });
     }
   }
   for (const server of servers.values()) {
@@ -173,10 +193,22 @@ async function main(): Promise<number> {
     const shape = requestShape(eraOf(id), tokens.get(server.name));
     writeLua(lua, shape);
     const label = id === 'bare' ? 'bare proxy' : id.replace('-', ' ');
-    return { id, label, server, url: `http://127.0.0.1:${server.port}/mcp`, shape, expect: isGateway(server.name) ? 'gateway' : 'passthrough', lua, rounds: [], rssKiB: undefined, failure: server.failure };
+    return {
+      id,
+      label,
+      server,
+      url: `http://127.0.0.1:${server.port}/mcp`,
+      shape,
+      expect: isGateway(server.name) ? 'gateway' : 'passthrough',
+      lua,
+      rounds: [],
+      rssKiB: undefined,
+      failure: server.failure,
+    };
   });
 
-  const load = (t: Target, seconds: number) => runWrk({ url: t.url, lua: t.lua, threads: opts.threads, connections: opts.connections, seconds });
+  const load = (t: Target, seconds: number) =>
+    runWrk({ url: t.url, lua: t.lua, threads: opts.threads, connections: opts.connections, seconds });
   const check = async (t: Target, when: string): Promise<boolean> => {
     const reason = await checkOnce(t.url, t.shape, t.expect);
     if (reason !== undefined) t.failure = `${when}: ${reason}`;
@@ -204,7 +236,9 @@ async function main(): Promise<number> {
         const r = await load(t, opts.duration);
         t.rounds.push(r);
         t.rssKiB = rssKiB(t.server.child?.pid);
-        process.stdout.write(`round ${round}/${opts.rounds}  ${t.label.padEnd(15)} ${r.rps.toFixed(0).padStart(7)} rps  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  RSS ${t.rssKiB === undefined ? '-' : (t.rssKiB / 1024).toFixed(0)} MiB${r.non2xx + r.socketErrors > 0 ? `  non-2xx ${r.non2xx}, socket errors ${r.socketErrors}` : ''}\n`);
+        process.stdout.write(
+          `round ${round}/${opts.rounds}  ${t.label.padEnd(15)} ${r.rps.toFixed(0).padStart(7)} rps  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  RSS ${t.rssKiB === undefined ? '-' : (t.rssKiB / 1024).toFixed(0)} MiB${r.non2xx + r.socketErrors > 0 ? `  non-2xx ${r.non2xx}, socket errors ${r.socketErrors}` : ''}\n`,
+        );
       } catch (e) {
         t.failure = `round ${round}: ${(e as Error).message}`;
       }
@@ -221,13 +255,23 @@ async function main(): Promise<number> {
   let profileReport = '';
   if (opts.profile && gateway) profileReport = await profileSummary(gateway, profileDir);
 
-  process.stdout.write(`\n${table(targets, targets.find((t) => t.id === 'bare'))}\n`);
-  process.stdout.write('\nrps and latencies: medians of the rounds (latency percentiles from wrk --latency); RSS: the server process after its last load;\nnon-2xx and socket errors: summed over the rounds (warm-up excluded). sdk modern and sdk legacy share one process, as do gateway modern and gateway legacy.\n');
+  process.stdout.write(
+    `\n${table(
+      targets,
+      targets.find((t) => t.id === 'bare'),
+    )}\n`,
+  );
+  process.stdout.write(
+    '\nrps and latencies: medians of the rounds (latency percentiles from wrk --latency); RSS: the server process after its last load;\nnon-2xx and socket errors: summed over the rounds (warm-up excluded). sdk modern and sdk legacy share one process, as do gateway modern and gateway legacy.\n',
+  );
   for (const t of targets) if (t.failure !== undefined) process.stdout.write(`\n${t.label} FAILED — ${t.failure}\n`);
   for (const t of targets) {
     const bad = t.rounds.reduce((a, r) => a + r.non2xx + r.socketErrors, 0);
     const all = t.rounds.reduce((a, r) => a + r.requests, 0);
-    if (bad > 0) process.stdout.write(`\nWARNING: ${t.label}: ${bad} of ${all} requests got a non-2xx answer or a socket error: its figures are not all successful calls\n`);
+    if (bad > 0)
+      process.stdout.write(
+        `\nWARNING: ${t.label}: ${bad} of ${all} requests got a non-2xx answer or a socket error: its figures are not all successful calls\n`,
+      );
   }
   for (const n of notes) process.stdout.write(`\n${n}\n`);
   if (profileReport) process.stdout.write(`\n${profileReport}`);

@@ -48,7 +48,10 @@ export async function checkOnce(url: string, shape: RequestShape, expect: Expect
   const text = await res.text();
   const excerpt = text.replace(/\s+/g, ' ').slice(0, 300);
   if (res.status < 200 || res.status > 299) return `HTTP ${res.status}: ${excerpt}`;
-  let msg: { result?: { isError?: boolean; structuredContent?: { status?: unknown }; content?: { type?: string; text?: string }[] }; error?: unknown };
+  let msg: {
+    result?: { isError?: boolean; structuredContent?: { status?: unknown }; content?: { type?: string; text?: string }[] };
+    error?: unknown;
+  };
   try {
     msg = JSON.parse(jsonRpcText(res.headers.get('content-type') ?? '', text));
   } catch {

@@ -20,11 +20,15 @@ export async function ensureWrk(): Promise<string> {
     try {
       r = await run('apt-get', args, env);
     } catch (e) {
-      throw new Error(`cannot install wrk: apt-get ${args.join(' ')} could not run (${(e as Error).message}); install wrk yourself and run again`);
+      throw new Error(
+        `cannot install wrk: apt-get ${args.join(' ')} could not run (${(e as Error).message}); install wrk yourself and run again`,
+      );
     }
     if (r.code !== 0) {
       const tail = `${r.stdout}${r.stderr}`.trimEnd().split('\n').slice(-8).join('\n');
-      throw new Error(`cannot install wrk: apt-get ${args.join(' ')} exited ${r.code} (root is needed):\n${tail}\ninstall wrk yourself and run again`);
+      throw new Error(
+        `cannot install wrk: apt-get ${args.join(' ')} exited ${r.code} (root is needed):\n${tail}\ninstall wrk yourself and run again`,
+      );
     }
   }
   const installed = probe();
@@ -52,7 +56,20 @@ export interface WrkResult {
 }
 
 export async function runWrk(o: { url: string; lua: string; threads: number; connections: number; seconds: number }): Promise<WrkResult> {
-  const args = ['-t', String(o.threads), '-c', String(o.connections), '-d', `${o.seconds}s`, '--timeout', '10s', '--latency', '-s', o.lua, o.url];
+  const args = [
+    '-t',
+    String(o.threads),
+    '-c',
+    String(o.connections),
+    '-d',
+    `${o.seconds}s`,
+    '--timeout',
+    '10s',
+    '--latency',
+    '-s',
+    o.lua,
+    o.url,
+  ];
   const r = await run('wrk', args);
   // wrk reports a broken Lua script on stderr and then goes on with plain GETs, exiting 0.
   if (r.code !== 0 || r.stderr.trim() !== '') throw new Error(`wrk exited ${r.code}: ${(r.stderr || r.stdout).trim().slice(0, 300)}`);

@@ -41,7 +41,12 @@ export function metadataHandler(metadata: ResourceMetadata) {
 }
 
 /** `Bearer resource_metadata="…", scope="…"[, error="…", error_description="…"]` (RFC 6750 §3). */
-export function challenge(options: { metadataUrl: string; scope: string; error?: 'invalid_token' | 'invalid_request' | 'insufficient_scope'; description?: string }): string {
+export function challenge(options: {
+  metadataUrl: string;
+  scope: string;
+  error?: 'invalid_token' | 'invalid_request' | 'insufficient_scope';
+  description?: string;
+}): string {
   const parts = [`resource_metadata="${options.metadataUrl}"`, `scope="${options.scope}"`];
   if (options.error) parts.push(`error="${options.error}"`);
   // Quoted-string content: no quotes, backslashes or control characters.

@@ -30,7 +30,9 @@ export interface AuthMiddlewareOptions {
  * answer is immediate (not a promise) for the token its connection sent last and the refusals that
  * need no verification: most calls then take no asynchronous step here.
  */
-export function authenticate(options: AuthMiddlewareOptions): (req: AuthenticatedRequest, res: ServerResponse) => boolean | Promise<boolean> {
+export function authenticate(
+  options: AuthMiddlewareOptions,
+): (req: AuthenticatedRequest, res: ServerResponse) => boolean | Promise<boolean> {
   const refuse = (res: ServerResponse, failure: AuthFailure, tokenGiven: boolean): false => {
     options.onFailure?.(failure.reason);
     options.logger.info({ reason: failure.reason }, 'request refused: %s', failure.message);
@@ -41,7 +43,12 @@ export function authenticate(options: AuthMiddlewareOptions): (req: Authenticate
     const header = challenge({
       metadataUrl: options.metadataUrl,
       scope: options.scopes.read,
-      ...(tokenGiven ? { error: failure.reason === 'token_in_query' ? ('invalid_request' as const) : ('invalid_token' as const), description: failure.message } : {}),
+      ...(tokenGiven
+        ? {
+            error: failure.reason === 'token_in_query' ? ('invalid_request' as const) : ('invalid_token' as const),
+            description: failure.message,
+          }
+        : {}),
     });
     rpcError(res, 401, -32000, `Unauthorized: ${failure.message}`, { 'WWW-Authenticate': header });
     return false;
@@ -54,7 +61,13 @@ export function authenticate(options: AuthMiddlewareOptions): (req: Authenticate
     let record = records.get(principal);
     if (!record) {
       // The token itself is left out on purpose.
-      record = { token: '[redacted]', clientId: principal.clientId ?? principal.subject ?? '', scopes: [...principal.scopes], expiresAt: principal.expiresAt, extra: { principal } };
+      record = {
+        token: '[redacted]',
+        clientId: principal.clientId ?? principal.subject ?? '',
+        scopes: [...principal.scopes],
+        expiresAt: principal.expiresAt,
+        extra: { principal },
+      };
       records.set(principal, record);
     }
     req.auth = record;
@@ -104,7 +117,12 @@ export function requireScopes(options: AuthMiddlewareOptions): (req: Authenticat
     options.logger.info({ reason: 'insufficient_scope', missing }, 'request refused: %s', description);
     rpcError(res, 403, -32000, `Forbidden: ${description}`, {
       // Existing relevant scopes plus the newly required one (the spec's recommended approach).
-      'WWW-Authenticate': challenge({ metadataUrl: options.metadataUrl, scope: needed.join(' '), error: 'insufficient_scope', description }),
+      'WWW-Authenticate': challenge({
+        metadataUrl: options.metadataUrl,
+        scope: needed.join(' '),
+        error: 'insufficient_scope',
+        description,
+      }),
     });
     return false;
   };

@@ -21,6 +21,13 @@ export function canAccess(caller: Principal | undefined, project: AccessControll
   // A bare grant (no issuer) passes config validation only while a single issuer is trusted, so
   // every verified token comes from the issuer it means.
   const { issuer, subject, clientId } = caller;
-  if (subject !== undefined && grants.subjects.some((g) => (typeof g === 'string' ? g === subject : g.issuer === issuer && g.subject === subject))) return true;
-  return clientId !== undefined && grants.clients.some((g) => (typeof g === 'string' ? g === clientId : g.issuer === issuer && g.client === clientId));
+  if (
+    subject !== undefined &&
+    grants.subjects.some((g) => (typeof g === 'string' ? g === subject : g.issuer === issuer && g.subject === subject))
+  )
+    return true;
+  return (
+    clientId !== undefined &&
+    grants.clients.some((g) => (typeof g === 'string' ? g === clientId : g.issuer === issuer && g.client === clientId))
+  );
 }

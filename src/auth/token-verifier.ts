@@ -108,7 +108,8 @@ export function createTokenVerifier(config: OAuthConfig, audience: readonly stri
   return {
     remembered,
     async verify(token, connection) {
-      if (token.length > config.max_token_bytes) throw new AuthFailure('too_large', `The token is longer than ${config.max_token_bytes} bytes`);
+      if (token.length > config.max_token_bytes)
+        throw new AuthFailure('too_large', `The token is longer than ${config.max_token_bytes} bytes`);
       const known = connection && remembered(token, connection);
       if (known) return known;
       const key = hash('sha256', token, 'base64'); // one-shot: cheaper than a Hash object per call
@@ -229,9 +230,11 @@ function toFailure(e: unknown): AuthFailure {
     if (e.reason === 'missing') return new AuthFailure('missing_claim', `The token has no "${e.claim}" claim`);
     return new AuthFailure('malformed', `The token's "${e.claim}" claim is invalid`);
   }
-  if (e instanceof errors.JWKSNoMatchingKey || e instanceof errors.JWKSMultipleMatchingKeys) return new AuthFailure('unknown_key', "The token's signing key is not one of the issuer's keys");
+  if (e instanceof errors.JWKSNoMatchingKey || e instanceof errors.JWKSMultipleMatchingKeys)
+    return new AuthFailure('unknown_key', "The token's signing key is not one of the issuer's keys");
   if (e instanceof errors.JWSSignatureVerificationFailed) return new AuthFailure('bad_signature', "The token's signature does not verify");
-  if (e instanceof errors.JOSEAlgNotAllowed) return new AuthFailure('algorithm', 'The token is signed with an algorithm this gateway does not accept');
+  if (e instanceof errors.JOSEAlgNotAllowed)
+    return new AuthFailure('algorithm', 'The token is signed with an algorithm this gateway does not accept');
   return new AuthFailure('malformed', 'The token could not be verified');
 }
 

@@ -9,11 +9,36 @@ import type { AgentJobsBackendConfig } from '../config/schema.ts';
 import { isBackendError } from '../jobs/backend-error.ts';
 import { assertJobId, jobIdRule, SAFE_JOB_ID, type CallContext, type CancelContext, type JobBackend } from '../jobs/backend.ts';
 import { compact, countOf, tagsOf, textOf } from '../jobs/details.ts';
-import { keeps, offsetPositionSchema, positionOf, singleRawFilter, walkOffsetPages, type ListPage, type ListQuery } from '../jobs/listing.ts';
-import { isTerminal, notFoundReport, recordOf, timesOf, toIsoTime, type CancelReport, type JobStatus, type JobStatusReport } from '../jobs/model.ts';
+import {
+  keeps,
+  offsetPositionSchema,
+  positionOf,
+  singleRawFilter,
+  walkOffsetPages,
+  type ListPage,
+  type ListQuery,
+} from '../jobs/listing.ts';
+import {
+  isTerminal,
+  notFoundReport,
+  recordOf,
+  timesOf,
+  toIsoTime,
+  type CancelReport,
+  type JobStatus,
+  type JobStatusReport,
+} from '../jobs/model.ts';
 import type { AdapterOptions } from './adapter-options.ts';
 import { createAnswerMemo } from './answer-memo.ts';
-import { answerForAnotherJob, createHttpClient, isAnswerFor, parseJson, unexpectedShape, unexpectedStatus, type HttpResponse } from './http-client.ts';
+import {
+  answerForAnotherJob,
+  createHttpClient,
+  isAnswerFor,
+  parseJson,
+  unexpectedShape,
+  unexpectedStatus,
+  type HttpResponse,
+} from './http-client.ts';
 
 // The id format is undocumented (the docs' example is `job123`, the seeds are UUIDs). Accept the
 // URL-safe ids of SAFE_JOB_ID: letters, digits, "_" and "-", starting with a letter or digit, up to 128.
@@ -52,7 +77,10 @@ const jobSchema = z
     updated_at: timeValue,
     started_at: timeValue,
     completed_at: timeValue,
-    tasks: z.array(z.object({ created_at: timeValue, result: anything })).nullable().optional(),
+    tasks: z
+      .array(z.object({ created_at: timeValue, result: anything }))
+      .nullable()
+      .optional(),
     // details (checked where they are read: details.ts)
     job_type_id: anything,
     channel_code: anything,
@@ -98,7 +126,10 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
     const status = STATUS_MAP[raw.toLowerCase()] ?? 'unknown';
     // The record has no start time; its first task is created when the job starts running. An explicit
     // `started_at`, should the service ever add one, wins.
-    const taskStarts = (job.tasks ?? []).map((t) => toIsoTime(t.created_at)).filter((t): t is string => t !== undefined).sort();
+    const taskStarts = (job.tasks ?? [])
+      .map((t) => toIsoTime(t.created_at))
+      .filter((t): t is string => t !== undefined)
+      .sort();
     const report: JobStatusReport = {
       found: true,
       status,
@@ -120,8 +151,12 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
     });
     if (details) report.details = details;
     if (status === 'failed') {
-      const lastTaskResult = [...(job.tasks ?? [])].reverse().find((t) => typeof t.result === 'string' && t.result !== '')?.result as string | undefined;
-      const message = typeof job.result === 'string' && job.result !== '' ? job.result : (lastTaskResult ?? 'the agent job failed (the service gave no result text)');
+      const lastTaskResult = [...(job.tasks ?? [])].reverse().find((t) => typeof t.result === 'string' && t.result !== '')?.result as
+        string | undefined;
+      const message =
+        typeof job.result === 'string' && job.result !== ''
+          ? job.result
+          : (lastTaskResult ?? 'the agent job failed (the service gave no result text)');
       report.error = { message: message.slice(0, 2000) };
     }
     return report;
@@ -159,7 +194,13 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
   const OTHER_ORG = /(different|another|other)\s+organi[sz]ation|belongs?\s+to\s+(a|an)\s+(different|another|other)/i;
   async function forbiddenMeansNotFound(res: HttpResponse, signal: AbortSignal): Promise<boolean> {
     if (OTHER_ORG.test(errorMessage(res))) return true;
-    const probe = await http.call({ operation: 'check_credentials', method: 'GET', path: ['services', 'agent-jobs'], query: { ...query, limit: 1 }, signal });
+    const probe = await http.call({
+      operation: 'check_credentials',
+      method: 'GET',
+      path: ['services', 'agent-jobs'],
+      query: { ...query, limit: 1 },
+      signal,
+    });
     if (probe.status === 200) return true;
     if (probe.status === 401 || probe.status === 403) return false;
     throw unexpectedStatus(name, probe);
@@ -193,7 +234,12 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
     assertJobId(validateJobId, jobId);
     const before = await read(jobId, ctx.signal);
     if (!before.found) {
-      return { outcome: 'not_found', status_before: 'unknown', status_after: 'unknown', message: `agent job ${jobId} does not exist (or belongs to another organization)` };
+      return {
+        outcome: 'not_found',
+        status_before: 'unknown',
+        status_after: 'unknown',
+        message: `agent job ${jobId} does not exist (or belongs to another organization)`,
+      };
     }
     if (isTerminal(before.status)) return alreadyFinished(jobId, before.status, before);
     // The reason travels in a DELETE body, as the service documents; some proxies drop DELETE bodies [INF].
@@ -231,7 +277,13 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
         };
       }
       if (after.status === 'cancelled') {
-        return { outcome: 'cancelled', status_before: before.status, status_after: 'cancelled', message: `agent job ${jobId} is now ${after.raw_status}`, ...recordOf(after) };
+        return {
+          outcome: 'cancelled',
+          status_before: before.status,
+          status_after: 'cancelled',
+          message: `agent job ${jobId} is now ${after.raw_status}`,
+          ...recordOf(after),
+        };
       }
       if (isTerminal(after.status)) {
         return {
@@ -251,12 +303,23 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
       };
     }
     if (res.status === 404) {
-      return { outcome: 'not_found', status_before: before.status, status_after: 'unknown', message: `agent job ${jobId} disappeared before it could be cancelled` };
+      return {
+        outcome: 'not_found',
+        status_before: before.status,
+        status_after: 'unknown',
+        message: `agent job ${jobId} disappeared before it could be cancelled`,
+      };
     }
     if (res.status === 409) {
       // Not idempotent: a terminal job answers 409. Read it to say how it ended.
       const after = await read(jobId, ctx.signal);
-      if (!after.found) return { outcome: 'not_found', status_before: before.status, status_after: 'unknown', message: `agent job ${jobId} no longer exists` };
+      if (!after.found)
+        return {
+          outcome: 'not_found',
+          status_before: before.status,
+          status_after: 'unknown',
+          message: `agent job ${jobId} no longer exists`,
+        };
       if (isTerminal(after.status)) return alreadyFinished(jobId, before.status, after);
       throw unexpectedStatus(name, res);
     }
@@ -287,7 +350,8 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
         if (res.status !== 200) throw unexpectedStatus(name, res);
         const body = listSchema.safeParse(parseJson(name, res));
         const jobs = body.success ? z.array(jobSchema).safeParse(body.data.data) : undefined;
-        if (!body.success || !jobs?.success || jobs.data.some((j) => j.job_id === undefined)) throw unexpectedShape(name, res, 'a list of agent jobs');
+        if (!body.success || !jobs?.success || jobs.data.some((j) => j.job_id === undefined))
+          throw unexpectedShape(name, res, 'a list of agent jobs');
         const total = body.data.meta?.total;
         return { items: jobs.data, hasMore: total !== undefined ? offset + jobs.data.length < total : jobs.data.length === size };
       },

@@ -41,7 +41,11 @@ export function createRequestBudget(store: StateStore, options: { name: string; 
       const turn = counted.consumedPoints;
       if (turn >= COOLDOWN) {
         const s = Math.max(1, Math.ceil(counted.msBeforeNext / 1000));
-        throw new BackendError('RATE_LIMITED', `Backend "${name}" answered 429 recently; the gateway waits ${s} s before calling it again, so retry after ${s} s.`, { retryAfterSeconds: s });
+        throw new BackendError(
+          'RATE_LIMITED',
+          `Backend "${name}" answered 429 recently; the gateway waits ${s} s before calling it again, so retry after ${s} s.`,
+          { retryAfterSeconds: s },
+        );
       }
       const mine = Array.from({ length: n }, (_, i) => String((turn - i) % requests));
       const results = await Promise.allSettled(mine.map((slot) => slots.consume(slot)));
@@ -49,12 +53,19 @@ export function createRequestBudget(store: StateStore, options: { name: string; 
       if (refused.length === 0) return;
       // Nothing is sent: free the slots this call did get (a new window starts at their next use) and
       // hand the turns back, so the next request waits for the same, oldest slot.
-      await Promise.allSettled([...mine.filter((_, i) => results[i]!.status === 'fulfilled').map((slot) => slots.delete(slot)), turns.reward(TURN_KEY, n)]);
+      await Promise.allSettled([
+        ...mine.filter((_, i) => results[i]!.status === 'fulfilled').map((slot) => slots.delete(slot)),
+        turns.reward(TURN_KEY, n),
+      ]);
       const waitMs = Math.max(...refused.map((r) => (r instanceof RateLimiterRes ? r.msBeforeNext : 1000)));
       const s = Math.max(1, Math.ceil(waitMs / 1000));
-      throw new BackendError('RATE_LIMITED', `The gateway's request budget for backend "${name}" (${requests} requests per ${perSeconds} s, ComfyControl's limit) is spent; retry in ${s} s.`, {
-        retryAfterSeconds: s,
-      });
+      throw new BackendError(
+        'RATE_LIMITED',
+        `The gateway's request budget for backend "${name}" (${requests} requests per ${perSeconds} s, ComfyControl's limit) is spent; retry in ${s} s.`,
+        {
+          retryAfterSeconds: s,
+        },
+      );
     },
     async cooldown(seconds) {
       await guard(name, turns.set(TURN_KEY, COOLDOWN, Math.max(1, Math.ceil(seconds))));
@@ -71,6 +82,8 @@ async function guard(name: string, op: Promise<RateLimiterRes>): Promise<RateLim
     return await op;
   } catch (e) {
     if (e instanceof RateLimiterRes) return e;
-    throw new BackendError('BACKEND_UNAVAILABLE', `The gateway could not check its request budget for backend "${name}"; retry shortly.`, { cause: e });
+    throw new BackendError('BACKEND_UNAVAILABLE', `The gateway could not check its request budget for backend "${name}"; retry shortly.`, {
+      cause: e,
+    });
   }
 }

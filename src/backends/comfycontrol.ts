@@ -80,7 +80,11 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
     trace: options.trace,
   });
   const requests = config.rate_limit?.requests ?? 40;
-  const budget = createRequestBudget(options.state ?? createMemoryStore(), { name, requests, perSeconds: config.rate_limit?.per_seconds ?? 10 });
+  const budget = createRequestBudget(options.state ?? createMemoryStore(), {
+    name,
+    requests,
+    perSeconds: config.rate_limit?.per_seconds ?? 10,
+  });
   const lastAnswers = createAnswerMemo<JobStatusReport>();
 
   /** One call, paid for now unless `prepaid`; a 429 starts the cooldown (for every replica) and becomes RATE_LIMITED. */
@@ -125,7 +129,9 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
       report.error = {
         message: (wf.exception_message || 'the workflow failed (ComfyControl gave no exception message)').slice(0, 2000),
         ...(wf.exception_type ? { type: wf.exception_type.slice(0, 200) } : {}),
-        ...(wf.error_node !== null && wf.error_node !== undefined && wf.error_node !== '' ? { node: String(wf.error_node).slice(0, 200) } : {}),
+        ...(wf.error_node !== null && wf.error_node !== undefined && wf.error_node !== ''
+          ? { node: String(wf.error_node).slice(0, 200) }
+          : {}),
       };
     } else if (word === 'invalid') {
       report.error = {
@@ -187,13 +193,28 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
     const prepaid = Math.min(2, requests);
     await budget.take(prepaid);
     const before = await read(jobId, ctx.signal, true);
-    if (!before.found) return { outcome: 'not_found', status_before: 'unknown', status_after: 'unknown', message: `ComfyControl has no workflow ${jobId} (or it belongs to another user)` };
+    if (!before.found)
+      return {
+        outcome: 'not_found',
+        status_before: 'unknown',
+        status_after: 'unknown',
+        message: `ComfyControl has no workflow ${jobId} (or it belongs to another user)`,
+      };
     if (isTerminal(before.status)) {
-      return { outcome: 'already_terminal', status_before: before.status, status_after: before.status, message: `workflow ${jobId} had already finished (${before.raw_status}); nothing was cancelled`, ...recordOf(before) };
+      return {
+        outcome: 'already_terminal',
+        status_before: before.status,
+        status_after: before.status,
+        message: `workflow ${jobId} had already finished (${before.raw_status}); nothing was cancelled`,
+        ...recordOf(before),
+      };
     }
     // `accepted`/`uploaded` jobs are refused with 400, but the status read may be stale by the time the
     // POST arrives (uploaded -> queued takes seconds), so the backend decides.
-    const res = await call({ operation: 'cancel_job', method: 'POST', path: ['v1', 'workflow', jobId, 'cancel'], jobId, signal: ctx.signal }, prepaid === 2);
+    const res = await call(
+      { operation: 'cancel_job', method: 'POST', path: ['v1', 'workflow', jobId, 'cancel'], jobId, signal: ctx.signal },
+      prepaid === 2,
+    );
 
     if (res.status >= 200 && res.status < 300) {
       // 200 with an empty body: the runner was signalled; the status flips "after a few seconds".
@@ -212,9 +233,22 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
           ...recordOf(before),
         };
       }
-      if (after.status === 'cancelled') return { outcome: 'cancelled', status_before: before.status, status_after: 'cancelled', message: `workflow ${jobId} is cancelled`, ...recordOf(after) };
+      if (after.status === 'cancelled')
+        return {
+          outcome: 'cancelled',
+          status_before: before.status,
+          status_after: 'cancelled',
+          message: `workflow ${jobId} is cancelled`,
+          ...recordOf(after),
+        };
       if (isTerminal(after.status)) {
-        return { outcome: 'already_terminal', status_before: before.status, status_after: after.status, message: `workflow ${jobId} finished (${after.raw_status}) before the cancel took effect`, ...recordOf(after) };
+        return {
+          outcome: 'already_terminal',
+          status_before: before.status,
+          status_after: after.status,
+          message: `workflow ${jobId} finished (${after.raw_status}) before the cancel took effect`,
+          ...recordOf(after),
+        };
       }
       return {
         outcome: 'cancel_requested',
@@ -233,9 +267,21 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
         if (ctx.signal.aborted || !NOT_CANCELLABLE_YET.has((before.raw_status ?? '').toLowerCase())) throw e;
         after = before;
       }
-      if (!after.found) return { outcome: 'not_found', status_before: before.status, status_after: 'unknown', message: `workflow ${jobId} no longer exists` };
+      if (!after.found)
+        return {
+          outcome: 'not_found',
+          status_before: before.status,
+          status_after: 'unknown',
+          message: `workflow ${jobId} no longer exists`,
+        };
       if (isTerminal(after.status)) {
-        return { outcome: 'already_terminal', status_before: before.status, status_after: after.status, message: `workflow ${jobId} had already finished (${after.raw_status}); nothing was cancelled`, ...recordOf(after) };
+        return {
+          outcome: 'already_terminal',
+          status_before: before.status,
+          status_after: after.status,
+          message: `workflow ${jobId} had already finished (${after.raw_status}); nothing was cancelled`,
+          ...recordOf(after),
+        };
       }
       if (NOT_CANCELLABLE_YET.has((after.raw_status ?? '').toLowerCase())) {
         return {
@@ -249,7 +295,12 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
       throw unexpectedStatus(name, res);
     }
     if (res.status === 404 || isForeign(res)) {
-      return { outcome: 'not_found', status_before: before.status, status_after: 'unknown', message: `workflow ${jobId} disappeared before it could be cancelled` };
+      return {
+        outcome: 'not_found',
+        status_before: before.status,
+        status_after: 'unknown',
+        message: `workflow ${jobId} disappeared before it could be cancelled`,
+      };
     }
     // 500: the runner is unreachable (retryable) -> BACKEND_UNAVAILABLE; 401/403 -> BACKEND_AUTH.
     throw unexpectedStatus(name, res);
@@ -266,7 +317,13 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
       maxPages: q.statuses !== undefined ? 3 : 2,
       fetch: async (offset) => {
         const page = Math.floor(offset / PER_PAGE) + 1;
-        const res = await call({ operation: 'list_jobs', method: 'GET', path: ['v1', 'workflow'], query: { page, per_page: PER_PAGE }, signal: q.signal });
+        const res = await call({
+          operation: 'list_jobs',
+          method: 'GET',
+          path: ['v1', 'workflow'],
+          query: { page, per_page: PER_PAGE },
+          signal: q.signal,
+        });
         if (res.status !== 200) throw unexpectedStatus(name, res);
         const body = listSchema.safeParse(parseJson(name, res));
         if (!body.success || body.data.workflows.some((w) => w.id === undefined)) throw unexpectedShape(name, res, 'a list of workflows');

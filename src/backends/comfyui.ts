@@ -46,5 +46,13 @@ export function createComfyuiBackend(config: ComfyuiBackendConfig, options: Adap
     return cancelJob({ pool, router, tombstones }, jobId, ctx.signal);
   }
 
-  return { kind: 'comfyui', name: options.name, validateJobId: validatePromptId, getStatus, cancel, list: (q) => listComfyui(pool, q), close: () => pool.close() };
+  return {
+    kind: 'comfyui',
+    name: options.name,
+    validateJobId: validatePromptId,
+    getStatus,
+    cancel,
+    list: (q) => listComfyui(pool, q),
+    close: () => pool.close(),
+  };
 }

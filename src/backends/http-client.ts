@@ -89,10 +89,13 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   // A base URL has one origin, so a Pool (not an Agent that looks the pool up on every call).
   const pool = new Pool(base.origin, { connections: 64, keepAliveTimeout: 10_000, connect: { timeout: Math.min(timeoutMs, 5_000) } });
 
-  const breaker: CircuitBreakerPolicy = circuitBreaker(handleWhen((e) => e instanceof UnavailableAnswer || isTransport(e)), {
-    halfOpenAfter: options.breakerOpenMs ?? 10_000,
-    breaker: new ConsecutiveBreaker(options.breakerThreshold ?? 5),
-  });
+  const breaker: CircuitBreakerPolicy = circuitBreaker(
+    handleWhen((e) => e instanceof UnavailableAnswer || isTransport(e)),
+    {
+      halfOpenAfter: options.breakerOpenMs ?? 10_000,
+      breaker: new ConsecutiveBreaker(options.breakerThreshold ?? 5),
+    },
+  );
   // One retry of a read, after a short pause, entered only once the first attempt has failed (a
   // retry policy around every call cost a few promises and objects per call in the profile).
   const retryable = (e: unknown) => isConnectFailure(e) || (e instanceof UnavailableAnswer && RETRYABLE_STATUS.has(e.response.status));
@@ -119,11 +122,19 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       body = JSON.stringify(req.json);
       headers['content-type'] = 'application/json';
     }
-    const res = await exchange(pool, { path: pathFor(req), method: req.method, headers, body: body ?? null }, { signal: req.signal, timeoutMs: remainingMs, maxBytes });
+    const res = await exchange(
+      pool,
+      { path: pathFor(req), method: req.method, headers, body: body ?? null },
+      { signal: req.signal, timeoutMs: remainingMs, maxBytes },
+    );
     if (res.bytes === 'too_large') {
-      throw new BackendError('BACKEND_UNAVAILABLE', `Backend "${options.name}" sent an answer larger than ${maxBytes} bytes, which the gateway does not read.`, {
-        httpStatus: res.status,
-      });
+      throw new BackendError(
+        'BACKEND_UNAVAILABLE',
+        `Backend "${options.name}" sent an answer larger than ${maxBytes} bytes, which the gateway does not read.`,
+        {
+          httpStatus: res.status,
+        },
+      );
     }
     const text = res.bytes.toString('utf8');
     const out: HttpResponse = { status: res.status, headers: res.headers, text, redactedExcerpt: () => excerpt(text, redact) };
@@ -188,21 +199,33 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
  * A call that got no answer. The message names at most an error code (ECONNREFUSED): transport
  * messages carry internal host names and addresses, so they go to `detail` (the log) only.
  */
-function toBackendError(name: string, e: unknown, at: { timedOut: boolean; timeoutMs: number; openMs: number; redact: Redact }): BackendError {
+function toBackendError(
+  name: string,
+  e: unknown,
+  at: { timedOut: boolean; timeoutMs: number; openMs: number; redact: Redact },
+): BackendError {
   if (e instanceof BackendError) return e;
   if (e instanceof BrokenCircuitError) {
     const s = Math.ceil(at.openMs / 1000);
-    return new BackendError('BACKEND_UNAVAILABLE', `Backend "${name}" is failing repeatedly, so the gateway has paused calls to it for about ${s} s.`, {
-      retryAfterSeconds: s,
-      cause: e,
-      detail: 'circuit open after consecutive failures',
-    });
+    return new BackendError(
+      'BACKEND_UNAVAILABLE',
+      `Backend "${name}" is failing repeatedly, so the gateway has paused calls to it for about ${s} s.`,
+      {
+        retryAfterSeconds: s,
+        cause: e,
+        detail: 'circuit open after consecutive failures',
+      },
+    );
   }
-  if (at.timedOut) return new BackendError('BACKEND_UNAVAILABLE', `Backend "${name}" did not answer within ${at.timeoutMs} ms.`, { cause: e });
+  if (at.timedOut)
+    return new BackendError('BACKEND_UNAVAILABLE', `Backend "${name}" did not answer within ${at.timeoutMs} ms.`, { cause: e });
   const code = (e as { code?: unknown } | undefined)?.code;
   const shownCode = typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,40}$/.test(code) ? ` (${code})` : '';
   const said = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-  return new BackendError('BACKEND_UNAVAILABLE', `Backend "${name}" could not be reached${shownCode}.`, { cause: e, detail: excerpt(said, at.redact) });
+  return new BackendError('BACKEND_UNAVAILABLE', `Backend "${name}" could not be reached${shownCode}.`, {
+    cause: e,
+    detail: excerpt(said, at.redact),
+  });
 }
 
 function isTransport(e: unknown): boolean {
@@ -216,7 +239,13 @@ function isTimeout(e: unknown): boolean {
 
 function isConnectFailure(e: unknown): boolean {
   const code = (e as { code?: string } | undefined)?.code;
-  return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EHOSTUNREACH' || code === 'UND_ERR_CONNECT_TIMEOUT';
+  return (
+    code === 'ECONNREFUSED' ||
+    code === 'ECONNRESET' ||
+    code === 'UND_ERR_SOCKET' ||
+    code === 'EHOSTUNREACH' ||
+    code === 'UND_ERR_CONNECT_TIMEOUT'
+  );
 }
 
 function lowerKeys(h: Record<string, string>): Record<string, string> {
@@ -258,10 +287,14 @@ export function isAnswerFor(askedId: string, answeredId: unknown): boolean {
  * read as succeeded and stop a cancel). The message names neither the other id nor its status.
  */
 export function answerForAnotherJob(name: string, res: HttpResponse): BackendError {
-  return new BackendError('BACKEND_UNAVAILABLE', `Backend "${name}" answered with the record of a different job than the one asked for, so the gateway did not use it.`, {
-    httpStatus: res.status,
-    detail: res.redactedExcerpt(),
-  });
+  return new BackendError(
+    'BACKEND_UNAVAILABLE',
+    `Backend "${name}" answered with the record of a different job than the one asked for, so the gateway did not use it.`,
+    {
+      httpStatus: res.status,
+      detail: res.redactedExcerpt(),
+    },
+  );
 }
 
 /** Seconds from a Retry-After header (delta-seconds or an HTTP date), or undefined. */
@@ -295,11 +328,15 @@ export function unexpectedStatus(name: string, res: HttpResponse): BackendError 
   }
   if (s === 429) {
     const retry = retryAfterSeconds(res);
-    return new BackendError('RATE_LIMITED', `Backend "${name}" is rate limiting the gateway (HTTP 429); ${retry !== undefined ? `retry after ${retry} s` : 'retry later'}.`, {
-      httpStatus: s,
-      detail,
-      ...(retry !== undefined ? { retryAfterSeconds: retry } : {}),
-    });
+    return new BackendError(
+      'RATE_LIMITED',
+      `Backend "${name}" is rate limiting the gateway (HTTP 429); ${retry !== undefined ? `retry after ${retry} s` : 'retry later'}.`,
+      {
+        httpStatus: s,
+        detail,
+        ...(retry !== undefined ? { retryAfterSeconds: retry } : {}),
+      },
+    );
   }
   if (s >= 500) return new BackendError('BACKEND_UNAVAILABLE', `Backend "${name}" failed (HTTP ${s}).`, { httpStatus: s, detail });
   return new BackendError(

@@ -14,7 +14,15 @@ import { keeps, positionOf, singleRawFilter, type ListPage, type ListQuery, type
 import { isTerminal, notFoundReport, recordOf, timesOf, type CancelReport, type JobStatus, type JobStatusReport } from '../jobs/model.ts';
 import type { AdapterOptions } from './adapter-options.ts';
 import { createAnswerMemo } from './answer-memo.ts';
-import { answerForAnotherJob, createHttpClient, isAnswerFor, parseJson, unexpectedShape, unexpectedStatus, type HttpResponse } from './http-client.ts';
+import {
+  answerForAnotherJob,
+  createHttpClient,
+  isAnswerFor,
+  parseJson,
+  unexpectedShape,
+  unexpectedStatus,
+  type HttpResponse,
+} from './http-client.ts';
 
 // `job_id` is `string<uuid>` in the API. Postgres-style UUIDs compare case-insensitively, so an
 // uppercase UUID is accepted and sent in canonical lowercase.
@@ -137,7 +145,10 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
           ? ` (${s.ingested_count ?? 0} of ${s.requested_count} items done, ${s.failed_count ?? 0} failed)`
           : '';
       report.error = {
-        message: state === 'failed' ? `the job completed but its result reports failure${counts}` : `the job completed with partial success${counts}`,
+        message:
+          state === 'failed'
+            ? `the job completed but its result reports failure${counts}`
+            : `the job completed with partial success${counts}`,
         type: `result_summary.${state}`,
       };
     }
@@ -149,7 +160,8 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
     const body = parseJson(name, res);
     // The API answers the Job itself; a `{data: Job}` envelope is tolerated.
     let parsed = jobSchema.safeParse(body);
-    if (!parsed.success && body !== null && typeof body === 'object' && 'data' in body) parsed = jobSchema.safeParse((body as { data: unknown }).data);
+    if (!parsed.success && body !== null && typeof body === 'object' && 'data' in body)
+      parsed = jobSchema.safeParse((body as { data: unknown }).data);
     if (!parsed.success) throw unexpectedShape(name, res, 'a job');
     if (!isAnswerFor(jobId, parsed.data.id)) throw answerForAnotherJob(name, res);
     return parsed.data;
@@ -172,18 +184,48 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
   async function cancel(jobId: string, ctx: CancelContext): Promise<CancelReport> {
     assertJobId(validateJobId, jobId);
     const before = await read(jobId, ctx.signal);
-    if (!before.found) return { outcome: 'not_found', status_before: 'unknown', status_after: 'unknown', message: `job ${jobId} does not exist in project ${project}` };
+    if (!before.found)
+      return {
+        outcome: 'not_found',
+        status_before: 'unknown',
+        status_after: 'unknown',
+        message: `job ${jobId} does not exist in project ${project}`,
+      };
     if (isTerminal(before.status)) {
-      return { outcome: 'already_terminal', status_before: before.status, status_after: before.status, message: `job ${jobId} had already finished (${before.raw_status}); nothing was cancelled`, ...recordOf(before) };
+      return {
+        outcome: 'already_terminal',
+        status_before: before.status,
+        status_after: before.status,
+        message: `job ${jobId} had already finished (${before.raw_status}); nothing was cancelled`,
+        ...recordOf(before),
+      };
     }
-    const res = await http.call({ operation: 'cancel_job', method: 'POST', path: [...jobPath(jobId), 'cancel'], jobId: jobId.toLowerCase(), signal: ctx.signal });
+    const res = await http.call({
+      operation: 'cancel_job',
+      method: 'POST',
+      path: [...jobPath(jobId), 'cancel'],
+      jobId: jobId.toLowerCase(),
+      signal: ctx.signal,
+    });
     if (res.status >= 200 && res.status < 300) {
       const after = toReport(parseJob(res, jobId));
       if (after.status === 'cancelled') {
-        return { outcome: 'cancelled', status_before: before.status, status_after: 'cancelled', message: `job ${jobId} is now ${after.raw_status}`, ...recordOf(after) };
+        return {
+          outcome: 'cancelled',
+          status_before: before.status,
+          status_after: 'cancelled',
+          message: `job ${jobId} is now ${after.raw_status}`,
+          ...recordOf(after),
+        };
       }
       if (isTerminal(after.status)) {
-        return { outcome: 'already_terminal', status_before: before.status, status_after: after.status, message: `job ${jobId} finished (${after.raw_status}) before the cancel took effect`, ...recordOf(after) };
+        return {
+          outcome: 'already_terminal',
+          status_before: before.status,
+          status_after: after.status,
+          message: `job ${jobId} finished (${after.raw_status}) before the cancel took effect`,
+          ...recordOf(after),
+        };
       }
       return {
         outcome: 'cancel_requested',
@@ -195,9 +237,16 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
     }
     if (res.status >= 400 && res.status < 500 && res.status !== 401 && res.status !== 403 && res.status !== 429) {
       const after = await read(jobId, ctx.signal);
-      if (!after.found) return { outcome: 'not_found', status_before: before.status, status_after: 'unknown', message: `job ${jobId} no longer exists` };
+      if (!after.found)
+        return { outcome: 'not_found', status_before: before.status, status_after: 'unknown', message: `job ${jobId} no longer exists` };
       if (isTerminal(after.status)) {
-        return { outcome: 'already_terminal', status_before: before.status, status_after: after.status, message: `job ${jobId} had already finished (${after.raw_status}); nothing was cancelled`, ...recordOf(after) };
+        return {
+          outcome: 'already_terminal',
+          status_before: before.status,
+          status_after: after.status,
+          message: `job ${jobId} had already finished (${after.raw_status}); nothing was cancelled`,
+          ...recordOf(after),
+        };
       }
     }
     throw unexpectedStatus(name, res);
@@ -227,7 +276,8 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
       if (res.status !== 200) throw unexpectedStatus(name, res);
       const body = listSchema.safeParse(parseJson(name, res));
       const items = body.success ? z.array(jobSchema).safeParse(body.data.data) : undefined;
-      if (!body.success || !items?.success || items.data.some((j) => j.id === undefined)) throw unexpectedShape(name, res, 'a list of jobs');
+      if (!body.success || !items?.success || items.data.some((j) => j.id === undefined))
+        throw unexpectedShape(name, res, 'a list of jobs');
       const next = cursorOf(body.data.page_info?.next);
       if (pages === 0 && after !== undefined) {
         const at = items.data.findIndex((j) => j.id === after);
@@ -238,7 +288,8 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
         if (!keeps(q.statuses, report)) continue;
         jobs.push({ job_id: items.data[i]!.id!, ...report });
         if (jobs.length === q.limit) {
-          if (i < items.data.length - 1) return { jobs, next: { ...(cursor !== undefined ? { cursor } : {}), skip: i + 1, after: items.data[i]!.id! } };
+          if (i < items.data.length - 1)
+            return { jobs, next: { ...(cursor !== undefined ? { cursor } : {}), skip: i + 1, after: items.data[i]!.id! } };
           return { jobs, next: next !== undefined ? { cursor: next, skip: 0 } : undefined };
         }
       }

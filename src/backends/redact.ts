@@ -55,7 +55,10 @@ export function createRedactor(secrets: readonly string[] = []): Redact {
   return (text) => {
     let out = text;
     for (const s of exact) if (out.includes(s)) out = out.split(s).join(MARK);
-    out = out.replace(ASSIGNMENT, (_m, prefix: string, value: string) => prefix + (value.startsWith('"') ? `"${MARK}"` : value.startsWith("'") ? `'${MARK}'` : MARK));
+    out = out.replace(
+      ASSIGNMENT,
+      (_m, prefix: string, value: string) => prefix + (value.startsWith('"') ? `"${MARK}"` : value.startsWith("'") ? `'${MARK}'` : MARK),
+    );
     out = out.replace(SCHEME_TOKEN, (m, scheme: string, token: string) => (looksLikeToken(token) ? `${scheme} ${MARK}` : m));
     return out.replace(JWT, MARK);
   };

@@ -15,7 +15,10 @@ export interface ConfigProblem {
 export class ConfigError extends Error {
   readonly problems: readonly ConfigProblem[];
   constructor(source: string, problems: readonly ConfigProblem[]) {
-    super(`${source}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n` + problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n'));
+    super(
+      `${source}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n` +
+        problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n'),
+    );
     this.name = 'ConfigError';
     this.problems = problems;
   }
@@ -34,7 +37,10 @@ const SECRET_REF = /\$\{(env|file):([^}]*)\}/g;
 export function parseConfig(text: string, source: string, options: LoadOptions = {}): Config {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new ConfigError(source, doc.errors.map((e) => ({ path: '(file)', message: e.message.split('\n')[0] ?? e.message })));
+    throw new ConfigError(
+      source,
+      doc.errors.map((e) => ({ path: '(file)', message: e.message.split('\n')[0] ?? e.message })),
+    );
   }
   const raw: unknown = doc.toJS();
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
@@ -79,12 +85,16 @@ function checkConfig(config: Config): ConfigProblem[] {
   if (!isLoopback(config.server.host) && config.server.public_url === undefined && config.server.allowed_hosts.length === 0) {
     problems.push({
       path: 'server.public_url',
-      message: 'set public_url (or server.allowed_hosts) when binding a non-loopback address, so the gateway knows which Host names to accept',
+      message:
+        'set public_url (or server.allowed_hosts) when binding a non-loopback address, so the gateway knows which Host names to accept',
     });
   }
   if (config.auth.mode === 'oauth') {
     if (!isLoopback(config.server.host) && config.server.public_url === undefined && config.auth.audience === undefined) {
-      problems.push({ path: 'server.public_url', message: 'set public_url (the URL clients use; it is the token audience) when binding a non-loopback address' });
+      problems.push({
+        path: 'server.public_url',
+        message: 'set public_url (the URL clients use; it is the token audience) when binding a non-loopback address',
+      });
     }
     config.auth.issuers.forEach((issuer, i) => {
       if (issuer.jwks_file === undefined) return;
@@ -120,7 +130,10 @@ function resolveSecrets(value: unknown, path: (string | number)[], problems: Con
       try {
         return (options.readSecretFile ?? ((p: string) => readFileSync(p, 'utf8')))(ref).replace(/\r?\n$/, '');
       } catch (e) {
-        problems.push({ path: where, message: `cannot read secret file ${ref}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` });
+        problems.push({
+          path: where,
+          message: `cannot read secret file ${ref}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        });
         return '';
       }
     });
@@ -143,7 +156,8 @@ function issueToProblem(issue: z.core.$ZodIssue): ConfigProblem {
   const path = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
   if (issue.code === 'unrecognized_keys' && path === 'server') {
     const removed = issue.keys.filter((k) => REMOVED_SERVER_KEYS[k]);
-    if (removed.length === issue.keys.length) return { path: `server.${removed.join(', server.')}`, message: removed.map((k) => REMOVED_SERVER_KEYS[k]).join('; ') };
+    if (removed.length === issue.keys.length)
+      return { path: `server.${removed.join(', server.')}`, message: removed.map((k) => REMOVED_SERVER_KEYS[k]).join('; ') };
   }
   return { path, message: issue.message };
 }

@@ -98,11 +98,15 @@ export const projectAccessSchema = z
     subjects: z
       .array(subjectGrantSchema)
       .default([])
-      .describe('Users, by token subject (`sub` only), that may touch this project: { issuer, subject } entries (a bare subject with exactly one issuer).'),
+      .describe(
+        'Users, by token subject (`sub` only), that may touch this project: { issuer, subject } entries (a bare subject with exactly one issuer).',
+      ),
     clients: z
       .array(clientGrantSchema)
       .default([])
-      .describe('OAuth clients (`client_id`, `azp` or `appid`) that may touch this project: { issuer, client } entries (a bare client id with exactly one issuer).'),
+      .describe(
+        'OAuth clients (`client_id`, `azp` or `appid`) that may touch this project: { issuer, client } entries (a bare client id with exactly one issuer).',
+      ),
   })
   .describe('Grants in addition to the projects claim. A caller granted neither way sees the project as unknown.');
 
@@ -116,14 +120,30 @@ export const projectSchema = z.strictObject({
 export const serverSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1').describe('Interface to bind.'),
   port: z.number().int().min(0).max(65_535).default(8080),
-  path: z.string().regex(/^\/[A-Za-z0-9._~/-]*$/).default('/mcp').describe('Path of the MCP endpoint.'),
-  public_url: httpUrl.optional().describe('The URL clients use to reach the MCP endpoint (canonical resource URL); defaults to http://host:port/path.'),
-  allowed_origins: z.array(z.string().min(1)).default([]).describe('Browser origins allowed to call the endpoint; a request with any other Origin gets 403.'),
+  path: z
+    .string()
+    .regex(/^\/[A-Za-z0-9._~/-]*$/)
+    .default('/mcp')
+    .describe('Path of the MCP endpoint.'),
+  public_url: httpUrl
+    .optional()
+    .describe('The URL clients use to reach the MCP endpoint (canonical resource URL); defaults to http://host:port/path.'),
+  allowed_origins: z
+    .array(z.string().min(1))
+    .default([])
+    .describe('Browser origins allowed to call the endpoint; a request with any other Origin gets 403.'),
   allowed_hosts: z
     .array(z.string().min(1))
     .default([])
-    .describe('Host header names accepted (DNS-rebinding protection). Empty: loopback names when bound to loopback, else the public_url host.'),
-  max_body_bytes: z.number().int().min(1024).max(4 * 1024 * 1024).default(64 * 1024),
+    .describe(
+      'Host header names accepted (DNS-rebinding protection). Empty: loopback names when bound to loopback, else the public_url host.',
+    ),
+  max_body_bytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(4 * 1024 * 1024)
+    .default(64 * 1024),
   shutdown_grace_seconds: z.number().int().min(0).max(600).default(20).describe('On SIGTERM, how long in-flight calls may take to finish.'),
   keep_alive_timeout_seconds: z
     .number()
@@ -131,7 +151,9 @@ export const serverSchema = z.strictObject({
     .min(1)
     .max(3600)
     .default(65)
-    .describe('How long an idle client connection is kept open. Keep it above the idle timeout of any proxy or load balancer in front (60 s for most), or it may send a call on a connection the gateway is closing.'),
+    .describe(
+      'How long an idle client connection is kept open. Keep it above the idle timeout of any proxy or load balancer in front (60 s for most), or it may send a call on a connection the gateway is closing.',
+    ),
   caller_rate_limit: z
     .strictObject({
       enabled: z.boolean().default(true),
@@ -139,7 +161,9 @@ export const serverSchema = z.strictObject({
       burst: z.number().int().min(1).max(1_000_000).default(100),
     })
     .default({ enabled: true, per_second: 20, burst: 100 })
-    .describe('Tool calls each caller (token subject) may make: `burst` at once, then `per_second` (fixed windows, see the README); beyond it, RATE_LIMITED. One budget across replicas with state.store: redis.'),
+    .describe(
+      'Tool calls each caller (token subject) may make: `burst` at once, then `per_second` (fixed windows, see the README); beyond it, RATE_LIMITED. One budget across replicas with state.store: redis.',
+    ),
 });
 
 export const adminSchema = z
@@ -160,7 +184,10 @@ const storeUrl = z.string().superRefine((value, ctx) => {
   try {
     url = new URL(value);
   } catch {
-    ctx.addIssue({ code: 'custom', message: 'not a URL: write redis://[:password@]host[:port][/db] or rediss://… (percent-encode "@", "/", ":" and "%" in a password)' });
+    ctx.addIssue({
+      code: 'custom',
+      message: 'not a URL: write redis://[:password@]host[:port][/db] or rediss://… (percent-encode "@", "/", ":" and "%" in a password)',
+    });
     return;
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
@@ -180,7 +207,9 @@ export const stateSchema = z
       .describe('memory: each process remembers on its own (one replica). redis: every replica shares one Redis or Valkey.'),
     url: storeUrl
       .optional()
-      .describe('The Redis or Valkey URL (store: redis), e.g. redis://:${env:REDIS_PASSWORD}@redis:6379/0 or rediss://… for TLS; use a secret reference.'),
+      .describe(
+        'The Redis or Valkey URL (store: redis), e.g. redis://:${env:REDIS_PASSWORD}@redis:6379/0 or rediss://… for TLS; use a secret reference.',
+      ),
     key_prefix: z
       .string()
       .min(1)
@@ -197,12 +226,26 @@ export const stateSchema = z
       .describe("Deadline for one store operation; past it the call is served from this replica's own memory."),
   })
   .superRefine((s, ctx) => {
-    if (s.store === 'redis' && s.url === undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: 'store: redis needs the URL of the Redis or Valkey server' });
-    if (s.store === 'memory' && s.url !== undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: 'url is used only with store: redis; set store: redis, or remove url' });
+    if (s.store === 'redis' && s.url === undefined)
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'store: redis needs the URL of the Redis or Valkey server' });
+    if (s.store === 'memory' && s.url !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'url is used only with store: redis; set store: redis, or remove url' });
   })
   .describe("Where what the gateway learns is kept: this process's memory, or a Redis/Valkey shared by every replica.");
 
-export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
+export const ASYMMETRIC_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+] as const;
 
 export const issuerSchema = z
   .strictObject({
@@ -230,7 +273,9 @@ export const oauthSchema = z.strictObject({
     .array(z.string().min(1))
     .min(1)
     .default(['scope', 'scp'])
-    .describe('Claims read for scopes, merged: a string claim is space-separated, an array claim a list. Entra app-only tokens: add roles.'),
+    .describe(
+      'Claims read for scopes, merged: a string claim is space-separated, an array claim a list. Entra app-only tokens: add roles.',
+    ),
   projects_claim: z
     .string()
     .min(1)
@@ -238,7 +283,13 @@ export const oauthSchema = z.strictObject({
     .default('projects')
     .describe('Token claim listing the project references or aliases the caller may touch ("*": all); null: no claim is read.'),
   jwks_cache_max_age_seconds: z.number().int().min(1).max(86_400).default(600),
-  jwks_cooldown_seconds: z.number().int().min(1).max(3600).default(30).describe('Least time between two JWKS fetches caused by unknown key ids.'),
+  jwks_cooldown_seconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(3600)
+    .default(30)
+    .describe('Least time between two JWKS fetches caused by unknown key ids.'),
   jwks_timeout_ms: z.number().int().min(100).max(60_000).default(5000),
   max_token_bytes: z.number().int().min(512).max(65_536).default(8192).describe('Longer bearer tokens are refused without parsing.'),
 });
@@ -259,17 +310,33 @@ const pollInterval = (seconds: number, why: string) => z.number().min(0.01).max(
 export const waitsSchema = z
   .strictObject({
     max_seconds: z.number().min(1).max(600).default(60).describe('Longest wait_seconds a call gets; longer requests are shortened to it.'),
-    heartbeat_seconds: z.number().min(0.01).max(60).default(5).describe('Time between two progress notifications of a waiting call whose client sent a progress token.'),
-    max_per_caller: z.number().int().min(1).max(10_000).default(10).describe('Concurrent waits one caller may hold; beyond it a waiting call is refused with RATE_LIMITED.'),
+    heartbeat_seconds: z
+      .number()
+      .min(0.01)
+      .max(60)
+      .default(5)
+      .describe('Time between two progress notifications of a waiting call whose client sent a progress token.'),
+    max_per_caller: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .default(10)
+      .describe('Concurrent waits one caller may hold; beyond it a waiting call is refused with RATE_LIMITED.'),
     poll_interval_seconds: z
       .strictObject({
         comfyui: pollInterval(2, 'ComfyUI: a local server, read every 2 s by default.'),
         agent_jobs: pollInterval(3, 'AI Connect agent-jobs.'),
         project_runtime: pollInterval(3, 'Project runtimes.'),
-        comfycontrol: pollInterval(5, "ComfyControl: every wait shares its 40 requests / 10 s, so at 5 s five waited-on jobs take a quarter of it."),
+        comfycontrol: pollInterval(
+          5,
+          'ComfyControl: every wait shares its 40 requests / 10 s, so at 5 s five waited-on jobs take a quarter of it.',
+        ),
       })
       .default({ comfyui: 2, agent_jobs: 3, project_runtime: 3, comfycontrol: 5 })
-      .describe('Time between two reads of one waited-on job, by backend kind: however many calls wait on a job, this gateway process reads it once per interval.'),
+      .describe(
+        'Time between two reads of one waited-on job, by backend kind: however many calls wait on a job, this gateway process reads it once per interval.',
+      ),
   })
   .describe('get_job_status and cancel_job with wait_seconds.');
 
@@ -278,22 +345,42 @@ export const tracingSchema = z
     enabled: z
       .boolean()
       .optional()
-      .describe('true: export traces; false: never, whatever the environment says. Unset: on when OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set.'),
+      .describe(
+        'true: export traces; false: never, whatever the environment says. Unset: on when OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set.',
+      ),
     endpoint: httpUrl
       .optional()
-      .describe("The collector's OTLP/HTTP base URL (e.g. http://otel-collector:4318); /v1/traces is added. Default: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, then OTEL_EXPORTER_OTLP_ENDPOINT, then http://localhost:4318."),
-    service_name: z.string().min(1).max(128).optional().describe('service.name of the spans. Default: OTEL_SERVICE_NAME, then mcp-job-gateway.'),
+      .describe(
+        "The collector's OTLP/HTTP base URL (e.g. http://otel-collector:4318); /v1/traces is added. Default: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, then OTEL_EXPORTER_OTLP_ENDPOINT, then http://localhost:4318.",
+      ),
+    service_name: z
+      .string()
+      .min(1)
+      .max(128)
+      .optional()
+      .describe('service.name of the spans. Default: OTEL_SERVICE_NAME, then mcp-job-gateway.'),
     sampler: z
       .strictObject({
-        type: z.enum(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio']),
+        type: z.enum([
+          'always_on',
+          'always_off',
+          'traceidratio',
+          'parentbased_always_on',
+          'parentbased_always_off',
+          'parentbased_traceidratio',
+        ]),
         ratio: z.number().min(0).max(1).optional().describe('For the traceidratio samplers: the share of new traces kept (default 1).'),
       })
       .optional()
-      .describe("Which traces are kept. Default: OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG, then parentbased_always_on (a caller's sampled flag is followed)."),
+      .describe(
+        "Which traces are kept. Default: OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG, then parentbased_always_on (a caller's sampled flag is followed).",
+      ),
     record_tool_arguments: z
       .boolean()
       .default(false)
-      .describe('Opt-in: the tool arguments (job ids, cancel reasons, which may be personal) as the gen_ai.tool.call.arguments span attribute.'),
+      .describe(
+        'Opt-in: the tool arguments (job ids, cancel reasons, which may be personal) as the gen_ai.tool.call.arguments span attribute.',
+      ),
   })
   .describe('OpenTelemetry traces over OTLP/HTTP (protobuf). Off unless enabled here or by the OTEL_* variables.');
 
@@ -326,7 +413,11 @@ export const configSchema = z
       for (const [j, n] of [p.reference, ...p.aliases].entries()) {
         const prior = seen.get(n);
         if (prior !== undefined && prior !== i) {
-          ctx.addIssue({ code: 'custom', path: ['projects', i, j === 0 ? 'reference' : 'aliases'], message: `"${n}" already names project ${prior}` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['projects', i, j === 0 ? 'reference' : 'aliases'],
+            message: `"${n}" already names project ${prior}`,
+          });
         }
         seen.set(n, i);
       }
@@ -334,17 +425,28 @@ export const configSchema = z
     const names = new Map<string, number>();
     cfg.projects.forEach((p, i) => {
       const n = p.backend.name ?? p.reference;
-      if (names.has(n)) ctx.addIssue({ code: 'custom', path: ['projects', i, 'backend', 'name'], message: `backend name "${n}" is used twice` });
+      if (names.has(n))
+        ctx.addIssue({ code: 'custom', path: ['projects', i, 'backend', 'name'], message: `backend name "${n}" is used twice` });
       names.set(n, i);
       if (p.backend.kind === 'comfyui') {
         const hosts = new Set<string>();
         p.backend.hosts.forEach((h, k) => {
-          if (hosts.has(h.name)) ctx.addIssue({ code: 'custom', path: ['projects', i, 'backend', 'hosts', k, 'name'], message: `host name "${h.name}" is used twice` });
+          if (hosts.has(h.name))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['projects', i, 'backend', 'hosts', k, 'name'],
+              message: `host name "${h.name}" is used twice`,
+            });
           hosts.add(h.name);
         });
       }
     });
-    if (cfg.auth.mode === 'oauth') checkGrants(cfg.auth.issuers.map((i) => i.issuer), cfg.projects, ctx);
+    if (cfg.auth.mode === 'oauth')
+      checkGrants(
+        cfg.auth.issuers.map((i) => i.issuer),
+        cfg.projects,
+        ctx,
+      );
   });
 
 /** Every grant's issuer is a trusted one; a grant without an issuer only while there is exactly one. */
@@ -360,7 +462,11 @@ function checkGrants(issuers: string[], projects: readonly { access?: ProjectAcc
         const path = ['projects', i, 'access', list, k];
         if (typeof g !== 'string') {
           if (!issuers.includes(g.issuer)) {
-            ctx.addIssue({ code: 'custom', path: [...path, 'issuer'], message: `"${g.issuer}" is not one of auth.issuers (${listed}); it must match the \`iss\` of the tokens exactly` });
+            ctx.addIssue({
+              code: 'custom',
+              path: [...path, 'issuer'],
+              message: `"${g.issuer}" is not one of auth.issuers (${listed}); it must match the \`iss\` of the tokens exactly`,
+            });
           }
           return;
         }

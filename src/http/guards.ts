@@ -25,7 +25,8 @@ export function hostGuard(allowed: readonly string[]): Guard {
   };
 }
 
-const ALLOW_HEADERS = 'authorization, content-type, accept, mcp-protocol-version, mcp-method, mcp-name, traceparent, tracestate, x-request-id';
+const ALLOW_HEADERS =
+  'authorization, content-type, accept, mcp-protocol-version, mcp-method, mcp-name, traceparent, tracestate, x-request-id';
 
 /**
  * A request carrying an Origin outside the allow-list is refused; one without Origin (not a browser)
@@ -44,7 +45,11 @@ export function originGuard(allowed: readonly string[]): Guard {
     res.setHeader('access-control-expose-headers', 'www-authenticate, x-request-id');
     res.setHeader('vary', 'Origin');
     if (req.method !== 'OPTIONS') return true;
-    res.writeHead(204, { 'access-control-allow-methods': 'POST', 'access-control-allow-headers': ALLOW_HEADERS, 'access-control-max-age': '600' });
+    res.writeHead(204, {
+      'access-control-allow-methods': 'POST',
+      'access-control-allow-headers': ALLOW_HEADERS,
+      'access-control-max-age': '600',
+    });
     res.end();
     return false;
   };

@@ -37,7 +37,13 @@ export function requestIdOf(req: IncomingMessage): string {
  * Runs `serve` inside the request's context, with its id echoed; on close, `onStart`'s end hook runs and
  * the MCP operation, if one was tracked, ends (one listener per request for both).
  */
-export function withRequestContext<T>(store: RequestContextStore, req: IncomingMessage, res: ServerResponse, onStart: () => () => void, serve: () => T): T {
+export function withRequestContext<T>(
+  store: RequestContextStore,
+  req: IncomingMessage,
+  res: ServerResponse,
+  onStart: () => () => void,
+  serve: () => T,
+): T {
   const requestId = requestIdOf(req);
   res.setHeader('x-request-id', requestId);
   const context: RequestContext = { requestId, operation: undefined };

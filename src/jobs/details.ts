@@ -91,7 +91,10 @@ export function nonNegativeOf(v: unknown): number | undefined {
 /** Tags as passed on: strings only, each cut, at most MAX_TAGS. */
 export function tagsOf(v: unknown): string[] | undefined {
   if (!Array.isArray(v)) return undefined;
-  const tags = v.map(textOf).filter((t): t is string => t !== undefined).slice(0, MAX_TAGS);
+  const tags = v
+    .map(textOf)
+    .filter((t): t is string => t !== undefined)
+    .slice(0, MAX_TAGS);
   return tags.length ? tags : undefined;
 }
 

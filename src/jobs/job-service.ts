@@ -33,8 +33,7 @@ export type JobStatusResult = JobRef & JobStatusReport & { terminal: boolean; ch
 export type CancelJobResult = JobRef & CancelReport & { terminal: boolean; waited_seconds?: number };
 
 export type Outcome<T> =
-  | { ok: true; value: T }
-  | { ok: false; error: ToolError; project_reference?: string; backend?: JobRef['backend']; job_id?: string };
+  { ok: true; value: T } | { ok: false; error: ToolError; project_reference?: string; backend?: JobRef['backend']; job_id?: string };
 
 export type ToolOperation = 'get_job_status' | 'cancel_job' | 'list_jobs';
 
@@ -113,11 +112,15 @@ export function createJobService(registry: ProjectRegistry, hooks: JobServiceHoo
     const release = waits.enter(caller ? principalKey(caller) : 'anonymous');
     if (release) return { release };
     return {
-      error: fail('RATE_LIMITED', 'You already have as many waits in progress as this gateway allows; let one end, or call without wait_seconds.', {
-        project_reference: ref.project_reference,
-        backend: ref.backend,
-        job_id: ref.job_id,
-      }),
+      error: fail(
+        'RATE_LIMITED',
+        'You already have as many waits in progress as this gateway allows; let one end, or call without wait_seconds.',
+        {
+          project_reference: ref.project_reference,
+          backend: ref.backend,
+          job_id: ref.job_id,
+        },
+      ),
     };
   }
 
@@ -128,13 +131,23 @@ export function createJobService(registry: ProjectRegistry, hooks: JobServiceHoo
     const problem = project.backend.validateJobId(jobId);
     if (problem) {
       const backend = { name: project.backend.name, kind: project.backend.kind };
-      return { error: fail('INVALID_ARGUMENT', `job_id is not valid for project "${project.reference}": ${problem}`, { project_reference: project.reference, backend }) };
+      return {
+        error: fail('INVALID_ARGUMENT', `job_id is not valid for project "${project.reference}": ${problem}`, {
+          project_reference: project.reference,
+          backend,
+        }),
+      };
     }
-    const ref: JobRef = { project_reference: project.reference, backend: { name: project.backend.name, kind: project.backend.kind }, job_id: jobId };
+    const ref: JobRef = {
+      project_reference: project.reference,
+      backend: { name: project.backend.name, kind: project.backend.kind },
+      job_id: jobId,
+    };
     return { project, ref };
   }
 
-  const fromError = (e: unknown, ref: JobRef, op: ToolOperation, options: CallOptions): Outcome<never> => errorOutcome(hooks, e, ref, op, options);
+  const fromError = (e: unknown, ref: JobRef, op: ToolOperation, options: CallOptions): Outcome<never> =>
+    errorOutcome(hooks, e, ref, op, options);
 
   return {
     async getJobStatus(args, options) {
@@ -178,8 +191,12 @@ export function createJobService(registry: ProjectRegistry, hooks: JobServiceHoo
       const slot = seconds > 0 ? enterWait(options.caller, found.ref) : { release: () => {} };
       if ('error' in slot) return slot.error;
       try {
-        const report = await backend.cancel(args.job_id, { signal: options.signal, ...(args.reason !== undefined ? { reason: args.reason } : {}) });
-        if (seconds === 0 || report.outcome !== 'cancel_requested') return { ok: true, value: { ...found.ref, ...report, terminal: isTerminal(report.status_after) } };
+        const report = await backend.cancel(args.job_id, {
+          signal: options.signal,
+          ...(args.reason !== undefined ? { reason: args.reason } : {}),
+        });
+        if (seconds === 0 || report.outcome !== 'cancel_requested')
+          return { ok: true, value: { ...found.ref, ...report, terminal: isTerminal(report.status_after) } };
         const { report: after, waitedSeconds } = await waits.wait({
           key: `${backend.name}\0${args.job_id}`,
           kind: backend.kind,
@@ -189,7 +206,10 @@ export function createJobService(registry: ProjectRegistry, hooks: JobServiceHoo
           signal: options.signal,
           onHeartbeat: options.onHeartbeat,
         });
-        return { ok: true, value: { ...found.ref, ...confirmed(report, after.status), terminal: isTerminal(after.status), waited_seconds: waitedSeconds } };
+        return {
+          ok: true,
+          value: { ...found.ref, ...confirmed(report, after.status), terminal: isTerminal(after.status), waited_seconds: waitedSeconds },
+        };
       } catch (e) {
         return fromError(e, found.ref, 'cancel_job', options);
       } finally {
@@ -207,8 +227,18 @@ function statusResult(ref: JobRef, report: JobStatusReport): JobStatusResult {
 
 /** A cancel_requested after its wait: confirmed, overtaken by the job's own end, or still pending at the deadline. */
 function confirmed(report: CancelReport, after: JobStatus): CancelReport {
-  if (after === 'cancelled') return { ...report, outcome: 'cancelled', status_after: after, message: 'The job stopped: the backend confirms it is cancelled.' };
-  if (isTerminal(after)) return { ...report, outcome: 'already_terminal', status_after: after, message: `The job ended as ${after} before the stop took effect.` };
-  return { ...report, status_after: after, message: `${report.message.replace(/\.?$/, '.')} It had not stopped when the wait ended; ask get_job_status later.` };
+  if (after === 'cancelled')
+    return { ...report, outcome: 'cancelled', status_after: after, message: 'The job stopped: the backend confirms it is cancelled.' };
+  if (isTerminal(after))
+    return {
+      ...report,
+      outcome: 'already_terminal',
+      status_after: after,
+      message: `The job ended as ${after} before the stop took effect.`,
+    };
+  return {
+    ...report,
+    status_after: after,
+    message: `${report.message.replace(/\.?$/, '.')} It had not stopped when the wait ended; ask get_job_status later.`,
+  };
 }
-

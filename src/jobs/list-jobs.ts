@@ -47,7 +47,11 @@ export function createListJobs(registry: ProjectRegistry, hooks: JobServiceHooks
     if (args.cursor !== undefined) {
       const cursor = decodeCursor(args.cursor);
       if (!cursor || cursor.backend !== backend.name || cursor.filter !== filter) {
-        return fail('INVALID_ARGUMENT', 'The cursor belongs to another listing (another project or status filter) or is damaged; list again without a cursor.', where);
+        return fail(
+          'INVALID_ARGUMENT',
+          'The cursor belongs to another listing (another project or status filter) or is damaged; list again without a cursor.',
+          where,
+        );
       }
       position = cursor.position;
     }
@@ -59,7 +63,10 @@ export function createListJobs(registry: ProjectRegistry, hooks: JobServiceHooks
         next_cursor: page.next === undefined ? null : encodeCursor({ v: 1, backend: backend.name, filter, position: page.next }),
       };
       if (page.unavailable?.length) {
-        result.unavailable_hosts = page.unavailable.map((u) => ({ host: u.host, error: toolErrorOf(hooks, u.error, where, 'list_jobs', options.requestId, u.host) }));
+        result.unavailable_hosts = page.unavailable.map((u) => ({
+          host: u.host,
+          error: toolErrorOf(hooks, u.error, where, 'list_jobs', options.requestId, u.host),
+        }));
       }
       return { ok: true, value: result };
     } catch (e) {

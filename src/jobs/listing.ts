@@ -58,7 +58,10 @@ export function keeps(statuses: ReadonlySet<JobStatus> | undefined, report: JobS
  * The one backend status word that selects exactly the wanted unified statuses, when there is one
  * (backends filter on a single word); undefined: list unfiltered and filter here.
  */
-export function singleRawFilter(statuses: ReadonlySet<JobStatus> | undefined, rawWordsOf: Partial<Record<JobStatus, readonly string[]>>): string | undefined {
+export function singleRawFilter(
+  statuses: ReadonlySet<JobStatus> | undefined,
+  rawWordsOf: Partial<Record<JobStatus, readonly string[]>>,
+): string | undefined {
   if (statuses === undefined || statuses.size !== 1) return undefined;
   const words = rawWordsOf[[...statuses][0]!];
   return words?.length === 1 ? words[0] : undefined;

@@ -46,7 +46,11 @@ export const jobStatusReportSchema = z.object({
   completed_at: z.string().optional(),
   outputs: z.array(jobOutputSchema).optional(),
   host: z.string().optional(),
-  name: z.string().max(MAX_DETAIL_CHARS).optional().describe("The job's name, where the backend gives jobs one (project runtime, ComfyControl)."),
+  name: z
+    .string()
+    .max(MAX_DETAIL_CHARS)
+    .optional()
+    .describe("The job's name, where the backend gives jobs one (project runtime, ComfyControl)."),
   details: jobDetailsSchema.optional(),
 });
 export type JobStatusReport = z.infer<typeof jobStatusReportSchema>;
@@ -97,7 +101,11 @@ function parseTime(value: number | string): string | undefined {
 }
 
 /** The `created_at` / `started_at` / `completed_at` fields of a report, each through `toIsoTime`; absent or unreadable ones are left out. */
-export function timesOf(times: { created?: unknown; started?: unknown; completed?: unknown }): Pick<JobStatusReport, 'created_at' | 'started_at' | 'completed_at'> {
+export function timesOf(times: {
+  created?: unknown;
+  started?: unknown;
+  completed?: unknown;
+}): Pick<JobStatusReport, 'created_at' | 'started_at' | 'completed_at'> {
   const out: Pick<JobStatusReport, 'created_at' | 'started_at' | 'completed_at'> = {};
   const created = toIsoTime(times.created);
   const started = toIsoTime(times.started);
@@ -111,5 +119,8 @@ export function timesOf(times: { created?: unknown; started?: unknown; completed
 /** A cancel report's `name` and `details`, from the latest read of the job. */
 export function recordOf(report: JobStatusReport | undefined): Pick<CancelReport, 'name' | 'details'> {
   if (!report) return {};
-  return { ...(report.name !== undefined ? { name: report.name } : {}), ...(report.details !== undefined ? { details: report.details } : {}) };
+  return {
+    ...(report.name !== undefined ? { name: report.name } : {}),
+    ...(report.details !== undefined ? { details: report.details } : {}),
+  };
 }

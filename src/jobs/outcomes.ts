@@ -10,12 +10,20 @@ import type { Project, ProjectRegistry } from './registry.ts';
 export type Where = { project_reference?: string; backend?: JobRef['backend']; job_id?: string };
 
 /** The project named by the caller, or UNKNOWN_PROJECT: the same answer for "does not exist" and "not yours". */
-export function resolveProject(registry: ProjectRegistry, projectReference: string, caller: Principal | undefined): { project: Project } | { error: Outcome<never> } {
+export function resolveProject(
+  registry: ProjectRegistry,
+  projectReference: string,
+  caller: Principal | undefined,
+): { project: Project } | { error: Outcome<never> } {
   const project = registry.resolve(projectReference);
   if (project && canAccess(caller, project)) return { project };
   // Never leak which projects exist.
   return {
-    error: fail('UNKNOWN_PROJECT', `No project "${clip(projectReference)}" is available to you. Check project_reference: it must be a project reference or alias configured on this gateway.`, {}),
+    error: fail(
+      'UNKNOWN_PROJECT',
+      `No project "${clip(projectReference)}" is available to you. Check project_reference: it must be a project reference or alias configured on this gateway.`,
+      {},
+    ),
   };
 }
 
@@ -23,24 +31,55 @@ export function resolveProject(registry: ProjectRegistry, projectReference: stri
  * A failed call as a tool error: the adapter's sentence and the request id; the backend's words and
  * the gateway's own failures go to the hooks (the log). Rethrows when the caller went away.
  */
-export function errorOutcome(hooks: JobServiceHooks, e: unknown, where: Where & { project_reference: string; backend: JobRef['backend'] }, op: ToolOperation, { signal, requestId }: CallOptions): Outcome<never> {
+export function errorOutcome(
+  hooks: JobServiceHooks,
+  e: unknown,
+  where: Where & { project_reference: string; backend: JobRef['backend'] },
+  op: ToolOperation,
+  { signal, requestId }: CallOptions,
+): Outcome<never> {
   if (signal.aborted) throw e; // the MCP request was cancelled: no answer is owed
   const error = toolErrorOf(hooks, e, where, op, requestId);
   return { ok: false, error, ...where };
 }
 
 /** The ToolError for a failure (logged through the hooks); `host` names a ComfyUI host in a listing. */
-export function toolErrorOf(hooks: JobServiceHooks, e: unknown, where: Where & { project_reference: string; backend: JobRef['backend'] }, op: ToolOperation, requestId: string | undefined, host?: string): ToolError {
+export function toolErrorOf(
+  hooks: JobServiceHooks,
+  e: unknown,
+  where: Where & { project_reference: string; backend: JobRef['backend'] },
+  op: ToolOperation,
+  requestId: string | undefined,
+  host?: string,
+): ToolError {
   // The request id ends the sentence and is a field of its own: it is what the operator looks up.
   const idSentence = requestId !== undefined ? ` Request id: ${requestId}.` : '';
   if (isBackendError(e)) {
     if (e.code === 'INVALID_ARGUMENT') return { code: e.code, message: sentence(e.message) };
-    hooks.onBackendError?.({ op, requestId, ref: where, ...(host !== undefined ? { host } : {}), code: e.code, httpStatus: e.httpStatus, detail: detailOf(e) });
-    const hint = e.code === 'BACKEND_UNAVAILABLE' ? (op === 'list_jobs' ? ' Try again later.' : " The job's state is not known; try again later.") : '';
+    hooks.onBackendError?.({
+      op,
+      requestId,
+      ref: where,
+      ...(host !== undefined ? { host } : {}),
+      code: e.code,
+      httpStatus: e.httpStatus,
+      detail: detailOf(e),
+    });
+    const hint =
+      e.code === 'BACKEND_UNAVAILABLE'
+        ? op === 'list_jobs'
+          ? ' Try again later.'
+          : " The job's state is not known; try again later."
+        : '';
     return errorOf(e.code, `${sentence(e.message)}${hint}${idSentence}`, e.retryAfterSeconds, requestId);
   }
   hooks.onInternalError?.(e, op, requestId);
-  return errorOf('INTERNAL', `The gateway failed while handling this call; the failure was logged. Try again; if it persists, tell the operator.${idSentence}`, undefined, requestId);
+  return errorOf(
+    'INTERNAL',
+    `The gateway failed while handling this call; the failure was logged. Try again; if it persists, tell the operator.${idSentence}`,
+    undefined,
+    requestId,
+  );
 }
 
 function errorOf(code: ToolErrorCode, message: string, retryAfter?: number, requestId?: string): ToolError {

@@ -20,7 +20,12 @@ export interface WaitConfig {
 
 /** The wait settings of the config (`waits`, whose schema holds the defaults). */
 export function waitConfigOf(w: WaitsConfig): WaitConfig {
-  return { maxSeconds: w.max_seconds, heartbeatSeconds: w.heartbeat_seconds, maxPerCaller: w.max_per_caller, pollIntervalSeconds: w.poll_interval_seconds };
+  return {
+    maxSeconds: w.max_seconds,
+    heartbeatSeconds: w.heartbeat_seconds,
+    maxPerCaller: w.max_per_caller,
+    pollIntervalSeconds: w.poll_interval_seconds,
+  };
 }
 
 /** What a waiter's heartbeat says: the latest report (undefined before the first read) and time waited. */

@@ -70,7 +70,16 @@ export function createToolDispatcher(deps: DispatcherDeps): ToolDispatcher {
       const wait = deps.rateLimit ? await deps.rateLimit.take(caller ? principalKey(caller) : 'anonymous') : 0;
       const onHeartbeat = context.progress ? heartbeatSender(context.progress) : undefined;
       // The budget is taken once per call: a call that waits a minute costs what an instant one does.
-      const result = wait > 0 ? rateLimited(wait) : await callTool(deps.service, name, args, { signal: context.signal, caller, requestId: context.requestId, onHeartbeat }, toResult);
+      const result =
+        wait > 0
+          ? rateLimited(wait)
+          : await callTool(
+              deps.service,
+              name,
+              args,
+              { signal: context.signal, caller, requestId: context.requestId, onHeartbeat },
+              toResult,
+            );
       deps.onToolCall?.({
         tool: name,
         arguments: isRecord(args) ? args : undefined,

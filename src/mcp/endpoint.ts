@@ -38,7 +38,12 @@ export interface McpEndpoint {
 export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
   const { dispatcher, logger } = options;
   const onerror = (err: Error) => logger.warn({ err }, 'MCP request failed in the SDK');
-  const sdk = createMcpHandler(options.createServer, { legacy: 'stateless', responseMode: 'auto', maxRequestBodySize: options.maxBodyBytes, onerror });
+  const sdk = createMcpHandler(options.createServer, {
+    legacy: 'stateless',
+    responseMode: 'auto',
+    maxRequestBodySize: options.maxBodyBytes,
+    onerror,
+  });
   const sdkNode = toNodeHandler(sdk, { onerror, maxRequestBodySize: options.maxBodyBytes });
   const inFlight = new Set<AbortController>();
   const leanToolCall = createLeanPathFilter(dispatcher.has);

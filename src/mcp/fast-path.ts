@@ -38,9 +38,17 @@ export function createLeanPathFilter(isOurTool: (name: string) => boolean, optio
   const cacheSize = options.cacheSize ?? 1000;
   // The envelope judged last: an agent repeats its envelope, and comparing with it is cheaper than
   // the JSON key of the verdict cache (which showed at ~2.5 µs a call in the profile).
-  let last: { version: string; method: string | undefined; mcpName: string | undefined; name: string; envelope: unknown; verdict: boolean } | undefined;
+  let last:
+    | { version: string; method: string | undefined; mcpName: string | undefined; name: string; envelope: unknown; verdict: boolean }
+    | undefined;
 
-  function modernEnvelopeAccepted(name: string, meta: Record<string, unknown>, version: string, method: string | undefined, mcpName: string | undefined): boolean {
+  function modernEnvelopeAccepted(
+    name: string,
+    meta: Record<string, unknown>,
+    version: string,
+    method: string | undefined,
+    mcpName: string | undefined,
+  ): boolean {
     let envelope = meta;
     for (const key in meta) {
       if (TRACE_KEYS.has(key)) {
@@ -49,7 +57,14 @@ export function createLeanPathFilter(isOurTool: (name: string) => boolean, optio
         break;
       }
     }
-    if (last && last.version === version && last.method === method && last.mcpName === mcpName && last.name === name && sameJson(last.envelope, envelope, MAX_ENVELOPE_DEPTH)) {
+    if (
+      last &&
+      last.version === version &&
+      last.method === method &&
+      last.mcpName === mcpName &&
+      last.name === name &&
+      sameJson(last.envelope, envelope, MAX_ENVELOPE_DEPTH)
+    ) {
       return last.verdict;
     }
     const key = JSON.stringify([version, method, mcpName, name, envelope]);
@@ -84,15 +99,27 @@ export function createLeanPathFilter(isOurTool: (name: string) => boolean, optio
     const id = msg.id;
     if (typeof id !== 'string' && !Number.isSafeInteger(id)) return undefined;
     const params = msg.params;
-    if (typeof params !== 'object' || params === null || Array.isArray(params) || typeof params.name !== 'string' || !isOurTool(params.name)) return undefined;
+    if (
+      typeof params !== 'object' ||
+      params === null ||
+      Array.isArray(params) ||
+      typeof params.name !== 'string' ||
+      !isOurTool(params.name)
+    )
+      return undefined;
     for (const key in params) if (!PLAIN_PARAMS.has(key)) return undefined;
     const meta = params._meta as Record<string, unknown> | undefined;
-    if (meta !== undefined && (typeof meta !== 'object' || meta === null || Array.isArray(meta) || 'progressToken' in meta)) return undefined;
+    if (meta !== undefined && (typeof meta !== 'object' || meta === null || Array.isArray(meta) || 'progressToken' in meta))
+      return undefined;
 
     const version = header(headers, 'mcp-protocol-version');
     const call = { id: id as string | number, name: params.name, arguments: params.arguments };
     if (meta !== undefined && PROTOCOL_VERSION_KEY in meta) {
-      if (version === undefined || !modernEnvelopeAccepted(params.name, meta, version, header(headers, 'mcp-method'), header(headers, 'mcp-name'))) return undefined;
+      if (
+        version === undefined ||
+        !modernEnvelopeAccepted(params.name, meta, version, header(headers, 'mcp-method'), header(headers, 'mcp-name'))
+      )
+        return undefined;
       return { era: 'modern', ...call };
     }
     // No envelope claim: a 2025-era request (the SDK's classifier says the same for this shape),
@@ -133,7 +160,8 @@ const MAX_ENVELOPE_DEPTH = 16;
 /** Whether two parsed JSON values are equal (key order aside), looking at most `depth` levels down. */
 function sameJson(a: unknown, b: unknown, depth: number): boolean {
   if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || depth === 0 || Array.isArray(a) !== Array.isArray(b)) return false;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || depth === 0 || Array.isArray(a) !== Array.isArray(b))
+    return false;
   let count = 0;
   for (const k in a) {
     if (!Object.hasOwn(b, k) || !sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], depth - 1)) return false;

@@ -16,7 +16,7 @@ export interface ServerFactoryDeps {
 }
 
 export const INSTRUCTIONS =
-  'Job gateway: get_job_status reads the state of a job in a project, cancel_job cancels it (verified, idempotent), list_jobs lists a project\'s jobs newest first (to find a lost job id or see a queue). ' +
+  "Job gateway: get_job_status reads the state of a job in a project, cancel_job cancels it (verified, idempotent), list_jobs lists a project's jobs newest first (to find a lost job id or see a queue). " +
   'Name the project with project_reference and the job with job_id. Statuses: queued, running, succeeded, failed, cancelled, unknown. ' +
   'To follow a job, pass wait_seconds and known_status to get_job_status rather than polling in a loop; cancel_job takes wait_seconds to confirm that the job stopped.';
 
@@ -46,7 +46,9 @@ export function createServerFactory(deps: ServerFactoryDeps): () => Server {
       const caller = (ctx.http?.authInfo?.extra as { principal?: Principal } | undefined)?.principal;
       const token = ctx.mcpReq._meta?.progressToken;
       const progress: ProgressSender | undefined =
-        token === undefined ? undefined : (update) => ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: token, ...update } });
+        token === undefined
+          ? undefined
+          : (update) => ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: token, ...update } });
       return deps.dispatcher.call(name, args, { signal: ctx.mcpReq.signal, caller, requestId: deps.requestId(), progress });
     });
     return server;

@@ -10,8 +10,16 @@ export const TOOL_NAMES = ['get_job_status', 'cancel_job', 'list_jobs'] as const
 export type ToolName = (typeof TOOL_NAMES)[number];
 
 // Limits stated in the input schema and enforced with a coded INVALID_ARGUMENT error.
-const projectReference = z.string().min(1).max(128).describe('The project that owns the job: its reference or an alias, as your operator named it.');
-const jobId = z.string().min(1).max(256).describe("The job's id in its backend (e.g. a ComfyUI prompt_id, an agent job_id, a workflow id).");
+const projectReference = z
+  .string()
+  .min(1)
+  .max(128)
+  .describe('The project that owns the job: its reference or an alias, as your operator named it.');
+const jobId = z
+  .string()
+  .min(1)
+  .max(256)
+  .describe("The job's id in its backend (e.g. a ComfyUI prompt_id, an agent job_id, a workflow id).");
 
 /** The schema's own bound; within it, a wait longer than the gateway's configured maximum is shortened to it. */
 export const WAIT_SECONDS_LIMIT = 600;
@@ -20,7 +28,9 @@ const waitSeconds = z
   .min(0)
   .max(WAIT_SECONDS_LIMIT)
   .optional()
-  .describe('Seconds to wait before answering (default 0: answer at once). Longer than the gateway allows (60 s unless the operator changed it) is shortened to its maximum.');
+  .describe(
+    'Seconds to wait before answering (default 0: answer at once). Longer than the gateway allows (60 s unless the operator changed it) is shortened to its maximum.',
+  );
 
 export const getJobStatusArgs = z.strictObject({
   project_reference: projectReference,
@@ -29,23 +39,48 @@ export const getJobStatusArgs = z.strictObject({
   known_status: z
     .enum(JOB_STATUSES)
     .optional()
-    .describe('The status from your last answer: a wait ends as soon as the status differs from it. Without it, a wait ends when the status differs from the one the job had when the call came.'),
+    .describe(
+      'The status from your last answer: a wait ends as soon as the status differs from it. Without it, a wait ends when the status differs from the one the job had when the call came.',
+    ),
 });
 export const cancelJobArgs = z.strictObject({
   project_reference: projectReference,
   job_id: jobId,
-  reason: z.string().max(1000).optional().describe('Why the job is cancelled; kept by backends that record it (agent-jobs) and in the audit log.'),
-  wait_seconds: waitSeconds.describe('After cancel_requested, seconds to wait for the job to stop (default 0). Shortened to the gateway\'s maximum (60 s unless the operator changed it).'),
+  reason: z
+    .string()
+    .max(1000)
+    .optional()
+    .describe('Why the job is cancelled; kept by backends that record it (agent-jobs) and in the audit log.'),
+  wait_seconds: waitSeconds.describe(
+    "After cancel_requested, seconds to wait for the job to stop (default 0). Shortened to the gateway's maximum (60 s unless the operator changed it).",
+  ),
 });
 
 export const listJobsArgs = z.strictObject({
-  project_reference: z.string().min(1).max(128).describe('The project whose jobs to list: its reference or an alias, as your operator named it.'),
+  project_reference: z
+    .string()
+    .min(1)
+    .max(128)
+    .describe('The project whose jobs to list: its reference or an alias, as your operator named it.'),
   status: z
     .union([z.enum(JOB_STATUSES), z.array(z.enum(JOB_STATUSES)).max(JOB_STATUSES.length)])
     .optional()
-    .describe('Only jobs in this status, or in any of these statuses (e.g. ["queued", "running"] for the jobs still to finish). Default: every job.'),
-  limit: z.number().int().min(1).max(LIST_LIMIT_MAX).optional().describe(`Most jobs in one answer (default ${LIST_LIMIT_DEFAULT}, at most ${LIST_LIMIT_MAX}).`),
-  cursor: z.string().min(1).max(8192).optional().describe('next_cursor from the previous answer, to read the next page; use it with the same project and status.'),
+    .describe(
+      'Only jobs in this status, or in any of these statuses (e.g. ["queued", "running"] for the jobs still to finish). Default: every job.',
+    ),
+  limit: z
+    .number()
+    .int()
+    .min(1)
+    .max(LIST_LIMIT_MAX)
+    .optional()
+    .describe(`Most jobs in one answer (default ${LIST_LIMIT_DEFAULT}, at most ${LIST_LIMIT_MAX}).`),
+  cursor: z
+    .string()
+    .min(1)
+    .max(8192)
+    .optional()
+    .describe('next_cursor from the previous answer, to read the next page; use it with the same project and status.'),
 });
 
 const backendRef = z.strictObject({ name: z.string(), kind: z.enum(BACKEND_KINDS) });
@@ -55,7 +90,10 @@ const waitedSeconds = z.number().nonnegative().optional().describe('Present when
 const statusResult = z.strictObject({
   ...jobRef,
   ...jobStatusReportSchema.shape,
-  changed: z.boolean().optional().describe('Present when the call waited: whether the status differs from known_status (or from the status when the call came).'),
+  changed: z
+    .boolean()
+    .optional()
+    .describe('Present when the call waited: whether the status differs from known_status (or from the status when the call came).'),
   waited_seconds: waitedSeconds,
 });
 const cancelResult = z.strictObject({ ...jobRef, ...cancelReportSchema.shape, waited_seconds: waitedSeconds });
@@ -165,7 +203,13 @@ export function isToolName(name: string): name is ToolName {
  * Runs a tool; argument problems come back as an INVALID_ARGUMENT tool error, like any other failure.
  * `toResult` makes the tool result of an outcome (one that remembers the JSON of shared answers: createResultMaker).
  */
-export async function callTool(service: JobService, name: ToolName, args: unknown, options: CallOptions, toResult: ResultMaker = createResultMaker()): Promise<CallToolResult> {
+export async function callTool(
+  service: JobService,
+  name: ToolName,
+  args: unknown,
+  options: CallOptions,
+  toResult: ResultMaker = createResultMaker(),
+): Promise<CallToolResult> {
   if (name === 'get_job_status') {
     const parsed = getJobStatusArgs.safeParse(args ?? {});
     if (!parsed.success) return toResult(invalidArguments(parsed.error));
@@ -175,7 +219,12 @@ export async function callTool(service: JobService, name: ToolName, args: unknow
     const parsed = listJobsArgs.safeParse(args ?? {});
     if (!parsed.success) return toResult(invalidArguments(parsed.error));
     const { status, ...rest } = parsed.data;
-    return toResult(await service.listJobs({ ...rest, ...(status !== undefined ? { status: typeof status === 'string' ? [status] : status } : {}) }, options));
+    return toResult(
+      await service.listJobs(
+        { ...rest, ...(status !== undefined ? { status: typeof status === 'string' ? [status] : status } : {}) },
+        options,
+      ),
+    );
   }
   const parsed = cancelJobArgs.safeParse(args ?? {});
   if (!parsed.success) return toResult(invalidArguments(parsed.error));

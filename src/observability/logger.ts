@@ -66,7 +66,9 @@ export interface LineTarget {
  * write blocks: a log reader that stops reading holds the gateway up rather than letting lines pile
  * up in memory.
  */
-export function linesPerTurn(target: LineTarget): DestinationStream & { flush(cb?: (err?: Error | null) => void): void; flushSync(): void } {
+export function linesPerTurn(
+  target: LineTarget,
+): DestinationStream & { flush(cb?: (err?: Error | null) => void): void; flushSync(): void } {
   let pending = '';
   const handOver = () => {
     const lines = pending;

@@ -126,13 +126,18 @@ class TrackedOperation implements OperationHandle {
   }
 }
 
-export function describeMcpMessage(body: unknown, headers: IncomingMessage['headers'], isTool: (name: string) => boolean): McpOperation | undefined {
+export function describeMcpMessage(
+  body: unknown,
+  headers: IncomingMessage['headers'],
+  isTool: (name: string) => boolean,
+): McpOperation | undefined {
   if (!isRecord(body) || typeof body.method !== 'string') return undefined;
   const method = METHODS.has(body.method) ? body.method : '_OTHER';
   const params = isRecord(body.params) ? body.params : undefined;
   const meta = params && isRecord(params._meta) ? params._meta : undefined;
   const header = headers['mcp-protocol-version'];
-  const claimed = typeof header === 'string' ? header : (meta?.[PROTOCOL_VERSION_KEY] ?? (method === 'initialize' ? params?.protocolVersion : undefined));
+  const claimed =
+    typeof header === 'string' ? header : (meta?.[PROTOCOL_VERSION_KEY] ?? (method === 'initialize' ? params?.protocolVersion : undefined));
   const id = body.id;
   return {
     method,
@@ -148,7 +153,8 @@ function watchRpcErrors(res: ServerResponse, onError: (code: string) => void): v
   const inspect = (chunk: unknown) => {
     let head: string;
     if (typeof chunk === 'string') head = chunk.slice(0, 256);
-    else if (chunk instanceof Uint8Array) head = Buffer.from(chunk.buffer, chunk.byteOffset, Math.min(chunk.byteLength, 256)).toString('latin1');
+    else if (chunk instanceof Uint8Array)
+      head = Buffer.from(chunk.buffer, chunk.byteOffset, Math.min(chunk.byteLength, 256)).toString('latin1');
     else return;
     const m = RPC_ERROR.exec(head);
     if (m) onError(m[1]!);

@@ -26,7 +26,13 @@ export interface GatewayMetrics {
   readonly registry: Registry;
   toolCall(tool: string, backend: BackendLabels | undefined, outcome: string, seconds: number): void;
   /** One MCP message served (the semantic conventions' mcp.server.operation.duration); every value is a bounded word. */
-  mcpOperation(method: string, tool: string | undefined, protocolVersion: string | undefined, errorType: string | undefined, seconds: number): void;
+  mcpOperation(
+    method: string,
+    tool: string | undefined,
+    protocolVersion: string | undefined,
+    errorType: string | undefined,
+    seconds: number,
+  ): void;
   backendObserver(backend: BackendLabels): BackendCallObserver;
   authFailure(reason: string): void;
   /** Counts a request in flight until the returned function is called. */
@@ -42,7 +48,8 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
     collectDefaultMetrics({ register: registry });
     // prom-client names these gauges with a `_total` suffix, which Prometheus reserves for counters
     // (promtool check metrics objects); they add nothing the process and heap metrics don't show.
-    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
+      registry.removeSingleMetric(name);
   }
 
   // The metrics every call updates are bound series (bound-series.ts); the rarer ones are prom-client's.
@@ -52,7 +59,13 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
     ['tool', 'backend_kind', 'backend', 'outcome'],
     registry,
   );
-  const toolDuration = new BoundHistogram(`${PREFIX}tool_call_duration_seconds`, 'Time to answer a tool call, in seconds.', ['tool', 'backend_kind', 'backend'], LATENCY_BUCKETS, registry);
+  const toolDuration = new BoundHistogram(
+    `${PREFIX}tool_call_duration_seconds`,
+    'Time to answer a tool call, in seconds.',
+    ['tool', 'backend_kind', 'backend'],
+    LATENCY_BUCKETS,
+    registry,
+  );
   // The MCP semantic conventions' histogram, named as OpenTelemetry's Prometheus exporter names it.
   const mcpDuration = new BoundHistogram(
     'mcp_server_operation_duration_seconds',
@@ -62,7 +75,15 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
     registry,
   );
   const mcpChildren = new Map<string, { observe(v: number): void }>();
-  let lastMcp: { method: string; tool: string | undefined; version: string | undefined; error: string | undefined; child: { observe(v: number): void } } | undefined;
+  let lastMcp:
+    | {
+        method: string;
+        tool: string | undefined;
+        version: string | undefined;
+        error: string | undefined;
+        child: { observe(v: number): void };
+      }
+    | undefined;
   const backendRequests = new BoundCounter(
     `${PREFIX}backend_requests_total`,
     'HTTP requests to backends by operation and status class (error: no answer).',
@@ -106,7 +127,10 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
   });
 
   // Times are kept as numbers and formatted when read (formatting one per call showed in the profile).
-  const health = new Map<string, { backend: string; kind: string; state: BackendHealth['state']; last_success: number | null; last_failure: number | null }>();
+  const health = new Map<
+    string,
+    { backend: string; kind: string; state: BackendHealth['state']; last_success: number | null; last_failure: number | null }
+  >();
   // Label sets are few and bounded; the series of each is bound once and found again by a joined key.
   type ToolChild = { calls: { inc(): void }; duration: { observe(v: number): void } };
   const children = new Map<string, ToolChild>();
@@ -118,12 +142,18 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
       const kind = backend?.kind ?? 'none';
       const name = backend?.name ?? 'none';
       // As for mcpOperation: compare with the previous call's labels before building a lookup key.
-      let child = lastTool?.tool === tool && lastTool.outcome === outcome && lastTool.kind === kind && lastTool.name === name ? lastTool.child : undefined;
+      let child =
+        lastTool?.tool === tool && lastTool.outcome === outcome && lastTool.kind === kind && lastTool.name === name
+          ? lastTool.child
+          : undefined;
       if (!child) {
         const key = `${tool}\u0000${outcome}\u0000${kind}\u0000${name}`;
         child = children.get(key);
         if (!child) {
-          child = { calls: toolCalls.bind({ tool, outcome, backend_kind: kind, backend: name }), duration: toolDuration.bind({ tool, backend_kind: kind, backend: name }) };
+          child = {
+            calls: toolCalls.bind({ tool, outcome, backend_kind: kind, backend: name }),
+            duration: toolDuration.bind({ tool, backend_kind: kind, backend: name }),
+          };
           children.set(key, child);
         }
         lastTool = { tool, outcome, kind, name, child };
@@ -133,12 +163,20 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
     },
     mcpOperation(method, tool, protocolVersion, errorType, seconds) {
       // Calls mostly repeat the previous one's labels: compare them before building a lookup key.
-      let child = lastMcp?.method === method && lastMcp.tool === tool && lastMcp.version === protocolVersion && lastMcp.error === errorType ? lastMcp.child : undefined;
+      let child =
+        lastMcp?.method === method && lastMcp.tool === tool && lastMcp.version === protocolVersion && lastMcp.error === errorType
+          ? lastMcp.child
+          : undefined;
       if (!child) {
         const key = `${method}\u0000${tool ?? ''}\u0000${protocolVersion ?? ''}\u0000${errorType ?? ''}`;
         child = mcpChildren.get(key);
         if (!child) {
-          child = mcpDuration.bind({ mcp_method_name: method, gen_ai_tool_name: tool ?? '', mcp_protocol_version: protocolVersion ?? '', error_type: errorType ?? '' });
+          child = mcpDuration.bind({
+            mcp_method_name: method,
+            gen_ai_tool_name: tool ?? '',
+            mcp_protocol_version: protocolVersion ?? '',
+            error_type: errorType ?? '',
+          });
           mcpChildren.set(key, child);
         }
         lastMcp = { method, tool, version: protocolVersion, error: errorType, child };
@@ -147,7 +185,13 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
     },
     backendObserver(backend) {
       const labels = { backend_kind: backend.kind, backend: backend.name };
-      const entry = { backend: backend.name, kind: backend.kind, state: 'unknown' as BackendHealth['state'], last_success: null as number | null, last_failure: null as number | null };
+      const entry = {
+        backend: backend.name,
+        kind: backend.kind,
+        state: 'unknown' as BackendHealth['state'],
+        last_success: null as number | null,
+        last_failure: null as number | null,
+      };
       health.set(backend.name, entry);
       const up = backendUp.labels(labels);
       const byCall = new Map<string, { requests: { inc(): void }; duration: { observe(v: number): void } }>();
@@ -155,7 +199,10 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
         const key = `${operation}\u0000${statusClass}`;
         let child = byCall.get(key);
         if (!child) {
-          child = { requests: backendRequests.bind({ ...labels, operation, status_class: statusClass }), duration: backendDuration.bind({ ...labels, operation }) };
+          child = {
+            requests: backendRequests.bind({ ...labels, operation, status_class: statusClass }),
+            duration: backendDuration.bind({ ...labels, operation }),
+          };
           byCall.set(key, child);
         }
         child.requests.inc();

@@ -20,16 +20,26 @@ interface ResultBody {
   unavailable_hosts?: unknown[];
 }
 
-export function toolCallRecorder(deps: { metrics: GatewayMetrics; logger: Logger; audit: AuditLog; traceIds?: () => TraceIds | undefined }) {
+export function toolCallRecorder(deps: {
+  metrics: GatewayMetrics;
+  logger: Logger;
+  audit: AuditLog;
+  traceIds?: () => TraceIds | undefined;
+}) {
   // The record is built here from named fields, so top-level redaction is defence enough; the
   // wildcard paths of the main logger cost more per line than the rest of the call's logging.
-  const log = deps.logger.child({}, { redact: { paths: ['authorization', 'token', 'api_key', 'access_token', 'headers'], censor: '[redacted]' } });
+  const log = deps.logger.child(
+    {},
+    { redact: { paths: ['authorization', 'token', 'api_key', 'access_token', 'headers'], censor: '[redacted]' } },
+  );
   return (e: ToolCallEvent): void => {
     const body = (e.result.structuredContent ?? {}) as ResultBody;
     // A status for reads, an outcome for cancels, the error code for failures: all bounded words.
     const outcome = e.result.isError ? (body.error?.code ?? 'INTERNAL') : outcomeOf(e.tool, body);
     deps.metrics.toolCall(e.tool, body.backend, outcome, e.seconds);
-    const project = body.project_reference ?? (typeof e.arguments?.project_reference === 'string' ? e.arguments.project_reference.slice(0, 128) : undefined);
+    const project =
+      body.project_reference ??
+      (typeof e.arguments?.project_reference === 'string' ? e.arguments.project_reference.slice(0, 128) : undefined);
     const trace = deps.traceIds?.();
     log.info(
       {

@@ -3,7 +3,16 @@
 // are passed explicitly: the server span of an MCP request is the parent of its backend calls.
 // Spans follow the MCP semantic conventions (semantic-conventions-genai, gen-ai/mcp.md).
 import type { IncomingHttpHeaders } from 'node:http';
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, defaultTextMapGetter, defaultTextMapSetter, trace, type Context, type Link } from '@opentelemetry/api';
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  defaultTextMapGetter,
+  defaultTextMapSetter,
+  trace,
+  type Context,
+  type Link,
+} from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -20,7 +29,15 @@ import {
 } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { VERSION } from '../version.ts';
-import { GATEWAY_ATTRIBUTES, type BackendRequest, type ClientSpan, type McpOperation, type ServerSpan, type Tracing, type TracingSettings } from './tracing.ts';
+import {
+  GATEWAY_ATTRIBUTES,
+  type BackendRequest,
+  type ClientSpan,
+  type McpOperation,
+  type ServerSpan,
+  type Tracing,
+  type TracingSettings,
+} from './tracing.ts';
 
 /** `exporter` replaces OTLP (tests keep spans in memory); it is then flushed span by span. */
 export function createSdkTracing(settings: TracingSettings, exporter?: SpanExporter): Tracing {

@@ -66,7 +66,9 @@ export interface Tracing {
   shutdown(): Promise<void>;
 }
 
-export type Sampler = { kind: 'always_on' | 'always_off' | 'parentbased_always_on' | 'parentbased_always_off' } | { kind: 'traceidratio' | 'parentbased_traceidratio'; ratio: number };
+export type Sampler =
+  | { kind: 'always_on' | 'always_off' | 'parentbased_always_on' | 'parentbased_always_off' }
+  | { kind: 'traceidratio' | 'parentbased_traceidratio'; ratio: number };
 
 export interface TracingSettings {
   serviceName: string;
@@ -78,7 +80,14 @@ export interface TracingSettings {
   recordArguments: boolean;
 }
 
-const SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'] as const;
+const SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
 
 /**
  * Whether tracing is on, and how: the config's `tracing` section first, then the standard variables.
@@ -92,12 +101,17 @@ export function tracingSettings(config: TracingConfig | undefined, env: Record<s
   const envTraces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
   const envBase = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
   if (config?.enabled !== true && !envTraces && !envBase) return undefined;
-  if (exporter !== undefined && exporter !== '' && exporter !== 'otlp') throw new Error(`OTEL_TRACES_EXPORTER=${exporter} is not supported: the gateway exports traces with OTLP only.`);
+  if (exporter !== undefined && exporter !== '' && exporter !== 'otlp')
+    throw new Error(`OTEL_TRACES_EXPORTER=${exporter} is not supported: the gateway exports traces with OTLP only.`);
   const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL)?.trim();
   if (protocol && protocol !== 'http/protobuf') {
-    throw new Error(`OTLP protocol "${protocol}" is not supported: the gateway sends OTLP over HTTP with protobuf (http/protobuf); point it at the collector's HTTP port (4318).`);
+    throw new Error(
+      `OTLP protocol "${protocol}" is not supported: the gateway sends OTLP over HTTP with protobuf (http/protobuf); point it at the collector's HTTP port (4318).`,
+    );
   }
-  const url = config?.endpoint ? tracesUrl(config.endpoint) : envTraces || (envBase ? tracesUrl(envBase) : 'http://localhost:4318/v1/traces');
+  const url = config?.endpoint
+    ? tracesUrl(config.endpoint)
+    : envTraces || (envBase ? tracesUrl(envBase) : 'http://localhost:4318/v1/traces');
   return {
     serviceName: config?.service_name ?? env.OTEL_SERVICE_NAME?.trim() ?? 'mcp-job-gateway',
     url,
@@ -125,7 +139,8 @@ function samplerFromEnv(env: Record<string, string | undefined>): Sampler {
 }
 
 function samplerOf(name: string, ratio: number | undefined): Sampler {
-  if (!(SAMPLERS as readonly string[]).includes(name)) throw new Error(`Unknown trace sampler "${name}"; use one of ${SAMPLERS.join(', ')}.`);
+  if (!(SAMPLERS as readonly string[]).includes(name))
+    throw new Error(`Unknown trace sampler "${name}"; use one of ${SAMPLERS.join(', ')}.`);
   if (name === 'traceidratio' || name === 'parentbased_traceidratio') {
     const r = ratio ?? 1;
     if (!Number.isFinite(r) || r < 0 || r > 1) throw new Error(`The trace sampler's ratio must be a number from 0 to 1 (got ${ratio}).`);

@@ -239,7 +239,14 @@ export async function startAgentJobsSim(options: AgentJobsSimOptions): Promise<A
   function handle(req: SimRequest): SimResponse {
     const segs = segments(req.path);
     if (segs === null) return err(400, 'Bad request: malformed path');
-    if (segs.length < 4 || segs[0] !== API_PREFIX[0] || segs[1] !== API_PREFIX[1] || segs[2] !== 'services' || segs[3] !== 'agent-jobs' || segs.length > 5) {
+    if (
+      segs.length < 4 ||
+      segs[0] !== API_PREFIX[0] ||
+      segs[1] !== API_PREFIX[1] ||
+      segs[2] !== 'services' ||
+      segs[3] !== 'agent-jobs' ||
+      segs.length > 5
+    ) {
       return err(404, `Cannot ${req.method} ${req.path}`);
     }
     // Authentication first, as the real service does: nothing about jobs leaks without a key.
@@ -319,8 +326,12 @@ export async function startAgentJobsSim(options: AgentJobsSimOptions): Promise<A
     // Spelling and time formats vary across seeds, as they do across real jobs.
     seeds.queued.push(addJob({ id: id(), status: 'WAITING', statusCase: 'upper', timeFormat: 'iso', startsInMs: 5 * MIN }));
     seeds.queued.push(addJob({ id: id(), status: 'SCHEDULED', statusCase: 'lower', timeFormat: 'epoch_ms', scheduledInMs: 2 * HOUR }));
-    seeds.running.push(addJob({ id: id(), status: 'RUNNING', statusCase: 'upper', timeFormat: 'epoch_s', startedAgoMs: 2 * MIN, runsForMs: 10 * MIN }));
-    seeds.long_running.push(addJob({ id: id(), status: 'RUNNING', statusCase: 'lower', timeFormat: 'iso', startedAgoMs: HOUR, runsForMs: 5 * HOUR }));
+    seeds.running.push(
+      addJob({ id: id(), status: 'RUNNING', statusCase: 'upper', timeFormat: 'epoch_s', startedAgoMs: 2 * MIN, runsForMs: 10 * MIN }),
+    );
+    seeds.long_running.push(
+      addJob({ id: id(), status: 'RUNNING', statusCase: 'lower', timeFormat: 'iso', startedAgoMs: HOUR, runsForMs: 5 * HOUR }),
+    );
     seeds.succeeded.push(addJob({ id: id(), status: 'COMPLETED', statusCase: 'upper', timeFormat: 'epoch_ms' }));
     seeds.failed.push(addJob({ id: id(), status: 'FAILED', statusCase: 'lower', timeFormat: 'iso' }));
     const cancelled = addJob({ id: id(), status: 'CANCELED', statusCase: 'upper', timeFormat: 'iso' });
@@ -344,7 +355,14 @@ export async function startAgentJobsSim(options: AgentJobsSimOptions): Promise<A
       const j = jobs.get(id);
       if (!j) return undefined;
       const now = clock.now();
-      return { id: j.id, orgId: j.orgId, status: statusAt(j, now).status, record: render(j, now), cancelReason: j.cancelReason, cancelRequests: j.cancelRequests };
+      return {
+        id: j.id,
+        orgId: j.orgId,
+        status: statusAt(j, now).status,
+        record: render(j, now),
+        cancelReason: j.cancelReason,
+        cancelRequests: j.cancelRequests,
+      };
     },
     close: () => server.close(),
   };

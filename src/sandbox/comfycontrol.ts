@@ -119,7 +119,15 @@ export async function startComfycontrolSim(options: ComfycontrolSimOptions): Pro
     if (!path.includes(status)) throw new Error(`comfycontrol sim: a job cannot be ${status} on its way to ${final}`);
     const length = (s: ComfycontrolStatus): number | null => {
       const v =
-        s === 'accepted' ? spec.acceptedForMs : s === 'uploaded' ? spec.uploadedForMs : s === 'queued' ? spec.queuedForMs : s === 'running' ? spec.runsForMs : null;
+        s === 'accepted'
+          ? spec.acceptedForMs
+          : s === 'uploaded'
+            ? spec.uploadedForMs
+            : s === 'queued'
+              ? spec.queuedForMs
+              : s === 'running'
+                ? spec.runsForMs
+                : null;
       if (v !== undefined) return v;
       return s === 'accepted' || s === 'uploaded' ? 30_000 : s === 'queued' ? 5 * MIN : s === 'running' ? 10 * MIN : null;
     };
@@ -227,7 +235,8 @@ export async function startComfycontrolSim(options: ComfycontrolSimOptions): Pro
 
     const segs = segments(req.path);
     if (segs === null) return err(400, 'Malformed path');
-    if (segs[0] !== 'v1' || segs[1] !== 'workflow' || segs.length > 4 || (segs.length === 4 && segs[3] !== 'cancel')) return err(404, 'Not found');
+    if (segs[0] !== 'v1' || segs[1] !== 'workflow' || segs.length > 4 || (segs.length === 4 && segs[3] !== 'cancel'))
+      return err(404, 'Not found');
     const auth = req.headers.authorization;
     const m = typeof auth === 'string' ? /^Bearer (.+)$/.exec(auth) : null;
     if (!m || m[1] !== options.token) return err(401, 'Invalid or expired API token');
@@ -242,7 +251,16 @@ export async function startComfycontrolSim(options: ComfycontrolSimOptions): Pro
       const mine = [...jobs.values()].filter((j) => j.userId === userId).sort((a, b) => b.steps[0]!.at - a.steps[0]!.at);
       const workflows = mine.slice((page - 1) * perPage, page * perPage).map((j) => {
         const r = render(j, now);
-        return { id: r.id, name: r.name, status: r.status, tags: r.tags, created_at: r.created_at, updated_at: r.updated_at, started_at: r.started_at, completed_at: r.completed_at };
+        return {
+          id: r.id,
+          name: r.name,
+          status: r.status,
+          tags: r.tags,
+          created_at: r.created_at,
+          updated_at: r.updated_at,
+          started_at: r.started_at,
+          completed_at: r.completed_at,
+        };
       });
       return { status: 200, json: { workflows, total: mine.length } };
     }
@@ -305,7 +323,13 @@ export async function startComfycontrolSim(options: ComfycontrolSimOptions): Pro
       const j = jobs.get(id);
       if (!j) return undefined;
       const now = clock.now();
-      return { id: j.id, userId: j.userId, status: statusAt(j, now).status, record: render(j, now), cancelRequestedAt: j.cancelRequestedAt };
+      return {
+        id: j.id,
+        userId: j.userId,
+        status: statusAt(j, now).status,
+        record: render(j, now),
+        cancelRequestedAt: j.cancelRequestedAt,
+      };
     },
     close: () => server.close(),
   };

@@ -22,7 +22,16 @@ import { seedJobs } from './comfyui/seeds.ts';
 import type { ComfyuiSim, ComfyuiSimOptions, SubmitOptions } from './comfyui/types.ts';
 
 export { defaultGraph } from './comfyui/graph.ts';
-export type { ComfyGraph, ComfyuiApi, ComfyuiSim, ComfyuiSimOptions, HistoryEntry, HistoryMessage, QueueItem, SubmitOptions } from './comfyui/types.ts';
+export type {
+  ComfyGraph,
+  ComfyuiApi,
+  ComfyuiSim,
+  ComfyuiSimOptions,
+  HistoryEntry,
+  HistoryMessage,
+  QueueItem,
+  SubmitOptions,
+} from './comfyui/types.ts';
 
 export async function startComfyuiSim(options: ComfyuiSimOptions): Promise<ComfyuiSim> {
   const api = options.api;
@@ -43,7 +52,10 @@ export async function startComfyuiSim(options: ComfyuiSimOptions): Promise<Comfy
   route('POST', '/prompt', (req) => postPrompt(queue, req));
   if (api === 'jobs') addJobsRoutes(route, queue);
 
-  const server: SimServer = await startSimServer(dispatch, { ...(options.port !== undefined ? { port: options.port } : {}), ...(options.host ? { host: options.host } : {}) });
+  const server: SimServer = await startSimServer(dispatch, {
+    ...(options.port !== undefined ? { port: options.port } : {}),
+    ...(options.host ? { host: options.host } : {}),
+  });
   const seeds = seedJobs(queue, namespace, { enabled: options.seed ?? true, runningKind: options.seedRunning ?? 'running' });
 
   /** Enqueues a job like POST /prompt does. */

@@ -65,7 +65,12 @@ async function newKey(): Promise<SigningKey> {
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
   const kid = randomUUID();
   const meta = { kid, alg: 'ES256', use: 'sig' };
-  return { kid, privateKey, privateJwk: { ...(await exportJWK(privateKey)), ...meta }, publicJwk: { ...(await exportJWK(publicKey)), ...meta } };
+  return {
+    kid,
+    privateKey,
+    privateJwk: { ...(await exportJWK(privateKey)), ...meta },
+    publicJwk: { ...(await exportJWK(publicKey)), ...meta },
+  };
 }
 
 type OAuthModule = typeof import('./oauth/server.ts');
@@ -95,7 +100,10 @@ export async function startSandboxIssuer(options: SandboxIssuerOptions = {}): Pr
   const server = await startSimServer(
     (req) => {
       if (req.method === 'GET' && req.path === '/jwks.json') return { status: 200, json: { keys: published.map((k) => k.publicJwk) } };
-      if (req.method === 'GET' && (req.path === '/.well-known/openid-configuration' || req.path === '/.well-known/oauth-authorization-server')) {
+      if (
+        req.method === 'GET' &&
+        (req.path === '/.well-known/openid-configuration' || req.path === '/.well-known/oauth-authorization-server')
+      ) {
         return { status: 200, json: { issuer, jwks_uri: `${issuer}/jwks.json`, id_token_signing_alg_values_supported: ['ES256'] } };
       }
       return { status: 404, json: { error: 'not_found' } };

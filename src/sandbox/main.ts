@@ -21,7 +21,14 @@ async function main(): Promise<number> {
   let values;
   try {
     values = parseArgs({
-      options: { kind: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, credential: { type: 'string' }, project: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        kind: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        credential: { type: 'string' },
+        project: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
       strict: true,
     }).values;
   } catch (e) {

@@ -281,7 +281,13 @@ export async function startProjectRuntimeSim(options: ProjectRuntimeSimOptions):
       const j = jobs.get(id.toLowerCase());
       if (!j) return undefined;
       const now = clock.now();
-      return { id: j.id, project: j.project, status: statusAt(j, now).status, record: render(j, now), cancelRequestedAt: j.cancelRequestedAt };
+      return {
+        id: j.id,
+        project: j.project,
+        status: statusAt(j, now).status,
+        record: render(j, now),
+        cancelRequestedAt: j.cancelRequestedAt,
+      };
     },
     close: () => server.close(),
   };

@@ -37,7 +37,11 @@ export async function startSandbox(config: Config, options: SandboxOptions = {})
     for (const [index, service] of services.entries()) {
       if (service.kind === 'issuer') {
         const authorizationServer = authorizationServerSettings(config);
-        issuer = await startSandboxIssuer({ port: options.ephemeralPorts ? 0 : service.port, host: '127.0.0.1', ...(authorizationServer ? { authorizationServer } : {}) });
+        issuer = await startSandboxIssuer({
+          port: options.ephemeralPorts ? 0 : service.port,
+          host: '127.0.0.1',
+          ...(authorizationServer ? { authorizationServer } : {}),
+        });
         portMap.set(service.port, issuer.server.port);
         continue;
       }
@@ -50,17 +54,27 @@ export async function startSandbox(config: Config, options: SandboxOptions = {})
         case 'comfyui':
         case 'comfyui_legacy':
           // Alternate what the hosts' one worker is busy with, so both kinds of running job exist.
-          sim = await startComfyuiSim({ ...common, api: service.kind === 'comfyui' ? 'jobs' : 'legacy', seedRunning: comfyIndex++ % 2 === 0 ? 'running' : 'long_running' });
+          sim = await startComfyuiSim({
+            ...common,
+            api: service.kind === 'comfyui' ? 'jobs' : 'legacy',
+            seedRunning: comfyIndex++ % 2 === 0 ? 'running' : 'long_running',
+          });
           break;
         case 'agent_jobs': {
           const b = users.map((p) => p.backend).find((b) => b.kind === 'agent_jobs');
-          sim = await startAgentJobsSim({ ...common, apiKey: b?.api_key ?? 'sandbox-agent-jobs-key', ...(b?.org_id ? { orgId: b.org_id } : {}) });
+          sim = await startAgentJobsSim({
+            ...common,
+            apiKey: b?.api_key ?? 'sandbox-agent-jobs-key',
+            ...(b?.org_id ? { orgId: b.org_id } : {}),
+          });
           break;
         }
         case 'project_runtime': {
           const b = users.find((p) => p.backend.kind === 'project_runtime');
           const token = b?.backend.kind === 'project_runtime' ? b.backend.token : 'vf_sandbox_token';
-          const projects = users.map((p) => (p.backend.kind === 'project_runtime' ? (p.backend.remote_project ?? p.reference) : p.reference));
+          const projects = users.map((p) =>
+            p.backend.kind === 'project_runtime' ? (p.backend.remote_project ?? p.reference) : p.reference,
+          );
           sim = await startProjectRuntimeSim({ ...common, token, projects });
           break;
         }
@@ -115,7 +129,16 @@ function authorizationServerSettings(config: Config): AuthorizationServerSetting
   const isGateway = (indicator: string) => {
     if (indicator === publicUrl) return true;
     const u = URL.parse(indicator);
-    return u !== null && u.protocol === 'http:' && LOOPBACK_HOSTS.has(u.hostname) && u.pathname === path && u.search === '' && u.hash === '' && u.username === '' && u.password === '';
+    return (
+      u !== null &&
+      u.protocol === 'http:' &&
+      LOOPBACK_HOSTS.has(u.hostname) &&
+      u.pathname === path &&
+      u.search === '' &&
+      u.hash === '' &&
+      u.username === '' &&
+      u.password === ''
+    );
   };
   return {
     scopes: [config.auth.scopes.read, config.auth.scopes.cancel],
@@ -126,7 +149,10 @@ function authorizationServerSettings(config: Config): AuthorizationServerSetting
 /** Loopback ports a project's backend URLs point at. */
 function backendPorts(p: ProjectConfig): number[] {
   const urls = p.backend.kind === 'comfyui' ? p.backend.hosts.map((h) => h.url) : [p.backend.base_url];
-  return urls.map((u) => new URL(u)).filter((u) => u.hostname === '127.0.0.1' || u.hostname === 'localhost').map((u) => Number(u.port));
+  return urls
+    .map((u) => new URL(u))
+    .filter((u) => u.hostname === '127.0.0.1' || u.hostname === 'localhost')
+    .map((u) => Number(u.port));
 }
 
 function rebaseConfig(config: Config, ports: ReadonlyMap<number, number>): Config {
@@ -139,7 +165,14 @@ function rebaseConfig(config: Config, ports: ReadonlyMap<number, number>): Confi
   };
   const auth =
     config.auth.mode === 'oauth'
-      ? { ...config.auth, issuers: config.auth.issuers.map((i) => ({ ...i, issuer: move(i.issuer), ...(i.jwks_uri ? { jwks_uri: move(i.jwks_uri) } : {}) })) }
+      ? {
+          ...config.auth,
+          issuers: config.auth.issuers.map((i) => ({
+            ...i,
+            issuer: move(i.issuer),
+            ...(i.jwks_uri ? { jwks_uri: move(i.jwks_uri) } : {}),
+          })),
+        }
       : config.auth;
   return { ...config, auth, projects: config.projects.map((p) => rebaseProject(p, move)) };
 }

@@ -142,7 +142,10 @@ export function jsonBody(req: SimRequest): unknown {
 /** The path split into decoded segments; null if a segment does not decode. */
 export function segments(path: string): string[] | null {
   try {
-    return path.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
+    return path
+      .split('/')
+      .filter((s) => s !== '')
+      .map((s) => decodeURIComponent(s));
   } catch {
     return null;
   }

@@ -31,7 +31,10 @@ export function createStoreHealth(options: StoreHealthOptions): StoreHealth {
       const was = state;
       state = 'up';
       options.onChange?.(true);
-      logger.info({ event: 'state_store_up', ...fields }, was === 'starting' ? 'state store connected: what the gateway learns is shared' : 'state store answers again: sharing resumes');
+      logger.info(
+        { event: 'state_store_up', ...fields },
+        was === 'starting' ? 'state store connected: what the gateway learns is shared' : 'state store answers again: sharing resumes',
+      );
       for (const l of listeners) l();
     },
     markDown(reason) {
@@ -41,7 +44,11 @@ export function createStoreHealth(options: StoreHealthOptions): StoreHealth {
       options.onChange?.(false);
       const what = { event: 'state_store_down', ...fields, reason };
       // Start-up without the store is allowed, but an operator must not miss it.
-      if (was === 'starting') logger.error(what, 'state store unreachable at start-up: this replica answers from its own memory, shared nothing, until the store answers');
+      if (was === 'starting')
+        logger.error(
+          what,
+          'state store unreachable at start-up: this replica answers from its own memory, shared nothing, until the store answers',
+        );
       else logger.warn(what, 'state store down: this replica answers from its own memory until the store answers again');
     },
     onUp(listener) {

@@ -58,7 +58,9 @@ export function createRedisMap(client: Redis, options: RedisMapOptions): RemoteM
     },
     async set(key, entry) {
       const json = JSON.stringify({ v: entry.value, at: entry.at });
-      await options.deadline((client as WithMapSet)[COMMAND](options.key, order, key, json, entry.at, options.maxEntries, maxAge, options.now()));
+      await options.deadline(
+        (client as WithMapSet)[COMMAND](options.key, order, key, json, entry.at, options.maxEntries, maxAge, options.now()),
+      );
     },
   };
 }
@@ -67,7 +69,9 @@ export function createRedisMap(client: Redis, options: RedisMapOptions): RemoteM
 function parseEntry(raw: string): TimedEntry<unknown> | undefined {
   try {
     const e = JSON.parse(raw) as { v?: unknown; at?: unknown };
-    return typeof e === 'object' && e !== null && typeof e.at === 'number' && Number.isFinite(e.at) && e.v !== undefined ? { value: e.v, at: e.at } : undefined;
+    return typeof e === 'object' && e !== null && typeof e.at === 'number' && Number.isFinite(e.at) && e.v !== undefined
+      ? { value: e.v, at: e.at }
+      : undefined;
   } catch {
     return undefined;
   }

@@ -110,7 +110,13 @@ export function createRedisStore(config: RedisStoreConfig, deps: StateStoreDeps)
       });
     },
     map(options) {
-      const remote = createRedisMap(client, { key: `${config.keyPrefix}map:${options.name}`, maxEntries: options.maxEntries, maxAgeMs: options.maxAgeMs, now: options.now, deadline });
+      const remote = createRedisMap(client, {
+        key: `${config.keyPrefix}map:${options.name}`,
+        maxEntries: options.maxEntries,
+        maxAgeMs: options.maxAgeMs,
+        now: options.now,
+        deadline,
+      });
       return createSharedMap(options, { map: remote, health });
     },
     settled(ms) {

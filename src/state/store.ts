@@ -54,6 +54,7 @@ export function createStateStore(config: StateConfig, deps: StateStoreDeps): Sta
 
 /** Refuses windows a Redis key could not hold (rate-limiter-flexible keeps a window under 1 s forever there). */
 export function checkLimiterOptions(options: LimiterOptions): void {
-  if (!(options.duration === 0 || options.duration >= 1)) throw new Error(`limiter "${options.name}": a window is 0 (never expires) or at least 1 s, not ${options.duration}`);
+  if (!(options.duration === 0 || options.duration >= 1))
+    throw new Error(`limiter "${options.name}": a window is 0 (never expires) or at least 1 s, not ${options.duration}`);
   if (!(options.points >= 1)) throw new Error(`limiter "${options.name}": at least 1 point`);
 }

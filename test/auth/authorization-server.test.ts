@@ -12,7 +12,13 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oauthSchema } from '../../src/config/schema.ts';
-import { Browser, clientCredentialsToken, MemoryOAuthClient, startAuthorizationServer, type AuthorizationServer } from '../helpers/authorization-server.ts';
+import {
+  Browser,
+  clientCredentialsToken,
+  MemoryOAuthClient,
+  startAuthorizationServer,
+  type AuthorizationServer,
+} from '../helpers/authorization-server.ts';
 import { seed, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 
 const ROBOT = { id: 'jobs-robot', secret: 'robot-secret-that-is-long-enough-0123456789' };
@@ -69,7 +75,13 @@ describe('against a real authorization server (oidc-provider)', () => {
           response_types: [],
           token_endpoint_auth_method: 'client_secret_basic',
         },
-        { client_id: AGENT_APP, grant_types: ['authorization_code'], redirect_uris: [REDIRECT], response_types: ['code'], token_endpoint_auth_method: 'none' },
+        {
+          client_id: AGENT_APP,
+          grant_types: ['authorization_code'],
+          redirect_uris: [REDIRECT],
+          response_types: ['code'],
+          token_endpoint_auth_method: 'none',
+        },
       ],
       projectsFor: (subject) => PROJECTS[subject],
     });
@@ -91,9 +103,18 @@ describe('against a real authorization server (oidc-provider)', () => {
     used.push(read.access_token);
     expect(read.scope).toBe('jobs:read');
     expect(decodeProtectedHeader(read.access_token)).toMatchObject({ alg: 'ES256', typ: 'at+jwt' });
-    expect(decodeJwt(read.access_token)).toMatchObject({ iss: as.issuer, aud: t.mcpUrl, client_id: ROBOT.id, sub: ROBOT.id, scope: 'jobs:read', projects: PROJECTS[ROBOT.id] });
+    expect(decodeJwt(read.access_token)).toMatchObject({
+      iss: as.issuer,
+      aud: t.mcpUrl,
+      client_id: ROBOT.id,
+      sub: ROBOT.id,
+      scope: 'jobs:read',
+      projects: PROJECTS[ROBOT.id],
+    });
 
-    const reader = await connect(new StreamableHTTPClientTransport(new URL(t.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${read.access_token}` } } }));
+    const reader = await connect(
+      new StreamableHTTPClientTransport(new URL(t.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${read.access_token}` } } }),
+    );
     const { tools } = await reader.listTools();
     expect(tools.map((x) => x.name).sort()).toEqual(['cancel_job', 'get_job_status', 'list_jobs']);
     for (const project of PROJECTS[ROBOT.id]!) {
@@ -101,13 +122,17 @@ describe('against a real authorization server (oidc-provider)', () => {
       expect(status, project).toMatchObject({ project_reference: project, status: 'succeeded', found: true });
     }
     // The projects claim the AS issued is what the gateway goes by: studio-a is not in it.
-    expect(await call(reader, 'get_job_status', { project_reference: 'studio-a', job_id: seed(t, 'studio-a', 'succeeded') })).toMatchObject({
-      error: { code: 'UNKNOWN_PROJECT' },
-    });
+    expect(await call(reader, 'get_job_status', { project_reference: 'studio-a', job_id: seed(t, 'studio-a', 'succeeded') })).toMatchObject(
+      {
+        error: { code: 'UNKNOWN_PROJECT' },
+      },
+    );
 
     // cancel_job needs jobs:cancel: the SDK client surfaces the 403 as an error, and the job is untouched.
     const queued = seed(t, 'agents', 'queued');
-    await expect(reader.callTool({ name: 'cancel_job', arguments: { project_reference: 'agents', job_id: queued } })).rejects.toMatchObject({ code: 403 });
+    await expect(reader.callTool({ name: 'cancel_job', arguments: { project_reference: 'agents', job_id: queued } })).rejects.toMatchObject(
+      { code: 403 },
+    );
     expect(await call(reader, 'get_job_status', { project_reference: 'agents', job_id: queued })).toMatchObject({ status: 'queued' });
 
     // The raw answer is a step-up challenge naming both scopes.
@@ -122,8 +147,14 @@ describe('against a real authorization server (oidc-provider)', () => {
     const both = await clientCredentialsToken(as, ROBOT, { resource: t.mcpUrl, scope: 'jobs:read jobs:cancel' });
     used.push(both.access_token);
     expect(decodeJwt(both.access_token).scope).toBe('jobs:read jobs:cancel');
-    const canceller = await connect(new StreamableHTTPClientTransport(new URL(t.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${both.access_token}` } } }));
-    expect(await call(canceller, 'cancel_job', { project_reference: 'agents', job_id: queued })).toMatchObject({ outcome: 'cancelled', status_before: 'queued', status_after: 'cancelled' });
+    const canceller = await connect(
+      new StreamableHTTPClientTransport(new URL(t.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${both.access_token}` } } }),
+    );
+    expect(await call(canceller, 'cancel_job', { project_reference: 'agents', job_id: queued })).toMatchObject({
+      outcome: 'cancelled',
+      status_before: 'queued',
+      status_after: 'cancelled',
+    });
   });
 
   it('refuses with 401 invalid_token a token the same AS issued for another resource, or with no resource, and calls no backend', async () => {
@@ -151,7 +182,9 @@ describe('against a real authorization server (oidc-provider)', () => {
       const client = new Client({ name: 'oauth-test-agent', version: '1.0.0' });
       clients.push(client);
       await expect(
-        client.connect(new StreamableHTTPClientTransport(new URL(t.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${token}` } } })),
+        client.connect(
+          new StreamableHTTPClientTransport(new URL(t.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }),
+        ),
       ).rejects.toMatchObject({ code: 401 });
     }
     expect(t.sandbox.simulations.map((s) => s.server.requests.length)).toEqual(before);
@@ -207,13 +240,23 @@ describe('against a real authorization server (oidc-provider)', () => {
     const tokens = oauth.tokens()!;
     used.push(tokens.access_token);
     expect(tokens.token_type.toLowerCase()).toBe('bearer');
-    expect(decodeJwt(tokens.access_token)).toMatchObject({ iss: as.issuer, aud: t.mcpUrl, sub: 'alice', client_id: clientId, scope: 'jobs:read', projects: PROJECTS.alice });
+    expect(decodeJwt(tokens.access_token)).toMatchObject({
+      iss: as.issuer,
+      aud: t.mcpUrl,
+      sub: 'alice',
+      client_id: clientId,
+      scope: 'jobs:read',
+      projects: PROJECTS.alice,
+    });
 
     // Reconnect (a new transport, as after a real redirect) with the same provider: tool calls work.
     const client = await connect(new StreamableHTTPClientTransport(new URL(t.mcpUrl), { authProvider: oauth, fetch: recording }));
     expect((await client.listTools()).tools.map((x) => x.name).sort()).toEqual(['cancel_job', 'get_job_status', 'list_jobs']);
     for (const project of PROJECTS.alice!) {
-      expect(await call(client, 'get_job_status', { project_reference: project, job_id: seed(t, project, 'succeeded') }), project).toMatchObject({
+      expect(
+        await call(client, 'get_job_status', { project_reference: project, job_id: seed(t, project, 'succeeded') }),
+        project,
+      ).toMatchObject({
         project_reference: project,
         status: 'succeeded',
         found: true,
@@ -241,10 +284,16 @@ describe('against a real authorization server (oidc-provider)', () => {
     const client = await connect(session);
     const queued = seed(t, 'agents', 'queued', 1);
     // The 403 challenge makes the SDK ask the AS again, for "jobs:read jobs:cancel".
-    await expect(client.callTool({ name: 'cancel_job', arguments: { project_reference: 'agents', job_id: queued } })).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(
+      client.callTool({ name: 'cancel_job', arguments: { project_reference: 'agents', job_id: queued } }),
+    ).rejects.toBeInstanceOf(UnauthorizedError);
     expect(oauth.authorizationUrls).toHaveLength(2);
     const stepUp = oauth.authorizationUrls[1]!;
-    expect(Object.fromEntries(stepUp.searchParams)).toMatchObject({ scope: 'jobs:read jobs:cancel', resource: t.mcpUrl, code_challenge_method: 'S256' });
+    expect(Object.fromEntries(stepUp.searchParams)).toMatchObject({
+      scope: 'jobs:read jobs:cancel',
+      resource: t.mcpUrl,
+      code_challenge_method: 'S256',
+    });
 
     // Bob is still signed in at the AS: only the consent for the new scope is asked.
     const consent = await browser.authorize(stepUp, REDIRECT, { login: 'bob', password: 'any' });
@@ -254,12 +303,21 @@ describe('against a real authorization server (oidc-provider)', () => {
     expect(decodeJwt(oauth.tokens()!.access_token)).toMatchObject({ sub: 'bob', scope: 'jobs:read jobs:cancel', aud: t.mcpUrl });
 
     // Same session, same user, more scope: the retried call succeeds.
-    expect(await call(client, 'cancel_job', { project_reference: 'agents', job_id: queued })).toMatchObject({ outcome: 'cancelled', status_before: 'queued' });
+    expect(await call(client, 'cancel_job', { project_reference: 'agents', job_id: queued })).toMatchObject({
+      outcome: 'cancelled',
+      status_before: 'queued',
+    });
   });
 
   it('never forwards an access token to a backend: backends see only their own credentials', () => {
     expect(used.length).toBeGreaterThanOrEqual(7);
-    const allowed: Record<string, Set<string>> = { comfyui: new Set(), comfyui_legacy: new Set(), agent_jobs: new Set(), project_runtime: new Set(), comfycontrol: new Set() };
+    const allowed: Record<string, Set<string>> = {
+      comfyui: new Set(),
+      comfyui_legacy: new Set(),
+      agent_jobs: new Set(),
+      project_runtime: new Set(),
+      comfycontrol: new Set(),
+    };
     const config = t.sandbox.config;
     for (const p of config.projects) {
       const b = p.backend;
@@ -277,7 +335,8 @@ describe('against a real authorization server (oidc-provider)', () => {
         // No part of a token either (its signature is the part that makes it usable).
         for (const token of used) expect(text.includes(token.split('.').at(-1)!), `${where} carries part of an access token`).toBe(false);
         const authorization = req.headers.authorization;
-        if (authorization !== undefined) expect(allowed[sim.kind]!.has(authorization), `${where} got Authorization ${authorization.slice(0, 12)}…`).toBe(true);
+        if (authorization !== undefined)
+          expect(allowed[sim.kind]!.has(authorization), `${where} got Authorization ${authorization.slice(0, 12)}…`).toBe(true);
       }
     }
     // The calls above did reach every kind of backend, so the check is not vacuous.

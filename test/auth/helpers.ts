@@ -8,7 +8,8 @@ export function rpc(method: string, params: Record<string, unknown> = {}, id = 1
   return { jsonrpc: '2.0', id, method, params };
 }
 
-export const initialize = () => rpc('initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'auth-test', version: '1' } });
+export const initialize = () =>
+  rpc('initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'auth-test', version: '1' } });
 
 export async function post(url: string, body: unknown, headers: Record<string, string | undefined> = {}): Promise<Response> {
   const h: Record<string, string> = { 'content-type': 'application/json', accept: ACCEPT, 'mcp-protocol-version': '2025-11-25' };
@@ -32,7 +33,11 @@ export async function handshake(url: string, token: string): Promise<void> {
 export async function rpcResult(res: Response): Promise<{ result?: Record<string, unknown>; error?: { code: number; message: string } }> {
   const text = await res.text();
   if ((res.headers.get('content-type') ?? '').includes('text/event-stream')) {
-    const data = text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).filter((l) => l.trim() !== '');
+    const data = text
+      .split('\n')
+      .filter((l) => l.startsWith('data: '))
+      .map((l) => l.slice(6))
+      .filter((l) => l.trim() !== '');
     return JSON.parse(data.at(-1)!);
   }
   return JSON.parse(text);

@@ -30,7 +30,10 @@ describe('authentication at the MCP endpoint', () => {
     t = await startTestGateway({
       configure: (c) =>
         c.auth.mode === 'oauth'
-          ? { ...c, auth: { ...c.auth, jwks_cooldown_seconds: 1, issuers: [...c.auth.issuers, { issuer: RSA_ISSUER, jwks_file: jwksFile }] } }
+          ? {
+              ...c,
+              auth: { ...c.auth, jwks_cooldown_seconds: 1, issuers: [...c.auth.issuers, { issuer: RSA_ISSUER, jwks_file: jwksFile }] },
+            }
           : c,
       deps: { logger: pino({ level: 'debug' }, sink) },
     });
@@ -47,7 +50,12 @@ describe('authentication at the MCP endpoint', () => {
       .setExpirationTime('1h')
       .sign(rsa.privateKey);
 
-  const statusCall = () => rpc('tools/call', { name: 'get_job_status', arguments: { project_reference: 'agents', job_id: t.sandbox.seedsByProject.get('agents')!.succeeded[0]! } }, 7);
+  const statusCall = () =>
+    rpc(
+      'tools/call',
+      { name: 'get_job_status', arguments: { project_reference: 'agents', job_id: t.sandbox.seedsByProject.get('agents')!.succeeded[0]! } },
+      7,
+    );
 
   it('serves a valid token, from the sandbox issuer or from a local JWKS file', async () => {
     for (const token of [t.token!, await rsaToken()]) {
@@ -77,7 +85,11 @@ describe('authentication at the MCP endpoint', () => {
       return `${head}.${body}.${createHmac('sha256', secret).update(`${head}.${body}`).digest('base64url')}`;
     };
     const other = await generateKeyPair('ES256');
-    const signOther = (iss: string) => new SignJWT(payload).setProtectedHeader({ alg: 'ES256', kid: JSON.parse(Buffer.from(h!, 'base64url').toString()).kid }).setIssuer(iss).sign(other.privateKey);
+    const signOther = (iss: string) =>
+      new SignJWT(payload)
+        .setProtectedHeader({ alg: 'ES256', kid: JSON.parse(Buffer.from(h!, 'base64url').toString()).kid })
+        .setIssuer(iss)
+        .sign(other.privateKey);
 
     const cases: [string, string, Record<string, string>, string?][] = [
       ['Basic credentials', 'not_bearer', { authorization: 'Basic dXNlcjpwYXNz' }],
@@ -132,7 +144,9 @@ describe('authentication at the MCP endpoint', () => {
     await handshake(t.mcpUrl, readOnly);
     const job = t.sandbox.seedsByProject.get('agents')!.queued[0]!;
     const before = backendRequestCount(t);
-    const res = await post(t.mcpUrl, rpc('tools/call', { name: 'cancel_job', arguments: { project_reference: 'agents', job_id: job } }), { ...bearer(readOnly) });
+    const res = await post(t.mcpUrl, rpc('tools/call', { name: 'cancel_job', arguments: { project_reference: 'agents', job_id: job } }), {
+      ...bearer(readOnly),
+    });
     expect(res.status).toBe(403);
     const challenge = res.headers.get('www-authenticate')!;
     expect(challenge).toContain('error="insufficient_scope"');
@@ -154,7 +168,10 @@ describe('authentication at the MCP endpoint', () => {
     for (const scp of [['jobs:read', 'jobs:cancel'], 'jobs:read jobs:cancel']) {
       const token = await t.mint({ scopes: [], claims: { scp } });
       const client = await t.client({ token });
-      const r = await client.callTool({ name: 'cancel_job', arguments: { project_reference: 'agents', job_id: t.sandbox.seedsByProject.get('agents')!.succeeded[0]! } });
+      const r = await client.callTool({
+        name: 'cancel_job',
+        arguments: { project_reference: 'agents', job_id: t.sandbox.seedsByProject.get('agents')!.succeeded[0]! },
+      });
       expect(r.structuredContent).toMatchObject({ outcome: 'already_terminal' });
     }
   });
@@ -163,9 +180,16 @@ describe('authentication at the MCP endpoint', () => {
     const token = await t.mint({ clientId: 'nightly-cleaner', claims: { sub: undefined } });
     const job = t.sandbox.seedsByProject.get('agents')!.succeeded[0]!;
     await handshake(t.mcpUrl, token);
-    const res = await post(t.mcpUrl, rpc('tools/call', { name: 'cancel_job', arguments: { project_reference: 'agents', job_id: job } }), bearer(token));
+    const res = await post(
+      t.mcpUrl,
+      rpc('tools/call', { name: 'cancel_job', arguments: { project_reference: 'agents', job_id: job } }),
+      bearer(token),
+    );
     expect((await rpcResult(res)).result?.structuredContent).toMatchObject({ outcome: 'already_terminal' });
-    const lines = logs.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = logs
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const call = lines.find((l) => l.event === 'tool_call' && l.client_id === 'nightly-cleaner');
     const audit = lines.find((l) => l.event === 'audit' && l.client_id === 'nightly-cleaner');
     expect(call).toBeDefined();

@@ -53,7 +53,8 @@ describe('per-project access', () => {
     const denied = await status(token, 'cloud-renders');
     expect(denied.error?.code).toBe('UNKNOWN_PROJECT');
     const client = await t.client({ token });
-    const missing = (await client.callTool({ name: 'get_job_status', arguments: { project_reference: 'no-such-project', job_id: 'x' } })).structuredContent as { error: { message: string } };
+    const missing = (await client.callTool({ name: 'get_job_status', arguments: { project_reference: 'no-such-project', job_id: 'x' } }))
+      .structuredContent as { error: { message: string } };
     expect(denied.error!.message.replace('cloud-renders', 'P')).toBe(missing.error.message.replace('no-such-project', 'P'));
   });
 
@@ -67,7 +68,8 @@ describe('per-project access', () => {
   });
 
   it("does not let another issuer's subject or client of the same name in", async () => {
-    const fromSecond = (o: { subject?: string; clientId?: string }) => second.mint({ audience: t.mcpUrl, scopes: ['jobs:read'], ...o, claims: noClaim });
+    const fromSecond = (o: { subject?: string; clientId?: string }) =>
+      second.mint({ audience: t.mcpUrl, scopes: ['jobs:read'], ...o, claims: noClaim });
     // Both tokens are valid: the second issuer is trusted, just not for these grants.
     expect((await status(await second.mint({ audience: t.mcpUrl, scopes: ['jobs:read'] }), 'agents')).status).toBe('succeeded');
     expect((await status(await fromSecond({ subject: 'ops-oncall' }), 'site-x')).error?.code).toBe('UNKNOWN_PROJECT');
@@ -76,7 +78,9 @@ describe('per-project access', () => {
 
   it('matches a subject grant against `sub` only and a client grant against the client only', async () => {
     // A client-credentials token without `sub` whose client id happens to be a granted subject.
-    expect((await status(await t.mint({ clientId: 'ops-oncall', claims: { ...noClaim, sub: undefined } }), 'site-x')).error?.code).toBe('UNKNOWN_PROJECT');
+    expect((await status(await t.mint({ clientId: 'ops-oncall', claims: { ...noClaim, sub: undefined } }), 'site-x')).error?.code).toBe(
+      'UNKNOWN_PROJECT',
+    );
     // A user whose subject happens to be a granted client id.
     expect((await status(await t.mint({ subject: 'release-bot', claims: noClaim }), 'site-x')).error?.code).toBe('UNKNOWN_PROJECT');
   });
@@ -88,7 +92,15 @@ describe('per-project access', () => {
 });
 
 describe('grants without an issuer (a config with exactly one issuer)', () => {
-  const caller = (p: Partial<Principal>): Principal => ({ issuer: 'https://idp.example', subject: undefined, clientId: undefined, scopes: new Set(), projects: undefined, expiresAt: 0, ...p });
+  const caller = (p: Partial<Principal>): Principal => ({
+    issuer: 'https://idp.example',
+    subject: undefined,
+    clientId: undefined,
+    scopes: new Set(),
+    projects: undefined,
+    expiresAt: 0,
+    ...p,
+  });
   const project = { reference: 'p', aliases: [], access: { subjects: ['ops-oncall'], clients: ['release-bot'] } };
 
   it('match the subject or the client of a token from that issuer', () => {

@@ -14,14 +14,20 @@ function configFor(i: SandboxIssuer, extra: Partial<Record<string, unknown>> = {
 }
 
 const jwksFetches = (i: SandboxIssuer) => i.server.requests.filter((r) => r.path === '/jwks.json').length;
-const refusal = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as AuthFailure);
+const refusal = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e as AuthFailure,
+  );
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('token verifier', () => {
   it('reads the principal: subject, client, scopes and projects', async () => {
     issuer = await startSandboxIssuer();
     const v = createTokenVerifier(configFor(issuer), [AUD]);
-    const p = await v.verify(await issuer.mint({ audience: AUD, scopes: ['jobs:read'], subject: 'agent-7', clientId: 'fleet', projects: ['a', 'b'] }));
+    const p = await v.verify(
+      await issuer.mint({ audience: AUD, scopes: ['jobs:read'], subject: 'agent-7', clientId: 'fleet', projects: ['a', 'b'] }),
+    );
     expect(p).toMatchObject({ issuer: issuer.issuer, subject: 'agent-7', clientId: 'fleet' });
     expect([...p.scopes]).toEqual(['jobs:read']);
     expect(p.projects).toEqual(new Set(['a', 'b']));
@@ -30,7 +36,9 @@ describe('token verifier', () => {
   it('leaves the subject empty for a token without `sub`: a client id never stands in for a user', async () => {
     issuer = await startSandboxIssuer();
     const v = createTokenVerifier(configFor(issuer), [AUD]);
-    const p = await v.verify(await issuer.mint({ audience: AUD, scopes: ['jobs:read'], clientId: 'ops-oncall', claims: { sub: undefined } }));
+    const p = await v.verify(
+      await issuer.mint({ audience: AUD, scopes: ['jobs:read'], clientId: 'ops-oncall', claims: { sub: undefined } }),
+    );
     expect(p.subject).toBeUndefined();
     expect(p.clientId).toBe('ops-oncall');
     // A token naming neither a subject nor a client is refused.
@@ -45,7 +53,9 @@ describe('token verifier', () => {
     const future = await issuer.mint({ audience: AUD, scopes: ['jobs:read'], claims: { iat: now + 3600, exp: now + 7200 } });
     expect(await refusal(v.verify(future))).toMatchObject({ reason: 'not_yet_valid', status: 401 });
     // A clock a little ahead of ours, within the tolerance, is fine.
-    await expect(v.verify(await issuer.mint({ audience: AUD, scopes: ['jobs:read'], claims: { iat: now + 20 } }))).resolves.toMatchObject({ subject: 'sandbox-user' });
+    await expect(v.verify(await issuer.mint({ audience: AUD, scopes: ['jobs:read'], claims: { iat: now + 20 } }))).resolves.toMatchObject({
+      subject: 'sandbox-user',
+    });
   });
 
   it('reads scopes from auth.scope_claims: scope and scp by default, plus roles for Entra app-only tokens', async () => {
@@ -55,11 +65,15 @@ describe('token verifier', () => {
     expect([...byDefault.scopes].sort()).toEqual(['a', 'b', 'c']);
     const entra = createTokenVerifier(configFor(issuer, { scope_claims: ['scope', 'scp', 'roles'] }), [AUD]);
     // An app-only token: no scp, its permissions in a roles array.
-    const appOnly = await entra.verify(await issuer.mint({ audience: AUD, scopes: [], claims: { scope: undefined, roles: ['jobs:read', 'jobs:cancel'] } }));
+    const appOnly = await entra.verify(
+      await issuer.mint({ audience: AUD, scopes: [], claims: { scope: undefined, roles: ['jobs:read', 'jobs:cancel'] } }),
+    );
     expect([...appOnly.scopes].sort()).toEqual(['jobs:cancel', 'jobs:read']);
     // A string claim is space-separated, an array claim is a list.
     const rolesOnly = createTokenVerifier(configFor(issuer, { scope_claims: ['roles'] }), [AUD]);
-    const fromString = await rolesOnly.verify(await issuer.mint({ audience: AUD, scopes: ['ignored'], claims: { roles: 'jobs:read  jobs:cancel' } }));
+    const fromString = await rolesOnly.verify(
+      await issuer.mint({ audience: AUD, scopes: ['ignored'], claims: { roles: 'jobs:read  jobs:cancel' } }),
+    );
     expect([...fromString.scopes].sort()).toEqual(['jobs:cancel', 'jobs:read']);
   });
 
@@ -159,7 +173,10 @@ describe('token verifier', () => {
     issuer = await startSandboxIssuer();
     const v = createTokenVerifier(configFor(issuer, { jwks_timeout_ms: 200 }), [AUD]);
     issuer.server.setFault({ kind: 'hang' });
-    expect(await refusal(v.verify(await issuer.mint({ audience: AUD, scopes: ['jobs:read'] })))).toMatchObject({ reason: 'keys_unavailable', status: 503 });
+    expect(await refusal(v.verify(await issuer.mint({ audience: AUD, scopes: ['jobs:read'] })))).toMatchObject({
+      reason: 'keys_unavailable',
+      status: 503,
+    });
   });
 
   it('accepts any of several audiences and several issuers', async () => {
@@ -177,7 +194,9 @@ describe('token verifier', () => {
       await v.verify(await issuer.mint({ audience: 'api://jobs-gateway', scopes: [] }));
       await v.verify(await second.mint({ audience: AUD, scopes: [] }));
       // A token from the second issuer that claims to come from the first does not verify.
-      expect((await refusal(v.verify(await second.mint({ audience: AUD, scopes: [], claims: { iss: issuer.issuer } }))))?.reason).toBe('unknown_key');
+      expect((await refusal(v.verify(await second.mint({ audience: AUD, scopes: [], claims: { iss: issuer.issuer } }))))?.reason).toBe(
+        'unknown_key',
+      );
     } finally {
       await second.close();
     }

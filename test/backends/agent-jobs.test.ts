@@ -109,12 +109,12 @@ describe('agent-jobs adapter: get_job_status', () => {
     expect(await backend().getStatus('job123', ctx())).toEqual({ found: false, status: 'unknown', raw_status: null });
   });
 
-  it('reports another organization\'s job (403) as not found', async () => {
+  it("reports another organization's job (403) as not found", async () => {
     const foreign = sim.addJob({ orgId: 'globex', status: 'RUNNING' });
     expect((await backend().getStatus(foreign, ctx())).found).toBe(false);
   });
 
-  it('tells another organization\'s job from a key problem even when the 403 message says nothing', async () => {
+  it("tells another organization's job from a key problem even when the 403 message says nothing", async () => {
     await sim.close();
     sim = await startAgentJobsSim({ apiKey: KEY, orgId: 'acme', clock, foreignJobMessage: 'Forbidden' });
     const foreign = sim.addJob({ orgId: 'globex', status: 'RUNNING' });
@@ -184,7 +184,7 @@ describe('agent-jobs adapter: cancel_job', () => {
     expect(sim.server.requests.map((q) => q.method)).toEqual(['GET', 'DELETE', 'GET']);
   });
 
-  it('answers not_found for unknown ids and other organizations\' jobs, without a DELETE', async () => {
+  it("answers not_found for unknown ids and other organizations' jobs, without a DELETE", async () => {
     const b = backend();
     expect(await b.cancel('job123', ctx())).toMatchObject({ outcome: 'not_found', status_before: 'unknown', status_after: 'unknown' });
     const foreign = sim.addJob({ orgId: 'globex', status: 'RUNNING' });
@@ -252,7 +252,7 @@ describe('agent-jobs adapter: ids and failures', () => {
     expect(await errorCode(b.getStatus('job123', ctx()))).toBe('BACKEND_REJECTED');
   });
 
-  it('honours the caller\'s abort signal', async () => {
+  it("honours the caller's abort signal", async () => {
     sim.server.setFault({ kind: 'hang' });
     const ac = new AbortController();
     const p = backend({}, 10_000).getStatus('job123', { signal: ac.signal });
@@ -297,7 +297,11 @@ describe('agent-jobs adapter: an answer about another job is never taken as this
   });
 
   it('checks the envelope too: a record without an id under meta naming another job is refused', async () => {
-    sim.server.setFault({ kind: 'status', status: 200, body: JSON.stringify({ data: { job_status: 'COMPLETED' }, meta: { id: 'job-of-someone-else' } }) });
+    sim.server.setFault({
+      kind: 'status',
+      status: 200,
+      body: JSON.stringify({ data: { job_status: 'COMPLETED' }, meta: { id: 'job-of-someone-else' } }),
+    });
     expect(await errorCode(backend().getStatus(sim.seeds.running[0]!, ctx()))).toBe('BACKEND_UNAVAILABLE');
   });
 
@@ -315,8 +319,17 @@ describe('agent-jobs adapter: an answer about another job is never taken as this
   it('cancel_job claims nothing when the DELETE answer names another job', async () => {
     // A proxy passes reads through to the simulation and answers the DELETE for some other job.
     const proxy = await startSimServer(async (req) => {
-      if (req.method === 'DELETE') return { status: 200, json: { meta: { org_id: 'acme', job_id: 'job-of-someone-else' }, message: "Job with ID 'job-of-someone-else' successfully canceled" } };
-      const res = await fetch(`${sim.server.url}${req.path}?${req.query}`, { headers: { authorization: String(req.headers.authorization) } });
+      if (req.method === 'DELETE')
+        return {
+          status: 200,
+          json: {
+            meta: { org_id: 'acme', job_id: 'job-of-someone-else' },
+            message: "Job with ID 'job-of-someone-else' successfully canceled",
+          },
+        };
+      const res = await fetch(`${sim.server.url}${req.path}?${req.query}`, {
+        headers: { authorization: String(req.headers.authorization) },
+      });
       return { status: res.status, text: await res.text(), headers: { 'content-type': 'application/json' } };
     });
     try {
@@ -338,10 +351,20 @@ describe('agent-jobs adapter: list_jobs', () => {
     sim = await startAgentJobsSim({ apiKey: KEY, orgId: 'acme', clock, seed: false });
   }
   /** Jobs an hour apart, newest last; statuses cycle through `statuses`. States that do not move with the clock. */
-  function addJobs(n: number, statuses: AgentJobStatus[] = ['WAITING', 'SCHEDULED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELED'], spec: AgentJobSpec = {}): string[] {
+  function addJobs(
+    n: number,
+    statuses: AgentJobStatus[] = ['WAITING', 'SCHEDULED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELED'],
+    spec: AgentJobSpec = {},
+  ): string[] {
     return Array.from({ length: n }, (_, i) => {
       clock.advance(HOUR);
-      return sim.addJob({ status: statuses[i % statuses.length]!, startsInMs: 1_000 * HOUR, scheduledInMs: 1_000 * HOUR, runsForMs: null, ...spec });
+      return sim.addJob({
+        status: statuses[i % statuses.length]!,
+        startsInMs: 1_000 * HOUR,
+        scheduledInMs: 1_000 * HOUR,
+        runsForMs: null,
+        ...spec,
+      });
     });
   }
   const listRequests = () => sim.server.requests.filter((r) => r.path === '/api/v0/services/agent-jobs');
@@ -423,7 +446,7 @@ describe('agent-jobs adapter: list_jobs', () => {
     expect(listRequests().at(-1)!.query.has('status')).toBe(false);
   });
 
-  it('answers BACKEND_UNAVAILABLE for garbage, a wrong shape, an item without an id and 5xx, never with the backend\'s words', async () => {
+  it("answers BACKEND_UNAVAILABLE for garbage, a wrong shape, an item without an id and 5xx, never with the backend's words", async () => {
     const b = backend();
     const MARK = 'BODY-WORD-4242';
     sim.server.setFault({ kind: 'garbage' });
@@ -442,7 +465,7 @@ describe('agent-jobs adapter: list_jobs', () => {
     await expectFailure(b.list(listQuery()), 'BACKEND_UNAVAILABLE', [MARK, 'db down']);
   });
 
-  it('answers BACKEND_AUTH for a 401 or 403, never with the backend\'s words', async () => {
+  it("answers BACKEND_AUTH for a 401 or 403, never with the backend's words", async () => {
     await expectFailure(backend({ api_key: 'wrong' }).list(listQuery()), 'BACKEND_AUTH', ['Unauthorized', 'API key']);
     await expectFailure(backend({ org_id: 'globex' }).list(listQuery()), 'BACKEND_AUTH', ['globex', 'Forbidden']);
     sim.server.setFault({ kind: 'status', status: 401, body: `invalid credential: Bearer ${KEY}` });
@@ -456,7 +479,20 @@ describe('agent-jobs adapter: list_jobs', () => {
 
   it('answers INVALID_ARGUMENT for a position it did not give, before any request', async () => {
     const b = backend();
-    for (const position of ['abc', 42, null, [], {}, { offset: -1 }, { offset: 1.5 }, { offset: '3' }, { offset: 3, extra: true }, { offset: 3, last: { id: 'x' } }, { offset: 1e12 }, { cursor: 'x', skip: 0 }]) {
+    for (const position of [
+      'abc',
+      42,
+      null,
+      [],
+      {},
+      { offset: -1 },
+      { offset: 1.5 },
+      { offset: '3' },
+      { offset: 3, extra: true },
+      { offset: 3, last: { id: 'x' } },
+      { offset: 1e12 },
+      { cursor: 'x', skip: 0 },
+    ]) {
       const e = await expectFailure(b.list(listQuery({ position })), 'INVALID_ARGUMENT');
       expect(e.message).toMatch(/cursor/);
     }
@@ -488,22 +524,40 @@ describe('agent-jobs adapter: name and details of status and cancel reports', ()
     });
     // A waiting job has no task yet.
     const waiting = await backend().getStatus(sim.seeds.queued[0]!, ctx());
-    expect(waiting.details).toEqual({ job_type_id: 'follow-up', channel_code: 'C0123456', scheduled_at: expect.stringMatching(ISO), tasks_count: 0 });
+    expect(waiting.details).toEqual({
+      job_type_id: 'follow-up',
+      channel_code: 'C0123456',
+      scheduled_at: expect.stringMatching(ISO),
+      tasks_count: 0,
+    });
   });
 
   it('cuts long strings at 200 characters', async () => {
     const id = sim.addJob({ status: 'RUNNING', jobTypeId: 'j'.repeat(500), channelCode: 'c'.repeat(201) });
     const r = await backend().getStatus(id, ctx());
-    expect(agentJobsDetailsSchema.parse(r.details)).toMatchObject({ job_type_id: 'j'.repeat(MAX_DETAIL_CHARS), channel_code: 'c'.repeat(MAX_DETAIL_CHARS) });
+    expect(agentJobsDetailsSchema.parse(r.details)).toMatchObject({
+      job_type_id: 'j'.repeat(MAX_DETAIL_CHARS),
+      channel_code: 'c'.repeat(MAX_DETAIL_CHARS),
+    });
   });
 
-  it('keeps at most 20 tags, each cut, and none of the record\'s other fields', async () => {
+  it("keeps at most 20 tags, each cut, and none of the record's other fields", async () => {
     const id = sim.seeds.running[0]!;
     const tags = [null, { a: 1 }, ...Array.from({ length: 30 }, (_, i) => `tag-${i}-${'x'.repeat(300)}`)];
     sim.server.setFault({
       kind: 'status',
       status: 200,
-      body: JSON.stringify({ data: { job_id: id, job_status: 'RUNNING', name: 'not a documented field', tags, tasks_count: 3, params: { secret: 's' }, org_id: 'acme' } }),
+      body: JSON.stringify({
+        data: {
+          job_id: id,
+          job_status: 'RUNNING',
+          name: 'not a documented field',
+          tags,
+          tasks_count: 3,
+          params: { secret: 's' },
+          org_id: 'acme',
+        },
+      }),
     });
     const r = await backend().getStatus(id, ctx());
     expect(r).not.toHaveProperty('name');
@@ -518,7 +572,11 @@ describe('agent-jobs adapter: name and details of status and cancel reports', ()
     const id = sim.seeds.running[0]!;
     const b = backend();
     for (const tasks_count of [-1, 2.5]) {
-      sim.server.setFault({ kind: 'status', status: 200, body: JSON.stringify({ data: { job_id: id, job_status: 'RUNNING', job_type_id: 'follow-up', tasks_count } }) });
+      sim.server.setFault({
+        kind: 'status',
+        status: 200,
+        body: JSON.stringify({ data: { job_id: id, job_status: 'RUNNING', job_type_id: 'follow-up', tasks_count } }),
+      });
       const r = await b.getStatus(id, ctx());
       expect(agentJobsDetailsSchema.safeParse(r.details).success, `tasks_count ${tasks_count}: ${JSON.stringify(r.details)}`).toBe(true);
       expect(r.details).toEqual({ job_type_id: 'follow-up' });
@@ -533,7 +591,11 @@ describe('agent-jobs adapter: name and details of status and cancel reports', ()
     expect(agentJobsDetailsSchema.parse(cancelled.details)).toMatchObject({ job_type_id: 'follow-up', tasks_count: 1 });
     const done = await b.cancel(sim.seeds.succeeded[0]!, ctx());
     expect(done.outcome).toBe('already_terminal');
-    expect(agentJobsDetailsSchema.parse(done.details)).toMatchObject({ job_type_id: 'follow-up', channel_code: 'C0123456', tasks_count: 1 });
+    expect(agentJobsDetailsSchema.parse(done.details)).toMatchObject({
+      job_type_id: 'follow-up',
+      channel_code: 'C0123456',
+      tasks_count: 1,
+    });
     const missing = await b.cancel('job123', ctx());
     expect(missing.outcome).toBe('not_found');
     expect(missing).not.toHaveProperty('name');

@@ -7,7 +7,12 @@ import { MAX_DETAIL_CHARS, comfycontrolDetailsSchema } from '../../src/jobs/deta
 import { ManualClock } from '../../src/sandbox/clock.ts';
 import { createMemoryStore } from '../../src/state/memory-store.ts';
 import type { StateStore } from '../../src/state/store.ts';
-import { startComfycontrolSim, type ComfycontrolSim, type ComfycontrolSimOptions, type ComfycontrolStatus } from '../../src/sandbox/comfycontrol.ts';
+import {
+  startComfycontrolSim,
+  type ComfycontrolSim,
+  type ComfycontrolSimOptions,
+  type ComfycontrolStatus,
+} from '../../src/sandbox/comfycontrol.ts';
 import { startSimServer } from '../../src/sandbox/sim-server.ts';
 import { freePort as closedPort } from '../helpers/ports.ts';
 import { TickingClock, ctx, errorCode } from '../helpers/backend-calls.ts';
@@ -15,7 +20,6 @@ import { expectEachOnceNewestFirst, expectFailure, listAll, listQuery } from '..
 import { backendFailures, callThroughService, expectFailureSeen } from '../helpers/tool-errors.ts';
 
 const TOKEN = 'cfc_test_token';
-
 
 async function failure(p: Promise<unknown>): Promise<BackendError | string> {
   try {
@@ -31,8 +35,20 @@ let sim: ComfycontrolSim;
 const backends: JobBackend[] = [];
 
 function backend(overrides: Partial<ComfycontrolBackendConfig> = {}, timeoutMs = 2_000, state?: StateStore): JobBackend {
-  const config: ComfycontrolBackendConfig = { kind: 'comfycontrol', base_url: sim.baseUrl, token: TOKEN, rate_limit: { requests: 40, per_seconds: 10 }, ...overrides };
-  const b = createComfycontrolBackend(config, { name: 'cloud-renders', projectReference: 'cloud-renders', timeoutMs, now: () => clock.now(), state });
+  const config: ComfycontrolBackendConfig = {
+    kind: 'comfycontrol',
+    base_url: sim.baseUrl,
+    token: TOKEN,
+    rate_limit: { requests: 40, per_seconds: 10 },
+    ...overrides,
+  };
+  const b = createComfycontrolBackend(config, {
+    name: 'cloud-renders',
+    projectReference: 'cloud-renders',
+    timeoutMs,
+    now: () => clock.now(),
+    state,
+  });
   backends.push(b);
   return b;
 }
@@ -54,7 +70,14 @@ afterEach(async () => {
 describe('comfycontrol adapter: get_job_status', () => {
   it('maps every seeded state, accepted and invalid included', async () => {
     const b = backend();
-    const expected = { queued: 'queued', running: 'running', long_running: 'running', succeeded: 'succeeded', failed: 'failed', cancelled: 'cancelled' } as const;
+    const expected = {
+      queued: 'queued',
+      running: 'running',
+      long_running: 'running',
+      succeeded: 'succeeded',
+      failed: 'failed',
+      cancelled: 'cancelled',
+    } as const;
     for (const [state, status] of Object.entries(expected)) {
       for (const id of sim.seeds[state as keyof typeof expected]) {
         expect(await b.getStatus(id, ctx())).toMatchObject({ found: true, status, raw_status: sim.job(id)!.status });
@@ -76,7 +99,7 @@ describe('comfycontrol adapter: get_job_status', () => {
     expect(running.completed_at).toBeUndefined();
   });
 
-  it('reports unknown and another user\'s workflows as not found', async () => {
+  it("reports unknown and another user's workflows as not found", async () => {
     const b = backend();
     expect(await b.getStatus('00000000-0000-4000-8000-000000000000', ctx())).toEqual({ found: false, status: 'unknown', raw_status: null });
     expect((await b.getStatus(sim.addJob({ userId: 'someone-else' }), ctx())).found).toBe(false);
@@ -93,7 +116,11 @@ describe('comfycontrol adapter: cancel_job', () => {
     const id = sim.seeds.running[0]!;
     const r = await b.cancel(id, ctx());
     expect(r).toMatchObject({ outcome: 'cancel_requested', status_before: 'running', status_after: 'running' });
-    expect(sim.server.requests.map((q) => `${q.method} ${q.path}`)).toEqual([`GET /v1/workflow/${id}`, `POST /v1/workflow/${id}/cancel`, `GET /v1/workflow/${id}`]);
+    expect(sim.server.requests.map((q) => `${q.method} ${q.path}`)).toEqual([
+      `GET /v1/workflow/${id}`,
+      `POST /v1/workflow/${id}/cancel`,
+      `GET /v1/workflow/${id}`,
+    ]);
     clock.advance(6_000);
     expect((await b.getStatus(id, ctx())).status).toBe('cancelled');
     const posts = sim.server.requests.filter((q) => q.method === 'POST').length;
@@ -150,11 +177,15 @@ describe('comfycontrol adapter: cancel_job', () => {
     sim = await startComfycontrolSim({ token: TOKEN, clock: new TickingClock(1_000), seed: false });
     // addJob reads the clock at t0; the status read sees t0+1s, the cancel t0+2s, after the run ended.
     const id = sim.addJob({ status: 'running', remainingMs: 1_500, outcome: 'failed' });
-    expect(await backend().cancel(id, ctx())).toMatchObject({ outcome: 'already_terminal', status_before: 'running', status_after: 'failed' });
+    expect(await backend().cancel(id, ctx())).toMatchObject({
+      outcome: 'already_terminal',
+      status_before: 'running',
+      status_after: 'failed',
+    });
     expect(sim.server.requests.map((q) => q.method)).toEqual(['GET', 'POST', 'GET']);
   });
 
-  it('answers not_found for unknown and another user\'s workflows without calling cancel', async () => {
+  it("answers not_found for unknown and another user's workflows without calling cancel", async () => {
     const b = backend();
     expect(await b.cancel('00000000-0000-4000-8000-000000000000', ctx())).toMatchObject({ outcome: 'not_found', status_after: 'unknown' });
     const theirs = sim.addJob({ userId: 'someone-else', status: 'running' });
@@ -247,7 +278,9 @@ describe('comfycontrol adapter: rate limit', () => {
       advance(stepMs);
     }
     const elapsedMs = clock.now() - started;
-    const busiest = Math.max(...arrivals.map((a) => arrivals.filter((x) => x.at > a.at - 2_000 && x.at <= a.at).reduce((n, x) => n + x.count, 0)));
+    const busiest = Math.max(
+      ...arrivals.map((a) => arrivals.filter((x) => x.at > a.at - 2_000 && x.at <= a.at).reduce((n, x) => n + x.count, 0)),
+    );
     expect(busiest).toBeLessThanOrEqual(5);
     expect(sim.rateLimitedResponses).toBe(0);
     // Each request is counted for 2.5 s (the window plus the 0.5 s margin): 5 per 2.5 s, less one step of slack.
@@ -274,7 +307,9 @@ describe('comfycontrol adapter: rate limit', () => {
     const sent = sim.server.requests.length;
     const seenByB = await failure(b.getStatus(id, ctx()));
     expect(seenByB).toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 10 });
-    expect(typeof seenByB !== 'string' && seenByB.message).toBe('Backend "cloud-renders" answered 429 recently; the gateway waits 10 s before calling it again, so retry after 10 s.');
+    expect(typeof seenByB !== 'string' && seenByB.message).toBe(
+      'Backend "cloud-renders" answered 429 recently; the gateway waits 10 s before calling it again, so retry after 10 s.',
+    );
     expect(sim.server.requests.length).toBe(sent);
     advance(10_000);
     expect((await b.getStatus(id, ctx())).status).toBe('running');
@@ -378,7 +413,9 @@ describe('comfycontrol adapter: a backend failure reaches the caller as a fixed 
     sim.server.setFault({ kind: 'status', status: 429, body: `{"status":429,"message":"slow down, token=${SECRET}"}` });
     const seen = await callThroughService(backend({ token: SECRET }), 'get_job_status', sim.seeds.running[0]!);
     expect(seen.error).toMatchObject({ code: 'RATE_LIMITED', retry_after_seconds: 10, request_id: 'req-7f3a.42' });
-    expect(seen.error!.message).toBe('Backend "cloud-renders" is rate limiting the gateway (HTTP 429); retry after 10 s. Request id: req-7f3a.42.');
+    expect(seen.error!.message).toBe(
+      'Backend "cloud-renders" is rate limiting the gateway (HTTP 429); retry after 10 s. Request id: req-7f3a.42.',
+    );
     expect(seen.lines.find((l) => l.event === 'backend_error')?.detail).toContain('slow down, token=[redacted]');
     expect(seen.log).not.toContain(SECRET);
   });
@@ -426,7 +463,10 @@ describe('comfycontrol adapter: list_jobs', () => {
   const HOUR = 3_600_000;
 
   /** Workflows an hour apart, newest last, in states that stay put; statuses cycle through `statuses`. */
-  function addJobs(n: number, statuses: ComfycontrolStatus[] = ['queued', 'running', 'completed', 'failed', 'cancelled', 'accepted']): string[] {
+  function addJobs(
+    n: number,
+    statuses: ComfycontrolStatus[] = ['queued', 'running', 'completed', 'failed', 'cancelled', 'accepted'],
+  ): string[] {
     return Array.from({ length: n }, (_, i) => {
       clock.advance(HOUR);
       return sim.addJob({ status: statuses[i % statuses.length]!, remainingMs: null });
@@ -444,7 +484,9 @@ describe('comfycontrol adapter: list_jobs', () => {
     expect(jobs.slice(0, 6).map((j) => j.raw_status)).toEqual(['accepted', 'cancelled', 'failed', 'completed', 'running', 'queued']);
     expect(jobs.slice(0, 6).map((j) => j.status)).toEqual(['queued', 'cancelled', 'failed', 'succeeded', 'running', 'queued']);
     // Offsets 0, 30, 60 and 90 read page 1; the fourth listing page runs on into page 2, the fifth reads page 2.
-    expect(listRequests().map((r) => Object.fromEntries(r.query))).toEqual([1, 1, 1, 1, 2, 2].map((page) => ({ page: String(page), per_page: '100' })));
+    expect(listRequests().map((r) => Object.fromEntries(r.query))).toEqual(
+      [1, 1, 1, 1, 2, 2].map((page) => ({ page: String(page), per_page: '100' })),
+    );
   });
 
   it('does not list a workflow twice when newer ones arrive between pages, and still lists the rest', async () => {
@@ -470,7 +512,7 @@ describe('comfycontrol adapter: list_jobs', () => {
     for (const r of listRequests()) expect([...r.query.keys()].sort()).toEqual(['page', 'per_page']);
   });
 
-  it('answers BACKEND_UNAVAILABLE for garbage, a wrong shape, an item without an id and 5xx, never with ComfyControl\'s words', async () => {
+  it("answers BACKEND_UNAVAILABLE for garbage, a wrong shape, an item without an id and 5xx, never with ComfyControl's words", async () => {
     const b = backend();
     const MARK = 'BODY-WORD-4242';
     sim.server.setFault({ kind: 'garbage' });
@@ -490,7 +532,7 @@ describe('comfycontrol adapter: list_jobs', () => {
     await expectFailure(b.list(listQuery()), 'BACKEND_UNAVAILABLE', [MARK, 'db down']);
   });
 
-  it('answers BACKEND_AUTH for a 401 or 403, never with ComfyControl\'s words', async () => {
+  it("answers BACKEND_AUTH for a 401 or 403, never with ComfyControl's words", async () => {
     await expectFailure(backend({ token: 'cfc_wrong' }).list(listQuery()), 'BACKEND_AUTH', ['expired', 'API token']);
     sim.server.setFault({ kind: 'status', status: 401, body: `invalid credential: Bearer ${TOKEN}` });
     await expectFailure(backend().list(listQuery()), 'BACKEND_AUTH', [TOKEN, 'invalid credential']);
@@ -505,7 +547,20 @@ describe('comfycontrol adapter: list_jobs', () => {
 
   it('answers INVALID_ARGUMENT for a position it did not give, before any request and without spending the budget', async () => {
     const b = backend({ rate_limit: { requests: 1, per_seconds: 10 } });
-    for (const position of ['abc', 42, null, [], {}, { offset: -1 }, { offset: 1.5 }, { offset: '3' }, { offset: 3, extra: true }, { offset: 3, last: { id: 'x' } }, { offset: 1e12 }, { cursor: 'x', skip: 0 }]) {
+    for (const position of [
+      'abc',
+      42,
+      null,
+      [],
+      {},
+      { offset: -1 },
+      { offset: 1.5 },
+      { offset: '3' },
+      { offset: 3, extra: true },
+      { offset: 3, last: { id: 'x' } },
+      { offset: 1e12 },
+      { cursor: 'x', skip: 0 },
+    ]) {
       const e = await expectFailure(b.list(listQuery({ position })), 'INVALID_ARGUMENT');
       expect(e.message).toMatch(/cursor/);
     }
@@ -576,7 +631,7 @@ describe('comfycontrol adapter: list_jobs', () => {
       expect((await b.list(listQuery())).jobs).toHaveLength(8);
     });
 
-    it('honours the Retry-After of ComfyControl\'s own 429 in the middle of a listing', async () => {
+    it("honours the Retry-After of ComfyControl's own 429 in the middle of a listing", async () => {
       await restartSim({ seed: false, rateLimit: { requests: 2, perSeconds: 10, cooldownSeconds: 30 } });
       addJobs(250);
       vi.setSystemTime(clock.now());
@@ -614,7 +669,11 @@ describe('comfycontrol adapter: name and details of status and cancel reports', 
   });
 
   it('cuts the name and tags at 200 characters and keeps at most 20 tags', async () => {
-    const id = sim.addJob({ status: 'running', name: 'n'.repeat(300), tags: Array.from({ length: 30 }, (_, i) => `${i}-${'t'.repeat(300)}`) });
+    const id = sim.addJob({
+      status: 'running',
+      name: 'n'.repeat(300),
+      tags: Array.from({ length: 30 }, (_, i) => `${i}-${'t'.repeat(300)}`),
+    });
     const r = await backend().getStatus(id, ctx());
     expect(r.name).toBe('n'.repeat(MAX_DETAIL_CHARS));
     const details = comfycontrolDetailsSchema.parse(r.details);
@@ -640,7 +699,11 @@ describe('comfycontrol adapter: name and details of status and cancel reports', 
       }),
     });
     const r = await backend().getStatus(id, ctx());
-    expect(comfycontrolDetailsSchema.parse(r.details)).toEqual({ tags: ['a', '7'], user_runner_id: 'r'.repeat(MAX_DETAIL_CHARS), queue_number: 12 });
+    expect(comfycontrolDetailsSchema.parse(r.details)).toEqual({
+      tags: ['a', '7'],
+      user_runner_id: 'r'.repeat(MAX_DETAIL_CHARS),
+      queue_number: 12,
+    });
     expect(JSON.stringify(r)).not.toContain('secret prompt');
   });
 

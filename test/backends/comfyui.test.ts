@@ -12,7 +12,13 @@ describe.each(['jobs', 'legacy'] as const)('ComfyUI adapter, %s API', (api) => {
     const get = (id: string) => backend.getStatus(id, ctx());
 
     const queued = await get(s.seeds.queued[0]!);
-    expect(queued).toMatchObject({ found: true, status: 'queued', raw_status: 'pending', host: 'gpu1', queue_position: expect.any(Number) });
+    expect(queued).toMatchObject({
+      found: true,
+      status: 'queued',
+      raw_status: 'pending',
+      host: 'gpu1',
+      queue_position: expect.any(Number),
+    });
     const running = await get(s.seeds.running[0]!);
     expect(running).toMatchObject({ found: true, status: 'running', raw_status: api === 'jobs' ? 'in_progress' : 'running', host: 'gpu1' });
 
@@ -58,7 +64,10 @@ describe.each(['jobs', 'legacy'] as const)('ComfyUI adapter, %s API', (api) => {
     clock.advance(61_000);
     expect((await backend.getStatus(id, ctx())).status).toBe('running');
     clock.advance(30_000);
-    expect(await backend.getStatus(id, ctx())).toMatchObject({ status: 'failed', error: { message: 'VAE exploded', type: 'RuntimeError', node: '8' } });
+    expect(await backend.getStatus(id, ctx())).toMatchObject({
+      status: 'failed',
+      error: { message: 'VAE exploded', type: 'RuntimeError', node: '8' },
+    });
   });
 
   it('never sends an Origin header', async () => {

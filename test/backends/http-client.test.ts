@@ -38,7 +38,11 @@ describe('HTTP client: what a backend says never becomes the error message', () 
   it('maps each status class to a fixed sentence and keeps the redacted body as detail', async () => {
     const echo = `{"message":"bad key ${KEY}","trace":"at svc.internal:8443"}`;
     const cases: [number, string, RegExp][] = [
-      [401, 'BACKEND_AUTH', /^Backend "jobs-eu" rejected the gateway's credentials \(HTTP 401\): .* Tell the gateway's operator; retrying will not help\.$/],
+      [
+        401,
+        'BACKEND_AUTH',
+        /^Backend "jobs-eu" rejected the gateway's credentials \(HTTP 401\): .* Tell the gateway's operator; retrying will not help\.$/,
+      ],
       [403, 'BACKEND_AUTH', /\(HTTP 403\)/],
       [429, 'RATE_LIMITED', /^Backend "jobs-eu" is rate limiting the gateway \(HTTP 429\); retry later\.$/],
       [500, 'BACKEND_UNAVAILABLE', /^Backend "jobs-eu" failed \(HTTP 500\)\.$/],
@@ -107,7 +111,7 @@ describe('HTTP client: bounded answers, deadlines and callers that leave', () =>
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
-  it('stops at once when the caller leaves, with the caller\'s reason, and is not a backend failure', async () => {
+  it("stops at once when the caller leaves, with the caller's reason, and is not a backend failure", async () => {
     const s = await serve({ status: 200, text: '{}' });
     s.setFault({ kind: 'hang' });
     const c = client(s.url);
@@ -117,7 +121,9 @@ describe('HTTP client: bounded answers, deadlines and callers that leave', () =>
     await expect(call).rejects.toThrow('client went away');
     // A signal already aborted never reaches the backend.
     const before = s.requests.length;
-    await expect(c.call({ operation: 'get_job', method: 'GET', path: ['jobs', 'j1'], signal: AbortSignal.abort(new Error('gone')) })).rejects.toThrow('gone');
+    await expect(
+      c.call({ operation: 'get_job', method: 'GET', path: ['jobs', 'j1'], signal: AbortSignal.abort(new Error('gone')) }),
+    ).rejects.toThrow('gone');
     expect(s.requests.length).toBe(before);
   });
 });
@@ -146,7 +152,12 @@ describe('HTTP client: one retry of a read', () => {
     expect((await get(client(s.url))).status).toBe(500);
     expect(s.requests).toHaveLength(1);
     const d = await flaky(503);
-    const res = await client(d.url).call({ operation: 'cancel_job', method: 'DELETE', path: ['jobs', 'j1'], signal: new AbortController().signal });
+    const res = await client(d.url).call({
+      operation: 'cancel_job',
+      method: 'DELETE',
+      path: ['jobs', 'j1'],
+      signal: new AbortController().signal,
+    });
     expect(res.status).toBe(503);
     expect(d.requests).toHaveLength(1);
   });

@@ -14,14 +14,26 @@ import { backendFailures, callThroughService, expectFailureSeen } from '../helpe
 
 const TOKEN = 'vf_test_token';
 
-
 let clock: ManualClock;
 let sim: ProjectRuntimeSim;
 const backends: JobBackend[] = [];
 
-function backend(overrides: Partial<ProjectRuntimeBackendConfig> = {}, options: { projectReference?: string; timeoutMs?: number } = {}): JobBackend {
-  const config: ProjectRuntimeBackendConfig = { kind: 'project_runtime', base_url: sim.baseUrl, token: TOKEN, remote_project: 'dreamy-haven', ...overrides };
-  const b = createProjectRuntimeBackend(config, { name: 'site-x', projectReference: options.projectReference ?? 'site-x', timeoutMs: options.timeoutMs ?? 2_000 });
+function backend(
+  overrides: Partial<ProjectRuntimeBackendConfig> = {},
+  options: { projectReference?: string; timeoutMs?: number } = {},
+): JobBackend {
+  const config: ProjectRuntimeBackendConfig = {
+    kind: 'project_runtime',
+    base_url: sim.baseUrl,
+    token: TOKEN,
+    remote_project: 'dreamy-haven',
+    ...overrides,
+  };
+  const b = createProjectRuntimeBackend(config, {
+    name: 'site-x',
+    projectReference: options.projectReference ?? 'site-x',
+    timeoutMs: options.timeoutMs ?? 2_000,
+  });
   backends.push(b);
   return b;
 }
@@ -38,7 +50,14 @@ afterEach(async () => {
 describe('project-runtime adapter: get_job_status', () => {
   it('maps every seeded state', async () => {
     const b = backend();
-    const expected = { queued: 'queued', running: 'running', long_running: 'running', succeeded: 'succeeded', failed: 'failed', cancelled: 'cancelled' } as const;
+    const expected = {
+      queued: 'queued',
+      running: 'running',
+      long_running: 'running',
+      succeeded: 'succeeded',
+      failed: 'failed',
+      cancelled: 'cancelled',
+    } as const;
     for (const [state, status] of Object.entries(expected)) {
       for (const id of sim.seeds[state as keyof typeof expected]) {
         const r = await b.getStatus(id, ctx());
@@ -91,7 +110,7 @@ describe('project-runtime adapter: get_job_status', () => {
     expect(sim.server.requests.at(-1)!.path).toBe(`/projects/dreamy-haven/jobs/${id}`);
   });
 
-  it('reports unknown ids and other projects\' jobs as not found', async () => {
+  it("reports unknown ids and other projects' jobs as not found", async () => {
     const b = backend();
     expect(await b.getStatus('00000000-0000-4000-8000-000000000000', ctx())).toEqual({ found: false, status: 'unknown', raw_status: null });
     const elsewhere = sim.addJob({ project: 'second-site', status: 'working' });
@@ -145,11 +164,15 @@ describe('project-runtime adapter: cancel_job', () => {
     sim = await startProjectRuntimeSim({ token: TOKEN, projects: ['dreamy-haven'], clock: new TickingClock(1_000), seed: false });
     // addJob reads the clock at t0; the status read sees t0+1s, the cancel t0+2s, after the run ended.
     const id = sim.addJob({ status: 'working', runsForMs: 1_500 });
-    expect(await backend().cancel(id, ctx())).toMatchObject({ outcome: 'already_terminal', status_before: 'running', status_after: 'succeeded' });
+    expect(await backend().cancel(id, ctx())).toMatchObject({
+      outcome: 'already_terminal',
+      status_before: 'running',
+      status_after: 'succeeded',
+    });
     expect(sim.server.requests.map((q) => q.method)).toEqual(['GET', 'POST', 'GET']);
   });
 
-  it('answers not_found for unknown ids and other projects\' jobs, without calling cancel', async () => {
+  it("answers not_found for unknown ids and other projects' jobs, without calling cancel", async () => {
     const b = backend();
     expect(await b.cancel('00000000-0000-4000-8000-000000000000', ctx())).toMatchObject({ outcome: 'not_found', status_after: 'unknown' });
     const elsewhere = sim.addJob({ project: 'second-site', status: 'working' });
@@ -183,7 +206,11 @@ describe('project-runtime adapter: cancel_job', () => {
       refuse = 400;
       advanceOnRefuse = 2_000;
       const racing = sim.addJob({ status: 'working', runsForMs: 1_000, outcome: 'failed' });
-      expect(await b.cancel(racing, ctx())).toMatchObject({ outcome: 'already_terminal', status_before: 'running', status_after: 'failed' });
+      expect(await b.cancel(racing, ctx())).toMatchObject({
+        outcome: 'already_terminal',
+        status_before: 'running',
+        status_after: 'failed',
+      });
     } finally {
       await proxy.close();
     }
@@ -315,17 +342,23 @@ describe('project-runtime adapter: list_jobs', () => {
    */
   async function fakeRuntime(jobs: Record<string, unknown>[], options: { nextAsUrl?: boolean } = {}): Promise<SimServer> {
     const server = await startSimServer((req) => {
-      if (req.path !== '/projects/dreamy-haven/jobs') return { status: 404, json: { error: { code: 'not_found', message: 'Route not found' } } };
-      if (req.headers.authorization !== `Bearer ${TOKEN}`) return { status: 401, json: { error: { code: 'unauthorized', message: 'Missing or invalid bearer token' } } };
+      if (req.path !== '/projects/dreamy-haven/jobs')
+        return { status: 404, json: { error: { code: 'not_found', message: 'Route not found' } } };
+      if (req.headers.authorization !== `Bearer ${TOKEN}`)
+        return { status: 401, json: { error: { code: 'unauthorized', message: 'Missing or invalid bearer token' } } };
       const limit = Number(req.query.get('limit') ?? '20');
       const status = req.query.get('status');
       const cursor = req.query.get('cursor');
       const matching = jobs.filter((j) => status === null || j.status === status);
       const start = cursor === null ? 0 : matching.findIndex((j) => `after:${String(j.id)}` === cursor) + 1;
-      if (cursor !== null && start === 0) return { status: 400, json: { error: { code: 'validation_error', message: 'cursor is not a valid cursor' } } };
+      if (cursor !== null && start === 0)
+        return { status: 400, json: { error: { code: 'validation_error', message: 'cursor is not a valid cursor' } } };
       const data = matching.slice(start, start + limit);
       const next = start + limit < matching.length ? `after:${String(data.at(-1)!.id)}` : null;
-      const nextField = next !== null && options.nextAsUrl ? `https://api.veryfront.com/projects/dreamy-haven/jobs?cursor=${encodeURIComponent(next)}&limit=${limit}` : next;
+      const nextField =
+        next !== null && options.nextAsUrl
+          ? `https://api.veryfront.com/projects/dreamy-haven/jobs?cursor=${encodeURIComponent(next)}&limit=${limit}`
+          : next;
       return { status: 200, json: { data, page_info: { self: cursor, first: null, next: nextField, prev: null } } };
     });
     fakes.push(server);
@@ -333,7 +366,7 @@ describe('project-runtime adapter: list_jobs', () => {
   }
   const listRequests = (server: SimServer) => server.requests.filter((r) => r.path === '/projects/dreamy-haven/jobs');
 
-  it('pages through every job once, newest first, passing the runtime\'s cursor back', async () => {
+  it("pages through every job once, newest first, passing the runtime's cursor back", async () => {
     const fake = await fakeRuntime(jobsUpTo(11));
     const { jobs, pages } = await listAll(backend({ base_url: fake.url }), { limit: 3 });
     expect(jobs.map((j) => j.job_id)).toEqual(jobsUpTo(11).map((j) => j.id));
@@ -391,7 +424,11 @@ describe('project-runtime adapter: list_jobs', () => {
       ['cancelled', 'canceled'],
     ] as const) {
       const { jobs } = await listAll(b, { statuses: [status], limit: 3 });
-      expect(jobs.map((j) => j.job_id)).toEqual(jobsUpTo(20).filter((j) => j.status === word).map((j) => j.id));
+      expect(jobs.map((j) => j.job_id)).toEqual(
+        jobsUpTo(20)
+          .filter((j) => j.status === word)
+          .map((j) => j.id),
+      );
       const sent = listRequests(fake).slice(-2);
       expect(sent.map((r) => [r.query.get('status'), r.query.get('limit')])).toEqual([
         [word, '3'],
@@ -427,7 +464,7 @@ describe('project-runtime adapter: list_jobs', () => {
     expect(jobs.map((j) => j.job_id)).toEqual(wanted);
   });
 
-  it('answers BACKEND_UNAVAILABLE for garbage, a wrong shape, an item without an id and 5xx, never with the runtime\'s words', async () => {
+  it("answers BACKEND_UNAVAILABLE for garbage, a wrong shape, an item without an id and 5xx, never with the runtime's words", async () => {
     const fake = await fakeRuntime(jobsUpTo(3));
     const b = backend({ base_url: fake.url });
     const MARK = 'BODY-WORD-4242';
@@ -448,7 +485,7 @@ describe('project-runtime adapter: list_jobs', () => {
     await expectFailure(b.list(listQuery()), 'BACKEND_UNAVAILABLE', [MARK, 'db down']);
   });
 
-  it('answers BACKEND_AUTH for a 401 or 403, never with the runtime\'s words', async () => {
+  it("answers BACKEND_AUTH for a 401 or 403, never with the runtime's words", async () => {
     await expectFailure(backend({ token: 'vf_wrong' }).list(listQuery()), 'BACKEND_AUTH', ['bearer token']);
     sim.addJob({ project: 'someone-elses', status: 'working' });
     await expectFailure(backend({ remote_project: 'someone-elses' }).list(listQuery()), 'BACKEND_AUTH', ['someone-elses', 'no access']);
@@ -463,7 +500,21 @@ describe('project-runtime adapter: list_jobs', () => {
 
   it('answers INVALID_ARGUMENT for a position it did not give, before any request', async () => {
     const b = backend();
-    for (const position of ['after:x', 7, null, [], {}, { offset: 0 }, { cursor: 'a' }, { cursor: 5, skip: 0 }, { cursor: 'a', skip: -1 }, { cursor: 'a', skip: 1.5 }, { cursor: 'a', skip: 101 }, { cursor: 'a', skip: 0, more: 1 }, { cursor: 'x'.repeat(3_000), skip: 0 }]) {
+    for (const position of [
+      'after:x',
+      7,
+      null,
+      [],
+      {},
+      { offset: 0 },
+      { cursor: 'a' },
+      { cursor: 5, skip: 0 },
+      { cursor: 'a', skip: -1 },
+      { cursor: 'a', skip: 1.5 },
+      { cursor: 'a', skip: 101 },
+      { cursor: 'a', skip: 0, more: 1 },
+      { cursor: 'x'.repeat(3_000), skip: 0 },
+    ]) {
       const e = await expectFailure(b.list(listQuery({ position })), 'INVALID_ARGUMENT');
       expect(e.message).toMatch(/cursor/);
     }
@@ -475,7 +526,11 @@ describe('project-runtime adapter: list_jobs', () => {
     expect(jobs).toHaveLength(7);
     for (const j of jobs) {
       expect(j.name).toMatch(/^(Nightly knowledge ingest|Full re-index)$/);
-      expect(projectRuntimeDetailsSchema.parse(j.details)).toMatchObject({ target: 'task:knowledge-ingest', timeout_seconds: 3600, backoff_limit: 2 });
+      expect(projectRuntimeDetailsSchema.parse(j.details)).toMatchObject({
+        target: 'task:knowledge-ingest',
+        timeout_seconds: 3600,
+        backoff_limit: 2,
+      });
     }
   });
 });
@@ -493,7 +548,13 @@ describe('project-runtime adapter: name and details of status and cancel reports
       backoff_limit: 2,
     });
     const done = await b.getStatus(sim.seeds.succeeded[0]!, ctx());
-    expect(projectRuntimeDetailsSchema.parse(done.details)).toEqual({ target: 'task:knowledge-ingest', exit_code: 0, timeout_seconds: 3600, backoff_limit: 2, result_state: 'success' });
+    expect(projectRuntimeDetailsSchema.parse(done.details)).toEqual({
+      target: 'task:knowledge-ingest',
+      exit_code: 0,
+      timeout_seconds: 3600,
+      backoff_limit: 2,
+      result_state: 'success',
+    });
     expect((await b.getStatus(sim.seeds.long_running[0]!, ctx())).name).toBe('Full re-index');
   });
 
@@ -528,7 +589,12 @@ describe('project-runtime adapter: name and details of status and cancel reports
     });
     const r = await backend().getStatus(id, ctx());
     expect(projectRuntimeDetailsSchema.safeParse(r.details).success, JSON.stringify(r.details)).toBe(true);
-    expect(r.details).toEqual({ target: 'task:knowledge-ingest', environment_id: 'e'.repeat(MAX_DETAIL_CHARS), branch_id: 'main', batch_id: '12' });
+    expect(r.details).toEqual({
+      target: 'task:knowledge-ingest',
+      environment_id: 'e'.repeat(MAX_DETAIL_CHARS),
+      branch_id: 'main',
+      batch_id: '12',
+    });
   });
 
   it('carries the name and details on cancel reports: cancelled, cancel_requested, already_terminal; none for not_found', async () => {

@@ -29,7 +29,7 @@ describe('redacting what a backend says before it is logged', () => {
     expect(redact('{"token": "t0k3n", "secret":"s3", "client_secret":"cs", "note":"ok"}')).toBe(
       '{"token": "[redacted]", "secret":"[redacted]", "client_secret":"[redacted]", "note":"ok"}',
     );
-    expect(redact("X-Api-Key: abcdef0123 ; Authorization: Basic dXNlcjpwYXNz")).toBe('X-Api-Key: [redacted] ; Authorization: [redacted]');
+    expect(redact('X-Api-Key: abcdef0123 ; Authorization: Basic dXNlcjpwYXNz')).toBe('X-Api-Key: [redacted] ; Authorization: [redacted]');
     const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhZ2VudC00MiJ9.c2lnbmF0dXJlLWJ5dGVz';
     expect(redact(`token rejected: ${jwt} (expired)`)).toBe('token rejected: [redacted] (expired)');
   });

@@ -11,7 +11,12 @@ ${extra}`;
 
 function problemsOf(text: string, env: NodeJS.ProcessEnv = {}): { path: string; message: string }[] {
   try {
-    parseConfig(text, 'test.yaml', { env, readSecretFile: () => { throw Object.assign(new Error('nope'), { code: 'ENOENT' }); } });
+    parseConfig(text, 'test.yaml', {
+      env,
+      readSecretFile: () => {
+        throw Object.assign(new Error('nope'), { code: 'ENOENT' });
+      },
+    });
   } catch (e) {
     expect(e).toBeInstanceOf(ConfigError);
     return [...(e as ConfigError).problems];
@@ -46,14 +51,21 @@ describe('config loading', () => {
     const env = { AICONNECT_API_KEY: 'ak', COMFYCONTROL_TOKEN: 'cfc', COMFY_PROXY_TOKEN: 'pt' };
     const example = loadConfigFile('config/example.yaml', { env, readSecretFile: () => 'x' });
     const defaults = parseConfig(minimal(), 't.yaml').waits;
-    expect(defaults).toEqual({ max_seconds: 60, heartbeat_seconds: 5, max_per_caller: 10, poll_interval_seconds: { comfyui: 2, agent_jobs: 3, project_runtime: 3, comfycontrol: 5 } });
+    expect(defaults).toEqual({
+      max_seconds: 60,
+      heartbeat_seconds: 5,
+      max_per_caller: 10,
+      poll_interval_seconds: { comfyui: 2, agent_jobs: 3, project_runtime: 3, comfycontrol: 5 },
+    });
     expect(example.waits).toEqual(defaults);
     expect(() => parseConfig(minimal('waits: { max_seconds: 601 }'), 't.yaml')).toThrow(/waits\.max_seconds/);
   });
 
   it('says what to do with the session settings of earlier releases', () => {
     const text = minimal('server: { sessions: stateful, max_sessions: 10 }');
-    expect(() => parseConfig(text, 't.yaml')).toThrow(/server\.sessions, server\.max_sessions: removed: the gateway serves both protocol eras without sessions/);
+    expect(() => parseConfig(text, 't.yaml')).toThrow(
+      /server\.sessions, server\.max_sessions: removed: the gateway serves both protocol eras without sessions/,
+    );
   });
 
   it('lists every problem by its path at once, without echoing secret values', () => {
@@ -72,7 +84,14 @@ projects:
 `;
     const paths = problemsOf(text).map((p) => p.path);
     expect(paths).toEqual(
-      expect.arrayContaining(['server.port', 'server.sessions', 'projects.0.backend.hosts.0.url', 'projects.1.backend.api_key', 'projects.2.backend.token', 'projects.3.backend.kind']),
+      expect.arrayContaining([
+        'server.port',
+        'server.sessions',
+        'projects.0.backend.hosts.0.url',
+        'projects.1.backend.api_key',
+        'projects.2.backend.token',
+        'projects.3.backend.kind',
+      ]),
     );
   });
 
@@ -129,7 +148,10 @@ projects:
       subjects: [ { issuer: "${A}", subject: ops-oncall }, { issuer: "${B}", subject: ops-oncall } ]
       clients: [ { issuer: "${B}", client: release-bot } ]`;
       const cfg = parseConfig(withIssuers([A, B], named), 't.yaml');
-      expect(cfg.projects[0]!.access!.subjects).toEqual([{ issuer: A, subject: 'ops-oncall' }, { issuer: B, subject: 'ops-oncall' }]);
+      expect(cfg.projects[0]!.access!.subjects).toEqual([
+        { issuer: A, subject: 'ops-oncall' },
+        { issuer: B, subject: 'ops-oncall' },
+      ]);
       // The trailing slash matters: `iss` is compared exactly.
       const typo = problemsOf(withIssuers([A, B], `{ clients: [ { issuer: "https://idp-a.example", client: release-bot } ] }`));
       expect(typo).toEqual([{ path: 'projects.0.access.clients.0.issuer', message: expect.stringContaining('not one of auth.issuers') }]);
@@ -137,7 +159,11 @@ projects:
   });
 
   it('reads scopes from scope and scp unless auth.scope_claims says otherwise', () => {
-    const oauth = (extra: string) => minimal().replace('auth: { mode: none }', `auth: { mode: oauth, issuers: [ { issuer: "https://idp.example/", jwks_uri: "https://idp.example/jwks" } ]${extra} }`);
+    const oauth = (extra: string) =>
+      minimal().replace(
+        'auth: { mode: none }',
+        `auth: { mode: oauth, issuers: [ { issuer: "https://idp.example/", jwks_uri: "https://idp.example/jwks" } ]${extra} }`,
+      );
     const cfg = parseConfig(oauth(''), 't.yaml');
     expect(cfg.auth.mode === 'oauth' && cfg.auth.scope_claims).toEqual(['scope', 'scp']);
     const entra = parseConfig(oauth(', scope_claims: [scope, scp, roles]'), 't.yaml');
@@ -161,22 +187,43 @@ projects:
 
   describe('state', () => {
     it("defaults to this process's memory", () => {
-      expect(parseConfig(minimal(), 't.yaml').state).toEqual({ store: 'memory', key_prefix: 'mcp-job-gateway:', operation_timeout_ms: 250 });
+      expect(parseConfig(minimal(), 't.yaml').state).toEqual({
+        store: 'memory',
+        key_prefix: 'mcp-job-gateway:',
+        operation_timeout_ms: 250,
+      });
     });
 
     it('takes a Redis URL from a secret reference, with a password and TLS', () => {
-      const cfg = parseConfig(minimal('state: { store: redis, url: "${env:REDIS_URL}", key_prefix: "gw-a:", operation_timeout_ms: 100 }'), 't.yaml', {
-        env: { REDIS_URL: 'rediss://:p%40ss@redis.internal:6380/2' },
+      const cfg = parseConfig(
+        minimal('state: { store: redis, url: "${env:REDIS_URL}", key_prefix: "gw-a:", operation_timeout_ms: 100 }'),
+        't.yaml',
+        {
+          env: { REDIS_URL: 'rediss://:p%40ss@redis.internal:6380/2' },
+        },
+      );
+      expect(cfg.state).toEqual({
+        store: 'redis',
+        url: 'rediss://:p%40ss@redis.internal:6380/2',
+        key_prefix: 'gw-a:',
+        operation_timeout_ms: 100,
       });
-      expect(cfg.state).toEqual({ store: 'redis', url: 'rediss://:p%40ss@redis.internal:6380/2', key_prefix: 'gw-a:', operation_timeout_ms: 100 });
-      const fromFile = parseConfig(minimal('state: { store: redis, url: "${file:/run/secrets/redis-url}" }'), 't.yaml', { readSecretFile: () => 'redis://:pw@redis:6379/0\n' });
+      const fromFile = parseConfig(minimal('state: { store: redis, url: "${file:/run/secrets/redis-url}" }'), 't.yaml', {
+        readSecretFile: () => 'redis://:pw@redis:6379/0\n',
+      });
       expect(fromFile.state.url).toBe('redis://:pw@redis:6379/0');
     });
 
     it('refuses a redis store without a URL, a URL without redis, and a URL that is not one, without repeating it', () => {
-      expect(problemsOf(minimal('state: { store: redis }'))).toEqual([{ path: 'state.url', message: 'store: redis needs the URL of the Redis or Valkey server' }]);
-      expect(problemsOf(minimal('state: { url: "redis://redis:6379" }'))).toEqual([{ path: 'state.url', message: 'url is used only with store: redis; set store: redis, or remove url' }]);
-      expect(problemsOf(minimal('state: { store: redis, url: "http://:hunter2@redis:6379" }'))).toEqual([{ path: 'state.url', message: 'the scheme must be redis:// or rediss:// (TLS), not http://' }]);
+      expect(problemsOf(minimal('state: { store: redis }'))).toEqual([
+        { path: 'state.url', message: 'store: redis needs the URL of the Redis or Valkey server' },
+      ]);
+      expect(problemsOf(minimal('state: { url: "redis://redis:6379" }'))).toEqual([
+        { path: 'state.url', message: 'url is used only with store: redis; set store: redis, or remove url' },
+      ]);
+      expect(problemsOf(minimal('state: { store: redis, url: "http://:hunter2@redis:6379" }'))).toEqual([
+        { path: 'state.url', message: 'the scheme must be redis:// or rediss:// (TLS), not http://' },
+      ]);
       expect(problemsOf(minimal('state: { store: redis, url: "redis://:hunter2@redis:6379/x" }'))).toEqual([
         { path: 'state.url', message: 'the path may only be a database number (redis://host:6379/0)' },
       ]);
@@ -184,7 +231,9 @@ projects:
       expect(unparsable).toHaveLength(1);
       expect(unparsable[0]!.message).toMatch(/^not a URL: .*percent-encode/);
       expect(JSON.stringify(unparsable)).not.toContain('a/b@c');
-      expect(problemsOf(minimal('state: { store: redis, url: "${env:REDIS_URL}" }'))).toEqual([{ path: 'state.url', message: 'environment variable REDIS_URL is not set' }]);
+      expect(problemsOf(minimal('state: { store: redis, url: "${env:REDIS_URL}" }'))).toEqual([
+        { path: 'state.url', message: 'environment variable REDIS_URL is not set' },
+      ]);
       expect(problemsOf(minimal('state: { store: etcd }')).map((p) => p.path)).toEqual(['state.store']);
     });
   });

@@ -24,15 +24,35 @@ const baselineFile = (r: Requirements) => `test/conformance/expected-failures-${
 // baseline (a scenario listed whole there cannot be one of these).
 const keyScenarios: Record<Requirements, string[]> = {
   '2026-07-28': [
-    'server-stateless', 'tools-list', 'tools-call-simple-text', 'tools-call-error', 'tools-call-with-progress', 'caching',
-    'server-sse-multiple-streams', 'dns-rebinding-protection', 'sep-2164-resource-not-found',
-    'input-required-result-unsupported-methods', 'input-required-result-validate-input',
+    'server-stateless',
+    'tools-list',
+    'tools-call-simple-text',
+    'tools-call-error',
+    'tools-call-with-progress',
+    'caching',
+    'server-sse-multiple-streams',
+    'dns-rebinding-protection',
+    'sep-2164-resource-not-found',
+    'input-required-result-unsupported-methods',
+    'input-required-result-validate-input',
     'http-header-validation', // pending, so not scored by the suite: asserted here instead
   ],
-  '2025-11-25': ['server-initialize', 'ping', 'tools-list', 'tools-call-simple-text', 'tools-call-error', 'tools-call-with-progress', 'dns-rebinding-protection'],
+  '2025-11-25': [
+    'server-initialize',
+    'ping',
+    'tools-list',
+    'tools-call-simple-text',
+    'tools-call-error',
+    'tools-call-with-progress',
+    'dns-rebinding-protection',
+  ],
 };
 
-interface Check { id: string; status: 'SUCCESS' | 'FAILURE' | 'WARNING' | 'SKIPPED' | 'INFO'; errorMessage?: string }
+interface Check {
+  id: string;
+  status: 'SUCCESS' | 'FAILURE' | 'WARNING' | 'SKIPPED' | 'INFO';
+  errorMessage?: string;
+}
 
 function runSuite(url: string, requirements: Requirements): Promise<{ code: number; output: string; out: string }> {
   const out = mkdtempSync(join(tmpdir(), `conformance-${requirements}-`));
@@ -93,12 +113,18 @@ describe('official MCP conformance suite', () => {
         expect(baseline.scenarios.has(scenario), `${scenario} is baselined whole`).toBe(false);
         const checks = results.get(scenario);
         expect(checks, `${scenario} ran`).toBeDefined();
-        expect(checks!.some((c) => c.status === 'SUCCESS'), `${scenario} passed a check`).toBe(true);
+        expect(
+          checks!.some((c) => c.status === 'SUCCESS'),
+          `${scenario} passed a check`,
+        ).toBe(true);
         const failing = checks!
           .filter((c) => c.status === 'FAILURE' || c.status === 'WARNING')
           .map((c) => `${c.id}: ${c.status} ${c.errorMessage ?? ''}`);
         const allowed = baseline.checks.get(scenario) ?? [];
-        expect(failing.filter((f) => !allowed.includes(f.slice(0, f.indexOf(':')))), scenario).toEqual([]);
+        expect(
+          failing.filter((f) => !allowed.includes(f.slice(0, f.indexOf(':')))),
+          scenario,
+        ).toEqual([]);
       }
     });
   }

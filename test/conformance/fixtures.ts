@@ -6,15 +6,27 @@ import type { ExtraTool } from '../../src/mcp/dispatch.ts';
 
 export const conformanceFixtures: readonly ExtraTool[] = [
   {
-    definition: { name: 'test_simple_text', description: 'Conformance fixture: returns a text block.', inputSchema: { type: 'object', additionalProperties: false } },
+    definition: {
+      name: 'test_simple_text',
+      description: 'Conformance fixture: returns a text block.',
+      inputSchema: { type: 'object', additionalProperties: false },
+    },
     handler: async () => ({ content: [{ type: 'text', text: 'This is a simple text response for testing.' }] }),
   },
   {
-    definition: { name: 'test_error_handling', description: 'Conformance fixture: always fails as a tool error.', inputSchema: { type: 'object', additionalProperties: false } },
+    definition: {
+      name: 'test_error_handling',
+      description: 'Conformance fixture: always fails as a tool error.',
+      inputSchema: { type: 'object', additionalProperties: false },
+    },
     handler: async () => ({ isError: true, content: [{ type: 'text', text: 'This tool intentionally returns an error for testing' }] }),
   },
   {
-    definition: { name: 'test_tool_with_progress', description: 'Conformance fixture: reports progress three times, then answers.', inputSchema: { type: 'object', additionalProperties: false } },
+    definition: {
+      name: 'test_tool_with_progress',
+      description: 'Conformance fixture: reports progress three times, then answers.',
+      inputSchema: { type: 'object', additionalProperties: false },
+    },
     handler: async (_args, _signal, progress) => {
       for (const step of [0, 50, 100]) await progress?.({ progress: step, total: 100, message: `step ${step}` });
       return { content: [{ type: 'text', text: 'done' }] };

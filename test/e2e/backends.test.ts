@@ -34,7 +34,6 @@ const FIRST_CANCEL: Record<string, { queued: string; running: string }> = {
 
 const simOf = <T extends Simulation>(t: TestGateway, kind: Simulation['kind']) => t.sandbox.simulations.find((s) => s.kind === kind) as T;
 
-
 describe('every backend kind × every job state × both tools', () => {
   let t: TestGateway;
   let client: Client;
@@ -45,45 +44,67 @@ describe('every backend kind × every job state × both tools', () => {
     t = await startTestGateway({
       configure: (c) => ({
         ...c,
-        projects: c.projects.map((p) => (p.backend.kind === 'comfycontrol' ? { ...p, backend: { ...p.backend, rate_limit: { requests: 10_000, per_seconds: 10 } } } : p)),
+        projects: c.projects.map((p) =>
+          p.backend.kind === 'comfycontrol' ? { ...p, backend: { ...p.backend, rate_limit: { requests: 10_000, per_seconds: 10 } } } : p,
+        ),
       }),
     });
     client = await t.client();
   });
   afterAll(async () => t?.close());
 
-  it.each(['studio-a', 'agents', 'site-x', 'cloud-renders'])('%s: status, cancel, cancel again, and the stop landing later', async (project) => {
-    const seeds = t.sandbox.seedsByProject.get(project)!;
-    const pendingStops: string[] = [];
-    for (const state of SEED_STATES) {
-      expect(seeds[state].length, `${project} seeds a ${state} job`).toBeGreaterThan(0);
-      for (const id of seeds[state]) {
-        const status = await call('get_job_status', { project_reference: project, job_id: id });
-        expect(status, `${project} ${state} ${id}`).toMatchObject({ project_reference: project, job_id: id, status: STATUS_OF[state], found: true });
-        expect(status.terminal).toBe(['succeeded', 'failed', 'cancelled'].includes(state));
-        expect(typeof status.raw_status).toBe('string');
+  it.each(['studio-a', 'agents', 'site-x', 'cloud-renders'])(
+    '%s: status, cancel, cancel again, and the stop landing later',
+    async (project) => {
+      const seeds = t.sandbox.seedsByProject.get(project)!;
+      const pendingStops: string[] = [];
+      for (const state of SEED_STATES) {
+        expect(seeds[state].length, `${project} seeds a ${state} job`).toBeGreaterThan(0);
+        for (const id of seeds[state]) {
+          const status = await call('get_job_status', { project_reference: project, job_id: id });
+          expect(status, `${project} ${state} ${id}`).toMatchObject({
+            project_reference: project,
+            job_id: id,
+            status: STATUS_OF[state],
+            found: true,
+          });
+          expect(status.terminal).toBe(['succeeded', 'failed', 'cancelled'].includes(state));
+          expect(typeof status.raw_status).toBe('string');
 
-        const cancel = await call('cancel_job', { project_reference: project, job_id: id, reason: 'e2e' });
-        const expected = state === 'queued' ? FIRST_CANCEL[project]!.queued : state === 'running' || state === 'long_running' ? FIRST_CANCEL[project]!.running : 'already_terminal';
-        expect(cancel, `${project} ${state} ${id}`).toMatchObject({ outcome: expected, status_before: STATUS_OF[state] });
-        if (expected === 'already_terminal') expect(cancel.status_after).toBe(STATUS_OF[state]);
-        if (expected === 'cancelled') expect(cancel.status_after).toBe('cancelled');
-        if (expected === 'cancel_requested') pendingStops.push(id);
+          const cancel = await call('cancel_job', { project_reference: project, job_id: id, reason: 'e2e' });
+          const expected =
+            state === 'queued'
+              ? FIRST_CANCEL[project]!.queued
+              : state === 'running' || state === 'long_running'
+                ? FIRST_CANCEL[project]!.running
+                : 'already_terminal';
+          expect(cancel, `${project} ${state} ${id}`).toMatchObject({ outcome: expected, status_before: STATUS_OF[state] });
+          if (expected === 'already_terminal') expect(cancel.status_after).toBe(STATUS_OF[state]);
+          if (expected === 'cancelled') expect(cancel.status_after).toBe('cancelled');
+          if (expected === 'cancel_requested') pendingStops.push(id);
 
-        // Cancel is idempotent: a second cancel is never an error.
-        const again = await call('cancel_job', { project_reference: project, job_id: id });
-        expect(again.error).toBeUndefined();
-        if (expected !== 'cancel_requested') expect(again).toMatchObject({ outcome: 'already_terminal', status_after: cancel.status_after });
+          // Cancel is idempotent: a second cancel is never an error.
+          const again = await call('cancel_job', { project_reference: project, job_id: id });
+          expect(again.error).toBeUndefined();
+          if (expected !== 'cancel_requested')
+            expect(again).toMatchObject({ outcome: 'already_terminal', status_after: cancel.status_after });
+        }
       }
-    }
-    // Cooperative and asynchronous stops land within seconds; then the status says cancelled and a
-    // further cancel says already_terminal.
-    t.clock.advance(30_000);
-    for (const id of pendingStops) {
-      expect(await call('get_job_status', { project_reference: project, job_id: id })).toMatchObject({ status: 'cancelled', terminal: true });
-      expect(await call('cancel_job', { project_reference: project, job_id: id })).toMatchObject({ outcome: 'already_terminal', status_after: 'cancelled' });
-    }
-  });
+      // Cooperative and asynchronous stops land within seconds; then the status says cancelled and a
+      // further cancel says already_terminal.
+      t.clock.advance(30_000);
+      for (const id of pendingStops) {
+        expect(await call('get_job_status', { project_reference: project, job_id: id })).toMatchObject({
+          status: 'cancelled',
+          terminal: true,
+        });
+        expect(await call('cancel_job', { project_reference: project, job_id: id })).toMatchObject({
+          outcome: 'already_terminal',
+          status_after: 'cancelled',
+        });
+      }
+    },
+  );
 
   it('keeps answering cancelled for a ComfyUI job the gateway removed from a queue (ComfyUI itself forgets it)', async () => {
     const id = t.sandbox.seedsByProject.get('studio-a')!.queued.at(-1)!;
@@ -101,9 +122,15 @@ describe('every backend kind × every job state × both tools', () => {
   });
 
   it('reports failure details and outputs where the backend has them', async () => {
-    const failed = await call('get_job_status', { project_reference: 'studio-a', job_id: t.sandbox.seedsByProject.get('studio-a')!.failed[0]! });
+    const failed = await call('get_job_status', {
+      project_reference: 'studio-a',
+      job_id: t.sandbox.seedsByProject.get('studio-a')!.failed[0]!,
+    });
     expect(failed.error).toMatchObject({ message: expect.any(String), type: expect.any(String), node: expect.any(String) });
-    const done = await call('get_job_status', { project_reference: 'studio-a', job_id: t.sandbox.seedsByProject.get('studio-a')!.succeeded[0]! });
+    const done = await call('get_job_status', {
+      project_reference: 'studio-a',
+      job_id: t.sandbox.seedsByProject.get('studio-a')!.succeeded[0]!,
+    });
     expect((done.outputs as unknown[]).length).toBeGreaterThan(0);
     expect(done.completed_at).toMatch(/^\d{4}-\d\d-\d\dT/);
   });
@@ -119,7 +146,11 @@ describe('every backend kind × every job state × both tools', () => {
     ['site-x', '3b241101-e2bb-4255-8caf-4136c566a962'],
     ['cloud-renders', '3b241101-e2bb-4255-8caf-4136c566a962'],
   ])('%s: an unknown id is status unknown (found false) and cancel not_found, not an error', async (project, id) => {
-    expect(await call('get_job_status', { project_reference: project, job_id: id })).toMatchObject({ status: 'unknown', found: false, terminal: false });
+    expect(await call('get_job_status', { project_reference: project, job_id: id })).toMatchObject({
+      status: 'unknown',
+      found: false,
+      terminal: false,
+    });
     expect(await call('cancel_job', { project_reference: project, job_id: id })).toMatchObject({ outcome: 'not_found' });
   });
 });
@@ -138,7 +169,8 @@ describe('failing backends', () => {
       ...c,
       projects: [
         ...c.projects.map((p) => {
-          if (p.reference === 'site-x' && p.backend.kind === 'project_runtime') return { ...p, backend: { ...p.backend, timeout_ms: 60_000 } };
+          if (p.reference === 'site-x' && p.backend.kind === 'project_runtime')
+            return { ...p, backend: { ...p.backend, timeout_ms: 60_000 } };
           if (p.reference === 'agents' && p.backend.kind === 'agent_jobs') return { ...p, backend: { ...p.backend, timeout_ms: 300 } };
           return p;
         }),
@@ -155,10 +187,17 @@ describe('failing backends', () => {
             ],
           },
         },
-        { reference: 'all-down', aliases: [], backend: { kind: 'agent_jobs', base_url: `http://127.0.0.1:${deadPort}/api/v0`, api_key: 'k' } },
+        {
+          reference: 'all-down',
+          aliases: [],
+          backend: { kind: 'agent_jobs', base_url: `http://127.0.0.1:${deadPort}/api/v0`, api_key: 'k' },
+        },
       ],
     });
-    t = await startTestGateway({ configure: edit, deps: { logger: createLogger({ level: 'info', destination: new Writable({ write: (c, _e, cb) => ((log += c), cb()) }) }) } });
+    t = await startTestGateway({
+      configure: edit,
+      deps: { logger: createLogger({ level: 'info', destination: new Writable({ write: (c, _e, cb) => ((log += c), cb()) }) }) },
+    });
     client = await t.client();
   });
   afterAll(async () => t?.close());
@@ -173,7 +212,10 @@ describe('failing backends', () => {
 
   it('finds a ComfyUI job on a live host while another host is down, but never calls an unknown id "unknown" then', async () => {
     const onGpu2 = t.sandbox.seedsByProject.get('studio-a')!.succeeded[1]!;
-    expect(await call('get_job_status', { project_reference: 'half-down', job_id: onGpu2 })).toMatchObject({ status: 'succeeded', host: 'gpu2' });
+    expect(await call('get_job_status', { project_reference: 'half-down', job_id: onGpu2 })).toMatchObject({
+      status: 'succeeded',
+      host: 'gpu2',
+    });
     const unknown = await call('get_job_status', { project_reference: 'half-down', job_id: '3b241101-e2bb-4255-8caf-4136c566a962' });
     expect(unknown.error?.code).toBe('BACKEND_UNAVAILABLE');
     expect(unknown.error?.message).toMatch(/dead/);
@@ -186,7 +228,10 @@ describe('failing backends', () => {
       const hung = call('get_job_status', { project_reference: 'agents', job_id: t.sandbox.seedsByProject.get('agents')!.succeeded[0]! });
       const order: string[] = [];
       void hung.then(() => order.push('agents'));
-      const other = await call('get_job_status', { project_reference: 'cloud-renders', job_id: t.sandbox.seedsByProject.get('cloud-renders')!.succeeded[0]! });
+      const other = await call('get_job_status', {
+        project_reference: 'cloud-renders',
+        job_id: t.sandbox.seedsByProject.get('cloud-renders')!.succeeded[0]!,
+      });
       order.push('cloud-renders');
       expect(other.status).toBe('succeeded');
       const r = await hung;
@@ -202,7 +247,10 @@ describe('failing backends', () => {
     const agents = simOf<AgentJobsSim>(t, 'agent_jobs');
     agents.server.setFault({ kind: 'garbage' });
     try {
-      const r = await call('get_job_status', { project_reference: 'agents', job_id: t.sandbox.seedsByProject.get('agents')!.succeeded[0]! });
+      const r = await call('get_job_status', {
+        project_reference: 'agents',
+        job_id: t.sandbox.seedsByProject.get('agents')!.succeeded[0]!,
+      });
       expect(r.error?.code).toBe('BACKEND_UNAVAILABLE');
       expect(r.status).toBeUndefined();
     } finally {
@@ -216,11 +264,22 @@ describe('failing backends', () => {
     try {
       const controller = new AbortController();
       const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
-      const params = { name: 'get_job_status', arguments: { project_reference: 'site-x', job_id: t.sandbox.seedsByProject.get('site-x')!.succeeded[0]! }, _meta: meta };
+      const params = {
+        name: 'get_job_status',
+        arguments: { project_reference: 'site-x', job_id: t.sandbox.seedsByProject.get('site-x')!.succeeded[0]! },
+        _meta: meta,
+      };
       const pending = fetch(t.mcpUrl, {
         method: 'POST',
         signal: controller.signal,
-        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${t.token}`, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'get_job_status' },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          authorization: `Bearer ${t.token}`,
+          'mcp-protocol-version': '2026-07-28',
+          'mcp-method': 'tools/call',
+          'mcp-name': 'get_job_status',
+        },
         body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params }),
       });
       await expect.poll(() => runtime.server.openRequests()).toBe(1);
@@ -236,7 +295,7 @@ describe('failing backends', () => {
     }
   });
 
-  it('keeps under ComfyControl\'s rate limit: a burst gets RATE_LIMITED from the gateway, never a 429 from the backend', async () => {
+  it("keeps under ComfyControl's rate limit: a burst gets RATE_LIMITED from the gateway, never a 429 from the backend", async () => {
     const cc = simOf<ComfycontrolSim>(t, 'comfycontrol');
     const id = t.sandbox.seedsByProject.get('cloud-renders')!.succeeded[0]!;
     let limited: Result | undefined;

@@ -90,12 +90,19 @@ describe.each(['modern', 'legacy'] as Era[])('list_jobs (%s era)', (era) => {
       const wanted = new Set<string>(typeof status === 'string' ? [status] : status);
       const jobs = (await walk({ project_reference: project, status, limit: 2 })).flatMap((p) => p.jobs);
       expect(jobs.every((j) => wanted.has(j.status))).toBe(true);
-      expect(jobs.map((j) => j.job_id).sort()).toEqual(all.filter((j) => wanted.has(j.status)).map((j) => j.job_id).sort());
+      expect(jobs.map((j) => j.job_id).sort()).toEqual(
+        all
+          .filter((j) => wanted.has(j.status))
+          .map((j) => j.job_id)
+          .sort(),
+      );
     }
   });
 
   it('lists a job created between two pages neither on a later page nor twice', async () => {
-    const agents = t.sandbox.simulations.find((s) => s.kind === 'agent_jobs') as unknown as { addJob(spec: Record<string, unknown>): string };
+    const agents = t.sandbox.simulations.find((s) => s.kind === 'agent_jobs') as unknown as {
+      addJob(spec: Record<string, unknown>): string;
+    };
     let added: string | undefined;
     const pages = await walk({ project_reference: 'agents', limit: 2 }, (n) => {
       if (n !== 1) return;

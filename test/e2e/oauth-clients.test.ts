@@ -74,7 +74,11 @@ describe('the TypeScript SDK 1.x client (OAuthClientProvider, dynamic client reg
     expect(seen).toContain(`GET ${issuerUrl()}/.well-known/oauth-authorization-server 200`);
     expect(seen).toContain(`POST ${issuerUrl()}/register 201`);
     const authorize = oauth.authorizationUrls[0]!;
-    expect(Object.fromEntries(authorize.searchParams)).toMatchObject({ scope: 'jobs:read', resource: t.mcpUrl, code_challenge_method: 'S256' });
+    expect(Object.fromEntries(authorize.searchParams)).toMatchObject({
+      scope: 'jobs:read',
+      resource: t.mcpUrl,
+      code_challenge_method: 'S256',
+    });
 
     await transport.finishAuth((await signIn(browser, authorize)).searchParams.get('code')!);
     expect(decodeJwt(oauth.tokens()!.access_token)).toMatchObject({
@@ -91,22 +95,31 @@ describe('the TypeScript SDK 1.x client (OAuthClientProvider, dynamic client reg
     await client.connect(session);
     try {
       const running = seed(t, 'agents', 'running');
-      expect(structured(await client.callTool({ name: 'get_job_status', arguments: { project_reference: 'agents', job_id: running } }))).toMatchObject({
+      expect(
+        structured(await client.callTool({ name: 'get_job_status', arguments: { project_reference: 'agents', job_id: running } })),
+      ).toMatchObject({
         status: 'running',
         found: true,
       });
 
       // cancel_job needs jobs:cancel: the gateway's 403 makes the SDK ask the authorization server again, for both scopes.
       const queued = seed(t, 'agents', 'queued', 0);
-      await expect(client.callTool({ name: 'cancel_job', arguments: { project_reference: 'agents', job_id: queued } })).rejects.toBeInstanceOf(UnauthorizedError);
+      await expect(
+        client.callTool({ name: 'cancel_job', arguments: { project_reference: 'agents', job_id: queued } }),
+      ).rejects.toBeInstanceOf(UnauthorizedError);
       expect(seen).toContain(`POST ${t.mcpUrl} 403`);
       expect(oauth.authorizationUrls).toHaveLength(2);
-      expect(Object.fromEntries(oauth.authorizationUrls[1]!.searchParams)).toMatchObject({ scope: 'jobs:read jobs:cancel', resource: t.mcpUrl });
+      expect(Object.fromEntries(oauth.authorizationUrls[1]!.searchParams)).toMatchObject({
+        scope: 'jobs:read jobs:cancel',
+        resource: t.mcpUrl,
+      });
       await session.finishAuth((await signIn(browser, oauth.authorizationUrls[1]!)).searchParams.get('code')!);
       expect(decodeJwt(oauth.tokens()!.access_token)).toMatchObject({ scope: 'jobs:read jobs:cancel', aud: t.mcpUrl });
       expect(oauth.registrations).toBe(1); // the same registration, now allowed more scope
 
-      expect(structured(await client.callTool({ name: 'cancel_job', arguments: { project_reference: 'agents', job_id: queued } }))).toMatchObject({
+      expect(
+        structured(await client.callTool({ name: 'cancel_job', arguments: { project_reference: 'agents', job_id: queued } })),
+      ).toMatchObject({
         outcome: 'cancelled',
         status_before: 'queued',
       });
@@ -129,7 +142,13 @@ class MetadataDocumentClient implements OAuthClientProvider {
     this.clientMetadataUrl = clientMetadataUrl;
   }
   get clientMetadata(): OAuthClientMetadata {
-    return { client_name: 'oauth-e2e v2', redirect_uris: [REDIRECT], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' };
+    return {
+      client_name: 'oauth-e2e v2',
+      redirect_uris: [REDIRECT],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    };
   }
   state = () => randomUUID();
   clientInformation = () => this.info;
@@ -154,7 +173,29 @@ describe('the TypeScript SDK v2 client (MCP 2026-07-28, a client ID metadata doc
     // certificate made here and trusted by this process (where the sandbox runs) only.
     const dir = mkdtempSync(join(tmpdir(), 'cimd-'));
     try {
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'pipe' });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+          '-days',
+          '1',
+          '-subj',
+          '/CN=127.0.0.1',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+        ],
+        { stdio: 'pipe' },
+      );
     } catch (e) {
       throw new Error(`making a test TLS certificate needs the openssl command: ${(e as Error).message}`);
     }
@@ -165,7 +206,9 @@ describe('the TypeScript SDK v2 client (MCP 2026-07-28, a client ID metadata doc
     docs = createServer({ key, cert }, (req, res) => {
       fetched.push(req.url ?? '');
       if (req.url !== '/oauth/client-metadata.json') return void res.writeHead(404).end();
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ client_id: documentUrl, ...new MetadataDocumentClient(documentUrl).clientMetadata }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ client_id: documentUrl, ...new MetadataDocumentClient(documentUrl).clientMetadata }));
     });
     await new Promise<void>((r) => docs.listen(0, '127.0.0.1', () => r()));
     documentUrl = `https://127.0.0.1:${(docs.address() as AddressInfo).port}/oauth/client-metadata.json`;
@@ -188,7 +231,11 @@ describe('the TypeScript SDK v2 client (MCP 2026-07-28, a client ID metadata doc
     await expect(first.connecting).rejects.toBeInstanceOf(ModernUnauthorizedError);
     const authorize = oauth.authorizationUrls[0]!;
     // No registration: the client_id is the document's URL, which the authorization server fetched.
-    expect(Object.fromEntries(authorize.searchParams)).toMatchObject({ client_id: documentUrl, resource: t.mcpUrl, code_challenge_method: 'S256' });
+    expect(Object.fromEntries(authorize.searchParams)).toMatchObject({
+      client_id: documentUrl,
+      resource: t.mcpUrl,
+      code_challenge_method: 'S256',
+    });
     // The v2 SDK adds offline_access (for a refresh token) when the authorization server offers it.
     expect(authorize.searchParams.get('scope')?.split(' ').sort()).toEqual(['jobs:read', 'offline_access']);
     await first.transport.finishAuth((await signIn(browser, authorize)).searchParams); // checks `iss` too (RFC 9207)
@@ -201,16 +248,26 @@ describe('the TypeScript SDK v2 client (MCP 2026-07-28, a client ID metadata doc
     await second.connecting;
     try {
       const running = seed(t, 'studio-a', 'running');
-      expect(structured(await second.client.callTool({ name: 'get_job_status', arguments: { project_reference: 'studio-a', job_id: running } }))).toMatchObject({ status: 'running', found: true });
+      expect(
+        structured(await second.client.callTool({ name: 'get_job_status', arguments: { project_reference: 'studio-a', job_id: running } })),
+      ).toMatchObject({ status: 'running', found: true });
 
       const queued = seed(t, 'agents', 'queued', 1);
-      await expect(second.client.callTool({ name: 'cancel_job', arguments: { project_reference: 'agents', job_id: queued } })).rejects.toBeInstanceOf(ModernUnauthorizedError);
+      await expect(
+        second.client.callTool({ name: 'cancel_job', arguments: { project_reference: 'agents', job_id: queued } }),
+      ).rejects.toBeInstanceOf(ModernUnauthorizedError);
       expect(oauth.authorizationUrls).toHaveLength(2);
-      expect(oauth.authorizationUrls[1]!.searchParams.get('scope')?.split(' ').sort()).toEqual(['jobs:cancel', 'jobs:read', 'offline_access']);
+      expect(oauth.authorizationUrls[1]!.searchParams.get('scope')?.split(' ').sort()).toEqual([
+        'jobs:cancel',
+        'jobs:read',
+        'offline_access',
+      ]);
       await second.transport.finishAuth((await signIn(browser, oauth.authorizationUrls[1]!)).searchParams);
       expect(decodeJwt(oauth.tokens()!.access_token).scope).toBe('jobs:read jobs:cancel');
 
-      expect(structured(await second.client.callTool({ name: 'cancel_job', arguments: { project_reference: 'agents', job_id: queued } }))).toMatchObject({
+      expect(
+        structured(await second.client.callTool({ name: 'cancel_job', arguments: { project_reference: 'agents', job_id: queued } })),
+      ).toMatchObject({
         outcome: 'cancelled',
         status_before: 'queued',
       });

@@ -113,7 +113,9 @@ describe('the Python client script pins each era on the wire', () => {
       const body = data ? JSON.parse(data) : undefined;
       recorded.push({ headers: req.headers, body });
       if (body?.id === undefined) return void res.writeHead(202).end();
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: body.id, error: { code: -32601, message: 'recorder' } }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ jsonrpc: '2.0', id: body.id, error: { code: -32601, message: 'recorder' } }));
     });
   });
   let url: string;
@@ -131,9 +133,15 @@ describe('the Python client script pins each era on the wire', () => {
       expect(headers.authorization).toBe('Bearer tok');
       expect(headers['mcp-protocol-version']).toBe('2026-07-28');
       expect(headers['mcp-method']).toBe(body.method);
-      expect(body.params._meta).toMatchObject({ 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientInfo': { name: 'python-sdk-e2e' } });
+      expect(body.params._meta).toMatchObject({
+        'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+        'io.modelcontextprotocol/clientInfo': { name: 'python-sdk-e2e' },
+      });
     }
-    expect(recorded.filter((r) => r.body.method === 'tools/call').map((r) => r.headers['mcp-name'])).toEqual(['get_job_status', 'cancel_job']);
+    expect(recorded.filter((r) => r.body.method === 'tools/call').map((r) => r.headers['mcp-name'])).toEqual([
+      'get_job_status',
+      'cancel_job',
+    ]);
   });
 
   it('legacy: the initialize handshake at 2025-11-25, never server/discover', async () => {

@@ -19,7 +19,12 @@ const SCRIPT = join(REPO_ROOT, 'test', 'e2e', 'python', 'list_client.py');
 const LIMIT = 2;
 const PROJECTS = ['studio-a', 'agents', 'site-x', 'cloud-renders'] as const;
 type Project = (typeof PROJECTS)[number];
-const KIND: Record<Project, string> = { 'studio-a': 'comfyui', agents: 'agent_jobs', 'site-x': 'project_runtime', 'cloud-renders': 'comfycontrol' };
+const KIND: Record<Project, string> = {
+  'studio-a': 'comfyui',
+  agents: 'agent_jobs',
+  'site-x': 'project_runtime',
+  'cloud-renders': 'comfycontrol',
+};
 // Both forms of the argument: several statuses, and one word.
 const FILTERS = [['queued', 'running'], 'failed'] as const;
 
@@ -62,7 +67,15 @@ const reports = new Map<Mode, Report>();
 beforeAll(async () => {
   python = await ensurePythonMcp(); // cold: python3 -m venv + pip install, ~15 s here
   t = await startTestGateway();
-  const args = (mode: Mode) => [SCRIPT, t.mcpUrl, t.token!, mode, String(LIMIT), ...PROJECTS, ...FILTERS.flatMap((f) => ['--status', JSON.stringify(f)])];
+  const args = (mode: Mode) => [
+    SCRIPT,
+    t.mcpUrl,
+    t.token!,
+    mode,
+    String(LIMIT),
+    ...PROJECTS,
+    ...FILTERS.flatMap((f) => ['--status', JSON.stringify(f)]),
+  ];
   await Promise.all(
     (['legacy', 'modern'] as const).map(async (mode) => {
       const { stdout } = await promisify(execFile)(python, args(mode), { timeout: 120_000 });
@@ -92,7 +105,8 @@ function heldBy(project: Project): Map<string, string | undefined> {
   // These simulations hold exactly the jobs they were seeded with (this test adds none).
   const sim = sims.find((s) => s.kind === KIND[project])!;
   const ids: string[] = SEED_STATES.flatMap((s) => sim.seeds[s]);
-  if (sim.kind === 'comfycontrol') ids.push(...(sim as ComfycontrolSim).extraSeeds.accepted, ...(sim as ComfycontrolSim).extraSeeds.invalid);
+  if (sim.kind === 'comfycontrol')
+    ids.push(...(sim as ComfycontrolSim).extraSeeds.accepted, ...(sim as ComfycontrolSim).extraSeeds.invalid);
   for (const id of ids) held.set(id, undefined);
   return held;
 }
@@ -115,7 +129,10 @@ describe.each([
   function pagesOf(project: Project, status: Listing['status']): Page[] {
     const r = report();
     const listing = r.listings.find((l) => l.project === project && JSON.stringify(l.status) === JSON.stringify(status));
-    if (!listing || listing.error) throw new Error(`listing ${project} ${JSON.stringify(status)} failed in ${mode} mode: ${JSON.stringify(listing?.error ?? r.connect_error)}`);
+    if (!listing || listing.error)
+      throw new Error(
+        `listing ${project} ${JSON.stringify(status)} failed in ${mode} mode: ${JSON.stringify(listing?.error ?? r.connect_error)}`,
+      );
     return listing.pages;
   }
 

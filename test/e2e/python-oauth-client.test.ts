@@ -13,7 +13,9 @@ import { ensurePythonMcp, REPO_ROOT } from '../setup/tools.ts';
 
 const SCRIPT = join(REPO_ROOT, 'test', 'e2e', 'python', 'oauth_client.py');
 
-type Step = { ok: true; result: { structuredContent: Record<string, unknown>; isError: boolean | null } } | { ok: false; error: { type: string; message: string } };
+type Step =
+  | { ok: true; result: { structuredContent: Record<string, unknown>; isError: boolean | null } }
+  | { ok: false; error: { type: string; message: string } };
 interface Report {
   steps: Partial<Record<'get_job_status' | 'cancel_job', Step>>;
   http: { method: string; url: string; status: number }[];
@@ -60,18 +62,32 @@ describe("the MCP Python SDK's OAuth client provider", () => {
     ]);
     const first = new URL(report.authorization_urls[0]!);
     expect(first.origin + first.pathname).toBe(`${issuer()}/authorize`);
-    expect(Object.fromEntries(first.searchParams)).toMatchObject({ client_id: report.client_id, resource: t.mcpUrl, code_challenge_method: 'S256' });
+    expect(Object.fromEntries(first.searchParams)).toMatchObject({
+      client_id: report.client_id,
+      resource: t.mcpUrl,
+      code_challenge_method: 'S256',
+    });
     expect(first.searchParams.get('scope')?.split(' ')).toContain('jobs:read');
     expect(first.searchParams.get('scope')?.split(' ')).not.toContain('jobs:cancel');
     // The browser only ever followed redirects: no page to fill in.
     expect(report.pages).toEqual([]);
 
     expect(report.tokens[0]!.has_refresh_token).toBe(true);
-    expect(decodeJwt(report.tokens[0]!.access_token)).toMatchObject({ iss: issuer(), aud: t.mcpUrl, sub: 'sandbox-user', scope: 'jobs:read', client_id: report.client_id, projects: ['*'] });
+    expect(decodeJwt(report.tokens[0]!.access_token)).toMatchObject({
+      iss: issuer(),
+      aud: t.mcpUrl,
+      sub: 'sandbox-user',
+      scope: 'jobs:read',
+      client_id: report.client_id,
+      projects: ['*'],
+    });
   });
 
   it('reads the job with that token', () => {
-    expect(result('get_job_status')).toMatchObject({ isError: false, structuredContent: { job_id: running, status: 'running', found: true } });
+    expect(result('get_job_status')).toMatchObject({
+      isError: false,
+      structuredContent: { job_id: running, status: 'running', found: true },
+    });
   });
 
   it('meets the 403 step-up on cancel_job, comes back for jobs:cancel with the same registration, and cancels', () => {
@@ -87,6 +103,9 @@ describe("the MCP Python SDK's OAuth client provider", () => {
     expect(second.searchParams.get('scope')?.split(' ')).toEqual(expect.arrayContaining(['jobs:read', 'jobs:cancel']));
     expect(decodeJwt(report.tokens[1]!.access_token)).toMatchObject({ aud: t.mcpUrl, scope: 'jobs:read jobs:cancel', sub: 'sandbox-user' });
 
-    expect(result('cancel_job')).toMatchObject({ isError: false, structuredContent: { job_id: queued, outcome: 'cancelled', status_before: 'queued' } });
+    expect(result('cancel_job')).toMatchObject({
+      isError: false,
+      structuredContent: { job_id: queued, outcome: 'cancelled', status_before: 'queued' },
+    });
   });
 });

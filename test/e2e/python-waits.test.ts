@@ -47,7 +47,9 @@ describe.each([
 
   /** Starts the Python client on one call; resolves with its report. */
   async function runClient(name: string, args: Record<string, unknown>): Promise<Report> {
-    const { stdout } = await promisify(execFile)(python, [SCRIPT, t.mcpUrl, t.token!, mode, name, JSON.stringify(args)], { timeout: 60_000 });
+    const { stdout } = await promisify(execFile)(python, [SCRIPT, t.mcpUrl, t.token!, mode, name, JSON.stringify(args)], {
+      timeout: 60_000,
+    });
     return JSON.parse(stdout) as Report;
   }
 
@@ -88,7 +90,12 @@ describe.each([
 
   // One call shows both: the wait that reaches its deadline, and the heartbeats on the way.
   let deadlineRun: Promise<Report> | undefined;
-  const waitToDeadline = () => (deadlineRun ??= runClient('get_job_status', { project_reference: 'agents', job_id: seed(t, 'agents', 'long_running'), wait_seconds: 1 }));
+  const waitToDeadline = () =>
+    (deadlineRun ??= runClient('get_job_status', {
+      project_reference: 'agents',
+      job_id: seed(t, 'agents', 'long_running'),
+      wait_seconds: 1,
+    }));
 
   it('answers at the deadline with changed=false and the current status, not an error', async () => {
     const report = await waitToDeadline();
@@ -122,7 +129,12 @@ describe.each([
     t.clock.advance(10_000); // the simulated runtime stops a signalled job after 5 s
     const result = resultOf(await cancelling);
     expect(result.isError).toBeFalsy();
-    expect(result.structuredContent).toMatchObject({ outcome: 'cancelled', status_before: 'running', status_after: 'cancelled', terminal: true });
+    expect(result.structuredContent).toMatchObject({
+      outcome: 'cancelled',
+      status_before: 'running',
+      status_after: 'cancelled',
+      terminal: true,
+    });
     expect(result.structuredContent.waited_seconds).toBeGreaterThanOrEqual(0.3);
     expect(result.structuredContent.waited_seconds).toBeLessThan(2.5);
   });

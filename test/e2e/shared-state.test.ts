@@ -43,7 +43,12 @@ beforeAll(async () => {
         ...config.projects,
         {
           reference: 'cloud-burst',
-          backend: { kind: 'comfycontrol', base_url: burstSim.baseUrl, token: BURST_TOKEN, rate_limit: { requests: BURST_LIMIT.requests, per_seconds: BURST_LIMIT.perSeconds } },
+          backend: {
+            kind: 'comfycontrol',
+            base_url: burstSim.baseUrl,
+            token: BURST_TOKEN,
+            rate_limit: { requests: BURST_LIMIT.requests, per_seconds: BURST_LIMIT.perSeconds },
+          },
         },
       ],
     }),
@@ -75,11 +80,18 @@ describe('ComfyUI state shared by the replicas', () => {
   it('(a) a job cancelled while queued through A reads cancelled through B, and a second cancel through B is already_terminal', async () => {
     const { a, b } = await callerOn('agent-tombstone');
     const id = queuedComfyJob();
-    expect(await callTool(a, 'cancel_job', { project_reference: 'studio-a', job_id: id })).toMatchObject({ outcome: 'cancelled', status_before: 'queued' });
+    expect(await callTool(a, 'cancel_job', { project_reference: 'studio-a', job_id: id })).toMatchObject({
+      outcome: 'cancelled',
+      status_before: 'queued',
+    });
     // ComfyUI itself has forgotten the job: only the gateway's memory can answer for it now.
     expect(comfyHosts()[0]!.stateOf(id)).toBe('absent');
 
-    expect(await callTool(b, 'get_job_status', { project_reference: 'studio-a', job_id: id })).toMatchObject({ status: 'cancelled', found: true, terminal: true });
+    expect(await callTool(b, 'get_job_status', { project_reference: 'studio-a', job_id: id })).toMatchObject({
+      status: 'cancelled',
+      found: true,
+      terminal: true,
+    });
     const again = await callTool(b, 'cancel_job', { project_reference: 'studio-a', job_id: id });
     expect(again.error).toBeUndefined();
     expect(again).toMatchObject({ outcome: 'already_terminal', status_after: 'cancelled' });
@@ -88,17 +100,28 @@ describe('ComfyUI state shared by the replicas', () => {
   it('a job found through A is read through B from the host A found it on, without asking every host', async () => {
     const { a, b } = await callerOn('agent-hosts');
     // B meets every host once (the jobs-API probe and a lookup everywhere) on a job nobody has looked up.
-    expect(await callTool(b, 'get_job_status', { project_reference: 'studio-a', job_id: seed('studio-a', 'succeeded') })).toMatchObject({ status: 'succeeded' });
+    expect(await callTool(b, 'get_job_status', { project_reference: 'studio-a', job_id: seed('studio-a', 'succeeded') })).toMatchObject({
+      status: 'succeeded',
+    });
 
     const legacy = 2; // gpu3-legacy, the last host of studio-a
     const id = queuedComfyJob(legacy);
-    expect(await callTool(a, 'get_job_status', { project_reference: 'studio-a', job_id: id })).toMatchObject({ status: 'queued', host: 'gpu3-legacy' });
+    expect(await callTool(a, 'get_job_status', { project_reference: 'studio-a', job_id: id })).toMatchObject({
+      status: 'queued',
+      host: 'gpu3-legacy',
+    });
     await sleep(300); // room for A's write to land
     const before = comfyHosts().map((h) => h.server.requests.length);
-    expect(await callTool(b, 'get_job_status', { project_reference: 'studio-a', job_id: id })).toMatchObject({ status: 'queued', host: 'gpu3-legacy' });
+    expect(await callTool(b, 'get_job_status', { project_reference: 'studio-a', job_id: id })).toMatchObject({
+      status: 'queued',
+      host: 'gpu3-legacy',
+    });
     const asked = comfyHosts().map((h, i) => h.server.requests.length - before[i]!);
     expect(asked[legacy]).toBeGreaterThan(0);
-    expect(asked.filter((_, i) => i !== legacy), 'requests B sent to the hosts that do not have the job').toEqual([0, 0]);
+    expect(
+      asked.filter((_, i) => i !== legacy),
+      'requests B sent to the hosts that do not have the job',
+    ).toEqual([0, 0]);
   });
 });
 
@@ -197,7 +220,10 @@ describe('a store outage', () => {
       ['agents', seed('agents', 'running'), 'running'],
       ['site-x', seed('site-x', 'queued'), 'queued'],
     ];
-    for (const [via, client] of [['A', clients.a], ['B', clients.b]] as const) {
+    for (const [via, client] of [
+      ['A', clients.a],
+      ['B', clients.b],
+    ] as const) {
       for (const [project, id, status] of reads) {
         const started = Date.now();
         const answer = await callTool(client, 'get_job_status', { project_reference: project, job_id: id });
@@ -220,7 +246,10 @@ describe('a store outage', () => {
       await expect
         .poll(
           async () => {
-            await callTool(replica === A ? clients.a : clients.b, 'get_job_status', { project_reference: 'agents', job_id: seed('agents', 'running') });
+            await callTool(replica === A ? clients.a : clients.b, 'get_job_status', {
+              project_reference: 'agents',
+              job_id: seed('agents', 'running'),
+            });
             return replica.metric(STORE_UP);
           },
           { timeout: 15_000, interval: 500 },
@@ -230,8 +259,12 @@ describe('a store outage', () => {
     }
     // A cancel during the outage is answered, and the replica that did it still remembers it.
     const during = queuedComfyJob(1);
-    expect(await callTool(clients.a, 'cancel_job', { project_reference: 'studio-a', job_id: during })).toMatchObject({ outcome: 'cancelled' });
-    expect(await callTool(clients.a, 'get_job_status', { project_reference: 'studio-a', job_id: during })).toMatchObject({ status: 'cancelled' });
+    expect(await callTool(clients.a, 'cancel_job', { project_reference: 'studio-a', job_id: during })).toMatchObject({
+      outcome: 'cancelled',
+    });
+    expect(await callTool(clients.a, 'get_job_status', { project_reference: 'studio-a', job_id: during })).toMatchObject({
+      status: 'cancelled',
+    });
     // B may not know of it (the README says so), but it answers.
     expect((await callTool(clients.b, 'get_job_status', { project_reference: 'studio-a', job_id: during })).error).toBeUndefined();
     await everyoneAnswers(clients);
@@ -240,9 +273,16 @@ describe('a store outage', () => {
     await redis.start();
     for (const replica of [A, B]) await expect.poll(() => replica.metric(STORE_UP), { timeout: 30_000, interval: 500 }).toBe(1);
     const after = queuedComfyJob(1);
-    expect(await callTool(clients.a, 'cancel_job', { project_reference: 'studio-a', job_id: after })).toMatchObject({ outcome: 'cancelled' });
-    expect(await callTool(clients.b, 'get_job_status', { project_reference: 'studio-a', job_id: after })).toMatchObject({ status: 'cancelled', found: true });
-    expect(await callTool(clients.b, 'cancel_job', { project_reference: 'studio-a', job_id: after })).toMatchObject({ outcome: 'already_terminal' });
+    expect(await callTool(clients.a, 'cancel_job', { project_reference: 'studio-a', job_id: after })).toMatchObject({
+      outcome: 'cancelled',
+    });
+    expect(await callTool(clients.b, 'get_job_status', { project_reference: 'studio-a', job_id: after })).toMatchObject({
+      status: 'cancelled',
+      found: true,
+    });
+    expect(await callTool(clients.b, 'cancel_job', { project_reference: 'studio-a', job_id: after })).toMatchObject({
+      outcome: 'already_terminal',
+    });
     await everyoneAnswers(clients);
     expect(`${A.output()}${B.output()}`).not.toContain('replica-secret');
   }, 90_000);

@@ -21,7 +21,9 @@ describe('traces in a real trace backend', () => {
   });
 
   it('holds one trace: the caller span → the gateway server span → the backend client span, and the backend saw that trace', async () => {
-    t = await startTestGateway({ deps: { env: { OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpEndpoint, OTEL_SERVICE_NAME: 'gateway-under-test' } } });
+    t = await startTestGateway({
+      deps: { env: { OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpEndpoint, OTEL_SERVICE_NAME: 'gateway-under-test' } },
+    });
     const client = await t.client({ headers: { traceparent: `00-${TRACE}-${CALLER_SPAN}-01` } });
     const job = seed(t, 'site-x', 'running');
     const r = await client.callTool({ name: 'get_job_status', arguments: { project_reference: 'site-x', job_id: job } });

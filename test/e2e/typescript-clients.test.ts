@@ -18,7 +18,8 @@ describe.each(['modern', 'legacy'] as Era[])('the TypeScript SDK client (%s era)
 
   it('negotiates its era', async () => {
     const client = await connect();
-    if (era === 'modern') expect((client as Awaited<ReturnType<TestGateway['modernClient']>>).getNegotiatedProtocolVersion()).toBe('2026-07-28');
+    if (era === 'modern')
+      expect((client as Awaited<ReturnType<TestGateway['modernClient']>>).getNegotiatedProtocolVersion()).toBe('2026-07-28');
     else expect((client as Awaited<ReturnType<TestGateway['client']>>).getServerVersion()).toMatchObject({ name: 'mcp-job-gateway' });
   });
 
@@ -26,7 +27,10 @@ describe.each(['modern', 'legacy'] as Era[])('the TypeScript SDK client (%s era)
     const client = await connect();
     const { tools } = await client.listTools();
     expect(tools.map((x) => x.name)).toEqual(['get_job_status', 'cancel_job', 'list_jobs']);
-    const status = await client.callTool({ name: 'get_job_status', arguments: { project_reference: 'agents', job_id: seed(t, 'agents', 'running') } });
+    const status = await client.callTool({
+      name: 'get_job_status',
+      arguments: { project_reference: 'agents', job_id: seed(t, 'agents', 'running') },
+    });
     expect(status.structuredContent).toMatchObject({ status: 'running', found: true, terminal: false });
     const job = seed(t, 'agents', 'queued');
     const cancel = await client.callTool({ name: 'cancel_job', arguments: { project_reference: 'agents', job_id: job } });
@@ -38,7 +42,9 @@ describe.each(['modern', 'legacy'] as Era[])('the TypeScript SDK client (%s era)
   it('gets the 403 insufficient_scope step-up for cancel_job with a read-only token, and the job is untouched', async () => {
     const client = await connect(await t.mint({ scopes: ['jobs:read'] }));
     const job = seed(t, 'agents', 'running');
-    await expect(client.callTool({ name: 'cancel_job', arguments: { project_reference: 'agents', job_id: job } })).rejects.toThrow(/403|insufficient.scope|Forbidden/i);
+    await expect(client.callTool({ name: 'cancel_job', arguments: { project_reference: 'agents', job_id: job } })).rejects.toThrow(
+      /403|insufficient.scope|Forbidden/i,
+    );
     const still = await client.callTool({ name: 'get_job_status', arguments: { project_reference: 'agents', job_id: job } });
     expect(still.structuredContent).toMatchObject({ status: 'running' });
   });

@@ -17,7 +17,8 @@ describe.each(['modern', 'legacy'] as Era[])('waits (%s era)', (era) => {
   afterAll(async () => t?.close());
 
   const sim = (kind: Simulation['kind']) => t.sandbox.simulations.find((s) => s.kind === kind)!;
-  const readsOf = (kind: Simulation['kind'], jobId: string) => sim(kind).server.requests.filter((r) => r.method === 'GET' && r.path.includes(jobId)).length;
+  const readsOf = (kind: Simulation['kind'], jobId: string) =>
+    sim(kind).server.requests.filter((r) => r.method === 'GET' && r.path.includes(jobId)).length;
 
   /** Calls a tool with this era's client; progress messages go to `progress` when given. */
   async function call(name: string, args: Record<string, unknown>, options: { progress?: string[]; signal?: AbortSignal } = {}) {
@@ -86,32 +87,37 @@ describe.each(['modern', 'legacy'] as Era[])('waits (%s era)', (era) => {
   // The 2026-07-28 client cancels a call by closing its response stream. The 1.x client's abort only
   // sends notifications/cancelled, which a stateless 2025-era server cannot match to the call: there
   // the wait ends when the client goes away (its transport closes the connection).
-  it(era === 'modern' ? 'ends the wait when the client aborts the call, and reads the job no more' : 'ends the wait when the client goes away, and reads the job no more', async () => {
-    const job = seed(t, 'site-x', 'long_running');
-    const args = { project_reference: 'site-x', job_id: job, wait_seconds: 2 };
-    let waiting: Promise<unknown>;
-    let leave: () => Promise<void> | void;
-    if (era === 'modern') {
-      const abort = new AbortController();
-      waiting = (await t.modernClient()).callTool({ name: 'get_job_status', arguments: args }, { signal: abort.signal });
-      leave = () => abort.abort();
-    } else {
-      const client = await t.client();
-      waiting = client.callTool({ name: 'get_job_status', arguments: args });
-      leave = () => client.close();
-    }
-    const settled = waiting.then(
-      () => 'answered',
-      () => 'ended',
-    );
-    await sleep(300);
-    await leave();
-    expect(await settled).toBe('ended');
-    await sleep(150);
-    const reads = readsOf('project_runtime', job);
-    await sleep(300);
-    expect(readsOf('project_runtime', job)).toBe(reads);
-  });
+  it(
+    era === 'modern'
+      ? 'ends the wait when the client aborts the call, and reads the job no more'
+      : 'ends the wait when the client goes away, and reads the job no more',
+    async () => {
+      const job = seed(t, 'site-x', 'long_running');
+      const args = { project_reference: 'site-x', job_id: job, wait_seconds: 2 };
+      let waiting: Promise<unknown>;
+      let leave: () => Promise<void> | void;
+      if (era === 'modern') {
+        const abort = new AbortController();
+        waiting = (await t.modernClient()).callTool({ name: 'get_job_status', arguments: args }, { signal: abort.signal });
+        leave = () => abort.abort();
+      } else {
+        const client = await t.client();
+        waiting = client.callTool({ name: 'get_job_status', arguments: args });
+        leave = () => client.close();
+      }
+      const settled = waiting.then(
+        () => 'answered',
+        () => 'ended',
+      );
+      await sleep(300);
+      await leave();
+      expect(await settled).toBe('ended');
+      await sleep(150);
+      const reads = readsOf('project_runtime', job);
+      await sleep(300);
+      expect(readsOf('project_runtime', job)).toBe(reads);
+    },
+  );
 
   it('shortens a wait beyond the configured maximum, and refuses one beyond the schema bound', async () => {
     const job = seed(t, 'agents', 'long_running');
@@ -131,7 +137,10 @@ describe('waits at shutdown', () => {
     const t = await startTestGateway();
     try {
       const job = seed(t, 'agents', 'long_running');
-      const waiting = (await t.client()).callTool({ name: 'get_job_status', arguments: { project_reference: 'agents', job_id: job, wait_seconds: 60 } });
+      const waiting = (await t.client()).callTool({
+        name: 'get_job_status',
+        arguments: { project_reference: 'agents', job_id: job, wait_seconds: 60 },
+      });
       await sleep(300);
       const started = Date.now();
       await t.gateway.close({ graceMs: 10_000 });

@@ -76,7 +76,10 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
   provider.on('registration_create.error', (_ctx, err) => reported.push(`registration_create.error: ${err.message}`));
   handler = provider.callback();
 
-  const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as { jwks_uri: string; token_endpoint: string };
+  const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as {
+    jwks_uri: string;
+    token_endpoint: string;
+  };
 
   return {
     issuer,
@@ -106,9 +109,19 @@ export async function clientCredentialsToken(
       authorization: `Basic ${Buffer.from(`${encodeURIComponent(client.id)}:${encodeURIComponent(client.secret)}`).toString('base64')}`,
       'content-type': 'application/x-www-form-urlencoded',
     },
-    body: new URLSearchParams({ grant_type: 'client_credentials', scope: request.scope, ...(request.resource ? { resource: request.resource } : {}) }),
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      scope: request.scope,
+      ...(request.resource ? { resource: request.resource } : {}),
+    }),
   });
-  const body = (await res.json()) as { access_token: string; scope?: string; token_type: string; error?: string; error_description?: string };
+  const body = (await res.json()) as {
+    access_token: string;
+    scope?: string;
+    token_type: string;
+    error?: string;
+    error_description?: string;
+  };
   if (!res.ok) throw new Error(`token request failed: ${res.status} ${body.error}: ${body.error_description} ${as.errors.join('; ')}`);
   return body;
 }
@@ -127,7 +140,11 @@ interface Cookie {
 export class Browser {
   private readonly cookies = new Map<string, Cookie>();
 
-  async authorize(start: URL, redirectUri: string, credentials: { login: string; password: string }): Promise<{ callback: URL; prompts: string[] }> {
+  async authorize(
+    start: URL,
+    redirectUri: string,
+    credentials: { login: string; password: string },
+  ): Promise<{ callback: URL; prompts: string[] }> {
     const prompts: string[] = [];
     let next: { url: URL; body?: URLSearchParams } = { url: start };
     for (let step = 0; step < 20; step++) {
@@ -136,7 +153,12 @@ export class Browser {
       const cookie = this.cookieHeader(next.url);
       if (cookie) headers.cookie = cookie;
       if (next.body) headers['content-type'] = 'application/x-www-form-urlencoded';
-      const res = await fetch(next.url, { method: next.body ? 'POST' : 'GET', headers, redirect: 'manual', ...(next.body ? { body: next.body } : {}) });
+      const res = await fetch(next.url, {
+        method: next.body ? 'POST' : 'GET',
+        headers,
+        redirect: 'manual',
+        ...(next.body ? { body: next.body } : {}),
+      });
       this.store(res, next.url);
       const location = res.headers.get('location');
       if (res.status >= 300 && res.status < 400 && location) {
@@ -197,11 +219,18 @@ function parseForm(html: string, base: URL): { action: URL; fields: Array<[strin
 }
 
 function unescapeHtml(s: string): string {
-  return s.replace(/&(amp|lt|gt|quot|#39|#x27);/g, (_m, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", '#x27': "'" })[e] ?? '');
+  return s.replace(
+    /&(amp|lt|gt|quot|#39|#x27);/g,
+    (_m, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", '#x27': "'" })[e] ?? '',
+  );
 }
 
 function textOf(html: string): string {
-  return html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 500);
+  return html
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 500);
 }
 
 /**

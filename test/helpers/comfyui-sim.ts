@@ -14,7 +14,9 @@ export function closeSimsAfterEach(): void {
   });
 }
 
-export async function start(options: Partial<ComfyuiSimOptions> & { api: 'jobs' | 'legacy' }): Promise<{ sim: ComfyuiSim; clock: ManualClock }> {
+export async function start(
+  options: Partial<ComfyuiSimOptions> & { api: 'jobs' | 'legacy' },
+): Promise<{ sim: ComfyuiSim; clock: ManualClock }> {
   const clock = options.clock instanceof ManualClock ? options.clock : new ManualClock();
   const sim = await startComfyuiSim({ ...options, clock });
   sims.push(sim);
@@ -29,7 +31,13 @@ export interface Answer {
 }
 
 /** One HTTP call; `path` is sent as written (already percent-encoded where it needs to be). */
-export async function call(sim: ComfyuiSim, method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+export async function call(
+  sim: ComfyuiSim,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   const res = await request(sim.server.url + path, {
     method,
     headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },

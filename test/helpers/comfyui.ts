@@ -26,7 +26,12 @@ export async function sim(clock: ManualClock, options: Partial<ComfyuiSimOptions
   return s;
 }
 
-export function adapter(clock: ManualClock, hosts: Array<{ name: string; url: string }>, api: 'auto' | 'jobs' | 'legacy' = 'auto', timeoutMs = 3000): JobBackend {
+export function adapter(
+  clock: ManualClock,
+  hosts: Array<{ name: string; url: string }>,
+  api: 'auto' | 'jobs' | 'legacy' = 'auto',
+  timeoutMs = 3000,
+): JobBackend {
   const config: ComfyuiBackendConfig = { kind: 'comfyui', hosts, api };
   const b = createComfyuiBackend(config, { name: 'studio', projectReference: 'studio', timeoutMs, now: () => clock.now() });
   closers.push(() => b.close!());
@@ -39,7 +44,11 @@ export async function closedUrl(): Promise<string> {
 }
 
 /** One simulated host ("gpu1") and an adapter over it. */
-export async function oneHost(api: 'jobs' | 'legacy', opts: Partial<ComfyuiSimOptions> = {}, adapterApi: 'auto' | 'jobs' | 'legacy' = 'auto') {
+export async function oneHost(
+  api: 'jobs' | 'legacy',
+  opts: Partial<ComfyuiSimOptions> = {},
+  adapterApi: 'auto' | 'jobs' | 'legacy' = 'auto',
+) {
   const clock = new ManualClock();
   const s = await sim(clock, { api, ...opts });
   const b = adapter(clock, [{ name: 'gpu1', url: s.server.url }], adapterApi);

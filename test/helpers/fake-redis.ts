@@ -46,7 +46,8 @@ export async function fakeRedis(options: { password: string; servers: Server[] }
   }, options.servers);
   function answer(args: string[]): string {
     const [name = '', ...rest] = args;
-    if (state.refuseWrites && ['SET', 'EVAL', 'EVALSHA'].includes(name.toUpperCase())) return "-OOM command not allowed when used memory > 'maxmemory'.\r\n";
+    if (state.refuseWrites && ['SET', 'EVAL', 'EVALSHA'].includes(name.toUpperCase()))
+      return "-OOM command not allowed when used memory > 'maxmemory'.\r\n";
     switch (name.toUpperCase()) {
       case 'AUTH':
         return rest[rest.length - 1] === options.password ? '+OK\r\n' : '-WRONGPASS invalid username-password pair\r\n';
@@ -106,4 +107,3 @@ function parseCommand(buf: Buffer): { args: string[]; used: number } | undefined
   }
   return { args, used: pos };
 }
-

@@ -88,7 +88,11 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       return client;
     },
     async call(client, name, args, callOptions = {}) {
-      return (await client.callTool({ name, arguments: args }, undefined, callOptions.signal ? { signal: callOptions.signal } : undefined)) as CallToolResult;
+      return (await client.callTool(
+        { name, arguments: args },
+        undefined,
+        callOptions.signal ? { signal: callOptions.signal } : undefined,
+      )) as CallToolResult;
     },
     async close() {
       await Promise.allSettled(clients.map((c) => c.close()));

@@ -9,7 +9,13 @@ import type { JobStatus } from '../../src/jobs/model.ts';
 /** A list query: every job, 20 a page, from the start, never aborted; `statuses` as an array for brevity. */
 export function listQuery(over: Partial<Omit<ListQuery, 'statuses'>> & { statuses?: JobStatus[] } = {}): ListQuery {
   const { statuses, ...rest } = over;
-  return { statuses: statuses ? new Set(statuses) : undefined, limit: 20, position: undefined, signal: new AbortController().signal, ...rest };
+  return {
+    statuses: statuses ? new Set(statuses) : undefined,
+    limit: 20,
+    position: undefined,
+    signal: new AbortController().signal,
+    ...rest,
+  };
 }
 
 /**
@@ -38,7 +44,8 @@ export function expectEachOnceNewestFirst(jobs: readonly ListedJob[]): void {
   const ids = jobs.map((j) => j.job_id);
   expect(new Set(ids).size, `duplicates in ${ids.join(', ')}`).toBe(ids.length);
   const times = jobs.map((j) => Date.parse(j.created_at!));
-  for (let i = 1; i < times.length; i++) expect(times[i], `job ${i} (${ids[i]}) is newer than the one before it`).toBeLessThanOrEqual(times[i - 1]!);
+  for (let i = 1; i < times.length; i++)
+    expect(times[i], `job ${i} (${ids[i]}) is newer than the one before it`).toBeLessThanOrEqual(times[i - 1]!);
 }
 
 /** The BackendError a call fails with; fails the test when it does not fail with one. */

@@ -34,7 +34,22 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'redis-test-'));
   // No RDB snapshots, no AOF, nothing but loopback; the log on stdout, which start() reads for readiness.
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--logfile', ''];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+    '--daemonize',
+    'no',
+    '--logfile',
+    '',
+  ];
   if (options.password !== undefined) args.push('--requirepass', options.password);
   let child: ChildProcess | undefined;
 
@@ -51,12 +66,16 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     });
     let out = '';
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => fail(new Error(`redis-server did not get ready on port ${port} in ${START_TIMEOUT_MS / 1000} s:\n${out.slice(-2000)}`)), START_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => fail(new Error(`redis-server did not get ready on port ${port} in ${START_TIMEOUT_MS / 1000} s:\n${out.slice(-2000)}`)),
+        START_TIMEOUT_MS,
+      );
       const onData = (d: Buffer) => {
         out += d.toString();
         if (/Ready to accept connections/.test(out)) done();
       };
-      const onExit = (code: number | null) => fail(new Error(`redis-server exited (${code}) before it was ready on port ${port}:\n${out.slice(-2000)}`));
+      const onExit = (code: number | null) =>
+        fail(new Error(`redis-server exited (${code}) before it was ready on port ${port}:\n${out.slice(-2000)}`));
       const cleanup = () => {
         clearTimeout(timer);
         c.stdout!.off('data', onData);

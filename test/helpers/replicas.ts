@@ -116,7 +116,11 @@ export async function startReplicas(options: ReplicasOptions): Promise<Replicas>
 async function startReplica(name: string, base: ConfigDocument, dir: string, stateUrl: string, clients: Client[]): Promise<Replica> {
   const port = await freePort();
   const adminPort = await freePort();
-  const config = { ...base, server: { ...base.server, host: '127.0.0.1', port }, admin: { ...base.admin, enabled: true, host: '127.0.0.1', port: adminPort } };
+  const config = {
+    ...base,
+    server: { ...base.server, host: '127.0.0.1', port },
+    admin: { ...base.admin, enabled: true, host: '127.0.0.1', port: adminPort },
+  };
   const file = join(dir, `replica-${name}.yaml`);
   writeFileSync(file, stringify(config));
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'info', [STATE_URL_ENV]: stateUrl };
@@ -135,7 +139,8 @@ async function startReplica(name: string, base: ConfigDocument, dir: string, sta
   // Ready: the start-up output is printed and /readyz answers 200 (the issuer's keys are fetched).
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`replica ${name} exited (${child.exitCode ?? child.signalCode}) while starting:\n${out.slice(-4000)}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`replica ${name} exited (${child.exitCode ?? child.signalCode}) while starting:\n${out.slice(-4000)}`);
     if (/is serving/.test(out)) {
       const ready = await fetch(`${adminUrl}/readyz`, { signal: AbortSignal.timeout(2000) }).then(
         (r) => r.status === 200,
@@ -161,7 +166,9 @@ async function startReplica(name: string, base: ConfigDocument, dir: string, sta
     output: () => out,
     async client(token) {
       const client = new Client({ name: `test-agent-via-${name}`, version: '1.0.0' });
-      await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }),
+      );
       clients.push(client);
       return client;
     },

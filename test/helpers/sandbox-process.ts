@@ -54,7 +54,10 @@ async function startOnce(env: NodeJS.ProcessEnv, cwd: string | undefined): Promi
   const file = join(dir, 'sandbox.yaml');
   writeFileSync(file, text);
   const port = await freePort();
-  const child = spawn(process.execPath, ['src/main.ts', '--config', file], { cwd, env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', ...env } });
+  const child = spawn(process.execPath, ['src/main.ts', '--config', file], {
+    cwd,
+    env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', ...env },
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));

@@ -35,10 +35,25 @@ export async function callThroughService(
   const logger = createLogger({ level: 'info', destination: sink });
   // Not closed: the test that made the backend closes it.
   const registry = createProjectRegistry([{ reference: backend.name, aliases: [], backend }]);
-  const service = createJobService(registry, { onBackendError: backendFailureLogger(logger) }, { waits: createWaitHub(waitConfigOf(waitsSchema.parse({}))) });
-  const result = await callTool(service, tool, { project_reference: backend.name, job_id: jobId }, { signal: new AbortController().signal, requestId });
+  const service = createJobService(
+    registry,
+    { onBackendError: backendFailureLogger(logger) },
+    { waits: createWaitHub(waitConfigOf(waitsSchema.parse({}))) },
+  );
+  const result = await callTool(
+    service,
+    tool,
+    { project_reference: backend.name, job_id: jobId },
+    { signal: new AbortController().signal, requestId },
+  );
   const body = result.structuredContent as { error?: ToolCallSeen['error'] };
-  const lines = log.trim() === '' ? [] : log.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines =
+    log.trim() === ''
+      ? []
+      : log
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
   return { result, error: body.error, callerSees: JSON.stringify(result), log, lines };
 }
 
@@ -57,14 +72,16 @@ export interface BackendFailureCase {
 
 /** The security review's examples: a 401 echoing the gateway's key, a 500 with a traceback, an HTML 502. */
 export function backendFailures(key: string): BackendFailureCase[] {
-  const unavailable = (s: number) => new RegExp(`^Backend "[^"]+" failed \\(HTTP ${s}\\)\\. The job's state is not known; try again later\\.`);
+  const unavailable = (s: number) =>
+    new RegExp(`^Backend "[^"]+" failed \\(HTTP ${s}\\)\\. The job's state is not known; try again later\\.`);
   return [
     {
-      what: 'a 401 that echoes the gateway\'s key',
+      what: "a 401 that echoes the gateway's key",
       status: 401,
       body: `invalid credential: Bearer ${key}`,
       code: 'BACKEND_AUTH',
-      sentence: /^Backend "[^"]+" rejected the gateway's credentials \(HTTP 401\): the gateway's own credentials for it are wrong or lack access\. Tell the gateway's operator; retrying will not help\./,
+      sentence:
+        /^Backend "[^"]+" rejected the gateway's credentials \(HTTP 401\): the gateway's own credentials for it are wrong or lack access\. Tell the gateway's operator; retrying will not help\./,
       neverToCaller: [key, 'invalid credential'],
       inLogDetail: ['invalid credential: [redacted]'],
     },
@@ -99,7 +116,11 @@ export function backendFailures(key: string): BackendFailureCase[] {
  * backend, the request id, none of the backend's words; one warn line with the redacted words and
  * never the secret (nor the traceback's password).
  */
-export function expectFailureSeen(seen: ToolCallSeen, f: BackendFailureCase, where: { tool: string; backend: string; kind: string; secret: string }): void {
+export function expectFailureSeen(
+  seen: ToolCallSeen,
+  f: BackendFailureCase,
+  where: { tool: string; backend: string; kind: string; secret: string },
+): void {
   expect(seen.error).toMatchObject({ code: f.code, request_id: 'req-7f3a.42' });
   expect(seen.error!.message).toMatch(new RegExp(`^Backend "${where.backend}" `));
   expect(seen.error!.message).toMatch(f.sentence);
@@ -107,7 +128,15 @@ export function expectFailureSeen(seen: ToolCallSeen, f: BackendFailureCase, whe
   for (const word of f.neverToCaller) expect(seen.callerSees).not.toContain(word);
   const lines = seen.lines.filter((l) => l.event === 'backend_error');
   expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatchObject({ level: 'warn', request_id: 'req-7f3a.42', tool: where.tool, backend: where.backend, backend_kind: where.kind, code: f.code, http_status: f.status });
+  expect(lines[0]).toMatchObject({
+    level: 'warn',
+    request_id: 'req-7f3a.42',
+    tool: where.tool,
+    backend: where.backend,
+    backend_kind: where.kind,
+    code: f.code,
+    http_status: f.status,
+  });
   for (const word of f.inLogDetail) expect(lines[0]!.detail).toContain(word);
   expect(seen.log).not.toContain(where.secret);
   expect(seen.log).not.toContain('hunter2');

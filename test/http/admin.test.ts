@@ -17,7 +17,10 @@ describe('admin listener', () => {
   it('answers /healthz and, once the signing keys are fetched, /readyz', async () => {
     expect((await fetch(`${t.adminUrl}/healthz`)).status).toBe(200);
     await expect.poll(async () => (await fetch(`${t.adminUrl}/readyz`)).status).toBe(200);
-    expect(await (await fetch(`${t.adminUrl}/readyz`)).json()).toEqual({ status: 'ready', checks: { listening: true, not_draining: true, signing_keys: true } });
+    expect(await (await fetch(`${t.adminUrl}/readyz`)).json()).toEqual({
+      status: 'ready',
+      checks: { listening: true, not_draining: true, signing_keys: true },
+    });
   });
 
   it('counts tool calls per tool, backend and outcome, and backend requests per operation and status class', async () => {
@@ -28,11 +31,21 @@ describe('admin listener', () => {
     await client.callTool({ name: 'cancel_job', arguments: { project_reference: 'site-x', job_id: seeds.failed[0]! } });
     await client.callTool({ name: 'get_job_status', arguments: { project_reference: 'nope', job_id: 'x' } });
     const text = await (await fetch(`${t.adminUrl}/metrics`)).text();
-    expect(text).toContain('mcp_job_gateway_tool_calls_total{tool="get_job_status",backend_kind="project_runtime",backend="site-x",outcome="succeeded"} 2');
-    expect(text).toContain('mcp_job_gateway_tool_calls_total{tool="cancel_job",backend_kind="project_runtime",backend="site-x",outcome="already_terminal"} 1');
-    expect(text).toContain('mcp_job_gateway_tool_calls_total{tool="get_job_status",backend_kind="none",backend="none",outcome="UNKNOWN_PROJECT"} 1');
-    expect(text).toMatch(/mcp_job_gateway_backend_requests_total\{backend_kind="project_runtime",backend="site-x",operation="get_job",status_class="2xx"\} \d+/);
-    expect(text).toMatch(/mcp_job_gateway_tool_call_duration_seconds_bucket\{le="\+Inf",tool="get_job_status",backend_kind="project_runtime",backend="site-x"\} 2/);
+    expect(text).toContain(
+      'mcp_job_gateway_tool_calls_total{tool="get_job_status",backend_kind="project_runtime",backend="site-x",outcome="succeeded"} 2',
+    );
+    expect(text).toContain(
+      'mcp_job_gateway_tool_calls_total{tool="cancel_job",backend_kind="project_runtime",backend="site-x",outcome="already_terminal"} 1',
+    );
+    expect(text).toContain(
+      'mcp_job_gateway_tool_calls_total{tool="get_job_status",backend_kind="none",backend="none",outcome="UNKNOWN_PROJECT"} 1',
+    );
+    expect(text).toMatch(
+      /mcp_job_gateway_backend_requests_total\{backend_kind="project_runtime",backend="site-x",operation="get_job",status_class="2xx"\} \d+/,
+    );
+    expect(text).toMatch(
+      /mcp_job_gateway_tool_call_duration_seconds_bucket\{le="\+Inf",tool="get_job_status",backend_kind="project_runtime",backend="site-x"\} 2/,
+    );
     expect(text).toMatch(/mcp_job_gateway_http_requests_in_flight \d+/);
     expect(text).not.toContain('mcp_job_gateway_sessions_active'); // removed with MCP sessions
     expect(text).toContain('process_cpu_user_seconds_total');
@@ -41,7 +54,11 @@ describe('admin listener', () => {
   });
 
   it('counts authentication failures by reason', async () => {
-    await fetch(t.mcpUrl, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' });
+    await fetch(t.mcpUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: '{}',
+    });
     const text = await (await fetch(`${t.adminUrl}/metrics`)).text();
     expect(text).toMatch(/mcp_job_gateway_auth_failures_total\{reason="missing"\} [1-9]/);
   });
@@ -51,7 +68,10 @@ describe('admin listener', () => {
     const client = await t.client();
     agents.server.setFault({ kind: 'status', status: 503 });
     try {
-      await client.callTool({ name: 'get_job_status', arguments: { project_reference: 'agents', job_id: t.sandbox.seedsByProject.get('agents')!.succeeded[0]! } });
+      await client.callTool({
+        name: 'get_job_status',
+        arguments: { project_reference: 'agents', job_id: t.sandbox.seedsByProject.get('agents')!.succeeded[0]! },
+      });
     } finally {
       agents.server.setFault(null);
     }
@@ -59,7 +79,9 @@ describe('admin listener', () => {
     expect(backends.find((b) => b.backend === 'agents')?.state).toBe('down');
     expect(backends.find((b) => b.backend === 'site-x')?.state).toBe('up');
     expect((await fetch(`${t.adminUrl}/readyz`)).status).toBe(200);
-    expect(await (await fetch(`${t.adminUrl}/metrics`)).text()).toContain('mcp_job_gateway_backend_up{backend_kind="agent_jobs",backend="agents"} 0');
+    expect(await (await fetch(`${t.adminUrl}/metrics`)).text()).toContain(
+      'mcp_job_gateway_backend_up{backend_kind="agent_jobs",backend="agents"} 0',
+    );
   });
 });
 
@@ -69,7 +91,10 @@ describe('readiness without signing keys', () => {
     try {
       // A gateway whose issuer points at a closed port never gets keys.
       const broken = await startTestGateway({
-        configure: (c) => (c.auth.mode === 'oauth' ? { ...c, auth: { ...c.auth, issuers: [{ issuer: c.auth.issuers[0]!.issuer, jwks_uri: 'http://127.0.0.1:9/jwks.json' }] } } : c),
+        configure: (c) =>
+          c.auth.mode === 'oauth'
+            ? { ...c, auth: { ...c.auth, issuers: [{ issuer: c.auth.issuers[0]!.issuer, jwks_uri: 'http://127.0.0.1:9/jwks.json' }] } }
+            : c,
       });
       try {
         await new Promise((r) => setTimeout(r, 300));

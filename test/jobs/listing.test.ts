@@ -70,7 +70,13 @@ async function walkAll(
   const pages: Array<{ ids: string[]; next: OffsetPosition | undefined }> = [];
   let position: OffsetPosition | undefined;
   do {
-    const page = await walkOffsetPages({ position, limit: opts.limit, maxPages: opts.maxPages, fetch: (o) => backend.fetch(o), toJob: toJob(opts.statuses) });
+    const page = await walkOffsetPages({
+      position,
+      limit: opts.limit,
+      maxPages: opts.maxPages,
+      fetch: (o) => backend.fetch(o),
+      toJob: toJob(opts.statuses),
+    });
     expect(page.jobs.length).toBeLessThanOrEqual(opts.limit);
     pages.push({ ids: page.jobs.map((j) => j.job_id), next: page.next });
     position = positionOf(offsetPositionSchema, page.next === undefined ? undefined : JSON.parse(JSON.stringify(page.next)));
@@ -99,7 +105,13 @@ describe('walkOffsetPages', () => {
   });
 
   it('gives an empty list no jobs and no next position', async () => {
-    const page = await walkOffsetPages({ position: undefined, limit: 5, maxPages: 2, fetch: (o) => fakeBackend([], 5).fetch(o), toJob: toJob() });
+    const page = await walkOffsetPages({
+      position: undefined,
+      limit: 5,
+      maxPages: 2,
+      fetch: (o) => fakeBackend([], 5).fetch(o),
+      toJob: toJob(),
+    });
     expect(page).toEqual({ jobs: [], next: undefined });
   });
 
@@ -171,7 +183,7 @@ describe('walkOffsetPages', () => {
 
   // When two or more newer jobs arrive, the re-read window holds other jobs listed already; one with the
   // same time as the last listed job (second-resolution timestamps, batch submissions) is not listed again.
-  it('does not repeat jobs that share the last listed job\'s time when two newer ones arrive', async () => {
+  it("does not repeat jobs that share the last listed job's time when two newer ones arrive", async () => {
     const all: Item[] = [
       { id: 'a', t: T0, status: 'succeeded' },
       { id: 'b', t: T0, status: 'succeeded' },
@@ -238,7 +250,9 @@ describe('walkOffsetPages', () => {
     const all = items(20, (i) => (i % 3 === 0 ? 'failed' : 'succeeded'));
     const b = fakeBackend(all, 4);
     let k = 0;
-    const { ids } = await walkAll(b, { limit: 2, maxPages: 2, statuses: ['failed'] }, () => b.addNewest({ ...newer(++k), status: 'failed' }));
+    const { ids } = await walkAll(b, { limit: 2, maxPages: 2, statuses: ['failed'] }, () =>
+      b.addNewest({ ...newer(++k), status: 'failed' }),
+    );
     expect(ids).toEqual(all.filter((i) => i.status === 'failed').map((i) => i.id));
   });
 });
@@ -269,8 +283,12 @@ describe('listedBefore', () => {
 
   it('falls back to the start time, then the completion time', () => {
     const last = { t: T0, ids: ['x'] };
-    expect(listedBefore({ job_id: 'y', found: true, status: 'running', raw_status: 'r', started_at: new Date(T0 + 5).toISOString() }, last)).toBe(true);
-    expect(listedBefore({ job_id: 'y', found: true, status: 'failed', raw_status: 'f', completed_at: new Date(T0 - 5).toISOString() }, last)).toBe(false);
+    expect(
+      listedBefore({ job_id: 'y', found: true, status: 'running', raw_status: 'r', started_at: new Date(T0 + 5).toISOString() }, last),
+    ).toBe(true);
+    expect(
+      listedBefore({ job_id: 'y', found: true, status: 'failed', raw_status: 'f', completed_at: new Date(T0 - 5).toISOString() }, last),
+    ).toBe(false);
   });
 });
 
@@ -278,7 +296,10 @@ describe('positionOf', () => {
   it('passes undefined through (the first page) and gives back a well-formed position', () => {
     expect(positionOf(offsetPositionSchema, undefined)).toBeUndefined();
     expect(positionOf(offsetPositionSchema, { offset: 0 })).toEqual({ offset: 0 });
-    expect(positionOf(offsetPositionSchema, { offset: 40, last: { t: T0, ids: ['job-1', 'job-2'] } })).toEqual({ offset: 40, last: { t: T0, ids: ['job-1', 'job-2'] } });
+    expect(positionOf(offsetPositionSchema, { offset: 40, last: { t: T0, ids: ['job-1', 'job-2'] } })).toEqual({
+      offset: 40,
+      last: { t: T0, ids: ['job-1', 'job-2'] },
+    });
   });
 
   it.each([

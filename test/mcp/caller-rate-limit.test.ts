@@ -10,7 +10,9 @@ import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 describe('per-caller rate limit', () => {
   let t: TestGateway;
   beforeAll(async () => {
-    t = await startTestGateway({ configure: (c) => ({ ...c, server: { ...c.server, caller_rate_limit: { enabled: true, per_second: 1, burst: 3 } } }) });
+    t = await startTestGateway({
+      configure: (c) => ({ ...c, server: { ...c.server, caller_rate_limit: { enabled: true, per_second: 1, burst: 3 } } }),
+    });
   });
   afterAll(async () => t?.close());
 
@@ -20,16 +22,25 @@ describe('per-caller rate limit', () => {
     const polite = await t.client({ token: await t.mint({ subject: 'polite' }) });
     const before = t.sandbox.simulations.find((s) => s.kind === 'agent_jobs')!.server.requests.length;
     const answers = [];
-    for (let i = 0; i < 5; i++) answers.push((await greedy.callTool({ name: 'get_job_status', arguments: job })).structuredContent as Record<string, unknown>);
+    for (let i = 0; i < 5; i++)
+      answers.push((await greedy.callTool({ name: 'get_job_status', arguments: job })).structuredContent as Record<string, unknown>);
     expect(answers.slice(0, 3).map((a) => a.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
-    expect(answers[3]).toEqual({ error: { code: 'RATE_LIMITED', message: 'Too many tool calls from you; retry in 1 s.', retry_after_seconds: 1 } });
+    expect(answers[3]).toEqual({
+      error: { code: 'RATE_LIMITED', message: 'Too many tool calls from you; retry in 1 s.', retry_after_seconds: 1 },
+    });
     // Refused calls never reached the backend.
     expect(t.sandbox.simulations.find((s) => s.kind === 'agent_jobs')!.server.requests.length - before).toBe(3);
-    expect(((await polite.callTool({ name: 'get_job_status', arguments: job })).structuredContent as { status: string }).status).toBe('succeeded');
+    expect(((await polite.callTool({ name: 'get_job_status', arguments: job })).structuredContent as { status: string }).status).toBe(
+      'succeeded',
+    );
     await new Promise((resolve) => setTimeout(resolve, 1_050)); // the steady window (1 per 1 s) passes
-    expect(((await greedy.callTool({ name: 'get_job_status', arguments: job })).structuredContent as { status: string }).status).toBe('succeeded');
+    expect(((await greedy.callTool({ name: 'get_job_status', arguments: job })).structuredContent as { status: string }).status).toBe(
+      'succeeded',
+    );
     const metrics = await (await fetch(`${t.adminUrl}/metrics`)).text();
-    expect(metrics).toMatch(/mcp_job_gateway_tool_calls_total\{tool="get_job_status",backend_kind="none",backend="none",outcome="RATE_LIMITED"\} 2/);
+    expect(metrics).toMatch(
+      /mcp_job_gateway_tool_calls_total\{tool="get_job_status",backend_kind="none",backend="none",outcome="RATE_LIMITED"\} 2/,
+    );
   });
 });
 
@@ -88,7 +99,10 @@ describe('per-caller budget: per_second and burst on rate-limiter-flexible', () 
   });
 
   it('a limiter that fails (not a refusal) never refuses calls', async () => {
-    const broken = { ...createMemoryStore(), limiter: () => ({ consume: () => Promise.reject(new Error('store exploded')) }) } as unknown as StateStore;
+    const broken = {
+      ...createMemoryStore(),
+      limiter: () => ({ consume: () => Promise.reject(new Error('store exploded')) }),
+    } as unknown as StateStore;
     const limit = createCallerRateLimit(broken, { perSecond: 1, burst: 1 });
     expect(await takeMany(limit, 'x', 3)).toEqual([0, 0, 0]);
   });

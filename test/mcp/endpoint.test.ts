@@ -9,19 +9,42 @@ type RpcError = { id: unknown; error: { code: number; message: string; data?: Re
 
 const ACCEPT = 'application/json, text/event-stream';
 const MODERN = '2026-07-28';
-const envelope = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': {}, 'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' } };
+const envelope = {
+  'io.modelcontextprotocol/protocolVersion': MODERN,
+  'io.modelcontextprotocol/clientCapabilities': {},
+  'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+};
 
 async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: ACCEPT, ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: ACCEPT, ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
 }
 
 /** A 2026-07-28 request with its envelope and the standard headers (each overridable). */
-function modern(url: string, method: string, params: Record<string, unknown> = {}, headers: Record<string, string> = {}, id: number | string = 1) {
+function modern(
+  url: string,
+  method: string,
+  params: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+  id: number | string = 1,
+) {
   const name: Record<string, string> = typeof params.name === 'string' ? { 'mcp-name': params.name } : {};
-  return post(url, { jsonrpc: '2.0', id, method, params: { ...params, _meta: envelope } }, { 'mcp-protocol-version': MODERN, 'mcp-method': method, ...name, ...headers });
+  return post(
+    url,
+    { jsonrpc: '2.0', id, method, params: { ...params, _meta: envelope } },
+    { 'mcp-protocol-version': MODERN, 'mcp-method': method, ...name, ...headers },
+  );
 }
 
-const legacyInit = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
+const legacyInit = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+};
 
 describe('one endpoint for both protocol eras, without sessions', () => {
   let t: TestGateway;
@@ -36,7 +59,13 @@ describe('one endpoint for both protocol eras, without sessions', () => {
     const res = await modern(t.mcpUrl, 'server/discover');
     expect(res.status).toBe(200);
     const { result } = await rpcResult(res);
-    expect(result).toMatchObject({ resultType: 'complete', supportedVersions: expect.arrayContaining([MODERN]), capabilities: { tools: {} }, cacheScope: 'public', ttlMs: 300_000 });
+    expect(result).toMatchObject({
+      resultType: 'complete',
+      supportedVersions: expect.arrayContaining([MODERN]),
+      capabilities: { tools: {} },
+      cacheScope: 'public',
+      ttlMs: 300_000,
+    });
     expect((result!._meta as Record<string, unknown>)['io.modelcontextprotocol/serverInfo']).toMatchObject({ name: 'mcp-job-gateway' });
   });
 
@@ -53,7 +82,11 @@ describe('one endpoint for both protocol eras, without sessions', () => {
     const mr = (await rpcResult(m)).result!;
     expect(mr).toMatchObject({ resultType: 'complete', structuredContent: { status: 'running', found: true } });
     expect((mr._meta as Record<string, unknown>)['io.modelcontextprotocol/serverInfo']).toMatchObject({ name: 'mcp-job-gateway' });
-    const l = await post(t.mcpUrl, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'get_job_status', arguments: args } }, { 'mcp-protocol-version': '2025-11-25' });
+    const l = await post(
+      t.mcpUrl,
+      { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'get_job_status', arguments: args } },
+      { 'mcp-protocol-version': '2025-11-25' },
+    );
     const lr = (await rpcResult(l)).result!;
     expect(lr).not.toHaveProperty('resultType');
     const { resultType: _r, _meta: _m, ...bare } = mr;
@@ -63,7 +96,11 @@ describe('one endpoint for both protocol eras, without sessions', () => {
   it('takes the lean path and the SDK path to the same answer (a progress token sends a call through the SDK)', async () => {
     const params = { name: 'get_job_status', arguments: { project_reference: 'agents', job_id: running } };
     const lean = (await rpcResult(await modern(t.mcpUrl, 'tools/call', params))).result;
-    const res = await post(t.mcpUrl, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { ...params, _meta: { ...envelope, progressToken: 'p1' } } }, { 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'get_job_status' });
+    const res = await post(
+      t.mcpUrl,
+      { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { ...params, _meta: { ...envelope, progressToken: 'p1' } } },
+      { 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'get_job_status' },
+    );
     expect((await rpcResult(res)).result).toEqual(lean);
   });
 
@@ -75,7 +112,11 @@ describe('one endpoint for both protocol eras, without sessions', () => {
       expect(res.status).toBe(400);
       expect((await res.json()) as RpcError).toMatchObject({ id: 42, error: { code: -32020 } });
     }
-    const missing = await post(t.mcpUrl, { jsonrpc: '2.0', id: 43, method: 'tools/call', params: { ...params, _meta: envelope } }, { 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call' });
+    const missing = await post(
+      t.mcpUrl,
+      { jsonrpc: '2.0', id: 43, method: 'tools/call', params: { ...params, _meta: envelope } },
+      { 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call' },
+    );
     expect(missing.status).toBe(400);
     expect(((await missing.json()) as RpcError).error.code).toBe(-32020);
     // None of them reached a backend.
@@ -83,12 +124,25 @@ describe('one endpoint for both protocol eras, without sessions', () => {
   });
 
   it('answers an unsupported version with -32022 naming the supported ones, and a broken envelope with -32602', async () => {
-    const res = await post(t.mcpUrl, { jsonrpc: '2.0', id: 5, method: 'tools/list', params: { _meta: { ...envelope, 'io.modelcontextprotocol/protocolVersion': '2099-01-01' } } }, { 'mcp-protocol-version': '2099-01-01', 'mcp-method': 'tools/list' });
+    const res = await post(
+      t.mcpUrl,
+      {
+        jsonrpc: '2.0',
+        id: 5,
+        method: 'tools/list',
+        params: { _meta: { ...envelope, 'io.modelcontextprotocol/protocolVersion': '2099-01-01' } },
+      },
+      { 'mcp-protocol-version': '2099-01-01', 'mcp-method': 'tools/list' },
+    );
     expect(res.status).toBe(400);
     const body = (await res.json()) as RpcError;
     expect(body.error.code).toBe(-32022);
     expect(body.error.data).toMatchObject({ supported: expect.arrayContaining([MODERN]), requested: '2099-01-01' });
-    const noCaps = await post(t.mcpUrl, { jsonrpc: '2.0', id: 6, method: 'tools/list', params: { _meta: { 'io.modelcontextprotocol/protocolVersion': MODERN } } }, { 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/list' });
+    const noCaps = await post(
+      t.mcpUrl,
+      { jsonrpc: '2.0', id: 6, method: 'tools/list', params: { _meta: { 'io.modelcontextprotocol/protocolVersion': MODERN } } },
+      { 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/list' },
+    );
     expect(noCaps.status).toBe(400);
     expect(((await noCaps.json()) as RpcError).error.code).toBe(-32602);
   });
@@ -99,7 +153,16 @@ describe('one endpoint for both protocol eras, without sessions', () => {
       expect(init.status).toBe(200);
       expect(init.headers.get('mcp-session-id')).toBeNull();
       expect((await rpcResult(init)).result).toMatchObject({ protocolVersion: version, capabilities: { tools: {} } });
-      const call = await post(t.mcpUrl, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'get_job_status', arguments: { project_reference: 'agents', job_id: running } } }, { 'mcp-protocol-version': version });
+      const call = await post(
+        t.mcpUrl,
+        {
+          jsonrpc: '2.0',
+          id: 2,
+          method: 'tools/call',
+          params: { name: 'get_job_status', arguments: { project_reference: 'agents', job_id: running } },
+        },
+        { 'mcp-protocol-version': version },
+      );
       expect((await rpcResult(call)).result?.structuredContent).toMatchObject({ status: 'running' });
     }
     const ack = await post(t.mcpUrl, { jsonrpc: '2.0', method: 'notifications/initialized' }, { 'mcp-protocol-version': '2025-11-25' });
@@ -119,7 +182,10 @@ describe('one endpoint for both protocol eras, without sessions', () => {
     for (const args of ['a string', [1, 2], 42]) {
       for (const era of ['modern', 'legacy'] as const) {
         const params = { name: 'get_job_status', arguments: args };
-        const res = era === 'modern' ? await modern(t.mcpUrl, 'tools/call', params) : await post(t.mcpUrl, { jsonrpc: '2.0', id: 1, method: 'tools/call', params }, { 'mcp-protocol-version': '2025-11-25' });
+        const res =
+          era === 'modern'
+            ? await modern(t.mcpUrl, 'tools/call', params)
+            : await post(t.mcpUrl, { jsonrpc: '2.0', id: 1, method: 'tools/call', params }, { 'mcp-protocol-version': '2025-11-25' });
         const { result, error } = await rpcResult(res);
         if (error) {
           expect(error.code).toBe(-32602);
@@ -154,14 +220,21 @@ describe('one endpoint for both protocol eras, without sessions', () => {
     expect(own.status).toBe(200);
     expect(own.headers.get('access-control-allow-origin')).toBe(new URL(t.mcpUrl).origin);
     await own.body?.cancel();
-    const preflight = await fetch(t.mcpUrl, { method: 'OPTIONS', headers: { origin: new URL(t.mcpUrl).origin, 'access-control-request-method': 'POST' } });
+    const preflight = await fetch(t.mcpUrl, {
+      method: 'OPTIONS',
+      headers: { origin: new URL(t.mcpUrl).origin, 'access-control-request-method': 'POST' },
+    });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-headers')).toMatch(/mcp-method.*mcp-name/);
   });
 
   it('refuses a Host that is not allowed (DNS rebinding) with 403', async () => {
     const { request } = await import('undici');
-    const res = await request(t.mcpUrl, { method: 'POST', headers: { host: 'attacker.example', 'content-type': 'application/json', accept: ACCEPT }, body: JSON.stringify(legacyInit) });
+    const res = await request(t.mcpUrl, {
+      method: 'POST',
+      headers: { host: 'attacker.example', 'content-type': 'application/json', accept: ACCEPT },
+      body: JSON.stringify(legacyInit),
+    });
     expect(res.statusCode).toBe(403);
     await res.body.text();
   });
@@ -177,26 +250,49 @@ describe('one endpoint for both protocol eras, without sessions', () => {
     expect(((await big.json()) as RpcError).error.code).toBe(-32600);
     const text = await fetch(t.mcpUrl, { method: 'POST', headers: { 'content-type': 'text/plain', accept: ACCEPT }, body: 'hi' });
     expect(text.status).toBe(415);
-    const noAccept = await fetch(t.mcpUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(legacyInit) });
+    const noAccept = await fetch(t.mcpUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(legacyInit),
+    });
     expect(noAccept.status).toBe(406);
   });
 
   it('refuses a body nested deeper than 64 levels with Invalid Request in both eras, and serves one 60 levels deep', async () => {
     const nested = (levels: number) => JSON.parse('{"a":'.repeat(levels) + '1' + '}'.repeat(levels)) as unknown;
     const args = { project_reference: 'agents', job_id: running };
-    for (const [where, levels, status] of [['_meta', 100, 400], ['arguments', 100, 400], ['_meta', 60, 200], ['arguments', 60, 200]] as const) {
+    for (const [where, levels, status] of [
+      ['_meta', 100, 400],
+      ['arguments', 100, 400],
+      ['_meta', 60, 200],
+      ['arguments', 60, 200],
+    ] as const) {
       const deep = nested(levels);
-      const params = where === 'arguments' ? { name: 'get_job_status', arguments: { ...args, extra: deep } } : { name: 'get_job_status', arguments: args };
+      const params =
+        where === 'arguments'
+          ? { name: 'get_job_status', arguments: { ...args, extra: deep } }
+          : { name: 'get_job_status', arguments: args };
       const modernCall = await post(
         t.mcpUrl,
-        { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { ...params, _meta: where === '_meta' ? { ...envelope, 'x-deep': deep } : envelope } },
+        {
+          jsonrpc: '2.0',
+          id: 7,
+          method: 'tools/call',
+          params: { ...params, _meta: where === '_meta' ? { ...envelope, 'x-deep': deep } : envelope },
+        },
         { 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'get_job_status' },
       );
-      const legacyCall = await post(t.mcpUrl, { jsonrpc: '2.0', id: 7, method: 'tools/call', params: where === '_meta' ? { ...params, _meta: { 'x-deep': deep } } : params });
+      const legacyCall = await post(t.mcpUrl, {
+        jsonrpc: '2.0',
+        id: 7,
+        method: 'tools/call',
+        params: where === '_meta' ? { ...params, _meta: { 'x-deep': deep } } : params,
+      });
       for (const res of [modernCall, legacyCall]) {
         expect(res.status).toBe(status);
         const answer = (await res.json()) as RpcError & { result?: unknown };
-        if (status === 400) expect(answer.error).toEqual({ code: -32600, message: 'Invalid Request: the JSON body nests deeper than 64 levels' });
+        if (status === 400)
+          expect(answer.error).toEqual({ code: -32600, message: 'Invalid Request: the JSON body nests deeper than 64 levels' });
         else expect(answer.error).toBeUndefined(); // served: a result (an INVALID_ARGUMENT tool error for the extra argument)
       }
     }

@@ -6,15 +6,28 @@ import { STRUCTURED_JSON, type ToolResult } from '../../src/mcp/tools.ts';
 
 const ours = (name: string) => name === 'get_job_status' || name === 'cancel_job';
 const envelope = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
-const call = (params: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ jsonrpc: '2.0', id: 7, method: 'tools/call', params, ...extra });
+const call = (params: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+  jsonrpc: '2.0',
+  id: 7,
+  method: 'tools/call',
+  params,
+  ...extra,
+});
 const modernHeaders = { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'get_job_status' };
 const args = { project_reference: 'p', job_id: 'j' };
 
 describe('lean path filter', () => {
   it('takes a plain tools/call of a job tool in either era', () => {
     const filter = createLeanPathFilter(ours);
-    expect(filter(modernHeaders, call({ name: 'get_job_status', arguments: args, _meta: envelope }))).toEqual({ era: 'modern', id: 7, name: 'get_job_status', arguments: args });
-    expect(filter({ 'mcp-protocol-version': '2025-11-25' }, call({ name: 'get_job_status', arguments: args }))).toMatchObject({ era: 'legacy' });
+    expect(filter(modernHeaders, call({ name: 'get_job_status', arguments: args, _meta: envelope }))).toEqual({
+      era: 'modern',
+      id: 7,
+      name: 'get_job_status',
+      arguments: args,
+    });
+    expect(filter({ 'mcp-protocol-version': '2025-11-25' }, call({ name: 'get_job_status', arguments: args }))).toMatchObject({
+      era: 'legacy',
+    });
     expect(filter({}, call({ name: 'cancel_job', arguments: args }))).toMatchObject({ era: 'legacy', name: 'cancel_job' });
   });
 
@@ -28,7 +41,12 @@ describe('lean path filter', () => {
     expect(modern(p, { ...modernHeaders, 'mcp-name': '=?base64?Z2V0X2pvYl9zdGF0dXM=?=' })).toBeUndefined(); // encoded: the SDK decodes
     expect(modern(p, { 'mcp-method': 'tools/call', 'mcp-name': 'get_job_status' })).toBeUndefined(); // no version header
     expect(modern({ ...p, _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' } })).toBeUndefined(); // no clientCapabilities: -32602
-    expect(modern({ ...p, _meta: { ...envelope, 'io.modelcontextprotocol/protocolVersion': '2099-01-01' } }, { ...modernHeaders, 'mcp-protocol-version': '2099-01-01' })).toBeUndefined();
+    expect(
+      modern(
+        { ...p, _meta: { ...envelope, 'io.modelcontextprotocol/protocolVersion': '2099-01-01' } },
+        { ...modernHeaders, 'mcp-protocol-version': '2099-01-01' },
+      ),
+    ).toBeUndefined();
     expect(modern({ ...p, _meta: { ...envelope, progressToken: 1 } })).toBeUndefined(); // progress: the SDK streams
     expect(modern({ ...p, name: 'launch_missiles' }, { ...modernHeaders, 'mcp-name': 'launch_missiles' })).toBeUndefined(); // -32602
     expect(modern({ ...p, task: { ttl: 1 } })).toBeUndefined();
@@ -45,7 +63,12 @@ describe('lean path filter', () => {
       expect(filter(modernHeaders, call({ name: 'get_job_status', arguments: args, _meta: meta }))).toMatchObject({ era: 'modern' });
     }
     // A bad envelope stays refused after a good one was cached, and the other way round.
-    expect(filter(modernHeaders, call({ name: 'get_job_status', arguments: args, _meta: { ...envelope, 'io.modelcontextprotocol/clientCapabilities': 5 } }))).toBeUndefined();
+    expect(
+      filter(
+        modernHeaders,
+        call({ name: 'get_job_status', arguments: args, _meta: { ...envelope, 'io.modelcontextprotocol/clientCapabilities': 5 } }),
+      ),
+    ).toBeUndefined();
     expect(filter(modernHeaders, call({ name: 'get_job_status', arguments: args, _meta: envelope }))).toMatchObject({ era: 'modern' });
   });
 
@@ -61,10 +84,12 @@ describe('lean path filter', () => {
     });
   });
 
-  it('writes a job tool\'s answer from its JSON once, equal to encoding the whole result, in both eras, error or not', () => {
+  it("writes a job tool's answer from its JSON once, equal to encoding the whole result, in both eras, error or not", () => {
     const encode = createLeanResultEncoder({ name: 'gw', version: '1.2.3' });
     for (const isError of [false, true]) {
-      const body = isError ? { error: { code: 'NOT_FOUND', message: 'a "quoted" \\ word\nand a line' } } : { status: 'running', details: { tags: ['a'] } };
+      const body = isError
+        ? { error: { code: 'NOT_FOUND', message: 'a "quoted" \\ word\nand a line' } }
+        : { status: 'running', details: { tags: ['a'] } };
       const text = JSON.stringify(body);
       const plain = { ...(isError ? { isError: true } : {}), content: [{ type: 'text' as const, text }], structuredContent: body };
       const withJson: ToolResult = { ...plain, [STRUCTURED_JSON]: text };

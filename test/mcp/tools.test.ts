@@ -20,7 +20,12 @@ describe('tool definitions and routing', () => {
     const list = byName.list_jobs!;
     expect(list.annotations).toMatchObject({ readOnlyHint: true, openWorldHint: true });
     expect(list.inputSchema).toMatchObject({ type: 'object', required: ['project_reference'], additionalProperties: false });
-    expect(Object.keys((list.inputSchema as { properties: object }).properties).sort()).toEqual(['cursor', 'limit', 'project_reference', 'status']);
+    expect(Object.keys((list.inputSchema as { properties: object }).properties).sort()).toEqual([
+      'cursor',
+      'limit',
+      'project_reference',
+      'status',
+    ]);
     // What a model needs to page correctly and to read a partial answer.
     expect(list.description).toMatch(/newest first/);
     expect(list.description).toMatch(/next_cursor/);
@@ -34,9 +39,19 @@ describe('tool definitions and routing', () => {
     const cancel = byName.cancel_job!;
     expect(cancel.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true });
     expect(cancel.description).toMatch(/cancel_requested/);
-    expect(Object.keys((cancel.inputSchema as { properties: object }).properties).sort()).toEqual(['job_id', 'project_reference', 'reason', 'wait_seconds']);
+    expect(Object.keys((cancel.inputSchema as { properties: object }).properties).sort()).toEqual([
+      'job_id',
+      'project_reference',
+      'reason',
+      'wait_seconds',
+    ]);
     // What a model needs to use waits rather than poll in a loop.
-    expect(Object.keys((status.inputSchema as { properties: object }).properties).sort()).toEqual(['job_id', 'known_status', 'project_reference', 'wait_seconds']);
+    expect(Object.keys((status.inputSchema as { properties: object }).properties).sort()).toEqual([
+      'job_id',
+      'known_status',
+      'project_reference',
+      'wait_seconds',
+    ]);
     expect(status.description).toMatch(/wait_seconds.*known_status.*instead of polling/);
     expect(cancel.description).toMatch(/wait_seconds/);
   });
@@ -45,7 +60,13 @@ describe('tool definitions and routing', () => {
     const r = await t.call(client, 'get_job_status', { project_reference: 'agents', job_id: seed(t, 'agents', 'succeeded') });
     expect(r.isError).toBeFalsy();
     expect(JSON.parse((r.content[0] as { text: string }).text)).toEqual(r.structuredContent);
-    expect(r.structuredContent).toMatchObject({ project_reference: 'agents', backend: { name: 'agents', kind: 'agent_jobs' }, status: 'succeeded', terminal: true, found: true });
+    expect(r.structuredContent).toMatchObject({
+      project_reference: 'agents',
+      backend: { name: 'agents', kind: 'agent_jobs' },
+      status: 'succeeded',
+      terminal: true,
+      found: true,
+    });
   });
 
   it('resolves an alias and answers with the canonical reference', async () => {

@@ -13,7 +13,13 @@ describe('bound series', () => {
     const ours = new Registry();
     const theirs = new Registry();
     const bound = new BoundHistogram('call_seconds', 'Call time.', LABELS, BUCKETS, ours);
-    const reference = new Histogram({ name: 'call_seconds', help: 'Call time.', labelNames: LABELS, buckets: BUCKETS, registers: [theirs] });
+    const reference = new Histogram({
+      name: 'call_seconds',
+      help: 'Call time.',
+      labelNames: LABELS,
+      buckets: BUCKETS,
+      registers: [theirs],
+    });
     const a = bound.bind({ tool: 'get_job_status', backend: 'x' });
     const b = bound.bind({ tool: 'cancel_job', backend: 'x "quoted"\n' });
     for (const v of VALUES) {

@@ -43,7 +43,11 @@ describe('logger', () => {
     await new Promise((r) => setImmediate(r));
     logger.info('four');
     await new Promise<void>((resolve) => logger.flush(() => resolve())); // what a stop does
-    const msgs = (w: string) => w.trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg);
+    const msgs = (w: string) =>
+      w
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { msg: string }).msg);
     expect(writes.map(msgs)).toEqual([['one', 'two'], ['three'], ['four']]);
   });
 });

@@ -12,11 +12,18 @@ describe('structured logs and the audit trail', () => {
   let t: TestGateway;
   let out = '';
   const auditFile = join(mkdtempSync(join(tmpdir(), 'audit-')), 'audit.jsonl');
-  const lines = () => out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = () =>
+    out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
 
   beforeAll(async () => {
     const sink = new Writable({ write: (c, _e, cb) => ((out += c), cb()) });
-    t = await startTestGateway({ configure: (c) => ({ ...c, audit: { file: auditFile } }), deps: { logger: createLogger({ level: 'info', destination: sink }) } });
+    t = await startTestGateway({
+      configure: (c) => ({ ...c, audit: { file: auditFile } }),
+      deps: { logger: createLogger({ level: 'info', destination: sink }) },
+    });
   });
   afterAll(async () => t?.close());
 
@@ -25,7 +32,15 @@ describe('structured logs and the audit trail', () => {
     const id = t.sandbox.seedsByProject.get('agents')!.succeeded[0]!;
     await client.callTool({ name: 'get_job_status', arguments: { project_reference: 'agents', job_id: id } });
     const call = lines().find((l) => l.event === 'tool_call' && l.subject === 'agent-42')!;
-    expect(call).toMatchObject({ level: 'info', service: 'mcp-job-gateway', client_id: 'fleet-a', tool: 'get_job_status', project: 'agents', backend: 'agents', outcome: 'succeeded' });
+    expect(call).toMatchObject({
+      level: 'info',
+      service: 'mcp-job-gateway',
+      client_id: 'fleet-a',
+      tool: 'get_job_status',
+      project: 'agents',
+      backend: 'agents',
+      outcome: 'succeeded',
+    });
     expect(call.request_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(call).not.toHaveProperty('session_id'); // no sessions
     expect(typeof call.latency_ms).toBe('number');
@@ -36,8 +51,18 @@ describe('structured logs and the audit trail', () => {
     const post = (headers: Record<string, string>) =>
       fetch(t.mcpUrl, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}`, ...headers },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }),
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          authorization: `Bearer ${token}`,
+          ...headers,
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+        }),
       });
     const a = await post({ 'x-request-id': 'req-abc.123' });
     expect(a.headers.get('x-request-id')).toBe('req-abc.123');
@@ -51,7 +76,10 @@ describe('structured logs and the audit trail', () => {
   it('audits every cancel, whatever its outcome, in the log and in the audit file', async () => {
     const client = await t.client({ token: await t.mint({ subject: 'ops-7', clientId: 'console' }) });
     const queued = t.sandbox.seedsByProject.get('agents')!.queued[0]!;
-    await client.callTool({ name: 'cancel_job', arguments: { project_reference: 'agents', job_id: queued, reason: 'duplicate submission' } });
+    await client.callTool({
+      name: 'cancel_job',
+      arguments: { project_reference: 'agents', job_id: queued, reason: 'duplicate submission' },
+    });
     await client.callTool({ name: 'cancel_job', arguments: { project_reference: 'agents', job_id: queued } });
     await client.callTool({ name: 'cancel_job', arguments: { project_reference: 'nowhere', job_id: queued } });
     const audits = lines().filter((l) => l.event === 'audit' && l.subject === 'ops-7');
@@ -74,8 +102,15 @@ describe('structured logs and the audit trail', () => {
     expect(rawAudits.length).toBeGreaterThanOrEqual(3);
     for (const l of rawAudits) expect(l.match(/"time":/g)).toHaveLength(1);
     await expect.poll(() => readFileSync(auditFile, 'utf8').trim().split('\n').length).toBeGreaterThanOrEqual(3);
-    const fromFile = readFileSync(auditFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(fromFile.filter((a) => a.subject === 'ops-7').map((a) => a.outcome)).toEqual(['cancelled', 'already_terminal', 'UNKNOWN_PROJECT']);
+    const fromFile = readFileSync(auditFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(fromFile.filter((a) => a.subject === 'ops-7').map((a) => a.outcome)).toEqual([
+      'cancelled',
+      'already_terminal',
+      'UNKNOWN_PROJECT',
+    ]);
     expect(Date.parse(String(fromFile[0]!.time))).not.toBeNaN();
   });
 

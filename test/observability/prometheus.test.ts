@@ -10,7 +10,6 @@ import { ensurePromtool } from '../setup/tools.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { freePort } from '../helpers/ports.ts';
 
-
 function runWithStdin(cmd: string, args: string[], input: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -32,7 +31,8 @@ describe('metrics seen by Prometheus', () => {
     t = await startTestGateway();
     const client = await t.client();
     const seeds = t.sandbox.seedsByProject.get('site-x')!;
-    for (let i = 0; i < 3; i++) await client.callTool({ name: 'get_job_status', arguments: { project_reference: 'site-x', job_id: seeds.succeeded[0]! } });
+    for (let i = 0; i < 3; i++)
+      await client.callTool({ name: 'get_job_status', arguments: { project_reference: 'site-x', job_id: seeds.succeeded[0]! } });
     await client.callTool({ name: 'cancel_job', arguments: { project_reference: 'site-x', job_id: seeds.succeeded[0]! } });
   }, 600_000);
   afterAll(async () => {
@@ -47,7 +47,7 @@ describe('metrics seen by Prometheus', () => {
     expect(code).toBe(0);
   });
 
-  it('is scraped by a real Prometheus, which answers queries with the gateway\'s counts', { timeout: 120_000 }, async () => {
+  it("is scraped by a real Prometheus, which answers queries with the gateway's counts", { timeout: 120_000 }, async () => {
     const server = join(dirname(promtool), 'prometheus'); // same Debian package as promtool
     expect(existsSync(server), `${server} (Debian package prometheus)`).toBe(true);
     const dir = mkdtempSync(join(tmpdir(), 'prometheus-'));
@@ -57,7 +57,15 @@ describe('metrics seen by Prometheus', () => {
       `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: mcp-job-gateway\n    static_configs:\n      - targets: ['${admin.host}']\n`,
     );
     const port = await freePort();
-    prometheus = spawn(server, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
+    prometheus = spawn(
+      server,
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+      ],
+      { stdio: 'ignore' },
+    );
     const query = async (q: string): Promise<number | undefined> => {
       const res = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(q)}`).catch(() => undefined);
       if (!res?.ok) return undefined;
@@ -67,7 +75,10 @@ describe('metrics seen by Prometheus', () => {
     };
     await expect.poll(() => query('up{job="mcp-job-gateway"}'), { timeout: 60_000, interval: 500 }).toBe(1);
     await expect
-      .poll(() => query('sum(mcp_job_gateway_tool_calls_total{tool="get_job_status",backend="site-x",outcome="succeeded"})'), { timeout: 30_000, interval: 500 })
+      .poll(() => query('sum(mcp_job_gateway_tool_calls_total{tool="get_job_status",backend="site-x",outcome="succeeded"})'), {
+        timeout: 30_000,
+        interval: 500,
+      })
       .toBe(3);
     expect(await query('sum(mcp_job_gateway_tool_calls_total{tool="cancel_job",backend="site-x",outcome="already_terminal"})')).toBe(1);
     expect(await query('sum(mcp_job_gateway_backend_requests_total{backend="site-x",status_class="2xx"})')).toBeGreaterThanOrEqual(4);

@@ -64,21 +64,31 @@ describe('tracing on', () => {
     const clientSpan = trace.find((s) => s.kind === SpanKind.CLIENT)!;
     expect(parentOf(clientSpan)).toBe(server.spanContext().spanId);
     expect(clientSpan.name).toBe('GET /api/v0/services/agent-jobs/{job_id}');
-    expect(clientSpan.attributes).toMatchObject({ 'http.request.method': 'GET', 'url.template': '/api/v0/services/agent-jobs/{job_id}', 'http.response.status_code': 200 });
+    expect(clientSpan.attributes).toMatchObject({
+      'http.request.method': 'GET',
+      'url.template': '/api/v0/services/agent-jobs/{job_id}',
+      'http.response.status_code': 200,
+    });
     // The job id is in no attribute and no span name (it may be personal).
     expect(JSON.stringify(trace.map((s) => [s.name, s.attributes]))).not.toContain(job);
     const sim = t.sandbox.simulations.find((s) => s.kind === 'agent_jobs')!;
     const seen = sim.server.requests.filter((q) => q.path.includes(job)).at(-1)!;
     expect(seen.headers.traceparent).toBe(`00-${CALLER_TRACE}-${clientSpan.spanContext().spanId}-01`);
     // The log line carries the trace.
-    expect(lines.find((l) => l.event === 'tool_call' && l.trace_id === CALLER_TRACE)).toMatchObject({ span_id: server.spanContext().spanId });
+    expect(lines.find((l) => l.event === 'tool_call' && l.trace_id === CALLER_TRACE)).toMatchObject({
+      span_id: server.spanContext().spanId,
+    });
   });
 
   it("continues a 2026-07-28 request's _meta traceparent and links the HTTP one", async () => {
     const metaTrace = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1';
     const httpTrace = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb2';
     const client = await t.modernClient({ headers: { traceparent: traceparent(httpTrace) } });
-    const r = await client.callTool({ name: 'cancel_job', arguments: { project_reference: 'site-x', job_id: seed(t, 'site-x', 'queued') }, _meta: { traceparent: traceparent(metaTrace, '1111111111111111') } });
+    const r = await client.callTool({
+      name: 'cancel_job',
+      arguments: { project_reference: 'site-x', job_id: seed(t, 'site-x', 'queued') },
+      _meta: { traceparent: traceparent(metaTrace, '1111111111111111') },
+    });
     expect(r.isError).toBeFalsy();
     const server = byTrace(metaTrace).find((s) => s.name === 'tools/call cancel_job')!;
     expect(server).toBeDefined();
@@ -103,8 +113,12 @@ describe('tracing on', () => {
 
   it('exports mcp.server.operation.duration beside the other metrics', async () => {
     const text = await (await fetch(`${t.adminUrl}/metrics`)).text();
-    expect(text).toMatch(/mcp_server_operation_duration_seconds_count\{mcp_method_name="tools\/call",gen_ai_tool_name="get_job_status",mcp_protocol_version="2025-11-25",error_type=""\} \d+/);
-    expect(text).toMatch(/mcp_server_operation_duration_seconds_count\{mcp_method_name="tools\/call",gen_ai_tool_name="get_job_status",mcp_protocol_version="2025-11-25",error_type="tool_error"\} 1/);
+    expect(text).toMatch(
+      /mcp_server_operation_duration_seconds_count\{mcp_method_name="tools\/call",gen_ai_tool_name="get_job_status",mcp_protocol_version="2025-11-25",error_type=""\} \d+/,
+    );
+    expect(text).toMatch(
+      /mcp_server_operation_duration_seconds_count\{mcp_method_name="tools\/call",gen_ai_tool_name="get_job_status",mcp_protocol_version="2025-11-25",error_type="tool_error"\} 1/,
+    );
   });
 });
 
@@ -112,7 +126,10 @@ describe('tracing with tool arguments opted in', () => {
   it('records the arguments as gen_ai.tool.call.arguments only when the operator opts in', async () => {
     const exporter = new InMemorySpanExporter();
     const tracing = { enabled: true, record_tool_arguments: true };
-    const t = await startTestGateway({ configure: (c) => ({ ...c, tracing }), deps: { tracing: createSdkTracing(tracingSettings(tracing, {})!, exporter) } });
+    const t = await startTestGateway({
+      configure: (c) => ({ ...c, tracing }),
+      deps: { tracing: createSdkTracing(tracingSettings(tracing, {})!, exporter) },
+    });
     try {
       const job = seed(t, 'agents', 'queued');
       await (await t.client()).callTool({ name: 'get_job_status', arguments: { project_reference: 'agents', job_id: job } });
@@ -127,19 +144,40 @@ describe('tracing with tool arguments opted in', () => {
 describe('tracing settings', () => {
   it('is off unless the config or an OTLP endpoint turns it on, and OTEL_SDK_DISABLED wins', () => {
     expect(tracingSettings(undefined, {})).toBeUndefined();
-    expect(tracingSettings(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' })?.url).toBe('http://collector:4318/v1/traces');
+    expect(tracingSettings(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' })?.url).toBe(
+      'http://collector:4318/v1/traces',
+    );
     expect(tracingSettings(undefined, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/custom' })?.url).toBe('http://c:4318/custom');
     expect(tracingSettings(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_SDK_DISABLED: 'true' })).toBeUndefined();
-    expect(tracingSettings({ enabled: false, record_tool_arguments: false }, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' })).toBeUndefined();
-    expect(tracingSettings({ enabled: true, endpoint: 'http://x:4318/', record_tool_arguments: false }, {})?.url).toBe('http://x:4318/v1/traces');
+    expect(
+      tracingSettings({ enabled: false, record_tool_arguments: false }, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }),
+    ).toBeUndefined();
+    expect(tracingSettings({ enabled: true, endpoint: 'http://x:4318/', record_tool_arguments: false }, {})?.url).toBe(
+      'http://x:4318/v1/traces',
+    );
   });
 
   it('reads the sampler and service name from OTEL_* and refuses what it cannot honour', () => {
-    const s = tracingSettings(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25', OTEL_SERVICE_NAME: 'gw-eu' })!;
+    const s = tracingSettings(undefined, {
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.25',
+      OTEL_SERVICE_NAME: 'gw-eu',
+    })!;
     expect(s.sampler).toEqual({ kind: 'parentbased_traceidratio', ratio: 0.25 });
     expect(s.serviceName).toBe('gw-eu');
-    expect(() => tracingSettings(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow(/http\/protobuf/);
-    expect(() => tracingSettings(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_TRACES_SAMPLER: 'sometimes' })).toThrow(/sampler/);
-    expect(() => tracingSettings(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '2' })).toThrow(/0 to 1/);
+    expect(() => tracingSettings(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow(
+      /http\/protobuf/,
+    );
+    expect(() => tracingSettings(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_TRACES_SAMPLER: 'sometimes' })).toThrow(
+      /sampler/,
+    );
+    expect(() =>
+      tracingSettings(undefined, {
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318',
+        OTEL_TRACES_SAMPLER: 'traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: '2',
+      }),
+    ).toThrow(/0 to 1/);
   });
 });

@@ -54,7 +54,9 @@ describe('agent-jobs simulation', () => {
     const words = records.map((r) => r.job_status as string);
     expect(words.some((w) => w === w.toUpperCase())).toBe(true);
     expect(words.some((w) => w === w.toLowerCase())).toBe(true);
-    expect(new Set(words.map((w) => w.toUpperCase()))).toEqual(new Set(['WAITING', 'SCHEDULED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELED']));
+    expect(new Set(words.map((w) => w.toUpperCase()))).toEqual(
+      new Set(['WAITING', 'SCHEDULED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELED']),
+    );
     const times = records.map((r) => r.created_at);
     expect(times.some((t) => typeof t === 'string')).toBe(true);
     expect(times.some((t) => typeof t === 'number')).toBe(true);
@@ -74,7 +76,7 @@ describe('agent-jobs simulation', () => {
     expect(await statusNow()).toBe('COMPLETED');
   });
 
-  it('answers 404 for an unknown job and 403 for another organization\'s job', async () => {
+  it("answers 404 for an unknown job and 403 for another organization's job", async () => {
     const unknown = await call('GET', jobPath('job123'));
     expect(unknown.status).toBe(404);
     expect(unknown.json).toEqual({ message: 'Job not found' });
@@ -131,7 +133,7 @@ describe('agent-jobs simulation', () => {
     expect(sim.job(id)?.status).toBe('RUNNING');
   });
 
-  it('lists only the key organization\'s jobs', async () => {
+  it("lists only the key organization's jobs", async () => {
     sim.addJob({ orgId: 'globex' });
     const res = await call('GET', '/services/agent-jobs?limit=100');
     expect(res.status).toBe(200);

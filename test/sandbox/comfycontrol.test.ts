@@ -38,9 +38,26 @@ describe('comfycontrol simulation', () => {
   it('answers the full workflow record; error fields only on failed', async () => {
     const running = (await call('GET', wf(sim.seeds.running[0]!))).json!;
     for (const k of [
-      'id', 'user_id', 'name', 'status', 'user_runner_id', 'managed_runner_id', 'tags', 'workflow_json', 'workflow_params', 'prompt_id',
-      'queue_number', 'error_node', 'exception_type', 'exception_message', 'created_at', 'updated_at', 'started_at', 'completed_at',
-    ]) expect(running).toHaveProperty(k);
+      'id',
+      'user_id',
+      'name',
+      'status',
+      'user_runner_id',
+      'managed_runner_id',
+      'tags',
+      'workflow_json',
+      'workflow_params',
+      'prompt_id',
+      'queue_number',
+      'error_node',
+      'exception_type',
+      'exception_message',
+      'created_at',
+      'updated_at',
+      'started_at',
+      'completed_at',
+    ])
+      expect(running).toHaveProperty(k);
     expect(running.status).toBe('running');
     expect(running.error_node).toBeNull();
     expect(running.exception_message).toBeNull();
@@ -55,14 +72,21 @@ describe('comfycontrol simulation', () => {
   });
 
   it('seeds every state plus an accepted workflow', async () => {
-    const expected = { queued: 'queued', running: 'running', long_running: 'running', succeeded: 'completed', failed: 'failed', cancelled: 'cancelled' } as const;
+    const expected = {
+      queued: 'queued',
+      running: 'running',
+      long_running: 'running',
+      succeeded: 'completed',
+      failed: 'failed',
+      cancelled: 'cancelled',
+    } as const;
     for (const [state, word] of Object.entries(expected)) {
       for (const id of sim.seeds[state as keyof typeof expected]) expect((await call('GET', wf(id))).json?.status).toBe(word);
     }
     expect((await call('GET', wf(sim.extraSeeds.accepted[0]!))).json?.status).toBe('accepted');
   });
 
-  it('answers 404 for unknown workflows and for another user\'s', async () => {
+  it("answers 404 for unknown workflows and for another user's", async () => {
     expect((await call('GET', wf('00000000-0000-4000-8000-000000000000'))).status).toBe(404);
     const theirs = sim.addJob({ userId: 'someone-else', status: 'running' });
     const res = await call('GET', wf(theirs));
@@ -104,7 +128,14 @@ describe('comfycontrol simulation', () => {
 
   it('answers 400 for accepted, uploaded and finished workflows', async () => {
     const uploaded = sim.addJob({ status: 'uploaded', remainingMs: null });
-    const ids = [sim.extraSeeds.accepted[0]!, uploaded, sim.seeds.succeeded[0]!, sim.seeds.failed[0]!, sim.seeds.cancelled[0]!, sim.extraSeeds.invalid[0]!];
+    const ids = [
+      sim.extraSeeds.accepted[0]!,
+      uploaded,
+      sim.seeds.succeeded[0]!,
+      sim.seeds.failed[0]!,
+      sim.seeds.cancelled[0]!,
+      sim.extraSeeds.invalid[0]!,
+    ];
     for (const id of ids) {
       const res = await call('POST', `${wf(id)}/cancel`);
       expect(res.status).toBe(400);
@@ -145,7 +176,12 @@ describe('comfycontrol simulation', () => {
   });
 
   it('honours a custom limit', async () => {
-    const small = await startComfycontrolSim({ token: TOKEN, clock, rateLimit: { requests: 2, perSeconds: 1, cooldownSeconds: 3 }, seed: false });
+    const small = await startComfycontrolSim({
+      token: TOKEN,
+      clock,
+      rateLimit: { requests: 2, perSeconds: 1, cooldownSeconds: 3 },
+      seed: false,
+    });
     try {
       const get = () => fetch(`${small.baseUrl}/v1/workflow/x`, { headers: { authorization: `Bearer ${TOKEN}` } }).then((r) => r.status);
       expect(await get()).toBe(404);
@@ -158,7 +194,7 @@ describe('comfycontrol simulation', () => {
     }
   });
 
-  it('lists the user\'s workflows, newest first', async () => {
+  it("lists the user's workflows, newest first", async () => {
     sim.addJob({ userId: 'someone-else' });
     const res = await call('GET', '/v1/workflow?page=1&per_page=100');
     expect(res.status).toBe(200);

@@ -74,37 +74,54 @@ registerHooks({ load(url, context, next) { appendFileSync(${JSON.stringify(log)}
     await stop(child);
     const loaded = readFileSync(log, 'utf8').split('\n').filter(Boolean);
     expect(loaded.some((u) => u.endsWith('/src/gateway.ts'))).toBe(true); // the hook saw the gateway load
-    expect(loaded.filter((u) => u.includes('/src/sandbox/oauth/') || u.includes('/node_modules/oidc-provider/') || u.includes('/node_modules/koa/'))).toEqual([]);
+    expect(
+      loaded.filter(
+        (u) => u.includes('/src/sandbox/oauth/') || u.includes('/node_modules/oidc-provider/') || u.includes('/node_modules/koa/'),
+      ),
+    ).toEqual([]);
   });
 
-  it('a sandbox from a production install falls back to the mint-only issuer, says how to get the full one, and its printed tokens work', { timeout: 300_000 }, async () => {
-    const app = tempDir('prod-install-');
-    for (const f of ['package.json', 'package-lock.json']) cpSync(f, join(app, f));
-    for (const d of ['src', 'config']) cpSync(d, join(app, d), { recursive: true });
-    execFileSync('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], {
-      cwd: app,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, npm_config_update_notifier: 'false' },
-    });
-    expect(existsSync(join(app, 'node_modules', 'oidc-provider'))).toBe(false);
-
-    // The shipped sandbox config, its fixed ports moved to free ones, run from the production install.
-    const sandbox = await startSandboxProcess({}, { cwd: app });
-    try {
-      const { out, issuerUrl: issuer } = sandbox;
-      expect(out).toContain(`  ${MISSING_AUTHORIZATION_SERVER_NOTE}\n`);
-      expect(out).not.toContain('sign in by themselves');
-      const metadata = (await (await fetch(`${issuer}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
-      expect(metadata).toEqual({ issuer, jwks_uri: `${issuer}/jwks.json`, id_token_signing_alg_values_supported: ['ES256'] });
-
-      const res = await fetch(`http://127.0.0.1:${sandbox.port}/mcp`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${sandbox.token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+  it(
+    'a sandbox from a production install falls back to the mint-only issuer, says how to get the full one, and its printed tokens work',
+    { timeout: 300_000 },
+    async () => {
+      const app = tempDir('prod-install-');
+      for (const f of ['package.json', 'package-lock.json']) cpSync(f, join(app, f));
+      for (const d of ['src', 'config']) cpSync(d, join(app, d), { recursive: true });
+      execFileSync('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], {
+        cwd: app,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, npm_config_update_notifier: 'false' },
       });
-      expect(res.status).toBe(200);
-    } finally {
-      await sandbox.stop();
-    }
-  });
+      expect(existsSync(join(app, 'node_modules', 'oidc-provider'))).toBe(false);
+
+      // The shipped sandbox config, its fixed ports moved to free ones, run from the production install.
+      const sandbox = await startSandboxProcess({}, { cwd: app });
+      try {
+        const { out, issuerUrl: issuer } = sandbox;
+        expect(out).toContain(`  ${MISSING_AUTHORIZATION_SERVER_NOTE}\n`);
+        expect(out).not.toContain('sign in by themselves');
+        const metadata = (await (await fetch(`${issuer}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
+        expect(metadata).toEqual({ issuer, jwks_uri: `${issuer}/jwks.json`, id_token_signing_alg_values_supported: ['ES256'] });
+
+        const res = await fetch(`http://127.0.0.1:${sandbox.port}/mcp`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${sandbox.token}`,
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+          },
+          body: JSON.stringify({
+            jsonrpc: '2.0',
+            id: 1,
+            method: 'initialize',
+            params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+          }),
+        });
+        expect(res.status).toBe(200);
+      } finally {
+        await sandbox.stop();
+      }
+    },
+  );
 });

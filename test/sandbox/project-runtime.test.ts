@@ -26,7 +26,7 @@ const listPath = (query: Record<string, string | number> = {}, project = 'dreamy
 /** Follows `page_info.next` from `cursor` (default: the first page) to the end; every page answered. */
 async function walk(query: Record<string, string | number>, cursor?: string) {
   const pages: Record<string, any>[] = [];
-  for (let next = cursor; pages.length === 0 || next !== undefined; ) {
+  for (let next = cursor; pages.length === 0 || next !== undefined;) {
     const res = await call('GET', listPath({ ...query, ...(next !== undefined ? { cursor: next } : {}) }));
     expect(res.status).toBe(200);
     pages.push(res.json!);
@@ -47,10 +47,32 @@ describe('project-runtime (Veryfront) simulation', () => {
     const res = await call('GET', jobPath(sim.seeds.running[0]!));
     expect(res.status).toBe(200);
     for (const k of [
-      'id', 'project_id', 'environment_id', 'branch_id', 'cron_job_id', 'batch_id', 'name', 'status', 'target', 'config', 'context_id',
-      'timeout_seconds', 'backoff_limit', 'exit_code', 'failed_reason', 'started_at', 'completed_at', 'created_by', 'created_at',
-      'updated_at', 'kind', 'failure_detail', 'result_summary', 'result',
-    ]) expect(res.json).toHaveProperty(k);
+      'id',
+      'project_id',
+      'environment_id',
+      'branch_id',
+      'cron_job_id',
+      'batch_id',
+      'name',
+      'status',
+      'target',
+      'config',
+      'context_id',
+      'timeout_seconds',
+      'backoff_limit',
+      'exit_code',
+      'failed_reason',
+      'started_at',
+      'completed_at',
+      'created_by',
+      'created_at',
+      'updated_at',
+      'kind',
+      'failure_detail',
+      'result_summary',
+      'result',
+    ])
+      expect(res.json).toHaveProperty(k);
     expect(res.json?.status).toBe('working');
     expect(res.json?.project_id).toBe(sim.projectIds.get('dreamy-haven'));
   });
@@ -61,13 +83,20 @@ describe('project-runtime (Veryfront) simulation', () => {
   });
 
   it('seeds every state with the Veryfront words', async () => {
-    const expected = { queued: 'submitted', running: 'working', long_running: 'working', succeeded: 'completed', failed: 'failed', cancelled: 'canceled' } as const;
+    const expected = {
+      queued: 'submitted',
+      running: 'working',
+      long_running: 'working',
+      succeeded: 'completed',
+      failed: 'failed',
+      cancelled: 'canceled',
+    } as const;
     for (const [state, word] of Object.entries(expected)) {
       for (const id of sim.seeds[state as keyof typeof expected]) expect((await call('GET', jobPath(id))).json?.status).toBe(word);
     }
   });
 
-  it('answers 404 for unknown ids, other projects\' jobs and unknown projects; 400 for a non-UUID id', async () => {
+  it("answers 404 for unknown ids, other projects' jobs and unknown projects; 400 for a non-UUID id", async () => {
     expect((await call('GET', jobPath('00000000-0000-4000-8000-000000000000'))).status).toBe(404);
     const elsewhere = sim.addJob({ project: 'second-site', status: 'working' });
     expect((await call('GET', jobPath(elsewhere, 'second-site'))).status).toBe(200);
@@ -208,9 +237,20 @@ describe('project-runtime (Veryfront) simulation', () => {
     it('answers 400 validation_error for a bad limit, status or cursor', async () => {
       const valid = (await call('GET', listPath({ limit: 1 }))).json!.page_info.next as string;
       const bad: Record<string, string | number>[] = [
-        { limit: 0 }, { limit: 101 }, { limit: 'ten' }, { limit: 2.5 }, { limit: '' },
-        { status: 'running' }, { status: 'cancelled' }, { status: 'Working' }, { status: 'submitted,working' }, { status: '' },
-        { cursor: 'not-a-cursor' }, { cursor: '' }, { cursor: `${valid}!` }, { cursor: Buffer.from('[1,2]').toString('base64url') },
+        { limit: 0 },
+        { limit: 101 },
+        { limit: 'ten' },
+        { limit: 2.5 },
+        { limit: '' },
+        { status: 'running' },
+        { status: 'cancelled' },
+        { status: 'Working' },
+        { status: 'submitted,working' },
+        { status: '' },
+        { cursor: 'not-a-cursor' },
+        { cursor: '' },
+        { cursor: `${valid}!` },
+        { cursor: Buffer.from('[1,2]').toString('base64url') },
       ];
       for (const query of bad) {
         const res = await call('GET', listPath(query));

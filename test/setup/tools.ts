@@ -14,7 +14,19 @@
 // promtool: ~1 min; redis-server: ~15 s; the python-mcp venv: ~15 s): give the calling hook a generous timeout.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, chmodSync, constants, cpSync, createWriteStream, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  cpSync,
+  createWriteStream,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -46,7 +58,9 @@ export async function ensureHelm(): Promise<string> {
     if (!go) {
       throw new Error(
         `ensureHelm: helm ${HELM_VERSION} is not installed in ${TOOLS_BIN} and building it needs Go, which is not on PATH. ` +
-          'Install Go (a version that builds helm: see its go.mod), or put a helm ' + HELM_VERSION + ` binary at ${bin}.`,
+          'Install Go (a version that builds helm: see its go.mod), or put a helm ' +
+          HELM_VERSION +
+          ` binary at ${bin}.`,
       );
     }
     mkdirSync(TOOLS_BIN, { recursive: true });
@@ -91,7 +105,10 @@ export async function ensureJaeger(): Promise<string> {
   return withLock('jaeger', async () => {
     if (isExecutable(bin)) return bin;
     const go = findOnPath('go');
-    if (!go) throw new Error(`ensureJaeger: building jaeger ${JAEGER_MODULE_VERSION} needs Go, which is not on PATH; or put a jaeger binary at ${bin}.`);
+    if (!go)
+      throw new Error(
+        `ensureJaeger: building jaeger ${JAEGER_MODULE_VERSION} needs Go, which is not on PATH; or put a jaeger binary at ${bin}.`,
+      );
     const module = `github.com/jaegertracing/jaeger@${JAEGER_MODULE_VERSION}`;
     const dl = JSON.parse(await capture(go, ['mod', 'download', '-json', module])) as { Dir?: string; Error?: string };
     if (!dl.Dir) throw new Error(`ensureJaeger: go mod download ${module} failed: ${dl.Error ?? 'no directory'}`);
@@ -126,7 +143,12 @@ function chmodTree(dir: string): void {
 /** Path of promtool: the one on PATH, else installed from Debian's `prometheus` package. */
 export function ensurePromtool(): Promise<string> {
   // No recommends: the package's server is not wanted, only its promtool (/usr/bin/promtool).
-  return ensureAptTool({ bin: 'promtool', pkg: 'prometheus', log: 'promtool-install.log', instead: 'Install promtool (Prometheus 2.x or newer) and put it on PATH.' });
+  return ensureAptTool({
+    bin: 'promtool',
+    pkg: 'prometheus',
+    log: 'promtool-install.log',
+    instead: 'Install promtool (Prometheus 2.x or newer) and put it on PATH.',
+  });
 }
 
 /** Path of redis-server: the one on PATH, else installed from Debian's `redis-server` package. */
@@ -149,9 +171,12 @@ async function ensureAptTool(t: { bin: string; pkg: string; log: string; instead
     const again = findOnPath(t.bin);
     if (again && (await works(again, ['--version']))) return again;
     const aptGet = findOnPath('apt-get');
-    if (!aptGet) throw new Error(`${what}: ${t.bin} is not on PATH and there is no apt-get to install it (Debian package "${t.pkg}"). ${t.instead}`);
+    if (!aptGet)
+      throw new Error(`${what}: ${t.bin} is not on PATH and there is no apt-get to install it (Debian package "${t.pkg}"). ${t.instead}`);
     if (typeof process.getuid === 'function' && process.getuid() !== 0) {
-      throw new Error(`${what}: ${t.bin} is not on PATH and installing it (apt-get install ${t.pkg}) needs root. Run \`sudo apt-get install -y ${t.pkg}\` (or put ${t.bin} on PATH) and rerun.`);
+      throw new Error(
+        `${what}: ${t.bin} is not on PATH and installing it (apt-get install ${t.pkg}) needs root. Run \`sudo apt-get install -y ${t.pkg}\` (or put ${t.bin} on PATH) and rerun.`,
+      );
     }
     await aptGetInstall(aptGet, t.pkg, t.log);
     const bin = findOnPath(t.bin) ?? `/usr/bin/${t.bin}`;
@@ -169,7 +194,12 @@ function aptGetInstall(aptGet: string, pkg: string, log: string): Promise<void> 
   const wait = ['-o', 'DPkg::Lock::Timeout=300'];
   return withLock('apt-get', async () => {
     await run(aptGet, [...wait, 'update'], { log, env, what: 'apt-get update' });
-    await run(aptGet, [...wait, 'install', '-y', '--no-install-recommends', pkg], { log, env, append: true, what: `apt-get install ${pkg}` });
+    await run(aptGet, [...wait, 'install', '-y', '--no-install-recommends', pkg], {
+      log,
+      env,
+      append: true,
+      what: `apt-get install ${pkg}`,
+    });
   });
 }
 
@@ -181,7 +211,10 @@ function aptGetInstall(aptGet: string, pkg: string, log: string): Promise<void> 
 export async function ensureKubeStrict(): Promise<string> {
   const src = join(REPO_ROOT, 'test', 'helm', 'kube-strict');
   const hash = createHash('sha256');
-  for (const f of readdirSync(src).filter((n) => /\.go$|^go\.(mod|sum)$/.test(n)).sort()) hash.update(f).update(readFileSync(join(src, f)));
+  for (const f of readdirSync(src)
+    .filter((n) => /\.go$|^go\.(mod|sum)$/.test(n))
+    .sort())
+    hash.update(f).update(readFileSync(join(src, f)));
   const bin = join(TOOLS_BIN, `kube-strict-${hash.digest('hex').slice(0, 12)}`);
   if (isExecutable(bin)) return bin;
   return withLock('kube-strict', async () => {
@@ -217,17 +250,24 @@ export async function ensurePythonMcp(): Promise<string> {
     if (await pythonMcpIsCurrent(python)) return python; // another process made it while we waited
     const python3 = findOnPath('python3');
     if (!python3) {
-      throw new Error(`ensurePythonMcp: the MCP Python SDK (mcp==${PYTHON_MCP_VERSION}) is not installed in ${PYTHON_MCP_VENV} and making that venv needs python3 (3.10 or newer), which is not on PATH. Install Python 3.10+ and rerun.`);
+      throw new Error(
+        `ensurePythonMcp: the MCP Python SDK (mcp==${PYTHON_MCP_VERSION}) is not installed in ${PYTHON_MCP_VENV} and making that venv needs python3 (3.10 or newer), which is not on PATH. Install Python 3.10+ and rerun.`,
+      );
     }
     const version = (await capture(python3, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])']).catch(() => '?')).trim();
     const [major, minor] = version.split('.').map(Number);
     if (!(major! > 3 || (major === 3 && minor! >= 10))) {
-      throw new Error(`ensurePythonMcp: ${python3} is Python ${version}, but mcp==${PYTHON_MCP_VERSION} needs Python 3.10 or newer. Put a newer python3 first on PATH and rerun.`);
+      throw new Error(
+        `ensurePythonMcp: ${python3} is Python ${version}, but mcp==${PYTHON_MCP_VERSION} needs Python 3.10 or newer. Put a newer python3 first on PATH and rerun.`,
+      );
     }
     // A venv holding another version, or left half-made by an interrupted install, is made anew.
     rmSync(PYTHON_MCP_VENV, { recursive: true, force: true });
     const log = 'python-mcp-install.log';
-    await run(python3, ['-m', 'venv', PYTHON_MCP_VENV], { log, what: `python3 -m venv ${PYTHON_MCP_VENV} (on Debian/Ubuntu this needs the python3-venv package)` });
+    await run(python3, ['-m', 'venv', PYTHON_MCP_VENV], {
+      log,
+      what: `python3 -m venv ${PYTHON_MCP_VENV} (on Debian/Ubuntu this needs the python3-venv package)`,
+    });
     // The machine's pip settings (index, proxy, caches) apply.
     await run(python, ['-m', 'pip', 'install', '--no-input', `mcp==${PYTHON_MCP_VERSION}`], {
       log,
@@ -289,7 +329,11 @@ function capture(cmd: string, args: string[]): Promise<string> {
 }
 
 /** Runs an install step, its output going to .tools/logs/LOG; on failure the error quotes the log's end. */
-function run(cmd: string, args: string[], opts: { log: string; env?: Record<string, string>; append?: boolean; cwd?: string; what: string }): Promise<void> {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { log: string; env?: Record<string, string>; append?: boolean; cwd?: string; what: string },
+): Promise<void> {
   mkdirSync(LOG_DIR, { recursive: true });
   const logPath = join(LOG_DIR, opts.log);
   const log = createWriteStream(logPath, { flags: opts.append ? 'a' : 'w' });

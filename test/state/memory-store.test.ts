@@ -12,7 +12,10 @@ const stringValue = (v: unknown) => (typeof v === 'string' ? v : undefined);
 describe('memory store', () => {
   it('is up, says so once, and shares a limiter by name', async () => {
     const told: boolean[] = [];
-    const store = createStateStore({ store: 'memory', key_prefix: 'x:', operation_timeout_ms: 250 }, { logger: pino({ level: 'silent' }), onHealth: (up) => told.push(up) });
+    const store = createStateStore(
+      { store: 'memory', key_prefix: 'x:', operation_timeout_ms: 250 },
+      { logger: pino({ level: 'silent' }), onHealth: (up) => told.push(up) },
+    );
     expect(store.up).toBe(true);
     expect(told).toEqual([true]);
     const a = store.limiter({ name: 'n', points: 2, duration: 10 });

@@ -39,7 +39,13 @@ function redisStore(port: number) {
   );
   stores.push(store);
   const clock = new ManualClock();
-  const map = store.map({ name: 'tombstones', maxEntries: 10, maxAgeMs: 60_000, now: () => clock.now(), parse: (v) => (typeof v === 'string' ? v : undefined) });
+  const map = store.map({
+    name: 'tombstones',
+    maxEntries: 10,
+    maxAgeMs: 60_000,
+    now: () => clock.now(),
+    parse: (v) => (typeof v === 'string' ? v : undefined),
+  });
   const logged = () => JSON.stringify(lines);
   return { store, map, lines, gauge, logged, clock };
 }
@@ -132,7 +138,9 @@ describe('redis store: a server that stops answering, then answers again', () =>
       'state store connected: what the gateway learns is shared',
       'state store answers again: sharing resumes',
     ]);
-    await expect.poll(() => redis.hashes.get('t:map:tombstones')?.get('job-b'), { timeout: 2_000 }).toBe(JSON.stringify({ v: 'gpu2', at: during }));
+    await expect
+      .poll(() => redis.hashes.get('t:map:tombstones')?.get('job-b'), { timeout: 2_000 })
+      .toBe(JSON.stringify({ v: 'gpu2', at: during }));
     expect(r.logged()).not.toContain(PASSWORD);
   }, 20_000);
 });

@@ -33,7 +33,10 @@ function replica(remote: RemoteMap, clock: ManualClock) {
   const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s)) });
   const health = createStoreHealth({ logger, fields: { store: 'redis' } });
   health.markUp();
-  const map = createSharedMap({ name: 'm', maxEntries: 100, maxAgeMs: 60_000, now: () => clock.now(), parse: (v) => (typeof v === 'string' ? v : undefined) }, { map: remote, health });
+  const map = createSharedMap(
+    { name: 'm', maxEntries: 100, maxAgeMs: 60_000, now: () => clock.now(), parse: (v) => (typeof v === 'string' ? v : undefined) },
+    { map: remote, health },
+  );
   return { map, health, lines };
 }
 

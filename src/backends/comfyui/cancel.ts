@@ -56,7 +56,13 @@ export function notFoundMessage(id: string): string {
   return `No ComfyUI host of this project knows job ${id}. ComfyUI keeps finished jobs only in memory (restarts and the 10 000-entry history limit forget them) and keeps no record of jobs removed from its queue.`;
 }
 
-async function cancelWithJobsApi(deps: CancelDeps, host: Host, id: string, before: JobStatusReport, signal: AbortSignal): Promise<CancelReport> {
+async function cancelWithJobsApi(
+  deps: CancelDeps,
+  host: Host,
+  id: string,
+  before: JobStatusReport,
+  signal: AbortSignal,
+): Promise<CancelReport> {
   for (let attempt = 0; attempt < 2; attempt++) {
     const cancelled = await requestCancel(host, id, signal);
     const after = await deps.pool.lookup(host, id, signal, false);
@@ -67,7 +73,10 @@ async function cancelWithJobsApi(deps: CancelDeps, host: Host, id: string, befor
     if (!after.found || isTerminal(after.status)) return settle(deps, host, id, before, after, 'nothing');
     // Still queued or running although ComfyUI did nothing: it changed state under us; try once more.
   }
-  throw new BackendError('BACKEND_REJECTED', `ComfyUI host "${host.name}" twice declined to cancel job ${id}, which is still ${before.status}.`);
+  throw new BackendError(
+    'BACKEND_REJECTED',
+    `ComfyUI host "${host.name}" twice declined to cancel job ${id}, which is still ${before.status}.`,
+  );
 }
 
 async function cancelLegacy(deps: CancelDeps, host: Host, id: string, before: JobStatusReport, signal: AbortSignal): Promise<CancelReport> {
@@ -93,14 +102,27 @@ async function cancelLegacy(deps: CancelDeps, host: Host, id: string, before: Jo
 }
 
 /** Call only right after /queue showed `id` in queue_running. */
-async function interruptLegacy(deps: CancelDeps, host: Host, id: string, before: JobStatusReport, signal: AbortSignal): Promise<CancelReport> {
+async function interruptLegacy(
+  deps: CancelDeps,
+  host: Host,
+  id: string,
+  before: JobStatusReport,
+  signal: AbortSignal,
+): Promise<CancelReport> {
   await interruptRunning(host, id, signal);
   const after = await deps.pool.lookup(host, id, signal, false);
   return settle(deps, host, id, before, after, 'interrupted');
 }
 
 /** The outcome from what is true after the cancel. */
-async function settle(deps: CancelDeps, host: Host, id: string, before: JobStatusReport, after: JobStatusReport, sent: Sent): Promise<CancelReport> {
+async function settle(
+  deps: CancelDeps,
+  host: Host,
+  id: string,
+  before: JobStatusReport,
+  after: JobStatusReport,
+  sent: Sent,
+): Promise<CancelReport> {
   // The details as the latest read showed them (the one before the cancel when the job is gone).
   const base = { status_before: before.status, host: host.name, ...recordOf(after.found ? after : before) };
   if (!after.found) {
@@ -123,7 +145,12 @@ async function settle(deps: CancelDeps, host: Host, id: string, before: JobStatu
     }
     if ((await deps.tombstones.find(id))?.host === host.name) {
       // A concurrent cancel through this adapter removed it first.
-      return { ...base, outcome: 'already_terminal', status_after: 'cancelled', message: `Job ${id} had already been removed from the queue of ComfyUI host "${host.name}" by the gateway.` };
+      return {
+        ...base,
+        outcome: 'already_terminal',
+        status_after: 'cancelled',
+        message: `Job ${id} had already been removed from the queue of ComfyUI host "${host.name}" by the gateway.`,
+      };
     }
     return { ...base, outcome: 'not_found', status_after: 'unknown', message: notFoundMessage(id) };
   }
@@ -131,12 +158,22 @@ async function settle(deps: CancelDeps, host: Host, id: string, before: JobStatu
   switch (status) {
     case 'cancelled':
       if (sent === 'nothing') {
-        return { ...base, outcome: 'already_terminal', status_after: 'cancelled', message: `Job ${id} had already been stopped on ComfyUI host "${host.name}".` };
+        return {
+          ...base,
+          outcome: 'already_terminal',
+          status_after: 'cancelled',
+          message: `Job ${id} had already been stopped on ComfyUI host "${host.name}".`,
+        };
       }
       return { ...base, outcome: 'cancelled', status_after: 'cancelled', message: `Job ${id} was stopped on ComfyUI host "${host.name}".` };
     case 'succeeded':
     case 'failed':
-      return { ...base, outcome: 'already_terminal', status_after: status, message: `Job ${id} finished (${status}) on ComfyUI host "${host.name}" before the cancel took effect.` };
+      return {
+        ...base,
+        outcome: 'already_terminal',
+        status_after: status,
+        message: `Job ${id} finished (${status}) on ComfyUI host "${host.name}" before the cancel took effect.`,
+      };
     case 'running':
       if (sent !== 'nothing') {
         return {

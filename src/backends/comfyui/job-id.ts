@@ -23,7 +23,8 @@ export function validatePromptId(id: string): string | null {
   if (typeof id !== 'string' || id.length === 0) return 'The job id is empty.';
   if (id.length > MAX_PROMPT_ID_LENGTH) return `A ComfyUI prompt id is at most ${MAX_PROMPT_ID_LENGTH} characters long.`;
   if (isCanonicalPromptId(id)) return null;
-  if (UNPAIRED_SURROGATE.test(id)) return 'A ComfyUI prompt id is text, and this one contains a broken character (an unpaired UTF-16 surrogate).';
+  if (UNPAIRED_SURROGATE.test(id))
+    return 'A ComfyUI prompt id is text, and this one contains a broken character (an unpaired UTF-16 surrogate).';
   if (CONTROL_OR_LINE_BREAK.test(id)) return 'A ComfyUI prompt id cannot contain control characters or line breaks.';
   if (id === '.' || id === '..') return 'A ComfyUI prompt id cannot be "." or "..": a URL path cannot name it.';
   return null;

@@ -49,14 +49,21 @@ export function parseJob(host: Host, res: HttpResponse): JobObject {
  */
 async function pendingPosition(host: Host, job: JobObject, signal: AbortSignal): Promise<number | undefined> {
   try {
-    const res = await host.client.call({ operation: 'list_pending', method: 'GET', path: ['api', 'jobs'], query: { status: 'pending' }, signal });
+    const res = await host.client.call({
+      operation: 'list_pending',
+      method: 'GET',
+      path: ['api', 'jobs'],
+      query: { status: 'pending' },
+      signal,
+    });
     if (res.status !== 200) return undefined;
     const list = jobListSchema.safeParse(safeJson(res.text));
     if (!list.success) return undefined;
     const mine = list.data.jobs.find((j) => j.id === job.id);
     if (!mine || typeof mine.priority !== 'number') return undefined;
     const priority = mine.priority;
-    return list.data.jobs.filter((j) => j.id !== job.id && typeof j.priority === 'number' && aheadOf(j.priority, j.id, priority, mine.id)).length;
+    return list.data.jobs.filter((j) => j.id !== job.id && typeof j.priority === 'number' && aheadOf(j.priority, j.id, priority, mine.id))
+      .length;
   } catch (e) {
     if (signal.aborted) throw e;
     return undefined;

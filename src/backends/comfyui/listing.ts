@@ -2,7 +2,18 @@
 // API, else /queue and /history), merged newest first, each job with its host. A host that cannot
 // answer is named in the page, never silently dropped; the others are listed.
 import * as z from 'zod';
-import { LIST_LIMIT_MAX, advanceLast, keeps, listedBefore, offsetPositionSchema, positionOf, timeOf, type ListPage, type ListQuery, type ListedJob } from '../../jobs/listing.ts';
+import {
+  LIST_LIMIT_MAX,
+  advanceLast,
+  keeps,
+  listedBefore,
+  offsetPositionSchema,
+  positionOf,
+  timeOf,
+  type ListPage,
+  type ListQuery,
+  type ListedJob,
+} from '../../jobs/listing.ts';
 import type { JobStatus } from '../../jobs/model.ts';
 import { parseJson, unexpectedStatus } from '../http-client.ts';
 import type { Host, HostPool } from './hosts.ts';
@@ -23,7 +34,10 @@ export const LEGACY_HISTORY_DEPTH = 1000;
  * legacy host, the last queue item read (queue items carry no time, so a job queued meanwhile is
  * recognised by finding that item again, not by time).
  */
-const positionSchema = z.record(z.string().max(128), offsetPositionSchema.extend({ done: z.literal(true).optional(), queued: z.string().max(256).optional() }));
+const positionSchema = z.record(
+  z.string().max(128),
+  offsetPositionSchema.extend({ done: z.literal(true).optional(), queued: z.string().max(256).optional() }),
+);
 type HostPosition = z.infer<typeof positionSchema>[string];
 
 /** The jobs API's status words for the unified ones (it filters on several at once). */
@@ -138,7 +152,9 @@ async function readJobsApi(host: Host, offset: number, q: ListQuery): Promise<Ho
     return undefined;
   }
   if (res.status !== 200) throw unexpectedStatus(host.client.name, res);
-  const body = z.looseObject({ jobs: z.array(jobSchema), pagination: z.looseObject({ has_more: z.boolean().optional() }).optional() }).safeParse(parseJson(host.client.name, res));
+  const body = z
+    .looseObject({ jobs: z.array(jobSchema), pagination: z.looseObject({ has_more: z.boolean().optional() }).optional() })
+    .safeParse(parseJson(host.client.name, res));
   if (!body.success) throw badShape(host, res, '/api/jobs did not answer {jobs: [...], pagination}');
   const entries = body.data.jobs.map((job) => {
     const report = fromJobObject(job, host.name);
@@ -156,7 +172,10 @@ async function readLegacy(host: Host, at: number, queuedBefore: string | undefin
   const size = q.statuses ? LIST_LIMIT_MAX : q.limit;
   const queue = await readQueue(host, q.signal);
   const queued = [...queue.queue_pending].sort((a, b) => b[0] - a[0] || (a[1] < b[1] ? 1 : -1));
-  const inQueue: ListedJob[] = [...queued, ...queue.queue_running].map((item) => ({ job_id: item[1], ...fromLegacyQueue(queue, item[1], host.name)! }));
+  const inQueue: ListedJob[] = [...queued, ...queue.queue_running].map((item) => ({
+    job_id: item[1],
+    ...fromLegacyQueue(queue, item[1], host.name)!,
+  }));
   // Resume after the queue item read last, wherever jobs queued (or started) meanwhile have moved it.
   const found = queuedBefore === undefined ? -1 : inQueue.findIndex((j) => j.job_id === queuedBefore);
   const offset = found >= 0 ? found + 1 : at;
@@ -167,7 +186,13 @@ async function readLegacy(host: Host, at: number, queuedBefore: string | undefin
   // No history to read now: the queue's end filled the page (history follows on the next), or the depth is reached.
   if (!hasMore && wanted <= fromHistory) hasMore = fromHistory < LEGACY_HISTORY_DEPTH;
   else if (!hasMore) {
-    const res = await host.client.call({ operation: 'list_history', method: 'GET', path: ['history'], query: { max_items: wanted }, signal: q.signal });
+    const res = await host.client.call({
+      operation: 'list_history',
+      method: 'GET',
+      path: ['history'],
+      query: { max_items: wanted },
+      signal: q.signal,
+    });
     if (res.status !== 200) throw unexpectedStatus(host.client.name, res);
     const body = parseJson(host.client.name, res);
     if (!isRecord(body)) throw badShape(host, res, '/history did not answer a JSON object');

@@ -36,7 +36,11 @@ export function fromJobObject(job: JobObject, host: string): JobStatusReport {
     host,
     ...timesOf({ created: job.create_time, started: job.execution_start_time, completed: job.execution_end_time }),
   };
-  const error = job.execution_error ? errorFrom(job.execution_error) : status === 'failed' ? errorFromMessages(job.execution_status?.messages) : undefined;
+  const error = job.execution_error
+    ? errorFrom(job.execution_error)
+    : status === 'failed'
+      ? errorFromMessages(job.execution_status?.messages)
+      : undefined;
   if (error) report.error = error;
   const outputs = flattenOutputs(job.outputs);
   if (outputs) report.outputs = outputs;
@@ -54,14 +58,29 @@ export function fromJobObject(job: JobObject, host: string): JobStatusReport {
 export function fromLegacyQueue(queue: Queue, id: string, host: string): JobStatusReport | undefined {
   const run = queue.queue_running.find((i) => i[1] === id);
   if (run) {
-    return { found: true, status: 'running', raw_status: 'running', host, ...timesOf({ created: createTimeOf(run) }), details: { number: run[0] } };
+    return {
+      found: true,
+      status: 'running',
+      raw_status: 'running',
+      host,
+      ...timesOf({ created: createTimeOf(run) }),
+      details: { number: run[0] },
+    };
   }
   const mine = queue.queue_pending.find((i) => i[1] === id);
   if (!mine) return undefined;
   // queue_pending is ComfyUI's heap array, not sorted: the position is the number of pending jobs the
   // worker will start before this one (0 = next to start), in the heap's own order (number, prompt_id).
   const ahead = queue.queue_pending.filter((i) => i[1] !== id && aheadOf(i[0], i[1], mine[0], mine[1])).length;
-  return { found: true, status: 'queued', raw_status: 'pending', queue_position: ahead, host, ...timesOf({ created: createTimeOf(mine) }), details: { number: mine[0] } };
+  return {
+    found: true,
+    status: 'queued',
+    raw_status: 'pending',
+    queue_position: ahead,
+    host,
+    ...timesOf({ created: createTimeOf(mine) }),
+    details: { number: mine[0] },
+  };
 }
 
 export function fromHistoryEntry(entry: HistoryEntry, host: string): JobStatusReport {
@@ -102,7 +121,8 @@ function durationMs(start: unknown, end: unknown): number | undefined {
 function cachedNodes(messages: unknown[] | null | undefined): number | undefined {
   let count: number | undefined;
   for (const m of messages ?? []) {
-    if (Array.isArray(m) && m[0] === 'execution_cached' && isRecord(m[1]) && Array.isArray(m[1].nodes)) count = (count ?? 0) + m[1].nodes.length;
+    if (Array.isArray(m) && m[0] === 'execution_cached' && isRecord(m[1]) && Array.isArray(m[1].nodes))
+      count = (count ?? 0) + m[1].nodes.length;
   }
   return count;
 }
@@ -145,7 +165,10 @@ function errorFromMessages(messages: unknown[] | null | undefined): JobError | u
 
 /** The job's own node error (data about the job, so it is passed on, capped). */
 function errorFrom(e: Record<string, unknown>): JobError {
-  const message = typeof e.exception_message === 'string' && e.exception_message.trim() !== '' ? e.exception_message.trim() : 'ComfyUI reported an execution error';
+  const message =
+    typeof e.exception_message === 'string' && e.exception_message.trim() !== ''
+      ? e.exception_message.trim()
+      : 'ComfyUI reported an execution error';
   const error: JobError = { message: message.slice(0, 2000) };
   if (typeof e.exception_type === 'string' && e.exception_type) error.type = e.exception_type.slice(0, 200);
   // node: the node id as ComfyUI names it in the graph (node_type stays in the backend's record).

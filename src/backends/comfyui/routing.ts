@@ -85,20 +85,28 @@ export function createRouter(pool: HostPool, store: StateStore, backend: string,
     // Only the adapter's own sentences reach the caller; an unexpected exception's text goes to the log.
     const base = isBackendError(e)
       ? e
-      : new BackendError('BACKEND_UNAVAILABLE', `ComfyUI host "${first.host.name}" could not be asked: the gateway failed while calling it.`, {
-          cause: e,
-          detail: oneLine(e),
-        });
+      : new BackendError(
+          'BACKEND_UNAVAILABLE',
+          `ComfyUI host "${first.host.name}" could not be asked: the gateway failed while calling it.`,
+          {
+            cause: e,
+            detail: oneLine(e),
+          },
+        );
     if (pool.hosts.length === 1) return base;
     const missing = [...s.notFoundOn];
     const unreachable = s.errors.map((x) => `"${x.host.name}"`).join(', ');
     const where = missing.length ? `host(s) ${missing.map((n) => `"${n}"`).join(', ')} do not know job ${id}, and ` : '';
-    return new BackendError(base.code, `${where}ComfyUI host(s) ${unreachable} could not be asked, so the job may be there: ${base.message}`, {
-      ...(base.httpStatus !== undefined ? { httpStatus: base.httpStatus } : {}),
-      ...(base.retryAfterSeconds !== undefined ? { retryAfterSeconds: base.retryAfterSeconds } : {}),
-      cause: e,
-      detail: base.detail,
-    });
+    return new BackendError(
+      base.code,
+      `${where}ComfyUI host(s) ${unreachable} could not be asked, so the job may be there: ${base.message}`,
+      {
+        ...(base.httpStatus !== undefined ? { httpStatus: base.httpStatus } : {}),
+        ...(base.retryAfterSeconds !== undefined ? { retryAfterSeconds: base.retryAfterSeconds } : {}),
+        cause: e,
+        detail: base.detail,
+      },
+    );
   }
 
   return { search, searchError };

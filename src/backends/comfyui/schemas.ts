@@ -5,7 +5,9 @@ import * as z from 'zod';
 export const JOB_API_STATUSES = ['pending', 'in_progress', 'completed', 'failed', 'cancelled'] as const;
 const num = z.number().nullish();
 const messagesSchema = z.array(z.unknown()).nullish();
-const historyStatusSchema = z.looseObject({ status_str: z.string().nullish(), completed: z.boolean().nullish(), messages: messagesSchema }).nullish();
+const historyStatusSchema = z
+  .looseObject({ status_str: z.string().nullish(), completed: z.boolean().nullish(), messages: messagesSchema })
+  .nullish();
 
 /** GET /api/jobs/{id}. */
 export const jobSchema = z.looseObject({

@@ -54,7 +54,13 @@ export function createTombstones(store: StateStore, backend: string, now: () => 
       return tomb !== undefined && notFoundOn.has(tomb.host) ? tomb : undefined;
     },
     report(_id, tomb) {
-      return { found: true, status: 'cancelled', raw_status: REMOVED_BY_GATEWAY, host: tomb.host, completed_at: new Date(tomb.at).toISOString() };
+      return {
+        found: true,
+        status: 'cancelled',
+        raw_status: REMOVED_BY_GATEWAY,
+        host: tomb.host,
+        completed_at: new Date(tomb.at).toISOString(),
+      };
     },
   };
 }

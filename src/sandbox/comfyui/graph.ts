@@ -1,20 +1,51 @@
 // Workflow graphs: the default one the simulation runs, and what the executor derives from a graph.
 import type { ComfyGraph } from './types.ts';
 
-export const OUTPUT_NODE_TYPES = new Set(['SaveImage', 'PreviewImage', 'SaveAnimatedWEBP', 'SaveAnimatedPNG', 'SaveVideo', 'SaveAudio', 'SaveText']);
+export const OUTPUT_NODE_TYPES = new Set([
+  'SaveImage',
+  'PreviewImage',
+  'SaveAnimatedWEBP',
+  'SaveAnimatedPNG',
+  'SaveVideo',
+  'SaveAudio',
+  'SaveText',
+]);
 
 /** A minimal text-to-image graph, the shape ComfyUI's own API example posts. */
 export function defaultGraph(seed = 42): ComfyGraph {
   return {
     '3': {
       class_type: 'KSampler',
-      inputs: { seed, steps: 20, cfg: 8, sampler_name: 'euler', scheduler: 'normal', denoise: 1, model: ['4', 0], positive: ['6', 0], negative: ['7', 0], latent_image: ['5', 0] },
+      inputs: {
+        seed,
+        steps: 20,
+        cfg: 8,
+        sampler_name: 'euler',
+        scheduler: 'normal',
+        denoise: 1,
+        model: ['4', 0],
+        positive: ['6', 0],
+        negative: ['7', 0],
+        latent_image: ['5', 0],
+      },
       _meta: { title: 'KSampler' },
     },
-    '4': { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'v1-5-pruned-emaonly.safetensors' }, _meta: { title: 'Load Checkpoint' } },
+    '4': {
+      class_type: 'CheckpointLoaderSimple',
+      inputs: { ckpt_name: 'v1-5-pruned-emaonly.safetensors' },
+      _meta: { title: 'Load Checkpoint' },
+    },
     '5': { class_type: 'EmptyLatentImage', inputs: { width: 512, height: 512, batch_size: 1 }, _meta: { title: 'Empty Latent Image' } },
-    '6': { class_type: 'CLIPTextEncode', inputs: { text: 'a lighthouse at dusk, oil painting', clip: ['4', 1] }, _meta: { title: 'CLIP Text Encode (Prompt)' } },
-    '7': { class_type: 'CLIPTextEncode', inputs: { text: 'blurry, low quality', clip: ['4', 1] }, _meta: { title: 'CLIP Text Encode (Prompt)' } },
+    '6': {
+      class_type: 'CLIPTextEncode',
+      inputs: { text: 'a lighthouse at dusk, oil painting', clip: ['4', 1] },
+      _meta: { title: 'CLIP Text Encode (Prompt)' },
+    },
+    '7': {
+      class_type: 'CLIPTextEncode',
+      inputs: { text: 'blurry, low quality', clip: ['4', 1] },
+      _meta: { title: 'CLIP Text Encode (Prompt)' },
+    },
     '8': { class_type: 'VAEDecode', inputs: { samples: ['3', 0], vae: ['4', 2] }, _meta: { title: 'VAE Decode' } },
     '9': { class_type: 'SaveImage', inputs: { filename_prefix: 'ComfyUI', images: ['8', 0] }, _meta: { title: 'Save Image' } },
   };

@@ -24,11 +24,16 @@ export function addJobsRoutes(route: AddRoute, queue: PromptQueue): void {
     const sortOrder = (q.get('sort_order') ?? 'desc').toLowerCase();
     let filter: string[] = [...JOB_STATUSES];
     if (statusParam) {
-      filter = statusParam.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+      filter = statusParam
+        .split(',')
+        .map((s) => s.trim().toLowerCase())
+        .filter(Boolean);
       const invalid = filter.filter((s) => !(JOB_STATUSES as readonly string[]).includes(s));
-      if (invalid.length) return json(400, { error: `Invalid status value(s): ${invalid.join(', ')}. Valid values: ${JOB_STATUSES.join(', ')}` });
+      if (invalid.length)
+        return json(400, { error: `Invalid status value(s): ${invalid.join(', ')}. Valid values: ${JOB_STATUSES.join(', ')}` });
     }
-    if (sortBy !== 'created_at' && sortBy !== 'execution_duration') return json(400, { error: "sort_by must be 'created_at' or 'execution_duration'" });
+    if (sortBy !== 'created_at' && sortBy !== 'execution_duration')
+      return json(400, { error: "sort_by must be 'created_at' or 'execution_duration'" });
     if (sortOrder !== 'asc' && sortOrder !== 'desc') return json(400, { error: "sort_order must be 'asc' or 'desc'" });
     let limit: number | null = null;
     if (q.has('limit')) {

@@ -22,7 +22,10 @@ export function postPrompt(queue: PromptQueue, req: SimRequest): SimResponse {
   } else number = queue.nextNumber('front' in body && Boolean(body.front));
   if (!('prompt' in body)) {
     if (queue.api === 'legacy') return json(400, { error: 'no prompt', node_errors: [] });
-    return json(400, { error: { type: 'no_prompt', message: 'No prompt provided', details: 'No prompt provided', extra_info: {} }, node_errors: {} });
+    return json(400, {
+      error: { type: 'no_prompt', message: 'No prompt provided', details: 'No prompt provided', extra_info: {} },
+      node_errors: {},
+    });
   }
   const id = promptIdOf(queue, body);
   if (id === undefined) {
@@ -39,12 +42,20 @@ export function postPrompt(queue: PromptQueue, req: SimRequest): SimResponse {
   if (queue.knownId(id)) return json(409, { error: 'prompt_id already exists' });
   const graph = body.prompt;
   if (!isObject(graph)) {
-    return json(400, { error: { type: 'invalid_prompt', message: 'Cannot execute because the prompt is not an object.', details: '', extra_info: {} }, node_errors: [] });
+    return json(400, {
+      error: { type: 'invalid_prompt', message: 'Cannot execute because the prompt is not an object.', details: '', extra_info: {} },
+      node_errors: [],
+    });
   }
   for (const [nodeId, node] of Object.entries(graph)) {
     if (!isObject(node) || typeof node.class_type !== 'string') {
       return json(400, {
-        error: { type: 'invalid_prompt', message: 'Cannot execute because a node is missing the class_type property.', details: `Node ID '#${nodeId}'`, extra_info: {} },
+        error: {
+          type: 'invalid_prompt',
+          message: 'Cannot execute because a node is missing the class_type property.',
+          details: `Node ID '#${nodeId}'`,
+          extra_info: {},
+        },
         node_errors: [],
       });
     }
@@ -52,7 +63,10 @@ export function postPrompt(queue: PromptQueue, req: SimRequest): SimResponse {
   const g = graph as ComfyGraph;
   const outs = outputNodes(g);
   if (outs.length === 0) {
-    return json(400, { error: { type: 'prompt_no_outputs', message: 'Prompt has no outputs', details: '', extra_info: {} }, node_errors: [] });
+    return json(400, {
+      error: { type: 'prompt_no_outputs', message: 'Prompt has no outputs', details: '', extra_info: {} },
+      node_errors: [],
+    });
   }
   const extra: Record<string, unknown> = isObject(body.extra_data) ? { ...body.extra_data } : {};
   if ('client_id' in body) extra.client_id = body.client_id;

@@ -10,7 +10,8 @@ import type { ComfyGraph, ComfyuiApi, HistoryEntry, HistoryMessage, QueueItem, R
 
 export type RunEnd = 'success' | 'error' | 'interrupted';
 
-export const DEFAULT_ERROR_MESSAGE = 'CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a total capacity of 23.65 GiB of which 1.12 GiB is free.';
+export const DEFAULT_ERROR_MESSAGE =
+  'CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a total capacity of 23.65 GiB of which 1.12 GiB is free.';
 export const DEFAULT_ERROR_TYPE = 'torch.OutOfMemoryError';
 
 export interface PromptQueueOptions {
@@ -73,7 +74,13 @@ export function createPromptQueue(options: PromptQueueOptions) {
       const n = String(imageCounter++).padStart(5, '0');
       const temp = cls === 'PreviewImage';
       outputs[id] = {
-        images: [{ filename: temp ? `ComfyUI_temp_${namespaceTag}_${n}_.png` : `ComfyUI_${n}_.png`, subfolder: '', type: temp ? 'temp' : 'output' }],
+        images: [
+          {
+            filename: temp ? `ComfyUI_temp_${namespaceTag}_${n}_.png` : `ComfyUI_${n}_.png`,
+            subfolder: '',
+            type: temp ? 'temp' : 'output',
+          },
+        ],
       };
       meta[id] = { node_id: id, display_node: id, parent_node: null, real_node_id: id };
     }
@@ -122,7 +129,10 @@ export function createPromptQueue(options: PromptQueueOptions) {
         },
       ]);
     } else {
-      messages.push(['execution_interrupted', { prompt_id: id, node_id: node, node_type: classOf(graph, node), executed, timestamp: endedAt }]);
+      messages.push([
+        'execution_interrupted',
+        { prompt_id: id, node_id: node, node_type: classOf(graph, node), executed, timestamp: endedAt },
+      ]);
     }
     return { prompt: r.task.item, ...partial, status: { status_str: 'error', completed: false, messages } };
   }

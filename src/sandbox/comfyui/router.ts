@@ -28,7 +28,13 @@ export function createRouter(beforeHandler: () => void): { route: AddRoute; disp
     if (csrf) return csrf;
     let segs: string[];
     try {
-      segs = req.path === '/' ? [] : req.path.slice(1).split('/').map((s) => decodeURIComponent(s));
+      segs =
+        req.path === '/'
+          ? []
+          : req.path
+              .slice(1)
+              .split('/')
+              .map((s) => decodeURIComponent(s));
     } catch {
       return notFound;
     }
@@ -46,7 +52,11 @@ export function createRouter(beforeHandler: () => void): { route: AddRoute; disp
       return r.handle(req, params);
     }
     if (allowed.size > 0) {
-      return { status: 405, text: '405: Method Not Allowed', headers: { 'content-type': 'text/plain; charset=utf-8', allow: [...allowed].join(',') } };
+      return {
+        status: 405,
+        text: '405: Method Not Allowed',
+        headers: { 'content-type': 'text/plain; charset=utf-8', allow: [...allowed].join(',') },
+      };
     }
     return notFound;
   }

@@ -14,7 +14,11 @@ import type { HistoryEntry } from './types.ts';
 
 export function addCoreRoutes(route: AddRoute, queue: PromptQueue): void {
   const { api } = queue;
-  route('GET', '/', () => ({ status: 200, text: '<!doctype html><title>ComfyUI (simulated)</title>', headers: { 'content-type': 'text/html' } }));
+  route('GET', '/', () => ({
+    status: 200,
+    text: '<!doctype html><title>ComfyUI (simulated)</title>',
+    headers: { 'content-type': 'text/html' },
+  }));
 
   route('GET', '/system_stats', () =>
     json(200, {
@@ -31,7 +35,15 @@ export function addCoreRoutes(route: AddRoute, queue: PromptQueue): void {
         argv: ['main.py', '--listen', '127.0.0.1'],
       },
       devices: [
-        { name: 'cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync', type: 'cuda', index: 0, vram_total: 25_393_692_672, vram_free: 23_000_000_000, torch_vram_total: 0, torch_vram_free: 0 },
+        {
+          name: 'cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync',
+          type: 'cuda',
+          index: 0,
+          vram_total: 25_393_692_672,
+          vram_free: 23_000_000_000,
+          torch_vram_total: 0,
+          torch_vram_free: 0,
+        },
       ],
     }),
   );

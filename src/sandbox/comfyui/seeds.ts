@@ -9,12 +9,26 @@ import type { Task } from './types.ts';
 
 const MIN = 60_000;
 
-export function seedJobs(queue: PromptQueue, namespace: string, options: { enabled: boolean; runningKind: 'running' | 'long_running' }): Record<SeedState, string[]> {
+export function seedJobs(
+  queue: PromptQueue,
+  namespace: string,
+  options: { enabled: boolean; runningKind: 'running' | 'long_running' },
+): Record<SeedState, string[]> {
   const seeds = Object.fromEntries(SEED_STATES.map((s) => [s, [] as string[]])) as Record<SeedState, string[]>;
   if (!options.enabled) return seeds;
   const t0 = queue.clock.now();
-  const extraAt = (created: number): Record<string, unknown> => ({ client_id: 'sandbox', ...(queue.api === 'jobs' ? { create_time: created } : {}) });
-  const task = (number: number, id: string, seed: number, created: number, durationMs: number, how: 'success' | 'error' = 'success'): Task => ({
+  const extraAt = (created: number): Record<string, unknown> => ({
+    client_id: 'sandbox',
+    ...(queue.api === 'jobs' ? { create_time: created } : {}),
+  });
+  const task = (
+    number: number,
+    id: string,
+    seed: number,
+    created: number,
+    durationMs: number,
+    how: 'success' | 'error' = 'success',
+  ): Task => ({
     item: [number, id, defaultGraph(seed), extraAt(created), ['9']],
     durationMs,
     outcome: how,
@@ -28,7 +42,12 @@ export function seedJobs(queue: PromptQueue, namespace: string, options: { enabl
   const clientChosen = queue.api === 'legacy' ? `render-${seededUuid(namespace, 0).slice(0, 5)}` : undefined;
   if (clientChosen) {
     const created = t0 - 50 * MIN;
-    queue.addFinished(task(queue.nextNumber(), clientChosen, 999, created, 4 * MIN), created + 30_000, created + 30_000 + 4 * MIN, 'success');
+    queue.addFinished(
+      task(queue.nextNumber(), clientChosen, 999, created, 4 * MIN),
+      created + 30_000,
+      created + 30_000 + 4 * MIN,
+      'success',
+    );
   }
   // Terminal jobs, already in history: each ran in turn earlier.
   const done: Array<{ state: SeedState; how: RunEnd }> = [

@@ -53,9 +53,11 @@ export async function fetchClientMetadataDocument(id: string, fetchFn: typeof fe
   } catch {
     throw new errors.InvalidClientMetadata('client_id metadata document is not JSON');
   }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new errors.InvalidClientMetadata('client_id metadata document is not a JSON object');
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+    throw new errors.InvalidClientMetadata('client_id metadata document is not a JSON object');
   const properties = doc as Record<string, unknown>;
-  if (properties.client_id !== id) throw new errors.InvalidClientMetadata('client_id metadata document client_id does not match the URL it was fetched from');
+  if (properties.client_id !== id)
+    throw new errors.InvalidClientMetadata('client_id metadata document client_id does not match the URL it was fetched from');
   if ('client_secret' in properties || 'client_secret_expires_at' in properties) {
     throw new errors.InvalidClientMetadata('client_id metadata document must not contain client_secret or client_secret_expires_at');
   }
@@ -72,7 +74,8 @@ async function readLimited(res: Response): Promise<string> {
   for await (const chunk of res.body ?? []) {
     size += chunk.length;
     // Leaving the loop cancels the stream.
-    if (size > MAX_DOCUMENT_BYTES) throw new errors.InvalidClient('client_id metadata document fetch failed', `larger than ${MAX_DOCUMENT_BYTES} bytes`);
+    if (size > MAX_DOCUMENT_BYTES)
+      throw new errors.InvalidClient('client_id metadata document fetch failed', `larger than ${MAX_DOCUMENT_BYTES} bytes`);
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');

@@ -42,7 +42,11 @@ export function providerConfiguration(o: ProviderOptions): Configuration {
     },
     scopes,
     // The one key is an EC key; a client that registers no grant types may still refresh.
-    clientDefaults: { id_token_signed_response_alg: 'ES256', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] },
+    clientDefaults: {
+      id_token_signed_response_alg: 'ES256',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+    },
     // OAuth 2.1: the code flow only (no implicit or hybrid response types).
     responseTypes: ['code'],
     routes: { authorization: '/authorize', registration: '/register', jwks: '/jwks.json' },
@@ -66,7 +70,8 @@ export function providerConfiguration(o: ProviderOptions): Configuration {
       },
     },
     // Browser-based clients (the MCP Inspector) call the token endpoint from their redirect URI's origin.
-    clientBasedCORS: (_ctx, origin, client) => origin !== 'null' && (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
+    clientBasedCORS: (_ctx, origin, client) =>
+      origin !== 'null' && (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
     ttl: {
       AccessToken: ACCESS_TOKEN_TTL_SECONDS,
       AuthorizationCode: 60,
@@ -92,7 +97,13 @@ export function providerConfiguration(o: ProviderOptions): Configuration {
         getResourceServerInfo: (_ctx, indicator) => {
           const audience = o.audienceFor(indicator);
           if (audience === undefined) throw new errors.InvalidTarget(`${indicator} is not a resource this server issues tokens for`);
-          return { scope: o.scopes.join(' '), audience, accessTokenFormat: 'jwt', accessTokenTTL: ACCESS_TOKEN_TTL_SECONDS, jwt: { sign: { alg: 'ES256' } } };
+          return {
+            scope: o.scopes.join(' '),
+            audience,
+            accessTokenFormat: 'jwt',
+            accessTokenTTL: ACCESS_TOKEN_TTL_SECONDS,
+            jwt: { sign: { alg: 'ES256' } },
+          };
         },
       },
     },

@@ -20,7 +20,9 @@ export function automaticSignIn(provider: () => Provider, accountId: string) {
       details = await p.interactionDetails(req, res);
     } catch {
       // No interaction cookie: the link was opened in another browser, or too late.
-      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end('This sign-in has expired or was opened outside the browser that started it: start again from your MCP client.\n');
+      res
+        .writeHead(400, { 'content-type': 'text/plain; charset=utf-8' })
+        .end('This sign-in has expired or was opened outside the browser that started it: start again from your MCP client.\n');
       return;
     }
     const { prompt, params, session } = details;
@@ -29,10 +31,13 @@ export function automaticSignIn(provider: () => Provider, accountId: string) {
       return;
     }
     const asked = prompt.details as ConsentDetails;
-    const grant = (details.grantId ? await p.Grant.find(details.grantId) : undefined) ?? new p.Grant({ accountId: session.accountId, clientId: String(params.client_id) });
+    const grant =
+      (details.grantId ? await p.Grant.find(details.grantId) : undefined) ??
+      new p.Grant({ accountId: session.accountId, clientId: String(params.client_id) });
     if (asked.missingOIDCScope) grant.addOIDCScope(asked.missingOIDCScope.join(' '));
     if (asked.missingOIDCClaims) grant.addOIDCClaims(asked.missingOIDCClaims);
-    for (const [indicator, scopes] of Object.entries(asked.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+    for (const [indicator, scopes] of Object.entries(asked.missingResourceScopes ?? {}))
+      grant.addResourceScope(indicator, scopes.join(' '));
     const grantId = await grant.save();
     await p.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
   };

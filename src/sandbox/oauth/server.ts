@@ -37,7 +37,14 @@ export function createAuthorizationServer(o: AuthorizationServerOptions): Author
   const build = (key: JWK) => {
     const provider = new Provider(
       o.issuer,
-      providerConfiguration({ keys: [key], scopes: o.scopes, audienceFor: o.audienceFor, projectsFor: () => o.projects, store, cookieKeys }),
+      providerConfiguration({
+        keys: [key],
+        scopes: o.scopes,
+        audienceFor: o.audienceFor,
+        projectsFor: () => o.projects,
+        store,
+        cookieKeys,
+      }),
     );
     return { provider, callback: provider.callback() };
   };
@@ -52,7 +59,13 @@ export function createAuthorizationServer(o: AuthorizationServerOptions): Author
         // oidc-provider sends no CORS headers there, and registration is open here anyway.
         res.setHeader('access-control-allow-origin', '*');
         if (req.method === 'OPTIONS') {
-          res.writeHead(204, { 'access-control-allow-methods': 'POST', 'access-control-allow-headers': 'content-type, authorization', 'access-control-max-age': '3600' }).end();
+          res
+            .writeHead(204, {
+              'access-control-allow-methods': 'POST',
+              'access-control-allow-headers': 'content-type, authorization',
+              'access-control-max-age': '3600',
+            })
+            .end();
           return;
         }
       }

@@ -16,7 +16,12 @@ describe.each(['jobs', 'legacy'] as const)('ComfyUI cancel, %s API', (api) => {
     expect(first).toMatchObject({ outcome: 'cancelled', status_before: 'queued', status_after: 'cancelled', host: 'gpu1' });
     expect(s.stateOf(id)).toBe('absent');
     // ComfyUI forgot it; the gateway's tombstone answers.
-    expect(await backend.getStatus(id, ctx())).toMatchObject({ found: true, status: 'cancelled', raw_status: REMOVED_BY_GATEWAY, host: 'gpu1' });
+    expect(await backend.getStatus(id, ctx())).toMatchObject({
+      found: true,
+      status: 'cancelled',
+      raw_status: REMOVED_BY_GATEWAY,
+      host: 'gpu1',
+    });
     const second = await backend.cancel(id, ctx());
     expect(second).toMatchObject({ outcome: 'already_terminal', status_before: 'cancelled', status_after: 'cancelled' });
     // The running job was not touched.
@@ -31,7 +36,11 @@ describe.each(['jobs', 'legacy'] as const)('ComfyUI cancel, %s API', (api) => {
     expect(first).toMatchObject({ outcome: 'cancel_requested', status_before: 'running', status_after: 'running' });
     clock.advance(2000);
     expect(await backend.getStatus(id, ctx())).toMatchObject({ found: true, status: 'cancelled' });
-    expect(await backend.cancel(id, ctx())).toMatchObject({ outcome: 'already_terminal', status_before: 'cancelled', status_after: 'cancelled' });
+    expect(await backend.cancel(id, ctx())).toMatchObject({
+      outcome: 'already_terminal',
+      status_before: 'cancelled',
+      status_after: 'cancelled',
+    });
     // The next job in line started normally and is not affected.
     const next = s.queue().running[0]![1];
     clock.advance(5000);
@@ -40,7 +49,11 @@ describe.each(['jobs', 'legacy'] as const)('ComfyUI cancel, %s API', (api) => {
 
   it('reports cancelled at once when the interrupt lands before the re-read', async () => {
     const { sim: s, backend } = await oneHost(api, { interruptLatencyMs: 0 });
-    expect(await backend.cancel(s.seeds.running[0]!, ctx())).toMatchObject({ outcome: 'cancelled', status_before: 'running', status_after: 'cancelled' });
+    expect(await backend.cancel(s.seeds.running[0]!, ctx())).toMatchObject({
+      outcome: 'cancelled',
+      status_before: 'running',
+      status_after: 'cancelled',
+    });
   });
 
   it('cancelling twice before the stop is honoured stays a request, never an error', async () => {
@@ -52,7 +65,11 @@ describe.each(['jobs', 'legacy'] as const)('ComfyUI cancel, %s API', (api) => {
 
   it('answers already_terminal for a finished job without sending a cancel', async () => {
     const { sim: s, backend } = await oneHost(api);
-    for (const [state, id] of [['succeeded', s.seeds.succeeded[0]!], ['failed', s.seeds.failed[0]!], ['cancelled', s.seeds.cancelled[0]!]] as const) {
+    for (const [state, id] of [
+      ['succeeded', s.seeds.succeeded[0]!],
+      ['failed', s.seeds.failed[0]!],
+      ['cancelled', s.seeds.cancelled[0]!],
+    ] as const) {
       expect(await backend.cancel(id, ctx())).toMatchObject({ outcome: 'already_terminal', status_before: state, status_after: state });
     }
     expect(s.server.requests.filter((r) => r.method === 'POST')).toEqual([]);

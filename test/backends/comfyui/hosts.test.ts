@@ -17,11 +17,18 @@ describe('ComfyUI adapter: API detection', () => {
       { name: 'old', url: legacySim.server.url },
     ]);
     const asked = new Set<string>();
-    for (const id of [jobsSim.seeds.queued[0]!, legacySim.seeds.running[0]!, UNKNOWN, jobsSim.seeds.failed[0]!, legacySim.seeds.succeeded[0]!]) {
+    for (const id of [
+      jobsSim.seeds.queued[0]!,
+      legacySim.seeds.running[0]!,
+      UNKNOWN,
+      jobsSim.seeds.failed[0]!,
+      legacySim.seeds.succeeded[0]!,
+    ]) {
       asked.add(id);
       expect((await b.getStatus(id, ctx())).found).toBe(id !== UNKNOWN);
     }
-    const probes = (s: ComfyuiSim) => s.server.requests.filter((r) => r.method === 'GET' && /^\/api\/jobs\/[^/]+$/.test(r.path) && !asked.has(r.path.split('/').pop()!));
+    const probes = (s: ComfyuiSim) =>
+      s.server.requests.filter((r) => r.method === 'GET' && /^\/api\/jobs\/[^/]+$/.test(r.path) && !asked.has(r.path.split('/').pop()!));
     expect(probes(jobsSim)).toHaveLength(1);
     expect(probes(legacySim)).toHaveLength(1);
     // The legacy host was then read through /queue and /history, the new one through /api/jobs.

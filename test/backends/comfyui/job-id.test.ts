@@ -30,7 +30,21 @@ const STRING_IDS = [
 describe.each(['jobs', 'legacy'] as const)('ComfyUI job ids, %s API', (api) => {
   it('refuses ids no ComfyUI server could hold or no URL path could name, before any request', async () => {
     const { sim: s, backend } = await oneHost(api);
-    const refused = ['', 'x'.repeat(129), 'x'.repeat(10_000), `${UNKNOWN}\n`, 'a\u0000b', 'tab\there', 'del\u007f', 'c1\u0085', 'line\u2028sep', 'broken\ud800', '\udc00', '.', '..'];
+    const refused = [
+      '',
+      'x'.repeat(129),
+      'x'.repeat(10_000),
+      `${UNKNOWN}\n`,
+      'a\u0000b',
+      'tab\there',
+      'del\u007f',
+      'c1\u0085',
+      'line\u2028sep',
+      'broken\ud800',
+      '\udc00',
+      '.',
+      '..',
+    ];
     for (const id of refused) {
       const problem = backend.validateJobId(id);
       expect(problem, JSON.stringify(id)).toEqual(expect.any(String));
@@ -52,18 +66,30 @@ describe('ComfyUI job ids on a legacy host', () => {
   it('reaches a job under any string id it accepted, each id one percent-encoded path segment', async () => {
     const { sim: s, backend, clock } = await oneHost('legacy', { seed: false });
     // Names of JavaScript object properties are ids like any other: not there yet, so unknown.
-    for (const id of ['constructor', '__proto__', 'toString']) expect(await backend.getStatus(id, ctx())).toMatchObject({ found: false, status: 'unknown' });
+    for (const id of ['constructor', '__proto__', 'toString'])
+      expect(await backend.getStatus(id, ctx())).toMatchObject({ found: false, status: 'unknown' });
     for (const id of STRING_IDS) s.submit({ promptId: id, durationMs: 1000 });
     clock.advance(STRING_IDS.length * 1000);
     for (const id of STRING_IDS) {
-      expect(await backend.getStatus(id, ctx()), JSON.stringify(id)).toMatchObject({ found: true, status: 'succeeded', raw_status: 'success', host: 'gpu1' });
+      expect(await backend.getStatus(id, ctx()), JSON.stringify(id)).toMatchObject({
+        found: true,
+        status: 'succeeded',
+        raw_status: 'success',
+        host: 'gpu1',
+      });
       expect((await backend.cancel(id, ctx())).outcome).toBe('already_terminal');
     }
     const reads = s.server.requests.filter((r) => r.path.startsWith('/history/'));
-    const expected = ['constructor', '__proto__', 'toString', ...STRING_IDS, ...STRING_IDS].map((id) => `/history/${encodeURIComponent(id)}`);
+    const expected = ['constructor', '__proto__', 'toString', ...STRING_IDS, ...STRING_IDS].map(
+      (id) => `/history/${encodeURIComponent(id)}`,
+    );
     expect(reads.map((r) => r.path).sort()).toEqual(expected.sort());
     // Nothing but the probe, /queue and those reads was asked; in particular nothing was posted.
-    expect(s.server.requests.filter((r) => r.path !== '/queue' && !r.path.startsWith('/history/') && !/^\/api\/jobs\/[0-9a-f-]{36}$/.test(r.path))).toEqual([]);
+    expect(
+      s.server.requests.filter(
+        (r) => r.path !== '/queue' && !r.path.startsWith('/history/') && !/^\/api\/jobs\/[0-9a-f-]{36}$/.test(r.path),
+      ),
+    ).toEqual([]);
     expect(s.server.requests.filter((r) => r.method !== 'GET')).toEqual([]);
   });
 
@@ -115,7 +141,7 @@ describe('ComfyUI job ids with a newer host beside an older one', () => {
     return { newer, older, backend };
   }
 
-  it('finds the older host\'s job; the newer host, which could not have accepted the id, truly does not know it', async () => {
+  it("finds the older host's job; the newer host, which could not have accepted the id, truly does not know it", async () => {
     const { newer, backend } = await mixed();
     expect(await backend.getStatus('render-42', ctx())).toMatchObject({ found: true, status: 'succeeded', host: 'old' });
     expect(await backend.getStatus('render-43', ctx())).toEqual({ found: false, status: 'unknown', raw_status: null });

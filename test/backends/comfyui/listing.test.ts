@@ -55,35 +55,43 @@ function timeKey(j: ListedJob): number {
 
 function expectEachOnce(jobs: readonly ListedJob[]): void {
   const ids = jobs.map((j) => j.job_id);
-  expect(ids.filter((id, i) => ids.indexOf(id) !== i), 'listed twice').toEqual([]);
+  expect(
+    ids.filter((id, i) => ids.indexOf(id) !== i),
+    'listed twice',
+  ).toEqual([]);
 }
 
 function expectNewestFirst(jobs: readonly ListedJob[]): void {
   const keys = jobs.map(timeKey);
-  for (let i = 1; i < keys.length; i++) expect(keys[i], `job ${i} (${jobs[i]!.job_id} on ${jobs[i]!.host}) is newer than the one before it`).toBeLessThanOrEqual(keys[i - 1]!);
+  for (let i = 1; i < keys.length; i++)
+    expect(keys[i], `job ${i} (${jobs[i]!.job_id} on ${jobs[i]!.host}) is newer than the one before it`).toBeLessThanOrEqual(keys[i - 1]!);
 }
 
-const listRequests = (s: ComfyuiSim) => s.server.requests.filter((r) => r.method === 'GET' && /^\/(api\/)?(jobs|queue|history)$/.test(r.path));
+const listRequests = (s: ComfyuiSim) =>
+  s.server.requests.filter((r) => r.method === 'GET' && /^\/(api\/)?(jobs|queue|history)$/.test(r.path));
 
 describe('ComfyUI list_jobs: paging through several hosts', () => {
   const ORDER = ['gpu1', 'gpu1', 'gpu2', 'gpu1', 'gpu2', 'gpu2', 'gpu2', 'gpu1', 'gpu1', 'gpu2', 'gpu1', 'gpu2', 'gpu2', 'gpu1'];
 
-  it.each([1, 2, 3, 5, 14, 20])('lists every job of two jobs-API hosts once, newest first across hosts, each with its host (limit %i)', async (limit) => {
-    const { clock, sims, backend } = await project([
-      { name: 'gpu1', api: 'jobs' },
-      { name: 'gpu2', api: 'jobs' },
-    ]);
-    const hostOf = submitInTurn(clock, sims, ORDER);
-    const { jobs, pages } = await listAll(backend, { limit });
+  it.each([1, 2, 3, 5, 14, 20])(
+    'lists every job of two jobs-API hosts once, newest first across hosts, each with its host (limit %i)',
+    async (limit) => {
+      const { clock, sims, backend } = await project([
+        { name: 'gpu1', api: 'jobs' },
+        { name: 'gpu2', api: 'jobs' },
+      ]);
+      const hostOf = submitInTurn(clock, sims, ORDER);
+      const { jobs, pages } = await listAll(backend, { limit });
 
-    expectEachOnce(jobs);
-    expect(jobs.map((j) => j.job_id)).toEqual([...hostOf.keys()].reverse()); // submitted one second apart
-    for (const j of jobs) expect(j.host).toBe(hostOf.get(j.job_id));
-    expect(new Set(jobs.map((j) => j.status))).toEqual(new Set(['queued', 'running', 'succeeded', 'failed']));
-    for (const p of pages) expect(p.jobs.length).toBeLessThanOrEqual(limit);
-    expect(pages.at(-1)!.next).toBeUndefined();
-    expect(pages.every((p) => p.unavailable === undefined)).toBe(true);
-  });
+      expectEachOnce(jobs);
+      expect(jobs.map((j) => j.job_id)).toEqual([...hostOf.keys()].reverse()); // submitted one second apart
+      for (const j of jobs) expect(j.host).toBe(hostOf.get(j.job_id));
+      expect(new Set(jobs.map((j) => j.status))).toEqual(new Set(['queued', 'running', 'succeeded', 'failed']));
+      for (const p of pages) expect(p.jobs.length).toBeLessThanOrEqual(limit);
+      expect(pages.at(-1)!.next).toBeUndefined();
+      expect(pages.every((p) => p.unavailable === undefined)).toBe(true);
+    },
+  );
 
   it('asks a jobs-API host for its own page newest first from its own offset', async () => {
     const { clock, sims, backend } = await project([
@@ -103,28 +111,43 @@ describe('ComfyUI list_jobs: paging through several hosts', () => {
     }
   });
 
-  it.each([1, 2, 4, 7, 30])('lists a jobs-API host and a legacy host together, each job once, newest first where a time is known (limit %i)', async (limit) => {
-    const { clock, sims, backend } = await project([
-      { name: 'gpu1', api: 'jobs' },
-      { name: 'old', api: 'legacy' },
-    ]);
-    const hostOf = submitInTurn(clock, sims, ['old', 'gpu1', 'old', 'old', 'gpu1', 'old', 'gpu1', 'old', 'old', 'gpu1', 'old', 'old']);
-    const { jobs } = await listAll(backend, { limit });
+  it.each([1, 2, 4, 7, 30])(
+    'lists a jobs-API host and a legacy host together, each job once, newest first where a time is known (limit %i)',
+    async (limit) => {
+      const { clock, sims, backend } = await project([
+        { name: 'gpu1', api: 'jobs' },
+        { name: 'old', api: 'legacy' },
+      ]);
+      const hostOf = submitInTurn(clock, sims, ['old', 'gpu1', 'old', 'old', 'gpu1', 'old', 'gpu1', 'old', 'old', 'gpu1', 'old', 'old']);
+      const { jobs } = await listAll(backend, { limit });
 
-    expectEachOnce(jobs);
-    expect(jobs.map((j) => j.job_id).sort()).toEqual([...hostOf.keys()].sort());
-    for (const j of jobs) expect(j.host).toBe(hostOf.get(j.job_id));
-    expectNewestFirst(jobs);
-    // The legacy host's own order: its queue newest submission first, the running job, then its history newest first.
-    const old = sims.old!;
-    const q = old.queue();
-    const expectedOld = [...[...q.pending].sort((a, b) => b[0] - a[0]).map((i) => i[1]), ...q.running.map((i) => i[1]), ...Object.keys(old.history()).reverse()];
-    expect(jobs.filter((j) => j.host === 'old').map((j) => j.job_id)).toEqual(expectedOld);
-  });
+      expectEachOnce(jobs);
+      expect(jobs.map((j) => j.job_id).sort()).toEqual([...hostOf.keys()].sort());
+      for (const j of jobs) expect(j.host).toBe(hostOf.get(j.job_id));
+      expectNewestFirst(jobs);
+      // The legacy host's own order: its queue newest submission first, the running job, then its history newest first.
+      const old = sims.old!;
+      const q = old.queue();
+      const expectedOld = [
+        ...[...q.pending].sort((a, b) => b[0] - a[0]).map((i) => i[1]),
+        ...q.running.map((i) => i[1]),
+        ...Object.keys(old.history()).reverse(),
+      ];
+      expect(jobs.filter((j) => j.host === 'old').map((j) => j.job_id)).toEqual(expectedOld);
+    },
+  );
 
   it('refuses a position this adapter could not have written', async () => {
     const { backend } = await project([{ name: 'gpu1', api: 'jobs' }]);
-    for (const position of ['gpu1:3', 7, [{ offset: 1 }], { gpu1: 3 }, { gpu1: { offset: -1 } }, { gpu1: { offset: 2, page: 1 } }, { gpu1: { offset: 2, done: false } }]) {
+    for (const position of [
+      'gpu1:3',
+      7,
+      [{ offset: 1 }],
+      { gpu1: 3 },
+      { gpu1: { offset: -1 } },
+      { gpu1: { offset: 2, page: 1 } },
+      { gpu1: { offset: 2, done: false } },
+    ]) {
       await expectFailure(backend.list(listQuery({ position })), 'INVALID_ARGUMENT');
     }
   });
@@ -142,28 +165,37 @@ describe('ComfyUI list_jobs: status filters', () => {
   }
 
   it.each([
-    [['succeeded', 'failed'], ['completed', 'failed']],
+    [
+      ['succeeded', 'failed'],
+      ['completed', 'failed'],
+    ],
     [['queued'], ['pending']],
-    [['queued', 'running'], ['in_progress', 'pending']],
+    [
+      ['queued', 'running'],
+      ['in_progress', 'pending'],
+    ],
     [['cancelled'], ['cancelled']],
-  ] as const)('sends %j to a jobs-API host as status=%j and filters a legacy host here, every match once across pages', async (statuses, words) => {
-    const { sims, backend, everything } = await seeded();
-    const wanted = new Set<string>(statuses);
-    const { jobs } = await listAll(backend, { statuses: [...statuses], limit: 2 });
+  ] as const)(
+    'sends %j to a jobs-API host as status=%j and filters a legacy host here, every match once across pages',
+    async (statuses, words) => {
+      const { sims, backend, everything } = await seeded();
+      const wanted = new Set<string>(statuses);
+      const { jobs } = await listAll(backend, { statuses: [...statuses], limit: 2 });
 
-    expectEachOnce(jobs);
-    expect(jobs.every((j) => wanted.has(j.status))).toBe(true);
-    const expected = everything.filter((j) => wanted.has(j.status));
-    expect(expected.some((j) => j.host === 'gpu1') && expected.some((j) => j.host === 'old')).toBe(true);
-    expect(jobs.map((j) => j.job_id).sort()).toEqual(expected.map((j) => j.job_id).sort());
+      expectEachOnce(jobs);
+      expect(jobs.every((j) => wanted.has(j.status))).toBe(true);
+      const expected = everything.filter((j) => wanted.has(j.status));
+      expect(expected.some((j) => j.host === 'gpu1') && expected.some((j) => j.host === 'old')).toBe(true);
+      expect(jobs.map((j) => j.job_id).sort()).toEqual(expected.map((j) => j.job_id).sort());
 
-    const jobsApiReads = sims.gpu1!.server.requests.filter((r) => r.path === '/api/jobs');
-    expect(jobsApiReads.length).toBeGreaterThan(0);
-    for (const r of jobsApiReads) expect(r.query.get('status')!.split(',').sort()).toEqual([...words]);
-    const legacyReads = listRequests(sims.old!);
-    expect(legacyReads.length).toBeGreaterThan(0);
-    for (const r of legacyReads) expect(r.query.has('status'), `${r.path}?${r.query}`).toBe(false);
-  });
+      const jobsApiReads = sims.gpu1!.server.requests.filter((r) => r.path === '/api/jobs');
+      expect(jobsApiReads.length).toBeGreaterThan(0);
+      for (const r of jobsApiReads) expect(r.query.get('status')!.split(',').sort()).toEqual([...words]);
+      const legacyReads = listRequests(sims.old!);
+      expect(legacyReads.length).toBeGreaterThan(0);
+      for (const r of legacyReads) expect(r.query.has('status'), `${r.path}?${r.query}`).toBe(false);
+    },
+  );
 
   it('lists only unknown jobs as none, without asking a jobs-API host to list', async () => {
     const { sims, backend } = await seeded();
@@ -232,7 +264,22 @@ describe('ComfyUI list_jobs: hosts that cannot answer', () => {
       { name: 'gpu1', api: 'jobs' },
       { name: 'gpu2', api: 'jobs' },
     ]);
-    const hostOf = submitInTurn(clock, sims, ['gpu1', 'gpu2', 'gpu1', 'gpu2', 'gpu1', 'gpu2', 'gpu1', 'gpu2', 'gpu1', 'gpu2', 'gpu1', 'gpu1', 'gpu1', 'gpu1']);
+    const hostOf = submitInTurn(clock, sims, [
+      'gpu1',
+      'gpu2',
+      'gpu1',
+      'gpu2',
+      'gpu1',
+      'gpu2',
+      'gpu1',
+      'gpu2',
+      'gpu1',
+      'gpu2',
+      'gpu1',
+      'gpu1',
+      'gpu1',
+      'gpu1',
+    ]);
     const { jobs, pages } = await listAll(backend, { limit: 2 }, (_page, n) => {
       if (n === 1) sims.gpu2!.server.setFault({ kind: 'status', status: 500 });
       if (n === 3) sims.gpu2!.server.setFault(null);
@@ -269,7 +316,11 @@ describe('ComfyUI list_jobs: a legacy host', () => {
 
     expectEachOnce(jobs);
     const q = old.queue();
-    expect(jobs.map((j) => j.job_id)).toEqual([...q.pending.map((i) => i[1]), ...q.running.map((i) => i[1]), ...Object.keys(old.history()).reverse()]);
+    expect(jobs.map((j) => j.job_id)).toEqual([
+      ...q.pending.map((i) => i[1]),
+      ...q.running.map((i) => i[1]),
+      ...Object.keys(old.history()).reverse(),
+    ]);
     expect(pages.length).toBe(7);
     // Each page reads /history further from its newest end.
     const maxItems = old.server.requests.filter((r) => r.path === '/history').map((r) => Number(r.query.get('max_items')));
@@ -292,7 +343,11 @@ describe('ComfyUI list_jobs: a legacy host', () => {
 
   it('filters a legacy host here across pages, each match once', async () => {
     const { clock, sims, backend } = await project([{ name: 'old', api: 'legacy' }]);
-    const hostOf = submitInTurn(clock, sims, Array.from({ length: 30 }, () => 'old'));
+    const hostOf = submitInTurn(
+      clock,
+      sims,
+      Array.from({ length: 30 }, () => 'old'),
+    );
     clock.advance(10 * 60_000); // everything has run: every third failed
     const failed = [...hostOf.keys()].filter((id) => sims.old!.historyEntry(id)?.status?.status_str === 'error');
     expect(failed.length).toBe(10);
@@ -320,7 +375,11 @@ describe('ComfyUI list_jobs: jobs created between pages', () => {
 
   it('does not list a job twice when a legacy host gets a new job between pages that end in its history', async () => {
     const { clock, sims, backend } = await project([{ name: 'old', api: 'legacy' }]);
-    const hostOf = submitInTurn(clock, sims, Array.from({ length: 10 }, () => 'old'));
+    const hostOf = submitInTurn(
+      clock,
+      sims,
+      Array.from({ length: 10 }, () => 'old'),
+    );
     clock.advance(60_000); // all of them in history
     const { jobs } = await listAll(backend, { limit: 3 }, () => {
       clock.advance(1000);
@@ -357,7 +416,12 @@ describe('ComfyUI list_jobs: jobs created between pages', () => {
       }
     });
     expectEachOnce(jobs);
-    expect(jobs.map((j) => j.job_id).filter((id) => id === oldest || batch.includes(id)).sort()).toEqual([oldest, ...batch].sort());
+    expect(
+      jobs
+        .map((j) => j.job_id)
+        .filter((id) => id === oldest || batch.includes(id))
+        .sort(),
+    ).toEqual([oldest, ...batch].sort());
   });
 
   // Known bug (reported): a legacy host's queue carries no times, so the position cannot recognise
@@ -371,6 +435,11 @@ describe('ComfyUI list_jobs: jobs created between pages', () => {
       sims.old!.submit({ durationMs: 60_000 });
     });
     expectEachOnce(jobs);
-    expect(jobs.map((j) => j.job_id).filter((id) => before.includes(id)).sort()).toEqual([...before].sort());
+    expect(
+      jobs
+        .map((j) => j.job_id)
+        .filter((id) => before.includes(id))
+        .sort(),
+    ).toEqual([...before].sort());
   });
 });

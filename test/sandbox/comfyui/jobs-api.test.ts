@@ -10,10 +10,20 @@ describe('ComfyUI simulation: jobs API', () => {
     const get = async (id: string) => (await call(sim, 'GET', `/api/jobs/${id}`)).json;
     expect((await get(sim.seeds.queued[0]!)).status).toBe('pending');
     const running = await get(sim.seeds.running[0]!);
-    expect(running).toMatchObject({ status: 'in_progress', priority: expect.any(Number), create_time: expect.any(Number), workflow: expect.any(Object) });
+    expect(running).toMatchObject({
+      status: 'in_progress',
+      priority: expect.any(Number),
+      create_time: expect.any(Number),
+      workflow: expect.any(Object),
+    });
     expect(running).not.toHaveProperty('execution_start_time'); // absent keys are dropped
     const ok = await get(sim.seeds.succeeded[0]!);
-    expect(ok).toMatchObject({ status: 'completed', outputs_count: 1, execution_start_time: expect.any(Number), execution_end_time: expect.any(Number) });
+    expect(ok).toMatchObject({
+      status: 'completed',
+      outputs_count: 1,
+      execution_start_time: expect.any(Number),
+      execution_end_time: expect.any(Number),
+    });
     expect(ok.outputs).toEqual(sim.historyEntry(sim.seeds.succeeded[0]!)!.outputs);
     expect(ok.execution_status.status_str).toBe('success');
     expect(ok.preview_output).toMatchObject({ mediaType: 'images', type: 'output' });

@@ -39,7 +39,13 @@ describe('ComfyUI simulation: queue and history', () => {
     expect(f.status).toMatchObject({ status_str: 'error', completed: false });
     const err = f.status!.messages.at(-1)!;
     expect(err[0]).toBe('execution_error');
-    expect(err[1]).toMatchObject({ prompt_id: failed, node_id: expect.any(String), node_type: expect.any(String), exception_message: expect.any(String), exception_type: expect.any(String) });
+    expect(err[1]).toMatchObject({
+      prompt_id: failed,
+      node_id: expect.any(String),
+      node_type: expect.any(String),
+      exception_message: expect.any(String),
+      exception_type: expect.any(String),
+    });
     expect(err[1].traceback).toBeInstanceOf(Array);
 
     const cancelled = sim.seeds.cancelled[0]!;

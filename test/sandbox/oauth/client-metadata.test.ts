@@ -22,7 +22,19 @@ describe('isLoopbackClientId', () => {
   });
 
   it('leaves every other client_id to oidc-provider (plain ids, public https URLs) and refuses malformed ones', () => {
-    for (const id of ['sandbox-client', 'https://claude.ai/oauth/client.json', 'http://example.com/c', 'http://127.0.0.1/', 'http://127.0.0.1:4000', 'http://127.0.0.1/c#frag', 'http://u:p@127.0.0.1/c', 'http://127.0.0.1/a/../c', 'http://127.0.0.1/a/%2e%2e/c', 'ftp://127.0.0.1/c', 'http://10.0.0.1/c']) {
+    for (const id of [
+      'sandbox-client',
+      'https://claude.ai/oauth/client.json',
+      'http://example.com/c',
+      'http://127.0.0.1/',
+      'http://127.0.0.1:4000',
+      'http://127.0.0.1/c#frag',
+      'http://u:p@127.0.0.1/c',
+      'http://127.0.0.1/a/../c',
+      'http://127.0.0.1/a/%2e%2e/c',
+      'ftp://127.0.0.1/c',
+      'http://10.0.0.1/c',
+    ]) {
       expect(isLoopbackClientId(id), id).toBe(false);
     }
   });
@@ -31,7 +43,11 @@ describe('isLoopbackClientId', () => {
 describe('fetchClientMetadataDocument', () => {
   it('fetches the document without following redirects and gives public clients token_endpoint_auth_method none', async () => {
     const { fn, asked } = answering({ client_id: ID, redirect_uris: ['http://127.0.0.1:9/cb'] });
-    expect(await fetchClientMetadataDocument(ID, fn)).toEqual({ client_id: ID, redirect_uris: ['http://127.0.0.1:9/cb'], token_endpoint_auth_method: 'none' });
+    expect(await fetchClientMetadataDocument(ID, fn)).toEqual({
+      client_id: ID,
+      redirect_uris: ['http://127.0.0.1:9/cb'],
+      token_endpoint_auth_method: 'none',
+    });
     expect(asked).toHaveLength(1);
     expect(asked[0]!.url).toBe(ID);
     expect(asked[0]!.init?.redirect).toBe('manual');
@@ -45,13 +61,21 @@ describe('fetchClientMetadataDocument', () => {
     ['no JSON', 'hello', /not JSON/],
   ])('refuses a document with %s', async (_what, body, message) => {
     // oidc-provider's errors: the code as the message, the reason in error_description.
-    await expect(fetchClientMetadataDocument(ID, answering(body).fn)).rejects.toMatchObject({ error: 'invalid_client_metadata', error_description: expect.stringMatching(message) });
+    await expect(fetchClientMetadataDocument(ID, answering(body).fn)).rejects.toMatchObject({
+      error: 'invalid_client_metadata',
+      error_description: expect.stringMatching(message),
+    });
   });
 
   it('refuses a redirect, an error status, a document over 64 KiB and a server that is down, as invalid_client', async () => {
-    await expect(fetchClientMetadataDocument(ID, answering('', { status: 302, headers: { location: 'http://elsewhere/' } }).fn)).rejects.toMatchObject({ error: 'invalid_client', error_detail: expect.stringContaining('302') });
+    await expect(
+      fetchClientMetadataDocument(ID, answering('', { status: 302, headers: { location: 'http://elsewhere/' } }).fn),
+    ).rejects.toMatchObject({ error: 'invalid_client', error_detail: expect.stringContaining('302') });
     await expect(fetchClientMetadataDocument(ID, answering('nope', { status: 404 }).fn)).rejects.toMatchObject({ error: 'invalid_client' });
-    await expect(fetchClientMetadataDocument(ID, answering({ client_id: ID, padding: 'x'.repeat(70_000) }).fn)).rejects.toMatchObject({ error: 'invalid_client', error_detail: expect.stringContaining('larger') });
+    await expect(fetchClientMetadataDocument(ID, answering({ client_id: ID, padding: 'x'.repeat(70_000) }).fn)).rejects.toMatchObject({
+      error: 'invalid_client',
+      error_detail: expect.stringContaining('larger'),
+    });
     await expect(fetchClientMetadataDocument('http://127.0.0.1:9/c.json')).rejects.toMatchObject({ error: 'invalid_client' });
   });
 });

@@ -24,7 +24,10 @@ interface Tokens {
 let issuer: SandboxIssuer;
 beforeAll(async () => {
   issuer = await startSandboxIssuer({
-    authorizationServer: { scopes: ['jobs:read', 'jobs:cancel'], audienceFor: (indicator) => (indicator === GATEWAY ? GATEWAY : undefined) },
+    authorizationServer: {
+      scopes: ['jobs:read', 'jobs:cancel'],
+      audienceFor: (indicator) => (indicator === GATEWAY ? GATEWAY : undefined),
+    },
   });
 });
 afterAll(async () => issuer?.close());
@@ -38,7 +41,13 @@ async function register(metadata: Record<string, unknown> = {}): Promise<Record<
   const res = await fetch(`${issuer.issuer}/register`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ client_name: 'test client', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], ...metadata }),
+    body: JSON.stringify({
+      client_name: 'test client',
+      redirect_uris: [REDIRECT],
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      ...metadata,
+    }),
   });
   expect(res.status, await res.clone().text()).toBe(201);
   return (await res.json()) as Record<string, any>;
@@ -46,14 +55,25 @@ async function register(metadata: Record<string, unknown> = {}): Promise<Record<
 
 function authorizeUrl(clientId: string, params: Record<string, string>): URL {
   const url = new URL(`${issuer.issuer}/authorize`);
-  for (const [k, v] of Object.entries({ response_type: 'code', client_id: clientId, redirect_uri: REDIRECT, state: randomBytes(8).toString('hex'), resource: GATEWAY, ...params })) {
+  for (const [k, v] of Object.entries({
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: REDIRECT,
+    state: randomBytes(8).toString('hex'),
+    resource: GATEWAY,
+    ...params,
+  })) {
     url.searchParams.set(k, v);
   }
   return url;
 }
 
 async function token(body: Record<string, string>): Promise<{ status: number; json: Record<string, any> }> {
-  const res = await fetch(`${issuer.issuer}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body) });
+  const res = await fetch(`${issuer.issuer}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(body),
+  });
   return { status: res.status, json: (await res.json()) as Record<string, any> };
 }
 
@@ -65,7 +85,14 @@ async function codeFlow(browser: Browser, clientId: string, scope: string): Prom
   expect(callback.searchParams.get('state')).toBe(start.searchParams.get('state'));
   const code = callback.searchParams.get('code');
   expect(code, callback.href).toBeTruthy();
-  const r = await token({ grant_type: 'authorization_code', code: code!, redirect_uri: REDIRECT, client_id: clientId, code_verifier: verifier, resource: GATEWAY });
+  const r = await token({
+    grant_type: 'authorization_code',
+    code: code!,
+    redirect_uri: REDIRECT,
+    client_id: clientId,
+    code_verifier: verifier,
+    resource: GATEWAY,
+  });
   expect(r.status, JSON.stringify(r.json)).toBe(200);
   return { tokens: r.json as Tokens, prompts, callback };
 }
@@ -106,7 +133,10 @@ describe('the sandbox authorization server', () => {
     expect(tokens.scope).toBe('jobs:read');
     expect(tokens.refresh_token).toBeTruthy();
     expect(decodeProtectedHeader(tokens.access_token)).toMatchObject({ alg: 'ES256', typ: 'at+jwt' });
-    const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(issuer.jwksUri)), { issuer: issuer.issuer, audience: GATEWAY });
+    const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(issuer.jwksUri)), {
+      issuer: issuer.issuer,
+      audience: GATEWAY,
+    });
     expect(payload).toMatchObject({ sub: 'sandbox-user', client_id: client.client_id, scope: 'jobs:read', projects: ['*'] });
 
     // The printed tokens are signed with the same key.
@@ -132,12 +162,21 @@ describe('the sandbox authorization server', () => {
     expect(reg.headers.get('access-control-allow-origin')).toBe('*');
     // The token endpoint answers CORS for a public client's redirect origin (oidc-provider's client-based CORS).
     const { client_id: clientId } = (await reg.json()) as { client_id: string };
-    const tokenPreflight = await fetch(`${issuer.issuer}/token`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } });
+    const tokenPreflight = await fetch(`${issuer.issuer}/token`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST' },
+    });
     expect(tokenPreflight.headers.get('access-control-allow-origin')).toBe(origin);
     const refused = await fetch(`${issuer.issuer}/token`, {
       method: 'POST',
       headers: { origin, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code: 'nope', client_id: clientId, redirect_uri: `${origin}/oauth/callback`, code_verifier: 'x'.repeat(43) }),
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: 'nope',
+        client_id: clientId,
+        redirect_uri: `${origin}/oauth/callback`,
+        code_verifier: 'x'.repeat(43),
+      }),
     });
     expect(refused.headers.get('access-control-allow-origin')).toBe(origin);
   });
@@ -145,7 +184,12 @@ describe('the sandbox authorization server', () => {
   it('refreshes: a new access token for the same gateway and scope', async () => {
     const client = await register();
     const { tokens } = await codeFlow(new Browser(), client.client_id, 'jobs:read');
-    const r = await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token!, client_id: client.client_id, resource: GATEWAY });
+    const r = await token({
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token!,
+      client_id: client.client_id,
+      resource: GATEWAY,
+    });
     expect(r.status, JSON.stringify(r.json)).toBe(200);
     expect(r.json.access_token).not.toBe(tokens.access_token);
     expect(decodeJwt(r.json.access_token)).toMatchObject({ aud: GATEWAY, scope: 'jobs:read', sub: 'sandbox-user' });
@@ -172,7 +216,13 @@ describe('the sandbox authorization server', () => {
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
       const id = `${base}/oauth/client.json`;
-      docs.set('/oauth/client.json', { client_id: id, client_name: 'a local agent', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none', grant_types: ['authorization_code'] });
+      docs.set('/oauth/client.json', {
+        client_id: id,
+        client_name: 'a local agent',
+        redirect_uris: [REDIRECT],
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code'],
+      });
       const { tokens } = await codeFlow(new Browser(), id, 'jobs:read');
       expect(decodeJwt(tokens.access_token)).toMatchObject({ client_id: id, aud: GATEWAY, scope: 'jobs:read' });
       expect(tokens.refresh_token).toBeUndefined(); // its document asks for no refresh_token grant
@@ -181,7 +231,11 @@ describe('the sandbox authorization server', () => {
       docs.set('/oauth/impostor.json', { client_id: id, redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' });
       const { challenge } = pkce();
       await expect(
-        new Browser().authorize(authorizeUrl(impostor, { scope: 'jobs:read', code_challenge: challenge, code_challenge_method: 'S256' }), REDIRECT, { login: '', password: '' }),
+        new Browser().authorize(
+          authorizeUrl(impostor, { scope: 'jobs:read', code_challenge: challenge, code_challenge_method: 'S256' }),
+          REDIRECT,
+          { login: '', password: '' },
+        ),
       ).rejects.toThrow(/invalid_client.*client_id does not match/);
     } finally {
       server.closeAllConnections();
@@ -193,11 +247,19 @@ describe('the sandbox authorization server', () => {
     const client = await register();
     const browser = new Browser();
     const noPkce = await browser.authorize(authorizeUrl(client.client_id, { scope: 'jobs:read' }), REDIRECT, { login: '', password: '' });
-    expect(Object.fromEntries(noPkce.callback.searchParams)).toMatchObject({ error: 'invalid_request', error_description: expect.stringMatching(/PKCE/) });
+    expect(Object.fromEntries(noPkce.callback.searchParams)).toMatchObject({
+      error: 'invalid_request',
+      error_description: expect.stringMatching(/PKCE/),
+    });
 
     const { challenge } = pkce();
     const other = await browser.authorize(
-      authorizeUrl(client.client_id, { scope: 'jobs:read', code_challenge: challenge, code_challenge_method: 'S256', resource: 'https://elsewhere.example/mcp' }),
+      authorizeUrl(client.client_id, {
+        scope: 'jobs:read',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        resource: 'https://elsewhere.example/mcp',
+      }),
       REDIRECT,
       { login: '', password: '' },
     );
@@ -207,7 +269,10 @@ describe('the sandbox authorization server', () => {
   it('says plainly when a sign-in link is opened without the browser that started it', async () => {
     const client = await register();
     const { challenge } = pkce();
-    const res = await fetch(authorizeUrl(client.client_id, { scope: 'jobs:read', code_challenge: challenge, code_challenge_method: 'S256' }), { redirect: 'manual' });
+    const res = await fetch(
+      authorizeUrl(client.client_id, { scope: 'jobs:read', code_challenge: challenge, code_challenge_method: 'S256' }),
+      { redirect: 'manual' },
+    );
     const interaction = new URL(res.headers.get('location')!, issuer.issuer);
     expect(interaction.pathname).toMatch(/^\/interaction\//);
     const cookieless = await fetch(interaction, { redirect: 'manual' });
@@ -216,7 +281,9 @@ describe('the sandbox authorization server', () => {
   });
 
   it('after a key rotation, signs with the new key, which the JWKS publishes, and keeps its sessions and clients', async () => {
-    const rotating = await startSandboxIssuer({ authorizationServer: { scopes: ['jobs:read', 'jobs:cancel'], audienceFor: (i) => (i === GATEWAY ? GATEWAY : undefined) } });
+    const rotating = await startSandboxIssuer({
+      authorizationServer: { scopes: ['jobs:read', 'jobs:cancel'], audienceFor: (i) => (i === GATEWAY ? GATEWAY : undefined) },
+    });
     try {
       const res = await fetch(`${rotating.issuer}/register`, {
         method: 'POST',
