@@ -20,6 +20,9 @@ import { createCallerRateLimit } from './mcp/caller-rate-limit.ts';
 import { createStateStore } from './state/store.ts';
 import { createTokenVerifier, type TokenVerifier } from './auth/token-verifier.ts';
 import { authenticate, requireScopes } from './auth/middleware.ts';
+import { createCallerFactory } from './auth/caller.ts';
+import type { Principal } from './auth/principal.ts';
+import type { Caller } from './jobs/caller.ts';
 import { metadataHandler, metadataPaths, metadataUrl } from './auth/metadata.ts';
 import { createMetrics, type GatewayMetrics } from './observability/metrics.ts';
 import { createLogger } from './observability/logger.ts';
@@ -79,7 +82,6 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     config.projects.map((p) => ({
       reference: p.reference,
       aliases: p.aliases,
-      access: p.access,
       backend: createBackend(p, {
         defaultTimeoutMs: config.defaults.timeout_ms,
         ...(deps.now ? { now: deps.now } : {}),
@@ -184,7 +186,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       let auth;
       if (config.auth.mode === 'oauth') {
         verifier = createTokenVerifier(config.auth, config.auth.audience === undefined ? [mcpUrl] : [config.auth.audience].flat());
-        auth = authParts(config.auth, verifier, mcpUrl, logger, metrics);
+        auth = authParts(config.auth, verifier, mcpUrl, logger, metrics, createCallerFactory(config.projects));
         void verifier.warmUp();
       }
       const onRequest = () => {
@@ -271,13 +273,21 @@ async function bind(server: HttpServer, port: number, host: string): Promise<num
 }
 
 /** The resource-server parts for one gateway: middlewares and protected-resource metadata. */
-function authParts(config: OAuthConfig, verifier: TokenVerifier, resource: string, logger: Logger, metrics: GatewayMetrics) {
+function authParts(
+  config: OAuthConfig,
+  verifier: TokenVerifier,
+  resource: string,
+  logger: Logger,
+  metrics: GatewayMetrics,
+  callerOf: (principal: Principal) => Caller,
+) {
   const options = {
     verifier,
     metadataUrl: metadataUrl(resource),
     scopes: config.scopes,
     logger,
     onFailure: (reason: string) => metrics.authFailure(reason),
+    callerOf,
   };
   return {
     authenticate: authenticate(options),

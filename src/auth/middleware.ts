@@ -7,13 +7,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { rpcError } from '../http/rpc-error.ts';
 import { challenge } from './metadata.ts';
+import type { Caller } from '../jobs/caller.ts';
 import type { Principal } from './principal.ts';
 import { AuthFailure, type AuthFailureReason, type TokenVerifier } from './token-verifier.ts';
 
 /** The request once authenticated; the SDK hands `auth` to its handlers as authInfo. */
 export interface AuthenticatedRequest extends IncomingMessage {
   principal?: Principal;
-  auth?: { token: string; clientId: string; scopes: string[]; expiresAt: number; extra: { principal: Principal } };
+  auth?: { token: string; clientId: string; scopes: string[]; expiresAt: number; extra: { principal: Principal; caller: Caller } };
 }
 
 export interface AuthMiddlewareOptions {
@@ -23,6 +24,8 @@ export interface AuthMiddlewareOptions {
   logger: Logger;
   /** Told about every refusal (metrics). */
   onFailure?: (reason: AuthFailureReason) => void;
+  /** The job service's caller for a verified principal (made once per remembered principal). */
+  callerOf: (principal: Principal) => Caller;
 }
 
 /**
@@ -66,7 +69,7 @@ export function authenticate(
         clientId: principal.clientId ?? principal.subject ?? '',
         scopes: [...principal.scopes],
         expiresAt: principal.expiresAt,
-        extra: { principal },
+        extra: { principal, caller: options.callerOf(principal) },
       };
       records.set(principal, record);
     }

@@ -3,10 +3,9 @@
 // in list-jobs.ts).
 import { BACKEND_ERROR_CODES, type BackendErrorCode } from './backend-error.ts';
 import type { ProjectRegistry } from './registry.ts';
-import type { Principal } from '../auth/principal.ts';
+import { callerKey, type Caller } from './caller.ts';
 import { boundedRaw, errorOutcome, fail, resolveProject } from './outcomes.ts';
 import { isTerminal, type BackendKind, type CancelReport, type JobStatus, type JobStatusReport } from './model.ts';
-import { principalKey } from '../auth/principal.ts';
 import type { WaitHeartbeat, WaitHub } from './waits.ts';
 import { createListJobs, type ListArgs, type ListJobsResult } from './list-jobs.ts';
 
@@ -60,7 +59,7 @@ export interface JobServiceHooks {
 /** Who asks (undefined without authentication), the signal that aborts the call, and the MCP request's id. */
 export interface CallOptions {
   signal: AbortSignal;
-  caller?: Principal | undefined;
+  caller?: Caller | undefined;
   requestId?: string | undefined;
   /** Called every few seconds while the call waits (the MCP layer turns it into progress notifications). */
   onHeartbeat?: ((beat: WaitHeartbeat) => void) | undefined;
@@ -108,8 +107,8 @@ export function createJobService(registry: ProjectRegistry, hooks: JobServiceHoo
   }
 
   /** Takes one of the caller's wait slots, or the RATE_LIMITED error when it holds its maximum. */
-  function enterWait(caller: Principal | undefined, ref: JobRef): { release: () => void } | { error: Outcome<never> } {
-    const release = waits.enter(caller ? principalKey(caller) : 'anonymous');
+  function enterWait(caller: Caller | undefined, ref: JobRef): { release: () => void } | { error: Outcome<never> } {
+    const release = waits.enter(callerKey(caller));
     if (release) return { release };
     return {
       error: fail(
@@ -124,7 +123,7 @@ export function createJobService(registry: ProjectRegistry, hooks: JobServiceHoo
     };
   }
 
-  function locate(projectReference: string, jobId: string, caller: Principal | undefined) {
+  function locate(projectReference: string, jobId: string, caller: Caller | undefined) {
     const found = resolveProject(registry, projectReference, caller);
     if ('error' in found) return found;
     const { project } = found;

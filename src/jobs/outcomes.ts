@@ -1,7 +1,6 @@
 // Shaping a tool call's answer: the project lookup every tool starts with, and tool errors with a
 // stable code and fixed sentences (a backend's own words go to the log only).
-import { canAccess } from '../auth/project-access.ts';
-import type { Principal } from '../auth/principal.ts';
+import type { Caller } from './caller.ts';
 import { isBackendError, type BackendError } from './backend-error.ts';
 import type { CallOptions, JobRef, JobServiceHooks, Outcome, ToolError, ToolErrorCode, ToolOperation } from './job-service.ts';
 import type { Project, ProjectRegistry } from './registry.ts';
@@ -13,10 +12,10 @@ export type Where = { project_reference?: string; backend?: JobRef['backend']; j
 export function resolveProject(
   registry: ProjectRegistry,
   projectReference: string,
-  caller: Principal | undefined,
+  caller: Caller | undefined,
 ): { project: Project } | { error: Outcome<never> } {
   const project = registry.resolve(projectReference);
-  if (project && canAccess(caller, project)) return { project };
+  if (project && (caller === undefined || caller.mayUse(project))) return { project };
   // Never leak which projects exist.
   return {
     error: fail(

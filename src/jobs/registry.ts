@@ -1,12 +1,10 @@
 // Resolves a caller's project_reference (a reference or any alias) to a project and its backend.
-import type { ProjectAccess } from '../config/schema.ts';
 import type { JobBackend } from './backend.ts';
 
 export interface Project {
   /** The canonical reference, echoed in results whatever name the caller used. */
   reference: string;
   aliases: readonly string[];
-  access?: ProjectAccess | undefined;
   backend: JobBackend;
 }
 

@@ -3,7 +3,7 @@
 // One function for both paths, so the two can never answer differently.
 import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
 import type { JobService } from '../jobs/job-service.ts';
-import { principalKey, type Principal } from '../auth/principal.ts';
+import { callerKey, type Caller } from '../jobs/caller.ts';
 import type { CallerRateLimit } from './caller-rate-limit.ts';
 import type { WaitHeartbeat } from '../jobs/waits.ts';
 import { TOOL_DEFINITIONS, callTool, createResultMaker, isToolName, type ToolName } from './tools.ts';
@@ -23,7 +23,7 @@ export interface ToolCallEvent {
   arguments: Record<string, unknown> | undefined;
   result: CallToolResult;
   seconds: number;
-  caller: Principal | undefined;
+  caller: Caller | undefined;
   requestId: string | undefined;
 }
 
@@ -39,7 +39,7 @@ export interface CallContext {
   signal: AbortSignal;
   /** Present when the client asked for progress (such calls take the SDK's path, which can stream). */
   progress?: ProgressSender | undefined;
-  caller: Principal | undefined;
+  caller: Caller | undefined;
   requestId: string | undefined;
 }
 
@@ -67,7 +67,7 @@ export function createToolDispatcher(deps: DispatcherDeps): ToolDispatcher {
       }
       const started = performance.now();
       const caller = context.caller;
-      const wait = deps.rateLimit ? await deps.rateLimit.take(caller ? principalKey(caller) : 'anonymous') : 0;
+      const wait = deps.rateLimit ? await deps.rateLimit.take(callerKey(caller)) : 0;
       const onHeartbeat = context.progress ? heartbeatSender(context.progress) : undefined;
       // The budget is taken once per call: a call that waits a minute costs what an instant one does.
       const result =

@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { createMcpHandler, type AuthInfo, type Server } from '@modelcontextprotocol/server';
 import { toNodeHandler } from '@modelcontextprotocol/node';
-import type { Principal } from '../auth/principal.ts';
+import type { Caller } from '../jobs/caller.ts';
 import type { ToolDispatcher } from './dispatch.ts';
 import { createLeanPathFilter, createLeanResultEncoder } from './fast-path.ts';
 import { rpcError } from '../http/rpc-error.ts';
@@ -69,7 +69,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
       };
       res.once('close', onClose);
       try {
-        const caller = (req.auth?.extra as { principal?: Principal } | undefined)?.principal;
+        const caller = (req.auth?.extra as { caller?: Caller } | undefined)?.caller;
         const result = await dispatcher.call(call.name, call.arguments, { signal: abort.signal, caller, requestId: options.requestId() });
         if (abort.signal.aborted) return; // nothing more may be sent for a cancelled request
         const text = encodeLeanResult(call, result);

@@ -4,7 +4,7 @@
 // INVALID_ARGUMENT tool errors with a stable code. Everything costly (tool definitions, the JSON
 // Schema validator, the dispatcher) is built once per gateway and shared by every instance.
 import { ProtocolError, ProtocolErrorCode, Server, type CacheHint, type jsonSchemaValidator } from '@modelcontextprotocol/server';
-import type { Principal } from '../auth/principal.ts';
+import type { Caller } from '../jobs/caller.ts';
 import type { ProgressSender, ToolDispatcher } from './dispatch.ts';
 
 export interface ServerFactoryDeps {
@@ -43,7 +43,7 @@ export function createServerFactory(deps: ServerFactoryDeps): () => Server {
     server.setRequestHandler('tools/call', async (request, ctx) => {
       const { name, arguments: args } = request.params;
       if (!deps.dispatcher.has(name)) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name.slice(0, 128)}`);
-      const caller = (ctx.http?.authInfo?.extra as { principal?: Principal } | undefined)?.principal;
+      const caller = (ctx.http?.authInfo?.extra as { caller?: Caller } | undefined)?.caller;
       const token = ctx.mcpReq._meta?.progressToken;
       const progress: ProgressSender | undefined =
         token === undefined

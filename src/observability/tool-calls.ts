@@ -45,8 +45,8 @@ export function toolCallRecorder(deps: {
       {
         event: 'tool_call',
         request_id: e.requestId,
-        subject: e.caller?.subject,
-        client_id: e.caller?.clientId,
+        subject: e.caller?.identity.subject,
+        client_id: e.caller?.identity.clientId,
         tool: e.tool,
         project,
         backend: body.backend?.name,
@@ -60,9 +60,9 @@ export function toolCallRecorder(deps: {
       const reason = e.arguments?.reason;
       deps.audit.write({
         request_id: e.requestId,
-        subject: e.caller?.subject,
-        client_id: e.caller?.clientId,
-        issuer: e.caller?.issuer,
+        subject: e.caller?.identity.subject,
+        client_id: e.caller?.identity.clientId,
+        issuer: e.caller?.identity.issuer,
         project: project ?? '',
         backend: body.backend?.name,
         backend_kind: body.backend?.kind,
