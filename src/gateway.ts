@@ -17,7 +17,7 @@ import { createApp } from './http/app.ts';
 import { createAdminApp } from './http/admin.ts';
 import { createRequestContextStore } from './http/request-context.ts';
 import { createCallerRateLimit } from './mcp/caller-rate-limit.ts';
-import { createStateStore } from './state/store.ts';
+import { createStateStore } from './state/create-store.ts';
 import { createTokenVerifier, type TokenVerifier } from './auth/token-verifier.ts';
 import { authenticate, requireScopes } from './auth/middleware.ts';
 import { createCallerFactory } from './auth/caller.ts';
@@ -102,8 +102,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const service = createJobService(
     registry,
     {
-      onInternalError: (err, op, requestId) =>
-        logger.error({ err, tool: op, request_id: requestId }, 'tool call failed inside the gateway'),
+      onInternalError: (err, tool, requestId) => logger.error({ err, tool, request_id: requestId }, 'tool call failed inside the gateway'),
       onBackendError: backendFailureLogger(logger, traceSettings ? () => context.getStore()?.operation?.span?.ids : undefined),
     },
     { waits },

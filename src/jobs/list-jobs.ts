@@ -1,9 +1,19 @@
 // list_jobs, independent of MCP: resolve the project, read the cursor, ask the adapter for one page,
 // and shape the jobs in the unified vocabulary with the cursor of the next page.
-import type { CallOptions, JobRef, JobServiceHooks, Outcome, ToolError } from './job-service.ts';
 import { LIST_LIMIT_DEFAULT, type ListedJob } from './listing.ts';
 import { isTerminal, type JobStatus, type JobStatusReport } from './model.ts';
-import { boundedRaw, errorOutcome, fail, resolveProject, toolErrorOf } from './outcomes.ts';
+import {
+  boundedRaw,
+  errorReply,
+  fail,
+  resolveProject,
+  toolErrorOf,
+  type JobRef,
+  type JobServiceHooks,
+  type Reply,
+  type ServiceCallContext,
+  type ToolError,
+} from './replies.ts';
 import type { ProjectRegistry } from './registry.ts';
 
 export interface ListArgs {
@@ -36,7 +46,7 @@ interface Cursor {
 }
 
 export function createListJobs(registry: ProjectRegistry, hooks: JobServiceHooks) {
-  return async function listJobs(args: ListArgs, options: CallOptions): Promise<Outcome<ListJobsResult>> {
+  return async function listJobs(args: ListArgs, options: ServiceCallContext): Promise<Reply<ListJobsResult>> {
     const found = resolveProject(registry, args.project_reference, options.caller);
     if ('error' in found) return found.error;
     const backend = found.project.backend;
@@ -70,7 +80,7 @@ export function createListJobs(registry: ProjectRegistry, hooks: JobServiceHooks
       }
       return { ok: true, value: result };
     } catch (e) {
-      return errorOutcome(hooks, e, where, 'list_jobs', options);
+      return errorReply(hooks, e, where, 'list_jobs', options);
     }
   };
 }

@@ -4,7 +4,8 @@ import * as z from 'zod';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
 import { BACKEND_KINDS, CANCEL_OUTCOMES, JOB_STATUSES, cancelReportSchema, jobStatusReportSchema } from '../jobs/model.ts';
 import { LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX } from '../jobs/listing.ts';
-import { TOOL_ERROR_CODES, type CallOptions, type JobService, type Outcome } from '../jobs/job-service.ts';
+import type { JobService } from '../jobs/job-service.ts';
+import { TOOL_ERROR_CODES, type Reply, type ServiceCallContext } from '../jobs/replies.ts';
 
 export const TOOL_NAMES = ['get_job_status', 'cancel_job', 'list_jobs'] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
@@ -207,7 +208,7 @@ export async function callTool(
   service: JobService,
   name: ToolName,
   args: unknown,
-  options: CallOptions,
+  options: ServiceCallContext,
   toResult: ResultMaker = createResultMaker(),
 ): Promise<CallToolResult> {
   if (name === 'get_job_status') {
@@ -231,7 +232,7 @@ export async function callTool(
   return toResult(await service.cancelJob(parsed.data, options));
 }
 
-function invalidArguments(error: z.ZodError): Outcome<never> {
+function invalidArguments(error: z.ZodError): Reply<never> {
   const details = error.issues
     .map((i) => {
       const at = i.path.join('.') || 'arguments';
@@ -249,7 +250,7 @@ function invalidArguments(error: z.ZodError): Outcome<never> {
 export const STRUCTURED_JSON: unique symbol = Symbol('structuredContent as JSON');
 export type ToolResult = CallToolResult & { [STRUCTURED_JSON]?: string };
 
-export type ResultMaker = (outcome: Outcome<object>) => ToolResult;
+export type ResultMaker = (outcome: Reply<object>) => ToolResult;
 
 /**
  * The tool result of an outcome. A frozen answer is one the job service shares between calls (a job

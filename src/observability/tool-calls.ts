@@ -2,7 +2,7 @@
 // and for cancel_job an audit record; and for a call that failed at a backend, one warning line with
 // what the caller was not told.
 import type { Logger } from 'pino';
-import type { BackendFailure } from '../jobs/job-service.ts';
+import type { BackendFailure } from '../jobs/replies.ts';
 import type { ToolCallEvent } from '../mcp/dispatch.ts';
 import type { AuditLog } from './audit.ts';
 import type { TraceIds } from './tracing.ts';
@@ -95,7 +95,7 @@ export function backendFailureLogger(logger: Logger, traceIds?: () => TraceIds |
       {
         event: 'backend_error',
         request_id: f.requestId,
-        tool: f.op,
+        tool: f.tool,
         project: f.ref.project_reference,
         backend: f.ref.backend.name,
         backend_kind: f.ref.backend.kind,

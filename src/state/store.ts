@@ -4,9 +4,6 @@
 // either) and maps with per-entry expiry. A store that fails never fails a call: see redis-store.ts.
 import type { Logger } from 'pino';
 import type { RateLimiterRes } from 'rate-limiter-flexible';
-import type { StateConfig } from '../config/schema.ts';
-import { createMemoryStore } from './memory-store.ts';
-import { createRedisStore } from './redis-store.ts';
 import type { SharedMap, SharedMapOptions } from './shared-map.ts';
 
 /** What the gateway uses of a rate-limiter-flexible limiter; a refusal rejects with a RateLimiterRes. */
@@ -42,14 +39,6 @@ export interface StateStoreDeps {
   logger: Logger;
   /** Told whether the store answers: once at creation and on every change (the metric). */
   onHealth?: ((up: boolean) => void) | undefined;
-}
-
-export function createStateStore(config: StateConfig, deps: StateStoreDeps): StateStore {
-  if (config.store === 'memory') {
-    deps.onHealth?.(true);
-    return createMemoryStore();
-  }
-  return createRedisStore({ url: config.url!, keyPrefix: config.key_prefix, operationTimeoutMs: config.operation_timeout_ms }, deps);
 }
 
 /** Refuses windows a Redis key could not hold (rate-limiter-flexible keeps a window under 1 s forever there). */

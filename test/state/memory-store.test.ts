@@ -5,7 +5,7 @@ import { RateLimiterRes } from 'rate-limiter-flexible';
 import { pino } from 'pino';
 import { ManualClock } from '../../src/sandbox/clock.ts';
 import { createMemoryStore } from '../../src/state/memory-store.ts';
-import { createStateStore } from '../../src/state/store.ts';
+import { createStateStore } from '../../src/state/create-store.ts';
 
 const stringValue = (v: unknown) => (typeof v === 'string' ? v : undefined);
 

@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import { ManualClock } from '../../src/sandbox/clock.ts';
-import { createStateStore, type StateStore } from '../../src/state/store.ts';
+import { createStateStore } from '../../src/state/create-store.ts';
+import type { StateStore } from '../../src/state/store.ts';
 import { fakeRedis, listen } from '../helpers/fake-redis.ts';
 import { freePort } from '../helpers/ports.ts';
 

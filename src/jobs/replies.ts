@@ -1,9 +1,64 @@
-// Shaping a tool call's answer: the project lookup every tool starts with, and tool errors with a
-// stable code and fixed sentences (a backend's own words go to the log only).
+// The job service's replies: a value, or a tool error with a stable code and a fixed sentence (a
+// backend's own words go to the log only, through the hooks); and the project lookup every tool
+// starts with.
 import type { Caller } from './caller.ts';
-import { isBackendError, type BackendError } from './backend-error.ts';
-import type { CallOptions, JobRef, JobServiceHooks, Outcome, ToolError, ToolErrorCode, ToolOperation } from './job-service.ts';
+import { BACKEND_ERROR_CODES, isBackendError, type BackendError, type BackendErrorCode } from './backend-error.ts';
+import type { BackendKind } from './model.ts';
 import type { Project, ProjectRegistry } from './registry.ts';
+import type { WaitHeartbeat } from './waits.ts';
+
+export const TOOL_ERROR_CODES = ['UNKNOWN_PROJECT', ...BACKEND_ERROR_CODES, 'INTERNAL'] as const;
+export type ToolErrorCode = 'UNKNOWN_PROJECT' | BackendErrorCode | 'INTERNAL';
+
+export interface ToolError {
+  code: ToolErrorCode;
+  message: string;
+  retry_after_seconds?: number;
+  /** The MCP request's id, on failures at a backend or in the gateway: it finds the log line. */
+  request_id?: string;
+}
+
+export interface JobRef {
+  project_reference: string;
+  backend: { name: string; kind: BackendKind };
+  job_id: string;
+}
+
+/** What the job service answers a call: the tool's result, or a tool error with where it happened. */
+export type Reply<T> =
+  { ok: true; value: T } | { ok: false; error: ToolError; project_reference?: string; backend?: JobRef['backend']; job_id?: string };
+
+/** The job tools, each one method of the job service. */
+export type JobToolName = 'get_job_status' | 'cancel_job' | 'list_jobs';
+
+/** One failed call at a backend, for the log: what the caller was not told (`detail`) included. */
+export interface BackendFailure {
+  tool: JobToolName;
+  requestId: string | undefined;
+  ref: Omit<JobRef, 'job_id'> & { job_id?: string | undefined };
+  /** The ComfyUI host that failed, in a listing that went on without it. */
+  host?: string;
+  code: BackendErrorCode;
+  httpStatus: number | undefined;
+  /** The backend's own words, already redacted and truncated by the HTTP client. */
+  detail: string | undefined;
+}
+
+export interface JobServiceHooks {
+  /** Called for failures that are the gateway's own fault (INTERNAL), with the error. */
+  onInternalError?(error: unknown, tool: JobToolName, requestId: string | undefined): void;
+  /** Called once for every call that failed at a backend (every BackendError but INVALID_ARGUMENT). */
+  onBackendError?(failure: BackendFailure): void;
+}
+
+/** Who asks (undefined without authentication), the signal that aborts the call, and the MCP request's id. */
+export interface ServiceCallContext {
+  signal: AbortSignal;
+  caller?: Caller | undefined;
+  requestId?: string | undefined;
+  /** Called every few seconds while the call waits (the MCP layer turns it into progress notifications). */
+  onHeartbeat?: ((beat: WaitHeartbeat) => void) | undefined;
+}
 
 /** Where a failure happened, as far as the caller may know it. */
 export type Where = { project_reference?: string; backend?: JobRef['backend']; job_id?: string };
@@ -13,7 +68,7 @@ export function resolveProject(
   registry: ProjectRegistry,
   projectReference: string,
   caller: Caller | undefined,
-): { project: Project } | { error: Outcome<never> } {
+): { project: Project } | { error: Reply<never> } {
   const project = registry.resolve(projectReference);
   if (project && (caller === undefined || caller.mayUse(project))) return { project };
   // Never leak which projects exist.
@@ -30,15 +85,15 @@ export function resolveProject(
  * A failed call as a tool error: the adapter's sentence and the request id; the backend's words and
  * the gateway's own failures go to the hooks (the log). Rethrows when the caller went away.
  */
-export function errorOutcome(
+export function errorReply(
   hooks: JobServiceHooks,
   e: unknown,
   where: Where & { project_reference: string; backend: JobRef['backend'] },
-  op: ToolOperation,
-  { signal, requestId }: CallOptions,
-): Outcome<never> {
+  tool: JobToolName,
+  { signal, requestId }: ServiceCallContext,
+): Reply<never> {
   if (signal.aborted) throw e; // the MCP request was cancelled: no answer is owed
-  const error = toolErrorOf(hooks, e, where, op, requestId);
+  const error = toolErrorOf(hooks, e, where, tool, requestId);
   return { ok: false, error, ...where };
 }
 
@@ -47,7 +102,7 @@ export function toolErrorOf(
   hooks: JobServiceHooks,
   e: unknown,
   where: Where & { project_reference: string; backend: JobRef['backend'] },
-  op: ToolOperation,
+  tool: JobToolName,
   requestId: string | undefined,
   host?: string,
 ): ToolError {
@@ -56,7 +111,7 @@ export function toolErrorOf(
   if (isBackendError(e)) {
     if (e.code === 'INVALID_ARGUMENT') return { code: e.code, message: sentence(e.message) };
     hooks.onBackendError?.({
-      op,
+      tool,
       requestId,
       ref: where,
       ...(host !== undefined ? { host } : {}),
@@ -66,13 +121,13 @@ export function toolErrorOf(
     });
     const hint =
       e.code === 'BACKEND_UNAVAILABLE'
-        ? op === 'list_jobs'
+        ? tool === 'list_jobs'
           ? ' Try again later.'
           : " The job's state is not known; try again later."
         : '';
     return errorOf(e.code, `${sentence(e.message)}${hint}${idSentence}`, e.retryAfterSeconds, requestId);
   }
-  hooks.onInternalError?.(e, op, requestId);
+  hooks.onInternalError?.(e, tool, requestId);
   return errorOf(
     'INTERNAL',
     `The gateway failed while handling this call; the failure was logged. Try again; if it persists, tell the operator.${idSentence}`,
@@ -90,7 +145,7 @@ function errorOf(code: ToolErrorCode, message: string, retryAfter?: number, requ
   };
 }
 
-export function fail(code: ToolErrorCode, message: string, where: Where, retryAfter?: number, requestId?: string): Outcome<never> {
+export function fail(code: ToolErrorCode, message: string, where: Where, retryAfter?: number, requestId?: string): Reply<never> {
   return { ok: false, error: errorOf(code, message, retryAfter, requestId), ...where };
 }
 
