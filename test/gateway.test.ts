@@ -99,7 +99,7 @@ describe('gateway lifecycle', () => {
       }),
     });
     started.push(t);
-    expect(await (await fetch(`${t.adminUrl}/readyz`)).status).toBe(200);
+    expect((await fetch(`${t.adminUrl}/readyz`)).status).toBe(200);
     expect(await (await fetch(`${t.adminUrl}/metrics`)).text()).toMatch(/^mcp_job_gateway_state_store_up 0$/m);
     const client = await t.client();
     const comfy = t.sandbox.simulations.find((s): s is ComfyuiSim => s.kind === 'comfyui')!;

@@ -2,7 +2,7 @@
 // backend GET and answers a JSON-RPC result with the backend's JSON as a text block. No MCP machinery,
 // no validation beyond what it needs, no auth.
 // Usage: node scripts/bench/bare-proxy.ts PORT BACKEND_BASE_URL
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createBackendClient } from './backend-client.ts';
 
 const port = Number(process.argv[2]);
@@ -13,7 +13,7 @@ interface Call {
   params?: { arguments?: { job_id?: unknown } };
 }
 
-const server = createServer(async (req, res) => {
+async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
   let status = 200;
@@ -31,7 +31,9 @@ const server = createServer(async (req, res) => {
   const body = JSON.stringify(answer);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
-});
+}
+
+const server = createServer((req, res) => void serve(req, res));
 server.keepAliveTimeout = 60_000;
 server.listen(port, '127.0.0.1');
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

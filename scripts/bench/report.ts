@@ -45,7 +45,7 @@ export function table(targets: TargetReport[], bare: TargetReport | undefined): 
   const rows = targets.map((t) => {
     if (t.rounds.length === 0) return [t.label, 'FAILED', '-', '-', '-', '-', '-', '-', '-', '-'];
     const rps = median(t.rounds.map((r) => r.rps));
-    const perRound = t.rounds.map((r, i) => (bare?.rounds[i] ? fmt((r.rps / bare.rounds[i]!.rps) * 100, 1) : '-')).join(' / ');
+    const perRound = t.rounds.map((r, i) => (bare?.rounds[i] ? fmt((r.rps / bare.rounds[i].rps) * 100, 1) : '-')).join(' / ');
     return [
       t.label + (t.failure !== undefined ? ' (FAILED later)' : ''),
       fmt(rps, 0),

@@ -136,7 +136,7 @@ async function main(): Promise<number> {
   try {
     await waitForPort(backendPort, backend);
   } catch (e) {
-    throw new Error(`the fake backend did not start: ${(e as Error).message}\n${logTail(backendLog)}`);
+    throw new Error(`the fake backend did not start: ${(e as Error).message}\n${logTail(backendLog)}`, { cause: e });
   }
   const backendBase = `http://127.0.0.1:${backendPort}/api/v0`;
 

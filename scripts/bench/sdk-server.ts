@@ -21,7 +21,8 @@ const handler = createMcpHandler(() => {
   return server;
 });
 
-const server = createServer(toNodeHandler(handler));
+const serve = toNodeHandler(handler);
+const server = createServer((req, res) => void serve(req, res));
 server.keepAliveTimeout = 60_000;
 server.listen(port, '127.0.0.1');
 process.on('SIGTERM', () => {

@@ -53,7 +53,7 @@ export async function checkOnce(url: string, shape: RequestShape, expect: Expect
     error?: unknown;
   };
   try {
-    msg = JSON.parse(jsonRpcText(res.headers.get('content-type') ?? '', text));
+    msg = JSON.parse(jsonRpcText(res.headers.get('content-type') ?? '', text)) as typeof msg;
   } catch {
     return `HTTP ${res.status}, not a JSON-RPC answer: ${excerpt}`;
   }

@@ -22,6 +22,7 @@ export async function ensureWrk(): Promise<string> {
     } catch (e) {
       throw new Error(
         `cannot install wrk: apt-get ${args.join(' ')} could not run (${(e as Error).message}); install wrk yourself and run again`,
+        { cause: e },
       );
     }
     if (r.code !== 0) {

@@ -23,7 +23,8 @@ module.exports = {
     },
     {
       name: 'adapters-know-no-callers',
-      comment: 'backends/ imports only jobs/, state/ and simulation/ (an adapter knows nothing of MCP, HTTP clients, tokens, metrics or config files).',
+      comment:
+        'backends/ imports only jobs/, state/ and simulation/ (an adapter knows nothing of MCP, HTTP clients, tokens, metrics or config files).',
       severity: 'error',
       from: { path: '^src/backends/' },
       to: { path: '^src/', pathNot: '^src/(backends|jobs|state|simulation)/' },

@@ -95,7 +95,7 @@ export function createJobService(registry: ProjectRegistry, hooks: JobServiceHoo
   return {
     async getJobStatus(args, context) {
       const found = locate(args.project_reference, args.job_id, context.caller);
-      if ('error' in found) return found.error!;
+      if ('error' in found) return found.error;
       const backend = found.project.backend;
       const seconds = waits.clamp(args.wait_seconds ?? 0);
       if (seconds === 0) {
@@ -127,7 +127,7 @@ export function createJobService(registry: ProjectRegistry, hooks: JobServiceHoo
     },
     async cancelJob(args, context) {
       const found = locate(args.project_reference, args.job_id, context.caller);
-      if ('error' in found) return found.error!;
+      if ('error' in found) return found.error;
       const backend = found.project.backend;
       const seconds = waits.clamp(args.wait_seconds ?? 0);
       // The slot is taken before the cancel, so a caller over its cap is refused before anything changes.

@@ -26,7 +26,7 @@ export interface AuthorizationServerSettings {
   /** The gateway's scopes (auth.scopes: read, then cancel). */
   scopes: readonly string[];
   /** The `aud` for a resource indicator a client asks for, or undefined when it names no gateway of this sandbox. */
-  audienceFor(indicator: string): string | undefined;
+  audienceFor: (indicator: string) => string | undefined;
 }
 
 export interface SandboxIssuerOptions {

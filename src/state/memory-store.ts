@@ -22,7 +22,7 @@ export function createMemoryStore(): StateStore {
     map<V>(options: SharedMapOptions<V>): SharedMap<V> {
       let map = maps.get(options.name);
       if (!map) {
-        map = createSharedMap(options) as SharedMap<unknown>;
+        map = createSharedMap(options);
         maps.set(options.name, map);
       }
       return map as SharedMap<V>;

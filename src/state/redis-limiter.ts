@@ -75,5 +75,5 @@ export function createRedisLimiter(client: Redis, options: RedisLimiterOptions):
     customIncrTtlLuaScript: INCR_WITH_PX,
   });
   const insuranceLimiter = new FallbackLimiter({ points, duration, keyPrefix }, options.onFallback);
-  return new RLWrapperTimeouts({ limiter: shared, timeoutMs: options.timeoutMs, insuranceLimiter }) as unknown as Limiter;
+  return new RLWrapperTimeouts({ limiter: shared, timeoutMs: options.timeoutMs, insuranceLimiter });
 }

@@ -37,7 +37,7 @@ describe.each(['modern', 'legacy'] as Era[])('list_jobs (%s era)', (era) => {
   async function page(args: Record<string, unknown>): Promise<Page> {
     const r = await call(args);
     expect(r.isError, JSON.stringify(r.structuredContent)).toBeFalsy();
-    return r.structuredContent as unknown as Page;
+    return r.structuredContent as Page;
   }
 
   /** Every page of a listing, following next_cursor. */
@@ -146,7 +146,7 @@ describe('list_jobs with a ComfyUI host down', () => {
     const client = await t.client();
     const r = await client.callTool({ name: 'list_jobs', arguments: { project_reference: 'studio-a', limit: 100 } });
     expect(r.isError).toBeFalsy();
-    const body = r.structuredContent as unknown as Page;
+    const body = r.structuredContent as Page;
     expect(body.unavailable_hosts).toEqual([{ host: 'gpu3-legacy', error: expect.objectContaining({ code: 'BACKEND_UNAVAILABLE' }) }]);
     expect(new Set(body.jobs.map((j) => j.host))).toEqual(new Set(['gpu1', 'gpu2']));
     expect(body.next_cursor).toBeNull();

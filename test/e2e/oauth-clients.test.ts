@@ -197,7 +197,7 @@ describe('the TypeScript SDK v2 client (MCP 2026-07-28, a client ID metadata doc
         { stdio: 'pipe' },
       );
     } catch (e) {
-      throw new Error(`making a test TLS certificate needs the openssl command: ${(e as Error).message}`);
+      throw new Error(`making a test TLS certificate needs the openssl command: ${(e as Error).message}`, { cause: e });
     }
     const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
     const key = readFileSync(join(dir, 'key.pem'));

@@ -133,7 +133,7 @@ async function modelFor(apiVersion: string, kind: string): Promise<{ new (data: 
   try {
     mod = (await import(spec)) as Record<string, unknown>;
   } catch (e) {
-    throw new Error(`no schema for ${apiVersion} ${kind} (${spec}): ${(e as Error).message}`);
+    throw new Error(`no schema for ${apiVersion} ${kind} (${spec}): ${(e as Error).message}`, { cause: e });
   }
   const model = mod[kind];
   if (typeof model !== 'function') throw new Error(`${spec} exports no ${kind}`);

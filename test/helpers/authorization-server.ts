@@ -37,6 +37,8 @@ export interface AuthorizationServer {
 
 export async function startAuthorizationServer(options: AuthorizationServerOptions = {}): Promise<AuthorizationServer> {
   // Listen first: the issuer URL (and so the provider) needs the port.
+  // Set once the provider exists, which is after the server listens.
+  // eslint-disable-next-line prefer-const
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   const server = createServer((req, res) => (handler ? handler(req, res) : res.writeHead(503).end()));
   await new Promise<void>((resolve, reject) => {
@@ -74,7 +76,8 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
   provider.on('grant.error', (_ctx, err) => reported.push(`grant.error: ${err.message}`));
   provider.on('authorization.error', (_ctx, err) => reported.push(`authorization.error: ${err.message}`));
   provider.on('registration_create.error', (_ctx, err) => reported.push(`registration_create.error: ${err.message}`));
-  handler = provider.callback();
+  const callback = provider.callback();
+  handler = (req, res) => void callback(req, res);
 
   const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as {
     jwks_uri: string;

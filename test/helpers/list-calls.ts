@@ -54,7 +54,7 @@ export async function backendErrorOf(p: Promise<unknown>): Promise<BackendError>
     await p;
   } catch (e) {
     if (isBackendError(e)) return e;
-    throw new Error(`not a BackendError: ${String(e)}`);
+    throw new Error(`not a BackendError: ${String(e)}`, { cause: e });
   }
   throw new Error('the call did not fail');
 }

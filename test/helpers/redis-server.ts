@@ -78,8 +78,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
         fail(new Error(`redis-server exited (${code}) before it was ready on port ${port}:\n${out.slice(-2000)}`));
       const cleanup = () => {
         clearTimeout(timer);
-        c.stdout!.off('data', onData);
-        c.stderr!.off('data', onData);
+        c.stdout.off('data', onData);
+        c.stderr.off('data', onData);
         c.off('exit', onExit);
       };
       const done = () => (cleanup(), resolve());
@@ -88,13 +88,13 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
         c.kill('SIGKILL');
         reject(e);
       };
-      c.stdout!.on('data', onData);
-      c.stderr!.on('data', onData);
+      c.stdout.on('data', onData);
+      c.stderr.on('data', onData);
       c.once('exit', onExit);
     });
     // Keep draining the pipes so the server never blocks on a full one.
-    c.stdout!.resume();
-    c.stderr!.resume();
+    c.stdout.resume();
+    c.stderr.resume();
   }
 
   async function stop(): Promise<void> {

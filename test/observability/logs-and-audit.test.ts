@@ -70,7 +70,7 @@ describe('structured logs and the audit trail', () => {
     expect(b.headers.get('x-request-id')).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
     const c = await post({ 'x-request-id': 'bad id with spaces' });
     expect(c.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
-    await Promise.all([a, b, c].map((r) => r.body?.cancel()));
+    await Promise.all([a, b, c].map(async (r) => r.body?.cancel()));
   });
 
   it('audits every cancel, whatever its outcome, in the log and in the audit file', async () => {

@@ -29,10 +29,10 @@ function start(cwd: string, args: string[], env: NodeJS.ProcessEnv, ready: RegEx
   children.push(child);
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
   return new Promise((resolve, reject) => {
-    child.stdout!.on('data', () => ready.test(out) && resolve({ child, out }));
+    child.stdout.on('data', () => ready.test(out) && resolve({ child, out }));
     child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}${err}`)));
   });
 }

@@ -71,7 +71,7 @@ export async function fetchClientMetadataDocument(id: string, fetchFn: typeof fe
 async function readLimited(res: Response): Promise<string> {
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of res.body ?? []) {
+  for await (const chunk of (res.body ?? []) as AsyncIterable<Uint8Array>) {
     size += chunk.length;
     // Leaving the loop cancels the stream.
     if (size > MAX_DOCUMENT_BYTES)

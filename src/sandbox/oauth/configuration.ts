@@ -14,7 +14,7 @@ export interface ProviderOptions {
   /** The gateway's scopes (auth.scopes: read, then cancel). */
   scopes: readonly string[];
   /** The `aud` of access tokens for a resource indicator, or undefined when the indicator names no resource served here. */
-  audienceFor(indicator: string): string | undefined;
+  audienceFor: (indicator: string) => string | undefined;
   /** The `projects` claim for a subject (the account, or the client for client credentials). */
   projectsFor(subject: string): readonly string[] | undefined;
   store: MemoryStore;
@@ -34,7 +34,7 @@ export function providerConfiguration(o: ProviderOptions): Configuration {
   // ask for a refresh token.
   const scopes = ['openid', 'offline_access', ...o.scopes];
   return {
-    jwks: { keys: o.keys } as Configuration['jwks'],
+    jwks: { keys: o.keys },
     cookies: { keys: o.cookieKeys },
     adapter: (model: string) => {
       const adapter = o.store.adapterFor(model);

@@ -17,7 +17,7 @@ export interface AuthorizationServerOptions {
   /** The gateway's scopes (auth.scopes: read, then cancel). */
   scopes: readonly string[];
   /** The `aud` for a resource indicator, or undefined when it names no gateway served here. */
-  audienceFor(indicator: string): string | undefined;
+  audienceFor: (indicator: string) => string | undefined;
   /** The one user, signed in automatically. */
   account: string;
   /** The projects claim of every token issued here. */
@@ -76,7 +76,7 @@ export function createAuthorizationServer(o: AuthorizationServerOptions): Author
         });
         return;
       }
-      current.callback(req, res);
+      void current.callback(req, res);
     },
     useKey(signingKey) {
       current = build(signingKey);

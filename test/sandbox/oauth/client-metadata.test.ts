@@ -10,7 +10,7 @@ const ID = 'http://127.0.0.1:4000/oauth/client.json';
 function answering(body: unknown, init: ResponseInit = { status: 200 }) {
   const asked: { url: string; init: RequestInit | undefined }[] = [];
   const fn = (async (url: string | URL | Request, i?: RequestInit) => {
-    asked.push({ url: String(url), init: i });
+    asked.push({ url: url instanceof Request ? url.url : String(url), init: i });
     return new Response(typeof body === 'string' ? body : JSON.stringify(body), init);
   }) as typeof fetch;
   return { fn, asked };
