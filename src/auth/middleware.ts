@@ -5,7 +5,7 @@
 //   a tools/call of cancel_job, answered with 403 insufficient_scope so a client can step up.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { rpcError } from '../http/rpc-error.ts';
+import { rpcError } from '../mcp/rpc-error.ts';
 import { challenge } from './metadata.ts';
 import type { Caller } from '../jobs/caller.ts';
 import type { Principal } from './principal.ts';

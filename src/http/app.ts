@@ -6,7 +6,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import type { Logger } from 'pino';
 import type { McpEndpoint } from '../mcp/endpoint.ts';
 import type { AuthenticatedRequest } from '../auth/middleware.ts';
-import { rpcError } from './rpc-error.ts';
+import { rpcError } from '../mcp/rpc-error.ts';
 import { hostGuard, originGuard, postMediaGuard, readJsonBody } from './guards.ts';
 import { withRequestContext, type RequestContextStore } from './request-context.ts';
 import type { OperationHandle } from '../observability/mcp-operations.ts';

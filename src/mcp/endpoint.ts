@@ -12,7 +12,7 @@ import { toNodeHandler } from '@modelcontextprotocol/node';
 import type { Caller } from '../jobs/caller.ts';
 import type { ToolDispatcher } from './dispatch.ts';
 import { createLeanPathFilter, createLeanResultEncoder } from './fast-path.ts';
-import { rpcError } from '../http/rpc-error.ts';
+import { rpcError } from './rpc-error.ts';
 import type { OperationHandle } from '../observability/mcp-operations.ts';
 
 export interface McpEndpointOptions {
