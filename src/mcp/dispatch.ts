@@ -1,5 +1,5 @@
 // What a tools/call does, whichever path it arrives by (the SDK's handler or the lean path in
-// fast-path.ts): the caller's budget, the tool itself, and the event for metrics, logs and audit.
+// lean-path.ts): the caller's budget, the tool itself, and the event for metrics, logs and audit.
 // One function for both paths, so the two can never answer differently.
 import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
 import type { JobService } from '../jobs/job-service.ts';

@@ -2,7 +2,7 @@
 // - 2026-07-28 requests (the per-request `_meta` envelope, `server/discover`) and 2025-era clients
 //   (`initialize`, then stateless calls) are served by the SDK's createMcpHandler, which owns the
 //   era classification, the header checks and every protocol error;
-// - a plain tools/call of one of our tools takes the lean path (fast-path.ts) in either era;
+// - a plain tools/call of one of our tools takes the lean path (lean-path.ts) in either era;
 // - JSON-RPC batches are refused in both eras (removed from the protocol in 2025-06-18).
 // Guards, authentication and scope checks run before this (http/app.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -11,7 +11,7 @@ import { createMcpHandler, type AuthInfo, type Server } from '@modelcontextproto
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import type { Caller } from '../jobs/caller.ts';
 import type { ToolDispatcher } from './dispatch.ts';
-import { createLeanPathFilter, createLeanResultEncoder } from './fast-path.ts';
+import { createLeanPathFilter, createLeanResultEncoder } from './lean-path.ts';
 import { rpcError } from './rpc-error.ts';
 import type { OperationHandle } from '../observability/mcp-operations.ts';
 

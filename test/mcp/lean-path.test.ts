@@ -1,7 +1,7 @@
 // The lean path's filter: which requests it may answer itself, and which it must leave to the SDK
 // (which owns every protocol error), and its answer encoding.
 import { describe, expect, it } from 'vitest';
-import { createLeanPathFilter, createLeanResultEncoder } from '../../src/mcp/fast-path.ts';
+import { createLeanPathFilter, createLeanResultEncoder } from '../../src/mcp/lean-path.ts';
 import { STRUCTURED_JSON, type ToolResult } from '../../src/mcp/tools.ts';
 
 const ours = (name: string) => name === 'get_job_status' || name === 'cancel_job';
