@@ -35,7 +35,7 @@ export interface DispatcherDeps {
   rateLimit?: CallerRateLimit | undefined;
 }
 
-export interface CallContext {
+export interface ToolCallContext {
   signal: AbortSignal;
   /** Present when the client asked for progress (such calls take the SDK's path, which can stream). */
   progress?: ProgressSender | undefined;
@@ -49,7 +49,7 @@ export interface ToolDispatcher {
   /** Whether `name` is a tool this gateway serves. */
   has(name: string): boolean;
   /** Runs a tool this gateway serves (check with has() first). Never throws for a tool error. */
-  call(name: string, args: unknown, context: CallContext): Promise<CallToolResult>;
+  call(name: string, args: unknown, context: ToolCallContext): Promise<CallToolResult>;
 }
 
 export function createToolDispatcher(deps: DispatcherDeps): ToolDispatcher {
