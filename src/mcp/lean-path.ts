@@ -6,7 +6,7 @@
 // The era decision for a 2026-07-28 envelope is the SDK's own classifier.
 import type { IncomingHttpHeaders } from 'node:http';
 import { SERVER_INFO_META_KEY, classifyInboundRequest } from '@modelcontextprotocol/server';
-import { STRUCTURED_JSON, type ToolResult } from './tools.ts';
+import { STRUCTURED_JSON, type ToolResult } from './tools/results.ts';
 
 /** Revisions the lean path answers; any other goes to the SDK. */
 const MODERN_VERSIONS = new Set(['2026-07-28']);

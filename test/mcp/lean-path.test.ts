@@ -2,7 +2,7 @@
 // (which owns every protocol error), and its answer encoding.
 import { describe, expect, it } from 'vitest';
 import { createLeanPathFilter, createLeanResultEncoder } from '../../src/mcp/lean-path.ts';
-import { STRUCTURED_JSON, type ToolResult } from '../../src/mcp/tools.ts';
+import { STRUCTURED_JSON, type ToolResult } from '../../src/mcp/tools/results.ts';
 
 const ours = (name: string) => name === 'get_job_status' || name === 'cancel_job';
 const envelope = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
