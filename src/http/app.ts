@@ -1,6 +1,6 @@
-// The public HTTP surface. The MCP endpoint is a plain Node handler (it runs on every call, and a
-// framework's routing and body parsing showed up in the profile); express serves the rest: the
-// protected-resource metadata and JSON 404s.
+// The public HTTP surface. The MCP endpoint is a plain Node handler, without a framework's routing
+// and body parsing, since it runs on every call (see docs/performance.md); express serves the rest:
+// the protected-resource metadata and JSON 404s.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
