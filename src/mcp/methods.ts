@@ -78,7 +78,7 @@ export function methodPolicy(method: string): MethodPolicy | undefined {
 export function methodHandlers(deps: HandlerDeps): { method: RequestMethod; handler: unknown }[] {
   const out: { method: RequestMethod; handler: unknown }[] = [];
   for (const [method, policy] of Object.entries(MCP_METHODS) as [McpMethod, MethodPolicy][]) {
-    if (policy.handler !== 'sdk') out.push({ method: method as RequestMethod, handler: policy.handler(deps as never) });
+    if (policy.handler !== 'sdk') out.push({ method: method as RequestMethod, handler: policy.handler(deps) });
   }
   return out;
 }
