@@ -60,7 +60,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
   });
   const sdkNode = toNodeHandler(sdk, { onerror, maxRequestBodySize: options.maxBodyBytes });
   const inFlight = new Set<AbortController>();
-  const resolve = createMessageResolver(dispatcher.policyOf);
+  const resolve = createMessageResolver((name) => dispatcher.policyOf(name));
   const leanToolCall = createLeanPathFilter();
   const encodeLeanResult = createLeanResultEncoder(options.info);
 
