@@ -28,7 +28,7 @@ import { createMetrics, type GatewayMetrics } from './observability/metrics.ts';
 import { createLogger } from './observability/logger.ts';
 import { createAuditLog } from './observability/audit.ts';
 import { backendFailureLogger, toolCallRecorder } from './observability/tool-calls.ts';
-import { createOperationTracker } from './observability/mcp-operations.ts';
+import { createOperationTracker, type OperationHandle } from './observability/mcp-operations.ts';
 import { startTracing, tracingSettings, type Tracing } from './observability/tracing.ts';
 import { VERSION } from './version.ts';
 
@@ -74,7 +74,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const audit = createAuditLog(logger, config.audit.file);
   // One store per gateway (two gateways in one process share nothing unless they share a Redis).
   const state = createStateStore(config.state, { logger, onHealth: (up) => metrics.stateStoreUp(up) });
-  const context = createRequestContextStore();
+  const context = createRequestContextStore<OperationHandle>();
   // Read now, so a setting the gateway cannot honour stops it at start; the SDK loads in listen().
   const traceSettings = tracingSettings(config.tracing, deps.env ?? process.env);
   let tracing: Tracing | undefined;
@@ -128,7 +128,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const rateLimit = limits.enabled ? createCallerRateLimit(state, { perSecond: limits.per_second, burst: limits.burst }) : undefined;
   const info = { name: 'mcp-job-gateway', version: VERSION };
   const requestId = () => context.getStore()?.requestId;
-  const trackOperation = createOperationTracker({ metrics, tracing: () => tracing, isTool: (name) => dispatcher.has(name) });
+  const trackOperation = createOperationTracker({ metrics, tracing: () => tracing });
   const dispatcher = createToolDispatcher({ service, onToolCall, rateLimit, extraTools: deps.extraTools });
   const endpoint = createMcpEndpoint({
     dispatcher,

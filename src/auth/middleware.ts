@@ -1,11 +1,13 @@
 // Authentication in front of the MCP endpoint (plain Node functions: they run on every call), in two steps:
 // - authenticate (before the body is read): the Authorization header on every request, verified;
 //   a missing or invalid token is 401 with a challenge pointing to the protected-resource metadata.
-// - requireScopes (after the body is parsed): the read scope for everything, and the cancel scope for
-//   a tools/call of cancel_job, answered with 403 insufficient_scope so a client can step up.
+// - requireScopes (after the body is parsed and placed in the table of methods, mcp/methods.ts): the
+//   read scope for everything, and on top the scope the table names for the method (for tools/call,
+//   the one the called tool declares), answered with 403 insufficient_scope so a client can step up.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { rpcError } from '../http/rpc-error.ts';
+import { SCOPE_NAMES, type ScopeName } from '../mcp/policy.ts';
+import { rpcError } from '../mcp/rpc-error.ts';
 import { challenge } from './metadata.ts';
 import type { Caller } from '../jobs/caller.ts';
 import type { Principal } from './principal.ts';
@@ -20,7 +22,8 @@ export interface AuthenticatedRequest extends IncomingMessage {
 export interface AuthMiddlewareOptions {
   verifier: TokenVerifier;
   metadataUrl: string;
-  scopes: { read: string; cancel: string };
+  /** The real scope string of each scope name (auth.scopes in the config). */
+  scopes: Readonly<Record<ScopeName, string>>;
   logger: Logger;
   /** Told about every refusal (metrics). */
   onFailure?: (reason: AuthFailureReason) => void;
@@ -101,25 +104,30 @@ export function authenticate(
   };
 }
 
-/** True when the caller's scopes cover this message; else a 403 step-up challenge is sent. */
-export function requireScopes(options: AuthMiddlewareOptions): (req: AuthenticatedRequest, res: ServerResponse, body: unknown) => boolean {
-  const { read, cancel } = options.scopes;
-  return (req, res, body) => {
+/**
+ * True when the caller's scopes cover a message that needs `scope` (resolved from the table of
+ * methods); else a 403 step-up challenge is sent.
+ */
+export function requireScopes(
+  options: AuthMiddlewareOptions,
+): (req: AuthenticatedRequest, res: ServerResponse, scope: ScopeName) => boolean {
+  const { scopes } = options;
+  // Read for every message, the named scope on top; the challenge lists them all (the spec's
+  // recommended approach: the existing relevant scopes plus the newly required one).
+  const neededFor = Object.fromEntries(SCOPE_NAMES.map((name) => [name, [...new Set([scopes.read, scopes[name]])]])) as Record<
+    ScopeName,
+    string[]
+  >;
+  return (req, res, scope) => {
     const p = req.principal;
     if (!p) return true;
-    const messages: unknown[] = Array.isArray(body) ? body : [body];
-    const needsCancel = messages.some((m) => {
-      const msg = m as { method?: unknown; params?: { name?: unknown } } | null;
-      return msg?.method === 'tools/call' && msg.params?.name === 'cancel_job';
-    });
-    const needed = needsCancel ? [read, cancel] : [read];
+    const needed = neededFor[scope];
     const missing = needed.filter((s) => !p.scopes.has(s));
     if (missing.length === 0) return true;
     options.onFailure?.('insufficient_scope');
     const description = `This call needs the scope${missing.length > 1 ? 's' : ''} ${missing.join(' and ')}`;
     options.logger.info({ reason: 'insufficient_scope', missing }, 'request refused: %s', description);
     rpcError(res, 403, -32000, `Forbidden: ${description}`, {
-      // Existing relevant scopes plus the newly required one (the spec's recommended approach).
       'WWW-Authenticate': challenge({
         metadataUrl: options.metadataUrl,
         scope: needed.join(' '),

@@ -97,8 +97,9 @@ export function createTokenVerifier(config: OAuthConfig, audience: readonly stri
   // token many times: remember verified ones, keyed by a hash (the shared cache never holds a token).
   const cache = new Map<string, Verified>();
   const cacheSize = options.cacheSize ?? 10_000;
-  // The last token verified on each connection, with the same time limit: the hash of the token showed
-  // in the profile of a call. Held only while the connection lives (a socket is the key).
+  // The last token verified on each connection, with the same time limit, so a connection that sends
+  // its token again skips hashing it (see docs/performance.md). Held only while the connection lives
+  // (a socket is the key).
   const lastOnConnection = new WeakMap<object, { token: string; verified: Verified }>();
   const remembered = (token: string, connection: object): Principal | undefined => {
     const last = lastOnConnection.get(connection);

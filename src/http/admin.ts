@@ -2,14 +2,21 @@
 // per-backend health view built from the calls the gateway made (a slow or dead backend shows here
 // but never fails readiness: other backends still deserve traffic).
 import express, { type Express } from 'express';
-import type { GatewayMetrics } from '../observability/metrics.ts';
+
+/** What the admin listener shows: the port http/ declares, observability/metrics.ts implements. */
+export interface AdminMetrics {
+  /** The Prometheus registry: its exposition format and text. */
+  readonly registry: { readonly contentType: string; metrics(): Promise<string> };
+  /** The per-backend health view, as JSON-ready records. */
+  backendHealth(): readonly object[];
+}
 
 export interface Readiness {
   ready: boolean;
   checks: Record<string, boolean>;
 }
 
-export function createAdminApp(options: { metrics: GatewayMetrics; readiness: () => Readiness }): Express {
+export function createAdminApp(options: { metrics: AdminMetrics; readiness: () => Readiness }): Express {
   const app = express();
   app.disable('x-powered-by');
   app.get('/metrics', async (_req, res) => {

@@ -1,17 +1,18 @@
-// The public HTTP surface. The MCP endpoint is a plain Node handler (it runs on every call, and a
-// framework's routing and body parsing showed up in the profile); express serves the rest: the
-// protected-resource metadata and JSON 404s.
+// The public HTTP surface. The MCP endpoint is a plain Node handler, without a framework's routing
+// and body parsing, since it runs on every call (see docs/performance.md); express serves the rest:
+// the protected-resource metadata and JSON 404s.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { McpEndpoint } from '../mcp/endpoint.ts';
+import type { InboundMessage } from '../mcp/methods.ts';
+import type { ScopeName } from '../mcp/policy.ts';
 import type { AuthenticatedRequest } from '../auth/middleware.ts';
-import { rpcError } from './rpc-error.ts';
+import { rpcError } from '../mcp/rpc-error.ts';
 import { hostGuard, originGuard, postMediaGuard, readJsonBody } from './guards.ts';
-import { withRequestContext, type RequestContextStore } from './request-context.ts';
-import type { OperationHandle } from '../observability/mcp-operations.ts';
+import { withRequestContext, type RequestContextStore, type TrackedOperation } from './request-context.ts';
 
-export interface AppOptions {
+export interface AppOptions<O extends TrackedOperation = TrackedOperation> {
   mcpPath: string;
   allowedHosts: readonly string[];
   allowedOrigins: readonly string[];
@@ -20,27 +21,28 @@ export interface AppOptions {
   logger: Logger;
   /** Called as each MCP request starts; the returned function runs when it ends. */
   onRequest: () => () => void;
-  /** Where each request's id is kept for the code that serves it. */
-  context: RequestContextStore;
-  /** Starts tracking a parsed MCP message (the operation metric, and its span with tracing on). */
-  trackOperation: (req: IncomingMessage, body: unknown) => OperationHandle | undefined;
+  /** Where each request's id and operation are kept for the code that serves it. */
+  context: RequestContextStore<O>;
+  /** Starts tracking a parsed MCP message (the operation metric, and its span with tracing on); the port observability implements. */
+  trackOperation: (req: IncomingMessage, message: InboundMessage) => O | undefined;
   /** Authentication: the token check runs before the body is read, the scope check after. */
   auth?: {
     authenticate: (req: AuthenticatedRequest, res: ServerResponse) => boolean | Promise<boolean>;
-    requireScopes: (req: AuthenticatedRequest, res: ServerResponse, body: unknown) => boolean;
+    /** Whether the caller's token carries the scope the message needs (from the table of methods); else answers 403. */
+    requireScopes: (req: AuthenticatedRequest, res: ServerResponse, scope: ScopeName) => boolean;
     /** Protected-resource metadata, served at each of these paths. */
     metadataPaths: readonly string[];
     metadata: RequestHandler;
   };
 }
 
-export function createApp(options: AppOptions): RequestListener {
+export function createApp<O extends TrackedOperation>(options: AppOptions<O>): RequestListener {
   const host = hostGuard(options.allowedHosts);
   const origin = originGuard(options.allowedOrigins);
   const { auth, endpoint, logger } = options;
 
   // The MCP endpoint, step by step: Host, Origin (and CORS preflight), token, method, media types,
-  // body, scopes, then the endpoint itself.
+  // body, its place in the table of methods, scopes, then the endpoint itself.
   async function serveMcp(req: AuthenticatedRequest, res: ServerResponse): Promise<void> {
     if (!origin(req, res)) return;
     if (auth) {
@@ -55,10 +57,11 @@ export function createApp(options: AppOptions): RequestListener {
     if (!postMediaGuard(req, res)) return;
     const read = await readJsonBody(req, res, options.maxBodyBytes);
     if (!read) return;
+    const message = endpoint.resolve(read.body);
     const ctx = options.context.getStore();
-    if (ctx) ctx.operation = options.trackOperation(req, read.body);
-    if (auth && !auth.requireScopes(req, res, read.body)) return;
-    await endpoint.handlePost(req, res, read.body);
+    if (ctx) ctx.operation = options.trackOperation(req, message);
+    if (auth && !auth.requireScopes(req, res, message.scope)) return;
+    await endpoint.handlePost(req, res, message);
   }
 
   const rest = express();

@@ -3,7 +3,7 @@
 // and a bounded JSON body. Plain Node functions (no framework) because they run on every call:
 // each returns true to go on, or answers the request itself and returns false.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { rpcError } from './rpc-error.ts';
+import { rpcError } from '../mcp/rpc-error.ts';
 import { readCapped } from './read-capped.ts';
 
 export type Guard = (req: IncomingMessage, res: ServerResponse) => boolean;

@@ -1,18 +1,20 @@
 // What a tools/call does, whichever path it arrives by (the SDK's handler or the lean path in
-// fast-path.ts): the caller's budget, the tool itself, and the event for metrics, logs and audit.
-// One function for both paths, so the two can never answer differently.
+// lean-path.ts): the caller's budget (for a tool that declares one), the tool itself, and the event
+// for metrics, logs and audit. One function for both paths, so the two can never answer differently.
 import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
 import type { JobService } from '../jobs/job-service.ts';
 import { callerKey, type Caller } from '../jobs/caller.ts';
 import type { CallerRateLimit } from './caller-rate-limit.ts';
 import type { WaitHeartbeat } from '../jobs/waits.ts';
-import { TOOL_DEFINITIONS, callTool, createResultMaker, isToolName, type ToolName } from './tools.ts';
+import type { ToolPolicy } from './policy.ts';
+import { JOB_TOOLS, jobTool, type ToolName } from './tools/job-tools.ts';
+import { rateLimited, toolResult } from './tools/results.ts';
 
 /** Sends a progress notification on the request's own response stream (only for a client that sent a progress token). */
 export type ProgressSender = (update: { progress: number; total?: number; message?: string }) => Promise<void>;
 
-/** A tool served beside the two job tools; used by the conformance profile's fixtures. */
-export interface ExtraTool {
+/** A tool served beside the job tools (the conformance suite's fixtures); it declares its policy as they do. */
+export interface ExtraTool extends ToolPolicy {
   definition: Tool;
   handler(args: Record<string, unknown> | undefined, signal: AbortSignal, progress: ProgressSender | undefined): Promise<CallToolResult>;
 }
@@ -35,7 +37,7 @@ export interface DispatcherDeps {
   rateLimit?: CallerRateLimit | undefined;
 }
 
-export interface CallContext {
+export interface ToolCallContext {
   signal: AbortSignal;
   /** Present when the client asked for progress (such calls take the SDK's path, which can stream). */
   progress?: ProgressSender | undefined;
@@ -46,42 +48,49 @@ export interface CallContext {
 export interface ToolDispatcher {
   /** Every tool, in a fixed order (the job tools first). */
   readonly tools: readonly Tool[];
+  /** The policy (scope and budget) of a tool this gateway serves; undefined for any other name. */
+  policyOf(name: string): ToolPolicy | undefined;
   /** Whether `name` is a tool this gateway serves. */
   has(name: string): boolean;
   /** Runs a tool this gateway serves (check with has() first). Never throws for a tool error. */
-  call(name: string, args: unknown, context: CallContext): Promise<CallToolResult>;
+  call(name: string, args: unknown, context: ToolCallContext): Promise<CallToolResult>;
 }
 
 export function createToolDispatcher(deps: DispatcherDeps): ToolDispatcher {
-  const extra = new Map((deps.extraTools ?? []).map((t) => [t.definition.name, t]));
-  const tools = [...TOOL_DEFINITIONS, ...(deps.extraTools ?? []).map((t) => t.definition)];
-  const toResult = createResultMaker();
+  const extras = deps.extraTools ?? [];
+  const extra = new Map(extras.map((t) => [t.definition.name, t]));
+  const tools = [...JOB_TOOLS.map((t) => t.definition), ...extras.map((t) => t.definition)];
+  const policies = new Map<string, ToolPolicy>([
+    ...extras.map((t) => [t.definition.name, t] as const),
+    ...JOB_TOOLS.map((t) => [t.definition.name, t] as const),
+  ]);
+  /** Takes one call from the caller's budget when the tool declares one: 0 when granted, else the seconds to wait. */
+  const spend = (policy: ToolPolicy, caller: Caller | undefined) =>
+    policy.budget && deps.rateLimit ? deps.rateLimit.take(callerKey(caller)) : 0;
   return {
     tools,
-    has: (name) => isToolName(name) || extra.has(name),
+    policyOf: (name) => policies.get(name),
+    has: (name) => policies.has(name),
     async call(name, args, context) {
-      if (!isToolName(name)) {
+      const tool = jobTool(name);
+      if (!tool) {
         const fixture = extra.get(name);
         if (!fixture) throw new Error(`not a tool of this gateway: ${name}`);
+        const wait = await spend(fixture, context.caller);
+        if (wait > 0) return rateLimited(wait);
         return fixture.handler(isRecord(args) ? args : undefined, context.signal, context.progress);
       }
       const started = performance.now();
       const caller = context.caller;
-      const wait = deps.rateLimit ? await deps.rateLimit.take(callerKey(caller)) : 0;
+      const wait = await spend(tool, caller);
       const onHeartbeat = context.progress ? heartbeatSender(context.progress) : undefined;
       // The budget is taken once per call: a call that waits a minute costs what an instant one does.
       const result =
         wait > 0
           ? rateLimited(wait)
-          : await callTool(
-              deps.service,
-              name,
-              args,
-              { signal: context.signal, caller, requestId: context.requestId, onHeartbeat },
-              toResult,
-            );
+          : toolResult(await tool.run(deps.service, args, { signal: context.signal, caller, requestId: context.requestId, onHeartbeat }));
       deps.onToolCall?.({
-        tool: name,
+        tool: tool.definition.name,
         arguments: isRecord(args) ? args : undefined,
         result,
         seconds: (performance.now() - started) / 1000,
@@ -105,11 +114,4 @@ function heartbeatSender(progress: ProgressSender): (beat: WaitHeartbeat) => voi
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function rateLimited(seconds: number): CallToolResult {
-  const body = {
-    error: { code: 'RATE_LIMITED', message: `Too many tool calls from you; retry in ${seconds} s.`, retry_after_seconds: seconds },
-  };
-  return { isError: true, content: [{ type: 'text', text: JSON.stringify(body) }], structuredContent: body };
 }

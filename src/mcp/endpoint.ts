@@ -1,19 +1,25 @@
 // The MCP endpoint for both protocol eras, with no sessions: any replica answers any call.
+// - every body is first placed in the table of methods (methods.ts); a request or notification
+//   naming a method the table lacks is refused here, before any handler runs (deny by default),
+//   with the answer the SDK gives a method it does not know;
 // - 2026-07-28 requests (the per-request `_meta` envelope, `server/discover`) and 2025-era clients
 //   (`initialize`, then stateless calls) are served by the SDK's createMcpHandler, which owns the
 //   era classification, the header checks and every protocol error;
-// - a plain tools/call of one of our tools takes the lean path (fast-path.ts) in either era;
+// - a plain tools/call of one of our tools takes the lean path (lean-path.ts) in either era;
 // - JSON-RPC batches are refused in both eras (removed from the protocol in 2025-06-18).
-// Guards, authentication and scope checks run before this (http/app.ts).
+// Guards, authentication and the scope check (which reads the scope resolved here) run before
+// handlePost (http/app.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { createMcpHandler, type AuthInfo, type Server } from '@modelcontextprotocol/server';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import type { Caller } from '../jobs/caller.ts';
 import type { ToolDispatcher } from './dispatch.ts';
-import { createLeanPathFilter, createLeanResultEncoder } from './fast-path.ts';
-import { rpcError } from '../http/rpc-error.ts';
-import type { OperationHandle } from '../observability/mcp-operations.ts';
+import { dispatchEra, standardHeaders } from './eras.ts';
+import { createLeanPathFilter, createLeanResultEncoder } from './lean-path.ts';
+import { createMessageResolver, type InboundMessage } from './methods.ts';
+import type { OperationRecorder } from './operation.ts';
+import { rpcError } from './rpc-error.ts';
 
 export interface McpEndpointOptions {
   dispatcher: ToolDispatcher;
@@ -24,16 +30,24 @@ export interface McpEndpointOptions {
   logger: Logger;
   /** The id of the HTTP request being served, for logs and audit. */
   requestId: () => string | undefined;
-  /** The MCP message being served (metrics, traces), if tracked. */
-  operation?: () => OperationHandle | undefined;
+  /** The operation being served (metrics, traces), if tracked. */
+  operation?: () => OperationRecorder | undefined;
 }
 
 export interface McpEndpoint {
-  /** Serves one POST whose JSON body has been parsed. */
-  handlePost(req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse, body: unknown): Promise<void>;
+  /** Places one parsed body in the table of methods: its method's entry, and the scope a caller needs. */
+  resolve(body: unknown): InboundMessage;
+  /** Serves one POST whose JSON body has been parsed and resolved. */
+  handlePost(req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse, message: InboundMessage): Promise<void>;
   /** Aborts calls in progress (graceful stop, after the grace period). */
   close(): Promise<void>;
 }
+
+/**
+ * How the SDK answers a request for a method it does not know, once past the protocol checks: -32601
+ * with HTTP 404 in 2026-07-28 (a ladder error), in-band on HTTP 200 in the 2025 era.
+ */
+const METHOD_NOT_FOUND = { code: -32601, message: 'Method not found', status: { modern: 404, legacy: 200 } } as const;
 
 export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
   const { dispatcher, logger } = options;
@@ -46,19 +60,38 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
   });
   const sdkNode = toNodeHandler(sdk, { onerror, maxRequestBodySize: options.maxBodyBytes });
   const inFlight = new Set<AbortController>();
-  const leanToolCall = createLeanPathFilter(dispatcher.has);
+  const resolve = createMessageResolver((name) => dispatcher.policyOf(name));
+  const leanToolCall = createLeanPathFilter();
   const encodeLeanResult = createLeanResultEncoder(options.info);
 
+  /**
+   * Refuses a message whose method the table lacks, as the SDK answers one it does not know; false
+   * when the SDK would answer it on an earlier rung (a protocol error), which it then does.
+   */
+  function refused(req: IncomingMessage, res: ServerResponse, message: InboundMessage): boolean {
+    const era = dispatchEra(message.body, standardHeaders(req.headers));
+    if (era === undefined) return false;
+    if (message.kind === 'notification') {
+      res.writeHead(202).end(); // a notification is never answered; it is dropped
+      return true;
+    }
+    options.operation?.()?.rpcError(String(METHOD_NOT_FOUND.code));
+    rpcError(res, METHOD_NOT_FOUND.status[era], METHOD_NOT_FOUND.code, METHOD_NOT_FOUND.message, {}, message.id);
+    return true;
+  }
+
   return {
-    async handlePost(req, res, body) {
-      if (Array.isArray(body)) {
+    resolve,
+    async handlePost(req, res, message) {
+      if (Array.isArray(message.body)) {
         rpcError(res, 400, -32600, 'Invalid Request: JSON-RPC batches are not supported; send one message per request.');
         return;
       }
-      const call = leanToolCall(req.headers, body);
+      if (message.kind !== 'other' && message.policy === undefined && refused(req, res, message)) return;
+      const call = leanToolCall(req.headers, message);
       if (!call) {
         options.operation?.()?.watchResponse(res);
-        await sdkNode(req, res, body);
+        await sdkNode(req, res, message.body);
         return;
       }
       // Closing the response stream cancels the request (2026-07-28) and aborts its backend call.

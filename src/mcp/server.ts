@@ -1,11 +1,12 @@
 // The MCP server the SDK builds for each request it serves (both eras: the SDK's createMcpHandler
 // calls the factory per HTTP request). The low-level Server, not McpServer, so that tools/call is
 // ours: an unknown tool is the JSON-RPC error -32602 the spec asks for, and argument errors are
-// INVALID_ARGUMENT tool errors with a stable code. Everything costly (tool definitions, the JSON
+// INVALID_ARGUMENT tool errors with a stable code. It runs the handlers the table of methods
+// (methods.ts) names and no others. Everything costly (the handlers, tool definitions, the JSON
 // Schema validator, the dispatcher) is built once per gateway and shared by every instance.
-import { ProtocolError, ProtocolErrorCode, Server, type CacheHint, type jsonSchemaValidator } from '@modelcontextprotocol/server';
-import type { Caller } from '../jobs/caller.ts';
-import type { ProgressSender, ToolDispatcher } from './dispatch.ts';
+import { Server, type CacheHint, type jsonSchemaValidator } from '@modelcontextprotocol/server';
+import type { ToolDispatcher } from './dispatch.ts';
+import { methodHandlers } from './methods.ts';
 
 export interface ServerFactoryDeps {
   dispatcher: ToolDispatcher;
@@ -31,7 +32,7 @@ export const CACHE_HINTS: Record<'tools/list' | 'server/discover', CacheHint> = 
 };
 
 export function createServerFactory(deps: ServerFactoryDeps): () => Server {
-  const listResult = { tools: [...deps.dispatcher.tools] };
+  const handlers = methodHandlers(deps);
   return () => {
     const server = new Server(deps.info, {
       capabilities: { tools: {} },
@@ -39,18 +40,8 @@ export function createServerFactory(deps: ServerFactoryDeps): () => Server {
       jsonSchemaValidator: deps.validator,
       cacheHints: CACHE_HINTS,
     });
-    server.setRequestHandler('tools/list', () => listResult);
-    server.setRequestHandler('tools/call', async (request, ctx) => {
-      const { name, arguments: args } = request.params;
-      if (!deps.dispatcher.has(name)) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name.slice(0, 128)}`);
-      const caller = (ctx.http?.authInfo?.extra as { caller?: Caller } | undefined)?.caller;
-      const token = ctx.mcpReq._meta?.progressToken;
-      const progress: ProgressSender | undefined =
-        token === undefined
-          ? undefined
-          : (update) => ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: token, ...update } });
-      return deps.dispatcher.call(name, args, { signal: ctx.mcpReq.signal, caller, requestId: deps.requestId(), progress });
-    });
+    // The SDK types each handler by its method; the table made each for its own.
+    for (const { method, handler } of handlers) server.setRequestHandler(method, handler as never);
     return server;
   };
 }

@@ -36,7 +36,7 @@ export function createLogger(options: { level?: string; destination?: Destinatio
 
 /**
  * pino's isoTime, with the ISO string made once per millisecond: lines logged in the same
- * millisecond (several under load) share it. Formatting a Date per line showed in the profile.
+ * millisecond (several under load) share it rather than each formatting a Date (see docs/performance.md).
  */
 function isoTimeOncePerMillisecond(): () => string {
   let at = -1;
@@ -60,11 +60,10 @@ export interface LineTarget {
 
 /**
  * Collects the lines logged in one turn of the event loop and hands them to `target` as one write.
- * Under load a turn serves many calls, each with its log line. Measured per call: a synchronous
- * write per line, or sonic-boom's asynchronous writer (a thread-pool write, and a scan of its whole
- * pending buffer per line), each cost about 10 µs more than one synchronous write per turn. The
- * write blocks: a log reader that stops reading holds the gateway up rather than letting lines pile
- * up in memory.
+ * Under load a turn serves many calls, each with its log line; one synchronous write per turn costs
+ * less than one per line, or than sonic-boom's asynchronous writer (a thread-pool write, and a scan
+ * of its whole pending buffer per line): see docs/performance.md. The write blocks: a log reader
+ * that stops reading holds the gateway up rather than letting lines pile up in memory.
  */
 export function linesPerTurn(
   target: LineTarget,

@@ -3,52 +3,25 @@
 // tracing on, the server span. The outcome is read where it shows: a tool's error from the tool
 // call, a JSON-RPC error from the response's first bytes, else an HTTP error status.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TrackedOperation } from '../http/request-context.ts';
+import type { InboundMessage } from '../mcp/methods.ts';
 import type { GatewayMetrics } from './metrics.ts';
-import { GATEWAY_ATTRIBUTES, type McpOperation, type ServerSpan, type Tracing } from './tracing.ts';
+import { GATEWAY_ATTRIBUTES, type McpOperation, type ServerSpan, type Tracing } from './tracing-api.ts';
 
-/** The methods of MCP (2025-11-25 and 2026-07-28); others are `_OTHER`, so names and labels stay bounded. */
-const METHODS = new Set([
-  'initialize',
-  'ping',
-  'server/discover',
-  'tools/list',
-  'tools/call',
-  'resources/list',
-  'resources/templates/list',
-  'resources/read',
-  'resources/subscribe',
-  'resources/unsubscribe',
-  'prompts/list',
-  'prompts/get',
-  'completion/complete',
-  'logging/setLevel',
-  'notifications/initialized',
-  'notifications/cancelled',
-  'notifications/progress',
-  'notifications/roots/list_changed',
-  'tasks/get',
-  'tasks/list',
-  'tasks/result',
-  'tasks/cancel',
-]);
+/** The label of a method the table of methods (mcp/methods.ts) lacks, and of a tool the gateway does not serve: names and labels stay bounded. */
+const OTHER = '_OTHER';
 const VERSIONS = new Set(['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25', '2026-07-28']);
 const PROTOCOL_VERSION_KEY = 'io.modelcontextprotocol/protocolVersion';
 /** `"error":{"code":-32602` at the start of a JSON-RPC answer (or of an SSE event carrying one). */
 const RPC_ERROR = /"error":\{"code":(-?\d{1,6})/;
 
-/** What a served MCP message still learns while it runs. */
-export interface OperationHandle {
+/**
+ * What an operation (an MCP message being served) still learns while it runs: the ports the observed
+ * layers declare (mcp/operation.ts, http/request-context.ts), and what gateway.ts reads of it.
+ */
+export interface OperationHandle extends TrackedOperation {
   /** The server span, with tracing on. */
   readonly span: ServerSpan | undefined;
-  /**
-   * The SDK serves this message: its JSON-RPC errors are read from the response. (The lean path's
-   * answers are tool results, so its requests are spared the reading.)
-   */
-  watchResponse(res: ServerResponse): void;
-  /** The message was answered with this JSON-RPC error code. */
-  rpcError(code: string): void;
-  /** The response is closed: records the duration, ends the span (the request's close hook calls it). */
-  end(statusCode: number): void;
   /** A tool call's answer: its project and backend, and whether it was a tool error (with its code). */
   toolResult(result: {
     project?: string | undefined;
@@ -63,23 +36,23 @@ export interface OperationTrackerDeps {
   metrics: GatewayMetrics;
   /** The tracing of this gateway, once started (undefined: off). */
   tracing: () => Tracing | undefined;
-  /** Whether a tool name is one this gateway serves (others are `_OTHER`). */
-  isTool: (name: string) => boolean;
 }
 
-/** Starts tracking one parsed MCP body; undefined for what is not one message (a batch, a response). */
-export function createOperationTracker(deps: OperationTrackerDeps) {
-  return function track(req: IncomingMessage, body: unknown): OperationHandle | undefined {
-    const op = describeMcpMessage(body, req.headers, deps.isTool);
+/** Starts tracking one parsed MCP message; undefined for what names no method (a batch, a response). */
+export function createOperationTracker(
+  deps: OperationTrackerDeps,
+): (req: IncomingMessage, message: InboundMessage) => OperationHandle | undefined {
+  return function track(req, message) {
+    const op = describeMcpMessage(message, req.headers);
     if (!op) return undefined;
-    return new TrackedOperation(deps.metrics, op, deps.tracing()?.startServer(op, req.headers));
+    return new ServedOperation(deps.metrics, op, deps.tracing()?.startServer(op, req.headers));
   };
 }
 
 // One object per MCP request and no closures: this runs on every call. It holds bounded words only
 // (no request, response or body), since the request's async context keeps it as long as anything
 // started in that context lives.
-class TrackedOperation implements OperationHandle {
+class ServedOperation implements OperationHandle {
   private readonly started = performance.now();
   private errorType: string | undefined;
   private rpcCode: string | undefined;
@@ -126,24 +99,21 @@ class TrackedOperation implements OperationHandle {
   }
 }
 
-export function describeMcpMessage(
-  body: unknown,
-  headers: IncomingMessage['headers'],
-  isTool: (name: string) => boolean,
-): McpOperation | undefined {
-  if (!isRecord(body) || typeof body.method !== 'string') return undefined;
-  const method = METHODS.has(body.method) ? body.method : '_OTHER';
-  const params = isRecord(body.params) ? body.params : undefined;
+/** What is known of a message when its operation starts; the method's label comes from the table of methods. */
+export function describeMcpMessage(message: InboundMessage, headers: IncomingMessage['headers']): McpOperation | undefined {
+  if (message.method === undefined) return undefined;
+  const method = message.policy?.label ?? OTHER;
+  const params = message.params;
   const meta = params && isRecord(params._meta) ? params._meta : undefined;
   const header = headers['mcp-protocol-version'];
   const claimed =
     typeof header === 'string' ? header : (meta?.[PROTOCOL_VERSION_KEY] ?? (method === 'initialize' ? params?.protocolVersion : undefined));
-  const id = body.id;
+  const id = (message.body as { id?: unknown }).id;
   return {
     method,
-    tool: method === 'tools/call' && typeof params?.name === 'string' ? (isTool(params.name) ? params.name : '_OTHER') : undefined,
+    tool: method === 'tools/call' && message.toolName !== undefined ? (message.tool ? message.toolName : OTHER) : undefined,
     jsonrpcId: typeof id === 'string' ? id.slice(0, 128) : typeof id === 'number' ? String(id) : undefined,
-    protocolVersion: typeof claimed === 'string' ? (VERSIONS.has(claimed) ? claimed : '_OTHER') : undefined,
+    protocolVersion: typeof claimed === 'string' ? (VERSIONS.has(claimed) ? claimed : OTHER) : undefined,
     meta,
   };
 }

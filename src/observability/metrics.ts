@@ -126,7 +126,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
     },
   });
 
-  // Times are kept as numbers and formatted when read (formatting one per call showed in the profile).
+  // Times are kept as numbers and formatted when read, not on every call (see docs/performance.md).
   const health = new Map<
     string,
     { backend: string; kind: string; state: BackendHealth['state']; last_success: number | null; last_failure: number | null }

@@ -1,7 +1,7 @@
 // The OpenTelemetry side of tracing.ts, loaded only when tracing is on. One tracer provider per
 // gateway and nothing registered globally (two gateways in one process keep their own), so contexts
 // are passed explicitly: the server span of an MCP request is the parent of its backend calls.
-// Spans follow the MCP semantic conventions (semantic-conventions-genai, gen-ai/mcp.md).
+// Spans follow OpenTelemetry's semantic conventions for MCP.
 import type { IncomingHttpHeaders } from 'node:http';
 import {
   ROOT_CONTEXT,
@@ -37,7 +37,7 @@ import {
   type ServerSpan,
   type Tracing,
   type TracingSettings,
-} from './tracing.ts';
+} from './tracing-api.ts';
 
 /** `exporter` replaces OTLP (tests keep spans in memory); it is then flushed span by span. */
 export function createSdkTracing(settings: TracingSettings, exporter?: SpanExporter): Tracing {

@@ -10,6 +10,8 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { MCP_METHODS, type MethodPolicy } from '../../src/mcp/methods.ts';
+import { JOB_TOOLS } from '../../src/mcp/tools/job-tools.ts';
 import { backendRequestCount, bearer, initialize, handshake, post, rpc, rpcResult } from './helpers.ts';
 
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -162,6 +164,47 @@ describe('authentication at the MCP endpoint', () => {
     const r = await post(t.mcpUrl, initialize(), bearer(none));
     expect(r.status).toBe(403);
     expect(r.headers.get('www-authenticate')).toContain('scope="jobs:read"');
+  });
+
+  it('refuses a read-only token with 403 insufficient_scope for every method and tool whose entry needs cancel, in both eras', async () => {
+    // Taken from the table of methods and the tools' own declarations, so an acting method or tool
+    // added later is covered here without a word changed.
+    const acting = [
+      ...(Object.values(MCP_METHODS) as MethodPolicy[])
+        .filter((m) => m.scope === 'cancel')
+        .map((m) => ({ what: m.label, method: m.label, params: {} as Record<string, unknown> })),
+      ...JOB_TOOLS.filter((tool) => tool.scope === 'cancel').map((tool) => ({
+        what: `tools/call ${tool.definition.name}`,
+        method: 'tools/call',
+        params: { name: tool.definition.name, arguments: { project_reference: 'agents', job_id: 'any' } } as Record<string, unknown>,
+      })),
+    ];
+    expect(acting.map((a) => a.what)).toContain('tools/call cancel_job');
+    const readOnly = await t.mint({ scopes: ['jobs:read'] });
+    const envelope = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+    for (const { what, method, params } of acting) {
+      const name = typeof params.name === 'string' ? { 'mcp-name': params.name } : {};
+      const eras = {
+        '2025-11-25': () => post(t.mcpUrl, rpc(method, params), bearer(readOnly)),
+        '2026-07-28': () =>
+          post(t.mcpUrl, rpc(method, { ...params, _meta: envelope }), {
+            ...bearer(readOnly),
+            'mcp-protocol-version': '2026-07-28',
+            'mcp-method': method,
+            ...name,
+          }),
+      };
+      for (const [era, send] of Object.entries(eras)) {
+        const before = backendRequestCount(t);
+        const res = await send();
+        expect(res.status, `${what} (${era})`).toBe(403);
+        const challenge = res.headers.get('www-authenticate') ?? '';
+        expect(challenge, `${what} (${era})`).toContain('error="insufficient_scope"');
+        expect(challenge, `${what} (${era})`).toContain('scope="jobs:read jobs:cancel"');
+        await res.body?.cancel();
+        expect(backendRequestCount(t), `${what} (${era})`).toBe(before);
+      }
+    }
   });
 
   it('reads scopes from an scp array (Okta) or an scp string (Entra)', async () => {

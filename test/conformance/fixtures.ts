@@ -11,6 +11,8 @@ export const conformanceFixtures: readonly ExtraTool[] = [
       description: 'Conformance fixture: returns a text block.',
       inputSchema: { type: 'object', additionalProperties: false },
     },
+    scope: 'read',
+    budget: false,
     handler: async () => ({ content: [{ type: 'text', text: 'This is a simple text response for testing.' }] }),
   },
   {
@@ -19,6 +21,8 @@ export const conformanceFixtures: readonly ExtraTool[] = [
       description: 'Conformance fixture: always fails as a tool error.',
       inputSchema: { type: 'object', additionalProperties: false },
     },
+    scope: 'read',
+    budget: false,
     handler: async () => ({ isError: true, content: [{ type: 'text', text: 'This tool intentionally returns an error for testing' }] }),
   },
   {
@@ -27,6 +31,8 @@ export const conformanceFixtures: readonly ExtraTool[] = [
       description: 'Conformance fixture: reports progress three times, then answers.',
       inputSchema: { type: 'object', additionalProperties: false },
     },
+    scope: 'read',
+    budget: false,
     handler: async (_args, _signal, progress) => {
       for (const step of [0, 50, 100]) await progress?.({ progress: step, total: 100, message: `step ${step}` });
       return { content: [{ type: 'text', text: 'done' }] };

@@ -9,7 +9,7 @@ import { waitsSchema } from '../../src/config/schema.ts';
 import { createJobService } from '../../src/jobs/job-service.ts';
 import { createWaitHub, waitConfigOf } from '../../src/jobs/waits.ts';
 import { createProjectRegistry } from '../../src/jobs/registry.ts';
-import { callTool } from '../../src/mcp/tools.ts';
+import { callTool } from '../../src/mcp/tools/job-tools.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { backendFailureLogger } from '../../src/observability/tool-calls.ts';
 

@@ -111,6 +111,29 @@ describe('tracing on', () => {
     expect(unknown.attributes).toMatchObject({ 'error.type': '-32602', 'rpc.response.status_code': '-32602' });
   });
 
+  it('names a method the gateway does not serve _OTHER, refused with -32601, in its span and the metric', async () => {
+    const res = await fetch(t.mcpUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2025-11-25',
+        authorization: `Bearer ${t.token}`,
+        traceparent: traceparent('cccccccccccccccccccccccccccccc04'),
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'resources/list', params: {} }),
+    });
+    expect(((await res.json()) as { error: { code: number } }).error.code).toBe(-32601);
+    const serverSpan = () => byTrace('cccccccccccccccccccccccccccccc04').find((s) => s.kind === SpanKind.SERVER);
+    await expect.poll(() => serverSpan()?.name).toBe('_OTHER'); // the span ends when the response closes
+    const refused = serverSpan()!;
+    expect(refused.attributes).toMatchObject({ 'mcp.method.name': '_OTHER', 'error.type': '-32601' });
+    const text = await (await fetch(`${t.adminUrl}/metrics`)).text();
+    expect(text).toMatch(
+      /mcp_server_operation_duration_seconds_count\{mcp_method_name="_OTHER",gen_ai_tool_name="",mcp_protocol_version="2025-11-25",error_type="-32601"\} 1/,
+    );
+  });
+
   it('exports mcp.server.operation.duration beside the other metrics', async () => {
     const text = await (await fetch(`${t.adminUrl}/metrics`)).text();
     expect(text).toMatch(

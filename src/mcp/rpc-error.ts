@@ -1,5 +1,6 @@
 // A JSON-RPC error answer with an HTTP status, the shape every refusal on the MCP endpoint takes
-// (guards, authentication, the endpoint itself), so clients can always parse it.
+// (guards, authentication, the endpoint itself), so clients can always parse it. It is part of the
+// MCP layer, which http/ and auth/ build on, so every layer that refuses a request can use it.
 import type { ServerResponse } from 'node:http';
 
 export function rpcError(

@@ -1,16 +1,16 @@
 // The lean path for the hot method: a plain, well-formed tools/call of one of our tools, in either
-// era, answered without building an SDK server, a web Request and a per-request transport (the
-// profile showed those to cost most of a call). It only ever *accepts* a request the SDK would
-// serve the same way; anything unusual (a ladder rejection, a header that needs decoding, a
-// progress token, a version the SDK may treat differently) goes to the SDK, which owns every error.
-// The era decision for a 2026-07-28 envelope is the SDK's own classifier.
+// era, answered without building an SDK server, a web Request and a per-request transport (see
+// docs/performance.md). Only a method whose entry in the table (methods.ts) allows it may take it.
+// It only ever *accepts* a request the SDK would serve the same way; anything unusual (a ladder
+// rejection, a header that needs decoding, a progress token, a version the SDK may treat
+// differently) goes to the SDK, which owns every error. The era decision for a 2026-07-28 envelope
+// is the SDK's own classifier (eras.ts).
 import type { IncomingHttpHeaders } from 'node:http';
-import { SERVER_INFO_META_KEY, classifyInboundRequest } from '@modelcontextprotocol/server';
-import { STRUCTURED_JSON, type ToolResult } from './tools.ts';
+import { SERVER_INFO_META_KEY } from '@modelcontextprotocol/server';
+import { LEGACY_VERSIONS, dispatchEra, standardHeaders } from './eras.ts';
+import type { InboundMessage } from './methods.ts';
+import { STRUCTURED_JSON, type ToolResult } from './tools/results.ts';
 
-/** Revisions the lean path answers; any other goes to the SDK. */
-const MODERN_VERSIONS = new Set(['2026-07-28']);
-const LEGACY_VERSIONS = new Set(['2025-11-25', '2025-06-18', '2025-03-26']);
 /** params keys a plain tools/call has; anything else (e.g. a task request) goes to the SDK. */
 const PLAIN_PARAMS = new Set(['name', 'arguments', '_meta']);
 
@@ -25,24 +25,33 @@ export interface LeanCall {
 const TRACE_KEYS = new Set(['traceparent', 'tracestate', 'baggage']);
 const PROTOCOL_VERSION_KEY = 'io.modelcontextprotocol/protocolVersion';
 
-export type LeanPathFilter = (headers: IncomingHttpHeaders, body: unknown) => LeanCall | undefined;
+export type LeanPathFilter = (headers: IncomingHttpHeaders, message: InboundMessage) => LeanCall | undefined;
 
 /**
  * The lean path's filter: the call, when this request may take it; undefined sends it to the SDK.
- * A 2026-07-28 envelope is judged by the SDK's own classifier, once per distinct envelope and
- * headers (agents send the same envelope on every call; the classifier's schema checks of the
- * whole body showed in the profile), so the two paths cannot disagree about it.
+ * A 2026-07-28 envelope is judged by the SDK's own classifier, so the two paths cannot disagree
+ * about it, once per distinct envelope and headers: agents send the same envelope on every call,
+ * and the classifier checks the whole body (see docs/performance.md).
  */
-export function createLeanPathFilter(isOurTool: (name: string) => boolean, options: { cacheSize?: number } = {}): LeanPathFilter {
+export function createLeanPathFilter(options: { cacheSize?: number } = {}): LeanPathFilter {
   const verdicts = new Map<string, boolean>();
   const cacheSize = options.cacheSize ?? 1000;
-  // The envelope judged last: an agent repeats its envelope, and comparing with it is cheaper than
-  // the JSON key of the verdict cache (which showed at ~2.5 µs a call in the profile).
+  // The envelope judged last: an agent repeats its envelope, and comparing with it costs less than
+  // building the verdict cache's JSON key.
   let last:
-    | { version: string; method: string | undefined; mcpName: string | undefined; name: string; envelope: unknown; verdict: boolean }
+    | {
+        bodyMethod: string;
+        version: string;
+        method: string | undefined;
+        mcpName: string | undefined;
+        name: string;
+        envelope: unknown;
+        verdict: boolean;
+      }
     | undefined;
 
   function modernEnvelopeAccepted(
+    bodyMethod: string,
     name: string,
     meta: Record<string, unknown>,
     version: string,
@@ -59,6 +68,7 @@ export function createLeanPathFilter(isOurTool: (name: string) => boolean, optio
     }
     if (
       last &&
+      last.bodyMethod === bodyMethod &&
       last.version === version &&
       last.method === method &&
       last.mcpName === mcpName &&
@@ -67,63 +77,42 @@ export function createLeanPathFilter(isOurTool: (name: string) => boolean, optio
     ) {
       return last.verdict;
     }
-    const key = JSON.stringify([version, method, mcpName, name, envelope]);
+    const key = JSON.stringify([bodyMethod, version, method, mcpName, name, envelope]);
     let verdict = verdicts.get(key);
     if (verdict === undefined) {
-      const outcome = classifyInboundRequest({
-        httpMethod: 'POST',
-        body: { jsonrpc: '2.0', id: 0, method: 'tools/call', params: { name, _meta: envelope } },
-        protocolVersionHeader: version,
-        ...(method !== undefined ? { mcpMethodHeader: method } : {}),
-        ...(mcpName !== undefined ? { mcpNameHeader: mcpName } : {}),
-      });
-      // The standard headers must all be there and match the body exactly (the SDK decodes the
+      // The call without its arguments: the classifier reads the method and the envelope, and the
+      // standard headers must all be there and match the body exactly (the SDK decodes the
       // =?base64?…?= form and answers every missing or mismatching header: leave those to it).
-      verdict =
-        outcome.kind === 'modern' &&
-        outcome.messageKind === 'request' &&
-        MODERN_VERSIONS.has(outcome.classification.revision ?? '') &&
-        version === outcome.classification.revision &&
-        method === 'tools/call' &&
-        mcpName === name;
+      const body = { jsonrpc: '2.0', id: 0, method: bodyMethod, params: { name, _meta: envelope } };
+      verdict = dispatchEra(body, { version, method, name: mcpName }) === 'modern';
       if (verdicts.size >= cacheSize) verdicts.delete(verdicts.keys().next().value!);
       verdicts.set(key, verdict);
     }
-    last = { version, method, mcpName, name, envelope, verdict };
+    last = { bodyMethod, version, method, mcpName, name, envelope, verdict };
     return verdict;
   }
 
-  return (headers, body) => {
-    const msg = body as { jsonrpc?: unknown; method?: unknown; id?: unknown; params?: Record<string, unknown> } | null;
-    if (typeof msg !== 'object' || msg === null || msg.jsonrpc !== '2.0' || msg.method !== 'tools/call') return undefined;
-    const id = msg.id;
+  return (headers, message) => {
+    if (message.kind !== 'request' || !message.policy?.lean || message.tool === undefined) return undefined;
+    const id = message.id;
     if (typeof id !== 'string' && !Number.isSafeInteger(id)) return undefined;
-    const params = msg.params;
-    if (
-      typeof params !== 'object' ||
-      params === null ||
-      Array.isArray(params) ||
-      typeof params.name !== 'string' ||
-      !isOurTool(params.name)
-    )
-      return undefined;
+    const params = message.params!;
+    const name = message.toolName!;
     for (const key in params) if (!PLAIN_PARAMS.has(key)) return undefined;
     const meta = params._meta as Record<string, unknown> | undefined;
     if (meta !== undefined && (typeof meta !== 'object' || meta === null || Array.isArray(meta) || 'progressToken' in meta))
       return undefined;
 
-    const version = header(headers, 'mcp-protocol-version');
-    const call = { id: id as string | number, name: params.name, arguments: params.arguments };
+    const call = { id: id!, name, arguments: params.arguments };
     if (meta !== undefined && PROTOCOL_VERSION_KEY in meta) {
-      if (
-        version === undefined ||
-        !modernEnvelopeAccepted(params.name, meta, version, header(headers, 'mcp-method'), header(headers, 'mcp-name'))
-      )
+      const std = standardHeaders(headers);
+      if (std.version === undefined || !modernEnvelopeAccepted(message.method!, name, meta, std.version, std.method, std.name))
         return undefined;
       return { era: 'modern', ...call };
     }
     // No envelope claim: a 2025-era request (the SDK's classifier says the same for this shape),
     // unless the header names a version the lean path does not answer (a modern one included).
+    const version = header(headers, 'mcp-protocol-version');
     if (version !== undefined && !LEGACY_VERSIONS.has(version)) return undefined;
     return { era: 'legacy', ...call };
   };

@@ -1,10 +1,18 @@
 // The lean path's filter: which requests it may answer itself, and which it must leave to the SDK
 // (which owns every protocol error), and its answer encoding.
 import { describe, expect, it } from 'vitest';
-import { createLeanPathFilter, createLeanResultEncoder } from '../../src/mcp/fast-path.ts';
-import { STRUCTURED_JSON, type ToolResult } from '../../src/mcp/tools.ts';
+import type { IncomingHttpHeaders } from 'node:http';
+import { createLeanPathFilter, createLeanResultEncoder } from '../../src/mcp/lean-path.ts';
+import { createMessageResolver } from '../../src/mcp/methods.ts';
+import { STRUCTURED_JSON, type ToolResult } from '../../src/mcp/tools/results.ts';
 
 const ours = (name: string) => name === 'get_job_status' || name === 'cancel_job';
+const resolve = createMessageResolver((name) => (ours(name) ? { scope: 'read', budget: true } : undefined));
+/** The lean path's filter, given raw bodies (placed in the table first, as the endpoint does). */
+const leanFilter = (options?: { cacheSize?: number }) => {
+  const filter = createLeanPathFilter(options);
+  return (headers: IncomingHttpHeaders, body: unknown) => filter(headers, resolve(body));
+};
 const envelope = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
 const call = (params: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
   jsonrpc: '2.0',
@@ -18,7 +26,7 @@ const args = { project_reference: 'p', job_id: 'j' };
 
 describe('lean path filter', () => {
   it('takes a plain tools/call of a job tool in either era', () => {
-    const filter = createLeanPathFilter(ours);
+    const filter = leanFilter();
     expect(filter(modernHeaders, call({ name: 'get_job_status', arguments: args, _meta: envelope }))).toEqual({
       era: 'modern',
       id: 7,
@@ -32,7 +40,7 @@ describe('lean path filter', () => {
   });
 
   it('leaves to the SDK whatever it must answer or refuse itself', () => {
-    const filter = createLeanPathFilter(ours);
+    const filter = leanFilter();
     const modern = (params: Record<string, unknown>, headers: Record<string, string> = modernHeaders) => filter(headers, call(params));
     const p = { name: 'get_job_status', arguments: args, _meta: envelope };
     expect(modern(p, { ...modernHeaders, 'mcp-method': 'tools/list' })).toBeUndefined(); // header mismatch: -32020
@@ -57,7 +65,7 @@ describe('lean path filter', () => {
   });
 
   it('judges each distinct envelope once, whatever trace context rides along', () => {
-    const filter = createLeanPathFilter(ours, { cacheSize: 2 });
+    const filter = leanFilter({ cacheSize: 2 });
     for (let i = 0; i < 5; i++) {
       const meta = { ...envelope, traceparent: `00-${'a'.repeat(31)}${i}-${'b'.repeat(16)}-01` };
       expect(filter(modernHeaders, call({ name: 'get_job_status', arguments: args, _meta: meta }))).toMatchObject({ era: 'modern' });

@@ -1,0 +1,46 @@
+// The shaping of tool results, in one place: a job tool's reply, an argument error and the
+// caller's spent budget all answer the same way, structuredContent with its JSON as the one text block.
+import type * as z from 'zod';
+import type { CallToolResult } from '@modelcontextprotocol/server';
+import type { Reply } from '../../jobs/replies.ts';
+
+/**
+ * The text block of a result is the JSON of its structuredContent; it is kept under this key (a
+ * symbol: never serialized) so the lean path can write the answer without serializing it twice.
+ */
+export const STRUCTURED_JSON: unique symbol = Symbol('structuredContent as JSON');
+export type ToolResult = CallToolResult & { [STRUCTURED_JSON]?: string };
+
+/** The tool result of the job service's reply; its JSON is written once, for this call. */
+export function toolResult(reply: Reply<object>): ToolResult {
+  if (!reply.ok) {
+    const { ok: _ok, ...error } = reply;
+    return errorResult(error);
+  }
+  const text = JSON.stringify(reply.value);
+  return { content: [{ type: 'text', text }], structuredContent: reply.value as Record<string, unknown>, [STRUCTURED_JSON]: text };
+}
+
+/** Argument problems, as the INVALID_ARGUMENT tool error (never a JSON-RPC error or a validation dump). */
+export function invalidArguments(error: z.ZodError): Reply<never> {
+  const details = error.issues
+    .map((i) => {
+      const at = i.path.join('.') || 'arguments';
+      if (i.code === 'unrecognized_keys') return `unknown argument(s) ${i.keys.join(', ')}`;
+      return `${at}: ${i.message}`;
+    })
+    .join('; ');
+  return { ok: false, error: { code: 'INVALID_ARGUMENT', message: `Invalid arguments: ${details}.` } };
+}
+
+/** The caller's budget is spent: the RATE_LIMITED tool error with the seconds until a call is allowed again. */
+export function rateLimited(seconds: number): ToolResult {
+  return errorResult({
+    error: { code: 'RATE_LIMITED', message: `Too many tool calls from you; retry in ${seconds} s.`, retry_after_seconds: seconds },
+  });
+}
+
+function errorResult(body: Record<string, unknown>): ToolResult {
+  const text = JSON.stringify(body);
+  return { isError: true, content: [{ type: 'text', text }], structuredContent: body, [STRUCTURED_JSON]: text };
+}
