@@ -9,9 +9,9 @@
 // - the cancel answer carries no job record, only `{meta, message}`;
 // - a key with READ but no WRITE access to the SERVICES scope can read but not cancel (403).
 // Job states are derived from the clock on each request (no timers).
-import { systemClock, type Clock } from './clock.ts';
-import { jsonBody, segments, startSimServer, type SimRequest, type SimResponse, type SimServer } from './sim-server.ts';
-import { buildSeeds, seededUuid, stepAt, type Simulation, type TimelineStep } from './simulation.ts';
+import { systemClock, type Clock } from '../simulation/clock.ts';
+import { jsonBody, segments, startSimServer, type SimRequest, type SimResponse, type SimServer } from '../simulation/sim-server.ts';
+import { buildSeeds, seededUuid, stepAt, type Simulation, type TimelineStep } from '../simulation/simulation.ts';
 
 export const AGENT_JOB_STATUSES = ['SCHEDULED', 'WAITING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELED'] as const;
 export type AgentJobStatus = (typeof AGENT_JOB_STATUSES)[number];
@@ -97,8 +97,7 @@ export interface AgentJobsSimOptions {
   seed?: boolean;
 }
 
-export interface AgentJobsSim extends Simulation {
-  readonly kind: 'agent_jobs';
+export interface AgentJobsSim extends Simulation<'agent_jobs'> {
   /** Base URL including the API prefix, as configured in `base_url`: `http://127.0.0.1:PORT/api/v0`. */
   readonly baseUrl: string;
   readonly orgId: string;

@@ -8,9 +8,9 @@
 // limits every client IP to 40 requests per 10 s: the 41st answers 429 and starts a 10 s cooldown during
 // which every request is 429 (with Retry-After). Job states are derived from the clock on each request.
 import { createHash } from 'node:crypto';
-import { systemClock, type Clock } from './clock.ts';
-import { segments, startSimServer, type SimRequest, type SimResponse, type SimServer } from './sim-server.ts';
-import { buildSeeds, seededUuid, stepAt, type Simulation, type TimelineStep } from './simulation.ts';
+import { systemClock, type Clock } from '../simulation/clock.ts';
+import { segments, startSimServer, type SimRequest, type SimResponse, type SimServer } from '../simulation/sim-server.ts';
+import { buildSeeds, seededUuid, stepAt, type Simulation, type TimelineStep } from '../simulation/simulation.ts';
 
 export const COMFYCONTROL_STATUSES = ['accepted', 'uploaded', 'queued', 'running', 'completed', 'failed', 'invalid', 'cancelled'] as const;
 export type ComfycontrolStatus = (typeof COMFYCONTROL_STATUSES)[number];
@@ -82,8 +82,7 @@ export interface ComfycontrolSimOptions {
   cancelDelayMs?: number;
 }
 
-export interface ComfycontrolSim extends Simulation {
-  readonly kind: 'comfycontrol';
+export interface ComfycontrolSim extends Simulation<'comfycontrol'> {
   readonly baseUrl: string;
   /** The user the token belongs to. */
   readonly userId: string;

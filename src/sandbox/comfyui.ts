@@ -9,9 +9,9 @@
 // comfyui/seeds.ts         the jobs a host starts with
 // `api: 'legacy'` is a server from before the jobs API, the targeted interrupt and the prompt-id check.
 import { randomUUID } from 'node:crypto';
-import { systemClock } from './clock.ts';
-import { startSimServer, type SimServer } from './sim-server.ts';
-import { seededUuid } from './simulation.ts';
+import { systemClock } from '../simulation/clock.ts';
+import { startSimServer, type SimServer } from '../simulation/sim-server.ts';
+import { seededUuid } from '../simulation/simulation.ts';
 import { defaultGraph, outputNodes } from './comfyui/graph.ts';
 import { addJobsRoutes } from './comfyui/jobs-api.ts';
 import { postPrompt } from './comfyui/post-prompt.ts';

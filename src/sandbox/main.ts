@@ -6,7 +6,7 @@ import { startAgentJobsSim } from './agent-jobs.ts';
 import { startComfycontrolSim } from './comfycontrol.ts';
 import { startComfyuiSim } from './comfyui.ts';
 import { startProjectRuntimeSim } from './project-runtime.ts';
-import { SEED_STATES, type Simulation } from './simulation.ts';
+import { SEED_STATES, type Simulation } from '../simulation/simulation.ts';
 
 const KINDS = ['comfyui', 'comfyui_legacy', 'agent_jobs', 'project_runtime', 'comfycontrol'] as const;
 const USAGE = `Usage: npm run sandbox -- --kind KIND [--port N] [--host ADDR] [--credential SECRET] [--project SLUG]

@@ -6,10 +6,10 @@
 // Where backends.md marks behaviour [INF], the simulation takes the stricter plausible choice, each
 // commented below. Job states are derived from the clock on each request (no timers).
 import { randomUUID } from 'node:crypto';
-import { systemClock, type Clock } from './clock.ts';
+import { systemClock, type Clock } from '../simulation/clock.ts';
 import { listPage } from './project-runtime-list.ts';
-import { segments, startSimServer, type SimRequest, type SimResponse, type SimServer } from './sim-server.ts';
-import { buildSeeds, seededUuid, stepAt, type Simulation, type TimelineStep } from './simulation.ts';
+import { segments, startSimServer, type SimRequest, type SimResponse, type SimServer } from '../simulation/sim-server.ts';
+import { buildSeeds, seededUuid, stepAt, type Simulation, type TimelineStep } from '../simulation/simulation.ts';
 
 export const RUNTIME_JOB_STATUSES = ['submitted', 'working', 'completed', 'failed', 'canceled'] as const;
 export type RuntimeJobStatus = (typeof RUNTIME_JOB_STATUSES)[number];
@@ -75,8 +75,7 @@ export interface ProjectRuntimeSimOptions {
   cancelDelayMs?: number;
 }
 
-export interface ProjectRuntimeSim extends Simulation {
-  readonly kind: 'project_runtime';
+export interface ProjectRuntimeSim extends Simulation<'project_runtime'> {
   /** Base URL (the API has no prefix): `http://127.0.0.1:PORT`. */
   readonly baseUrl: string;
   /** Project id (UUID) by slug, for every project known to the simulation. */

@@ -2,8 +2,8 @@
 // projects point at. With `ephemeralPorts`, each runs on a free port instead and the returned config
 // points there: tests use the real sandbox.yaml without fighting over ports.
 import type { Config, ProjectConfig } from '../config/schema.ts';
-import type { Clock } from './clock.ts';
-import { SEED_STATES, type SeedState, type Simulation } from './simulation.ts';
+import type { Clock } from '../simulation/clock.ts';
+import { SEED_STATES, type SeedState, type Simulation } from '../simulation/simulation.ts';
 import { startComfyuiSim } from './comfyui.ts';
 import { startAgentJobsSim } from './agent-jobs.ts';
 import { startProjectRuntimeSim } from './project-runtime.ts';

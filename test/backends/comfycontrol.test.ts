@@ -4,7 +4,7 @@ import type { ComfycontrolBackendConfig } from '../../src/config/schema.ts';
 import { isBackendError, type BackendError } from '../../src/jobs/backend-error.ts';
 import type { JobBackend } from '../../src/jobs/backend.ts';
 import { MAX_DETAIL_CHARS, comfycontrolDetailsSchema } from '../../src/jobs/details.ts';
-import { ManualClock } from '../../src/sandbox/clock.ts';
+import { ManualClock } from '../../src/simulation/clock.ts';
 import { createMemoryStore } from '../../src/state/memory-store.ts';
 import type { StateStore } from '../../src/state/store.ts';
 import {
@@ -13,7 +13,7 @@ import {
   type ComfycontrolSimOptions,
   type ComfycontrolStatus,
 } from '../../src/sandbox/comfycontrol.ts';
-import { startSimServer } from '../../src/sandbox/sim-server.ts';
+import { startSimServer } from '../../src/simulation/sim-server.ts';
 import { freePort as closedPort } from '../helpers/ports.ts';
 import { TickingClock, ctx, errorCode } from '../helpers/backend-calls.ts';
 import { expectEachOnceNewestFirst, expectFailure, listAll, listQuery } from '../helpers/list-calls.ts';

@@ -8,7 +8,7 @@ import { createLogger } from '../../src/observability/logger.ts';
 import type { Config } from '../../src/config/schema.ts';
 import type { AgentJobsSim } from '../../src/sandbox/agent-jobs.ts';
 import type { ComfycontrolSim } from '../../src/sandbox/comfycontrol.ts';
-import { SEED_STATES, type SeedState, type Simulation } from '../../src/sandbox/simulation.ts';
+import { SEED_STATES, type SeedState, type Simulation } from '../../src/simulation/simulation.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { freePort as closedPort } from '../helpers/ports.ts';
 

@@ -3,7 +3,7 @@
 // ComfyUI host that is down named in the answer; cursors that belong to another listing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { SEED_STATES } from '../../src/sandbox/simulation.ts';
+import { SEED_STATES } from '../../src/simulation/simulation.ts';
 
 type Era = 'modern' | 'legacy';
 interface Listed {

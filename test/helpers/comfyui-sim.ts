@@ -2,7 +2,7 @@
 // raw HTTP calls to it.
 import { afterEach } from 'vitest';
 import { request } from 'undici';
-import { ManualClock } from '../../src/sandbox/clock.ts';
+import { ManualClock } from '../../src/simulation/clock.ts';
 import { startComfyuiSim, type ComfyuiSim, type ComfyuiSimOptions, type QueueItem } from '../../src/sandbox/comfyui.ts';
 
 const sims: ComfyuiSim[] = [];

@@ -4,9 +4,9 @@ import { afterEach } from 'vitest';
 import { createComfyuiBackend } from '../../src/backends/comfyui.ts';
 import type { ComfyuiBackendConfig } from '../../src/config/schema.ts';
 import type { JobBackend } from '../../src/jobs/backend.ts';
-import { ManualClock } from '../../src/sandbox/clock.ts';
+import { ManualClock } from '../../src/simulation/clock.ts';
 import { startComfyuiSim, type ComfyuiSim, type ComfyuiSimOptions } from '../../src/sandbox/comfyui.ts';
-import type { SimRequest } from '../../src/sandbox/sim-server.ts';
+import type { SimRequest } from '../../src/simulation/sim-server.ts';
 import { freePort } from './ports.ts';
 
 export const UNKNOWN = '00000000-0000-4000-8000-000000000000';

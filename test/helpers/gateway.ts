@@ -8,9 +8,9 @@ import { Client as ModernClient, StreamableHTTPClientTransport as ModernTranspor
 import { loadConfigFile } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { createGateway, type Gateway, type GatewayDeps } from '../../src/gateway.ts';
-import { ManualClock } from '../../src/sandbox/clock.ts';
+import { ManualClock } from '../../src/simulation/clock.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/runner.ts';
-import type { SeedState } from '../../src/sandbox/simulation.ts';
+import type { SeedState } from '../../src/simulation/simulation.ts';
 import type { MintOptions } from '../../src/sandbox/issuer.ts';
 
 export interface TestGateway {

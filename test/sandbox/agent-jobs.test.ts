@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/sandbox/clock.ts';
+import { ManualClock } from '../../src/simulation/clock.ts';
 import { startAgentJobsSim, type AgentJobsSim } from '../../src/sandbox/agent-jobs.ts';
 
 const KEY = 'test-key';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/sandbox/clock.ts';
+import { ManualClock } from '../../src/simulation/clock.ts';
 import { startComfycontrolSim, type ComfycontrolSim } from '../../src/sandbox/comfycontrol.ts';
 
 const TOKEN = 'cfc_test_token';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/sandbox/clock.ts';
+import { ManualClock } from '../../src/simulation/clock.ts';
 import { startProjectRuntimeSim, type ProjectRuntimeSim } from '../../src/sandbox/project-runtime.ts';
 
 const TOKEN = 'vf_test_token';

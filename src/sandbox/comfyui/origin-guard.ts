@@ -1,6 +1,6 @@
 // ComfyUI's CSRF guard (create_origin_only_middleware, plus the newer Sec-Fetch-Site check): a
 // loopback Host with a different Origin, or Sec-Fetch-Site: cross-site, gets 403.
-import type { SimRequest, SimResponse } from '../sim-server.ts';
+import type { SimRequest, SimResponse } from '../../simulation/sim-server.ts';
 
 export function originGuard(req: SimRequest): SimResponse | null {
   const h = req.headers;

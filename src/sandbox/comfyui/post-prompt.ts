@@ -4,7 +4,7 @@
 // uppercase UUID become the job's id verbatim. A prompt_id that already exists is a 409 with a
 // *string* error; a legacy server answers a missing prompt with the string error "no prompt".
 import { randomUUID } from 'node:crypto';
-import type { SimRequest, SimResponse } from '../sim-server.ts';
+import type { SimRequest, SimResponse } from '../../simulation/sim-server.ts';
 import { outputNodes } from './graph.ts';
 import { isValidJobId } from './jobs-api.ts';
 import type { PromptQueue } from './prompt-queue.ts';

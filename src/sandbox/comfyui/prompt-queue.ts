@@ -3,7 +3,7 @@
 // finishing runs whose end has come and starting the next ones. An interrupt is cooperative: the
 // running job stops `interruptLatencyMs` later (or finishes on its own first), and the flag is reset
 // when the next prompt starts, so an interrupt while idle is harmless.
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../../simulation/clock.ts';
 import { classOf, executionOrder, OUTPUT_NODE_TYPES } from './graph.ts';
 import { heapify, heapPop, heapPush } from './heapq.ts';
 import type { ComfyGraph, ComfyuiApi, HistoryEntry, HistoryMessage, QueueItem, Running, SubmitOptions, Task } from './types.ts';

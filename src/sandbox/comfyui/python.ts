@@ -1,6 +1,6 @@
 // How ComfyUI's aiohttp handlers answer and treat JSON, in Python's terms: its stock responses,
 // request.json() raising on a bad body (a 500), Python's iteration, int() and str().
-import type { SimRequest, SimResponse } from '../sim-server.ts';
+import type { SimRequest, SimResponse } from '../../simulation/sim-server.ts';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 export const json = (status: number, body: unknown): SimResponse => ({ status, json: body, headers: { 'content-type': JSON_TYPE } });

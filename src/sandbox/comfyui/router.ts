@@ -2,7 +2,7 @@
 // first and then as declared (so the jobs API, declared as /api/jobs…, exists as /api/jobs… and
 // /api/api/jobs…, never /jobs). A path parameter is one segment, percent-decoded, matching aiohttp's
 // [^{}/]+. Unknown paths answer aiohttp's plain-text 404; a known path with the wrong method a 405.
-import type { SimRequest, SimResponse } from '../sim-server.ts';
+import type { SimRequest, SimResponse } from '../../simulation/sim-server.ts';
 import { originGuard } from './origin-guard.ts';
 import { notFound } from './python.ts';
 

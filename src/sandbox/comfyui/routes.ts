@@ -6,7 +6,7 @@
 // - POST /interrupt always answers an empty 200: a targeted interrupt of a job that is not running is
 //   silently skipped, no body / {} is a *global* interrupt, and a legacy server ignores the body and
 //   interrupts whatever runs.
-import { jsonBody } from '../sim-server.ts';
+import { jsonBody } from '../../simulation/sim-server.ts';
 import { empty200, INVALID, isIterable, isObject, iterate, json, parseBody, pyInt, serverError } from './python.ts';
 import type { PromptQueue } from './prompt-queue.ts';
 import type { AddRoute } from './router.ts';

@@ -2,7 +2,7 @@
 // the one running job (one worker per host) and four queued behind it, the last submitted with
 // front:true so the heap array is not sorted. A legacy host also holds a finished job under a
 // client-chosen id that is not a UUID, as only servers from before the prompt-id check accept.
-import { SEED_STATES, seededUuid, type SeedState } from '../simulation.ts';
+import { SEED_STATES, seededUuid, type SeedState } from '../../simulation/simulation.ts';
 import { defaultGraph } from './graph.ts';
 import { DEFAULT_ERROR_MESSAGE, DEFAULT_ERROR_TYPE, type PromptQueue, type RunEnd } from './prompt-queue.ts';
 import type { Task } from './types.ts';

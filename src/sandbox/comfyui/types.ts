@@ -1,6 +1,6 @@
 // What the simulated ComfyUI server holds, in the shapes its HTTP answers show.
-import type { Clock } from '../clock.ts';
-import type { Simulation } from '../simulation.ts';
+import type { Clock } from '../../simulation/clock.ts';
+import type { Simulation } from '../../simulation/simulation.ts';
 
 /** 'jobs': a current server (jobs API, targeted interrupt, prompt-id check); 'legacy': a server from before all three. */
 export type ComfyuiApi = 'jobs' | 'legacy';
@@ -58,8 +58,7 @@ export interface SubmitOptions {
   workflowId?: string;
 }
 
-export interface ComfyuiSim extends Simulation {
-  readonly kind: 'comfyui' | 'comfyui_legacy';
+export interface ComfyuiSim extends Simulation<'comfyui' | 'comfyui_legacy'> {
   readonly api: ComfyuiApi;
   readonly clock: Clock;
   /** Enqueues a job like POST /prompt does (after advancing the worker to now); returns its prompt_id. */

@@ -1,6 +1,6 @@
 // The jobs a simulated ComfyUI host starts with.
 import { describe, expect, it } from 'vitest';
-import { seededUuid } from '../../../src/sandbox/simulation.ts';
+import { seededUuid } from '../../../src/simulation/simulation.ts';
 import { call, closeSimsAfterEach, ids, start } from '../../helpers/comfyui-sim.ts';
 
 closeSimsAfterEach();

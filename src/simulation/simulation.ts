@@ -1,4 +1,5 @@
-// What every simulated backend offers to the sandbox runner and to tests.
+// What every simulated backend offers to the sandbox runner and to tests. The toolkit knows no kind:
+// each kind's simulation names its services, and the backend registry derives the closed set.
 import { createHash } from 'node:crypto';
 import type { SimServer } from './sim-server.ts';
 
@@ -6,8 +7,9 @@ import type { SimServer } from './sim-server.ts';
 export const SEED_STATES = ['queued', 'running', 'long_running', 'succeeded', 'failed', 'cancelled'] as const;
 export type SeedState = (typeof SEED_STATES)[number];
 
-export interface Simulation {
-  readonly kind: 'comfyui' | 'comfyui_legacy' | 'agent_jobs' | 'project_runtime' | 'comfycontrol';
+export interface Simulation<Service extends string = string> {
+  /** The service this simulation is (sandbox.services[].kind, the sandbox CLI's --kind). */
+  readonly kind: Service;
   readonly server: SimServer;
   /** Ids of seeded jobs by the state they start in. */
   readonly seeds: Readonly<Record<SeedState, readonly string[]>>;
