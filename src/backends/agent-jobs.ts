@@ -28,8 +28,8 @@ import {
   type JobStatus,
   type JobStatusReport,
 } from '../jobs/model.ts';
-import type { AdapterOptions } from './adapter-options.ts';
-import { createAnswerMemo } from './answer-memo.ts';
+import type { AdapterOptions } from './http/adapter-options.ts';
+import { createAnswerMemo } from './http/answer-memo.ts';
 import {
   answerForAnotherJob,
   createHttpClient,
@@ -38,7 +38,7 @@ import {
   unexpectedShape,
   unexpectedStatus,
   type HttpResponse,
-} from './http-client.ts';
+} from './http/http-client.ts';
 
 // The id format is undocumented (the docs' example is `job123`, the seeds are UUIDs). Accept the
 // URL-safe ids of SAFE_JOB_ID: letters, digits, "_" and "-", starting with a letter or digit, up to 128.

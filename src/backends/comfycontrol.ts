@@ -16,8 +16,8 @@ import { compact, numberOf, tagsOf, textOf } from '../jobs/details.ts';
 import { keeps, offsetPositionSchema, positionOf, walkOffsetPages, type ListPage, type ListQuery } from '../jobs/listing.ts';
 import { isTerminal, notFoundReport, recordOf, timesOf, type CancelReport, type JobStatus, type JobStatusReport } from '../jobs/model.ts';
 import { createMemoryStore } from '../state/memory-store.ts';
-import type { AdapterOptions } from './adapter-options.ts';
-import { createAnswerMemo } from './answer-memo.ts';
+import type { AdapterOptions } from './http/adapter-options.ts';
+import { createAnswerMemo } from './http/answer-memo.ts';
 import { createRequestBudget } from './comfycontrol-budget.ts';
 import {
   answerForAnotherJob,
@@ -29,7 +29,7 @@ import {
   unexpectedStatus,
   type HttpRequest,
   type HttpResponse,
-} from './http-client.ts';
+} from './http/http-client.ts';
 
 // ComfyControl does not document its id format (the examples are UUIDs). Accept the URL-safe ids of
 // SAFE_JOB_ID: letters, digits, "_" and "-", starting with a letter or digit, up to 128 characters.

@@ -13,7 +13,7 @@
 import type { ComfyuiBackendConfig } from '../config/schema.ts';
 import { assertJobId, type CallContext, type CancelContext, type JobBackend } from '../jobs/backend.ts';
 import { notFoundReport, type CancelReport, type JobStatusReport } from '../jobs/model.ts';
-import type { AdapterOptions } from './adapter-options.ts';
+import type { AdapterOptions } from './http/adapter-options.ts';
 import { cancelJob } from './comfyui/cancel.ts';
 import { createHostPool } from './comfyui/hosts.ts';
 import { listComfyui } from './comfyui/listing.ts';

@@ -2,7 +2,7 @@
 import type { ProjectConfig } from '../config/schema.ts';
 import type { JobBackend } from '../jobs/backend.ts';
 import type { StateStore } from '../state/store.ts';
-import type { BackendCallObserver, BackendTracer } from './http-client.ts';
+import type { BackendCallObserver, BackendTracer } from './http/http-client.ts';
 import { createAgentJobsBackend } from './agent-jobs.ts';
 import { createComfycontrolBackend } from './comfycontrol.ts';
 import { createComfyuiBackend } from './comfyui.ts';

@@ -12,8 +12,8 @@ import { assertJobId, jobIdRule, type CallContext, type CancelContext, type JobB
 import { compact, countOf, intOf, nonNegativeOf, textOf } from '../jobs/details.ts';
 import { keeps, positionOf, singleRawFilter, type ListPage, type ListQuery, type ListedJob } from '../jobs/listing.ts';
 import { isTerminal, notFoundReport, recordOf, timesOf, type CancelReport, type JobStatus, type JobStatusReport } from '../jobs/model.ts';
-import type { AdapterOptions } from './adapter-options.ts';
-import { createAnswerMemo } from './answer-memo.ts';
+import type { AdapterOptions } from './http/adapter-options.ts';
+import { createAnswerMemo } from './http/answer-memo.ts';
 import {
   answerForAnotherJob,
   createHttpClient,
@@ -22,7 +22,7 @@ import {
   unexpectedShape,
   unexpectedStatus,
   type HttpResponse,
-} from './http-client.ts';
+} from './http/http-client.ts';
 
 // `job_id` is `string<uuid>` in the API. Postgres-style UUIDs compare case-insensitively, so an
 // uppercase UUID is accepted and sent in canonical lowercase.

@@ -4,6 +4,7 @@
 // gateway without it pays nothing: no module, no span, no check beyond `tracing === undefined`.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { TracingConfig } from '../config/schema.ts';
+import type { BackendCallSpan } from '../backends/http/http-client.ts';
 
 /** Attributes of this gateway's own, beside the conventions' ones. */
 export const GATEWAY_ATTRIBUTES = {
@@ -52,7 +53,7 @@ export interface BackendRequest {
   backend: { name: string; kind: string };
 }
 
-export interface ClientSpan {
+export interface ClientSpan extends BackendCallSpan {
   /** Adds `traceparent` (and `tracestate`) for the backend. */
   inject(headers: Record<string, string>): void;
   end(outcome: { status?: number | undefined; resends: number; errorType?: string | undefined }): void;

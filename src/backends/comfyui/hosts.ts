@@ -5,8 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import type { ComfyuiBackendConfig } from '../../config/schema.ts';
 import type { JobStatusReport } from '../../jobs/model.ts';
-import type { AdapterOptions } from '../adapter-options.ts';
-import { createHttpClient, unexpectedStatus, type HttpClient } from '../http-client.ts';
+import type { AdapterOptions } from '../http/adapter-options.ts';
+import { createHttpClient, unexpectedStatus, type HttpClient } from '../http/http-client.ts';
 import { lookupJobs, parseJob } from './jobs-api.ts';
 import { lookupLegacy } from './legacy-api.ts';
 import { jsonErrorIs } from './responses.ts';

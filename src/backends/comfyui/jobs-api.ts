@@ -3,7 +3,7 @@
 // canonical UUID is looked up verbatim, so a newer server answers a true "Job not found" for it (it
 // could not have accepted the id) and a server from between the jobs API and the id check finds it.
 import { notFoundReport, type JobStatusReport } from '../../jobs/model.ts';
-import { parseJson, unexpectedStatus, type HttpResponse } from '../http-client.ts';
+import { parseJson, unexpectedStatus, type HttpResponse } from '../http/http-client.ts';
 import type { Host } from './hosts.ts';
 import { isCanonicalPromptId } from './job-id.ts';
 import { lookupLegacy } from './legacy-api.ts';

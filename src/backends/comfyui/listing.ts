@@ -15,7 +15,7 @@ import {
   type ListedJob,
 } from '../../jobs/listing.ts';
 import type { JobStatus } from '../../jobs/model.ts';
-import { parseJson, unexpectedStatus } from '../http-client.ts';
+import { parseJson, unexpectedStatus } from '../http/http-client.ts';
 import type { Host, HostPool } from './hosts.ts';
 import { readQueue } from './legacy-api.ts';
 import { fromHistoryEntry, fromJobObject, fromLegacyQueue } from './mapping.ts';

@@ -5,7 +5,7 @@
 import { BackendError, isBackendError } from '../../jobs/backend-error.ts';
 import type { JobStatusReport } from '../../jobs/model.ts';
 import type { StateStore } from '../../state/store.ts';
-import { createRedactor, excerpt } from '../redact.ts';
+import { createRedactor, excerpt } from '../http/redact.ts';
 import type { Host, HostPool } from './hosts.ts';
 
 /** Job → host memory: entries kept at most (forgotten oldest first; never by age). */

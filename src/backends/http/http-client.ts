@@ -6,16 +6,25 @@
 import { Pool, errors as undiciErrors } from 'undici';
 import { setTimeout as pause } from 'node:timers/promises';
 import { circuitBreaker, ConsecutiveBreaker, BrokenCircuitError, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
-import { BackendError } from '../jobs/backend-error.ts';
-import type { ClientSpan } from '../observability/tracing.ts';
+import { BackendError } from '../../jobs/backend-error.ts';
 import { exchange } from './exchange.ts';
 import { createRedactor, excerpt, secretsFromHeaders, type Redact } from './redact.ts';
 
 /** What one backend call came to: its operation, `2xx`…`5xx` or `error` (no answer), and its duration. */
 export type BackendCallObserver = (call: { operation: string; statusClass: string; seconds: number }) => void;
 
+/**
+ * The client span of one backend call, as the HTTP client uses it: the tracing layer implements it
+ * (observability/tracing.ts, ClientSpan), so adapters never depend on how traces are made.
+ */
+export interface BackendCallSpan {
+  /** Adds the trace context headers (`traceparent`, `tracestate`) for the backend. */
+  inject(headers: Record<string, string>): void;
+  end(outcome: { status?: number | undefined; resends: number; errorType?: string | undefined }): void;
+}
+
 /** Starts the client span of one backend call (tracing on), or undefined. */
-export type BackendTracer = (request: { method: string; template: string; origin: URL }) => ClientSpan | undefined;
+export type BackendTracer = (request: { method: string; template: string; origin: URL }) => BackendCallSpan | undefined;
 
 export interface HttpClientOptions {
   /** Backend name, for error messages. */
@@ -114,7 +123,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     return basePath + '/' + req.path.map((s) => (s === req.jobId ? '{job_id}' : s)).join('/');
   }
 
-  async function once(req: HttpRequest, remainingMs: number, span: ClientSpan | undefined): Promise<HttpResponse> {
+  async function once(req: HttpRequest, remainingMs: number, span: BackendCallSpan | undefined): Promise<HttpResponse> {
     const headers: Record<string, string> = { ...fixedHeaders };
     span?.inject(headers);
     let body: string | undefined;

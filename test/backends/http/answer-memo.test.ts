@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createAnswerMemo } from '../../src/backends/answer-memo.ts';
+import { createAnswerMemo } from '../../../src/backends/http/answer-memo.ts';
 
 interface Report {
   status: string;

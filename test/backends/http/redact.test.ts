@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRedactor, excerpt, secretsFromHeaders } from '../../src/backends/redact.ts';
+import { createRedactor, excerpt, secretsFromHeaders } from '../../../src/backends/http/redact.ts';
 
 describe('redacting what a backend says before it is logged', () => {
   it('removes the exact credentials the client was configured with, whole header values and bare keys', () => {

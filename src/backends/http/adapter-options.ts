@@ -1,5 +1,5 @@
 // What every adapter factory receives besides its own config section.
-import type { StateStore } from '../state/store.ts';
+import type { StateStore } from '../../state/store.ts';
 import type { BackendCallObserver, BackendTracer } from './http-client.ts';
 
 export interface AdapterOptions {
