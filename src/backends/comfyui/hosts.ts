@@ -6,23 +6,11 @@ import { randomUUID } from 'node:crypto';
 import type { ComfyuiBackendConfig } from '../../config/schema.ts';
 import type { JobStatusReport } from '../../jobs/model.ts';
 import type { AdapterOptions } from '../http/adapter-options.ts';
-import { createHttpClient, unexpectedStatus, type HttpClient } from '../http/http-client.ts';
+import { createHttpClient, unexpectedStatus } from '../http/http-client.ts';
+import type { ApiKind, Host } from './host.ts';
 import { lookupJobs, parseJob } from './jobs-api.ts';
 import { lookupLegacy } from './legacy-api.ts';
 import { jsonErrorIs } from './responses.ts';
-
-export type ApiKind = 'jobs' | 'legacy';
-
-export interface Host {
-  readonly name: string;
-  readonly client: HttpClient;
-  /** True with `api: auto`: the kind is learned, and relearned when the server behind the host changes. */
-  readonly detects: boolean;
-  /** Known API kind (fixed by config, or learned by the probe). */
-  api: ApiKind | undefined;
-  /** The probe in flight, shared by concurrent calls. */
-  probing: Promise<ApiKind> | undefined;
-}
 
 export interface HostPool {
   readonly hosts: readonly Host[];

@@ -4,7 +4,7 @@
 // could not have accepted the id) and a server from between the jobs API and the id check finds it.
 import { notFoundReport, type JobStatusReport } from '../../jobs/model.ts';
 import { parseJson, unexpectedStatus, type HttpResponse } from '../http/http-client.ts';
-import type { Host } from './hosts.ts';
+import type { Host } from './host.ts';
 import { isCanonicalPromptId } from './job-id.ts';
 import { lookupLegacy } from './legacy-api.ts';
 import { aheadOf, fromJobObject } from './mapping.ts';

@@ -16,7 +16,8 @@ import {
 } from '../../jobs/listing.ts';
 import type { JobStatus } from '../../jobs/model.ts';
 import { parseJson, unexpectedStatus } from '../http/http-client.ts';
-import type { Host, HostPool } from './hosts.ts';
+import type { Host } from './host.ts';
+import type { HostPool } from './hosts.ts';
 import { readQueue } from './legacy-api.ts';
 import { fromHistoryEntry, fromJobObject, fromLegacyQueue } from './mapping.ts';
 import { badShape, isJsonObject, isRecord } from './responses.ts';
