@@ -3,10 +3,10 @@ import type { ProjectConfig } from '../config/schema.ts';
 import type { JobBackend } from '../jobs/backend.ts';
 import type { StateStore } from '../state/store.ts';
 import type { BackendCallObserver, BackendTracer } from './http/http-client.ts';
-import { createAgentJobsBackend } from './agent-jobs.ts';
-import { createComfycontrolBackend } from './comfycontrol.ts';
-import { createComfyuiBackend } from './comfyui.ts';
-import { createProjectRuntimeBackend } from './project-runtime.ts';
+import { createAgentJobsBackend } from './agent-jobs/adapter.ts';
+import { createComfycontrolBackend } from './comfycontrol/adapter.ts';
+import { createComfyuiBackend } from './comfyui/adapter.ts';
+import { createProjectRuntimeBackend } from './project-runtime/adapter.ts';
 
 export interface BackendFactoryOptions {
   defaultTimeoutMs: number;

@@ -2,10 +2,10 @@
 // Runs one simulated backend alone on a port, for trying an agent or a gateway against it without
 // GPUs or SaaS accounts:  npm run sandbox -- --kind comfyui --port 8188
 import { parseArgs } from 'node:util';
-import { startAgentJobsSim } from './agent-jobs.ts';
-import { startComfycontrolSim } from './comfycontrol.ts';
-import { startComfyuiSim } from './comfyui.ts';
-import { startProjectRuntimeSim } from './project-runtime.ts';
+import { startAgentJobsSim } from '../backends/agent-jobs/simulation/server.ts';
+import { startComfycontrolSim } from '../backends/comfycontrol/simulation/server.ts';
+import { startComfyuiSim } from '../backends/comfyui/simulation/server.ts';
+import { startProjectRuntimeSim } from '../backends/project-runtime/simulation/server.ts';
 import { SEED_STATES, type Simulation } from '../simulation/simulation.ts';
 
 const KINDS = ['comfyui', 'comfyui_legacy', 'agent_jobs', 'project_runtime', 'comfycontrol'] as const;

@@ -4,10 +4,10 @@
 import type { Config, ProjectConfig } from '../config/schema.ts';
 import type { Clock } from '../simulation/clock.ts';
 import { SEED_STATES, type SeedState, type Simulation } from '../simulation/simulation.ts';
-import { startComfyuiSim } from './comfyui.ts';
-import { startAgentJobsSim } from './agent-jobs.ts';
-import { startProjectRuntimeSim } from './project-runtime.ts';
-import { startComfycontrolSim } from './comfycontrol.ts';
+import { startComfyuiSim } from '../backends/comfyui/simulation/server.ts';
+import { startAgentJobsSim } from '../backends/agent-jobs/simulation/server.ts';
+import { startProjectRuntimeSim } from '../backends/project-runtime/simulation/server.ts';
+import { startComfycontrolSim } from '../backends/comfycontrol/simulation/server.ts';
 import { startSandboxIssuer, type AuthorizationServerSettings, type SandboxIssuer } from './issuer.ts';
 
 export interface Sandbox {

@@ -3,7 +3,7 @@
 import { afterEach } from 'vitest';
 import { request } from 'undici';
 import { ManualClock } from '../../src/simulation/clock.ts';
-import { startComfyuiSim, type ComfyuiSim, type ComfyuiSimOptions, type QueueItem } from '../../src/sandbox/comfyui.ts';
+import { startComfyuiSim, type ComfyuiSim, type ComfyuiSimOptions, type QueueItem } from '../../src/backends/comfyui/simulation/server.ts';
 
 const sims: ComfyuiSim[] = [];
 

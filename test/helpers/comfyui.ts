@@ -1,11 +1,11 @@
 // The ComfyUI adapter tests' setup: simulated hosts on a manual clock and adapters over them, all
 // closed after each test.
 import { afterEach } from 'vitest';
-import { createComfyuiBackend } from '../../src/backends/comfyui.ts';
+import { createComfyuiBackend } from '../../src/backends/comfyui/adapter.ts';
 import type { ComfyuiBackendConfig } from '../../src/config/schema.ts';
 import type { JobBackend } from '../../src/jobs/backend.ts';
 import { ManualClock } from '../../src/simulation/clock.ts';
-import { startComfyuiSim, type ComfyuiSim, type ComfyuiSimOptions } from '../../src/sandbox/comfyui.ts';
+import { startComfyuiSim, type ComfyuiSim, type ComfyuiSimOptions } from '../../src/backends/comfyui/simulation/server.ts';
 import type { SimRequest } from '../../src/simulation/sim-server.ts';
 import { freePort } from './ports.ts';
 
