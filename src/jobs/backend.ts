@@ -2,7 +2,7 @@
 // client HTTP requests or tokens: it gets a job id, an abort signal and (for cancel) a reason.
 import { BackendError } from './backend-error.ts';
 import type { ListPage, ListQuery } from './listing.ts';
-import type { BackendKind, CancelReport, JobStatusReport } from './model.ts';
+import type { CancelReport, JobStatusReport } from './model.ts';
 
 export interface CallContext {
   /** Aborted when the MCP request is cancelled (notifications/cancelled) or the client goes away. */
@@ -14,8 +14,9 @@ export interface CancelContext extends CallContext {
   reason?: string;
 }
 
-export interface JobBackend {
-  readonly kind: BackendKind;
+/** An adapter; `K` is its kind's name (the backend registry holds the closed set). */
+export interface JobBackend<K extends string = string> {
+  readonly kind: K;
   /** The configured name, used in results, logs and metric labels. */
   readonly name: string;
   /**

@@ -5,7 +5,7 @@ import { BACKEND_ERROR_CODES, type BackendErrorCode } from './backend-error.ts';
 import type { ProjectRegistry } from './registry.ts';
 import type { Principal } from '../auth/principal.ts';
 import { boundedRaw, errorOutcome, fail, resolveProject } from './outcomes.ts';
-import { isTerminal, type BackendKind, type CancelReport, type JobStatus, type JobStatusReport } from './model.ts';
+import { isTerminal, type CancelReport, type JobStatus, type JobStatusReport } from './model.ts';
 import { principalKey } from '../auth/principal.ts';
 import type { WaitHeartbeat, WaitHub } from './waits.ts';
 import { createListJobs, type ListArgs, type ListJobsResult } from './list-jobs.ts';
@@ -23,7 +23,7 @@ export interface ToolError {
 
 export interface JobRef {
   project_reference: string;
-  backend: { name: string; kind: BackendKind };
+  backend: { name: string; kind: string };
   job_id: string;
 }
 
@@ -167,7 +167,7 @@ export function createJobService(registry: ProjectRegistry, hooks: JobServiceHoo
       try {
         const { report, changed, waitedSeconds } = await waits.wait({
           key: `${backend.name}\0${args.job_id}`,
-          kind: backend.kind,
+          pollIntervalMs: found.project.pollIntervalMs,
           read: (signal) => backend.getStatus(args.job_id, { signal }),
           until: 'change',
           known: args.known_status,
@@ -199,7 +199,7 @@ export function createJobService(registry: ProjectRegistry, hooks: JobServiceHoo
           return { ok: true, value: { ...found.ref, ...report, terminal: isTerminal(report.status_after) } };
         const { report: after, waitedSeconds } = await waits.wait({
           key: `${backend.name}\0${args.job_id}`,
-          kind: backend.kind,
+          pollIntervalMs: found.project.pollIntervalMs,
           read: (signal) => backend.getStatus(args.job_id, { signal }),
           until: 'terminal',
           seconds,

@@ -1,9 +1,8 @@
-// The unified job model every backend maps onto (architecture.md section 3).
+// The unified job model every backend maps onto (architecture.md section 3). A backend's kind is a
+// label here: the closed set of kinds, and each kind's `details` fields, live in the backend
+// registry (src/backends/registry.ts), which the tool layer's schemas take them from.
 import * as z from 'zod';
-import { MAX_DETAIL_CHARS, jobDetailsSchema } from './details.ts';
-
-export const BACKEND_KINDS = ['comfyui', 'agent_jobs', 'project_runtime', 'comfycontrol'] as const;
-export type BackendKind = (typeof BACKEND_KINDS)[number];
+import { MAX_DETAIL_CHARS } from './details.ts';
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'unknown'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -51,8 +50,11 @@ export const jobStatusReportSchema = z.object({
     .max(MAX_DETAIL_CHARS)
     .optional()
     .describe("The job's name, where the backend gives jobs one (project runtime, ComfyControl)."),
-  details: jobDetailsSchema.optional(),
+  // The backend's own fields for its kind of job: each kind declares them, and the tool layer
+  // publishes their union (jobDetailsSchema of the backend registry) in place of this record.
+  details: z.record(z.string(), z.unknown()).optional(),
 });
+
 export type JobStatusReport = z.infer<typeof jobStatusReportSchema>;
 
 /** What an adapter reports about one cancel. */

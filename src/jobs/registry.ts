@@ -1,13 +1,20 @@
 // Resolves a caller's project_reference (a reference or any alias) to a project and its backend.
-import type { ProjectAccess } from '../config/schema.ts';
 import type { JobBackend } from './backend.ts';
+
+/** Grants beside the token's projects claim (the config's `access`); the auth layer reads them. */
+export interface ProjectGrants {
+  subjects: Array<string | { issuer: string; subject: string }>;
+  clients: Array<string | { issuer: string; client: string }>;
+}
 
 export interface Project {
   /** The canonical reference, echoed in results whatever name the caller used. */
   reference: string;
   aliases: readonly string[];
-  access?: ProjectAccess | undefined;
+  access?: ProjectGrants | undefined;
   backend: JobBackend;
+  /** Time between two reads of one of its jobs that calls wait on (waits.poll_interval_seconds of its kind). */
+  pollIntervalMs: number;
 }
 
 export interface ProjectRegistry {

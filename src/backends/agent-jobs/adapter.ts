@@ -5,7 +5,8 @@
 // The service is not idempotent (409 for a terminal job) and its cancel answer carries no job record,
 // so cancel = read, DELETE, read again; a 409 becomes `already_terminal` after a read.
 import * as z from 'zod';
-import type { AgentJobsBackendConfig } from '../../config/schema.ts';
+import type { AgentJobsBackendConfig } from './config.ts';
+import type { AgentJobsDetails } from './details.ts';
 import { isBackendError } from '../../jobs/backend-error.ts';
 import { assertJobId, jobIdRule, SAFE_JOB_ID, type CallContext, type CancelContext, type JobBackend } from '../../jobs/backend.ts';
 import { compact, countOf, tagsOf, textOf } from '../../jobs/details.ts';
@@ -25,6 +26,7 @@ import {
   timesOf,
   toIsoTime,
   type CancelReport,
+  type JobError,
   type JobStatus,
   type JobStatusReport,
 } from '../../jobs/model.ts';
@@ -105,7 +107,7 @@ function metaIsFor(jobId: string, body: unknown): boolean {
   return isAnswerFor(jobId, id) && isAnswerFor(jobId, job_id);
 }
 
-export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: AdapterOptions): JobBackend {
+export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: AdapterOptions): JobBackend<'agent_jobs'> {
   const name = options.name;
   const http = createHttpClient({
     name,
@@ -130,7 +132,15 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
       .map((t) => toIsoTime(t.created_at))
       .filter((t): t is string => t !== undefined)
       .sort();
-    const report: JobStatusReport = {
+    const details = compact<AgentJobsDetails>({
+      job_type_id: textOf(job.job_type_id),
+      channel_code: textOf(job.channel_code),
+      scheduled_at: toIsoTime(job.scheduled_at),
+      tasks_count: Array.isArray(job.tasks) ? job.tasks.length : countOf(job.tasks_count),
+      last_task_created_at: toIsoTime(job.last_task_created_at),
+      tags: tagsOf(job.tags),
+    });
+    return {
       found: true,
       status,
       raw_status: raw,
@@ -140,26 +150,19 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
         // Nor an end time: `updated_at` of a terminal job is when it became terminal.
         completed: isTerminal(status) ? (toIsoTime(job.completed_at) ?? toIsoTime(job.updated_at)) : undefined,
       }),
+      ...(details ? { details } : {}),
+      ...(status === 'failed' ? { error: failureOf(job) } : {}),
     };
-    const details = compact({
-      job_type_id: textOf(job.job_type_id),
-      channel_code: textOf(job.channel_code),
-      scheduled_at: toIsoTime(job.scheduled_at),
-      tasks_count: Array.isArray(job.tasks) ? job.tasks.length : countOf(job.tasks_count),
-      last_task_created_at: toIsoTime(job.last_task_created_at),
-      tags: tagsOf(job.tags),
-    });
-    if (details) report.details = details;
-    if (status === 'failed') {
-      const lastTaskResult = [...(job.tasks ?? [])].reverse().find((t) => typeof t.result === 'string' && t.result !== '')?.result as
-        string | undefined;
-      const message =
-        typeof job.result === 'string' && job.result !== ''
-          ? job.result
-          : (lastTaskResult ?? 'the agent job failed (the service gave no result text)');
-      report.error = { message: message.slice(0, 2000) };
-    }
-    return report;
+  }
+
+  function failureOf(job: AgentJob): JobError {
+    const lastTaskResult = [...(job.tasks ?? [])].reverse().find((t) => typeof t.result === 'string' && t.result !== '')?.result as
+      string | undefined;
+    const message =
+      typeof job.result === 'string' && job.result !== ''
+        ? job.result
+        : (lastTaskResult ?? 'the agent job failed (the service gave no result text)');
+    return { message: message.slice(0, 2000) };
   }
 
   function parseJob(res: HttpResponse, jobId: string): AgentJob {

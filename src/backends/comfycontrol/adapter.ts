@@ -9,7 +9,8 @@
 // for every replica) and never spends more than it has; after a 429 every replica stays quiet for the
 // Retry-After time (or 10 s). Reads are not retried: a retry would spend budget nobody counted.
 import * as z from 'zod';
-import type { ComfycontrolBackendConfig } from '../../config/schema.ts';
+import type { ComfycontrolBackendConfig } from './config.ts';
+import type { ComfycontrolDetails } from './details.ts';
 import { BackendError, isBackendError } from '../../jobs/backend-error.ts';
 import { assertJobId, jobIdRule, SAFE_JOB_ID, type CallContext, type CancelContext, type JobBackend } from '../../jobs/backend.ts';
 import { compact, numberOf, tagsOf, textOf } from '../../jobs/details.ts';
@@ -20,6 +21,7 @@ import {
   recordOf,
   timesOf,
   type CancelReport,
+  type JobError,
   type JobStatus,
   type JobStatusReport,
 } from '../../jobs/model.ts';
@@ -76,7 +78,7 @@ const listSchema = z.looseObject({ workflows: z.array(workflowSchema), total: z.
 /** The largest page ComfyControl serves: a listing spends as few requests of the budget as it can. */
 const PER_PAGE = 100;
 
-export function createComfycontrolBackend(config: ComfycontrolBackendConfig, options: AdapterOptions): JobBackend {
+export function createComfycontrolBackend(config: ComfycontrolBackendConfig, options: AdapterOptions): JobBackend<'comfycontrol'> {
   const name = options.name;
   const http = createHttpClient({
     name,
@@ -117,37 +119,43 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
     const word = raw.toLowerCase();
     // An unlisted word is kept verbatim and reported as `unknown` (found): the gateway does not guess.
     const status = STATUS_MAP[word] ?? 'unknown';
-    const report: JobStatusReport = {
-      found: true,
-      status,
-      raw_status: raw,
-      ...timesOf({ created: wf.created_at, started: wf.started_at, completed: wf.completed_at }),
-    };
     const name = textOf(wf.name);
-    if (name !== undefined) report.name = name;
-    const details = compact({
+    const details = compact<ComfycontrolDetails>({
       tags: tagsOf(wf.tags),
       user_runner_id: textOf(wf.user_runner_id),
       managed_runner_id: textOf(wf.managed_runner_id),
       prompt_id: textOf(wf.prompt_id),
       queue_number: numberOf(wf.queue_number),
     });
-    if (details) report.details = details;
+    const error = errorOf(wf, word);
+    return {
+      found: true,
+      status,
+      raw_status: raw,
+      ...timesOf({ created: wf.created_at, started: wf.started_at, completed: wf.completed_at }),
+      ...(name !== undefined ? { name } : {}),
+      ...(details ? { details } : {}),
+      ...(error ? { error } : {}),
+    };
+  }
+
+  function errorOf(wf: Workflow, word: string): JobError | undefined {
     if (word === 'failed') {
-      report.error = {
+      return {
         message: (wf.exception_message || 'the workflow failed (ComfyControl gave no exception message)').slice(0, 2000),
         ...(wf.exception_type ? { type: wf.exception_type.slice(0, 200) } : {}),
         ...(wf.error_node !== null && wf.error_node !== undefined && wf.error_node !== ''
           ? { node: String(wf.error_node).slice(0, 200) }
           : {}),
       };
-    } else if (word === 'invalid') {
-      report.error = {
+    }
+    if (word === 'invalid') {
+      return {
         message: (wf.exception_message || 'ComfyControl rejected the workflow as invalid; it never ran').slice(0, 2000),
         type: (wf.exception_type || 'invalid').slice(0, 200),
       };
     }
-    return report;
+    return undefined;
   }
 
   /** The workflow in a read answer; one that names another workflow is refused, never reported as this one. */

@@ -10,7 +10,7 @@
 // tombstones.ts  jobs the gateway removed from a queue (ComfyUI forgets them)
 // schemas.ts, responses.ts: answer shapes, reading answers
 // The tombstones and the job → host memory are shared maps in the state store (src/state/).
-import type { ComfyuiBackendConfig } from '../../config/schema.ts';
+import type { ComfyuiBackendConfig } from './config.ts';
 import { assertJobId, type CallContext, type CancelContext, type JobBackend } from '../../jobs/backend.ts';
 import { notFoundReport, type CancelReport, type JobStatusReport } from '../../jobs/model.ts';
 import type { AdapterOptions } from '../http/adapter-options.ts';
@@ -24,7 +24,7 @@ import { createMemoryStore } from '../../state/memory-store.ts';
 
 export { REMOVED_BY_GATEWAY } from './tombstones.ts';
 
-export function createComfyuiBackend(config: ComfyuiBackendConfig, options: AdapterOptions): JobBackend {
+export function createComfyuiBackend(config: ComfyuiBackendConfig, options: AdapterOptions): JobBackend<'comfyui'> {
   const now = options.now ?? Date.now;
   const pool = createHostPool(config, options);
   const store = options.state ?? createMemoryStore();

@@ -3,7 +3,7 @@
 // probed once (GET /api/jobs/<random uuid>: JSON 404 {"error":"Job not found"} ⇒ jobs API; a
 // non-JSON 404 or a 405 ⇒ legacy); a probe that fails because the host is down is not remembered.
 import { randomUUID } from 'node:crypto';
-import type { ComfyuiBackendConfig } from '../../config/schema.ts';
+import type { ComfyuiBackendConfig } from './config.ts';
 import type { JobStatusReport } from '../../jobs/model.ts';
 import type { AdapterOptions } from '../http/adapter-options.ts';
 import { createHttpClient, unexpectedStatus } from '../http/http-client.ts';

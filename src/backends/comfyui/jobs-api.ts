@@ -32,7 +32,7 @@ export async function lookupJobs(host: Host, id: string, signal: AbortSignal, wi
   const report = fromJobObject(job, host.name);
   if (job.status === 'pending' && withPosition) {
     const position = await pendingPosition(host, job, signal);
-    if (position !== undefined) report.queue_position = position;
+    if (position !== undefined) return { ...report, queue_position: position };
   }
   return report;
 }

@@ -7,7 +7,8 @@
 // The status codes for cancelling a finished or unknown job are undocumented [INF], so any 4xx other
 // than 401/403/429 is followed by a read that decides between `already_terminal` and `not_found`.
 import * as z from 'zod';
-import type { ProjectRuntimeBackendConfig } from '../../config/schema.ts';
+import type { ProjectRuntimeBackendConfig } from './config.ts';
+import type { ProjectRuntimeDetails } from './details.ts';
 import { assertJobId, jobIdRule, type CallContext, type CancelContext, type JobBackend } from '../../jobs/backend.ts';
 import { compact, countOf, intOf, nonNegativeOf, textOf } from '../../jobs/details.ts';
 import { keeps, positionOf, singleRawFilter, type ListPage, type ListQuery, type ListedJob } from '../../jobs/listing.ts';
@@ -17,6 +18,7 @@ import {
   recordOf,
   timesOf,
   type CancelReport,
+  type JobError,
   type JobStatus,
   type JobStatusReport,
 } from '../../jobs/model.ts';
@@ -93,7 +95,7 @@ const jobSchema = z.looseObject({
 });
 type RuntimeJob = z.infer<typeof jobSchema>;
 
-export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig, options: AdapterOptions): JobBackend {
+export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig, options: AdapterOptions): JobBackend<'project_runtime'> {
   const name = options.name;
   const project = config.remote_project ?? options.projectReference;
   const http = createHttpClient({
@@ -107,8 +109,8 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
   const jobPath = (id: string): string[] => ['projects', project, 'jobs', id.toLowerCase()];
   const lastAnswers = createAnswerMemo<JobStatusReport>();
 
-  function detailsOf(job: RuntimeJob): JobStatusReport['details'] {
-    return compact({
+  function detailsOf(job: RuntimeJob): ProjectRuntimeDetails | undefined {
+    return compact<ProjectRuntimeDetails>({
       target: textOf(job.target),
       environment_id: textOf(job.environment_id),
       branch_id: textOf(job.branch_id),
@@ -126,21 +128,26 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
     const raw = job.status;
     // An unlisted word is kept verbatim and reported as `unknown` (found): the gateway does not guess.
     const status = STATUS_MAP[raw.toLowerCase()] ?? 'unknown';
-    const report: JobStatusReport = {
+    const name = textOf(job.name);
+    const details = detailsOf(job);
+    const error = errorOf(job, status);
+    return {
       found: true,
       status,
       raw_status: raw,
       ...timesOf({ created: job.created_at, started: job.started_at, completed: job.completed_at }),
+      ...(name !== undefined ? { name } : {}),
+      ...(details ? { details } : {}),
+      ...(error ? { error } : {}),
     };
-    const name = textOf(job.name);
-    if (name !== undefined) report.name = name;
-    const details = detailsOf(job);
-    if (details) report.details = details;
+  }
+
+  function errorOf(job: RuntimeJob, status: JobStatus): JobError | undefined {
     if (status === 'failed') {
       const detail = typeof job.failure_detail === 'string' && job.failure_detail !== '' ? job.failure_detail : undefined;
       let message = detail ?? job.failed_reason ?? 'the job failed (the runtime gave no reason)';
       if (typeof job.exit_code === 'number' && !message.includes(`code ${job.exit_code}`)) message += ` (exit code ${job.exit_code})`;
-      report.error = { message: message.slice(0, 2000), ...(job.failed_reason ? { type: job.failed_reason.slice(0, 200) } : {}) };
+      return { message: message.slice(0, 2000), ...(job.failed_reason ? { type: job.failed_reason.slice(0, 200) } : {}) };
     }
     // A `completed` job is `succeeded` per the mapping table even when its result summary reports
     // `failed` or `partial_success`: the run itself finished. The summary's verdict is surfaced in
@@ -152,7 +159,7 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
         typeof s.requested_count === 'number'
           ? ` (${s.ingested_count ?? 0} of ${s.requested_count} items done, ${s.failed_count ?? 0} failed)`
           : '';
-      report.error = {
+      return {
         message:
           state === 'failed'
             ? `the job completed but its result reports failure${counts}`
@@ -160,7 +167,7 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
         type: `result_summary.${state}`,
       };
     }
-    return report;
+    return undefined;
   }
 
   /** The Job in a read or cancel answer; one that names another job is refused, never reported as this one. */

@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAgentJobsBackend } from '../../../src/backends/agent-jobs/adapter.ts';
-import type { AgentJobsBackendConfig } from '../../../src/config/schema.ts';
+import type { AgentJobsBackendConfig } from '../../../src/backends/agent-jobs/config.ts';
 import type { JobBackend } from '../../../src/jobs/backend.ts';
-import { MAX_DETAIL_CHARS, agentJobsDetailsSchema } from '../../../src/jobs/details.ts';
+import { agentJobsDetailsSchema } from '../../../src/backends/agent-jobs/details.ts';
+import { MAX_DETAIL_CHARS } from '../../../src/jobs/details.ts';
 import {
   startAgentJobsSim,
   type AgentJobSpec,
@@ -10,6 +11,7 @@ import {
   type AgentJobsSim,
 } from '../../../src/backends/agent-jobs/simulation/server.ts';
 import { ManualClock } from '../../../src/simulation/clock.ts';
+import { createMemoryStore } from '../../../src/state/memory-store.ts';
 import { startSimServer } from '../../../src/simulation/sim-server.ts';
 import { freePort as closedPort } from '../../helpers/ports.ts';
 import { TickingClock, errorCode, ctx } from '../../helpers/backend-calls.ts';
@@ -24,7 +26,7 @@ const backends: JobBackend[] = [];
 
 function backend(overrides: Partial<AgentJobsBackendConfig> = {}, timeoutMs = 2_000, target: { baseUrl: string } = sim): JobBackend {
   const config: AgentJobsBackendConfig = { kind: 'agent_jobs', base_url: target.baseUrl, api_key: KEY, org_id: 'acme', ...overrides };
-  const b = createAgentJobsBackend(config, { name: 'agents', projectReference: 'agents', timeoutMs });
+  const b = createAgentJobsBackend(config, { name: 'agents', projectReference: 'agents', timeoutMs, state: createMemoryStore() });
   backends.push(b);
   return b;
 }

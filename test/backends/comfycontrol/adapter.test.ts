@@ -1,9 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createComfycontrolBackend } from '../../../src/backends/comfycontrol/adapter.ts';
-import type { ComfycontrolBackendConfig } from '../../../src/config/schema.ts';
+import type { ComfycontrolBackendConfig } from '../../../src/backends/comfycontrol/config.ts';
 import { isBackendError, type BackendError } from '../../../src/jobs/backend-error.ts';
 import type { JobBackend } from '../../../src/jobs/backend.ts';
-import { MAX_DETAIL_CHARS, comfycontrolDetailsSchema } from '../../../src/jobs/details.ts';
+import { comfycontrolDetailsSchema } from '../../../src/backends/comfycontrol/details.ts';
+import { MAX_DETAIL_CHARS } from '../../../src/jobs/details.ts';
 import { ManualClock } from '../../../src/simulation/clock.ts';
 import { createMemoryStore } from '../../../src/state/memory-store.ts';
 import type { StateStore } from '../../../src/state/store.ts';
@@ -47,7 +48,7 @@ function backend(overrides: Partial<ComfycontrolBackendConfig> = {}, timeoutMs =
     projectReference: 'cloud-renders',
     timeoutMs,
     now: () => clock.now(),
-    state,
+    state: state ?? createMemoryStore(),
   });
   backends.push(b);
   return b;

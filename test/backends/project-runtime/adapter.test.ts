@@ -1,10 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createProjectRuntimeBackend } from '../../../src/backends/project-runtime/adapter.ts';
-import type { ProjectRuntimeBackendConfig } from '../../../src/config/schema.ts';
+import type { ProjectRuntimeBackendConfig } from '../../../src/backends/project-runtime/config.ts';
 import { isBackendError } from '../../../src/jobs/backend-error.ts';
 import type { JobBackend } from '../../../src/jobs/backend.ts';
-import { MAX_DETAIL_CHARS, projectRuntimeDetailsSchema } from '../../../src/jobs/details.ts';
+import { projectRuntimeDetailsSchema } from '../../../src/backends/project-runtime/details.ts';
+import { MAX_DETAIL_CHARS } from '../../../src/jobs/details.ts';
 import { ManualClock } from '../../../src/simulation/clock.ts';
+import { createMemoryStore } from '../../../src/state/memory-store.ts';
 import { startProjectRuntimeSim, type ProjectRuntimeSim } from '../../../src/backends/project-runtime/simulation/server.ts';
 import { startSimServer, type SimServer } from '../../../src/simulation/sim-server.ts';
 import { freePort as closedPort } from '../../helpers/ports.ts';
@@ -33,6 +35,7 @@ function backend(
     name: 'site-x',
     projectReference: options.projectReference ?? 'site-x',
     timeoutMs: options.timeoutMs ?? 2_000,
+    state: createMemoryStore(),
   });
   backends.push(b);
   return b;
