@@ -94,7 +94,7 @@ export interface BackendFactoryOptions {
   defaultTimeoutMs: number;
   now?: () => number;
   /** The gateway's state store: what adapters learn is kept there (shared with every replica on Redis). */
-  state?: StateStore;
+  state: StateStore;
   /** An observer of a backend's HTTP calls, given its kind and configured name (metrics). */
   observerFor?: (backend: { kind: string; name: string }) => BackendCallObserver;
   /** Client spans for a backend's HTTP calls, given its kind and configured name (tracing). */

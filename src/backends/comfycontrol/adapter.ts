@@ -25,7 +25,6 @@ import {
   type JobStatus,
   type JobStatusReport,
 } from '../../jobs/model.ts';
-import { createMemoryStore } from '../../state/memory-store.ts';
 import type { AdapterOptions } from '../http/adapter-options.ts';
 import { createAnswerMemo } from '../http/answer-memo.ts';
 import { createRequestBudget } from './budget.ts';
@@ -90,7 +89,7 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
     trace: options.trace,
   });
   const requests = config.rate_limit?.requests ?? 40;
-  const budget = createRequestBudget(options.state ?? createMemoryStore(), {
+  const budget = createRequestBudget(options.state, {
     name,
     requests,
     perSeconds: config.rate_limit?.per_seconds ?? 10,

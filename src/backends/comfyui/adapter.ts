@@ -20,16 +20,14 @@ import { listComfyui } from './listing.ts';
 import { validatePromptId } from './job-id.ts';
 import { createRouter } from './routing.ts';
 import { createTombstones } from './tombstones.ts';
-import { createMemoryStore } from '../../state/memory-store.ts';
 
 export { REMOVED_BY_GATEWAY } from './tombstones.ts';
 
 export function createComfyuiBackend(config: ComfyuiBackendConfig, options: AdapterOptions): JobBackend<'comfyui'> {
   const now = options.now ?? Date.now;
   const pool = createHostPool(config, options);
-  const store = options.state ?? createMemoryStore();
-  const router = createRouter(pool, store, options.name, now);
-  const tombstones = createTombstones(store, options.name, now);
+  const router = createRouter(pool, options.state, options.name, now);
+  const tombstones = createTombstones(options.state, options.name, now);
 
   async function getStatus(jobId: string, ctx: CallContext): Promise<JobStatusReport> {
     assertJobId(validatePromptId, jobId);

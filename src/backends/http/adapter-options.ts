@@ -11,8 +11,8 @@ export interface AdapterOptions {
   timeoutMs: number;
   /** Milliseconds since the epoch; injected so tests can move time (ComfyUI tombstones). */
   now?: () => number;
-  /** Where what the adapter learns is kept (default: a memory store of its own). */
-  state?: StateStore | undefined;
+  /** Where what the adapter learns is kept: the gateway's store (tests pass a memory store). */
+  state: StateStore;
   /** Told about every backend HTTP call (metrics). */
   observe?: BackendCallObserver | undefined;
   /** Starts each backend HTTP call's client span (tracing on). */
