@@ -1,9 +1,12 @@
 // What an adapter made of the last answer it read for each job. An agent waiting on a job polls it,
 // and the backend answers the same bytes until the job changes; parsing, validating and mapping them
-// again on every poll was the largest single cost of a status call in the profile. Only the very same
-// text for the very same job id is reused, so the report is the one the adapter would make again.
-// Handed out a second time, a report is shared between calls, so it is frozen then (not before: a
-// job whose answer changes on every read pays nothing for it). Bounded in entries and in characters.
+// again on every poll was the largest single cost of a status call in the profile. Bounded in entries
+// and in characters.
+//
+// The contract: the key is (job id, the exact text of the answer), the value is the report the
+// adapter makes from that text. Reusing it is right because the report depends on nothing else: the
+// adapter's config is fixed for the memo's life, and the report is readonly (its type says so, all
+// the way down), so every holder of a reused report sees what the adapter made.
 
 export interface AnswerMemoLimits {
   /** Jobs remembered (oldest out first). */
@@ -16,17 +19,18 @@ export interface AnswerMemoLimits {
 
 export const DEFAULT_ANSWER_MEMO_LIMITS: AnswerMemoLimits = { entries: 1000, maxTextLength: 16 * 1024, totalTextLength: 2 * 1024 * 1024 };
 
+/** `T`: a readonly report type (e.g. JobStatusReport), so a report handed out twice is never changed by either holder. */
 export interface AnswerMemo<T extends object> {
   /**
    * The report of `text`, the answer just read for `jobId`: the one made last for this job if its
-   * answer was the same text (frozen), else the one `make()` returns (kept for next time). `make()`
-   * throwing (an answer the adapter refuses) keeps nothing.
+   * answer was the same text, else the one `make()` returns (kept for next time). `make()` throwing
+   * (an answer the adapter refuses) keeps nothing.
    */
   reuse(jobId: string, text: string, make: () => T): T;
 }
 
 export function createAnswerMemo<T extends object>(limits: AnswerMemoLimits = DEFAULT_ANSWER_MEMO_LIMITS): AnswerMemo<T> {
-  const last = new Map<string, { text: string; report: T; shared: boolean }>();
+  const last = new Map<string, { text: string; report: T }>();
   let held = 0;
   const forget = (jobId: string) => {
     const e = last.get(jobId);
@@ -37,29 +41,15 @@ export function createAnswerMemo<T extends object>(limits: AnswerMemoLimits = DE
   return {
     reuse(jobId, text, make) {
       const seen = last.get(jobId);
-      if (seen && seen.text === text) {
-        if (!seen.shared) {
-          deepFreeze(seen.report);
-          seen.shared = true;
-        }
-        return seen.report;
-      }
+      if (seen && seen.text === text) return seen.report;
       const report = make();
       forget(jobId);
       if (text.length <= limits.maxTextLength) {
-        last.set(jobId, { text, report, shared: false });
+        last.set(jobId, { text, report });
         held += text.length;
         while (last.size > limits.entries || held > limits.totalTextLength) forget(last.keys().next().value!);
       }
       return report;
     },
   };
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
 }
