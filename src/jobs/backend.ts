@@ -4,12 +4,13 @@ import { BackendError } from './backend-error.ts';
 import type { ListPage, ListQuery } from './listing.ts';
 import type { CancelReport, JobStatusReport } from './model.ts';
 
-export interface CallContext {
+/** What an adapter gets with one call besides the job id. */
+export interface BackendCallContext {
   /** Aborted when the MCP request is cancelled (notifications/cancelled) or the client goes away. */
   signal: AbortSignal;
 }
 
-export interface CancelContext extends CallContext {
+export interface BackendCancelContext extends BackendCallContext {
   /** Why the caller cancels; forwarded where the backend keeps it (agent-jobs). */
   reason?: string;
 }
@@ -25,9 +26,9 @@ export interface JobBackend<K extends string = string> {
    */
   validateJobId(jobId: string): string | null;
   /** Throws BackendError when the backend cannot answer; a job it does not know is `found: false`. */
-  getStatus(jobId: string, ctx: CallContext): Promise<JobStatusReport>;
+  getStatus(jobId: string, ctx: BackendCallContext): Promise<JobStatusReport>;
   /** Idempotent: a second cancel answers `already_terminal`. Throws BackendError like getStatus. */
-  cancel(jobId: string, ctx: CancelContext): Promise<CancelReport>;
+  cancel(jobId: string, ctx: BackendCancelContext): Promise<CancelReport>;
   /** One page of the project's jobs, newest first. Throws BackendError when the backend cannot answer. */
   list(query: ListQuery): Promise<ListPage>;
   /** Releases timers and connections. */

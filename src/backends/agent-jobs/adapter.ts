@@ -8,7 +8,14 @@ import * as z from 'zod';
 import type { AgentJobsBackendConfig } from './config.ts';
 import type { AgentJobsDetails } from './details.ts';
 import { isBackendError } from '../../jobs/backend-error.ts';
-import { assertJobId, jobIdRule, SAFE_JOB_ID, type CallContext, type CancelContext, type JobBackend } from '../../jobs/backend.ts';
+import {
+  assertJobId,
+  jobIdRule,
+  SAFE_JOB_ID,
+  type BackendCallContext,
+  type BackendCancelContext,
+  type JobBackend,
+} from '../../jobs/backend.ts';
 import { compact, countOf, tagsOf, textOf } from '../../jobs/details.ts';
 import {
   keeps,
@@ -217,7 +224,7 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
     throw unexpectedStatus(name, res);
   }
 
-  async function getStatus(jobId: string, ctx: CallContext): Promise<JobStatusReport> {
+  async function getStatus(jobId: string, ctx: BackendCallContext): Promise<JobStatusReport> {
     assertJobId(validateJobId, jobId);
     return read(jobId, ctx.signal);
   }
@@ -233,7 +240,7 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
     };
   }
 
-  async function cancel(jobId: string, ctx: CancelContext): Promise<CancelReport> {
+  async function cancel(jobId: string, ctx: BackendCancelContext): Promise<CancelReport> {
     assertJobId(validateJobId, jobId);
     const before = await read(jobId, ctx.signal);
     if (!before.found) {

@@ -12,7 +12,14 @@ import * as z from 'zod';
 import type { ComfycontrolBackendConfig } from './config.ts';
 import type { ComfycontrolDetails } from './details.ts';
 import { BackendError, isBackendError } from '../../jobs/backend-error.ts';
-import { assertJobId, jobIdRule, SAFE_JOB_ID, type CallContext, type CancelContext, type JobBackend } from '../../jobs/backend.ts';
+import {
+  assertJobId,
+  jobIdRule,
+  SAFE_JOB_ID,
+  type BackendCallContext,
+  type BackendCancelContext,
+  type JobBackend,
+} from '../../jobs/backend.ts';
 import { compact, numberOf, tagsOf, textOf } from '../../jobs/details.ts';
 import { keeps, offsetPositionSchema, positionOf, walkOffsetPages, type ListPage, type ListQuery } from '../../jobs/listing.ts';
 import {
@@ -196,12 +203,12 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
     throw unexpectedStatus(name, res);
   }
 
-  async function getStatus(jobId: string, ctx: CallContext): Promise<JobStatusReport> {
+  async function getStatus(jobId: string, ctx: BackendCallContext): Promise<JobStatusReport> {
     assertJobId(validateJobId, jobId);
     return read(jobId, ctx.signal);
   }
 
-  async function cancel(jobId: string, ctx: CancelContext): Promise<CancelReport> {
+  async function cancel(jobId: string, ctx: BackendCancelContext): Promise<CancelReport> {
     assertJobId(validateJobId, jobId);
     // A cancel needs at least a read and the POST; do not start one the budget cannot finish.
     // Both are paid for at once, so a cancel never stops between them for want of budget.

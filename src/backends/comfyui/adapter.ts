@@ -11,7 +11,7 @@
 // schemas.ts, responses.ts: answer shapes, reading answers
 // The tombstones and the job → host memory are shared maps in the state store (src/state/).
 import type { ComfyuiBackendConfig } from './config.ts';
-import { assertJobId, type CallContext, type CancelContext, type JobBackend } from '../../jobs/backend.ts';
+import { assertJobId, type BackendCallContext, type BackendCancelContext, type JobBackend } from '../../jobs/backend.ts';
 import { notFoundReport, type CancelReport, type JobStatusReport } from '../../jobs/model.ts';
 import type { AdapterOptions } from '../http/adapter-options.ts';
 import { cancelJob } from './cancel.ts';
@@ -29,7 +29,7 @@ export function createComfyuiBackend(config: ComfyuiBackendConfig, options: Adap
   const router = createRouter(pool, options.state, options.name, now);
   const tombstones = createTombstones(options.state, options.name, now);
 
-  async function getStatus(jobId: string, ctx: CallContext): Promise<JobStatusReport> {
+  async function getStatus(jobId: string, ctx: BackendCallContext): Promise<JobStatusReport> {
     assertJobId(validatePromptId, jobId);
     const s = await router.search(jobId, ctx.signal, true);
     if (s.found) return s.found.report;
@@ -39,7 +39,7 @@ export function createComfyuiBackend(config: ComfyuiBackendConfig, options: Adap
     return notFoundReport();
   }
 
-  async function cancel(jobId: string, ctx: CancelContext): Promise<CancelReport> {
+  async function cancel(jobId: string, ctx: BackendCancelContext): Promise<CancelReport> {
     assertJobId(validatePromptId, jobId);
     return cancelJob({ pool, router, tombstones }, jobId, ctx.signal);
   }

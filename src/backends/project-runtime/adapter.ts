@@ -9,7 +9,7 @@
 import * as z from 'zod';
 import type { ProjectRuntimeBackendConfig } from './config.ts';
 import type { ProjectRuntimeDetails } from './details.ts';
-import { assertJobId, jobIdRule, type CallContext, type CancelContext, type JobBackend } from '../../jobs/backend.ts';
+import { assertJobId, jobIdRule, type BackendCallContext, type BackendCancelContext, type JobBackend } from '../../jobs/backend.ts';
 import { compact, countOf, intOf, nonNegativeOf, textOf } from '../../jobs/details.ts';
 import { keeps, positionOf, singleRawFilter, type ListPage, type ListQuery, type ListedJob } from '../../jobs/listing.ts';
 import {
@@ -191,12 +191,12 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
     throw unexpectedStatus(name, res);
   }
 
-  async function getStatus(jobId: string, ctx: CallContext): Promise<JobStatusReport> {
+  async function getStatus(jobId: string, ctx: BackendCallContext): Promise<JobStatusReport> {
     assertJobId(validateJobId, jobId);
     return read(jobId, ctx.signal);
   }
 
-  async function cancel(jobId: string, ctx: CancelContext): Promise<CancelReport> {
+  async function cancel(jobId: string, ctx: BackendCancelContext): Promise<CancelReport> {
     assertJobId(validateJobId, jobId);
     const before = await read(jobId, ctx.signal);
     if (!before.found)
