@@ -1,6 +1,6 @@
-// The unified job model every backend maps onto (architecture.md section 3). A backend's kind is a
-// label here: the closed set of kinds, and each kind's `details` fields, live in the backend
-// registry (src/backends/registry.ts), which the tool layer's schemas take them from.
+// The unified job model every backend maps onto (docs/architecture.md, the job model). A backend's
+// kind is a label here: the closed set of kinds, and each kind's `details` fields, live in the
+// backend registry (src/backends/registry.ts), which the tool layer's schemas take them from.
 import * as z from 'zod';
 import { MAX_DETAIL_CHARS } from './details.ts';
 

@@ -1,4 +1,4 @@
-// Adapter for the AI Connect agent-jobs service (backends.md section 3).
+// Adapter for the AI Connect agent-jobs service (docs/backends.md, agent-jobs).
 //   status: GET    {base}/services/agent-jobs/{job_id}[?org_id=]
 //   cancel: DELETE {base}/services/agent-jobs/{job_id} with optional JSON body {reason}
 //   list:   GET    {base}/services/agent-jobs?limit&offset&sort=created_at:desc[&status=][&org_id=]

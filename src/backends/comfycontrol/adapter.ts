@@ -1,4 +1,4 @@
-// Adapter for ComfyControl cloud workflows (backends.md section 5).
+// Adapter for ComfyControl cloud workflows (docs/backends.md, ComfyControl).
 //   status: GET  {base}/v1/workflow/{id}
 //   cancel: POST {base}/v1/workflow/{id}/cancel -> 200 with an empty body; the stop is asynchronous
 //   list:   GET  {base}/v1/workflow?page&per_page=10..100 -> {workflows, total}, newest first, no filters

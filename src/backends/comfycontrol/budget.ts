@@ -1,7 +1,7 @@
-// ComfyControl's request budget (backends.md 5): Cloudflare refuses more than `requests` per
-// `per_seconds` from one IP, counted over a sliding window, and then imposes a cooldown. The budget
-// lives in the state store, so with `store: redis` every replica spends one budget and a 429 seen by
-// one replica pauses them all.
+// ComfyControl's request budget (docs/backends.md, ComfyControl): Cloudflare refuses more than
+// `requests` per `per_seconds` from one IP, counted over a sliding window, and then imposes a
+// cooldown. The budget lives in the state store, so with `store: redis` every replica spends one
+// budget and a 429 seen by one replica pauses them all.
 //
 // rate-limiter-flexible counts in fixed windows, and a fixed window lets up to twice its points
 // through around a window boundary. So the budget is `requests` slots, each a limiter of ONE request

@@ -1,4 +1,5 @@
-// ComfyUI adapter (backends.md 1.6): one project, one or more self-hosted ComfyUI hosts. The parts:
+// ComfyUI adapter (docs/backends.md, ComfyUI): one project, one or more self-hosted ComfyUI hosts.
+// The parts:
 // job-id.ts      which prompt ids are accepted (any string an older server could hold)
 // hosts.ts       the hosts, the jobs-API probe, one host's lookup
 // routing.ts     which host has a job (parallel search, job → host memory)

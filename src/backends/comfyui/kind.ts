@@ -1,4 +1,5 @@
-// The ComfyUI kind: self-hosted ComfyUI servers, one or more hosts per project (docs/backends.md, ComfyUI).
+// The ComfyUI kind: self-hosted ComfyUI servers, one or more hosts per project (docs/backends.md,
+// ComfyUI).
 import { defineBackendKind } from '../kind.ts';
 import { createComfyuiBackend } from './adapter.ts';
 import { comfyuiConfigSchema } from './config.ts';

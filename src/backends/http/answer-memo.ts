@@ -1,6 +1,6 @@
 // What an adapter made of the last answer it read for each job. An agent waiting on a job polls it,
 // and the backend answers the same bytes until the job changes; parsing, validating and mapping them
-// again on every poll was the largest single cost of a status call in the profile. Bounded in entries
+// again on every poll is the largest single cost of a status call in the profile. Bounded in entries
 // and in characters.
 //
 // The contract: the key is (job id, the exact text of the answer), the value is the report the

@@ -1,4 +1,4 @@
-// Adapter for Veryfront-style project runtimes (backends.md section 4).
+// Adapter for Veryfront-style project runtimes (docs/backends.md, project runtime).
 //   status: GET  {base}/projects/{project}/jobs/{job_id}         -> Job
 //   cancel: POST {base}/projects/{project}/jobs/{job_id}/cancel  -> the updated Job
 //   list:   GET  {base}/projects/{project}/jobs?cursor&limit[&status] -> {data: [JobListItem], page_info: {next}}

@@ -1,4 +1,5 @@
-// The project_runtime kind: Veryfront-style project runtimes and their Jobs API (docs/backends.md, project runtime).
+// The project_runtime kind: Veryfront-style project runtimes and their Jobs API (docs/backends.md,
+// project runtime).
 import { defineBackendKind } from '../kind.ts';
 import { createProjectRuntimeBackend } from './adapter.ts';
 import { projectRuntimeConfigSchema } from './config.ts';

@@ -1,4 +1,4 @@
-// Simulated AI Connect agent-jobs service (backends.md section 3), speaking the REST API that
+// Simulated AI Connect agent-jobs service (docs/backends.md, agent-jobs), speaking the REST API that
 // aiconnect-cloud/agentjobs-mcp calls: GET/DELETE /api/v0/services/agent-jobs/{job_id} and the list
 // route. Quirks kept on purpose, because the real service has them:
 // - `job_status` arrives UPPERCASE for some jobs and lowercase for others (the docs say uppercase, the
@@ -304,8 +304,8 @@ export async function startAgentJobsSim(options: AgentJobsSimOptions): Promise<A
     if (!Number.isInteger(limit) || limit < 1 || limit > 100 || !Number.isInteger(offset) || offset < 0) {
       return err(400, 'Bad request: limit must be 1..100 and offset a non-negative integer');
     }
-    // Whether the status filter takes upper- or lowercase is an open question (backends.md 8.2);
-    // the simulation compares case-insensitively.
+    // Whether the status filter takes upper- or lowercase is an open question (docs/backends.md,
+    // open questions); the simulation compares case-insensitively.
     const statusFilter = req.query.get('status')?.toUpperCase();
     const all = [...jobs.values()]
       .filter((j) => j.orgId === orgId)

@@ -1,4 +1,4 @@
-// Simulated ComfyControl cloud API (backends.md section 5):
+// Simulated ComfyControl cloud API (docs/backends.md, ComfyControl):
 //   GET  /v1/workflow/{id}         -> the full workflow record
 //   POST /v1/workflow/{id}/cancel  -> 200 with an EMPTY body; the status flips to `cancelled` a few
 //                                     seconds later (if the run completes first, it stays `completed`)
@@ -273,8 +273,9 @@ export async function startComfycontrolSim(options: ComfycontrolSimOptions): Pro
     }
     if (req.method !== 'POST') return err(405, 'Method not allowed');
     const cur = statusAt(job, now).status;
-    // `invalid` counts as terminal for cancel (backends.md 8.3 asks; the stricter answer is 400). The
-    // exact 400 message strings are not documented; this one does not say which case applies.
+    // `invalid` counts as terminal for cancel (an open question of docs/backends.md; the stricter
+    // answer is 400). The exact 400 message strings are not documented; this one does not say which
+    // case applies.
     if (cur !== 'queued' && cur !== 'running') return err(400, 'Workflow cannot be cancelled in its current state');
     if (job.spec.runnerUnreachable) return err(500, 'Failed to signal the runner');
     if (job.cancelRequestedAt === undefined) {

@@ -1,4 +1,4 @@
-// Simulated self-hosted ComfyUI server (backends.md section 1), speaking its HTTP API on loopback,
+// Simulated self-hosted ComfyUI server (docs/backends.md, ComfyUI), speaking its HTTP API on loopback,
 // with the real server's quirks kept on purpose. The parts:
 // prompt-queue.ts  the queue, its one worker (clock-driven, cooperative interrupts), history
 // heapq.ts         CPython's heapq, so queue_pending is the real (unsorted) heap array

@@ -1,4 +1,4 @@
-// The list route of the project-runtime simulation (backends.md section 4.2):
+// The list route of the project-runtime simulation (docs/backends.md, project runtime, listing jobs):
 //   GET /projects/{p}/jobs?cursor=&limit=&status=&cron_job_id=&environment_id=&batch_id=
 //     -> {data: [JobListItem], page_info: {self, first: null, next, prev}}
 // Newest first (created_at desc, ties by id desc), paged by key: a cursor names the last job of the

@@ -1,10 +1,11 @@
-// Simulated Veryfront-style project runtime (backends.md section 4): the Jobs REST API under
-// /projects/{project_reference}, where the reference is a project slug or id.
+// Simulated Veryfront-style project runtime (docs/backends.md, project runtime): the Jobs REST API
+// under /projects/{project_reference}, where the reference is a project slug or id.
 //   GET  /projects/{p}/jobs/{job_id}         -> Job
 //   POST /projects/{p}/jobs/{job_id}/cancel  -> the updated Job
 //   GET  /projects/{p}/jobs                  -> {data: [JobListItem], page_info} (list.ts)
-// Where backends.md marks behaviour [INF], the simulation takes the stricter plausible choice, each
-// commented below. Job states are derived from the clock on each request (no timers).
+// Where docs/backends.md marks behaviour as inferred [INF], the simulation takes the stricter
+// plausible choice, each commented below. Job states are derived from the clock on each request (no
+// timers).
 import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../../../simulation/clock.ts';
 import { listPage } from './list.ts';
