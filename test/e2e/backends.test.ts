@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../src/observability/logger.ts';
-import type { BackendKind } from '../../src/backends/registry.ts';
+import type { BackendKind, SandboxServiceName } from '../../src/backends/registry.ts';
 import { loadConfigFile } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import type { AgentJobsSim } from '../../src/backends/agent-jobs/simulation/server.ts';
@@ -37,7 +37,7 @@ const FIRST_CANCEL: Record<BackendKind, { queued: string; running: string }> = {
 // Every project of the sandbox config: one per kind at least (test/config/load.test.ts checks that).
 const SANDBOX_PROJECTS = loadConfigFile('config/sandbox.yaml').projects.map((p) => [p.reference, p.backend.kind] as const);
 
-const simOf = <T extends Simulation>(t: TestGateway, kind: Simulation['kind']) => t.sandbox.simulations.find((s) => s.kind === kind) as T;
+const simOf = <T extends Simulation>(t: TestGateway, kind: SandboxServiceName) => t.sandbox.simulations.find((s) => s.kind === kind) as T;
 
 describe('every backend kind × every job state × both tools', () => {
   let t: TestGateway;
