@@ -28,7 +28,6 @@ type AnyKind = Kinds[number];
 type KindNames<T extends readonly AnyKind[]> = { readonly [I in keyof T]: T[I] extends { kind: infer K } ? K : never };
 type ConfigSchemas<T extends readonly AnyKind[]> = { -readonly [I in keyof T]: T[I] extends { config: infer C } ? C : never };
 type DetailsSchemas<T extends readonly AnyKind[]> = { -readonly [I in keyof T]: T[I] extends { details: infer D } ? D : never };
-type KindNamed<K extends BackendKind> = Extract<AnyKind, { kind: K }>;
 
 export type BackendKind = AnyKind['kind'];
 /** A backend section of the config, of any kind. */
@@ -40,13 +39,9 @@ export type SandboxSimulation = Simulation<SandboxServiceName>;
 
 export const BACKEND_KINDS = KINDS.map((k) => k.kind) as unknown as KindNames<Kinds>;
 
-function kindNamed<K extends BackendKind>(kind: K): KindNamed<K> {
-  return KINDS.find((k) => k.kind === kind) as KindNamed<K>;
-}
-
 /**
- * The entry of a backend section's kind, typed for that section. A union of entries would ask its
- * methods for a config of every kind at once; the section's own `kind` says which entry it is.
+ * The entry of a backend section's kind, with methods typed for any section: the section's own
+ * `kind` picked the entry, so each method is given a section of its kind.
  */
 function entryFor(config: BackendConfig): {
   check?(config: BackendConfig, problem: ConfigProblemReporter): void;
@@ -54,7 +49,7 @@ function entryFor(config: BackendConfig): {
   backendUrls(config: BackendConfig): readonly string[];
   withBackendUrls(config: BackendConfig, move: (url: string) => string): BackendConfig;
 } {
-  return kindNamed(config.kind) as never;
+  return KINDS.find((k) => k.kind === config.kind)!;
 }
 
 // --- the config ---------------------------------------------------------------------------------

@@ -58,7 +58,7 @@ describe('answer memo', () => {
       // @ts-expect-error so are nested objects
       r.error!.message = 'changed';
       // @ts-expect-error and arrays
-      r.outputs!.push(r.outputs![0]!);
+      r.outputs![0] = r.outputs![0]!;
       // @ts-expect-error and the details
       r.details!.tags = [];
     };
