@@ -100,6 +100,23 @@ projects:
     );
   });
 
+  it('refuses a name used twice: a reference or alias, a backend name, a host of one ComfyUI project', () => {
+    const text = `
+auth: { mode: none }
+projects:
+  - reference: p1
+    backend: { kind: comfyui, hosts: [ { name: gpu, url: "http://a:8188" }, { name: gpu, url: "http://b:8188" } ] }
+  - reference: p2
+    aliases: [p1]
+    backend: { kind: agent_jobs, name: p1, base_url: "http://x/api", api_key: k }
+`;
+    expect(problemsOf(text)).toEqual([
+      { path: 'projects.1.aliases', message: '"p1" already names project 0' },
+      { path: 'projects.0.backend.hosts.1.name', message: 'host name "gpu" is used twice' },
+      { path: 'projects.1.backend.name', message: 'backend name "p1" is used twice' },
+    ]);
+  });
+
   it('resolves ${env:} and ${file:} references', () => {
     const cfg = parseConfig(minimal().replace('api_key: k', 'api_key: "${env:KEY}"'), 't.yaml', { env: { KEY: 's3cret' } });
     expect(cfg.projects[0]!.backend.kind === 'agent_jobs' && cfg.projects[0]!.backend.api_key).toBe('s3cret');
