@@ -5,20 +5,17 @@ import { parseArgs } from 'node:util';
 import { isSandboxServiceName, sandboxService, SANDBOX_SERVICE_NAMES } from '../backends/registry.ts';
 import { SEED_STATES } from '../simulation/simulation.ts';
 
+// The flags a service takes follow from what its kind's simulation declares (the backend registry).
 const SERVICES = SANDBOX_SERVICE_NAMES.map(sandboxService);
+const WITH_CREDENTIAL = SERVICES.filter((s) => s.defaultCredential !== undefined).map((s) => s.name);
+const WITH_PROJECT = SERVICES.filter((s) => s.defaultProject !== undefined).map((s) => `${s.name}; default ${s.defaultProject}`);
 const USAGE = `Usage: npm run sandbox -- --kind KIND [--port N] [--host ADDR] [--credential SECRET] [--project SLUG]
 
   --kind         ${SANDBOX_SERVICE_NAMES.join(' | ')}
   --port         port to listen on (default: any free port)
   --host         address to bind (default 127.0.0.1)
-  --credential   the API key / token the simulation accepts (${namesOf(SERVICES.filter((s) => s.defaultCredential !== undefined))})
-  --project      project slug the token may access (${SERVICES.filter((s) => s.defaultProject !== undefined)
-    .map((s) => `${s.name}; default ${s.defaultProject}`)
-    .join(', ')})`;
-
-function namesOf(services: readonly { name: string }[]): string {
-  return services.map((s) => s.name).join(', ');
-}
+  --credential   the API key / token the simulation accepts (${WITH_CREDENTIAL.join(', ')})
+  --project      project slug the token may access (${WITH_PROJECT.join(', ')})`;
 
 async function main(): Promise<number> {
   let values;
