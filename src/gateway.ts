@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/server/validators/ajv';
 import type { Config, OAuthConfig } from './config/schema.ts';
 import { isLoopback } from './config/load.ts';
-import { createBackend } from './backends/index.ts';
+import { createBackend } from './backends/registry.ts';
 import { createProjectRegistry, type ProjectRegistry } from './jobs/registry.ts';
 import { createJobService } from './jobs/job-service.ts';
 import { createWaitHub, waitConfigOf } from './jobs/waits.ts';
@@ -82,6 +82,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     config.projects.map((p) => ({
       reference: p.reference,
       aliases: p.aliases,
+      pollIntervalMs: config.waits.poll_interval_seconds[p.backend.kind] * 1000,
       backend: createBackend(p, {
         defaultTimeoutMs: config.defaults.timeout_ms,
         ...(deps.now ? { now: deps.now } : {}),

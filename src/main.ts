@@ -8,7 +8,7 @@ import { ConfigError, loadConfigFile } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { createGateway } from './gateway.ts';
 import { startSandbox, type Sandbox } from './sandbox/runner.ts';
-import { SEED_STATES } from './sandbox/simulation.ts';
+import { SEED_STATES } from './simulation/simulation.ts';
 import { VERSION } from './version.ts';
 
 const USAGE = `mcp-job-gateway ${VERSION}

@@ -3,7 +3,7 @@
 // neither start-up nor readiness nor answers.
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ComfyuiSim } from '../src/sandbox/comfyui.ts';
+import type { ComfyuiSim } from '../src/backends/comfyui/simulation/server.ts';
 import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
 import { freePort } from './helpers/ports.ts';
 

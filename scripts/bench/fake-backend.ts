@@ -1,8 +1,9 @@
 // A fake AI Connect agent-jobs service for the benchmark: `GET {prefix}/services/agent-jobs/{id}`
-// answers, for any id, a RUNNING job in the record shape src/sandbox/agent-jobs.ts renders (wrapped in
-// `{data, meta}`), after checking the `Authorization: Bearer <key>` the adapter sends. By default the
-// record is the same on every read, as a job's is while nothing happens to it; with `changing`, every
-// answer differs (its activities_count counts the reads), so no answer is ever the one read before.
+// answers, for any id, a RUNNING job in the record shape src/backends/agent-jobs/simulation/server.ts
+// renders (wrapped in `{data, meta}`), after checking the `Authorization: Bearer <key>` the adapter
+// sends. By default the record is the same on every read, as a job's is while nothing happens to
+// it; with `changing`, every answer differs (its activities_count counts the reads), so no answer is
+// ever the one read before.
 // Usage: node scripts/bench/fake-backend.ts PORT [changing]
 import { createServer, type ServerResponse } from 'node:http';
 import { BACKEND_KEY } from './shapes.ts';

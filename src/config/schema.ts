@@ -1,85 +1,10 @@
 // The configuration contract: one zod schema, validated at start-up and exported as JSON Schema
 // (config/schema.json) for editors. Secret references are resolved before validation (load.ts).
+// The backend sections, the poll intervals and the sandbox's services come from the backend
+// registry, one entry per kind.
 import * as z from 'zod';
-
-const name = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-", starting with a letter or digit');
-
-const httpUrl = z.url({ protocol: /^https?$/, error: 'an absolute http:// or https:// URL' });
-
-const headers = z
-  .record(z.string().regex(/^[A-Za-z0-9-]+$/, 'an HTTP header name'), z.string())
-  .describe('Extra headers sent to this backend on every call (e.g. a reverse proxy credential). Values may be secret references.');
-
-const timeoutMs = z.number().int().min(100).max(120_000).describe('Deadline for one backend call, in milliseconds.');
-
-export const comfyuiHostSchema = z.strictObject({
-  name: name.describe('Host name used in results ("host") and logs.'),
-  url: httpUrl.describe('Base URL of the ComfyUI server, with a path prefix if it sits behind a reverse proxy.'),
-  headers: headers.optional(),
-});
-
-export const comfyuiBackendSchema = z.strictObject({
-  kind: z.literal('comfyui'),
-  name: name.optional(),
-  hosts: z.array(comfyuiHostSchema).min(1),
-  api: z
-    .enum(['auto', 'jobs', 'legacy'])
-    .default('auto')
-    .describe('"auto" probes each host once for the jobs API (/api/jobs) and falls back to /queue, /history and /interrupt.'),
-  timeout_ms: timeoutMs.optional(),
-});
-
-export const agentJobsBackendSchema = z.strictObject({
-  kind: z.literal('agent_jobs'),
-  name: name.optional(),
-  base_url: httpUrl.describe('e.g. https://api.aiconnect.cloud/api/v0'),
-  api_key: z.string().min(1).describe('AI Connect API key; use a secret reference.'),
-  org_id: z.string().min(1).max(128).optional().describe('Sent as ?org_id= when set.'),
-  timeout_ms: timeoutMs.optional(),
-});
-
-export const projectRuntimeBackendSchema = z.strictObject({
-  kind: z.literal('project_runtime'),
-  name: name.optional(),
-  base_url: httpUrl.describe('e.g. https://api.veryfront.com'),
-  token: z.string().min(1).describe('Bearer token or API key of the runtime; use a secret reference.'),
-  remote_project: z
-    .string()
-    .min(1)
-    .max(128)
-    .regex(/^[A-Za-z0-9._-]+$/)
-    .optional()
-    .describe("The runtime's own project id or slug; defaults to this project's reference."),
-  timeout_ms: timeoutMs.optional(),
-});
-
-export const comfycontrolBackendSchema = z.strictObject({
-  kind: z.literal('comfycontrol'),
-  name: name.optional(),
-  base_url: httpUrl.describe('e.g. https://api.comfycontrol.app'),
-  token: z.string().min(1).describe('ComfyControl cfc_ token; use a secret reference.'),
-  rate_limit: z
-    .strictObject({
-      requests: z.number().int().min(1).max(10_000).default(40),
-      per_seconds: z.number().min(1).max(3600).default(10),
-    })
-    .default({ requests: 40, per_seconds: 10 })
-    .describe(
-      "ComfyControl's per-IP limit (40 requests / 10 s): the gateway never sends more than `requests` in any `per_seconds` (one budget for every replica with state.store: redis) and waits out a 429's cooldown.",
-    ),
-  timeout_ms: timeoutMs.optional(),
-});
-
-export const backendSchema = z.discriminatedUnion('kind', [
-  comfyuiBackendSchema,
-  agentJobsBackendSchema,
-  projectRuntimeBackendSchema,
-  comfycontrolBackendSchema,
-]);
+import { httpUrl, name, timeoutMs } from '../backends/config-fields.ts';
+import { backendConfigSchema, checkBackendConfig, pollIntervalsSchema, SANDBOX_SERVICE_NAMES } from '../backends/registry.ts';
 
 // A grant names the issuer it is for: the same `sub` or client id at another issuer is someone else.
 // A bare name is allowed only while exactly one issuer is trusted (checked in configSchema below).
@@ -114,7 +39,7 @@ export const projectSchema = z.strictObject({
   reference: name.describe('What callers pass as project_reference.'),
   aliases: z.array(z.string().min(1).max(128)).default([]).describe('Other names for the project (an id and a slug can both name it).'),
   access: projectAccessSchema.optional(),
-  backend: backendSchema,
+  backend: backendConfigSchema,
 });
 
 export const serverSchema = z.strictObject({
@@ -305,8 +230,6 @@ export const defaultsSchema = z.strictObject({
   timeout_ms: timeoutMs.default(10_000),
 });
 
-const pollInterval = (seconds: number, why: string) => z.number().min(0.01).max(300).default(seconds).describe(why);
-
 export const waitsSchema = z
   .strictObject({
     max_seconds: z.number().min(1).max(600).default(60).describe('Longest wait_seconds a call gets; longer requests are shortened to it.'),
@@ -323,20 +246,7 @@ export const waitsSchema = z
       .max(10_000)
       .default(10)
       .describe('Concurrent waits one caller may hold; beyond it a waiting call is refused with RATE_LIMITED.'),
-    poll_interval_seconds: z
-      .strictObject({
-        comfyui: pollInterval(2, 'ComfyUI: a local server, read every 2 s by default.'),
-        agent_jobs: pollInterval(3, 'AI Connect agent-jobs.'),
-        project_runtime: pollInterval(3, 'Project runtimes.'),
-        comfycontrol: pollInterval(
-          5,
-          'ComfyControl: every wait shares its 40 requests / 10 s, so at 5 s five waited-on jobs take a quarter of it.',
-        ),
-      })
-      .default({ comfyui: 2, agent_jobs: 3, project_runtime: 3, comfycontrol: 5 })
-      .describe(
-        'Time between two reads of one waited-on job, by backend kind: however many calls wait on a job, this gateway process reads it once per interval.',
-      ),
+    poll_interval_seconds: pollIntervalsSchema,
   })
   .describe('get_job_status and cancel_job with wait_seconds.');
 
@@ -385,7 +295,7 @@ export const tracingSchema = z
   .describe('OpenTelemetry traces over OTLP/HTTP (protobuf). Off unless enabled here or by the OTEL_* variables.');
 
 export const sandboxServiceSchema = z.strictObject({
-  kind: z.enum(['issuer', 'comfyui', 'comfyui_legacy', 'agent_jobs', 'project_runtime', 'comfycontrol']),
+  kind: z.enum(['issuer', ...SANDBOX_SERVICE_NAMES]),
   port: z.number().int().min(1).max(65_535),
 });
 
@@ -428,18 +338,9 @@ export const configSchema = z
       if (names.has(n))
         ctx.addIssue({ code: 'custom', path: ['projects', i, 'backend', 'name'], message: `backend name "${n}" is used twice` });
       names.set(n, i);
-      if (p.backend.kind === 'comfyui') {
-        const hosts = new Set<string>();
-        p.backend.hosts.forEach((h, k) => {
-          if (hosts.has(h.name))
-            ctx.addIssue({
-              code: 'custom',
-              path: ['projects', i, 'backend', 'hosts', k, 'name'],
-              message: `host name "${h.name}" is used twice`,
-            });
-          hosts.add(h.name);
-        });
-      }
+      checkBackendConfig(p.backend, (path, message) =>
+        ctx.addIssue({ code: 'custom', path: ['projects', i, 'backend', ...path], message }),
+      );
     });
     if (cfg.auth.mode === 'oauth')
       checkGrants(
@@ -490,8 +391,3 @@ export type StateConfig = z.infer<typeof stateSchema>;
 export type ProjectConfig = z.infer<typeof projectSchema>;
 export type OAuthConfig = z.infer<typeof oauthSchema>;
 export type ProjectAccess = z.infer<typeof projectAccessSchema>;
-export type BackendConfig = z.infer<typeof backendSchema>;
-export type ComfyuiBackendConfig = z.infer<typeof comfyuiBackendSchema>;
-export type AgentJobsBackendConfig = z.infer<typeof agentJobsBackendSchema>;
-export type ProjectRuntimeBackendConfig = z.infer<typeof projectRuntimeBackendSchema>;
-export type ComfycontrolBackendConfig = z.infer<typeof comfycontrolBackendSchema>;

@@ -2,20 +2,22 @@
 // client HTTP requests or tokens: it gets a job id, an abort signal and (for cancel) a reason.
 import { BackendError } from './backend-error.ts';
 import type { ListPage, ListQuery } from './listing.ts';
-import type { BackendKind, CancelReport, JobStatusReport } from './model.ts';
+import type { CancelReport, JobStatusReport } from './model.ts';
 
-export interface CallContext {
+/** What an adapter gets with one call besides the job id. */
+export interface BackendCallContext {
   /** Aborted when the MCP request is cancelled (notifications/cancelled) or the client goes away. */
   signal: AbortSignal;
 }
 
-export interface CancelContext extends CallContext {
+export interface BackendCancelContext extends BackendCallContext {
   /** Why the caller cancels; forwarded where the backend keeps it (agent-jobs). */
   reason?: string;
 }
 
-export interface JobBackend {
-  readonly kind: BackendKind;
+/** An adapter; `K` is its kind's name (the backend registry holds the closed set). */
+export interface JobBackend<K extends string = string> {
+  readonly kind: K;
   /** The configured name, used in results, logs and metric labels. */
   readonly name: string;
   /**
@@ -24,9 +26,9 @@ export interface JobBackend {
    */
   validateJobId(jobId: string): string | null;
   /** Throws BackendError when the backend cannot answer; a job it does not know is `found: false`. */
-  getStatus(jobId: string, ctx: CallContext): Promise<JobStatusReport>;
+  getStatus(jobId: string, ctx: BackendCallContext): Promise<JobStatusReport>;
   /** Idempotent: a second cancel answers `already_terminal`. Throws BackendError like getStatus. */
-  cancel(jobId: string, ctx: CancelContext): Promise<CancelReport>;
+  cancel(jobId: string, ctx: BackendCancelContext): Promise<CancelReport>;
   /** One page of the project's jobs, newest first. Throws BackendError when the backend cannot answer. */
   list(query: ListQuery): Promise<ListPage>;
   /** Releases timers and connections. */

@@ -1,63 +1,18 @@
 // A job's `name` and `details`: the backend's own documented fields for its kind, so a person or a
-// model can tell jobs apart in a list. Each kind has a closed set of fields, each bounded in size;
-// nothing else of a backend's answer is passed on.
+// model can tell jobs apart in a list. Each kind declares a closed set of fields (its details.ts in
+// src/backends/<kind>/), each bounded in size by the helpers here; nothing else of a backend's answer
+// is passed on.
 import * as z from 'zod';
 
 /** Longest string in `name` or `details`; longer ones are cut. */
 export const MAX_DETAIL_CHARS = 200;
 /** Most tags passed on. */
-const MAX_TAGS = 20;
+export const MAX_TAGS = 20;
 
-const text = z.string().max(MAX_DETAIL_CHARS);
-const int = z.number().int();
-
-export const comfyuiDetailsSchema = z.strictObject({
-  number: z.number().optional().describe("ComfyUI's queue number (its priority): lower runs first."),
-  workflow_id: text.optional().describe('The id of the saved workflow the prompt came from, when the client sent one.'),
-  outputs_count: int.nonnegative().optional().describe('How many output files the job wrote.'),
-  execution_duration_ms: int.nonnegative().optional().describe('How long the run took, from execution start to its end.'),
-  cached_nodes: int.nonnegative().optional().describe('How many nodes ComfyUI took from its cache instead of running them.'),
-});
-
-export const agentJobsDetailsSchema = z.strictObject({
-  job_type_id: text.optional().describe('The agent job type.'),
-  channel_code: text.optional().describe('The channel the job reports to.'),
-  scheduled_at: text.optional().describe('When a scheduled job is due (ISO 8601).'),
-  tasks_count: int.nonnegative().optional().describe('Tasks the job has created so far.'),
-  last_task_created_at: text.optional().describe('When its latest task was created (ISO 8601).'),
-  tags: z.array(text).max(MAX_TAGS).optional(),
-});
-
-export const projectRuntimeDetailsSchema = z.strictObject({
-  target: text.optional().describe('What runs, e.g. task:knowledge-ingest, workflow:…, deploy:….'),
-  environment_id: text.optional(),
-  branch_id: text.optional(),
-  batch_id: text.optional().describe('The job batch it belongs to.'),
-  cron_job_id: text.optional().describe('The cron job that started it.'),
-  exit_code: int.optional(),
-  failed_reason: text.optional(),
-  timeout_seconds: z.number().nonnegative().optional(),
-  backoff_limit: int.nonnegative().optional().describe('Retries allowed.'),
-  result_state: text.optional().describe("The result summary's verdict: success, partial_success or failed."),
-});
-
-export const comfycontrolDetailsSchema = z.strictObject({
-  tags: z.array(text).max(MAX_TAGS).optional(),
-  user_runner_id: text.optional(),
-  managed_runner_id: text.optional(),
-  prompt_id: text.optional().describe('The ComfyUI prompt id once the workflow is queued on a runner.'),
-  queue_number: z.number().optional(),
-});
-
-export const jobDetailsSchema = z
-  .union([comfyuiDetailsSchema, agentJobsDetailsSchema, projectRuntimeDetailsSchema, comfycontrolDetailsSchema])
-  .describe("The backend's own fields for this kind of job (see backend.kind); only those it knows are present.");
-
-export type ComfyuiDetails = z.infer<typeof comfyuiDetailsSchema>;
-export type AgentJobsDetails = z.infer<typeof agentJobsDetailsSchema>;
-export type ProjectRuntimeDetails = z.infer<typeof projectRuntimeDetailsSchema>;
-export type ComfycontrolDetails = z.infer<typeof comfycontrolDetailsSchema>;
-export type JobDetails = z.infer<typeof jobDetailsSchema>;
+/** The zod fields a kind's details schema is built from, with the bounds the helpers below keep. */
+export const detailText = z.string().max(MAX_DETAIL_CHARS);
+export const detailInt = z.number().int();
+export const detailTags = z.array(detailText).max(MAX_TAGS);
 
 /** A string field as passed on: non-empty strings (and numeric ids) cut to MAX_DETAIL_CHARS; anything else absent. */
 export function textOf(v: unknown): string | undefined {

@@ -110,7 +110,7 @@ export function createJobService(registry: ProjectRegistry, hooks: JobServiceHoo
       try {
         const { report, changed, waitedSeconds } = await waits.wait({
           key: `${backend.name}\0${args.job_id}`,
-          kind: backend.kind,
+          pollIntervalMs: found.project.pollIntervalMs,
           read: (signal) => backend.getStatus(args.job_id, { signal }),
           until: 'change',
           known: args.known_status,
@@ -142,7 +142,7 @@ export function createJobService(registry: ProjectRegistry, hooks: JobServiceHoo
           return { ok: true, value: { ...found.ref, ...report, terminal: isTerminal(report.status_after) } };
         const { report: after, waitedSeconds } = await waits.wait({
           key: `${backend.name}\0${args.job_id}`,
-          kind: backend.kind,
+          pollIntervalMs: found.project.pollIntervalMs,
           read: (signal) => backend.getStatus(args.job_id, { signal }),
           until: 'terminal',
           seconds,

@@ -1,9 +1,8 @@
-// The unified job model every backend maps onto (architecture.md section 3).
+// The unified job model every backend maps onto (docs/architecture.md, the job model). A backend's
+// kind is a label here: the closed set of kinds, and each kind's `details` fields, live in the
+// backend registry (src/backends/registry.ts), which the tool layer's schemas take them from.
 import * as z from 'zod';
-import { MAX_DETAIL_CHARS, jobDetailsSchema } from './details.ts';
-
-export const BACKEND_KINDS = ['comfyui', 'agent_jobs', 'project_runtime', 'comfycontrol'] as const;
-export type BackendKind = (typeof BACKEND_KINDS)[number];
+import { MAX_DETAIL_CHARS } from './details.ts';
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'unknown'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -21,7 +20,7 @@ export const jobErrorSchema = z.object({
   type: z.string().optional(),
   node: z.string().optional(),
 });
-export type JobError = z.infer<typeof jobErrorSchema>;
+export type JobError = Immutable<z.infer<typeof jobErrorSchema>>;
 
 /** One output file of a job (ComfyUI's history outputs, flattened). */
 export const jobOutputSchema = z.strictObject({
@@ -31,7 +30,7 @@ export const jobOutputSchema = z.strictObject({
   subfolder: z.string(),
   type: z.string().describe('output or temp'),
 });
-export type JobOutput = z.infer<typeof jobOutputSchema>;
+export type JobOutput = Immutable<z.infer<typeof jobOutputSchema>>;
 
 /** What an adapter reports about one job; the tool layer adds project, backend and job id. */
 export const jobStatusReportSchema = z.object({
@@ -51,9 +50,22 @@ export const jobStatusReportSchema = z.object({
     .max(MAX_DETAIL_CHARS)
     .optional()
     .describe("The job's name, where the backend gives jobs one (project runtime, ComfyControl)."),
-  details: jobDetailsSchema.optional(),
+  // The backend's own fields for its kind of job: each kind declares them, and the tool layer
+  // publishes their union (jobDetailsSchema of the backend registry) in place of this record.
+  details: z.record(z.string(), z.unknown()).optional(),
 });
-export type JobStatusReport = z.infer<typeof jobStatusReportSchema>;
+
+/**
+ * Readonly all the way down: a report may be handed to several calls (a memoized answer, a wait's
+ * waiters), so no holder changes it; it is built whole, and a changed report is a new object.
+ */
+export type Immutable<T> = T extends readonly (infer E)[]
+  ? readonly Immutable<E>[]
+  : T extends object
+    ? { readonly [P in keyof T]: Immutable<T[P]> }
+    : T;
+
+export type JobStatusReport = Immutable<z.infer<typeof jobStatusReportSchema>>;
 
 /** What an adapter reports about one cancel. */
 export const cancelReportSchema = z.object({
@@ -65,28 +77,15 @@ export const cancelReportSchema = z.object({
   name: jobStatusReportSchema.shape.name,
   details: jobStatusReportSchema.shape.details,
 });
-export type CancelReport = z.infer<typeof cancelReportSchema>;
+export type CancelReport = Immutable<z.infer<typeof cancelReportSchema>>;
 
 /** A report for a job the backend has no record of. */
 export function notFoundReport(raw_status: string | null = null): JobStatusReport {
   return { found: false, status: 'unknown', raw_status };
 }
 
-// Date parsing and formatting showed in the profile, and a job's timestamps repeat on every poll.
-// A memo of a pure function, so sharing it between gateways in one process changes no answer.
-const isoCache = new Map<number | string, string | undefined>();
-
 /** Epoch seconds or milliseconds, or an ISO string, as ISO 8601; undefined when absent or unreadable. */
 export function toIsoTime(value: unknown): string | undefined {
-  if (typeof value !== 'number' && typeof value !== 'string') return undefined;
-  if (isoCache.has(value)) return isoCache.get(value);
-  const iso = parseTime(value);
-  if (isoCache.size >= 10_000) isoCache.delete(isoCache.keys().next().value!);
-  isoCache.set(value, iso);
-  return iso;
-}
-
-function parseTime(value: number | string): string | undefined {
   if (typeof value === 'number' && Number.isFinite(value) && value > 0) {
     // Backends mix seconds and milliseconds; anything below 10^11 is seconds (year 5138 in ms).
     const ms = value < 1e11 ? value * 1000 : value;
@@ -106,14 +105,14 @@ export function timesOf(times: {
   started?: unknown;
   completed?: unknown;
 }): Pick<JobStatusReport, 'created_at' | 'started_at' | 'completed_at'> {
-  const out: Pick<JobStatusReport, 'created_at' | 'started_at' | 'completed_at'> = {};
   const created = toIsoTime(times.created);
   const started = toIsoTime(times.started);
   const completed = toIsoTime(times.completed);
-  if (created) out.created_at = created;
-  if (started) out.started_at = started;
-  if (completed) out.completed_at = completed;
-  return out;
+  return {
+    ...(created ? { created_at: created } : {}),
+    ...(started ? { started_at: started } : {}),
+    ...(completed ? { completed_at: completed } : {}),
+  };
 }
 
 /** A cancel report's `name` and `details`, from the latest read of the job. */

@@ -6,6 +6,8 @@ export interface Project {
   reference: string;
   aliases: readonly string[];
   backend: JobBackend;
+  /** Time between two reads of one of its jobs that calls wait on (waits.poll_interval_seconds of its kind). */
+  pollIntervalMs: number;
 }
 
 export interface ProjectRegistry {

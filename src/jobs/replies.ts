@@ -3,7 +3,6 @@
 // starts with.
 import type { Caller } from './caller.ts';
 import { BACKEND_ERROR_CODES, isBackendError, type BackendError, type BackendErrorCode } from './backend-error.ts';
-import type { BackendKind } from './model.ts';
 import type { Project, ProjectRegistry } from './registry.ts';
 import type { WaitHeartbeat } from './waits.ts';
 
@@ -20,7 +19,7 @@ export interface ToolError {
 
 export interface JobRef {
   project_reference: string;
-  backend: { name: string; kind: BackendKind };
+  backend: { name: string; kind: string };
   job_id: string;
 }
 

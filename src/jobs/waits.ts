@@ -1,11 +1,10 @@
 // Waiting for a job to change (get_job_status and cancel_job with wait_seconds). However many calls
-// wait on one job, one poller per job reads it from the backend once per interval (an interval per
-// backend kind) and hands every report to all its waiters. Coalescing is per gateway process: two
+// wait on one job, one poller per job reads it from the backend once per interval (the interval its
+// project is read at, which the wait request carries) and hands every report to all its waiters. Coalescing is per gateway process: two
 // replicas each poll for their own waiters. A waiter ends on a change (or at terminal, for a cancel
 // being confirmed), at its deadline, when its call is aborted, or when the gateway shuts down.
-import type { WaitsConfig } from '../config/schema.ts';
 import { BackendError } from './backend-error.ts';
-import { isTerminal, type BackendKind, type JobStatus, type JobStatusReport } from './model.ts';
+import { isTerminal, type JobStatus, type JobStatusReport } from './model.ts';
 
 export interface WaitConfig {
   /** Longest wait a call gets; longer requests are shortened to it. */
@@ -14,17 +13,14 @@ export interface WaitConfig {
   heartbeatSeconds: number;
   /** Concurrent waits one caller may hold. */
   maxPerCaller: number;
-  /** Time between two backend reads of one job, by backend kind. */
-  pollIntervalSeconds: Record<BackendKind, number>;
 }
 
-/** The wait settings of the config (`waits`, whose schema holds the defaults). */
-export function waitConfigOf(w: WaitsConfig): WaitConfig {
+/** The wait settings of the config (`waits`, whose schema holds the defaults); poll intervals travel with each project. */
+export function waitConfigOf(w: { max_seconds: number; heartbeat_seconds: number; max_per_caller: number }): WaitConfig {
   return {
     maxSeconds: w.max_seconds,
     heartbeatSeconds: w.heartbeat_seconds,
     maxPerCaller: w.max_per_caller,
-    pollIntervalSeconds: w.poll_interval_seconds,
   };
 }
 
@@ -38,7 +34,8 @@ export interface WaitHeartbeat {
 export interface WaitRequest {
   /** The job's key: the same job of the same backend gets the same key. */
   key: string;
-  kind: BackendKind;
+  /** Time between two reads of the job (its project's interval); the first waiter's holds while others join. */
+  pollIntervalMs: number;
   /** Reads the job once; called by the job's poller, never with a caller's signal. */
   read(signal: AbortSignal): Promise<JobStatusReport>;
   /** 'change': ends when the status differs from `known` (or the first status seen) or is terminal; 'terminal': only at terminal. */
@@ -88,7 +85,7 @@ export function createWaitHub(config: WaitConfig): WaitHub {
   function startPoller(request: WaitRequest): Poller {
     const poller: Poller = { waiters: new Set(), last: undefined, abort: new AbortController(), timer: undefined };
     pollers.set(request.key, poller);
-    const intervalMs = config.pollIntervalSeconds[request.kind] * 1000;
+    const intervalMs = request.pollIntervalMs;
     const poll = async () => {
       poller.timer = undefined;
       const started = Date.now();

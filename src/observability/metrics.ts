@@ -2,7 +2,7 @@
 // Label values are bounded: tool names, configured backend names and kinds, outcome words, fixed
 // operation names, status classes and auth-failure reasons; never a job id, subject or URL.
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import type { BackendCallObserver } from '../backends/http-client.ts';
+import type { BackendCallObserver } from '../backends/http/http-client.ts';
 import { BoundCounter, BoundHistogram } from './bound-series.ts';
 
 const PREFIX = 'mcp_job_gateway_';

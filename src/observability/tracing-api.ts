@@ -3,6 +3,7 @@
 // (settings, loading) and tracing-sdk.ts (the OpenTelemetry side, loaded only when tracing is on)
 // both build on it without importing each other.
 import type { IncomingHttpHeaders } from 'node:http';
+import type { BackendCallSpan } from '../backends/http/http-client.ts';
 
 /** Attributes of this gateway's own, beside the conventions' ones. */
 export const GATEWAY_ATTRIBUTES = {
@@ -51,7 +52,7 @@ export interface BackendRequest {
   backend: { name: string; kind: string };
 }
 
-export interface ClientSpan {
+export interface ClientSpan extends BackendCallSpan {
   /** Adds `traceparent` (and `tracestate`) for the backend. */
   inject(headers: Record<string, string>): void;
   end(outcome: { status?: number | undefined; resends: number; errorType?: string | undefined }): void;

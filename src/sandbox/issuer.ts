@@ -6,7 +6,7 @@
 // (which has no oidc-provider, a devDependency) gets the mint-only issuer and a note saying why.
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
-import { startSimServer, type SimServer } from './sim-server.ts';
+import { startSimServer, type SimServer } from '../simulation/sim-server.ts';
 
 export interface MintOptions {
   audience: string | string[];

@@ -2,20 +2,20 @@
 // Runs one simulated backend alone on a port, for trying an agent or a gateway against it without
 // GPUs or SaaS accounts:  npm run sandbox -- --kind comfyui --port 8188
 import { parseArgs } from 'node:util';
-import { startAgentJobsSim } from './agent-jobs.ts';
-import { startComfycontrolSim } from './comfycontrol.ts';
-import { startComfyuiSim } from './comfyui.ts';
-import { startProjectRuntimeSim } from './project-runtime.ts';
-import { SEED_STATES, type Simulation } from './simulation.ts';
+import { isSandboxServiceName, sandboxService, SANDBOX_SERVICE_NAMES } from '../backends/registry.ts';
+import { SEED_STATES } from '../simulation/simulation.ts';
 
-const KINDS = ['comfyui', 'comfyui_legacy', 'agent_jobs', 'project_runtime', 'comfycontrol'] as const;
+// The flags a service takes follow from what its kind's simulation declares (the backend registry).
+const SERVICES = SANDBOX_SERVICE_NAMES.map(sandboxService);
+const WITH_CREDENTIAL = SERVICES.filter((s) => s.defaultCredential !== undefined).map((s) => s.name);
+const WITH_PROJECT = SERVICES.filter((s) => s.defaultProject !== undefined).map((s) => `${s.name}; default ${s.defaultProject}`);
 const USAGE = `Usage: npm run sandbox -- --kind KIND [--port N] [--host ADDR] [--credential SECRET] [--project SLUG]
 
-  --kind         ${KINDS.join(' | ')}
+  --kind         ${SANDBOX_SERVICE_NAMES.join(' | ')}
   --port         port to listen on (default: any free port)
   --host         address to bind (default 127.0.0.1)
-  --credential   the API key / token the simulation accepts (agent_jobs, project_runtime, comfycontrol)
-  --project      project slug the token may access (project_runtime; default dreamy-haven)`;
+  --credential   the API key / token the simulation accepts (${WITH_CREDENTIAL.join(', ')})
+  --project      project slug the token may access (${WITH_PROJECT.join(', ')})`;
 
 async function main(): Promise<number> {
   let values;
@@ -39,34 +39,23 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const kind = values.kind as (typeof KINDS)[number] | undefined;
+  const kind = values.kind;
   const port = values.port === undefined ? 0 : Number(values.port);
-  if (!kind || !KINDS.includes(kind) || !Number.isInteger(port) || port < 0 || port > 65_535) {
+  if (kind === undefined || !isSandboxServiceName(kind) || !Number.isInteger(port) || port < 0 || port > 65_535) {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
-  const common = { port, host: values.host ?? '127.0.0.1', namespace: `${kind}:standalone` };
-  let sim: Simulation;
-  let credential = values.credential;
-  switch (kind) {
-    case 'comfyui':
-    case 'comfyui_legacy':
-      sim = await startComfyuiSim({ ...common, api: kind === 'comfyui' ? 'jobs' : 'legacy' });
-      break;
-    case 'agent_jobs':
-      credential ??= 'sandbox-agent-jobs-key';
-      sim = await startAgentJobsSim({ ...common, apiKey: credential });
-      break;
-    case 'project_runtime':
-      credential ??= 'vf_sandbox_token';
-      sim = await startProjectRuntimeSim({ ...common, token: credential, projects: [values.project ?? 'dreamy-haven'] });
-      break;
-    case 'comfycontrol':
-      credential ??= 'cfc_sandbox_token';
-      sim = await startComfycontrolSim({ ...common, token: credential });
-      break;
-  }
-  const lines = [`simulated ${kind} listening on ${sim.server.url}${kind === 'agent_jobs' ? '/api/v0' : ''}`];
+  const service = sandboxService(kind);
+  const credential = values.credential ?? service.defaultCredential;
+  const sim = await service.start({
+    port,
+    host: values.host ?? '127.0.0.1',
+    namespace: `${kind}:standalone`,
+    ordinal: 0,
+    projects: [],
+    standalone: { credential, project: values.project },
+  });
+  const lines = [`simulated ${kind} listening on ${sim.server.url}${service.basePath}`];
   if (credential) lines.push(`  accepts: Authorization: Bearer ${credential}`);
   for (const state of SEED_STATES) if (sim.seeds[state].length > 0) lines.push(`  ${state.padEnd(13)} ${sim.seeds[state].join('  ')}`);
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -1,19 +1,17 @@
 // Starts the simulated backends a config's `sandbox:` section names, each on the loopback port the
 // projects point at. With `ephemeralPorts`, each runs on a free port instead and the returned config
 // points there: tests use the real sandbox.yaml without fighting over ports.
+// Each kind's simulation, and which URLs of a backend section to look at, come from the backend registry.
 import type { Config, ProjectConfig } from '../config/schema.ts';
-import type { Clock } from './clock.ts';
-import { SEED_STATES, type SeedState, type Simulation } from './simulation.ts';
-import { startComfyuiSim } from './comfyui.ts';
-import { startAgentJobsSim } from './agent-jobs.ts';
-import { startProjectRuntimeSim } from './project-runtime.ts';
-import { startComfycontrolSim } from './comfycontrol.ts';
+import type { Clock } from '../simulation/clock.ts';
+import { SEED_STATES, type SeedState } from '../simulation/simulation.ts';
+import { backendUrls, sandboxService, withBackendUrls, type BackendKind, type SandboxSimulation } from '../backends/registry.ts';
 import { startSandboxIssuer, type AuthorizationServerSettings, type SandboxIssuer } from './issuer.ts';
 
 export interface Sandbox {
   /** The config to run the gateway on (URLs rewritten when ports were ephemeral). */
   config: Config;
-  simulations: readonly Simulation[];
+  simulations: readonly SandboxSimulation[];
   /** The sandbox's token issuer, when the config's sandbox section starts one. */
   issuer: SandboxIssuer | undefined;
   /** Seeded job ids per project reference, by starting state. */
@@ -28,12 +26,13 @@ export interface SandboxOptions {
 
 export async function startSandbox(config: Config, options: SandboxOptions = {}): Promise<Sandbox> {
   const services = config.sandbox?.services ?? [];
-  const simulations: Simulation[] = [];
+  const simulations: SandboxSimulation[] = [];
   const portMap = new Map<number, number>();
-  const simByPort = new Map<number, Simulation>();
+  const simByPort = new Map<number, SandboxSimulation>();
+  // How many services of each kind were started: a kind's simulation may tell its services apart by it.
+  const started = new Map<BackendKind, number>();
   let issuer: SandboxIssuer | undefined;
   try {
-    let comfyIndex = 0;
     for (const [index, service] of services.entries()) {
       if (service.kind === 'issuer') {
         const authorizationServer = authorizationServerSettings(config);
@@ -45,45 +44,18 @@ export async function startSandbox(config: Config, options: SandboxOptions = {})
         portMap.set(service.port, issuer.server.port);
         continue;
       }
-      const users = config.projects.filter((p) => backendPorts(p).includes(service.port));
-      const port = options.ephemeralPorts ? 0 : service.port;
-      // Seeded ids follow the service's place in the list, not its port: moving ports keeps the ids.
-      const common = { port, host: '127.0.0.1', namespace: `${service.kind}:${index}`, ...(options.clock ? { clock: options.clock } : {}) };
-      let sim: Simulation;
-      switch (service.kind) {
-        case 'comfyui':
-        case 'comfyui_legacy':
-          // Alternate what the hosts' one worker is busy with, so both kinds of running job exist.
-          sim = await startComfyuiSim({
-            ...common,
-            api: service.kind === 'comfyui' ? 'jobs' : 'legacy',
-            seedRunning: comfyIndex++ % 2 === 0 ? 'running' : 'long_running',
-          });
-          break;
-        case 'agent_jobs': {
-          const b = users.map((p) => p.backend).find((b) => b.kind === 'agent_jobs');
-          sim = await startAgentJobsSim({
-            ...common,
-            apiKey: b?.api_key ?? 'sandbox-agent-jobs-key',
-            ...(b?.org_id ? { orgId: b.org_id } : {}),
-          });
-          break;
-        }
-        case 'project_runtime': {
-          const b = users.find((p) => p.backend.kind === 'project_runtime');
-          const token = b?.backend.kind === 'project_runtime' ? b.backend.token : 'vf_sandbox_token';
-          const projects = users.map((p) =>
-            p.backend.kind === 'project_runtime' ? (p.backend.remote_project ?? p.reference) : p.reference,
-          );
-          sim = await startProjectRuntimeSim({ ...common, token, projects });
-          break;
-        }
-        case 'comfycontrol': {
-          const b = users.map((p) => p.backend).find((b) => b.kind === 'comfycontrol');
-          sim = await startComfycontrolSim({ ...common, token: b?.token ?? 'cfc_sandbox_token' });
-          break;
-        }
-      }
+      const simulated = sandboxService(service.kind);
+      const ordinal = started.get(simulated.kind) ?? 0;
+      started.set(simulated.kind, ordinal + 1);
+      const sim = await simulated.start({
+        port: options.ephemeralPorts ? 0 : service.port,
+        host: '127.0.0.1',
+        // Seeded ids follow the service's place in the list, not its port: moving ports keeps the ids.
+        namespace: `${service.kind}:${index}`,
+        clock: options.clock,
+        ordinal,
+        projects: config.projects.filter((p) => backendPorts(p).includes(service.port)),
+      });
       simulations.push(sim);
       portMap.set(service.port, sim.server.port);
       simByPort.set(service.port, sim);
@@ -148,8 +120,7 @@ function authorizationServerSettings(config: Config): AuthorizationServerSetting
 
 /** Loopback ports a project's backend URLs point at. */
 function backendPorts(p: ProjectConfig): number[] {
-  const urls = p.backend.kind === 'comfyui' ? p.backend.hosts.map((h) => h.url) : [p.backend.base_url];
-  return urls
+  return backendUrls(p.backend)
     .map((u) => new URL(u))
     .filter((u) => u.hostname === '127.0.0.1' || u.hostname === 'localhost')
     .map((u) => Number(u.port));
@@ -174,11 +145,5 @@ function rebaseConfig(config: Config, ports: ReadonlyMap<number, number>): Confi
           })),
         }
       : config.auth;
-  return { ...config, auth, projects: config.projects.map((p) => rebaseProject(p, move)) };
-}
-
-function rebaseProject(p: ProjectConfig, move: (url: string) => string): ProjectConfig {
-  const b = p.backend;
-  if (b.kind === 'comfyui') return { ...p, backend: { ...b, hosts: b.hosts.map((h) => ({ ...h, url: move(h.url) })) } };
-  return { ...p, backend: { ...b, base_url: move(b.base_url) } };
+  return { ...config, auth, projects: config.projects.map((p) => ({ ...p, backend: withBackendUrls(p.backend, move) })) };
 }

@@ -11,6 +11,7 @@ import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BACKEND_KINDS, SANDBOX_SERVICE_NAMES } from '../../src/backends/registry.ts';
 import { oauthSchema } from '../../src/config/schema.ts';
 import {
   Browser,
@@ -311,13 +312,7 @@ describe('against a real authorization server (oidc-provider)', () => {
 
   it('never forwards an access token to a backend: backends see only their own credentials', () => {
     expect(used.length).toBeGreaterThanOrEqual(7);
-    const allowed: Record<string, Set<string>> = {
-      comfyui: new Set(),
-      comfyui_legacy: new Set(),
-      agent_jobs: new Set(),
-      project_runtime: new Set(),
-      comfycontrol: new Set(),
-    };
+    const allowed: Record<string, Set<string>> = Object.fromEntries(SANDBOX_SERVICE_NAMES.map((name) => [name, new Set<string>()]));
     const config = t.sandbox.config;
     for (const p of config.projects) {
       const b = p.backend;
@@ -340,6 +335,6 @@ describe('against a real authorization server (oidc-provider)', () => {
       }
     }
     // The calls above did reach every kind of backend, so the check is not vacuous.
-    expect([...contacted].sort()).toEqual(expect.arrayContaining(['agent_jobs', 'comfycontrol', 'comfyui', 'project_runtime']));
+    expect([...contacted].sort()).toEqual(expect.arrayContaining([...BACKEND_KINDS].sort()));
   });
 });

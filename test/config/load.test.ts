@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { BACKEND_KINDS, SANDBOX_SERVICE_NAMES, type BackendKind } from '../../src/backends/registry.ts';
 import { ConfigError, configJsonSchema, loadConfigFile, parseConfig } from '../../src/config/load.ts';
 
 const minimal = (extra = '') => `
@@ -24,10 +25,14 @@ function problemsOf(text: string, env: NodeJS.ProcessEnv = {}): { path: string; 
   return [];
 }
 
+/** waits.poll_interval_seconds by default, as config/example.yaml writes them: one per kind. */
+const POLL_INTERVAL_DEFAULTS: Record<BackendKind, number> = { comfyui: 2, agent_jobs: 3, project_runtime: 3, comfycontrol: 5 };
+
 describe('config loading', () => {
-  it('accepts the shipped sandbox config', () => {
+  it('accepts the shipped sandbox config, which has a project and a simulated service of every kind', () => {
     const cfg = loadConfigFile('config/sandbox.yaml');
-    expect(cfg.projects.map((p) => p.backend.kind).sort()).toEqual(['agent_jobs', 'comfycontrol', 'comfyui', 'project_runtime']);
+    expect(cfg.projects.map((p) => p.backend.kind).sort()).toEqual([...BACKEND_KINDS].sort());
+    expect(new Set(cfg.sandbox!.services.map((s) => s.kind))).toEqual(new Set(['issuer', ...SANDBOX_SERVICE_NAMES]));
     const comfy = cfg.projects.find((p) => p.backend.kind === 'comfyui')!;
     expect(comfy.backend.kind === 'comfyui' && comfy.backend.hosts.length).toBeGreaterThan(1);
   });
@@ -55,7 +60,7 @@ describe('config loading', () => {
       max_seconds: 60,
       heartbeat_seconds: 5,
       max_per_caller: 10,
-      poll_interval_seconds: { comfyui: 2, agent_jobs: 3, project_runtime: 3, comfycontrol: 5 },
+      poll_interval_seconds: POLL_INTERVAL_DEFAULTS,
     });
     expect(example.waits).toEqual(defaults);
     expect(() => parseConfig(minimal('waits: { max_seconds: 601 }'), 't.yaml')).toThrow(/waits\.max_seconds/);
@@ -93,6 +98,23 @@ projects:
         'projects.3.backend.kind',
       ]),
     );
+  });
+
+  it('refuses a name used twice: a reference or alias, a backend name, a host of one ComfyUI project', () => {
+    const text = `
+auth: { mode: none }
+projects:
+  - reference: p1
+    backend: { kind: comfyui, hosts: [ { name: gpu, url: "http://a:8188" }, { name: gpu, url: "http://b:8188" } ] }
+  - reference: p2
+    aliases: [p1]
+    backend: { kind: agent_jobs, name: p1, base_url: "http://x/api", api_key: k }
+`;
+    expect(problemsOf(text)).toEqual([
+      { path: 'projects.1.aliases', message: '"p1" already names project 0' },
+      { path: 'projects.0.backend.hosts.1.name', message: 'host name "gpu" is used twice' },
+      { path: 'projects.1.backend.name', message: 'backend name "p1" is used twice' },
+    ]);
   });
 
   it('resolves ${env:} and ${file:} references', () => {

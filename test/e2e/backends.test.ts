@@ -5,10 +5,12 @@ import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../src/observability/logger.ts';
+import type { BackendKind, SandboxServiceName } from '../../src/backends/registry.ts';
+import { loadConfigFile } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
-import type { AgentJobsSim } from '../../src/sandbox/agent-jobs.ts';
-import type { ComfycontrolSim } from '../../src/sandbox/comfycontrol.ts';
-import { SEED_STATES, type SeedState, type Simulation } from '../../src/sandbox/simulation.ts';
+import type { AgentJobsSim } from '../../src/backends/agent-jobs/simulation/server.ts';
+import type { ComfycontrolSim } from '../../src/backends/comfycontrol/simulation/server.ts';
+import { SEED_STATES, type SeedState, type Simulation } from '../../src/simulation/simulation.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { freePort as closedPort } from '../helpers/ports.ts';
 
@@ -23,16 +25,19 @@ const STATUS_OF: Record<SeedState, string> = {
   cancelled: 'cancelled',
 };
 
-// What a first cancel must answer, per backend, for a job that is queued or running. Terminal jobs
-// always answer already_terminal. Cooperative or asynchronous stops answer cancel_requested.
-const FIRST_CANCEL: Record<string, { queued: string; running: string }> = {
-  'studio-a': { queued: 'cancelled', running: 'cancel_requested' }, // dequeue is immediate; interrupt is cooperative
-  agents: { queued: 'cancelled', running: 'cancelled' }, // the API sets CANCELED at once
-  'site-x': { queued: 'cancelled', running: 'cancel_requested' }, // submitted → canceled; working stops cooperatively
-  'cloud-renders': { queued: 'cancel_requested', running: 'cancel_requested' }, // ComfyControl cancels asynchronously
+// What a first cancel must answer, per backend kind, for a job that is queued or running. Terminal
+// jobs always answer already_terminal. Cooperative or asynchronous stops answer cancel_requested.
+const FIRST_CANCEL: Record<BackendKind, { queued: string; running: string }> = {
+  comfyui: { queued: 'cancelled', running: 'cancel_requested' }, // dequeue is immediate; interrupt is cooperative
+  agent_jobs: { queued: 'cancelled', running: 'cancelled' }, // the API sets CANCELED at once
+  project_runtime: { queued: 'cancelled', running: 'cancel_requested' }, // submitted → canceled; working stops cooperatively
+  comfycontrol: { queued: 'cancel_requested', running: 'cancel_requested' }, // ComfyControl cancels asynchronously
 };
 
-const simOf = <T extends Simulation>(t: TestGateway, kind: Simulation['kind']) => t.sandbox.simulations.find((s) => s.kind === kind) as T;
+// Every project of the sandbox config: one per kind at least (test/config/load.test.ts checks that).
+const SANDBOX_PROJECTS = loadConfigFile('config/sandbox.yaml').projects.map((p) => [p.reference, p.backend.kind] as const);
+
+const simOf = <T extends Simulation>(t: TestGateway, kind: SandboxServiceName) => t.sandbox.simulations.find((s) => s.kind === kind) as T;
 
 describe('every backend kind × every job state × both tools', () => {
   let t: TestGateway;
@@ -53,58 +58,55 @@ describe('every backend kind × every job state × both tools', () => {
   });
   afterAll(async () => t?.close());
 
-  it.each(['studio-a', 'agents', 'site-x', 'cloud-renders'])(
-    '%s: status, cancel, cancel again, and the stop landing later',
-    async (project) => {
-      const seeds = t.sandbox.seedsByProject.get(project)!;
-      const pendingStops: string[] = [];
-      for (const state of SEED_STATES) {
-        expect(seeds[state].length, `${project} seeds a ${state} job`).toBeGreaterThan(0);
-        for (const id of seeds[state]) {
-          const status = await call('get_job_status', { project_reference: project, job_id: id });
-          expect(status, `${project} ${state} ${id}`).toMatchObject({
-            project_reference: project,
-            job_id: id,
-            status: STATUS_OF[state],
-            found: true,
-          });
-          expect(status.terminal).toBe(['succeeded', 'failed', 'cancelled'].includes(state));
-          expect(typeof status.raw_status).toBe('string');
-
-          const cancel = await call('cancel_job', { project_reference: project, job_id: id, reason: 'e2e' });
-          const expected =
-            state === 'queued'
-              ? FIRST_CANCEL[project]!.queued
-              : state === 'running' || state === 'long_running'
-                ? FIRST_CANCEL[project]!.running
-                : 'already_terminal';
-          expect(cancel, `${project} ${state} ${id}`).toMatchObject({ outcome: expected, status_before: STATUS_OF[state] });
-          if (expected === 'already_terminal') expect(cancel.status_after).toBe(STATUS_OF[state]);
-          if (expected === 'cancelled') expect(cancel.status_after).toBe('cancelled');
-          if (expected === 'cancel_requested') pendingStops.push(id);
-
-          // Cancel is idempotent: a second cancel is never an error.
-          const again = await call('cancel_job', { project_reference: project, job_id: id });
-          expect(again.error).toBeUndefined();
-          if (expected !== 'cancel_requested')
-            expect(again).toMatchObject({ outcome: 'already_terminal', status_after: cancel.status_after });
-        }
-      }
-      // Cooperative and asynchronous stops land within seconds; then the status says cancelled and a
-      // further cancel says already_terminal.
-      t.clock.advance(30_000);
-      for (const id of pendingStops) {
-        expect(await call('get_job_status', { project_reference: project, job_id: id })).toMatchObject({
-          status: 'cancelled',
-          terminal: true,
+  it.each(SANDBOX_PROJECTS)('%s (%s): status, cancel, cancel again, and the stop landing later', async (project, kind) => {
+    const seeds = t.sandbox.seedsByProject.get(project)!;
+    const pendingStops: string[] = [];
+    for (const state of SEED_STATES) {
+      expect(seeds[state].length, `${project} seeds a ${state} job`).toBeGreaterThan(0);
+      for (const id of seeds[state]) {
+        const status = await call('get_job_status', { project_reference: project, job_id: id });
+        expect(status, `${project} ${state} ${id}`).toMatchObject({
+          project_reference: project,
+          job_id: id,
+          status: STATUS_OF[state],
+          found: true,
         });
-        expect(await call('cancel_job', { project_reference: project, job_id: id })).toMatchObject({
-          outcome: 'already_terminal',
-          status_after: 'cancelled',
-        });
+        expect(status.terminal).toBe(['succeeded', 'failed', 'cancelled'].includes(state));
+        expect(typeof status.raw_status).toBe('string');
+
+        const cancel = await call('cancel_job', { project_reference: project, job_id: id, reason: 'e2e' });
+        const expected =
+          state === 'queued'
+            ? FIRST_CANCEL[kind].queued
+            : state === 'running' || state === 'long_running'
+              ? FIRST_CANCEL[kind].running
+              : 'already_terminal';
+        expect(cancel, `${project} ${state} ${id}`).toMatchObject({ outcome: expected, status_before: STATUS_OF[state] });
+        if (expected === 'already_terminal') expect(cancel.status_after).toBe(STATUS_OF[state]);
+        if (expected === 'cancelled') expect(cancel.status_after).toBe('cancelled');
+        if (expected === 'cancel_requested') pendingStops.push(id);
+
+        // Cancel is idempotent: a second cancel is never an error.
+        const again = await call('cancel_job', { project_reference: project, job_id: id });
+        expect(again.error).toBeUndefined();
+        if (expected !== 'cancel_requested')
+          expect(again).toMatchObject({ outcome: 'already_terminal', status_after: cancel.status_after });
       }
-    },
-  );
+    }
+    // Cooperative and asynchronous stops land within seconds; then the status says cancelled and a
+    // further cancel says already_terminal.
+    t.clock.advance(30_000);
+    for (const id of pendingStops) {
+      expect(await call('get_job_status', { project_reference: project, job_id: id })).toMatchObject({
+        status: 'cancelled',
+        terminal: true,
+      });
+      expect(await call('cancel_job', { project_reference: project, job_id: id })).toMatchObject({
+        outcome: 'already_terminal',
+        status_after: 'cancelled',
+      });
+    }
+  });
 
   it('keeps answering cancelled for a ComfyUI job the gateway removed from a queue (ComfyUI itself forgets it)', async () => {
     const id = t.sandbox.seedsByProject.get('studio-a')!.queued.at(-1)!;

@@ -2,8 +2,9 @@
 // kind of backend, newest first, each job once; status filters; a job created between pages; a
 // ComfyUI host that is down named in the answer; cursors that belong to another listing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../src/config/load.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { SEED_STATES } from '../../src/sandbox/simulation.ts';
+import { SEED_STATES } from '../../src/simulation/simulation.ts';
 
 type Era = 'modern' | 'legacy';
 interface Listed {
@@ -20,7 +21,8 @@ interface Page {
   unavailable_hosts?: { host: string; error: { code: string; message: string } }[];
 }
 
-const PROJECTS = ['studio-a', 'agents', 'site-x', 'cloud-renders'] as const;
+// Every project of the sandbox config: one of every backend kind (test/config/load.test.ts checks that).
+const PROJECTS = loadConfigFile('config/sandbox.yaml').projects.map((p) => p.reference);
 
 describe.each(['modern', 'legacy'] as Era[])('list_jobs (%s era)', (era) => {
   let t: TestGateway;

@@ -8,9 +8,9 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ComfyuiSim } from '../../src/sandbox/comfyui.ts';
-import type { ComfycontrolSim } from '../../src/sandbox/comfycontrol.ts';
-import { SEED_STATES, type Simulation } from '../../src/sandbox/simulation.ts';
+import type { ComfyuiSim } from '../../src/backends/comfyui/simulation/server.ts';
+import type { ComfycontrolSim } from '../../src/backends/comfycontrol/simulation/server.ts';
+import { SEED_STATES, type Simulation } from '../../src/simulation/simulation.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { ensurePythonMcp, REPO_ROOT } from '../setup/tools.ts';
 

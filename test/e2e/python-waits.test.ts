@@ -9,8 +9,8 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SimRequest } from '../../src/sandbox/sim-server.ts';
-import type { Simulation } from '../../src/sandbox/simulation.ts';
+import type { SimRequest } from '../../src/simulation/sim-server.ts';
+import type { Simulation } from '../../src/simulation/simulation.ts';
 import { fastWaits, seed, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { ensurePythonMcp, REPO_ROOT } from '../setup/tools.ts';
 

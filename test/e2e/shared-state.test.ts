@@ -5,8 +5,8 @@
 // replica, and a store outage costs only the sharing, never an answer.
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startComfycontrolSim, type ComfycontrolSim } from '../../src/sandbox/comfycontrol.ts';
-import type { ComfyuiSim } from '../../src/sandbox/comfyui.ts';
+import { startComfycontrolSim, type ComfycontrolSim } from '../../src/backends/comfycontrol/simulation/server.ts';
+import type { ComfyuiSim } from '../../src/backends/comfyui/simulation/server.ts';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.ts';
 import { callTool, startReplicas, type Replica, type Replicas, type ToolAnswer } from '../helpers/replicas.ts';
 

@@ -4,7 +4,7 @@
 // per interval (counted at the simulation), a client that aborts or goes away, the per-caller cap, and the bounds of wait_seconds.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fastWaits, startTestGateway, seed, type TestGateway } from '../helpers/gateway.ts';
-import type { Simulation } from '../../src/sandbox/simulation.ts';
+import type { Simulation } from '../../src/simulation/simulation.ts';
 
 type Era = 'modern' | 'legacy';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

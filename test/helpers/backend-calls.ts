@@ -1,6 +1,6 @@
 // Small pieces shared by the adapter tests.
 import { isBackendError } from '../../src/jobs/backend-error.ts';
-import type { Clock } from '../../src/sandbox/clock.ts';
+import type { Clock } from '../../src/simulation/clock.ts';
 
 /** A call context whose signal never aborts. */
 export const ctx = () => ({ signal: new AbortController().signal });

@@ -2,8 +2,8 @@
 // raw HTTP calls to it.
 import { afterEach } from 'vitest';
 import { request } from 'undici';
-import { ManualClock } from '../../src/sandbox/clock.ts';
-import { startComfyuiSim, type ComfyuiSim, type ComfyuiSimOptions, type QueueItem } from '../../src/sandbox/comfyui.ts';
+import { ManualClock } from '../../src/simulation/clock.ts';
+import { startComfyuiSim, type ComfyuiSim, type ComfyuiSimOptions, type QueueItem } from '../../src/backends/comfyui/simulation/server.ts';
 
 const sims: ComfyuiSim[] = [];
 

@@ -1,12 +1,13 @@
 // The ComfyUI adapter tests' setup: simulated hosts on a manual clock and adapters over them, all
 // closed after each test.
 import { afterEach } from 'vitest';
-import { createComfyuiBackend } from '../../src/backends/comfyui.ts';
-import type { ComfyuiBackendConfig } from '../../src/config/schema.ts';
+import { createComfyuiBackend } from '../../src/backends/comfyui/adapter.ts';
+import type { ComfyuiBackendConfig } from '../../src/backends/comfyui/config.ts';
 import type { JobBackend } from '../../src/jobs/backend.ts';
-import { ManualClock } from '../../src/sandbox/clock.ts';
-import { startComfyuiSim, type ComfyuiSim, type ComfyuiSimOptions } from '../../src/sandbox/comfyui.ts';
-import type { SimRequest } from '../../src/sandbox/sim-server.ts';
+import { ManualClock } from '../../src/simulation/clock.ts';
+import { createMemoryStore } from '../../src/state/memory-store.ts';
+import { startComfyuiSim, type ComfyuiSim, type ComfyuiSimOptions } from '../../src/backends/comfyui/simulation/server.ts';
+import type { SimRequest } from '../../src/simulation/sim-server.ts';
 import { freePort } from './ports.ts';
 
 export const UNKNOWN = '00000000-0000-4000-8000-000000000000';
@@ -33,7 +34,13 @@ export function adapter(
   timeoutMs = 3000,
 ): JobBackend {
   const config: ComfyuiBackendConfig = { kind: 'comfyui', hosts, api };
-  const b = createComfyuiBackend(config, { name: 'studio', projectReference: 'studio', timeoutMs, now: () => clock.now() });
+  const b = createComfyuiBackend(config, {
+    name: 'studio',
+    projectReference: 'studio',
+    timeoutMs,
+    now: () => clock.now(),
+    state: createMemoryStore(),
+  });
   closers.push(() => b.close!());
   return b;
 }

@@ -5,12 +5,13 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
+import { BACKEND_KINDS, type BackendKind } from '../../src/backends/registry.ts';
 import { loadConfigFile } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { createGateway, type Gateway, type GatewayDeps } from '../../src/gateway.ts';
-import { ManualClock } from '../../src/sandbox/clock.ts';
+import { ManualClock } from '../../src/simulation/clock.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/runner.ts';
-import type { SeedState } from '../../src/sandbox/simulation.ts';
+import type { SeedState } from '../../src/simulation/simulation.ts';
 import type { MintOptions } from '../../src/sandbox/issuer.ts';
 
 export interface TestGateway {
@@ -102,13 +103,17 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   };
 }
 
-/** Waits at test speed: short maximum, heartbeats and polls every few tens of milliseconds. */
+/**
+ * Waits at test speed: short maximum, heartbeats and polls every few tens of milliseconds, for every
+ * kind of the registry (agent-jobs every 0.1 s: test/e2e/waits.test.ts counts its reads per interval).
+ */
 export function fastWaits(maxSeconds: number): Config['waits'] {
+  const interval = (kind: BackendKind) => (kind === 'agent_jobs' ? 0.1 : 0.05);
   return {
     max_seconds: maxSeconds,
     heartbeat_seconds: 0.05,
     max_per_caller: 20,
-    poll_interval_seconds: { comfyui: 0.05, agent_jobs: 0.1, project_runtime: 0.05, comfycontrol: 0.05 },
+    poll_interval_seconds: Object.fromEntries(BACKEND_KINDS.map((kind) => [kind, interval(kind)])) as Record<BackendKind, number>,
   };
 }
 

@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { expect } from 'vitest';
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import type { JobBackend } from '../../src/jobs/backend.ts';
+import type { BackendKind } from '../../src/backends/registry.ts';
 import { waitsSchema } from '../../src/config/schema.ts';
 import { createJobService } from '../../src/jobs/job-service.ts';
 import { createWaitHub, waitConfigOf } from '../../src/jobs/waits.ts';
@@ -34,11 +35,13 @@ export async function callThroughService(
   const sink = new Writable({ write: (c, _e, cb) => ((log += c), cb()) });
   const logger = createLogger({ level: 'info', destination: sink });
   // Not closed: the test that made the backend closes it.
-  const registry = createProjectRegistry([{ reference: backend.name, aliases: [], backend }]);
+  const waits = waitsSchema.parse({});
+  const pollIntervalMs = waits.poll_interval_seconds[backend.kind as BackendKind] * 1000;
+  const registry = createProjectRegistry([{ reference: backend.name, aliases: [], backend, pollIntervalMs }]);
   const service = createJobService(
     registry,
     { onBackendError: backendFailureLogger(logger) },
-    { waits: createWaitHub(waitConfigOf(waitsSchema.parse({}))) },
+    { waits: createWaitHub(waitConfigOf(waits)) },
   );
   const result = await callTool(
     service,

@@ -8,7 +8,6 @@ const config: WaitConfig = {
   maxSeconds: 60,
   heartbeatSeconds: 0.02,
   maxPerCaller: 3,
-  pollIntervalSeconds: { comfyui: 0.05, agent_jobs: 0.05, project_runtime: 0.05, comfycontrol: 0.05 },
 };
 
 /** A job whose status the test sets, counting the reads. */
@@ -23,7 +22,7 @@ function scriptedJob(status: JobStatus = 'running') {
 }
 
 function request(read: WaitRequest['read'], overrides: Partial<WaitRequest> = {}): WaitRequest {
-  return { key: 'b\0job', kind: 'agent_jobs', read, until: 'change', seconds: 5, signal: new AbortController().signal, ...overrides };
+  return { key: 'b\0job', pollIntervalMs: 50, read, until: 'change', seconds: 5, signal: new AbortController().signal, ...overrides };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -3,7 +3,7 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/observability/logger.ts';
-import type { Simulation } from '../../src/sandbox/simulation.ts';
+import type { Simulation } from '../../src/simulation/simulation.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 
 describe('backend failures in the log', () => {

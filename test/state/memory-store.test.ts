@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import { pino } from 'pino';
-import { ManualClock } from '../../src/sandbox/clock.ts';
+import { ManualClock } from '../../src/simulation/clock.ts';
 import { createMemoryStore } from '../../src/state/memory-store.ts';
 import { createStateStore } from '../../src/state/create-store.ts';
 

@@ -6,7 +6,7 @@ import type { Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { RateLimiterRes } from 'rate-limiter-flexible';
-import { ManualClock } from '../../src/sandbox/clock.ts';
+import { ManualClock } from '../../src/simulation/clock.ts';
 import { createStateStore } from '../../src/state/create-store.ts';
 import type { StateStore } from '../../src/state/store.ts';
 import { fakeRedis, listen } from '../helpers/fake-redis.ts';

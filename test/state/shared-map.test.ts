@@ -3,7 +3,7 @@
 // was written during an outage is written back, with its original time, when the store answers.
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { ManualClock } from '../../src/sandbox/clock.ts';
+import { ManualClock } from '../../src/simulation/clock.ts';
 import type { TimedEntry } from '../../src/state/bounded-map.ts';
 import { createStoreHealth } from '../../src/state/health.ts';
 import { createSharedMap, type RemoteMap } from '../../src/state/shared-map.ts';

@@ -5,7 +5,8 @@
 // ignore the body and interrupt whatever runs, so a bare or stale interrupt could kill another job.
 import { BackendError } from '../../jobs/backend-error.ts';
 import { isTerminal, notFoundReport, recordOf, type CancelReport, type JobStatus, type JobStatusReport } from '../../jobs/model.ts';
-import type { Host, HostPool } from './hosts.ts';
+import type { Host } from './host.ts';
+import type { HostPool } from './hosts.ts';
 import { requestCancel } from './jobs-api.ts';
 import { deleteQueued, interruptRunning, readHistory, readQueue } from './legacy-api.ts';
 import { fromHistoryEntry } from './mapping.ts';

@@ -3,26 +3,14 @@
 // probed once (GET /api/jobs/<random uuid>: JSON 404 {"error":"Job not found"} ⇒ jobs API; a
 // non-JSON 404 or a 405 ⇒ legacy); a probe that fails because the host is down is not remembered.
 import { randomUUID } from 'node:crypto';
-import type { ComfyuiBackendConfig } from '../../config/schema.ts';
+import type { ComfyuiBackendConfig } from './config.ts';
 import type { JobStatusReport } from '../../jobs/model.ts';
-import type { AdapterOptions } from '../adapter-options.ts';
-import { createHttpClient, unexpectedStatus, type HttpClient } from '../http-client.ts';
+import type { AdapterOptions } from '../http/adapter-options.ts';
+import { createHttpClient, unexpectedStatus } from '../http/http-client.ts';
+import type { ApiKind, Host } from './host.ts';
 import { lookupJobs, parseJob } from './jobs-api.ts';
 import { lookupLegacy } from './legacy-api.ts';
 import { jsonErrorIs } from './responses.ts';
-
-export type ApiKind = 'jobs' | 'legacy';
-
-export interface Host {
-  readonly name: string;
-  readonly client: HttpClient;
-  /** True with `api: auto`: the kind is learned, and relearned when the server behind the host changes. */
-  readonly detects: boolean;
-  /** Known API kind (fixed by config, or learned by the probe). */
-  api: ApiKind | undefined;
-  /** The probe in flight, shared by concurrent calls. */
-  probing: Promise<ApiKind> | undefined;
-}
 
 export interface HostPool {
   readonly hosts: readonly Host[];

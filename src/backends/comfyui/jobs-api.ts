@@ -3,8 +3,8 @@
 // canonical UUID is looked up verbatim, so a newer server answers a true "Job not found" for it (it
 // could not have accepted the id) and a server from between the jobs API and the id check finds it.
 import { notFoundReport, type JobStatusReport } from '../../jobs/model.ts';
-import { parseJson, unexpectedStatus, type HttpResponse } from '../http-client.ts';
-import type { Host } from './hosts.ts';
+import { parseJson, unexpectedStatus, type HttpResponse } from '../http/http-client.ts';
+import type { Host } from './host.ts';
 import { isCanonicalPromptId } from './job-id.ts';
 import { lookupLegacy } from './legacy-api.ts';
 import { aheadOf, fromJobObject } from './mapping.ts';
@@ -32,7 +32,7 @@ export async function lookupJobs(host: Host, id: string, signal: AbortSignal, wi
   const report = fromJobObject(job, host.name);
   if (job.status === 'pending' && withPosition) {
     const position = await pendingPosition(host, job, signal);
-    if (position !== undefined) report.queue_position = position;
+    if (position !== undefined) return { ...report, queue_position: position };
   }
   return report;
 }

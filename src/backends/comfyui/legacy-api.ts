@@ -4,8 +4,8 @@
 // so callers verify by reading again.
 import { BackendError } from '../../jobs/backend-error.ts';
 import { notFoundReport, type JobStatusReport } from '../../jobs/model.ts';
-import { parseJson, unexpectedStatus } from '../http-client.ts';
-import type { Host } from './hosts.ts';
+import { parseJson, unexpectedStatus } from '../http/http-client.ts';
+import type { Host } from './host.ts';
 import { isCanonicalPromptId } from './job-id.ts';
 import { fromHistoryEntry, fromLegacyQueue } from './mapping.ts';
 import { badShape, isJsonObject, isRecord } from './responses.ts';

@@ -15,8 +15,9 @@ import {
   type ListedJob,
 } from '../../jobs/listing.ts';
 import type { JobStatus } from '../../jobs/model.ts';
-import { parseJson, unexpectedStatus } from '../http-client.ts';
-import type { Host, HostPool } from './hosts.ts';
+import { parseJson, unexpectedStatus } from '../http/http-client.ts';
+import type { Host } from './host.ts';
+import type { HostPool } from './hosts.ts';
 import { readQueue } from './legacy-api.ts';
 import { fromHistoryEntry, fromJobObject, fromLegacyQueue } from './mapping.ts';
 import { badShape, isJsonObject, isRecord } from './responses.ts';

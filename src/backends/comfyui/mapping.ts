@@ -1,7 +1,8 @@
 // ComfyUI's records (jobs API objects, /queue items, history entries) as the unified status report.
 // Both API kinds map a finished job the same way ComfyUI's own jobs API does.
-import { compact, countOf, numberOf, textOf, type ComfyuiDetails } from '../../jobs/details.ts';
+import { compact, countOf, numberOf, textOf } from '../../jobs/details.ts';
 import { timesOf, type JobError, type JobOutput, type JobStatus, type JobStatusReport } from '../../jobs/model.ts';
+import type { ComfyuiDetails } from './details.ts';
 import { isRecord } from './responses.ts';
 import type { HistoryEntry, HistoryStatus, JobObject, Queue, QueueItem } from './schemas.ts';
 
@@ -29,21 +30,12 @@ export function fromJobObject(job: JobObject, host: string): JobStatusReport {
       status = job.execution_status?.status_str === 'success' ? 'succeeded' : statusFromHistory(job.execution_status).status;
       break;
   }
-  const report: JobStatusReport = {
-    found: true,
-    status,
-    raw_status: job.status,
-    host,
-    ...timesOf({ created: job.create_time, started: job.execution_start_time, completed: job.execution_end_time }),
-  };
   const error = job.execution_error
     ? errorFrom(job.execution_error)
     : status === 'failed'
       ? errorFromMessages(job.execution_status?.messages)
       : undefined;
-  if (error) report.error = error;
   const outputs = flattenOutputs(job.outputs);
-  if (outputs) report.outputs = outputs;
   const details = compact<ComfyuiDetails>({
     number: numberOf(job.priority),
     workflow_id: textOf(job.workflow_id),
@@ -51,8 +43,16 @@ export function fromJobObject(job: JobObject, host: string): JobStatusReport {
     execution_duration_ms: durationMs(job.execution_start_time, job.execution_end_time),
     cached_nodes: cachedNodes(job.execution_status?.messages),
   });
-  if (details) report.details = details;
-  return report;
+  return {
+    found: true,
+    status,
+    raw_status: job.status,
+    host,
+    ...timesOf({ created: job.create_time, started: job.execution_start_time, completed: job.execution_end_time }),
+    ...(error ? { error } : {}),
+    ...(outputs ? { outputs } : {}),
+    ...(details ? { details } : {}),
+  };
 }
 
 export function fromLegacyQueue(queue: Queue, id: string, host: string): JobStatusReport | undefined {
@@ -88,27 +88,27 @@ export function fromHistoryEntry(entry: HistoryEntry, host: string): JobStatusRe
   // raw_status: the history's own status_str ("success" / "error"), null when ComfyUI recorded none.
   const promptTuple = entry.prompt;
   const extra = Array.isArray(promptTuple) ? promptTuple[3] : undefined;
-  const report: JobStatusReport = {
-    found: true,
-    status,
-    raw_status: entry.status?.status_str ?? null,
-    host,
-    ...timesOf({ created: isRecord(extra) ? extra.create_time : undefined, started, completed: ended }),
-  };
-  if (status === 'failed') {
-    const error = errorFromMessages(entry.status?.messages) ?? { message: 'ComfyUI reported the run as failed without an error message' };
-    report.error = error;
-  }
+  const error =
+    status === 'failed'
+      ? (errorFromMessages(entry.status?.messages) ?? { message: 'ComfyUI reported the run as failed without an error message' })
+      : undefined;
   const outputs = flattenOutputs(entry.outputs);
-  if (outputs) report.outputs = outputs;
   const details = compact<ComfyuiDetails>({
     number: Array.isArray(promptTuple) ? numberOf(promptTuple[0]) : undefined,
     outputs_count: outputs?.length,
     execution_duration_ms: durationMs(started, ended),
     cached_nodes: cachedNodes(entry.status?.messages),
   });
-  if (details) report.details = details;
-  return report;
+  return {
+    found: true,
+    status,
+    raw_status: entry.status?.status_str ?? null,
+    host,
+    ...timesOf({ created: isRecord(extra) ? extra.create_time : undefined, started, completed: ended }),
+    ...(error ? { error } : {}),
+    ...(outputs ? { outputs } : {}),
+    ...(details ? { details } : {}),
+  };
 }
 
 /** Milliseconds between two ComfyUI timestamps (epoch ms), when both are known and in order. */
@@ -169,12 +169,13 @@ function errorFrom(e: Record<string, unknown>): JobError {
     typeof e.exception_message === 'string' && e.exception_message.trim() !== ''
       ? e.exception_message.trim()
       : 'ComfyUI reported an execution error';
-  const error: JobError = { message: message.slice(0, 2000) };
-  if (typeof e.exception_type === 'string' && e.exception_type) error.type = e.exception_type.slice(0, 200);
   // node: the node id as ComfyUI names it in the graph (node_type stays in the backend's record).
   const node = typeof e.node_id === 'string' || typeof e.node_id === 'number' ? String(e.node_id) : undefined;
-  if (node) error.node = node.slice(0, 200);
-  return error;
+  return {
+    message: message.slice(0, 2000),
+    ...(typeof e.exception_type === 'string' && e.exception_type ? { type: e.exception_type.slice(0, 200) } : {}),
+    ...(node ? { node: node.slice(0, 200) } : {}),
+  };
 }
 
 /** History outputs {node: {images: [{filename, subfolder, type}], …}} as a flat list of files. */

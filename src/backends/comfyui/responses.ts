@@ -1,8 +1,8 @@
 // Reading a ComfyUI host's answers. An answer the adapter cannot use becomes a fixed sentence for
 // the caller; what the host said goes, redacted, to the error's `detail` (the log) only.
 import { BackendError } from '../../jobs/backend-error.ts';
-import type { HttpResponse } from '../http-client.ts';
-import type { Host } from './hosts.ts';
+import type { HttpResponse } from '../http/http-client.ts';
+import type { Host } from './host.ts';
 
 /** A 2xx answer in a shape the adapter does not know; `what` is the adapter's own words. */
 export function badShape(host: Host, res: HttpResponse, what: string): BackendError {

@@ -5,8 +5,9 @@
 import { BackendError, isBackendError } from '../../jobs/backend-error.ts';
 import type { JobStatusReport } from '../../jobs/model.ts';
 import type { StateStore } from '../../state/store.ts';
-import { createRedactor, excerpt } from '../redact.ts';
-import type { Host, HostPool } from './hosts.ts';
+import { createRedactor, excerpt } from '../http/redact.ts';
+import type { Host } from './host.ts';
+import type { HostPool } from './hosts.ts';
 
 /** Job → host memory: entries kept at most (forgotten oldest first; never by age). */
 const HOST_MEMORY_MAX = 10_000;

@@ -1,5 +1,5 @@
-// The shapes of ComfyUI answers the adapter relies on (backends.md 1.2, 1.3); everything else in
-// an answer is passed over.
+// The shapes of ComfyUI answers the adapter relies on (docs/backends.md, ComfyUI's jobs API and
+// legacy routes); everything else in an answer is passed over.
 import * as z from 'zod';
 
 export const JOB_API_STATUSES = ['pending', 'in_progress', 'completed', 'failed', 'cancelled'] as const;

@@ -3,7 +3,8 @@
 // The tools themselves (descriptions, scope, how they run) are one file each beside this one.
 import * as z from 'zod';
 import type { Tool } from '@modelcontextprotocol/server';
-import { BACKEND_KINDS, JOB_STATUSES, cancelReportSchema, jobStatusReportSchema } from '../../jobs/model.ts';
+import { JOB_STATUSES, cancelReportSchema, jobStatusReportSchema } from '../../jobs/model.ts';
+import { BACKEND_KINDS, jobDetailsSchema } from '../../backends/registry.ts';
 import { LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX } from '../../jobs/listing.ts';
 import { TOOL_ERROR_CODES } from '../../jobs/replies.ts';
 
@@ -82,19 +83,22 @@ export const listJobsArgs = z.strictObject({
 });
 
 const backendRef = z.strictObject({ name: z.string(), kind: z.enum(BACKEND_KINDS) });
+// A report's `details`, published as the union of every kind's fields (the model holds a plain record).
+const details = jobDetailsSchema.optional();
 const jobRef = { project_reference: z.string(), backend: backendRef, job_id: z.string(), terminal: z.boolean() };
 
 const waitedSeconds = z.number().nonnegative().optional().describe('Present when the call waited: how long, in seconds.');
 const statusResult = z.strictObject({
   ...jobRef,
   ...jobStatusReportSchema.shape,
+  details,
   changed: z
     .boolean()
     .optional()
     .describe('Present when the call waited: whether the status differs from known_status (or from the status when the call came).'),
   waited_seconds: waitedSeconds,
 });
-const cancelResult = z.strictObject({ ...jobRef, ...cancelReportSchema.shape, waited_seconds: waitedSeconds });
+const cancelResult = z.strictObject({ ...jobRef, ...cancelReportSchema.shape, details, waited_seconds: waitedSeconds });
 const errorShape = z.strictObject({
   code: z.enum(TOOL_ERROR_CODES),
   message: z.string(),
@@ -105,7 +109,7 @@ const { found: _found, ...listedReport } = jobStatusReportSchema.shape;
 const listResult = z.strictObject({
   project_reference: z.string(),
   backend: backendRef,
-  jobs: z.array(z.strictObject({ job_id: z.string(), ...listedReport, terminal: z.boolean() })).describe('Newest first.'),
+  jobs: z.array(z.strictObject({ job_id: z.string(), ...listedReport, details, terminal: z.boolean() })).describe('Newest first.'),
   next_cursor: z.string().nullable().describe('Pass as cursor to read the next page; null when there are no more jobs.'),
   unavailable_hosts: z
     .array(z.strictObject({ host: z.string(), error: errorShape }))

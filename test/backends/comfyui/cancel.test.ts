@@ -1,8 +1,8 @@
 // The ComfyUI cancel flow: read, act, read again; what each outcome means, that only the named job
 // is ever touched, and the tombstones of jobs the gateway removed from a queue.
 import { describe, expect, it } from 'vitest';
-import { REMOVED_BY_GATEWAY } from '../../../src/backends/comfyui.ts';
-import { ManualClock } from '../../../src/sandbox/clock.ts';
+import { REMOVED_BY_GATEWAY } from '../../../src/backends/comfyui/adapter.ts';
+import { ManualClock } from '../../../src/simulation/clock.ts';
 import { ctx } from '../../helpers/backend-calls.ts';
 import { adapter, closeComfyuiAfterEach, interrupts, oneHost, sim, UNKNOWN } from '../../helpers/comfyui.ts';
 

@@ -1,7 +1,7 @@
 // Which API each ComfyUI host speaks: probed once with `api: auto`, or fixed by config.
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/sandbox/clock.ts';
-import type { ComfyuiSim } from '../../../src/sandbox/comfyui.ts';
+import { ManualClock } from '../../../src/simulation/clock.ts';
+import type { ComfyuiSim } from '../../../src/backends/comfyui/simulation/server.ts';
 import { ctx } from '../../helpers/backend-calls.ts';
 import { adapter, closeComfyuiAfterEach, oneHost, sim, UNKNOWN } from '../../helpers/comfyui.ts';
 

@@ -3,7 +3,7 @@
 // segment; an uppercase UUID is just another string there. Only what no server could hold, or no URL
 // path could name, is refused, before any request.
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/sandbox/clock.ts';
+import { ManualClock } from '../../../src/simulation/clock.ts';
 import { ctx } from '../../helpers/backend-calls.ts';
 import { adapter, closeComfyuiAfterEach, interrupts, oneHost, sim, UNKNOWN } from '../../helpers/comfyui.ts';
 

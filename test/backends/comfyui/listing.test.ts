@@ -3,8 +3,8 @@
 // for legacy hosts; a host that cannot answer named while the others are listed; a legacy host's
 // history reached page after page; jobs created between pages never listed twice.
 import { describe, expect, it } from 'vitest';
-import type { ComfyuiSim } from '../../../src/sandbox/comfyui.ts';
-import { ManualClock } from '../../../src/sandbox/clock.ts';
+import type { ComfyuiSim } from '../../../src/backends/comfyui/simulation/server.ts';
+import { ManualClock } from '../../../src/simulation/clock.ts';
 import { isBackendError } from '../../../src/jobs/backend-error.ts';
 import type { ListPage, ListedJob } from '../../../src/jobs/listing.ts';
 import { LEGACY_HISTORY_DEPTH } from '../../../src/backends/comfyui/listing.ts';

@@ -1,7 +1,7 @@
 // Which ComfyUI host has a job: all hosts asked in parallel, the one that had it remembered, and a
 // host that cannot answer never taken as "not there".
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/sandbox/clock.ts';
+import { ManualClock } from '../../../src/simulation/clock.ts';
 import { ctx } from '../../helpers/backend-calls.ts';
 import { adapter, closedUrl, closeComfyuiAfterEach, sim, UNKNOWN } from '../../helpers/comfyui.ts';
 

@@ -1,0 +1,16 @@
+// One ComfyUI host as the adapter's parts see it. Its own file, apart from the pool that makes hosts
+// (hosts.ts): the API modules and the answer readers take a host, and the pool calls them.
+import type { HttpClient } from '../http/http-client.ts';
+
+export type ApiKind = 'jobs' | 'legacy';
+
+export interface Host {
+  readonly name: string;
+  readonly client: HttpClient;
+  /** True with `api: auto`: the kind is learned, and relearned when the server behind the host changes. */
+  readonly detects: boolean;
+  /** Known API kind (fixed by config, or learned by the probe). */
+  api: ApiKind | undefined;
+  /** The probe in flight, shared by concurrent calls. */
+  probing: Promise<ApiKind> | undefined;
+}
