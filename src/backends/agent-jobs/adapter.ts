@@ -75,7 +75,7 @@ const RAW_WORDS: Partial<Record<JobStatus, readonly string[]>> = {
 const timeValue = z.union([z.string(), z.number()]).nullable().optional();
 const anything = z.unknown().optional();
 // The fields the adapter reads, and only those: the rest of a record (params, config, execution_log…)
-// is dropped unread. A loose object copied all of them, three times the cost of this in the profile.
+// is dropped unread rather than copied (docs/performance.md).
 const jobSchema = z
   .object({
     job_id: z.union([z.string(), z.number()]).optional(),
@@ -252,7 +252,7 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
       };
     }
     if (isTerminal(before.status)) return alreadyFinished(jobId, before.status, before);
-    // The reason travels in a DELETE body, as the service documents; some proxies drop DELETE bodies [INF].
+    // The reason travels in a DELETE body, as the service documents; some proxies drop DELETE bodies.
     const res = await http.call({
       operation: 'cancel_job',
       method: 'DELETE',

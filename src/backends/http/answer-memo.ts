@@ -1,7 +1,6 @@
 // What an adapter made of the last answer it read for each job. An agent waiting on a job polls it,
-// and the backend answers the same bytes until the job changes; parsing, validating and mapping them
-// again on every poll is the largest single cost of a status call in the profile. Bounded in entries
-// and in characters.
+// and the backend answers the same bytes until the job changes, so the adapter parses, validates and
+// maps them once (docs/performance.md, the adapters' memo). Bounded in entries and in characters.
 //
 // The contract: the key is (job id, the exact text of the answer), the value is the report the
 // adapter makes from that text. Reusing it is right because the report depends on nothing else: the

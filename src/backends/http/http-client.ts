@@ -105,11 +105,11 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       breaker: new ConsecutiveBreaker(options.breakerThreshold ?? 5),
     },
   );
-  // One retry of a read, after a short pause, entered only once the first attempt has failed (a
-  // retry policy around every call cost a few promises and objects per call in the profile).
+  // One retry of a read, after a short pause, entered only once the first attempt has failed, so a
+  // call that succeeds pays for no retry machinery (docs/performance.md).
   const retryable = (e: unknown) => isConnectFailure(e) || (e instanceof UnavailableAnswer && RETRYABLE_STATUS.has(e.response.status));
 
-  /** The path and query of a call (no URL object per call: it showed in the profile). */
+  /** The path and query of a call, built as a string (no URL object per call: docs/performance.md). */
   function pathFor(req: HttpRequest): string {
     let path = basePath + '/' + req.path.map((s) => encodeURIComponent(s)).join('/');
     const query = new URLSearchParams();

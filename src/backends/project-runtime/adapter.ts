@@ -3,8 +3,8 @@
 //   cancel: POST {base}/projects/{project}/jobs/{job_id}/cancel  -> the updated Job
 //   list:   GET  {base}/projects/{project}/jobs?cursor&limit[&status] -> {data: [JobListItem], page_info: {next}}
 // `project` is `remote_project` from the config, else the gateway's project reference. The cancel
-// answer for a running job may still say `working` (cooperative stop [INF]): that is `cancel_requested`.
-// The status codes for cancelling a finished or unknown job are undocumented [INF], so any 4xx other
+// answer for a running job may still say `working` (the stop is cooperative, an inference the API does not document): that is `cancel_requested`.
+// The status codes for cancelling a finished or unknown job are undocumented, so any 4xx other
 // than 401/403/429 is followed by a read that decides between `already_terminal` and `not_found`.
 import * as z from 'zod';
 import type { ProjectRuntimeBackendConfig } from './config.ts';

@@ -286,7 +286,7 @@ export async function startAgentJobsSim(options: AgentJobsSimOptions): Promise<A
     const cur = statusAt(job, now);
     if (TERMINAL.has(cur.status)) return err(409, `Conflict: job is already in a terminal state (${cur.status})`);
     // "Cancels a job by changing its status to CANCELED": immediate. Whether in-flight agent work stops
-    // at once is undocumented [INF]; the record says CANCELED from now on.
+    // at once is undocumented; the record says CANCELED from now on.
     job.steps = job.steps.filter((s) => s.at <= now);
     job.steps.push({ status: 'CANCELED', at: now });
     job.cancelReason = reason;

@@ -53,7 +53,7 @@ export function listPage(query: URLSearchParams, rows: readonly ListRow[], statu
   // Empty parameters (`?limit=`, `?status=`, `?cursor=`) are bad values, not omitted ones [INF: the
   // stricter choice; a client that sends `cursor=` for the first page hears about it].
   const limitRaw = query.get('limit');
-  // `limit` bounds and default are not documented [INF]: 1..100, default 20, as the other simulated lists.
+  // `limit` bounds and default are not documented: 1..100, default 20, as the other simulated lists.
   const limit = limitRaw === null ? DEFAULT_LIMIT : /^[0-9]+$/.test(limitRaw) ? Number(limitRaw) : NaN;
   if (!(limit >= 1 && limit <= MAX_LIMIT)) return { ok: false, message: `limit must be an integer from 1 to ${MAX_LIMIT}` };
 
@@ -92,7 +92,7 @@ export function listPage(query: URLSearchParams, rows: readonly ListRow[], statu
   };
 }
 
-// The exact JobListItem projection is not documented [INF]; the simulation keeps it smaller than a
+// The exact JobListItem projection is not documented; the simulation keeps it smaller than a
 // Job by leaving out the potentially large `config` and `result`, so a client cannot rely on them.
 function listItem(record: Record<string, unknown>): Record<string, unknown> {
   const { config: _config, result: _result, ...item } = record;

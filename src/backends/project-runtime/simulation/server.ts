@@ -3,7 +3,7 @@
 //   GET  /projects/{p}/jobs/{job_id}         -> Job
 //   POST /projects/{p}/jobs/{job_id}/cancel  -> the updated Job
 //   GET  /projects/{p}/jobs                  -> {data: [JobListItem], page_info} (list.ts)
-// Where docs/backends.md marks behaviour as inferred [INF], the simulation takes the stricter
+// Where the runtime's documentation is silent, the simulation takes the stricter
 // plausible choice, each commented below. Job states are derived from the clock on each request (no
 // timers).
 import { randomUUID } from 'node:crypto';
@@ -188,7 +188,7 @@ export async function startProjectRuntimeSim(options: ProjectRuntimeSimOptions):
     };
   }
 
-  // Error bodies are not documented [INF]; the simulation answers `{"error": {"code", "message"}}`.
+  // Error bodies are not documented; the simulation answers `{"error": {"code", "message"}}`.
   const err = (status: number, code: string, message: string): SimResponse => ({ status, json: { error: { code, message } } });
 
   function handle(req: SimRequest): SimResponse {
@@ -224,7 +224,7 @@ export async function startProjectRuntimeSim(options: ProjectRuntimeSimOptions):
     // path-parameter validation errors usually are.]
     if (!UUID_ANY_CASE.test(jobId)) return err(400, 'validation_error', 'job_id must be a UUID');
     const job = jobs.get(jobId.toLowerCase());
-    // Unknown ids and jobs of another project are the same 404 [INF]: nothing about other projects leaks.
+    // Unknown ids and jobs of another project are the same 404 (undocumented, and the safe reading): nothing about other projects leaks.
     if (!job || job.project !== slug) return err(404, 'not_found', 'Job not found');
 
     if (segs.length === 4) {
