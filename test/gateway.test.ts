@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ComfyuiSim } from '../src/backends/comfyui/simulation/server.ts';
 import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
-import { freePort } from './helpers/ports.ts';
+import { freePort } from '../scripts/tools/ports.ts';
 
 describe('gateway lifecycle', () => {
   const started: TestGateway[] = [];

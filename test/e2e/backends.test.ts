@@ -12,7 +12,7 @@ import type { AgentJobsSim } from '../../src/backends/agent-jobs/simulation/serv
 import type { ComfycontrolSim } from '../../src/backends/comfycontrol/simulation/server.ts';
 import { SEED_STATES, type SeedState, type Simulation } from '../../src/simulation/simulation.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { freePort as closedPort } from '../helpers/ports.ts';
+import { freePort as closedPort } from '../../scripts/tools/ports.ts';
 
 type Result = Record<string, unknown> & { error?: { code: string; message: string; retry_after_seconds?: number } };
 

@@ -1,4 +1,4 @@
-// End to end through the official MCP Python SDK client (PyPI `mcp`, pinned in test/setup/tools.ts),
+// End to end through the official MCP Python SDK client (PyPI `mcp`, pinned in scripts/tools/install.ts),
 // in both protocol eras: `modern` pins revision 2026-07-28 (server/discover, the per-request `_meta`
 // envelope, no initialize), `legacy` pins the 2025 initialize handshake. The client is
 // test/e2e/python/mcp_client.py; it prints one JSON report, asserted on here.
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seed, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { ensurePythonMcp, REPO_ROOT } from '../setup/tools.ts';
+import { ensurePythonMcp, REPO_ROOT } from '../../scripts/tools/install.ts';
 
 const SCRIPT = join(REPO_ROOT, 'test', 'e2e', 'python', 'mcp_client.py');
 

@@ -1,4 +1,4 @@
-// list_jobs through the official MCP Python SDK client (PyPI `mcp`, pinned in test/setup/tools.ts), in
+// list_jobs through the official MCP Python SDK client (PyPI `mcp`, pinned in scripts/tools/install.ts), in
 // both protocol eras (`modern` pins 2026-07-28, `legacy` the 2025 initialize handshake): paging with a
 // small limit through every kind of backend, unfiltered and with status filters, checked against the
 // jobs the sandbox's simulations hold. The client is test/e2e/python/list_client.py: one process per
@@ -12,7 +12,7 @@ import type { ComfyuiSim } from '../../src/backends/comfyui/simulation/server.ts
 import type { ComfycontrolSim } from '../../src/backends/comfycontrol/simulation/server.ts';
 import { SEED_STATES, type Simulation } from '../../src/simulation/simulation.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { ensurePythonMcp, REPO_ROOT } from '../setup/tools.ts';
+import { ensurePythonMcp, REPO_ROOT } from '../../scripts/tools/install.ts';
 
 const SCRIPT = join(REPO_ROOT, 'test', 'e2e', 'python', 'list_client.py');
 // Small, so every listing but two pages, filtered ones too.

@@ -1,5 +1,5 @@
 // The official MCP Python SDK's OAuth client (mcp.client.auth.OAuthClientProvider, PyPI `mcp`
-// pinned in test/setup/tools.ts) against the sandbox as `npm start` runs it: from no token at all to
+// pinned in scripts/tools/install.ts) against the sandbox as `npm start` runs it: from no token at all to
 // get_job_status, and through the 403 step-up to cancel_job, with the SDK's own discovery,
 // registration, PKCE, resource indicator and token exchange. The script
 // (test/e2e/python/oauth_client.py) plays only the browser; it prints one JSON report, asserted on here.
@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seed, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { ensurePythonMcp, REPO_ROOT } from '../setup/tools.ts';
+import { ensurePythonMcp, REPO_ROOT } from '../../scripts/tools/install.ts';
 
 const SCRIPT = join(REPO_ROOT, 'test', 'e2e', 'python', 'oauth_client.py');
 

@@ -1,4 +1,4 @@
-// Waits through the official MCP Python SDK client (PyPI `mcp`, pinned in test/setup/tools.ts), in
+// Waits through the official MCP Python SDK client (PyPI `mcp`, pinned in scripts/tools/install.ts), in
 // both protocol eras (`modern` pins 2026-07-28, `legacy` the 2025 initialize handshake): a wait that
 // ends on a change, one that ends at its deadline, heartbeats at the SDK's progress callback, and a
 // confirmed cancel. The client is test/e2e/python/wait_client.py, a separate process that makes one
@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimRequest } from '../../src/simulation/sim-server.ts';
 import type { Simulation } from '../../src/simulation/simulation.ts';
 import { fastWaits, seed, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { ensurePythonMcp, REPO_ROOT } from '../setup/tools.ts';
+import { ensurePythonMcp, REPO_ROOT } from '../../scripts/tools/install.ts';
 
 const SCRIPT = join(REPO_ROOT, 'test', 'e2e', 'python', 'wait_client.py');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

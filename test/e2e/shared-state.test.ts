@@ -7,7 +7,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startComfycontrolSim, type ComfycontrolSim } from '../../src/backends/comfycontrol/simulation/server.ts';
 import type { ComfyuiSim } from '../../src/backends/comfyui/simulation/server.ts';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.ts';
+import { startRedisServer, type RedisServer } from '../../scripts/tools/redis-server.ts';
 import { callTool, startReplicas, type Replica, type Replicas, type ToolAnswer } from '../helpers/replicas.ts';
 
 const STORE_UP = 'mcp_job_gateway_state_store_up';

@@ -1,5 +1,5 @@
 // The Helm chart (helm/mcp-job-gateway), checked with the real tools: helm lint and helm template
-// (helm built from source by test/setup/tools.ts), every rendered object validated against the
+// (helm built from source by scripts/tools/install.ts), every rendered object validated against the
 // Kubernetes and Prometheus Operator schemas (kubernetes-models) and decoded strictly with the real
 // Go types (test/helm/kube-strict: unknown fields fail, as with kubectl), promtool on the alert rules and
 // on the dashboard's queries, the gateway's own --check-config on the rendered config, and what an
@@ -13,7 +13,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments, stringify as stringifyYaml } from 'yaml';
 import { tracingSettings } from '../../src/observability/tracing.ts';
-import { ensureHelm, ensureKubeStrict, ensurePromtool, REPO_ROOT } from '../setup/tools.ts';
+import { ensureHelm, ensureKubeStrict, ensurePromtool, REPO_ROOT } from '../../scripts/tools/install.ts';
 
 const CHART = join(REPO_ROOT, 'helm', 'mcp-job-gateway');
 const VALUES_FULL = join(REPO_ROOT, 'test', 'helm', 'values-full.yaml');

@@ -8,7 +8,7 @@ import { ManualClock } from '../../src/simulation/clock.ts';
 import { createMemoryStore } from '../../src/state/memory-store.ts';
 import { startComfyuiSim, type ComfyuiSim, type ComfyuiSimOptions } from '../../src/backends/comfyui/simulation/server.ts';
 import type { SimRequest } from '../../src/simulation/sim-server.ts';
-import { freePort } from './ports.ts';
+import { freePort } from '../../scripts/tools/ports.ts';
 
 export const UNKNOWN = '00000000-0000-4000-8000-000000000000';
 

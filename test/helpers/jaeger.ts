@@ -1,11 +1,11 @@
-// A real trace backend for tests: Jaeger v2 (built by test/setup/tools.ts) with in-memory storage, an
+// A real trace backend for tests: Jaeger v2 (built by scripts/tools/install.ts) with in-memory storage, an
 // OTLP/HTTP receiver and its query API, each on a free loopback port.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureJaeger } from '../setup/tools.ts';
-import { freePort } from './ports.ts';
+import { ensureJaeger } from '../../scripts/tools/install.ts';
+import { freePort } from '../../scripts/tools/ports.ts';
 
 export interface JaegerSpan {
   traceID: string;

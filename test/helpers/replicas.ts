@@ -13,8 +13,8 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { stringify } from 'yaml';
 import { loadConfigFile } from '../../src/config/load.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/runner.ts';
-import { REPO_ROOT } from '../setup/tools.ts';
-import { freePort } from './ports.ts';
+import { REPO_ROOT } from '../../scripts/tools/install.ts';
+import { freePort } from '../../scripts/tools/ports.ts';
 
 /** The audience of every token and every replica (`auth.audience`): one service, several processes. */
 export const REPLICA_AUDIENCE = 'https://jobs.replicas.test/mcp';

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './ports.ts';
+import { freePort } from '../../scripts/tools/ports.ts';
 
 /** The ports config/sandbox.yaml names besides the MCP port (admin, issuer, simulated backends). */
 const SANDBOX_PORTS = [9090, 18180, 18188, 18189, 18190, 18191, 18192, 18193];

@@ -6,9 +6,9 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensurePromtool } from '../setup/tools.ts';
+import { ensurePromtool } from '../../scripts/tools/install.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { freePort } from '../helpers/ports.ts';
+import { freePort } from '../../scripts/tools/ports.ts';
 
 function runWithStdin(cmd: string, args: string[], input: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {

@@ -10,7 +10,7 @@ import { ManualClock } from '../../src/simulation/clock.ts';
 import { createStateStore } from '../../src/state/create-store.ts';
 import type { StateStore } from '../../src/state/store.ts';
 import { fakeRedis, listen } from '../helpers/fake-redis.ts';
-import { freePort } from '../helpers/ports.ts';
+import { freePort } from '../../scripts/tools/ports.ts';
 
 const PASSWORD = 's3cret-PW';
 const DEADLINE_MS = 100;

@@ -15,7 +15,7 @@ import {
   type ComfycontrolStatus,
 } from '../../../src/backends/comfycontrol/simulation/server.ts';
 import { startSimServer } from '../../../src/simulation/sim-server.ts';
-import { freePort as closedPort } from '../../helpers/ports.ts';
+import { freePort as closedPort } from '../../../scripts/tools/ports.ts';
 import { TickingClock, ctx, errorCode } from '../../helpers/backend-calls.ts';
 import { expectEachOnceNewestFirst, expectFailure, listAll, listQuery } from '../../helpers/list-calls.ts';
 import { backendFailures, callThroughService, expectFailureSeen } from '../../helpers/tool-errors.ts';

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpClient, parseJson, unexpectedStatus, type HttpClient } from '../../../src/backends/http/http-client.ts';
 import { isBackendError, type BackendError } from '../../../src/jobs/backend-error.ts';
 import { startSimServer, type SimResponse, type SimServer } from '../../../src/simulation/sim-server.ts';
-import { freePort as closedPort } from '../../helpers/ports.ts';
+import { freePort as closedPort } from '../../../scripts/tools/ports.ts';
 
 const KEY = 'sk-live-0123456789';
 const open: { close(): Promise<void> }[] = [];

@@ -9,7 +9,7 @@ import { ManualClock } from '../../../src/simulation/clock.ts';
 import { createMemoryStore } from '../../../src/state/memory-store.ts';
 import { startProjectRuntimeSim, type ProjectRuntimeSim } from '../../../src/backends/project-runtime/simulation/server.ts';
 import { startSimServer, type SimServer } from '../../../src/simulation/sim-server.ts';
-import { freePort as closedPort } from '../../helpers/ports.ts';
+import { freePort as closedPort } from '../../../scripts/tools/ports.ts';
 import { TickingClock, errorCode, ctx } from '../../helpers/backend-calls.ts';
 import { expectEachOnceNewestFirst, expectFailure, listAll, listQuery } from '../../helpers/list-calls.ts';
 import { backendFailures, callThroughService, expectFailureSeen } from '../../helpers/tool-errors.ts';

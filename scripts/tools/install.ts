@@ -1,4 +1,4 @@
-// Tools the tests need that are not npm packages, installed on first use and cached, so a fresh
+// Tools the tests and the bench need that are not npm packages, installed on first use and cached, so a fresh
 // machine (a developer's or CI's) needs nothing but Go, Python 3.10+ and apt:
 //   ensureHelm()     → helm, built from source with `go install` into .tools/bin (pinned version)
 //   ensurePromtool() → promtool, from Debian's `prometheus` package when it is not on PATH
@@ -30,7 +30,7 @@ import {
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The repository root (this file is test/setup/tools.ts). */
+/** The repository root (this file is scripts/tools/install.ts). */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Cache of installed tools (git-ignored). */
 export const TOOLS_DIR = join(REPO_ROOT, '.tools');

@@ -1,11 +1,11 @@
-// A real Redis server for tests: Debian's redis-server (installed by test/setup/tools.ts when missing)
+// A real Redis server for tests and the bench: Debian's redis-server (installed by install.ts when missing)
 // on a free loopback port, with no persistence and a temp dir of its own. It can be stopped and started
 // again on the same port, as an outage and a recovery of the shared store look to the gateway.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureRedisServer } from '../setup/tools.ts';
+import { ensureRedisServer } from './install.ts';
 import { freePort } from './ports.ts';
 
 export interface RedisServer {
