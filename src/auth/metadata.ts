@@ -50,6 +50,7 @@ export function challenge(options: {
   const parts = [`resource_metadata="${options.metadataUrl}"`, `scope="${options.scope}"`];
   if (options.error) parts.push(`error="${options.error}"`);
   // Quoted-string content: no quotes, backslashes or control characters.
+  // eslint-disable-next-line no-control-regex -- control characters are what this removes
   if (options.description) parts.push(`error_description="${options.description.replace(/["\\\x00-\x1f\x7f]/g, '')}"`);
   return `Bearer ${parts.join(', ')}`;
 }

@@ -84,7 +84,7 @@ export function createApp<O extends TrackedOperation>(options: AppOptions<O>): R
       rest(req, res);
       return;
     }
-    withRequestContext(options.context, req, res, options.onRequest, () =>
+    void withRequestContext(options.context, req, res, options.onRequest, () =>
       serveMcp(req, res).catch((err: unknown) => {
         logger.error({ err }, 'MCP request failed');
         rpcError(res, 500, -32603, 'Internal error');

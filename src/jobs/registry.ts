@@ -28,7 +28,7 @@ export function createProjectRegistry(entries: readonly Project[]): ProjectRegis
     resolve: (name) => byName.get(name),
     projects: () => list,
     async close() {
-      await Promise.allSettled(list.map((p) => p.backend.close?.()));
+      await Promise.allSettled(list.map(async (p) => p.backend.close?.()));
     },
   };
 }

@@ -48,7 +48,7 @@ export function createAuditLog(logger: Logger, file?: string): AuditLog {
       }
     },
     async close() {
-      if (stream) await new Promise<void>((resolve) => stream!.end(() => resolve()));
+      if (stream) await new Promise<void>((resolve) => stream.end(() => resolve()));
     },
   };
 }

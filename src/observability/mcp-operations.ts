@@ -129,7 +129,10 @@ function watchRpcErrors(res: ServerResponse, onError: (code: string) => void): v
     const m = RPC_ERROR.exec(head);
     if (m) onError(m[1]!);
   };
+  // Both are called with the response as `this` below.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const write = res.write;
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const end = res.end;
   res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
     inspect(chunk);

@@ -60,7 +60,7 @@ export async function startSimServer(handle: SimHandler, options: SimServerOptio
   let open = 0;
   const maxBody = options.maxBodyBytes ?? 1024 * 1024;
 
-  const server: Server = createServer(async (req, res) => {
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (options.passthrough?.(req, res)) return;
     open++;
     res.once('close', () => open--);
@@ -105,7 +105,9 @@ export async function startSimServer(handle: SimHandler, options: SimServerOptio
     const headers: Record<string, string> = { ...(out.headers ?? {}) };
     if (out.text === undefined && out.json !== undefined) headers['content-type'] ??= 'application/json';
     res.writeHead(out.status, headers).end(body);
-  });
+  }
+
+  const server: Server = createServer((req, res) => void serve(req, res));
   // Hung requests must not keep close() waiting.
   server.keepAliveTimeout = 1000;
 

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ComfyuiSim } from '../../src/backends/comfyui/simulation/server.ts';
 import type { ComfycontrolSim } from '../../src/backends/comfycontrol/simulation/server.ts';
-import { SEED_STATES, type Simulation } from '../../src/simulation/simulation.ts';
+import { SEED_STATES } from '../../src/simulation/simulation.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { ensurePythonMcp, REPO_ROOT } from '../../scripts/tools/install.ts';
 

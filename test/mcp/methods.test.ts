@@ -107,7 +107,8 @@ describe('every method the SDK routes is in the table or refused before any hand
   );
   // The SDK alone, with the same server: what it answers without the gateway in front.
   const sdk = createMcpHandler(serverFactory, { legacy: 'stateless', responseMode: 'auto' });
-  const sdkServer = createServer(toNodeHandler(sdk));
+  const serveSdk = toNodeHandler(sdk);
+  const sdkServer = createServer((req, res) => void serveSdk(req, res));
   let gatewayUrl: string;
   let sdkUrl: string;
   beforeAll(async () => {

@@ -175,7 +175,7 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
   function parseJob(res: HttpResponse, jobId: string): AgentJob {
     const body = parseJson(name, res);
     // agentjobs-mcp unwraps `response.data.data || response.data`; do the same.
-    const candidate = body !== null && typeof body === 'object' && 'data' in body ? (body as { data: unknown }).data : body;
+    const candidate = body !== null && typeof body === 'object' && 'data' in body ? body.data : body;
     const parsed = jobSchema.safeParse(candidate);
     if (!parsed.success) throw unexpectedShape(name, res, 'an agent job');
     if (!isAnswerFor(jobId, parsed.data.job_id) || !metaIsFor(jobId, body)) throw answerForAnotherJob(name, res);

@@ -60,7 +60,7 @@ export function exchange(dispatcher: Dispatcher, request: ExchangeRequest, limit
     };
     const onAbort = () => {
       finish({ error: signal.reason });
-      controller?.abort(signal.reason);
+      controller?.abort(signal.reason as Error);
     };
     const timer = setTimeout(() => {
       const error = deadline(timeoutMs);
@@ -74,12 +74,12 @@ export function exchange(dispatcher: Dispatcher, request: ExchangeRequest, limit
       {
         onRequestStart(c) {
           controller = c;
-          if (settled) c.abort(signal.reason);
+          if (settled) c.abort(signal.reason as Error);
         },
         onResponseStart(_c, statusCode, responseHeaders) {
           if (statusCode < 200) return; // 1xx: the final answer follows
           status = statusCode;
-          headers = responseHeaders as ExchangeAnswer['headers'];
+          headers = responseHeaders;
         },
         onResponseData(c, chunk) {
           if (settled) return;

@@ -75,6 +75,7 @@ const SCAN_CHARS = 4096;
 /** One redacted line of at most `max` characters (control characters and runs of whitespace become one space). */
 export function excerpt(text: string, redact: Redact, max = 500): string {
   const line = redact(text.slice(0, SCAN_CHARS))
+    // eslint-disable-next-line no-control-regex -- control characters are what this removes
     .replace(/[\s\u0000-\u001f\u007f\u2028\u2029]+/g, ' ')
     .trim();
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;

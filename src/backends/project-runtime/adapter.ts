@@ -175,8 +175,7 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
     const body = parseJson(name, res);
     // The API answers the Job itself; a `{data: Job}` envelope is tolerated.
     let parsed = jobSchema.safeParse(body);
-    if (!parsed.success && body !== null && typeof body === 'object' && 'data' in body)
-      parsed = jobSchema.safeParse((body as { data: unknown }).data);
+    if (!parsed.success && body !== null && typeof body === 'object' && 'data' in body) parsed = jobSchema.safeParse(body.data);
     if (!parsed.success) throw unexpectedShape(name, res, 'a job');
     if (!isAnswerFor(jobId, parsed.data.id)) throw answerForAnotherJob(name, res);
     return parsed.data;

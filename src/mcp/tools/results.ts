@@ -18,7 +18,7 @@ export function toolResult(reply: Reply<object>): ToolResult {
     return errorResult(error);
   }
   const text = JSON.stringify(reply.value);
-  return { content: [{ type: 'text', text }], structuredContent: reply.value as Record<string, unknown>, [STRUCTURED_JSON]: text };
+  return { content: [{ type: 'text', text }], structuredContent: reply.value, [STRUCTURED_JSON]: text };
 }
 
 /** Argument problems, as the INVALID_ARGUMENT tool error (never a JSON-RPC error or a validation dump). */

@@ -149,7 +149,7 @@ function singleTypes(node: unknown): unknown {
  * validate structuredContent against it even when isError is set.
  */
 function outputSchema(result: z.ZodType): Tool['outputSchema'] {
-  return { type: 'object', anyOf: [jsonSchema(result), jsonSchema(toolError)] } as Tool['outputSchema'];
+  return { type: 'object', anyOf: [jsonSchema(result), jsonSchema(toolError)] };
 }
 
 /** The status vocabulary, as the tools' descriptions state it. */

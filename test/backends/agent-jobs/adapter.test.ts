@@ -36,7 +36,7 @@ beforeEach(async () => {
   sim = await startAgentJobsSim({ apiKey: KEY, orgId: 'acme', clock, readOnlyApiKeys: ['ro-key'] });
 });
 afterEach(async () => {
-  await Promise.all(backends.splice(0).map((b) => b.close?.()));
+  await Promise.all(backends.splice(0).map(async (b) => b.close?.()));
   await sim.close();
 });
 

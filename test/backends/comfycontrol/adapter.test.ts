@@ -64,7 +64,7 @@ beforeEach(async () => {
   sim = await startComfycontrolSim({ token: TOKEN, clock });
 });
 afterEach(async () => {
-  await Promise.all(backends.splice(0).map((b) => b.close?.()));
+  await Promise.all(backends.splice(0).map(async (b) => b.close?.()));
   await sim.close();
 });
 

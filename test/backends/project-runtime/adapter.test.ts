@@ -46,7 +46,7 @@ beforeEach(async () => {
   sim = await startProjectRuntimeSim({ token: TOKEN, projects: ['dreamy-haven', 'second-site'], clock });
 });
 afterEach(async () => {
-  await Promise.all(backends.splice(0).map((b) => b.close?.()));
+  await Promise.all(backends.splice(0).map(async (b) => b.close?.()));
   await sim.close();
 });
 

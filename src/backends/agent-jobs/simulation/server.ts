@@ -280,7 +280,7 @@ export async function startAgentJobsSim(options: AgentJobsSimOptions): Promise<A
       if (body === undefined || typeof body !== 'object' || body === null) return err(400, 'Bad request: invalid JSON body');
       const r = (body as { reason?: unknown }).reason;
       if (r !== undefined && typeof r !== 'string') return err(400, 'Bad request: reason must be a string');
-      reason = r as string | undefined;
+      reason = r;
     }
     job.cancelRequests++;
     const cur = statusAt(job, now);

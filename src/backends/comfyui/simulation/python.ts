@@ -59,5 +59,5 @@ export function pyRepr(v: unknown): string {
     return `{${Object.entries(v)
       .map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`)
       .join(', ')}}`;
-  return String(v);
+  return String(v as bigint);
 }
