@@ -84,6 +84,8 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
         child: { observe(v: number): void };
       }
     | undefined;
+  // The `operation` label carries a backend call's action (get_job, cancel_job, …); the label keeps
+  // its name because dashboards and alerts query it.
   const backendRequests = new BoundCounter(
     `${PREFIX}backend_requests_total`,
     'HTTP requests to backends by operation and status class (error: no answer).',
@@ -195,13 +197,13 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
       health.set(backend.name, entry);
       const up = backendUp.labels(labels);
       const byCall = new Map<string, { requests: { inc(): void }; duration: { observe(v: number): void } }>();
-      return ({ operation, statusClass, seconds }) => {
-        const key = `${operation}\u0000${statusClass}`;
+      return ({ action, statusClass, seconds }) => {
+        const key = `${action}\u0000${statusClass}`;
         let child = byCall.get(key);
         if (!child) {
           child = {
-            requests: backendRequests.bind({ ...labels, operation, status_class: statusClass }),
-            duration: backendDuration.bind({ ...labels, operation }),
+            requests: backendRequests.bind({ ...labels, operation: action, status_class: statusClass }),
+            duration: backendDuration.bind({ ...labels, operation: action }),
           };
           byCall.set(key, child);
         }

@@ -205,7 +205,7 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
   async function forbiddenMeansNotFound(res: HttpResponse, signal: AbortSignal): Promise<boolean> {
     if (OTHER_ORG.test(errorMessage(res))) return true;
     const probe = await http.call({
-      operation: 'check_credentials',
+      action: 'check_credentials',
       method: 'GET',
       path: ['services', 'agent-jobs'],
       query: { ...query, limit: 1 },
@@ -217,7 +217,7 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
   }
 
   async function read(jobId: string, signal: AbortSignal): Promise<JobStatusReport> {
-    const res = await http.call({ operation: 'get_job', method: 'GET', path: jobPath(jobId), jobId, query, signal });
+    const res = await http.call({ action: 'get_job', method: 'GET', path: jobPath(jobId), jobId, query, signal });
     if (res.status === 200) return lastAnswers.reuse(jobId, res.text, () => toReport(parseJob(res, jobId)));
     if (res.status === 404) return notFoundReport();
     if (res.status === 403 && (await forbiddenMeansNotFound(res, signal))) return notFoundReport();
@@ -254,7 +254,7 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
     if (isTerminal(before.status)) return alreadyFinished(jobId, before.status, before);
     // The reason travels in a DELETE body, as the service documents; some proxies drop DELETE bodies.
     const res = await http.call({
-      operation: 'cancel_job',
+      action: 'cancel_job',
       method: 'DELETE',
       path: jobPath(jobId),
       jobId,
@@ -351,7 +351,7 @@ export function createAgentJobsBackend(config: AgentJobsBackendConfig, options: 
       maxPages: filteredHere ? 5 : 2,
       fetch: async (offset) => {
         const res = await http.call({
-          operation: 'list_jobs',
+          action: 'list_jobs',
           method: 'GET',
           path: ['services', 'agent-jobs'],
           query: { ...query, limit: size, offset, sort: 'created_at:desc', ...(status !== undefined ? { status } : {}) },

@@ -197,7 +197,7 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
   }
 
   async function read(jobId: string, signal: AbortSignal, prepaid = false): Promise<JobStatusReport> {
-    const res = await call({ operation: 'get_job', method: 'GET', path: ['v1', 'workflow', jobId], jobId, signal }, prepaid);
+    const res = await call({ action: 'get_job', method: 'GET', path: ['v1', 'workflow', jobId], jobId, signal }, prepaid);
     if (res.status === 200) return lastAnswers.reuse(jobId, res.text, () => toReport(parseWorkflow(res, jobId)));
     if (res.status === 404 || isForeign(res)) return notFoundReport();
     throw unexpectedStatus(name, res);
@@ -234,7 +234,7 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
     // `accepted`/`uploaded` jobs are refused with 400, but the status read may be stale by the time the
     // POST arrives (uploaded -> queued takes seconds), so the backend decides.
     const res = await call(
-      { operation: 'cancel_job', method: 'POST', path: ['v1', 'workflow', jobId, 'cancel'], jobId, signal: ctx.signal },
+      { action: 'cancel_job', method: 'POST', path: ['v1', 'workflow', jobId, 'cancel'], jobId, signal: ctx.signal },
       prepaid === 2,
     );
 
@@ -340,7 +340,7 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
       fetch: async (offset) => {
         const page = Math.floor(offset / PER_PAGE) + 1;
         const res = await call({
-          operation: 'list_jobs',
+          action: 'list_jobs',
           method: 'GET',
           path: ['v1', 'workflow'],
           query: { page, per_page: PER_PAGE },

@@ -74,7 +74,7 @@ export function createHostPool(config: ComfyuiBackendConfig, options: AdapterOpt
 
 async function probe(host: Host, signal: AbortSignal): Promise<ApiKind> {
   const id = randomUUID();
-  const res = await host.client.call({ operation: 'probe_jobs_api', method: 'GET', path: ['api', 'jobs', id], jobId: id, signal });
+  const res = await host.client.call({ action: 'probe_jobs_api', method: 'GET', path: ['api', 'jobs', id], jobId: id, signal });
   let kind: ApiKind;
   if (res.status === 404) kind = jsonErrorIs(res, 'Job not found') ? 'jobs' : 'legacy';
   else if (res.status === 405) kind = 'legacy';

@@ -12,7 +12,7 @@ import { badShape, isJsonObject, safeJson } from './responses.ts';
 import { cancelAnswerSchema, jobListSchema, jobSchema, type JobObject } from './schemas.ts';
 
 export async function lookupJobs(host: Host, id: string, signal: AbortSignal, withPosition: boolean): Promise<JobStatusReport> {
-  const res = await host.client.call({ operation: 'get_job', method: 'GET', path: ['api', 'jobs', id], jobId: id, signal });
+  const res = await host.client.call({ action: 'get_job', method: 'GET', path: ['api', 'jobs', id], jobId: id, signal });
   if (res.status === 404) {
     if (isJsonObject(res)) return notFoundReport();
     // A plain 404 on the jobs route: the server behind this host no longer has the jobs API
@@ -50,7 +50,7 @@ export function parseJob(host: Host, res: HttpResponse): JobObject {
 async function pendingPosition(host: Host, job: JobObject, signal: AbortSignal): Promise<number | undefined> {
   try {
     const res = await host.client.call({
-      operation: 'list_pending',
+      action: 'list_pending',
       method: 'GET',
       path: ['api', 'jobs'],
       query: { status: 'pending' },
@@ -72,7 +72,7 @@ async function pendingPosition(host: Host, job: JobObject, signal: AbortSignal):
 
 /** POST /api/jobs/{id}/cancel: whether ComfyUI acted (dequeued or interrupted the job). */
 export async function requestCancel(host: Host, id: string, signal: AbortSignal): Promise<boolean> {
-  const res = await host.client.call({ operation: 'cancel_job', method: 'POST', path: ['api', 'jobs', id, 'cancel'], jobId: id, signal });
+  const res = await host.client.call({ action: 'cancel_job', method: 'POST', path: ['api', 'jobs', id, 'cancel'], jobId: id, signal });
   if (res.status !== 200) throw unexpectedStatus(host.client.name, res);
   const answer = cancelAnswerSchema.safeParse(parseJson(host.client.name, res));
   if (!answer.success) throw badShape(host, res, 'the cancel answer is not {"cancelled": true|false}');

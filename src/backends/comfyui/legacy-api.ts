@@ -21,7 +21,7 @@ export async function lookupLegacy(host: Host, id: string, signal: AbortSignal):
 }
 
 export async function readQueue(host: Host, signal: AbortSignal): Promise<Queue> {
-  const res = await host.client.call({ operation: 'get_queue', method: 'GET', path: ['queue'], signal });
+  const res = await host.client.call({ action: 'get_queue', method: 'GET', path: ['queue'], signal });
   if (res.status !== 200) throw unexpectedStatus(host.client.name, res);
   const parsed = queueSchema.safeParse(parseJson(host.client.name, res));
   if (!parsed.success) throw badShape(host, res, '/queue did not answer {queue_running: [...], queue_pending: [...]}');
@@ -30,7 +30,7 @@ export async function readQueue(host: Host, signal: AbortSignal): Promise<Queue>
 
 /** The job's history entry, or undefined (also for pending and running jobs). */
 export async function readHistory(host: Host, id: string, signal: AbortSignal): Promise<HistoryEntry | undefined> {
-  const res = await host.client.call({ operation: 'get_history', method: 'GET', path: ['history', id], jobId: id, signal });
+  const res = await host.client.call({ action: 'get_history', method: 'GET', path: ['history', id], jobId: id, signal });
   if (res.status === 404 && !isJsonObject(res) && !isCanonicalPromptId(id)) {
     // The web server did not route the id (aiohttp refuses "{" and "}" in a path parameter): whether
     // the host ran the job cannot be told, which is not the same as "unknown".
@@ -51,7 +51,7 @@ export async function readHistory(host: Host, id: string, signal: AbortSignal): 
 
 /** POST /queue {delete: [id]}: removes the job if it is still pending; silent either way. */
 export async function deleteQueued(host: Host, id: string, signal: AbortSignal): Promise<void> {
-  const res = await host.client.call({ operation: 'delete_queued', method: 'POST', path: ['queue'], json: { delete: [id] }, signal });
+  const res = await host.client.call({ action: 'delete_queued', method: 'POST', path: ['queue'], json: { delete: [id] }, signal });
   if (res.status < 200 || res.status > 299) throw unexpectedStatus(host.client.name, res);
 }
 
@@ -60,6 +60,6 @@ export async function deleteQueued(host: Host, id: string, signal: AbortSignal):
  * ignore the body and interrupt whatever runs, so a bare or stale interrupt could kill another job.
  */
 export async function interruptRunning(host: Host, id: string, signal: AbortSignal): Promise<void> {
-  const res = await host.client.call({ operation: 'interrupt', method: 'POST', path: ['interrupt'], json: { prompt_id: id }, signal });
+  const res = await host.client.call({ action: 'interrupt', method: 'POST', path: ['interrupt'], json: { prompt_id: id }, signal });
   if (res.status < 200 || res.status > 299) throw unexpectedStatus(host.client.name, res);
 }

@@ -142,7 +142,7 @@ async function readJobsApi(host: Host, offset: number, q: ListQuery): Promise<Ho
   const words = q.statuses ? [...q.statuses].map((s) => JOBS_API_WORDS[s]).filter((w): w is string => w !== undefined) : undefined;
   if (words?.length === 0) return { entries: [], hasMore: false, from: offset }; // only `unknown`: the jobs API maps every job
   const res = await host.client.call({
-    operation: 'list_jobs',
+    action: 'list_jobs',
     method: 'GET',
     path: ['api', 'jobs'],
     query: { sort_by: 'created_at', sort_order: 'desc', limit: q.limit, offset, ...(words ? { status: words.join(',') } : {}) },
@@ -188,7 +188,7 @@ async function readLegacy(host: Host, at: number, queuedBefore: string | undefin
   if (!hasMore && wanted <= fromHistory) hasMore = fromHistory < LEGACY_HISTORY_DEPTH;
   else if (!hasMore) {
     const res = await host.client.call({
-      operation: 'list_history',
+      action: 'list_history',
       method: 'GET',
       path: ['history'],
       query: { max_items: wanted },

@@ -10,8 +10,8 @@ import { BackendError } from '../../jobs/backend-error.ts';
 import { exchange } from './exchange.ts';
 import { createRedactor, excerpt, secretsFromHeaders, type Redact } from './redact.ts';
 
-/** What one backend call came to: its operation, `2xx`…`5xx` or `error` (no answer), and its duration. */
-export type BackendCallObserver = (call: { operation: string; statusClass: string; seconds: number }) => void;
+/** What one backend call came to: its action, `2xx`…`5xx` or `error` (no answer), and its duration. */
+export type BackendCallObserver = (call: { action: string; statusClass: string; seconds: number }) => void;
 
 /**
  * The client span of one backend call, as the HTTP client uses it: the tracing layer implements it
@@ -47,7 +47,7 @@ export interface HttpClientOptions {
 
 export interface HttpRequest {
   /** A short fixed name for what the call does (get_job, cancel_job, …): a bounded metric label. */
-  operation: string;
+  action: string;
   method: 'GET' | 'POST' | 'DELETE';
   /** Path segments below the base URL; each is percent-encoded, so an id can never add a segment. */
   path: readonly string[];
@@ -193,7 +193,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         errorType = timedOut ? 'timeout' : e instanceof BrokenCircuitError ? 'circuit_open' : 'unreachable';
         throw toBackendError(options.name, e, { timedOut, timeoutMs, openMs: options.breakerOpenMs ?? 10_000, redact });
       } finally {
-        options.observe?.({ operation: req.operation, statusClass, seconds: (performance.now() - started) / 1000 });
+        options.observe?.({ action: req.action, statusClass, seconds: (performance.now() - started) / 1000 });
         span?.end({ status, resends: Math.max(0, attempts - 1), errorType });
       }
     },

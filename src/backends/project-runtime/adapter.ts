@@ -182,7 +182,7 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
   }
 
   async function read(jobId: string, signal: AbortSignal): Promise<JobStatusReport> {
-    const res = await http.call({ operation: 'get_job', method: 'GET', path: jobPath(jobId), jobId: jobId.toLowerCase(), signal });
+    const res = await http.call({ action: 'get_job', method: 'GET', path: jobPath(jobId), jobId: jobId.toLowerCase(), signal });
     if (res.status === 200) return lastAnswers.reuse(jobId, res.text, () => toReport(parseJob(res, jobId)));
     // Unknown ids and other projects' jobs are 404. 403 (a token without access to this project) and
     // 401 are credential problems: BACKEND_AUTH via unexpectedStatus.
@@ -215,7 +215,7 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
       };
     }
     const res = await http.call({
-      operation: 'cancel_job',
+      action: 'cancel_job',
       method: 'POST',
       path: [...jobPath(jobId), 'cancel'],
       jobId: jobId.toLowerCase(),
@@ -281,7 +281,7 @@ export function createProjectRuntimeBackend(config: ProjectRuntimeBackendConfig,
     const jobs: ListedJob[] = [];
     for (let pages = 0; pages < (filteredHere ? 5 : 1); pages++) {
       const res = await http.call({
-        operation: 'list_jobs',
+        action: 'list_jobs',
         method: 'GET',
         path: ['projects', project, 'jobs'],
         query: { limit: size, ...(cursor !== undefined ? { cursor } : {}), ...(status !== undefined ? { status } : {}) },

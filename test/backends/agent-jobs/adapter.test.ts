@@ -90,7 +90,7 @@ describe('agent-jobs adapter: get_job_status', () => {
 
   it('follows the job as the clock moves', async () => {
     const b = backend();
-    const id = sim.addJob({ status: 'WAITING', startsInMs: 1_000, runsForMs: 1_000, outcome: 'FAILED' });
+    const id = sim.addJob({ status: 'WAITING', startsInMs: 1_000, runsForMs: 1_000, ending: 'FAILED' });
     expect((await b.getStatus(id, ctx())).status).toBe('queued');
     clock.advance(1_000);
     expect((await b.getStatus(id, ctx())).status).toBe('running');

@@ -177,7 +177,7 @@ describe('comfycontrol adapter: cancel_job', () => {
     await sim.close();
     sim = await startComfycontrolSim({ token: TOKEN, clock: new TickingClock(1_000), seed: false });
     // addJob reads the clock at t0; the status read sees t0+1s, the cancel t0+2s, after the run ended.
-    const id = sim.addJob({ status: 'running', remainingMs: 1_500, outcome: 'failed' });
+    const id = sim.addJob({ status: 'running', remainingMs: 1_500, ending: 'failed' });
     expect(await backend().cancel(id, ctx())).toMatchObject({
       outcome: 'already_terminal',
       status_before: 'running',

@@ -59,7 +59,7 @@ describe.each(['jobs', 'legacy'] as const)('ComfyUI adapter, %s API', (api) => {
   it('follows a job from queued to running to succeeded as time passes', async () => {
     const { sim: s, backend, clock } = await oneHost(api, { seed: false });
     s.submit({ durationMs: 60_000 });
-    const id = s.submit({ durationMs: 30_000, outcome: 'error', errorNode: '8', errorMessage: 'VAE exploded', errorType: 'RuntimeError' });
+    const id = s.submit({ durationMs: 30_000, ending: 'error', errorNode: '8', errorMessage: 'VAE exploded', errorType: 'RuntimeError' });
     expect((await backend.getStatus(id, ctx())).status).toBe('queued');
     clock.advance(61_000);
     expect((await backend.getStatus(id, ctx())).status).toBe('running');

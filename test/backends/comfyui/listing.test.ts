@@ -36,7 +36,7 @@ function submitInTurn(clock: ManualClock, sims: Record<string, ComfyuiSim>, orde
   const hostOf = new Map<string, string>();
   order.forEach((host, i) => {
     clock.advance(1000);
-    hostOf.set(sims[host]!.submit({ durationMs: 5000, outcome: i % 3 === 2 ? 'error' : 'success' }), host);
+    hostOf.set(sims[host]!.submit({ durationMs: 5000, ending: i % 3 === 2 ? 'error' : 'success' }), host);
   });
   return hostOf;
 }

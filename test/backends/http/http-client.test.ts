@@ -32,7 +32,7 @@ async function failureOf(fn: () => unknown): Promise<BackendError> {
   throw new Error('did not fail');
 }
 
-const get = (c: HttpClient) => c.call({ operation: 'get_job', method: 'GET', path: ['jobs', 'j1'], signal: new AbortController().signal });
+const get = (c: HttpClient) => c.call({ action: 'get_job', method: 'GET', path: ['jobs', 'j1'], signal: new AbortController().signal });
 
 describe('HTTP client: what a backend says never becomes the error message', () => {
   it('maps each status class to a fixed sentence and keeps the redacted body as detail', async () => {
@@ -116,13 +116,13 @@ describe('HTTP client: bounded answers, deadlines and callers that leave', () =>
     s.setFault({ kind: 'hang' });
     const c = client(s.url);
     const caller = new AbortController();
-    const call = c.call({ operation: 'get_job', method: 'GET', path: ['jobs', 'j1'], signal: caller.signal });
+    const call = c.call({ action: 'get_job', method: 'GET', path: ['jobs', 'j1'], signal: caller.signal });
     setTimeout(() => caller.abort(new Error('client went away')), 50);
     await expect(call).rejects.toThrow('client went away');
     // A signal already aborted never reaches the backend.
     const before = s.requests.length;
     await expect(
-      c.call({ operation: 'get_job', method: 'GET', path: ['jobs', 'j1'], signal: AbortSignal.abort(new Error('gone')) }),
+      c.call({ action: 'get_job', method: 'GET', path: ['jobs', 'j1'], signal: AbortSignal.abort(new Error('gone')) }),
     ).rejects.toThrow('gone');
     expect(s.requests.length).toBe(before);
   });
@@ -153,7 +153,7 @@ describe('HTTP client: one retry of a read', () => {
     expect(s.requests).toHaveLength(1);
     const d = await flaky(503);
     const res = await client(d.url).call({
-      operation: 'cancel_job',
+      action: 'cancel_job',
       method: 'DELETE',
       path: ['jobs', 'j1'],
       signal: new AbortController().signal,
@@ -165,7 +165,7 @@ describe('HTTP client: one retry of a read', () => {
   it('stops in the pause before the retry when the caller leaves', async () => {
     const s = await flaky(503);
     const caller = new AbortController();
-    const call = client(s.url).call({ operation: 'get_job', method: 'GET', path: ['jobs', 'j1'], signal: caller.signal });
+    const call = client(s.url).call({ action: 'get_job', method: 'GET', path: ['jobs', 'j1'], signal: caller.signal });
     await expect.poll(() => s.requests.length).toBe(1);
     caller.abort(new Error('client went away'));
     await expect(call).rejects.toThrow('client went away');

@@ -208,7 +208,7 @@ describe('project-runtime adapter: cancel_job', () => {
       // The job ends while the refusal travels back: the re-read classifies it.
       refuse = 400;
       advanceOnRefuse = 2_000;
-      const racing = sim.addJob({ status: 'working', runsForMs: 1_000, outcome: 'failed' });
+      const racing = sim.addJob({ status: 'working', runsForMs: 1_000, ending: 'failed' });
       expect(await b.cancel(racing, ctx())).toMatchObject({
         outcome: 'already_terminal',
         status_before: 'running',

@@ -35,8 +35,8 @@ export interface AgentJobSpec {
   /** Terminal jobs: how long ago they finished (default 5 min). */
   endedAgoMs?: number;
   /** How a finished run ends (default COMPLETED). */
-  outcome?: 'COMPLETED' | 'FAILED';
-  /** The `result` text of a finished job (defaults depend on the outcome). */
+  ending?: 'COMPLETED' | 'FAILED';
+  /** The `result` text of a finished job (defaults depend on how it ends). */
   result?: string | null;
   /** How `job_status` is spelled in answers (default 'upper'). */
   statusCase?: 'upper' | 'lower';
@@ -56,7 +56,7 @@ interface SimJob {
   steps: Step[];
   createdAt: number;
   scheduledAt: number;
-  outcomeResult: string | null;
+  endingResult: string | null;
   statusCase: 'upper' | 'lower';
   timeFormat: 'iso' | 'epoch_ms' | 'epoch_s';
   statusKey: 'job_status' | 'status';
@@ -122,13 +122,13 @@ export async function startAgentJobsSim(options: AgentJobsSimOptions): Promise<A
     const now = clock.now();
     const id = spec.id ?? seededUuid(`${namespace}:added`, counter++);
     const status = spec.status ?? 'WAITING';
-    const outcome = spec.outcome ?? (status === 'FAILED' ? 'FAILED' : 'COMPLETED');
+    const ending = spec.ending ?? (status === 'FAILED' ? 'FAILED' : 'COMPLETED');
     const runsFor = spec.runsForMs === undefined ? 10 * MIN : spec.runsForMs;
     const steps: Step[] = [];
     let createdAt: number;
     let scheduledAt: number;
     const finish = (startAt: number): void => {
-      if (runsFor !== null) steps.push({ status: outcome, at: startAt + runsFor });
+      if (runsFor !== null) steps.push({ status: ending, at: startAt + runsFor });
     };
     switch (status) {
       case 'SCHEDULED': {
@@ -152,7 +152,7 @@ export async function startAgentJobsSim(options: AgentJobsSimOptions): Promise<A
         createdAt = startAt - MIN;
         scheduledAt = createdAt;
         steps.push({ status: 'WAITING', at: createdAt }, { status: 'RUNNING', at: startAt });
-        if (runsFor !== null) steps.push({ status: outcome, at: now + runsFor });
+        if (runsFor !== null) steps.push({ status: ending, at: now + runsFor });
         break;
       }
       default: {
@@ -163,10 +163,10 @@ export async function startAgentJobsSim(options: AgentJobsSimOptions): Promise<A
         steps.push({ status: 'WAITING', at: createdAt }, { status: 'RUNNING', at: startAt }, { status, at: endAt });
       }
     }
-    const outcomeResult =
+    const endingResult =
       spec.result !== undefined
         ? spec.result
-        : outcome === 'FAILED'
+        : ending === 'FAILED'
           ? 'Task failed after 3 retries: the agent did not reply within max_time_to_complete'
           : 'Follow-up sent; customer confirmed the appointment.';
     jobs.set(id, {
@@ -175,7 +175,7 @@ export async function startAgentJobsSim(options: AgentJobsSimOptions): Promise<A
       steps,
       createdAt,
       scheduledAt,
-      outcomeResult,
+      endingResult,
       statusCase: spec.statusCase ?? 'upper',
       timeFormat: spec.timeFormat ?? 'iso',
       statusKey: spec.statusKey ?? 'job_status',
@@ -204,7 +204,7 @@ export async function startAgentJobsSim(options: AgentJobsSimOptions): Promise<A
         task_id: `${job.id}-t1`,
         created_at: fmtTime(job, runStep.at),
         status: taskStatus,
-        result: cur.status === 'COMPLETED' || cur.status === 'FAILED' ? job.outcomeResult : null,
+        result: cur.status === 'COMPLETED' || cur.status === 'FAILED' ? job.endingResult : null,
       });
     }
     const record: Record<string, unknown> = {
@@ -213,7 +213,7 @@ export async function startAgentJobsSim(options: AgentJobsSimOptions): Promise<A
       channel_code: job.channelCode,
       job_type_id: job.jobTypeId,
       [job.statusKey]: word,
-      result: cur.status === 'COMPLETED' || cur.status === 'FAILED' ? job.outcomeResult : null,
+      result: cur.status === 'COMPLETED' || cur.status === 'FAILED' ? job.endingResult : null,
       created_at: fmtTime(job, job.createdAt),
       updated_at: fmtTime(job, cur.at),
       scheduled_at: fmtTime(job, job.scheduledAt),

@@ -32,7 +32,7 @@ export interface ComfycontrolJobSpec {
   /** How long ago the current phase began (default 10 s; running 2 min; terminal 5 min). */
   sinceMs?: number;
   /** How a run ends (default `completed`; `invalid` ends right after `accepted`). */
-  outcome?: 'completed' | 'failed' | 'invalid';
+  ending?: 'completed' | 'failed' | 'invalid';
   errorNode?: string;
   exceptionType?: string;
   exceptionMessage?: string;
@@ -112,8 +112,8 @@ export async function startComfycontrolSim(options: ComfycontrolSimOptions): Pro
     const now = clock.now();
     const id = spec.id ?? seededUuid(`${namespace}:added`, counter++);
     const status = spec.status ?? 'queued';
-    const outcome = spec.outcome ?? (status === 'failed' ? 'failed' : status === 'invalid' ? 'invalid' : 'completed');
-    const final: ComfycontrolStatus = TERMINAL.has(status) ? status : outcome;
+    const ending = spec.ending ?? (status === 'failed' ? 'failed' : status === 'invalid' ? 'invalid' : 'completed');
+    const final: ComfycontrolStatus = TERMINAL.has(status) ? status : ending;
     const path: ComfycontrolStatus[] = final === 'invalid' ? ['accepted', 'invalid'] : ['accepted', 'uploaded', 'queued', 'running', final];
     if (!path.includes(status)) throw new Error(`comfycontrol sim: a job cannot be ${status} on its way to ${final}`);
     const length = (s: ComfycontrolStatus): number | null => {
@@ -151,7 +151,7 @@ export async function startComfycontrolSim(options: ComfycontrolSimOptions): Pro
       id,
       userId: spec.userId ?? userId,
       steps,
-      spec: { ...spec, outcome },
+      spec: { ...spec, ending },
       promptId: `${promptId.slice(0, 8)}-${promptId.slice(8, 12)}-4${promptId.slice(13, 16)}-8${promptId.slice(17, 20)}-${promptId.slice(20, 32)}`,
       queueNumber: queueCounter++,
       runnerId: seededUuid(`${namespace}:runner`, 0),

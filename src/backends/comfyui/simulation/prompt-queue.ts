@@ -39,7 +39,7 @@ export function createPromptQueue(options: PromptQueueOptions) {
     const natural = r.startedAt + r.task.durationMs;
     const stop = r.interruptAt === null ? Infinity : r.interruptAt + options.interruptLatencyMs;
     if (stop < natural) return { at: stop, how: 'interrupted' };
-    return { at: natural, how: r.task.outcome };
+    return { at: natural, how: r.task.ending };
   }
 
   /** Runs the worker forward to `now`: finishes runs whose end has come and starts the next ones. */
@@ -161,7 +161,7 @@ export function createPromptQueue(options: PromptQueueOptions) {
       heapPush(heap, {
         item: [number, id, graph, extra, outs],
         durationMs: Math.max(0, spec.durationMs ?? options.promptDurationMs),
-        outcome: spec.outcome ?? 'success',
+        ending: spec.ending ?? 'success',
         errorNode: spec.errorNode,
         errorMessage: spec.errorMessage ?? DEFAULT_ERROR_MESSAGE,
         errorType: spec.errorType ?? DEFAULT_ERROR_TYPE,

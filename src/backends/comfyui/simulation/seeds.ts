@@ -31,7 +31,7 @@ export function seedJobs(
   ): Task => ({
     item: [number, id, defaultGraph(seed), extraAt(created), ['9']],
     durationMs,
-    outcome: how,
+    ending: how,
     errorNode: undefined,
     errorMessage: how === 'error' ? DEFAULT_ERROR_MESSAGE : '',
     errorType: how === 'error' ? DEFAULT_ERROR_TYPE : '',

@@ -43,7 +43,7 @@ export interface SubmitOptions {
   /** Run time once the worker picks it up (default: promptDurationMs). */
   durationMs?: number;
   /** How the run ends (default 'success'). */
-  outcome?: 'success' | 'error';
+  ending?: 'success' | 'error';
   /** 'error': the failing node (default: the sampler). */
   errorNode?: string;
   errorMessage?: string;
@@ -77,7 +77,7 @@ export interface ComfyuiSim extends Simulation<'comfyui' | 'comfyui_legacy'> {
 export interface Task {
   item: QueueItem;
   durationMs: number;
-  outcome: 'success' | 'error';
+  ending: 'success' | 'error';
   errorNode: string | undefined;
   errorMessage: string;
   errorType: string;

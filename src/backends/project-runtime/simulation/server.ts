@@ -32,7 +32,7 @@ export interface RuntimeJobSpec {
   /** Terminal jobs: how long ago they finished (default 5 min). */
   endedAgoMs?: number;
   /** How a run ends (default `completed`). */
-  outcome?: 'completed' | 'failed';
+  ending?: 'completed' | 'failed';
   /** `result_summary.state` of a completed knowledge-ingest job; omitted: `result_summary` is null. */
   resultState?: 'success' | 'partial_success' | 'failed';
   failedReason?: string;
@@ -116,7 +116,7 @@ export async function startProjectRuntimeSim(options: ProjectRuntimeSimOptions):
     const project = spec.project ?? options.projects[0]!;
     ensureProject(project);
     const status = spec.status ?? 'submitted';
-    const outcome = spec.outcome ?? (status === 'failed' ? 'failed' : 'completed');
+    const ending = spec.ending ?? (status === 'failed' ? 'failed' : 'completed');
     const runsFor = spec.runsForMs === undefined ? 10 * MIN : spec.runsForMs;
     const steps: Step[] = [];
     let createdAt: number;
@@ -124,19 +124,19 @@ export async function startProjectRuntimeSim(options: ProjectRuntimeSimOptions):
       createdAt = now - MIN;
       const startAt = now + (spec.startsInMs ?? 5 * MIN);
       steps.push({ status: 'submitted', at: createdAt }, { status: 'working', at: startAt });
-      if (runsFor !== null) steps.push({ status: outcome, at: startAt + runsFor });
+      if (runsFor !== null) steps.push({ status: ending, at: startAt + runsFor });
     } else if (status === 'working') {
       const startAt = now - (spec.startedAgoMs ?? 2 * MIN);
       createdAt = startAt - MIN;
       steps.push({ status: 'submitted', at: createdAt }, { status: 'working', at: startAt });
-      if (runsFor !== null) steps.push({ status: outcome, at: now + runsFor });
+      if (runsFor !== null) steps.push({ status: ending, at: now + runsFor });
     } else {
       const endAt = now - (spec.endedAgoMs ?? 5 * MIN);
       const startAt = Math.min(endAt, now - (spec.startedAgoMs ?? 30 * MIN));
       createdAt = startAt - MIN;
       steps.push({ status: 'submitted', at: createdAt }, { status: 'working', at: startAt }, { status, at: endAt });
     }
-    jobs.set(id, { id, project, steps, createdAt, spec: { ...spec, outcome }, cancelRequestedAt: undefined, runId: randomUUID() });
+    jobs.set(id, { id, project, steps, createdAt, spec: { ...spec, ending }, cancelRequestedAt: undefined, runId: randomUUID() });
     return id;
   }
 

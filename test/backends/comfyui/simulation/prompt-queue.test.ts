@@ -38,7 +38,7 @@ describe('ComfyUI simulation: the queue and its worker', () => {
     expect([sim.stateOf(a), sim.stateOf(c), sim.stateOf(b)]).toEqual(['history', 'running', 'pending']);
     clock.advance(60_000);
     expect([sim.stateOf(c), sim.stateOf(b)]).toEqual(['history', 'history']);
-    const failed = sim.submit({ durationMs: 1000, outcome: 'error', errorNode: '8', errorMessage: 'boom' });
+    const failed = sim.submit({ durationMs: 1000, ending: 'error', errorNode: '8', errorMessage: 'boom' });
     clock.advance(1000);
     const e = sim.historyEntry(failed)!;
     expect(e.status!.messages.at(-1)![1]).toMatchObject({ node_id: '8', node_type: 'VAEDecode', exception_message: 'boom' });
