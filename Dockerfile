@@ -15,8 +15,8 @@ COPY src ./src
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS runtime
-# glibc's default of up to 8 malloc arenas per core kept ~60 MB more RSS after sustained load than 2 do
-# (memory V8 and undici allocate on other threads), at no throughput cost measured (npm run bench).
+# Two malloc arenas: glibc's default of up to 8 per core keeps memory that V8 and undici allocate on
+# other threads, and RSS with it (docs/performance.md, the image's node flags).
 ENV NODE_ENV=production MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -28,8 +28,7 @@ USER 10001:10001
 EXPOSE 8080 9090
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9090/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# An 8 MB young generation: V8's default grows it with the machine's memory (128 MB here) and RSS with
-# it. 4 MB cost ~7 % of throughput in scavenges; 16 MB let RSS climb past 250 MB over a minute of load
-# (old space filled with promoted garbage) where 8 MB stayed at ~160 MB (npm run bench prints RSS).
+# An 8 MB young generation: V8's default grows it with the machine's memory and RSS with it; smaller
+# costs throughput in scavenges, larger lets promoted garbage fill old space (docs/performance.md).
 ENTRYPOINT ["node", "--max-semi-space-size=8", "dist/main.js"]
 CMD ["--config", "/etc/mcp-job-gateway/config.yaml"]

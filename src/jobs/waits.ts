@@ -141,13 +141,13 @@ export function createWaitHub(config: WaitConfig): WaitHub {
         let expired = false;
         let poller = pollers.get(request.key);
 
-        const finish = (outcome: { report: JobStatusReport; changed: boolean } | { error: unknown }) => {
+        const finish = (ending: { report: JobStatusReport; changed: boolean } | { error: unknown }) => {
           clearTimeout(deadline);
           clearInterval(heartbeat);
           request.signal.removeEventListener('abort', onAbort);
           leave(request.key, poller!, waiter);
-          if ('error' in outcome) reject(outcome.error);
-          else resolve({ ...outcome, waitedSeconds: waited() });
+          if ('error' in ending) reject(ending.error);
+          else resolve({ ...ending, waitedSeconds: waited() });
         };
         const waiter: Waiter = {
           deliver(report) {

@@ -55,7 +55,7 @@ export interface BackendRequest {
 export interface ClientSpan extends BackendCallSpan {
   /** Adds `traceparent` (and `tracestate`) for the backend. */
   inject(headers: Record<string, string>): void;
-  end(outcome: { status?: number | undefined; resends: number; errorType?: string | undefined }): void;
+  end(summary: { status?: number | undefined; resends: number; errorType?: string | undefined }): void;
 }
 
 export interface Tracing {

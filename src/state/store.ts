@@ -30,7 +30,7 @@ export interface StateStore {
   readonly up: boolean;
   limiter(options: LimiterOptions): Limiter;
   map<V>(options: SharedMapOptions<V>): SharedMap<V>;
-  /** Resolves once the first connection attempt has an outcome, or after `ms` (then counted as down). */
+  /** Resolves once the first connection attempt has succeeded or failed, or after `ms` (then counted as down). */
   settled(ms: number): Promise<void>;
   close(): Promise<void>;
 }

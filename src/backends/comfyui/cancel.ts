@@ -115,7 +115,7 @@ async function interruptLegacy(
   return settle(deps, host, id, before, after, 'interrupted');
 }
 
-/** The outcome from what is true after the cancel. */
+/** The cancel's outcome, from what is true after the cancel. */
 async function settle(
   deps: CancelDeps,
   host: Host,

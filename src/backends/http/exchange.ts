@@ -50,13 +50,13 @@ export function exchange(dispatcher: Dispatcher, request: ExchangeRequest, limit
     let chunks: Buffer[] = [];
     let size = 0;
     let settled = false;
-    const finish = (outcome: { answer: ExchangeAnswer } | { error: unknown }) => {
+    const finish = (ending: { answer: ExchangeAnswer } | { error: unknown }) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
-      if ('answer' in outcome) resolve(outcome.answer);
-      else reject(outcome.error);
+      if ('answer' in ending) resolve(ending.answer);
+      else reject(ending.error);
     };
     const onAbort = () => {
       finish({ error: signal.reason });

@@ -20,7 +20,7 @@ export type BackendCallObserver = (call: { action: string; statusClass: string; 
 export interface BackendCallSpan {
   /** Adds the trace context headers (`traceparent`, `tracestate`) for the backend. */
   inject(headers: Record<string, string>): void;
-  end(outcome: { status?: number | undefined; resends: number; errorType?: string | undefined }): void;
+  end(summary: { status?: number | undefined; resends: number; errorType?: string | undefined }): void;
 }
 
 /** Starts the client span of one backend call (tracing on), or undefined. */
