@@ -93,10 +93,36 @@ export function toIsoTime(value: unknown): string | undefined {
     return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
   }
   if (typeof value === 'string' && value.length > 0 && value.length <= 64) {
+    // Most backends already write this form, and parsing and formatting it again on every read is
+    // the cost docs/performance.md names; any other form is normalised by Date.
+    if (isCanonicalIso(value)) return value;
     const d = new Date(value);
     return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
   }
   return undefined;
+}
+
+/** `YYYY-MM-DDTHH:MM:SS.sssZ`, the form Date.prototype.toISOString writes for years 0000 to 9999. */
+const CANONICAL_ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.\d{3}Z$/;
+
+/**
+ * Whether `s` is already what `new Date(s).toISOString()` returns: the canonical form with every
+ * field in range (Date would roll over an out-of-range day or hour into the next month or day).
+ */
+function isCanonicalIso(s: string): boolean {
+  const m = CANONICAL_ISO.exec(s);
+  if (!m) return false;
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  return (
+    month >= 1 && month <= 12 && day >= 1 && day <= daysIn(year, month) && Number(m[4]) <= 23 && Number(m[5]) <= 59 && Number(m[6]) <= 59
+  );
+}
+
+function daysIn(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
 /** The `created_at` / `started_at` / `completed_at` fields of a report, each through `toIsoTime`; absent or unreadable ones are left out. */
