@@ -10,6 +10,7 @@ import { createBackend } from './backends/registry.ts';
 import { createProjectRegistry, type ProjectRegistry } from './jobs/registry.ts';
 import { createJobService } from './jobs/job-service.ts';
 import { createWaitHub, waitConfigOf } from './jobs/waits.ts';
+import { createSystemClock, type Clock } from './jobs/clock.ts';
 import { createToolDispatcher, type ExtraTool } from './mcp/dispatch.ts';
 import { createServerFactory } from './mcp/server.ts';
 import { createMcpEndpoint } from './mcp/endpoint.ts';
@@ -38,6 +39,8 @@ export interface GatewayDeps {
   metrics?: GatewayMetrics;
   /** Milliseconds since the epoch, for adapters' clocks (ComfyUI tombstones; rate limits use the real clock). */
   now?: () => number;
+  /** Time and timers for waits (polls, deadlines, heartbeats, waited_seconds); the system's when none is given. */
+  clock?: Clock;
   /** Tools served beside the job tools (the conformance profile's fixtures). */
   extraTools?: readonly ExtraTool[];
   /** The environment the OTEL_* variables are read from (default process.env). */
@@ -99,7 +102,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       }),
     })),
   );
-  const waits = createWaitHub(waitConfigOf(config.waits));
+  const waits = createWaitHub(waitConfigOf(config.waits), deps.clock ?? createSystemClock());
   const service = createJobService(
     registry,
     {

@@ -3,7 +3,9 @@
 // project is read at, which the wait request carries) and hands every report to all its waiters. Coalescing is per gateway process: two
 // replicas each poll for their own waiters. A waiter ends on a change (or at terminal, for a cancel
 // being confirmed), at its deadline, when its call is aborted, or when the gateway shuts down.
+// Every time and timer comes from the injected clock (./clock.ts), so tests step a wait instead of sleeping.
 import { BackendError } from './backend-error.ts';
+import type { Clock, TimerHandle } from './clock.ts';
 import { isTerminal, type JobStatus, type JobStatusReport } from './model.ts';
 
 export interface WaitConfig {
@@ -74,21 +76,40 @@ interface Poller {
   waiters: Set<Waiter>;
   last: JobStatusReport | undefined;
   abort: AbortController;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  /** The next read's timer, set when a read starts. */
+  timer: TimerHandle | undefined;
+  /** A read is in flight. */
+  reading: boolean;
+  /** The interval ended while a read was in flight: the next read starts when it ends. */
+  due: boolean;
 }
 
-export function createWaitHub(config: WaitConfig): WaitHub {
+export function createWaitHub(config: WaitConfig, clock: Clock): WaitHub {
   const pollers = new Map<string, Poller>();
   const perCaller = new Map<string, number>();
   let closed = false;
 
   function startPoller(request: WaitRequest): Poller {
-    const poller: Poller = { waiters: new Set(), last: undefined, abort: new AbortController(), timer: undefined };
+    const poller: Poller = {
+      waiters: new Set(),
+      last: undefined,
+      abort: new AbortController(),
+      timer: undefined,
+      reading: false,
+      due: false,
+    };
     pollers.set(request.key, poller);
     const intervalMs = request.pollIntervalMs;
     const poll = async () => {
       poller.timer = undefined;
-      const started = Date.now();
+      if (poller.reading) {
+        poller.due = true;
+        return;
+      }
+      poller.reading = true;
+      // The next read starts one interval after this one starts (or when this one ends, if slower),
+      // and its timer is set now: the schedule depends on the clock alone, never on the read's speed.
+      poller.timer = clock.setTimeout(() => void poll(), intervalMs);
       try {
         const report = await request.read(poller.abort.signal);
         if (poller.abort.signal.aborted) return;
@@ -98,9 +119,12 @@ export function createWaitHub(config: WaitConfig): WaitHub {
         if (poller.abort.signal.aborted) return;
         // The job's state is unknown: every waiter gets the backend's error, as a plain read would.
         for (const w of [...poller.waiters]) w.fail(e);
+      } finally {
+        poller.reading = false;
       }
-      if (poller.waiters.size === 0) return;
-      poller.timer = setTimeout(() => void poll(), Math.max(0, intervalMs - (Date.now() - started)));
+      if (poller.waiters.size === 0 || !poller.due) return;
+      poller.due = false;
+      void poll();
     };
     void poll();
     return poller;
@@ -110,7 +134,7 @@ export function createWaitHub(config: WaitConfig): WaitHub {
     poller.waiters.delete(waiter);
     if (poller.waiters.size > 0) return;
     // Nobody waits any more: stop reading the job.
-    if (poller.timer) clearTimeout(poller.timer);
+    if (poller.timer) clock.clearTimeout(poller.timer);
     poller.abort.abort();
     if (pollers.get(key) === poller) pollers.delete(key);
   }
@@ -134,16 +158,16 @@ export function createWaitHub(config: WaitConfig): WaitHub {
       if (closed) return Promise.reject(shuttingDown());
       if (request.signal.aborted) return Promise.reject(request.signal.reason);
       return new Promise<WaitResult>((resolve, reject) => {
-        const started = Date.now();
-        const waited = () => Math.round((Date.now() - started) / 10) / 100;
+        const started = clock.now();
+        const waited = () => Math.round((clock.now() - started) / 10) / 100;
         let baseline = request.known;
         let latest: JobStatusReport | undefined;
         let expired = false;
         let poller = pollers.get(request.key);
 
         const finish = (ending: { report: JobStatusReport; changed: boolean } | { error: unknown }) => {
-          clearTimeout(deadline);
-          clearInterval(heartbeat);
+          clock.clearTimeout(deadline);
+          clock.clearTimeout(heartbeat);
           request.signal.removeEventListener('abort', onAbort);
           leave(request.key, poller!, waiter);
           if ('error' in ending) reject(ending.error);
@@ -163,13 +187,25 @@ export function createWaitHub(config: WaitConfig): WaitHub {
         const onAbort = () => finish({ error: request.signal.reason });
         request.signal.addEventListener('abort', onAbort, { once: true });
         // At the deadline the latest report is the answer; before the first read it is the next one.
-        const deadline = setTimeout(() => {
+        const deadline = clock.setTimeout(() => {
           expired = true;
           if (latest) finish({ report: latest, changed: false });
         }, request.seconds * 1000);
-        const heartbeat = setInterval(() => {
-          request.onHeartbeat?.({ report: latest, waitedSeconds: waited(), totalSeconds: request.seconds });
-        }, config.heartbeatSeconds * 1000);
+        // Beats fall on whole heartbeat intervals from the start; one that comes late never moves the
+        // next ones, and beats a busy process missed are skipped, not sent in a burst.
+        const beatMs = config.heartbeatSeconds * 1000;
+        let beat = 0;
+        const nextBeat = (): TimerHandle => {
+          beat = Math.max(beat + 1, Math.floor((clock.now() - started) / beatMs) + 1);
+          return clock.setTimeout(
+            () => {
+              heartbeat = nextBeat();
+              request.onHeartbeat?.({ report: latest, waitedSeconds: waited(), totalSeconds: request.seconds });
+            },
+            started + beat * beatMs - clock.now(),
+          );
+        };
+        let heartbeat = nextBeat();
 
         if (!poller) poller = startPoller(request);
         poller.waiters.add(waiter);

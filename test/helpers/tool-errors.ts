@@ -9,6 +9,7 @@ import type { BackendKind } from '../../src/backends/registry.ts';
 import { waitsSchema } from '../../src/config/schema.ts';
 import { createJobService } from '../../src/jobs/job-service.ts';
 import { createWaitHub, waitConfigOf } from '../../src/jobs/waits.ts';
+import { createSystemClock } from '../../src/jobs/clock.ts';
 import { createProjectRegistry } from '../../src/jobs/registry.ts';
 import { callTool } from '../../src/mcp/tools/job-tools.ts';
 import { createLogger } from '../../src/observability/logger.ts';
@@ -41,7 +42,7 @@ export async function callThroughService(
   const service = createJobService(
     registry,
     { onBackendError: backendFailureLogger(logger) },
-    { waits: createWaitHub(waitConfigOf(waits)) },
+    { waits: createWaitHub(waitConfigOf(waits), createSystemClock()) },
   );
   const result = await callTool(
     service,

@@ -10,6 +10,7 @@ import type { JobStatusReport } from '../../src/jobs/model.ts';
 import { createProjectRegistry } from '../../src/jobs/registry.ts';
 import type { Reply } from '../../src/jobs/replies.ts';
 import { createWaitHub } from '../../src/jobs/waits.ts';
+import { createSystemClock } from '../../src/jobs/clock.ts';
 
 const JOB = 'job-1';
 
@@ -32,7 +33,11 @@ const done: JobStatusReport = Object.freeze({ found: true, status: 'succeeded', 
 
 function serviceOver(...projects: { reference: string; aliases?: string[]; backend: JobBackend }[]): JobService {
   const registry = createProjectRegistry(projects.map((p) => ({ aliases: [], pollIntervalMs: 1, ...p })));
-  return createJobService(registry, {}, { waits: createWaitHub({ maxSeconds: 60, heartbeatSeconds: 60, maxPerCaller: 10 }) });
+  return createJobService(
+    registry,
+    {},
+    { waits: createWaitHub({ maxSeconds: 60, heartbeatSeconds: 60, maxPerCaller: 10 }, createSystemClock()) },
+  );
 }
 
 const call = (caller?: Caller) => ({ signal: new AbortController().signal, caller });
