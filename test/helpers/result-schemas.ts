@@ -38,16 +38,17 @@ function compiledFor(toolName: string): Compiled {
 /**
  * Throws unless `result.structuredContent` matches the outputSchema `toolName` publishes (tool
  * errors included: the schema's anyOf admits their shape). The error names the tool, each failing
- * path and the value found there. Returns the result, so a call can be wrapped in place.
+ * path and the value found there. Returns the result (present, since it has structuredContent),
+ * so a call can be wrapped in place.
  */
-export function expectMatchesOutputSchema<R>(toolName: string, result: R): R {
+export function expectMatchesOutputSchema<R>(toolName: string, result: R): NonNullable<R> {
   const c = compiledFor(toolName);
   const body = (result as { structuredContent?: unknown } | undefined)?.structuredContent;
   if (body === undefined) {
     throw new Error(`${toolName}: the result has no structuredContent for its outputSchema: ${excerpt(result)}`);
   }
   validated++;
-  if (c.whole(body).valid) return result;
+  if (c.whole(body).valid) return result as NonNullable<R>;
   const isError = (result as { isError?: unknown }).isError === true;
   throw new Error(`${toolName}: the result does not match its outputSchema\n${explain(c, body, isError)}`);
 }
