@@ -1,6 +1,8 @@
 // The result-schema check bites: against the schemas the gateway publishes, a result with a field
 // its schema lacks, or a field of the wrong type, fails with the tool, the path and the value named.
 import { describe, expect, it } from 'vitest';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { Client as ModernClient } from '@modelcontextprotocol/client';
 import { expectMatchesOutputSchema } from '../helpers/result-schemas.ts';
 
 const status = {
@@ -57,5 +59,10 @@ describe('expectMatchesOutputSchema', () => {
       /get_job_status: the result has no structuredContent/,
     );
     expect(() => expectMatchesOutputSchema('launch_missiles', ok({}))).toThrow(/serves no tool "launch_missiles"/);
+  });
+
+  it('stands between every SDK client and the test: callTool of both SDK versions is the checked one', () => {
+    expect(Client.prototype.callTool.name).toBe('checkedCallTool');
+    expect(ModernClient.prototype.callTool.name).toBe('checkedCallTool');
   });
 });
