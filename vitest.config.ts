@@ -26,6 +26,8 @@ const plainSummary: Reporter = {
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Every SDK client's job-tool result is checked against the tool's outputSchema.
+    setupFiles: ['test/helpers/check-tool-results.setup.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
     reporters: ['default', plainSummary],

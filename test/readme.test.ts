@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandboxProcess, type SandboxProcess } from './helpers/sandbox-process.ts';
+import { expectMatchesOutputSchema } from './helpers/result-schemas.ts';
 
 /** The Inspector release the test runs; the README says `npx -y @modelcontextprotocol/inspector` (the latest). */
 const INSPECTOR = '@modelcontextprotocol/inspector@2.12.0';
@@ -96,7 +97,10 @@ describe('README', () => {
       .replace('<the read+cancel token>', sandbox.token);
     const r = await sh(command, 150_000);
     expect(r.code, r.stderr).toBe(0);
-    const result = JSON.parse(r.stdout) as { structuredContent?: { status?: string; found?: boolean } };
+    const result = expectMatchesOutputSchema(
+      'get_job_status',
+      JSON.parse(r.stdout) as { structuredContent?: { status?: string; found?: boolean } },
+    );
     expect(result.structuredContent).toMatchObject({ status: 'succeeded', found: true });
   }, 180_000);
 

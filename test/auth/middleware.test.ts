@@ -13,6 +13,7 @@ import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { MCP_METHODS, type MethodPolicy } from '../../src/mcp/methods.ts';
 import { JOB_TOOLS } from '../../src/mcp/tools/job-tools.ts';
 import { backendRequestCount, bearer, initialize, handshake, post, rpc, rpcResult } from './helpers.ts';
+import { expectMatchesOutputSchema } from '../helpers/result-schemas.ts';
 
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
 
@@ -64,7 +65,9 @@ describe('authentication at the MCP endpoint', () => {
       await handshake(t.mcpUrl, token);
       const res = await post(t.mcpUrl, statusCall(), { ...bearer(token) });
       expect(res.status).toBe(200);
-      expect((await rpcResult(res)).result?.structuredContent).toMatchObject({ status: 'succeeded' });
+      expect(expectMatchesOutputSchema('get_job_status', (await rpcResult(res)).result).structuredContent).toMatchObject({
+        status: 'succeeded',
+      });
     }
   });
 
@@ -228,7 +231,9 @@ describe('authentication at the MCP endpoint', () => {
       rpc('tools/call', { name: 'cancel_job', arguments: { project_reference: 'agents', job_id: job } }),
       bearer(token),
     );
-    expect((await rpcResult(res)).result?.structuredContent).toMatchObject({ outcome: 'already_terminal' });
+    expect(expectMatchesOutputSchema('cancel_job', (await rpcResult(res)).result).structuredContent).toMatchObject({
+      outcome: 'already_terminal',
+    });
     const lines = logs
       .trim()
       .split('\n')

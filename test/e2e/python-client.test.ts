@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seed, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { ensurePythonMcp, REPO_ROOT } from '../../scripts/tools/install.ts';
+import { expectMatchesOutputSchema, isJobToolName } from '../helpers/result-schemas.ts';
 
 const SCRIPT = join(REPO_ROOT, 'test', 'e2e', 'python', 'mcp_client.py');
 
@@ -37,7 +38,7 @@ async function runClient(url: string, token: string, mode: Mode, statusId: strin
 function resultOf(r: Report, step: keyof Report['steps']): any {
   const s = r.steps[step];
   if (!s?.ok) throw new Error(`${step} failed in ${r.mode} mode: ${JSON.stringify(s?.error ?? r.connect_error)}`);
-  return s.result;
+  return isJobToolName(step) ? expectMatchesOutputSchema(step, s.result) : s.result;
 }
 
 describe.each([

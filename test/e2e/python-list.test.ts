@@ -13,6 +13,7 @@ import type { ComfycontrolSim } from '../../src/backends/comfycontrol/simulation
 import { SEED_STATES } from '../../src/simulation/simulation.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { ensurePythonMcp, REPO_ROOT } from '../../scripts/tools/install.ts';
+import { expectMatchesOutputSchema } from '../helpers/result-schemas.ts';
 
 const SCRIPT = join(REPO_ROOT, 'test', 'e2e', 'python', 'list_client.py');
 // Small, so every listing but two pages, filtered ones too.
@@ -129,10 +130,14 @@ describe.each([
   function pagesOf(project: Project, status: Listing['status']): Page[] {
     const r = report();
     const listing = r.listings.find((l) => l.project === project && JSON.stringify(l.status) === JSON.stringify(status));
+    const toolError = listing?.error as { type?: string; structuredContent?: unknown } | undefined;
+    if (toolError?.type === 'ToolError')
+      expectMatchesOutputSchema('list_jobs', { isError: true, structuredContent: toolError.structuredContent });
     if (!listing || listing.error)
       throw new Error(
         `listing ${project} ${JSON.stringify(status)} failed in ${mode} mode: ${JSON.stringify(listing?.error ?? r.connect_error)}`,
       );
+    for (const page of listing.pages) expectMatchesOutputSchema('list_jobs', { structuredContent: page });
     return listing.pages;
   }
 

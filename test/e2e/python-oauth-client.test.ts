@@ -10,6 +10,7 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seed, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { ensurePythonMcp, REPO_ROOT } from '../../scripts/tools/install.ts';
+import { expectMatchesOutputSchema, isJobToolName } from '../helpers/result-schemas.ts';
 
 const SCRIPT = join(REPO_ROOT, 'test', 'e2e', 'python', 'oauth_client.py');
 
@@ -45,7 +46,7 @@ describe("the MCP Python SDK's OAuth client provider", () => {
   const result = (step: keyof Report['steps']) => {
     const s = report.steps[step];
     if (!s?.ok) throw new Error(`${step} failed: ${JSON.stringify(s?.error ?? report.connect_error)}`);
-    return s.result;
+    return isJobToolName(step) ? expectMatchesOutputSchema(step, s.result) : s.result;
   };
   const issuer = () => t.sandbox.issuer!.issuer;
 

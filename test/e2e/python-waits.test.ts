@@ -13,6 +13,7 @@ import type { SimRequest } from '../../src/simulation/sim-server.ts';
 import type { Simulation } from '../../src/simulation/simulation.ts';
 import { fastWaits, seed, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { ensurePythonMcp, REPO_ROOT } from '../../scripts/tools/install.ts';
+import { expectMatchesOutputSchema } from '../helpers/result-schemas.ts';
 
 const SCRIPT = join(REPO_ROOT, 'test', 'e2e', 'python', 'wait_client.py');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -26,6 +27,8 @@ interface Report {
   error?: { type: string; message: string; code?: number };
   progress: { progress: number; total: number | null; message: string | null }[];
   elapsed_seconds?: number;
+  /** The tool the client called (added on this side, for the result's schema check). */
+  tool: string;
 }
 
 let python: string;
@@ -50,14 +53,14 @@ describe.each([
     const { stdout } = await promisify(execFile)(python, [SCRIPT, t.mcpUrl, t.token!, mode, name, JSON.stringify(args)], {
       timeout: 60_000,
     });
-    return JSON.parse(stdout) as Report;
+    return { ...(JSON.parse(stdout) as Omit<Report, 'tool'>), tool: name };
   }
 
   /** The call's result, or a failure that quotes what the Python client saw. */
   function resultOf(r: Report): { structuredContent: any; isError: boolean | null } {
     expect(r.protocol_version).toBe(version);
     if (!r.result) throw new Error(`the call failed in ${mode} mode: ${JSON.stringify(r.error ?? r.connect_error)}`);
-    return r.result;
+    return expectMatchesOutputSchema(r.tool, r.result);
   }
 
   /** Resolves once the simulation has received a request matching `match`, or the client has ended. */

@@ -14,6 +14,7 @@ import { createProjectRegistry } from '../../src/jobs/registry.ts';
 import { callTool } from '../../src/mcp/tools/job-tools.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { backendFailureLogger } from '../../src/observability/tool-calls.ts';
+import { expectMatchesOutputSchema } from './result-schemas.ts';
 
 export interface ToolCallSeen {
   result: CallToolResult;
@@ -44,11 +45,9 @@ export async function callThroughService(
     { onBackendError: backendFailureLogger(logger) },
     { waits: createWaitHub(waitConfigOf(waits), createSystemClock()) },
   );
-  const result = await callTool(
-    service,
+  const result = expectMatchesOutputSchema(
     tool,
-    { project_reference: backend.name, job_id: jobId },
-    { signal: new AbortController().signal, requestId },
+    await callTool(service, tool, { project_reference: backend.name, job_id: jobId }, { signal: new AbortController().signal, requestId }),
   );
   const body = result.structuredContent as { error?: ToolCallSeen['error'] };
   const lines =

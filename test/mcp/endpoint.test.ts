@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, seed, type TestGateway } from '../helpers/gateway.ts';
 import { rpcResult } from '../auth/helpers.ts';
+import { expectMatchesOutputSchema } from '../helpers/result-schemas.ts';
 
 type RpcError = { id: unknown; error: { code: number; message: string; data?: Record<string, unknown> } };
 
@@ -79,7 +80,7 @@ describe('one endpoint for both protocol eras, without sessions', () => {
     const args = { project_reference: 'agents', job_id: running };
     const m = await modern(t.mcpUrl, 'tools/call', { name: 'get_job_status', arguments: args });
     expect(m.status).toBe(200);
-    const mr = (await rpcResult(m)).result!;
+    const mr = expectMatchesOutputSchema('get_job_status', (await rpcResult(m)).result!);
     expect(mr).toMatchObject({ resultType: 'complete', structuredContent: { status: 'running', found: true } });
     expect((mr._meta as Record<string, unknown>)['io.modelcontextprotocol/serverInfo']).toMatchObject({ name: 'mcp-job-gateway' });
     const l = await post(
@@ -87,7 +88,7 @@ describe('one endpoint for both protocol eras, without sessions', () => {
       { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'get_job_status', arguments: args } },
       { 'mcp-protocol-version': '2025-11-25' },
     );
-    const lr = (await rpcResult(l)).result!;
+    const lr = expectMatchesOutputSchema('get_job_status', (await rpcResult(l)).result!);
     expect(lr).not.toHaveProperty('resultType');
     const { resultType: _r, _meta: _m, ...bare } = mr;
     expect(lr).toEqual(bare);
@@ -95,7 +96,7 @@ describe('one endpoint for both protocol eras, without sessions', () => {
 
   it('takes the lean path and the SDK path to the same answer (a progress token sends a call through the SDK)', async () => {
     const params = { name: 'get_job_status', arguments: { project_reference: 'agents', job_id: running } };
-    const lean = (await rpcResult(await modern(t.mcpUrl, 'tools/call', params))).result;
+    const lean = expectMatchesOutputSchema('get_job_status', (await rpcResult(await modern(t.mcpUrl, 'tools/call', params))).result);
     const res = await post(
       t.mcpUrl,
       { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { ...params, _meta: { ...envelope, progressToken: 'p1' } } },
@@ -163,7 +164,9 @@ describe('one endpoint for both protocol eras, without sessions', () => {
         },
         { 'mcp-protocol-version': version },
       );
-      expect((await rpcResult(call)).result?.structuredContent).toMatchObject({ status: 'running' });
+      expect(expectMatchesOutputSchema('get_job_status', (await rpcResult(call)).result).structuredContent).toMatchObject({
+        status: 'running',
+      });
     }
     const ack = await post(t.mcpUrl, { jsonrpc: '2.0', method: 'notifications/initialized' }, { 'mcp-protocol-version': '2025-11-25' });
     expect(ack.status).toBe(202);
@@ -190,7 +193,10 @@ describe('one endpoint for both protocol eras, without sessions', () => {
         if (error) {
           expect(error.code).toBe(-32602);
         } else {
-          expect(result).toMatchObject({ isError: true, structuredContent: { error: { code: 'INVALID_ARGUMENT' } } });
+          expect(expectMatchesOutputSchema('get_job_status', result)).toMatchObject({
+            isError: true,
+            structuredContent: { error: { code: 'INVALID_ARGUMENT' } },
+          });
           expect(JSON.stringify(result)).not.toMatch(/"expected"|"path"|issues/);
         }
       }
@@ -293,7 +299,10 @@ describe('one endpoint for both protocol eras, without sessions', () => {
         const answer = (await res.json()) as RpcError & { result?: unknown };
         if (status === 400)
           expect(answer.error).toEqual({ code: -32600, message: 'Invalid Request: the JSON body nests deeper than 64 levels' });
-        else expect(answer.error).toBeUndefined(); // served: a result (an INVALID_ARGUMENT tool error for the extra argument)
+        else {
+          expect(answer.error).toBeUndefined(); // served: a result (an INVALID_ARGUMENT tool error for the extra argument)
+          expectMatchesOutputSchema('get_job_status', answer.result);
+        }
       }
     }
   });
