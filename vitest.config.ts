@@ -23,9 +23,28 @@ const plainSummary: Reporter = {
   },
 };
 
+// Three tiers, one run (npm test runs all): `unit` needs nothing built, downloaded or spawned beyond
+// this process's own servers; `e2e` starts the gateway or other processes through real clients;
+// `external` needs tools that are not npm packages, or the network's registries (Helm, Jaeger,
+// Prometheus, Redis, the Python SDK, the Inspector, npm pack and install).
+const EXTERNAL = [
+  'test/helm/**/*.test.ts',
+  'test/e2e/python-*.test.ts',
+  'test/e2e/shared-state.test.ts',
+  'test/e2e/tracing.test.ts',
+  'test/observability/prometheus.test.ts',
+  'test/readme.test.ts',
+  'test/package.test.ts',
+];
+const E2E = ['test/e2e/**/*.test.ts', 'test/conformance/**/*.test.ts', 'test/main.test.ts', 'test/sandbox/main.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [...E2E, ...EXTERNAL] } },
+      { extends: true, test: { name: 'e2e', include: E2E, exclude: EXTERNAL } },
+      { extends: true, test: { name: 'external', include: EXTERNAL } },
+    ],
     // Every SDK client's job-tool result is checked against the tool's outputSchema.
     setupFiles: ['test/helpers/check-tool-results.setup.ts'],
     testTimeout: 20_000,
