@@ -59,9 +59,9 @@ export function validatedResults(): number {
 }
 
 /** With CHECKED_RESULTS_FILE set, adds this test file's count to that file, one number a line, for a run's total. */
-export function recordValidatedCount(testFile: string): void {
+export function recordValidatedCount(testFile: string, count: number): void {
   const file = process.env.CHECKED_RESULTS_FILE;
-  if (file) appendFileSync(file, `${validated}\t${testFile}\n`);
+  if (file) appendFileSync(file, `${count}\t${testFile}\n`);
 }
 
 // The errors of the branch the result meant (the tool-error shape when isError is set, else the
