@@ -1,7 +1,7 @@
 // The conformance suite calls fixture tools by fixed names. These exercise our transport and
 // error plumbing (a text result; an isError result; progress notifications on the request's own
 // stream, in both eras) and are served only in the conformance run,
-// injected through GatewayDeps.extraTools; the product itself serves just its two job tools.
+// injected through GatewayDeps.extraTools; the product itself serves just its three job tools.
 import type { ExtraTool } from '../../src/mcp/dispatch.ts';
 
 export const conformanceFixtures: readonly ExtraTool[] = [

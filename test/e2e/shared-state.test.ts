@@ -265,7 +265,7 @@ describe('a store outage', () => {
     expect(await callTool(clients.a, 'get_job_status', { project_reference: 'studio-a', job_id: during })).toMatchObject({
       status: 'cancelled',
     });
-    // B may not know of it (the README says so), but it answers.
+    // B may not know of it (docs/operations.md says so), but it answers.
     expect((await callTool(clients.b, 'get_job_status', { project_reference: 'studio-a', job_id: during })).error).toBeUndefined();
     await everyoneAnswers(clients);
     expect([A.alive, B.alive]).toEqual([true, true]);

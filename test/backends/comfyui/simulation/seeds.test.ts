@@ -41,7 +41,7 @@ describe('ComfyUI simulation: seeds', () => {
     expect(other.sim.seeds.succeeded[1]).not.toBe(chosen);
     const again = await start({ api: 'legacy', namespace: 'gpu3' });
     expect(again.sim.seeds.succeeded[1]).toBe(chosen);
-    // The ids the README names: run alone (src/sandbox/main.ts), and as the sandbox config's fourth service (index 3).
+    // The ids docs/agents.md names: run alone (src/sandbox/main.ts), and as the sandbox config's fourth service (index 3).
     expect((await start({ api: 'legacy', namespace: 'comfyui_legacy:standalone' })).sim.seeds.succeeded[1]).toBe('render-8bee5');
     expect((await start({ api: 'legacy', namespace: 'comfyui_legacy:3' })).sim.seeds.succeeded[1]).toBe('render-a4c82');
   });
