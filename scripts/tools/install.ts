@@ -1,12 +1,12 @@
 // Tools the tests and the bench need that are not npm packages, installed on first use and cached, so a fresh
 // machine (a developer's or CI's) needs nothing but Go, Python 3.10+ and apt:
-//   ensureHelm()     → helm, built from source with `go install` into .tools/bin (pinned version)
+//   ensureHelm()     → helm, built from source with `go install` into <tools>/bin (pinned version)
 //   ensurePromtool() → promtool, from Debian's `prometheus` package when it is not on PATH
 //   ensureRedisServer() → redis-server, from Debian's `redis-server` package when it is not on PATH
 //                       (the shared-state tests start their own servers on free ports)
 //   ensureKubeStrict() → kube-strict (test/helm/kube-strict), built with `go build`: decodes
 //                       Kubernetes objects strictly with the real Go types (unknown fields fail)
-//   ensurePythonMcp() → a Python venv (.tools/python-mcp) with the official MCP Python SDK from PyPI
+//   ensurePythonMcp() → a Python venv (<tools>/python-mcp) with the official MCP Python SDK from PyPI
 //   ensureJaeger()   → jaeger (v2: the OpenTelemetry-Collector-based all-in-one), built from its Go module
 // Each call is idempotent and cheap once the tool is there. A tool that cannot be had is an error
 // with a message that says why (the tests never skip a check for a missing tool).
@@ -27,13 +27,22 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { homedir } from 'node:os';
+import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root (this file is scripts/tools/install.ts). */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** Cache of installed tools (git-ignored). */
-export const TOOLS_DIR = join(REPO_ROOT, '.tools');
+/**
+ * Cache of installed tools, outside the checkout so that every clone on the machine (a fresh CI
+ * checkout included) reuses what an earlier run built: MCP_JOB_GATEWAY_TOOLS, else
+ * $XDG_CACHE_HOME/mcp-job-gateway, else ~/.cache/mcp-job-gateway. scripts/use-node.sh uses the same folder.
+ */
+export const TOOLS_DIR = toolsDir(process.env);
+export function toolsDir(env: NodeJS.ProcessEnv): string {
+  if (env.MCP_JOB_GATEWAY_TOOLS) return resolve(env.MCP_JOB_GATEWAY_TOOLS);
+  return join(env.XDG_CACHE_HOME ? resolve(env.XDG_CACHE_HOME) : join(homedir(), '.cache'), 'mcp-job-gateway');
+}
 /** Where `go install` puts binaries (GOBIN). */
 export const TOOLS_BIN = join(TOOLS_DIR, 'bin');
 const LOG_DIR = join(TOOLS_DIR, 'logs');
@@ -239,7 +248,7 @@ export const PYTHON_MCP_VERSION = '2.3.0';
 const PYTHON_MCP_VENV = join(TOOLS_DIR, 'python-mcp');
 
 /**
- * Path of the python of a venv (.tools/python-mcp) holding `mcp==PYTHON_MCP_VERSION`, made with
+ * Path of the python of a venv (<tools>/python-mcp) holding `mcp==PYTHON_MCP_VERSION`, made with
  * `python3 -m venv` and pip when missing or holding another version. Needs python3 (3.10 or newer,
  * the SDK's floor) on PATH and PyPI.
  */
@@ -328,7 +337,7 @@ function capture(cmd: string, args: string[]): Promise<string> {
   });
 }
 
-/** Runs an install step, its output going to .tools/logs/LOG; on failure the error quotes the log's end. */
+/** Runs an install step, its output going to <tools>/logs/LOG; on failure the error quotes the log's end. */
 function run(
   cmd: string,
   args: string[],
@@ -358,7 +367,7 @@ function run(
 }
 
 /**
- * Runs fn holding an exclusive lock (a directory under .tools/locks), so that parallel test workers
+ * Runs fn holding an exclusive lock (a directory under <tools>/locks), so that parallel test workers
  * or processes install a tool once. A lock left by a dead process is taken over.
  */
 async function withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
