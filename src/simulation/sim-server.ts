@@ -38,7 +38,11 @@ export interface SimServer {
   readonly requests: SimRequest[];
   /** Requests received and not yet answered or abandoned by the client (e.g. hung ones). */
   openRequests(): number;
-  setFault(fault: Fault | null): void;
+  /**
+   * Breaks the server on purpose until cleared with null; with `only`, just the requests it picks (the
+   * read of one job, a cancel) are faulted, and the others are answered as usual.
+   */
+  setFault(fault: Fault | null, only?: (req: SimRequest) => boolean): void;
   close(): Promise<void>;
 }
 
@@ -56,7 +60,8 @@ export interface SimServerOptions {
 
 export async function startSimServer(handle: SimHandler, options: SimServerOptions = {}): Promise<SimServer> {
   const requests: SimRequest[] = [];
-  let fault: Fault | null = null;
+  let faultOn: Fault | null = null;
+  let faulted: ((req: SimRequest) => boolean) | undefined;
   let open = 0;
   const maxBody = options.maxBodyBytes ?? 1024 * 1024;
 
@@ -86,6 +91,7 @@ export async function startSimServer(handle: SimHandler, options: SimServerOptio
     requests.push(simReq);
     if (requests.length > 1000) requests.shift();
 
+    const fault = faultOn === null || (faulted !== undefined && !faulted(simReq)) ? null : faultOn;
     if (fault?.kind === 'hang') return; // the socket stays open until the client gives up
     if (fault?.kind === 'delay') {
       const ms = fault.ms;
@@ -121,8 +127,9 @@ export async function startSimServer(handle: SimHandler, options: SimServerOptio
     port,
     requests,
     openRequests: () => open,
-    setFault(f) {
-      fault = f;
+    setFault(f, only) {
+      faultOn = f;
+      faulted = f === null ? undefined : only;
     },
     async close() {
       server.closeAllConnections();

@@ -43,7 +43,13 @@ export async function readHistory(host: Host, id: string, signal: AbortSignal): 
   if (res.status !== 200) throw unexpectedStatus(host.client.name, res);
   const body = parseJson(host.client.name, res);
   if (!isRecord(body)) throw badShape(host, res, '/history/{id} did not answer a JSON object');
-  if (!Object.hasOwn(body, id)) return undefined; // {}: not in history (also pending and running jobs)
+  if (!Object.hasOwn(body, id)) {
+    // ComfyUI answers {} (not in history; also pending and running jobs) or {id: entry}: an entry under
+    // another id is an answer about another job, never taken as "not in history".
+    if (Object.keys(body).length > 0)
+      throw badShape(host, res, '/history/{id} answered with the history of a different job than the one asked for');
+    return undefined;
+  }
   const entry = historyEntrySchema.safeParse(body[id]);
   if (!entry.success) throw badShape(host, res, 'the history entry has an unexpected shape');
   return entry.data;

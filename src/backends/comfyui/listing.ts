@@ -29,15 +29,20 @@ import { historyEntrySchema, jobSchema } from './schemas.ts';
  */
 export const LEGACY_HISTORY_DEPTH = 1000;
 
-/** Each host's place in its own list, by host name; `done` once a host has nothing more. */
 /**
  * Each host's place in its own list, by host name; `done` once a host has nothing more. `queued`: on a
  * legacy host, the last queue item read (queue items carry no time, so a job queued meanwhile is
- * recognised by finding that item again, not by time).
+ * recognised by finding that item again, not by time). `history`: on a legacy host whose listing has
+ * passed the end of its queue, the history entries read, counted from the newest end (jobs queued
+ * meanwhile are newer than every job listed, so the queue is not read again).
  */
 const positionSchema = z.record(
   z.string().max(128),
-  offsetPositionSchema.extend({ done: z.literal(true).optional(), queued: z.string().max(256).optional() }),
+  offsetPositionSchema.extend({
+    done: z.literal(true).optional(),
+    queued: z.string().max(256).optional(),
+    history: z.number().int().min(0).max(LEGACY_HISTORY_DEPTH).optional(),
+  }),
 );
 type HostPosition = z.infer<typeof positionSchema>[string];
 
@@ -59,6 +64,8 @@ interface HostPage {
   from: number;
   /** A legacy host's queue item ids among the entries, by entry index (the rest are history). */
   queueIds?: readonly string[];
+  /** A legacy host: where in its history (from the newest end) the history entries start. */
+  historyFrom?: number;
 }
 
 export async function listComfyui(pool: HostPool, q: ListQuery): Promise<ListPage> {
@@ -111,11 +118,13 @@ export async function listComfyui(pool: HostPool, q: ListQuery): Promise<ListPag
   for (const c of cursors) {
     while (c.taken < c.page.entries.length && c.page.entries[c.taken] === undefined) c.taken++;
     const done = !c.page.hasMore && c.taken === c.page.entries.length;
-    const queued = c.taken > 0 ? c.page.queueIds?.[c.taken - 1] : c.at?.queued;
+    const queueRead = Math.min(c.taken, c.page.queueIds?.length ?? 0);
+    const queued = queueRead > 0 ? c.page.queueIds?.[queueRead - 1] : c.at?.queued;
+    const history = c.page.historyFrom !== undefined && c.taken > queueRead ? c.page.historyFrom + c.taken - queueRead : c.at?.history;
     next[c.host.name] = {
       offset: c.page.from + c.taken,
       ...(c.last ? { last: c.last } : {}),
-      ...(queued !== undefined ? { queued } : {}),
+      ...(history !== undefined ? { history } : queued !== undefined ? { queued } : {}),
       ...(done ? { done: true as const } : {}),
     };
     if (!done) more = true;
@@ -133,7 +142,7 @@ async function readHost(pool: HostPool, host: Host, at: HostPosition | undefined
   const offset = at?.offset ?? 0;
   let page: HostPage | undefined;
   if ((await pool.apiOf(host, q.signal)) === 'jobs') page = await readJobsApi(host, offset, q);
-  page ??= await readLegacy(host, offset, at?.queued, q);
+  page ??= await readLegacy(host, offset, at, q);
   return { ...page, entries: page.entries.map((j) => (j && !listedBefore(j, at?.last) ? j : undefined)) };
 }
 
@@ -168,9 +177,11 @@ async function readJobsApi(host: Host, offset: number, q: ListQuery): Promise<Ho
  * /queue (pending newest first, then running) and then /history newest first, from `offset` on;
  * filtered here. /history is read from its newest end up to LEGACY_HISTORY_DEPTH entries.
  */
-async function readLegacy(host: Host, at: number, queuedBefore: string | undefined, q: ListQuery): Promise<HostPage> {
+async function readLegacy(host: Host, at: number, before: HostPosition | undefined, q: ListQuery): Promise<HostPage> {
   // Filtered here, so a filtered listing reads a larger window to find its jobs in fewer calls.
   const size = q.statuses ? LIST_LIMIT_MAX : q.limit;
+  if (before?.history !== undefined) return readLegacyHistory(host, at, before.history, [], size, q);
+  const queuedBefore = before?.queued;
   const queue = await readQueue(host, q.signal);
   const queued = [...queue.queue_pending].sort((a, b) => b[0] - a[0] || (a[1] < b[1] ? 1 : -1));
   const inQueue: ListedJob[] = [...queued, ...queue.queue_running].map((item) => ({
@@ -182,11 +193,26 @@ async function readLegacy(host: Host, at: number, queuedBefore: string | undefin
   const offset = found >= 0 ? found + 1 : at;
   const entries: Array<ListedJob | undefined> = inQueue.slice(offset, offset + size).map((j) => (keeps(q.statuses, j) ? j : undefined));
   const fromHistory = Math.max(0, offset - inQueue.length);
+  const queueIds = inQueue.slice(offset, offset + size).map((j) => j.job_id);
+  if (offset + entries.length < inQueue.length) return { entries, hasMore: true, from: offset, queueIds };
+  return readLegacyHistory(host, offset, fromHistory, entries, size, q, queueIds);
+}
+
+/** /history newest first from `fromHistory` on, after the queue's `entries`, up to a page of `size`. */
+async function readLegacyHistory(
+  host: Host,
+  offset: number,
+  fromHistory: number,
+  entries: Array<ListedJob | undefined>,
+  size: number,
+  q: ListQuery,
+  queueIds: readonly string[] = [],
+): Promise<HostPage> {
   const wanted = Math.min(LEGACY_HISTORY_DEPTH, fromHistory + size - entries.length);
-  let hasMore = offset + entries.length < inQueue.length;
+  let hasMore: boolean;
   // No history to read now: the queue's end filled the page (history follows on the next), or the depth is reached.
-  if (!hasMore && wanted <= fromHistory) hasMore = fromHistory < LEGACY_HISTORY_DEPTH;
-  else if (!hasMore) {
+  if (wanted <= fromHistory) hasMore = fromHistory < LEGACY_HISTORY_DEPTH;
+  else {
     const res = await host.client.call({
       action: 'list_history',
       method: 'GET',
@@ -206,6 +232,5 @@ async function readLegacy(host: Host, at: number, queuedBefore: string | undefin
     }
     hasMore = ids.length === wanted && wanted < LEGACY_HISTORY_DEPTH;
   }
-  const queueIds = inQueue.slice(offset, offset + size).map((j) => j.job_id);
-  return { entries, hasMore, from: offset, queueIds };
+  return { entries, hasMore, from: offset, queueIds, historyFrom: fromHistory };
 }

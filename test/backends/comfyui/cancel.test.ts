@@ -62,23 +62,6 @@ describe.each(['jobs', 'legacy'] as const)('ComfyUI cancel, %s API', (api) => {
     expect((await backend.cancel(id, ctx())).outcome).toBe('cancel_requested');
     expect((await backend.cancel(id, ctx())).outcome).toBe('cancel_requested');
   });
-
-  it('answers already_terminal for a finished job without sending a cancel', async () => {
-    const { sim: s, backend } = await oneHost(api);
-    for (const [state, id] of [
-      ['succeeded', s.seeds.succeeded[0]!],
-      ['failed', s.seeds.failed[0]!],
-      ['cancelled', s.seeds.cancelled[0]!],
-    ] as const) {
-      expect(await backend.cancel(id, ctx())).toMatchObject({ outcome: 'already_terminal', status_before: state, status_after: state });
-    }
-    expect(s.server.requests.filter((r) => r.method === 'POST')).toEqual([]);
-  });
-
-  it('answers not_found for an unknown job', async () => {
-    const { backend } = await oneHost(api);
-    expect(await backend.cancel(UNKNOWN, ctx())).toMatchObject({ outcome: 'not_found', status_before: 'unknown', status_after: 'unknown' });
-  });
 });
 
 describe('ComfyUI cancel: legacy interrupts', () => {
