@@ -1,4 +1,8 @@
-// The job service over a backend that hands out the very same report object on every read, as an
+// The job service (get_job_status, cancel_job, list_jobs) on its own, against fake backends and a
+// manual clock: what a caller of the tools notices (results, error codes and sentences, waits,
+// confirmed cancels, cursors) and which calls the backend got. No HTTP, no sleeps.
+//
+// First, over a backend that hands out the very same report object on every read, as an
 // adapter does while a job's answer is unchanged (backends/http/answer-memo.ts). Whatever in a result
 // depends on the call (the name the caller used, who calls, whether and how long it waited, which
 // project's backend answered) must be the call's own, never carried over from the call before.
@@ -6,11 +10,13 @@ import { describe, expect, it } from 'vitest';
 import type { JobBackend } from '../../src/jobs/backend.ts';
 import type { Caller } from '../../src/jobs/caller.ts';
 import { createJobService, type JobService, type JobStatusResult } from '../../src/jobs/job-service.ts';
-import type { JobStatusReport } from '../../src/jobs/model.ts';
+import type { CancelReport, JobStatus, JobStatusReport } from '../../src/jobs/model.ts';
 import { createProjectRegistry } from '../../src/jobs/registry.ts';
-import type { Reply } from '../../src/jobs/replies.ts';
+import type { BackendFailure, Reply, ServiceCallContext } from '../../src/jobs/replies.ts';
 import { createWaitHub } from '../../src/jobs/waits.ts';
-import { createSystemClock } from '../../src/jobs/clock.ts';
+import { ManualTimers } from '../helpers/manual-timers.ts';
+import { HANG, ScriptedBackend, report } from '../helpers/scripted-backend.ts';
+import { BackendError } from '../../src/jobs/backend-error.ts';
 
 const JOB = 'job-1';
 
@@ -31,13 +37,15 @@ function sharingBackend(name: string, reports: readonly JobStatusReport[]): JobB
 const running: JobStatusReport = Object.freeze({ found: true, status: 'running', raw_status: 'RUNNING' });
 const done: JobStatusReport = Object.freeze({ found: true, status: 'succeeded', raw_status: 'COMPLETED' });
 
-function serviceOver(...projects: { reference: string; aliases?: string[]; backend: JobBackend }[]): JobService {
+function serviceOver(...projects: { reference: string; aliases?: string[]; backend: JobBackend }[]): JobService & { clock: ManualTimers } {
   const registry = createProjectRegistry(projects.map((p) => ({ aliases: [], pollIntervalMs: 1, ...p })));
-  return createJobService(
+  const clock = new ManualTimers();
+  const service = createJobService(
     registry,
     {},
-    { waits: createWaitHub({ maxSeconds: 60, heartbeatSeconds: 60, maxPerCaller: 10 }, createSystemClock()) },
+    { waits: createWaitHub({ maxSeconds: 60, heartbeatSeconds: 60, maxPerCaller: 10 }, clock) },
   );
+  return Object.assign(service, { clock });
 }
 
 const call = (caller?: Caller) => ({ signal: new AbortController().signal, caller });
@@ -78,11 +86,11 @@ describe('job service over reports shared between calls', () => {
   it('gives waited_seconds and changed only to the call that waited', async () => {
     const backend = sharingBackend('render-farm', [running, done]);
     const service = serviceOver({ reference: 'renders', backend });
-    const waited = valueOf(
-      await service.getJobStatus({ project_reference: 'renders', job_id: JOB, wait_seconds: 30, known_status: 'running' }, call()),
-    );
+    const waiting = service.getJobStatus({ project_reference: 'renders', job_id: JOB, wait_seconds: 30, known_status: 'running' }, call());
+    await service.clock.advance(1); // the second read answers `done`
+    const waited = valueOf(await waiting);
     expect(waited).toMatchObject({ status: 'succeeded', terminal: true, changed: true });
-    expect(waited.waited_seconds).toBeGreaterThanOrEqual(0);
+    expect(waited.waited_seconds).toBe(0);
     // The next read hands out the same report object the wait ended with.
     const plain = valueOf(await service.getJobStatus({ project_reference: 'renders', job_id: JOB }, call()));
     expect(plain).toMatchObject({ status: 'succeeded', terminal: true });
@@ -99,5 +107,276 @@ describe('job service over reports shared between calls', () => {
     const b = valueOf(await service.getJobStatus({ project_reference: 'studio-b', job_id: JOB }, call()));
     expect(a).toMatchObject({ project_reference: 'studio-a', backend: { name: 'gpu-a' } });
     expect(b).toMatchObject({ project_reference: 'studio-b', backend: { name: 'gpu-b' } });
+  });
+});
+
+// --- the job service against a scripted backend ------------------------------------------------------
+// What a caller of the three tools notices, checked on the service's replies and on the calls the
+// backend got. Time is a manual clock: reads every 2 s, heartbeats every 5 s, waits of at most 60 s,
+// at most 2 waits per caller.
+
+const POLL_MS = 2000;
+
+function gateway(options: { withProjects?: boolean } = {}) {
+  const clock = new ManualTimers();
+  const backend = new ScriptedBackend('render-farm');
+  const other = new ScriptedBackend('gpu-b');
+  const registry = createProjectRegistry(
+    options.withProjects === false
+      ? []
+      : [
+          { reference: 'renders', aliases: ['7d3f', 'render-studio'], backend, pollIntervalMs: POLL_MS },
+          { reference: 'studio-b', aliases: [], backend: other, pollIntervalMs: POLL_MS },
+        ],
+  );
+  const backendErrors: BackendFailure[] = [];
+  const internalErrors: unknown[] = [];
+  const service = createJobService(
+    registry,
+    { onBackendError: (f) => backendErrors.push(f), onInternalError: (e) => internalErrors.push(e) },
+    { waits: createWaitHub({ maxSeconds: 60, heartbeatSeconds: 5, maxPerCaller: 2 }, clock) },
+  );
+  return { service, clock, backend, other, backendErrors, internalErrors };
+}
+
+function caller(key: string, mayUse: Caller['mayUse'] = () => true): Caller {
+  return { key, identity: { issuer: 'https://idp.example', subject: key, clientId: undefined }, mayUse };
+}
+
+function context(over: Partial<ServiceCallContext> = {}): ServiceCallContext {
+  return { signal: new AbortController().signal, requestId: 'req-1', ...over };
+}
+
+function ok<T>(reply: Reply<T>): T {
+  if (!reply.ok) throw new Error(`expected a result, got ${JSON.stringify(reply)}`);
+  return reply.value;
+}
+
+function failed(reply: Reply<unknown>): Exclude<Reply<unknown>, { ok: true }> {
+  if (reply.ok) throw new Error(`expected a tool error, got ${JSON.stringify(reply.value)}`);
+  return reply;
+}
+
+const RENDERS = { project_reference: 'renders', backend: { name: 'render-farm', kind: 'fake' } };
+const requested = (before: JobStatus = 'running'): CancelReport => ({
+  outcome: 'cancel_requested',
+  status_before: before,
+  status_after: before,
+  message: 'The job was asked to stop',
+});
+
+describe('job service: project resolution', () => {
+  it('answers by the reference or any alias, always naming the canonical reference, the backend and the job id as given', async () => {
+    const { service, backend } = gateway();
+    backend.onStatus('job-1', 'running');
+    for (const name of ['renders', '7d3f', 'render-studio']) {
+      const value = ok(await service.getJobStatus({ project_reference: name, job_id: 'job-1' }, context()));
+      expect(value).toMatchObject({ ...RENDERS, job_id: 'job-1', status: 'running' });
+    }
+    expect(backend.calls).toEqual(Array(3).fill({ op: 'getStatus', jobId: 'job-1' }));
+  });
+
+  it('answers UNKNOWN_PROJECT for a name that is no project, naming no project, without calling any backend', async () => {
+    const { service, backend, other } = gateway();
+    const long = 'x'.repeat(200);
+    const replies = [
+      await service.getJobStatus({ project_reference: 'Renders', job_id: 'job-1' }, context()),
+      await service.getJobStatus({ project_reference: long, job_id: 'job-1', wait_seconds: 30 }, context()),
+      await service.cancelJob({ project_reference: 'render', job_id: 'job-1', wait_seconds: 30 }, context()),
+      await service.listJobs({ project_reference: 'studio', status: ['running'] }, context()),
+    ];
+    for (const reply of replies) {
+      const { error, ...where } = failed(reply);
+      expect(error.code).toBe('UNKNOWN_PROJECT');
+      expect(where).toEqual({ ok: false }); // no project, backend or job named
+      expect(error.message).not.toMatch(/render-farm|gpu-b|studio-b|7d3f|render-studio/);
+      expect(error).not.toHaveProperty('request_id');
+    }
+    expect(failed(replies[0]!).error.message).toContain('"Renders"');
+    // A name is echoed up to 64 characters.
+    expect(failed(replies[1]!).error.message).toContain(`"${'x'.repeat(64)}…"`);
+    expect(failed(replies[1]!).error.message).not.toContain('x'.repeat(65));
+    expect([...backend.calls, ...other.calls]).toEqual([]);
+  });
+
+  it('answers a caller who may not use a project exactly as if it did not exist, for every tool, without calling the backend', async () => {
+    const { service, backend, clock } = gateway();
+    const nowhere = gateway({ withProjects: false }).service;
+    backend.onStatus('job-1', 'running').onCancel('job-1', requested());
+    const stranger = caller('stranger', () => false);
+    const calls = [
+      (s: JobService) => s.getJobStatus({ project_reference: 'renders', job_id: 'job-1' }, context({ caller: stranger })),
+      (s: JobService) => s.getJobStatus({ project_reference: '7d3f', job_id: 'job-1', wait_seconds: 10 }, context({ caller: stranger })),
+      (s: JobService) => s.cancelJob({ project_reference: 'renders', job_id: 'job-1', reason: 'mine now' }, context({ caller: stranger })),
+      (s: JobService) => s.listJobs({ project_reference: 'renders' }, context({ caller: stranger })),
+      // An id the backend cannot have is not checked for a project the caller may not see.
+      (s: JobService) => s.getJobStatus({ project_reference: 'renders', job_id: '../x' }, context({ caller: stranger })),
+    ];
+    for (const run of calls) {
+      const reply = await run(service);
+      expect(failed(reply).error.code).toBe('UNKNOWN_PROJECT');
+      expect(reply).toEqual(await run(nowhere));
+    }
+    expect(backend.calls).toEqual([]);
+    expect(clock.pending()).toEqual([]);
+  });
+
+  it('asks the caller about the project by its names, so a caller allowed the project may use any alias', async () => {
+    const { service, backend } = gateway();
+    backend.onStatus('job-1', 'queued');
+    const asked: unknown[] = [];
+    const member = caller('member', (p) => {
+      asked.push({ reference: p.reference, aliases: [...p.aliases] });
+      return p.reference === 'renders';
+    });
+    const value = ok(await service.getJobStatus({ project_reference: 'render-studio', job_id: 'job-1' }, context({ caller: member })));
+    expect(value).toMatchObject({ ...RENDERS, status: 'queued' });
+    expect(asked).toEqual([{ reference: 'renders', aliases: ['7d3f', 'render-studio'] }]);
+    const refused = await service.getJobStatus({ project_reference: 'studio-b', job_id: 'job-1' }, context({ caller: member }));
+    expect(failed(refused).error.code).toBe('UNKNOWN_PROJECT');
+  });
+
+  it('refuses a job id the backend cannot have with INVALID_ARGUMENT, before any backend call, wait or cancel', async () => {
+    const { service, backend, clock, backendErrors } = gateway();
+    const bad = ['', '../x', 'job-1/../../admin', 'job-1%2Fx', 'JOB-1', `job-${'1'.repeat(10_000)}`];
+    for (const job_id of bad) {
+      const replies = [
+        await service.getJobStatus({ project_reference: '7d3f', job_id }, context()),
+        await service.getJobStatus({ project_reference: '7d3f', job_id, wait_seconds: 30 }, context()),
+        await service.cancelJob({ project_reference: '7d3f', job_id, reason: 'stop', wait_seconds: 30 }, context()),
+      ];
+      for (const reply of replies) {
+        const { error, ...where } = failed(reply);
+        expect(where).toEqual({ ok: false, ...RENDERS });
+        expect(error).toEqual({
+          code: 'INVALID_ARGUMENT',
+          message: 'job_id is not valid for project "renders": A fake job id is "job-" followed by up to 32 lowercase letters or digits.',
+        });
+      }
+    }
+    expect(backend.calls).toEqual([]);
+    expect(clock.pending()).toEqual([]);
+    expect(backendErrors).toEqual([]);
+    // No wait slot was taken by the refused calls: both of the anonymous caller's slots are free.
+    backend.onStatus('job-1', 'running').onStatus('job-2', 'running');
+    const w1 = service.getJobStatus({ project_reference: 'renders', job_id: 'job-1', wait_seconds: 1 }, context());
+    const w2 = service.getJobStatus({ project_reference: 'renders', job_id: 'job-2', wait_seconds: 1 }, context());
+    await clock.advance(1000);
+    expect(ok(await w1).changed).toBe(false);
+    expect(ok(await w2).changed).toBe(false);
+  });
+});
+
+describe('job service: get_job_status', () => {
+  it('answers a job the backend has no record of as a result with found: false, not as an error', async () => {
+    const { service, backendErrors } = gateway();
+    const value = ok(await service.getJobStatus({ project_reference: 'renders', job_id: 'job-404' }, context()));
+    expect(value).toEqual({ ...RENDERS, job_id: 'job-404', found: false, status: 'unknown', raw_status: null, terminal: false });
+    expect(backendErrors).toEqual([]);
+  });
+
+  it("passes the backend's report through with terminal added, and cuts a long raw_status to 64 characters", async () => {
+    const { service, backend } = gateway();
+    const failedJob = report('failed', {
+      raw_status: 'error',
+      error: { message: 'CUDA out of memory', type: 'OutOfMemoryError', node: '12' },
+      created_at: '2026-11-01T11:00:00.000Z',
+      started_at: '2026-11-01T11:00:05.000Z',
+      completed_at: '2026-11-01T11:01:00.000Z',
+      outputs: [{ node: '9', media: 'images', filename: 'a.png', subfolder: '', type: 'output' }],
+      host: 'gpu-1',
+      name: 'nightly render',
+      details: { number: 4 },
+    });
+    backend.onStatus('job-1', failedJob).onStatus('job-2', report('running', { raw_status: 'w'.repeat(500), queue_position: 0 }));
+    expect(ok(await service.getJobStatus({ project_reference: 'renders', job_id: 'job-1' }, context()))).toEqual({
+      ...RENDERS,
+      job_id: 'job-1',
+      ...failedJob,
+      terminal: true,
+    });
+    const long = ok(await service.getJobStatus({ project_reference: 'renders', job_id: 'job-2' }, context()));
+    expect(long).toMatchObject({ status: 'running', queue_position: 0, terminal: false, raw_status: 'w'.repeat(64) });
+  });
+
+  it('says terminal for succeeded, failed and cancelled only', async () => {
+    const { service, backend } = gateway();
+    const terminal: Record<string, boolean> = {};
+    for (const status of ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'unknown'] as const) {
+      backend.onStatus('job-1', status);
+      terminal[status] = ok(await service.getJobStatus({ project_reference: 'renders', job_id: 'job-1' }, context())).terminal;
+    }
+    expect(terminal).toEqual({ queued: false, running: false, succeeded: true, failed: true, cancelled: true, unknown: false });
+  });
+
+  it.each([
+    [
+      'BACKEND_UNAVAILABLE',
+      503,
+      undefined,
+      "The render-farm backend failed. The job's state is not known; try again later. Request id: req-1.",
+    ],
+    ['BACKEND_AUTH', 401, undefined, 'The render-farm backend failed. Request id: req-1.'],
+    ['BACKEND_REJECTED', 422, undefined, 'The render-farm backend failed. Request id: req-1.'],
+    ['RATE_LIMITED', 429, 7, 'The render-farm backend failed. Request id: req-1.'],
+  ] as const)(
+    "answers a backend failure %s with its code and a fixed sentence; the backend's words go to the log only",
+    async (code, httpStatus, retry, message) => {
+      const { service, backend, backendErrors, internalErrors } = gateway();
+      const detail = 'upstream said: password=hunter2 at /srv/app.py line 12';
+      backend.onStatus(
+        'job-1',
+        new BackendError(code, 'The render-farm backend failed', { httpStatus, detail, ...(retry ? { retryAfterSeconds: retry } : {}) }),
+      );
+      const reply = await service.getJobStatus({ project_reference: '7d3f', job_id: 'job-1' }, context());
+      expect(reply).toEqual({
+        ok: false,
+        ...RENDERS,
+        job_id: 'job-1',
+        error: { code, message, request_id: 'req-1', ...(retry ? { retry_after_seconds: retry } : {}) },
+      });
+      expect(JSON.stringify(reply)).not.toMatch(/hunter2|upstream|app\.py/);
+      expect(backendErrors).toEqual([
+        { tool: 'get_job_status', requestId: 'req-1', ref: { ...RENDERS, job_id: 'job-1' }, code, httpStatus, detail },
+      ]);
+      expect(internalErrors).toEqual([]);
+    },
+  );
+
+  it("answers an id the adapter itself refuses as the caller's INVALID_ARGUMENT, not as a backend failure", async () => {
+    const { service, backend, backendErrors } = gateway();
+    backend.onStatus('job-1', new BackendError('INVALID_ARGUMENT', 'a fake job id never ends in 1'));
+    const reply = await service.getJobStatus({ project_reference: 'renders', job_id: 'job-1' }, context());
+    expect(failed(reply).error).toEqual({ code: 'INVALID_ARGUMENT', message: 'A fake job id never ends in 1.' });
+    expect(backendErrors).toEqual([]);
+  });
+
+  it('answers a fault in the gateway as INTERNAL with a fixed sentence; what was thrown reaches the log only', async () => {
+    const { service, backend, backendErrors, internalErrors } = gateway();
+    const fault = new TypeError("Cannot read properties of undefined (reading 'token=s3cr3t')");
+    backend.onStatus('job-1', fault);
+    const reply = await service.getJobStatus({ project_reference: 'renders', job_id: 'job-1' }, context());
+    expect(failed(reply).error).toEqual({
+      code: 'INTERNAL',
+      message:
+        'The gateway failed while handling this call; the failure was logged. Try again; if it persists, tell the operator. Request id: req-1.',
+      request_id: 'req-1',
+    });
+    expect(JSON.stringify(reply)).not.toContain('s3cr3t');
+    expect(internalErrors).toEqual([fault]);
+    expect(backendErrors).toEqual([]);
+  });
+
+  it("gives the backend the call's signal: when the client goes away the read is aborted and no reply is made", async () => {
+    const { service, backend, backendErrors, internalErrors } = gateway();
+    backend.onStatus('job-1', HANG);
+    const abort = new AbortController();
+    const reading = service.getJobStatus({ project_reference: 'renders', job_id: 'job-1' }, context({ signal: abort.signal }));
+    expect(backend.hanging).toBe(1);
+    abort.abort(new Error('client went away'));
+    await expect(reading).rejects.toThrow('client went away');
+    expect(backend.hanging).toBe(0);
+    expect(backend.signals).toEqual([abort.signal]);
+    expect([...backendErrors, ...internalErrors]).toEqual([]);
   });
 });
