@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JobBackend } from '../../src/jobs/backend.ts';
 import type { Caller } from '../../src/jobs/caller.ts';
-import { createJobService, type JobService, type JobStatusResult } from '../../src/jobs/job-service.ts';
+import { createJobService, type JobService, type JobStatusResult, type StatusArgs } from '../../src/jobs/job-service.ts';
 import type { CancelReport, JobStatus, JobStatusReport } from '../../src/jobs/model.ts';
 import { createProjectRegistry } from '../../src/jobs/registry.ts';
 import type { BackendFailure, Reply, ServiceCallContext } from '../../src/jobs/replies.ts';
@@ -155,6 +155,16 @@ function ok<T>(reply: Reply<T>): T {
 function failed(reply: Reply<unknown>): Exclude<Reply<unknown>, { ok: true }> {
   if (reply.ok) throw new Error(`expected a tool error, got ${JSON.stringify(reply.value)}`);
   return reply;
+}
+
+/** Whether a promise has settled, readable after the clock moved. */
+function watch<T>(p: Promise<T>): { readonly settled: boolean; promise: Promise<T> } {
+  const w = { settled: false, promise: p };
+  p.then(
+    () => (w.settled = true),
+    () => (w.settled = true),
+  );
+  return w;
 }
 
 const RENDERS = { project_reference: 'renders', backend: { name: 'render-farm', kind: 'fake' } };
@@ -378,5 +388,257 @@ describe('job service: get_job_status', () => {
     expect(backend.hanging).toBe(0);
     expect(backend.signals).toEqual([abort.signal]);
     expect([...backendErrors, ...internalErrors]).toEqual([]);
+  });
+});
+
+describe('job service: get_job_status with wait_seconds', () => {
+  const args = (over: Partial<StatusArgs> = {}): StatusArgs => ({
+    project_reference: 'renders',
+    job_id: 'job-1',
+    wait_seconds: 30,
+    ...over,
+  });
+
+  it('answers at once when the job is already terminal, or already differs from known_status', async () => {
+    const { service, backend, clock } = gateway();
+    backend.onStatus('job-1', 'succeeded').onStatus('job-2', 'running');
+    expect(ok(await service.getJobStatus(args(), context()))).toMatchObject({
+      status: 'succeeded',
+      terminal: true,
+      changed: false,
+      waited_seconds: 0,
+    });
+    expect(ok(await service.getJobStatus(args({ known_status: 'running' }), context()))).toMatchObject({
+      status: 'succeeded',
+      changed: true,
+      waited_seconds: 0,
+    });
+    expect(ok(await service.getJobStatus(args({ job_id: 'job-2', known_status: 'queued' }), context()))).toMatchObject({
+      status: 'running',
+      terminal: false,
+      changed: true,
+      waited_seconds: 0,
+    });
+    expect(backend.calls.length).toBe(3);
+    expect(clock.pending()).toEqual([]);
+  });
+
+  it('answers after the read that sees the status change, with changed and waited_seconds, and reads no more', async () => {
+    const { service, backend, clock } = gateway();
+    backend.onStatus('job-1', 'queued');
+    const waiting = watch(service.getJobStatus(args({ known_status: 'queued' }), context()));
+    await clock.advance(5000); // reads at 0, 2 and 4 s
+    expect(waiting.settled).toBe(false);
+    backend.onStatus('job-1', report('running', { started_at: '2026-11-01T12:00:05.000Z' }));
+    await clock.advance(1000); // the read at 6 s sees it
+    expect(ok(await waiting.promise)).toEqual({
+      ...RENDERS,
+      job_id: 'job-1',
+      ...report('running', { started_at: '2026-11-01T12:00:05.000Z' }),
+      terminal: false,
+      changed: true,
+      waited_seconds: 6,
+    });
+    expect(backend.calls).toEqual(Array(4).fill({ op: 'getStatus', jobId: 'job-1' }));
+    await clock.advance(30_000);
+    expect(backend.calls.length).toBe(4);
+    expect(clock.pending()).toEqual([]);
+  });
+
+  it('without known_status, waits for a change from the status the job had when the call came', async () => {
+    const { service, backend, clock } = gateway();
+    backend.onStatus('job-1', 'queued');
+    const waiting = watch(service.getJobStatus(args(), context()));
+    await clock.advance(2000);
+    expect(waiting.settled).toBe(false);
+    backend.onStatus('job-1', 'cancelled');
+    await clock.advance(2000);
+    expect(ok(await waiting.promise)).toMatchObject({ status: 'cancelled', terminal: true, changed: true, waited_seconds: 4 });
+  });
+
+  it('answers at the deadline with the latest status and changed: false, which is not an error', async () => {
+    const { service, backend, clock } = gateway();
+    backend.onStatus('job-1', 'running');
+    const waiting = watch(service.getJobStatus(args({ wait_seconds: 10, known_status: 'running' }), context()));
+    await clock.advance(7000);
+    backend.onStatus('job-1', report('running', { queue_position: 0, raw_status: 'executing' }));
+    await clock.advance(2999); // the read at 8 s is the latest: the deadline at 10 s comes before the read due then
+    expect(waiting.settled).toBe(false);
+    await clock.advance(1);
+    expect(ok(await waiting.promise)).toMatchObject({ status: 'running', raw_status: 'executing', changed: false, waited_seconds: 10 });
+    expect(clock.pending()).toEqual([]);
+  });
+
+  it('shortens a wait longer than the configured maximum to it', async () => {
+    const { service, backend, clock } = gateway();
+    backend.onStatus('job-1', 'running');
+    const waiting = watch(service.getJobStatus(args({ wait_seconds: 600 }), context()));
+    await clock.advance(59_999);
+    expect(waiting.settled).toBe(false);
+    await clock.advance(1);
+    expect(ok(await waiting.promise)).toMatchObject({ changed: false, waited_seconds: 60 });
+    expect(backend.calls.length).toBe(30); // one read per 2 s, the read due at 60 s not made
+  });
+
+  it('answers wait_seconds: 0 with a plain read, without changed or waited_seconds', async () => {
+    const { service, backend, clock } = gateway();
+    backend.onStatus('job-1', 'running');
+    const value = ok(await service.getJobStatus(args({ wait_seconds: 0, known_status: 'running' }), context()));
+    expect(value).not.toHaveProperty('changed');
+    expect(value).not.toHaveProperty('waited_seconds');
+    expect(clock.pending()).toEqual([]);
+  });
+
+  it('sends a heartbeat with the latest status every 5 s while it waits', async () => {
+    const { service, backend, clock } = gateway();
+    backend.onStatus('job-1', report('queued', { queue_position: 3 }));
+    const beats: unknown[] = [];
+    const onHeartbeat: ServiceCallContext['onHeartbeat'] = (b) =>
+      beats.push({ status: b.report?.status, queue: b.report?.queue_position, waited: b.waitedSeconds, total: b.totalSeconds });
+    const waiting = service.getJobStatus(args({ wait_seconds: 12 }), context({ onHeartbeat }));
+    await clock.advance(6000);
+    backend.onStatus('job-1', report('queued', { queue_position: 1 }));
+    await clock.advance(6000);
+    expect(ok(await waiting)).toMatchObject({ changed: false, waited_seconds: 12, queue_position: 1 });
+    expect(beats).toEqual([
+      { status: 'queued', queue: 3, waited: 5, total: 12 },
+      { status: 'queued', queue: 1, waited: 10, total: 12 },
+    ]);
+  });
+
+  it("ends the wait with the backend's error when a read fails, as a plain read would, and frees the caller's slot", async () => {
+    const { service, backend, clock, backendErrors } = gateway();
+    const alice = caller('alice');
+    backend.onStatus('job-1', 'running').onStatus('job-2', 'running');
+    const other = service.getJobStatus(args({ job_id: 'job-2', wait_seconds: 60 }), context({ caller: alice }));
+    const waiting = service.getJobStatus(args(), context({ caller: alice }));
+    await clock.advance(2000);
+    backend.onStatus(
+      'job-1',
+      new BackendError('BACKEND_UNAVAILABLE', 'The render-farm backend did not answer in time', { detail: 'ETIMEDOUT' }),
+    );
+    await clock.advance(2000);
+    expect(failed(await waiting)).toEqual({
+      ok: false,
+      ...RENDERS,
+      job_id: 'job-1',
+      error: {
+        code: 'BACKEND_UNAVAILABLE',
+        message: "The render-farm backend did not answer in time. The job's state is not known; try again later. Request id: req-1.",
+        request_id: 'req-1',
+      },
+    });
+    expect(backendErrors.map((f) => [f.tool, f.code, f.detail])).toEqual([['get_job_status', 'BACKEND_UNAVAILABLE', 'ETIMEDOUT']]);
+    const job1Reads = backend.callsOf('getStatus').filter((c) => c.jobId === 'job-1').length;
+    expect(job1Reads).toBe(3);
+    // Its slot is free again: alice waits on job-1 once more next to her wait on job-2.
+    backend.onStatus('job-1', 'running');
+    const again = service.getJobStatus(args({ wait_seconds: 4 }), context({ caller: alice }));
+    await clock.advance(4000);
+    expect(ok(await again)).toMatchObject({ changed: false, waited_seconds: 4 });
+    await clock.advance(60_000);
+    expect(ok(await other)).toMatchObject({ changed: false, waited_seconds: 60 });
+  });
+
+  it("refuses a wait beyond the caller's limit with RATE_LIMITED before reading, while other callers and plain reads go on", async () => {
+    const { service, backend, clock } = gateway();
+    const alice = caller('alice');
+    backend.onStatus('job-1', 'running').onStatus('job-2', 'running').onStatus('job-3', 'running');
+    const first = service.getJobStatus(args({ job_id: 'job-1', wait_seconds: 10 }), context({ caller: alice }));
+    const second = service.getJobStatus(args({ job_id: 'job-2', wait_seconds: 20 }), context({ caller: alice }));
+    const refused = await service.getJobStatus(args({ project_reference: '7d3f', job_id: 'job-3' }), context({ caller: alice }));
+    expect(refused).toEqual({
+      ok: false,
+      ...RENDERS,
+      job_id: 'job-3',
+      error: {
+        code: 'RATE_LIMITED',
+        message: 'You already have as many waits in progress as this gateway allows; let one end, or call without wait_seconds.',
+      },
+    });
+    expect(backend.callsOf('getStatus').map((c) => c.jobId)).toEqual(['job-1', 'job-2']);
+    // A plain read by alice and a wait by bob are not limited by alice's waits.
+    expect(ok(await service.getJobStatus(args({ job_id: 'job-3', wait_seconds: 0 }), context({ caller: alice }))).status).toBe('running');
+    const bobs = service.getJobStatus(args({ job_id: 'job-3', wait_seconds: 10 }), context({ caller: caller('bob') }));
+    await clock.advance(10_000);
+    expect(ok(await first).changed).toBe(false);
+    expect(ok(await bobs).changed).toBe(false);
+    // One of alice's waits ended: she may wait again.
+    const third = service.getJobStatus(args({ job_id: 'job-3', wait_seconds: 10 }), context({ caller: alice }));
+    await clock.advance(10_000);
+    expect(ok(await second).changed).toBe(false);
+    expect(ok(await third).changed).toBe(false);
+  });
+
+  it('counts the waits of calls without authentication as those of one caller', async () => {
+    const { service, backend, clock } = gateway();
+    backend.onStatus('job-1', 'running');
+    const waits = [service.getJobStatus(args(), context()), service.getJobStatus(args(), context())];
+    expect(failed(await service.getJobStatus(args(), context())).error.code).toBe('RATE_LIMITED');
+    await clock.advance(30_000);
+    for (const w of waits) expect(ok(await w).changed).toBe(false);
+  });
+
+  it("ends the wait when the client goes away: no reply, the backend's read is aborted, nothing more is read, the slot is freed", async () => {
+    const { service, backend, clock, backendErrors } = gateway();
+    const alice = caller('alice');
+    backend.onStatus('job-1', 'running');
+    const abort = new AbortController();
+    const waiting = service.getJobStatus(args(), context({ caller: alice, signal: abort.signal }));
+    await clock.advance(1000);
+    backend.onStatus('job-1', HANG);
+    await clock.advance(2000); // the read at 2 s hangs
+    expect(backend.hanging).toBe(1);
+    abort.abort(new Error('client went away'));
+    await expect(waiting).rejects.toThrow('client went away');
+    expect(backend.hanging).toBe(0);
+    expect(backendErrors).toEqual([]);
+    await clock.advance(60_000);
+    expect(backend.calls.length).toBe(2);
+    expect(clock.pending()).toEqual([]);
+    // Both of alice's slots are free.
+    backend.onStatus('job-1', 'running');
+    const again = [service.getJobStatus(args(), context({ caller: alice })), service.getJobStatus(args(), context({ caller: alice }))];
+    await clock.advance(30_000);
+    for (const w of again) expect(ok(await w).changed).toBe(false);
+  });
+
+  it('reads a job once per interval for every call waiting on it, and gives each call its own answer', async () => {
+    const { service, backend, other, clock } = gateway();
+    backend.onStatus('job-1', 'queued');
+    other.onStatus('job-1', 'queued'); // the same id at another project's backend is another job
+    const alices = service.getJobStatus(args({ known_status: 'queued' }), context({ caller: caller('alice') }));
+    await clock.advance(1000);
+    const bobs = service.getJobStatus(args({ project_reference: '7d3f' }), context({ caller: caller('bob') }));
+    const carols = service.getJobStatus(args({ project_reference: 'studio-b' }), context({ caller: caller('carol') }));
+    await clock.advance(3000);
+    backend.onStatus('job-1', 'running');
+    await clock.advance(2000);
+    const [a, b] = [ok(await alices), ok(await bobs)];
+    expect(a).toMatchObject({ ...RENDERS, status: 'running', changed: true, waited_seconds: 6 });
+    expect(b).toMatchObject({ ...RENDERS, status: 'running', changed: true, waited_seconds: 5 });
+    expect(a).not.toBe(b);
+    expect(backend.calls.length).toBe(4); // at 0, 2, 4 and 6 s, for both calls
+    other.onStatus('job-1', 'succeeded');
+    await clock.advance(2000);
+    expect(ok(await carols)).toMatchObject({
+      project_reference: 'studio-b',
+      backend: { name: 'gpu-b' },
+      status: 'succeeded',
+      changed: true,
+    });
+  });
+
+  it('at shutdown answers every wait at once with the latest status, and refuses waits after it', async () => {
+    const { service, backend, clock } = gateway();
+    backend.onStatus('job-1', 'running');
+    const waiting = service.getJobStatus(args({ wait_seconds: 60 }), context());
+    await clock.advance(3000);
+    service.close();
+    expect(ok(await waiting)).toMatchObject({ status: 'running', changed: false, waited_seconds: 3 });
+    const after = await service.getJobStatus(args(), context());
+    expect(failed(after).error).toMatchObject({ code: 'BACKEND_UNAVAILABLE', request_id: 'req-1' });
+    expect(failed(after).error.message).toMatch(/^The gateway is shutting down; ask again\./);
+    expect(clock.pending()).toEqual([]);
   });
 });
