@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JobBackend } from '../../src/jobs/backend.ts';
 import type { Caller } from '../../src/jobs/caller.ts';
-import { createJobService, type JobService, type JobStatusResult, type StatusArgs } from '../../src/jobs/job-service.ts';
+import { createJobService, type CancelArgs, type JobService, type JobStatusResult, type StatusArgs } from '../../src/jobs/job-service.ts';
 import type { CancelReport, JobStatus, JobStatusReport } from '../../src/jobs/model.ts';
 import { createProjectRegistry } from '../../src/jobs/registry.ts';
 import type { BackendFailure, Reply, ServiceCallContext } from '../../src/jobs/replies.ts';
@@ -639,6 +639,207 @@ describe('job service: get_job_status with wait_seconds', () => {
     const after = await service.getJobStatus(args(), context());
     expect(failed(after).error).toMatchObject({ code: 'BACKEND_UNAVAILABLE', request_id: 'req-1' });
     expect(failed(after).error.message).toMatch(/^The gateway is shutting down; ask again\./);
+    expect(clock.pending()).toEqual([]);
+  });
+});
+
+describe('job service: cancel_job', () => {
+  const args = (over: Partial<CancelArgs> = {}): CancelArgs => ({ project_reference: 'renders', job_id: 'job-1', ...over });
+
+  it("passes the backend's outcome through with terminal of status_after, and cancels only the named job, with the reason", async () => {
+    const { service, backend, other, clock } = gateway();
+    const removed: CancelReport = {
+      outcome: 'cancelled',
+      status_before: 'queued',
+      status_after: 'cancelled',
+      message: 'Removed from the queue.',
+      host: 'gpu-1',
+      name: 'nightly render',
+    };
+    backend.onCancel('job-1', removed);
+    const value = ok(await service.cancelJob(args({ project_reference: 'render-studio', reason: 'wrong prompt' }), context()));
+    expect(value).toEqual({ ...RENDERS, job_id: 'job-1', ...removed, terminal: true });
+    expect(backend.calls).toEqual([{ op: 'cancel', jobId: 'job-1', reason: 'wrong prompt' }]);
+    expect(other.calls).toEqual([]);
+    expect(clock.pending()).toEqual([]);
+  });
+
+  it('answers already_terminal, not_found, not_cancellable and cancel_requested as results, not errors', async () => {
+    const { service, backend, backendErrors } = gateway();
+    const outcomes: CancelReport[] = [
+      { outcome: 'already_terminal', status_before: 'succeeded', status_after: 'succeeded', message: 'It had already finished.' },
+      { outcome: 'not_found', status_before: 'unknown', status_after: 'unknown', message: 'No such job.' },
+      { outcome: 'not_cancellable', status_before: 'queued', status_after: 'queued', message: 'Not in this state; retry later.' },
+      requested(),
+    ];
+    for (const outcome of outcomes) {
+      backend.onCancel('job-1', outcome);
+      const value = ok(await service.cancelJob(args(), context()));
+      expect(value).toEqual({ ...RENDERS, job_id: 'job-1', ...outcome, terminal: outcome.outcome === 'already_terminal' });
+    }
+    expect(backendErrors).toEqual([]);
+    expect(backend.callsOf('getStatus')).toEqual([]);
+  });
+
+  it('with wait_seconds, waits after cancel_requested until the backend confirms the job cancelled', async () => {
+    const { service, backend, clock } = gateway();
+    backend.onCancel('job-1', requested()).onStatus('job-1', 'running');
+    const waiting = watch(service.cancelJob(args({ wait_seconds: 30, reason: 'stop' }), context()));
+    await clock.advance(3000);
+    expect(waiting.settled).toBe(false);
+    backend.onStatus('job-1', 'cancelled');
+    await clock.advance(1000);
+    expect(ok(await waiting.promise)).toEqual({
+      ...RENDERS,
+      job_id: 'job-1',
+      outcome: 'cancelled',
+      status_before: 'running',
+      status_after: 'cancelled',
+      message: 'The job stopped: the backend confirms it is cancelled.',
+      terminal: true,
+      waited_seconds: 4,
+    });
+    expect(backend.calls).toEqual([
+      { op: 'cancel', jobId: 'job-1', reason: 'stop' },
+      { op: 'getStatus', jobId: 'job-1' },
+      { op: 'getStatus', jobId: 'job-1' },
+      { op: 'getStatus', jobId: 'job-1' },
+    ]);
+    expect(clock.pending()).toEqual([]);
+  });
+
+  it('keeps waiting through a change that is not the end (running to unknown), and ends at terminal', async () => {
+    const { service, backend, clock } = gateway();
+    backend.onCancel('job-1', requested()).onStatus('job-1', 'running');
+    const waiting = watch(service.cancelJob(args({ wait_seconds: 30 }), context()));
+    await clock.advance(1000);
+    backend.onStatus('job-1', report('unknown', { raw_status: 'stopping' }));
+    await clock.advance(4000);
+    expect(waiting.settled).toBe(false);
+    backend.onStatus('job-1', 'cancelled');
+    await clock.advance(1000);
+    expect(ok(await waiting.promise)).toMatchObject({ outcome: 'cancelled', status_after: 'cancelled', waited_seconds: 6 });
+  });
+
+  it('answers already_terminal when the job ended otherwise before the stop took effect', async () => {
+    const { service, backend, clock } = gateway();
+    backend.onCancel('job-1', requested()).onStatus('job-1', 'running');
+    const waiting = service.cancelJob(args({ wait_seconds: 30 }), context());
+    await clock.advance(2000);
+    backend.onStatus('job-1', 'failed');
+    await clock.advance(2000);
+    expect(ok(await waiting)).toMatchObject({
+      outcome: 'already_terminal',
+      status_before: 'running',
+      status_after: 'failed',
+      terminal: true,
+      message: 'The job ended as failed before the stop took effect.',
+      waited_seconds: 4,
+    });
+  });
+
+  it('answers still cancel_requested at the deadline, saying the job had not stopped yet', async () => {
+    const { service, backend, clock } = gateway();
+    backend.onCancel('job-1', requested('queued')).onStatus('job-1', 'running');
+    const waiting = watch(service.cancelJob(args({ wait_seconds: 10 }), context()));
+    await clock.advance(9999);
+    expect(waiting.settled).toBe(false);
+    await clock.advance(1);
+    expect(ok(await waiting.promise)).toMatchObject({
+      outcome: 'cancel_requested',
+      status_before: 'queued',
+      status_after: 'running',
+      terminal: false,
+      message: 'The job was asked to stop. It had not stopped when the wait ended; ask get_job_status later.',
+      waited_seconds: 10,
+    });
+  });
+
+  it('does not wait when the cancel needs no confirmation', async () => {
+    const { service, backend, clock } = gateway();
+    backend.onCancel('job-1', { outcome: 'cancelled', status_before: 'queued', status_after: 'cancelled', message: 'Removed.' });
+    const value = ok(await service.cancelJob(args({ wait_seconds: 30 }), context()));
+    expect(value).toMatchObject({ outcome: 'cancelled', terminal: true });
+    expect(value).not.toHaveProperty('waited_seconds');
+    expect(backend.callsOf('getStatus')).toEqual([]);
+    expect(clock.pending()).toEqual([]);
+  });
+
+  it("refuses a cancel with wait_seconds beyond the caller's wait limit before anything is cancelled; without a wait it goes through", async () => {
+    const { service, backend, clock } = gateway();
+    const alice = caller('alice');
+    backend.onStatus('job-1', 'running').onCancel('job-2', requested());
+    const wait = () =>
+      service.getJobStatus({ project_reference: 'renders', job_id: 'job-1', wait_seconds: 30 }, context({ caller: alice }));
+    const waits = [wait(), wait()];
+    const refused = await service.cancelJob(args({ job_id: 'job-2', wait_seconds: 30, reason: 'stop' }), context({ caller: alice }));
+    expect(refused).toEqual({
+      ok: false,
+      ...RENDERS,
+      job_id: 'job-2',
+      error: {
+        code: 'RATE_LIMITED',
+        message: 'You already have as many waits in progress as this gateway allows; let one end, or call without wait_seconds.',
+      },
+    });
+    expect(backend.callsOf('cancel')).toEqual([]);
+    expect(ok(await service.cancelJob(args({ job_id: 'job-2' }), context({ caller: alice }))).outcome).toBe('cancel_requested');
+    expect(backend.callsOf('cancel')).toEqual([{ op: 'cancel', jobId: 'job-2', reason: undefined }]);
+    await clock.advance(30_000);
+    for (const w of waits) expect(ok(await w).changed).toBe(false);
+  });
+
+  it("answers a cancel the backend fails with the job's reference and a fixed sentence; the backend's words go to the log only", async () => {
+    const { service, backend, backendErrors } = gateway();
+    backend.onCancel(
+      'job-1',
+      new BackendError('BACKEND_AUTH', "The render-farm backend refused the gateway's credentials", {
+        httpStatus: 403,
+        detail: 'Bearer [redacted] expired',
+      }),
+    );
+    const reply = await service.cancelJob(args({ project_reference: '7d3f' }), context());
+    expect(reply).toEqual({
+      ok: false,
+      ...RENDERS,
+      job_id: 'job-1',
+      error: {
+        code: 'BACKEND_AUTH',
+        message: "The render-farm backend refused the gateway's credentials. Request id: req-1.",
+        request_id: 'req-1',
+      },
+    });
+    expect(JSON.stringify(reply)).not.toContain('Bearer');
+    expect(backendErrors.map((f) => [f.tool, f.code, f.httpStatus, f.detail])).toEqual([
+      ['cancel_job', 'BACKEND_AUTH', 403, 'Bearer [redacted] expired'],
+    ]);
+  });
+
+  it('answers a failed read while confirming as an error: the stop was asked, its effect is not known', async () => {
+    const { service, backend, clock } = gateway();
+    backend.onCancel('job-1', requested()).onStatus('job-1', 'running');
+    const waiting = service.cancelJob(args({ wait_seconds: 30 }), context());
+    await clock.advance(1000);
+    backend.onStatus('job-1', new BackendError('BACKEND_UNAVAILABLE', 'The render-farm backend answered 502'));
+    await clock.advance(1000);
+    expect(failed(await waiting).error).toMatchObject({
+      code: 'BACKEND_UNAVAILABLE',
+      message: "The render-farm backend answered 502. The job's state is not known; try again later. Request id: req-1.",
+    });
+    expect(backend.callsOf('cancel').length).toBe(1);
+  });
+
+  it('ends the confirmation wait when the client goes away, with no reply and no further reads', async () => {
+    const { service, backend, clock } = gateway();
+    backend.onCancel('job-1', requested()).onStatus('job-1', 'running');
+    const abort = new AbortController();
+    const waiting = service.cancelJob(args({ wait_seconds: 30 }), context({ signal: abort.signal }));
+    await clock.advance(3000);
+    abort.abort(new Error('client went away'));
+    await expect(waiting).rejects.toThrow('client went away');
+    const calls = backend.calls.length;
+    await clock.advance(30_000);
+    expect(backend.calls.length).toBe(calls);
     expect(clock.pending()).toEqual([]);
   });
 });
