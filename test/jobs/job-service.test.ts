@@ -755,6 +755,23 @@ describe('job service: cancel_job', () => {
     });
   });
 
+  it("gives the job's name and details from the latest read after a wait", async () => {
+    const { service, backend, clock } = gateway();
+    backend
+      .onCancel('job-1', { ...requested(), name: 'nightly render', details: { target: 'render' } })
+      .onStatus('job-1', report('running', { name: 'nightly render', details: { target: 'render' } }));
+    const waiting = service.cancelJob(args({ wait_seconds: 30 }), context());
+    await clock.advance(1000);
+    backend.onStatus('job-1', report('cancelled', { name: 'nightly render (stopped)', details: { target: 'render', exit_code: 143 } }));
+    await clock.advance(1000);
+    expect(ok(await waiting)).toMatchObject({
+      outcome: 'cancelled',
+      status_after: 'cancelled',
+      name: 'nightly render (stopped)',
+      details: { target: 'render', exit_code: 143 },
+    });
+  });
+
   it('does not wait when the cancel needs no confirmation', async () => {
     const { service, backend, clock } = gateway();
     backend.onCancel('job-1', { outcome: 'cancelled', status_before: 'queued', status_after: 'cancelled', message: 'Removed.' });
