@@ -17,6 +17,8 @@ import { createWaitHub } from '../../src/jobs/waits.ts';
 import { ManualTimers } from '../helpers/manual-timers.ts';
 import { HANG, ScriptedBackend, report } from '../helpers/scripted-backend.ts';
 import { BackendError } from '../../src/jobs/backend-error.ts';
+import type { ListArgs, ListJobsResult } from '../../src/jobs/list-jobs.ts';
+import { badPosition } from '../../src/jobs/listing.ts';
 
 const JOB = 'job-1';
 
@@ -858,5 +860,213 @@ describe('job service: cancel_job', () => {
     await clock.advance(30_000);
     expect(backend.calls.length).toBe(calls);
     expect(clock.pending()).toEqual([]);
+  });
+});
+
+describe('job service: list_jobs', () => {
+  const job = (id: string, status: JobStatus, extra: Partial<JobStatusReport> = {}) => ({ job_id: id, ...report(status, extra) });
+  const cursorOf = (reply: Reply<ListJobsResult>) => {
+    const next = ok(reply).next_cursor;
+    if (next === null) throw new Error('expected a next_cursor');
+    return next;
+  };
+
+  it("lists the backend's page in its order, each job with job_id and terminal and without found, naming the canonical project", async () => {
+    const { service, backend } = gateway();
+    backend.onList({
+      jobs: [
+        job('job-3', 'running', { raw_status: 'r'.repeat(100), started_at: '2026-11-01T11:59:00.000Z' }),
+        job('job-2', 'failed', { error: { message: 'boom' } }),
+        job('job-1', 'succeeded', { name: 'first', details: { number: 1 } }),
+      ],
+      next: undefined,
+    });
+    expect(ok(await service.listJobs({ project_reference: '7d3f' }, context()))).toEqual({
+      ...RENDERS,
+      jobs: [
+        { job_id: 'job-3', status: 'running', raw_status: 'r'.repeat(64), started_at: '2026-11-01T11:59:00.000Z', terminal: false },
+        { job_id: 'job-2', status: 'failed', raw_status: 'FAILED', error: { message: 'boom' }, terminal: true },
+        { job_id: 'job-1', status: 'succeeded', raw_status: 'SUCCEEDED', name: 'first', details: { number: 1 }, terminal: true },
+      ],
+      next_cursor: null,
+    });
+  });
+
+  it('passes the status filter (each status once; none or an empty list: every job) and the limit (default 20) to the backend', async () => {
+    const { service, backend } = gateway();
+    await service.listJobs({ project_reference: 'renders' }, context());
+    await service.listJobs({ project_reference: 'renders', status: [] }, context());
+    await service.listJobs({ project_reference: 'renders', status: ['running', 'queued', 'running'], limit: 1 }, context());
+    await service.listJobs({ project_reference: 'renders', status: ['failed'], limit: 100 }, context());
+    expect(backend.calls).toEqual([
+      { op: 'list', statuses: undefined, limit: 20, position: undefined },
+      { op: 'list', statuses: undefined, limit: 20, position: undefined },
+      { op: 'list', statuses: ['running', 'queued'], limit: 1, position: undefined },
+      { op: 'list', statuses: ['failed'], limit: 100, position: undefined },
+    ]);
+  });
+
+  it('gives a cursor that brings the backend back to where its page ended, and null on the last page', async () => {
+    const { service, backend } = gateway();
+    const position = { offset: 2, last: { t: 1_700_000_000_000, ids: ['job-2'] }, token: 'abc/def?x=1' };
+    backend.onList(
+      { jobs: [job('job-3', 'running'), job('job-2', 'queued')], next: position },
+      { jobs: [job('job-1', 'queued')], next: undefined },
+    );
+    const first = await service.listJobs({ project_reference: 'renders', status: ['queued', 'running'], limit: 2 }, context());
+    const cursor = cursorOf(first);
+    expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/); // one opaque token, safe to pass around as is
+    const second = await service.listJobs(
+      { project_reference: 'render-studio', status: ['running', 'queued'], limit: 2, cursor },
+      context(),
+    );
+    expect(ok(second).jobs.map((j) => j.job_id)).toEqual(['job-1']);
+    expect(ok(second).next_cursor).toBeNull();
+    expect(backend.callsOf('list').map((c) => c.position)).toEqual([undefined, position]);
+  });
+
+  it('refuses a cursor of another project, of another status filter, or a damaged one with INVALID_ARGUMENT, before asking the backend', async () => {
+    const { service, backend, other, backendErrors } = gateway();
+    backend.onList({ jobs: [job('job-2', 'queued')], next: { offset: 1 } });
+    other.onList({ jobs: [job('job-9', 'queued')], next: { offset: 1 } });
+    const fromRenders = cursorOf(await service.listJobs({ project_reference: 'renders', status: ['queued'] }, context()));
+    const fromStudioB = cursorOf(await service.listJobs({ project_reference: 'studio-b', status: ['queued'] }, context()));
+    const unfiltered = cursorOf(await service.listJobs({ project_reference: 'renders' }, context()));
+    const listedBefore = [backend.calls.length, other.calls.length];
+    const refused: Array<[string, ListArgs]> = [
+      ['a cursor of another project', { project_reference: 'renders', status: ['queued'], cursor: fromStudioB }],
+      ['a cursor used with another project', { project_reference: 'studio-b', status: ['queued'], cursor: fromRenders }],
+      ['another status', { project_reference: 'renders', status: ['running'], cursor: fromRenders }],
+      ['no status where it had one', { project_reference: 'renders', cursor: fromRenders }],
+      ['a status where it had none', { project_reference: 'renders', status: ['queued'], cursor: unfiltered }],
+      ['not a cursor', { project_reference: 'renders', cursor: 'not-a-cursor' }],
+      ['empty', { project_reference: 'renders', cursor: '' }],
+      ['cut short', { project_reference: 'renders', status: ['queued'], cursor: fromRenders.slice(0, -6) }],
+      ['JSON, not a cursor', { project_reference: 'renders', cursor: Buffer.from('[1,2]').toString('base64url') }],
+      [
+        'another version',
+        { project_reference: 'renders', cursor: Buffer.from('{"v":2,"backend":"render-farm","filter":""}').toString('base64url') },
+      ],
+    ];
+    for (const [what, listArgs] of refused) {
+      const { error, ...where } = failed(await service.listJobs(listArgs, context()));
+      expect({ what, error }).toEqual({
+        what,
+        error: {
+          code: 'INVALID_ARGUMENT',
+          message: 'The cursor belongs to another listing (another project or status filter) or is damaged; list again without a cursor.',
+        },
+      });
+      expect(where).toEqual({ ok: false, project_reference: listArgs.project_reference, backend: expect.any(Object) });
+    }
+    expect([backend.calls.length, other.calls.length]).toEqual(listedBefore);
+    expect(backendErrors).toEqual([]);
+  });
+
+  it("answers a position the backend cannot have come from (an edited cursor) with the backend's INVALID_ARGUMENT, not a backend failure", async () => {
+    const { service, backend, backendErrors } = gateway();
+    backend.onList({ jobs: [job('job-2', 'queued')], next: { offset: 1 } }, badPosition());
+    const cursor = cursorOf(await service.listJobs({ project_reference: 'renders' }, context()));
+    const edited = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as { position: unknown };
+    edited.position = { offset: -5, path: '../../admin' };
+    const reply = await service.listJobs(
+      { project_reference: 'renders', cursor: Buffer.from(JSON.stringify(edited)).toString('base64url') },
+      context(),
+    );
+    expect(failed(reply).error).toEqual({
+      code: 'INVALID_ARGUMENT',
+      message: 'The cursor is not one this gateway gave for this listing; list again without a cursor.',
+    });
+    expect(backend.callsOf('list')[1]!.position).toEqual({ offset: -5, path: '../../admin' });
+    expect(backendErrors).toEqual([]);
+  });
+
+  it('names hosts that could not be listed, each with a fixed sentence; their words go to the log only', async () => {
+    const { service, backend, backendErrors } = gateway();
+    backend.onList({
+      jobs: [job('job-1', 'running', { host: 'gpu-1' })],
+      next: undefined,
+      unavailable: [
+        {
+          host: 'gpu-2',
+          error: new BackendError('BACKEND_UNAVAILABLE', 'ComfyUI host gpu-2 did not answer', { detail: 'ECONNREFUSED 10.0.0.7:8188' }),
+        },
+        { host: 'gpu-3', error: new RangeError('internal slip') },
+      ],
+    });
+    const value = ok(await service.listJobs({ project_reference: 'renders' }, context()));
+    expect(value.jobs.map((j) => j.job_id)).toEqual(['job-1']);
+    expect(value.unavailable_hosts).toEqual([
+      {
+        host: 'gpu-2',
+        error: {
+          code: 'BACKEND_UNAVAILABLE',
+          message: 'ComfyUI host gpu-2 did not answer. Try again later. Request id: req-1.',
+          request_id: 'req-1',
+        },
+      },
+      {
+        host: 'gpu-3',
+        error: {
+          code: 'INTERNAL',
+          message:
+            'The gateway failed while handling this call; the failure was logged. Try again; if it persists, tell the operator. Request id: req-1.',
+          request_id: 'req-1',
+        },
+      },
+    ]);
+    expect(JSON.stringify(value)).not.toMatch(/ECONNREFUSED|10\.0\.0\.7|slip/);
+    expect(backendErrors).toEqual([
+      {
+        tool: 'list_jobs',
+        requestId: 'req-1',
+        ref: RENDERS,
+        host: 'gpu-2',
+        code: 'BACKEND_UNAVAILABLE',
+        httpStatus: undefined,
+        detail: 'ECONNREFUSED 10.0.0.7:8188',
+      },
+    ]);
+  });
+
+  it('answers a listing the backend cannot give with its error, naming the project and backend but no job', async () => {
+    const { service, backend, backendErrors } = gateway();
+    backend.onList(
+      new BackendError('RATE_LIMITED', 'The render-farm backend is rate limited', {
+        httpStatus: 429,
+        retryAfterSeconds: 12,
+        detail: 'slow down',
+      }),
+    );
+    expect(await service.listJobs({ project_reference: 'renders', status: ['queued'] }, context())).toEqual({
+      ok: false,
+      ...RENDERS,
+      error: {
+        code: 'RATE_LIMITED',
+        message: 'The render-farm backend is rate limited. Request id: req-1.',
+        retry_after_seconds: 12,
+        request_id: 'req-1',
+      },
+    });
+    backend.onList(new BackendError('BACKEND_UNAVAILABLE', 'The render-farm backend answered 500'));
+    expect(failed(await service.listJobs({ project_reference: 'renders' }, context())).error.message).toBe(
+      'The render-farm backend answered 500. Try again later. Request id: req-1.',
+    );
+    expect(backendErrors.map((f) => [f.tool, f.code, f.ref])).toEqual([
+      ['list_jobs', 'RATE_LIMITED', RENDERS],
+      ['list_jobs', 'BACKEND_UNAVAILABLE', RENDERS],
+    ]);
+  });
+
+  it("gives the backend the call's signal: when the client goes away the listing is aborted and no reply is made", async () => {
+    const { service, backend, backendErrors } = gateway();
+    backend.onList(HANG);
+    const abort = new AbortController();
+    const listing = service.listJobs({ project_reference: 'renders' }, context({ signal: abort.signal }));
+    expect(backend.hanging).toBe(1);
+    abort.abort(new Error('client went away'));
+    await expect(listing).rejects.toThrow('client went away');
+    expect(backend.hanging).toBe(0);
+    expect(backendErrors).toEqual([]);
   });
 });
