@@ -957,7 +957,11 @@ describe('job service: list_jobs', () => {
           message: 'The cursor belongs to another listing (another project or status filter) or is damaged; list again without a cursor.',
         },
       });
-      expect(where).toEqual({ ok: false, project_reference: listArgs.project_reference, backend: expect.any(Object) });
+      expect(where).toEqual({
+        ok: false,
+        project_reference: listArgs.project_reference,
+        backend: { name: listArgs.project_reference === 'renders' ? 'render-farm' : 'gpu-b', kind: 'fake' },
+      });
     }
     expect([backend.calls.length, other.calls.length]).toEqual(listedBefore);
     expect(backendErrors).toEqual([]);
