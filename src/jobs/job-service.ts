@@ -14,7 +14,7 @@ import {
   type Reply,
   type ServiceCallContext,
 } from './replies.ts';
-import { isTerminal, type CancelReport, type JobStatus, type JobStatusReport } from './model.ts';
+import { isTerminal, recordOf, type CancelReport, type JobStatus, type JobStatusReport } from './model.ts';
 import type { WaitHub } from './waits.ts';
 import { createListJobs, type ListArgs, type ListJobsResult } from './list-jobs.ts';
 
@@ -151,7 +151,7 @@ export function createJobService(registry: ProjectRegistry, hooks: JobServiceHoo
         });
         return {
           ok: true,
-          value: { ...found.ref, ...confirmed(report, after.status), terminal: isTerminal(after.status), waited_seconds: waitedSeconds },
+          value: { ...found.ref, ...confirmed(report, after), terminal: isTerminal(after.status), waited_seconds: waitedSeconds },
         };
       } catch (e) {
         return fromError(e, found.ref, 'cancel_job', context);
@@ -168,8 +168,13 @@ function statusResult(ref: JobRef, report: JobStatusReport): JobStatusResult {
   return { ...ref, ...report, raw_status: boundedRaw(report.raw_status), terminal: isTerminal(report.status) };
 }
 
-/** A cancel_requested after its wait: confirmed, overtaken by the job's own end, or still pending at the deadline. */
-function confirmed(report: CancelReport, after: JobStatus): CancelReport {
+/**
+ * A cancel_requested after its wait: confirmed, overtaken by the job's own end, or still pending at the
+ * deadline; with the job's name and details as the wait's last read showed them, like its status.
+ */
+function confirmed(cancel: CancelReport, latest: JobStatusReport): CancelReport {
+  const after = latest.status;
+  const report = { ...cancel, ...recordOf(latest) };
   if (after === 'cancelled')
     return { ...report, outcome: 'cancelled', status_after: after, message: 'The job stopped: the backend confirms it is cancelled.' };
   if (isTerminal(after))
