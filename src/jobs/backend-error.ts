@@ -41,6 +41,18 @@ export class BackendError extends Error {
   }
 }
 
+/**
+ * A refusal of the gateway's own, put in backend terms for the caller (the gateway is shutting down,
+ * so the job's state is not known): the caller sees BACKEND_UNAVAILABLE, while the log of backend
+ * failures leaves it out, as no backend failed.
+ */
+export class GatewayUnavailable extends BackendError {
+  constructor(message: string) {
+    super('BACKEND_UNAVAILABLE', message);
+    this.name = 'GatewayUnavailable';
+  }
+}
+
 export function isBackendError(e: unknown): e is BackendError {
   return e instanceof BackendError;
 }

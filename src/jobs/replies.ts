@@ -2,7 +2,7 @@
 // backend's own words go to the log only, through the hooks); and the project lookup every tool
 // starts with.
 import type { Caller } from './caller.ts';
-import { BACKEND_ERROR_CODES, isBackendError, type BackendError, type BackendErrorCode } from './backend-error.ts';
+import { BACKEND_ERROR_CODES, GatewayUnavailable, isBackendError, type BackendError, type BackendErrorCode } from './backend-error.ts';
 import type { Project, ProjectRegistry } from './registry.ts';
 import type { WaitHeartbeat } from './waits.ts';
 
@@ -109,15 +109,16 @@ export function toolErrorOf(
   const idSentence = requestId !== undefined ? ` Request id: ${requestId}.` : '';
   if (isBackendError(e)) {
     if (e.code === 'INVALID_ARGUMENT') return { code: e.code, message: sentence(e.message) };
-    hooks.onBackendError?.({
-      tool,
-      requestId,
-      ref: where,
-      ...(host !== undefined ? { host } : {}),
-      code: e.code,
-      httpStatus: e.httpStatus,
-      detail: detailOf(e),
-    });
+    if (!(e instanceof GatewayUnavailable))
+      hooks.onBackendError?.({
+        tool,
+        requestId,
+        ref: where,
+        ...(host !== undefined ? { host } : {}),
+        code: e.code,
+        httpStatus: e.httpStatus,
+        detail: detailOf(e),
+      });
     const hint =
       e.code === 'BACKEND_UNAVAILABLE'
         ? tool === 'list_jobs'

@@ -4,7 +4,7 @@
 // replicas each poll for their own waiters. A waiter ends on a change (or at terminal, for a cancel
 // being confirmed), at its deadline, when its call is aborted, or when the gateway shuts down.
 // Every time and timer comes from the injected clock (./clock.ts), so tests step a wait instead of sleeping.
-import { BackendError } from './backend-error.ts';
+import { BackendError, GatewayUnavailable } from './backend-error.ts';
 import type { Clock, TimerHandle } from './clock.ts';
 import { isTerminal, type JobStatus, type JobStatusReport } from './model.ts';
 
@@ -220,6 +220,6 @@ export function createWaitHub(config: WaitConfig, clock: Clock): WaitHub {
   };
 }
 
-function shuttingDown(): BackendError {
-  return new BackendError('BACKEND_UNAVAILABLE', 'The gateway is shutting down; ask again');
+function shuttingDown(): GatewayUnavailable {
+  return new GatewayUnavailable('The gateway is shutting down; ask again');
 }

@@ -631,8 +631,8 @@ describe('job service: get_job_status with wait_seconds', () => {
     });
   });
 
-  it('at shutdown answers every wait at once with the latest status, and refuses waits after it', async () => {
-    const { service, backend, clock } = gateway();
+  it('at shutdown answers every wait at once with the latest status, and refuses waits after it, logging no backend failure', async () => {
+    const { service, backend, clock, backendErrors } = gateway();
     backend.onStatus('job-1', 'running');
     const waiting = service.getJobStatus(args({ wait_seconds: 60 }), context());
     await clock.advance(3000);
@@ -642,6 +642,7 @@ describe('job service: get_job_status with wait_seconds', () => {
     expect(failed(after).error).toMatchObject({ code: 'BACKEND_UNAVAILABLE', request_id: 'req-1' });
     expect(failed(after).error.message).toMatch(/^The gateway is shutting down; ask again\./);
     expect(clock.pending()).toEqual([]);
+    expect(backendErrors).toEqual([]); // the gateway refused; no backend failed
   });
 });
 
