@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ComfyuiSim } from '../src/backends/comfyui/simulation/server.ts';
 import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { ManualTimers } from './helpers/manual-timers.ts';
 import { freePort } from '../scripts/tools/ports.ts';
 
 describe('gateway lifecycle', () => {
@@ -119,5 +120,22 @@ describe('gateway lifecycle', () => {
     const t = await startTestGateway();
     started.push(t);
     expect(await (await fetch(`${t.adminUrl}/metrics`)).text()).toMatch(/^mcp_job_gateway_state_store_up 1$/m);
+  });
+
+  it("times the adapters by the clock it is given (GatewayDeps.clock): a ComfyUI tombstone's date and its expiry", async () => {
+    const timers = new ManualTimers();
+    const t = await startTestGateway({ deps: { clock: timers } });
+    started.push(t);
+    const client = await t.client();
+    const comfy = t.sandbox.simulations.find((s): s is ComfyuiSim => s.kind === 'comfyui')!;
+    const args = { project_reference: 'studio-a', job_id: comfy.submit() };
+    const removedAt = new Date(timers.now()).toISOString();
+    expect((await client.callTool({ name: 'cancel_job', arguments: args })).structuredContent).toMatchObject({ outcome: 'cancelled' });
+    const status = async () => (await client.callTool({ name: 'get_job_status', arguments: args })).structuredContent;
+    expect(await status()).toMatchObject({ status: 'cancelled', found: true, completed_at: removedAt });
+    await timers.advance(7 * 24 * 3600_000); // the tombstone's age limit: it still holds
+    expect(await status()).toMatchObject({ status: 'cancelled', found: true, completed_at: removedAt });
+    await timers.advance(1);
+    expect(await status()).toMatchObject({ status: 'unknown', found: false });
   });
 });
