@@ -41,7 +41,7 @@ export interface GatewayDeps {
    * The gateway's time and timers, the system's when none is given: the waits (polls, deadlines,
    * heartbeats, waited_seconds) and what adapters time (ComfyUI tombstones and their expiry). The
    * budgets (rate-limiter-flexible), the circuit breakers (cockatiel) and token checks (jose) read the
-   * global Date instead: those libraries offer no clock to inject (docs/architecture.md, Time).
+   * global Date instead: those libraries offer no clock to inject (docs/architecture.md, Waits and coalescing).
    */
   clock?: Clock;
   /** Tools served beside the job tools (the conformance profile's fixtures). */
