@@ -37,9 +37,12 @@ export interface GatewayDeps {
   logger?: Logger;
   /** A metrics registry of its own is made when none is given. */
   metrics?: GatewayMetrics;
-  /** Milliseconds since the epoch, for adapters' clocks (ComfyUI tombstones; rate limits use the real clock). */
-  now?: () => number;
-  /** Time and timers for waits (polls, deadlines, heartbeats, waited_seconds); the system's when none is given. */
+  /**
+   * The gateway's time and timers, the system's when none is given: the waits (polls, deadlines,
+   * heartbeats, waited_seconds) and what adapters time (ComfyUI tombstones and their expiry). The
+   * budgets (rate-limiter-flexible), the circuit breakers (cockatiel) and token checks (jose) read the
+   * global Date instead: those libraries offer no clock to inject (docs/architecture.md, Waits and coalescing).
+   */
   clock?: Clock;
   /** Tools served beside the job tools (the conformance profile's fixtures). */
   extraTools?: readonly ExtraTool[];
@@ -81,6 +84,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   // Read now, so a setting the gateway cannot honour stops it at start; the SDK loads in listen().
   const traceSettings = tracingSettings(config.tracing, deps.env ?? process.env);
   let tracing: Tracing | undefined;
+  const clock = deps.clock ?? createSystemClock();
   const registry = createProjectRegistry(
     config.projects.map((p) => ({
       reference: p.reference,
@@ -88,7 +92,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       pollIntervalMs: config.waits.poll_interval_seconds[p.backend.kind] * 1000,
       backend: createBackend(p, {
         defaultTimeoutMs: config.defaults.timeout_ms,
-        ...(deps.now ? { now: deps.now } : {}),
+        clock,
         state,
         observerFor: (b) => metrics.backendObserver(b),
         // A backend call's span is a child of the server span of the MCP request it serves.
@@ -102,7 +106,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       }),
     })),
   );
-  const waits = createWaitHub(waitConfigOf(config.waits), deps.clock ?? createSystemClock());
+  const waits = createWaitHub(waitConfigOf(config.waits), clock);
   const service = createJobService(
     registry,
     {

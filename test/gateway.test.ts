@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ComfyuiSim } from '../src/backends/comfyui/simulation/server.ts';
 import { startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { ManualTimers } from './helpers/manual-timers.ts';
 import { freePort } from '../scripts/tools/ports.ts';
 
 describe('gateway lifecycle', () => {
@@ -18,7 +19,9 @@ describe('gateway lifecycle', () => {
     started.push(t);
     const client = await t.client();
     const runtime = t.sandbox.simulations.find((s) => s.kind === 'project_runtime')!;
-    runtime.server.setFault({ kind: 'delay', ms: 1500 });
+    // The backend answers only when the test says so: the call is in flight for every check below, however slow the machine.
+    let answer!: () => void;
+    runtime.server.setFault({ kind: 'hold', until: new Promise<void>((resolve) => (answer = resolve)) });
     const call = client.callTool({
       name: 'get_job_status',
       arguments: { project_reference: 'site-x', job_id: t.sandbox.seedsByProject.get('site-x')!.succeeded[0]! },
@@ -27,6 +30,7 @@ describe('gateway lifecycle', () => {
     const stopping = t.gateway.close({ graceMs: 10_000 });
     await expect.poll(async () => (await fetch(`${t.adminUrl}/readyz`).catch(() => undefined))?.status ?? 0).toBe(503);
     await expect(fetch(t.mcpUrl, { method: 'POST' })).rejects.toThrow(); // no new connections
+    answer();
     expect((await call).structuredContent).toMatchObject({ status: 'succeeded' });
     await stopping;
   });
@@ -51,23 +55,30 @@ describe('gateway lifecycle', () => {
 
   it('keeps an idle client connection open for keep_alive_timeout_seconds (default 65), then closes it', async () => {
     // One request on a raw connection; resolves with the Keep-Alive header and whether the
-    // connection is still open `idleMs` after the answer.
+    // connection is still open `idleMs` after the answer. It resolves early when the server closes
+    // the connection: a machine slower than the test's guess cannot make a closing look open.
     const idleAfterAnswer = (url: string, idleMs: number) =>
       new Promise<{ keepAlive: string | undefined; openAfterIdle: boolean }>((resolve, reject) => {
         const { hostname, port, pathname } = new URL(url);
         const socket = connect(Number(port), hostname);
         let text = '';
         let closed = false;
-        socket.on('close', () => (closed = true));
+        let answered: (() => void) | undefined;
+        socket.on('close', () => {
+          closed = true;
+          answered?.();
+        });
         socket.on('error', reject);
         socket.on('data', (d) => {
           text += d.toString();
-          if (!text.includes('\r\n\r\n')) return;
+          if (!text.includes('\r\n\r\n') || answered) return;
           const keepAlive = /^keep-alive: (.*)$/im.exec(text)?.[1]?.trim();
-          setTimeout(() => {
+          const timer = setTimeout(() => answered?.(), idleMs);
+          answered = () => {
+            clearTimeout(timer);
             resolve({ keepAlive, openAfterIdle: !closed });
             socket.destroy();
-          }, idleMs);
+          };
         });
         socket.write(`GET ${pathname} HTTP/1.1\r\nHost: ${hostname}:${port}\r\n\r\n`);
       });
@@ -76,7 +87,7 @@ describe('gateway lifecycle', () => {
     expect(await idleAfterAnswer(byDefault.mcpUrl, 1500)).toEqual({ keepAlive: 'timeout=65', openAfterIdle: true });
     const short = await startTestGateway({ configure: (c) => ({ ...c, server: { ...c.server, keep_alive_timeout_seconds: 1 } }) });
     started.push(short);
-    expect(await idleAfterAnswer(short.mcpUrl, 2500)).toEqual({ keepAlive: 'timeout=1', openAfterIdle: false });
+    expect(await idleAfterAnswer(short.mcpUrl, 10_000)).toEqual({ keepAlive: 'timeout=1', openAfterIdle: false });
   });
 
   it('runs two gateways in one process with separate metrics and sessions', async () => {
@@ -119,5 +130,22 @@ describe('gateway lifecycle', () => {
     const t = await startTestGateway();
     started.push(t);
     expect(await (await fetch(`${t.adminUrl}/metrics`)).text()).toMatch(/^mcp_job_gateway_state_store_up 1$/m);
+  });
+
+  it("times the adapters by the clock it is given (GatewayDeps.clock): a ComfyUI tombstone's date and its expiry", async () => {
+    const timers = new ManualTimers();
+    const t = await startTestGateway({ deps: { clock: timers } });
+    started.push(t);
+    const client = await t.client();
+    const comfy = t.sandbox.simulations.find((s): s is ComfyuiSim => s.kind === 'comfyui')!;
+    const args = { project_reference: 'studio-a', job_id: comfy.submit() };
+    const removedAt = new Date(timers.now()).toISOString();
+    expect((await client.callTool({ name: 'cancel_job', arguments: args })).structuredContent).toMatchObject({ outcome: 'cancelled' });
+    const status = async () => (await client.callTool({ name: 'get_job_status', arguments: args })).structuredContent;
+    expect(await status()).toMatchObject({ status: 'cancelled', found: true, completed_at: removedAt });
+    await timers.advance(7 * 24 * 3600_000); // the tombstone's age limit: it still holds
+    expect(await status()).toMatchObject({ status: 'cancelled', found: true, completed_at: removedAt });
+    await timers.advance(1);
+    expect(await status()).toMatchObject({ status: 'unknown', found: false });
   });
 });

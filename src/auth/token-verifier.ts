@@ -72,6 +72,11 @@ interface IssuerKeys {
 }
 
 export interface TokenVerifierOptions {
+  /**
+   * Milliseconds since the epoch: token times (exp, nbf, iat), how long a checked token is trusted, and
+   * the last good key set's age. The global Date by default, the clock jose's JWKS cache and refetch
+   * cooldown read too (it takes none): the gateway leaves it so, its tests move Date.
+   */
   now?: () => number;
   /** Verified tokens remembered (default 10 000; 0 checks every signature). */
   cacheSize?: number;
@@ -90,9 +95,9 @@ interface Verified {
 }
 
 export function createTokenVerifier(config: OAuthConfig, audience: readonly string[], options: TokenVerifierOptions = {}): TokenVerifier {
-  const issuers = new Map<string, IssuerKeys>(config.issuers.map((i) => [i.issuer, { issuer: i.issuer, ...keysFor(i, config) }]));
+  const now = options.now ?? (() => Date.now());
+  const issuers = new Map<string, IssuerKeys>(config.issuers.map((i) => [i.issuer, { issuer: i.issuer, ...keysFor(i, config, now) }]));
   const algorithms = [...config.algorithms];
-  const now = options.now ?? Date.now;
   // Checking an ES256/RS256 signature is the costliest step of a call, and an agent sends the same
   // token many times: remember verified ones, keyed by a hash (the shared cache never holds a token).
   const cache = new Map<string, Verified>();
@@ -172,7 +177,7 @@ export function createTokenVerifier(config: OAuthConfig, audience: readonly stri
   }
 }
 
-function keysFor(issuer: OAuthConfig['issuers'][number], config: OAuthConfig): Omit<IssuerKeys, 'issuer'> {
+function keysFor(issuer: OAuthConfig['issuers'][number], config: OAuthConfig, now: () => number): Omit<IssuerKeys, 'issuer'> {
   if (issuer.jwks_file !== undefined) {
     const jwks = JSON.parse(readFileSync(issuer.jwks_file, 'utf8')) as JSONWebKeySet;
     return { getKey: createLocalJWKSet(jwks), warmUp: async () => {}, available: () => true };
@@ -189,9 +194,9 @@ function keysFor(issuer: OAuthConfig['issuers'][number], config: OAuthConfig): O
   const getKey: JWTVerifyGetKey = async (header, token) => {
     try {
       const key = await remote(header, token);
-      if (!lastGood || Date.now() - lastGood.at > 60_000) {
+      if (!lastGood || now() - lastGood.at > 60_000) {
         const current = remote.jwks();
-        if (current) lastGood = { at: Date.now(), local: createLocalJWKSet(current) };
+        if (current) lastGood = { at: now(), local: createLocalJWKSet(current) };
       }
       return key;
     } catch (e) {
@@ -206,7 +211,7 @@ function keysFor(issuer: OAuthConfig['issuers'][number], config: OAuthConfig): O
       try {
         await remote.reload();
         const current = remote.jwks();
-        if (current) lastGood = { at: Date.now(), local: createLocalJWKSet(current) };
+        if (current) lastGood = { at: now(), local: createLocalJWKSet(current) };
       } catch {
         // Not fatal: readiness reports it, and every verification tries again.
       }

@@ -4,6 +4,7 @@
 // whatever else must know it (e.g. a test's table keyed by BackendKind).
 import * as z from 'zod';
 import type { JobBackend } from '../jobs/backend.ts';
+import type { Clock } from '../jobs/clock.ts';
 import type { StateStore } from '../state/store.ts';
 import type { Simulation } from '../simulation/simulation.ts';
 import type { AdapterOptions } from './http/adapter-options.ts';
@@ -87,7 +88,8 @@ export const jobDetailsSchema = z
 
 export interface BackendFactoryOptions {
   defaultTimeoutMs: number;
-  now?: () => number;
+  /** The gateway's clock; adapters read its time (the system's when none is given). */
+  clock?: Pick<Clock, 'now'>;
   /** The gateway's state store: what adapters learn is kept there (shared with every replica on Redis). */
   state: StateStore;
   /** An observer of a backend's HTTP calls, given its kind and configured name (metrics). */
@@ -103,11 +105,12 @@ export function createBackend(
 ): JobBackend<BackendKind> {
   const b = project.backend;
   const name = b.name ?? project.reference;
+  const clock = options.clock;
   return entryFor(b).create(b, {
     name,
     projectReference: project.reference,
     timeoutMs: b.timeout_ms ?? options.defaultTimeoutMs,
-    ...(options.now ? { now: options.now } : {}),
+    ...(clock ? { now: () => clock.now() } : {}),
     state: options.state,
     observe: options.observerFor?.({ kind: b.kind, name }),
     trace: options.tracerFor?.({ kind: b.kind, name }),

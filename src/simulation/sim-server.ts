@@ -29,6 +29,7 @@ export type Fault =
   | { kind: 'hang' } // accept the request, never answer
   | { kind: 'garbage' } // 200 with a body that is not JSON
   | { kind: 'delay'; ms: number } // answer normally, but late
+  | { kind: 'hold'; until: Promise<unknown> } // answer normally once `until` settles (a test decides when)
   | { kind: 'status'; status: number; body?: string }; // a fixed answer
 
 export interface SimServer {
@@ -97,6 +98,7 @@ export async function startSimServer(handle: SimHandler, options: SimServerOptio
       const ms = fault.ms;
       await new Promise((r) => setTimeout(r, ms));
     }
+    if (fault?.kind === 'hold') await fault.until.catch(() => {});
     let out: SimResponse;
     if (fault?.kind === 'garbage') out = { status: 200, text: '<html>upstream proxy error', headers: { 'content-type': 'text/html' } };
     else if (fault?.kind === 'status') out = { status: fault.status, text: fault.body ?? '' };

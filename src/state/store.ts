@@ -2,6 +2,11 @@
 // `memory` (the default) is this process alone; `redis` is a Redis or Valkey that every replica
 // shares. Both offer the same two things: rate limiters (rate-limiter-flexible, the same code on
 // either) and maps with per-entry expiry. A store that fails never fails a call: see redis-store.ts.
+//
+// Time: a map takes its clock as an option (`now`, the gateway's clock). A limiter does not:
+// rate-limiter-flexible reads the global Date.now() in its memory store (and Redis's own clock, PX
+// expiry, on Redis) with no hook for another clock, and a limiter of our own is not worth the risk.
+// Tests of budgets move the global Date instead of sleeping (vi.useFakeTimers({ toFake: ['Date'] })).
 import type { Logger } from 'pino';
 import type { RateLimiterRes } from 'rate-limiter-flexible';
 import type { SharedMap, SharedMapOptions } from './shared-map.ts';

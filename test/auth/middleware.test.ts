@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { MCP_METHODS, type MethodPolicy } from '../../src/mcp/methods.ts';
 import { JOB_TOOLS } from '../../src/mcp/tools/job-tools.ts';
@@ -126,8 +126,14 @@ describe('authentication at the MCP endpoint', () => {
     }
   });
 
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('refetches the JWKS once for an unknown key id (after the cooldown), then refuses', async () => {
-    await new Promise((r) => setTimeout(r, 1100)); // let the 1 s refetch cooldown pass
+    // jose times the refetch cooldown with the global Date (it takes no clock): move Date past the 1 s
+    // cooldown and hold it there, so the second refusal below falls within the cooldown however slow the machine.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 1100 });
     const fetches = () => t.sandbox.issuer!.server.requests.filter((r) => r.path === '/jwks.json').length;
     const before = fetches();
     const forged = await new SignJWT({ scope: 'jobs:read', projects: ['*'] })

@@ -1,6 +1,6 @@
 // The verifier against a live issuer: key rotation without a restart, and an issuer whose JWKS
 // endpoint goes down (cached keys keep working; without any keys the answer is 503, not 401).
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { oauthSchema, type OAuthConfig } from '../../src/config/schema.ts';
 import { AuthFailure, createTokenVerifier } from '../../src/auth/token-verifier.ts';
 import { startSandboxIssuer, type SandboxIssuer } from '../../src/sandbox/issuer.ts';
@@ -19,9 +19,18 @@ const refusal = (p: Promise<unknown>) =>
     () => undefined,
     (e: unknown) => e as AuthFailure,
   );
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// jose times the JWKS refetch cooldown and the key cache's age with the global Date and takes no
+// clock, so each test holds Date still and moves it past those intervals instead of sleeping.
+const pass = (ms: number) => vi.setSystemTime(Date.now() + ms);
 
 describe('token verifier', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('reads the principal: subject, client, scopes and projects', async () => {
     issuer = await startSandboxIssuer();
     const v = createTokenVerifier(configFor(issuer), [AUD]);
@@ -84,13 +93,13 @@ describe('token verifier', () => {
     await v.verify(old);
     await issuer.rotate({ keepOld: true });
     const fresh = await issuer.mint({ audience: AUD, scopes: ['jobs:read'] });
-    await sleep(1100); // the refetch cooldown
+    pass(1100); // the refetch cooldown
     await expect(v.verify(fresh)).resolves.toMatchObject({ subject: 'sandbox-user' });
     await expect(v.verify(old)).resolves.toMatchObject({ subject: 'sandbox-user' });
     // Once the issuer stops publishing the old key, tokens signed with it are refused.
     await issuer.rotate({ keepOld: false });
     const newest = await issuer.mint({ audience: AUD, scopes: ['jobs:read'] });
-    await sleep(1100);
+    pass(1100);
     await v.verify(newest);
     expect((await refusal(v.verify(old)))?.reason).toBe('unknown_key');
   });
@@ -101,7 +110,7 @@ describe('token verifier', () => {
     const token = await issuer.mint({ audience: AUD, scopes: ['jobs:read'] });
     await v.verify(token);
     issuer.server.setFault({ kind: 'status', status: 503 });
-    await sleep(1100); // the cache is stale now, so the verifier tries the endpoint and fails
+    pass(1100); // the cache is stale now, so the verifier tries the endpoint and fails
     const fetchesBefore = jwksFetches(issuer);
     await expect(v.verify(token)).resolves.toMatchObject({ subject: 'sandbox-user' });
     expect(jwksFetches(issuer)).toBeGreaterThan(fetchesBefore);
@@ -115,7 +124,7 @@ describe('token verifier', () => {
     await v.verify(token);
     // The issuer withdraws the key: the remembered token still passes without a signature check...
     await issuer.rotate({ keepOld: false });
-    await sleep(1100); // the refetch cooldown
+    pass(1100); // the refetch cooldown
     await v.verify(await issuer.mint({ audience: AUD, scopes: ['jobs:read'] })); // makes the verifier fetch the new key set
     await expect(v.verify(token)).resolves.toMatchObject({ subject: 'sandbox-user' });
     // ...but only for a bounded time, after which its signature is checked again and refused.
@@ -126,7 +135,7 @@ describe('token verifier', () => {
     now = Date.now();
     await v.verify(short);
     await issuer.rotate({ keepOld: false });
-    await sleep(1100);
+    pass(1100);
     await v.verify(await issuer.mint({ audience: AUD, scopes: ['jobs:read'] }));
     now += 30_000;
     await expect(v.verify(short)).resolves.toMatchObject({ subject: 'sandbox-user' });
@@ -151,7 +160,7 @@ describe('token verifier', () => {
     await expect(v.verify(token, connection)).resolves.toMatchObject({ subject: 'agent-a' });
     // With the key withdrawn (and the token gone from the shared cache), it passes on its connection only...
     await issuer.rotate({ keepOld: false });
-    await sleep(1100);
+    pass(1100);
     await v.verify(await issuer.mint({ audience: AUD, scopes: ['jobs:read'] }));
     await expect(v.verify(token, connection)).resolves.toMatchObject({ subject: 'agent-a' });
     expect((await refusal(v.verify(token, {})))?.reason).toBe('unknown_key');

@@ -22,6 +22,7 @@ export interface TestGateway {
   adminUrl: string;
   gateway: Gateway;
   sandbox: Sandbox;
+  /** The simulations' clock. The gateway's own is `deps.clock` (GatewayDeps), the system's unless given. */
   clock: ManualClock;
   /** A token with both scopes and every project (undefined with authOff). */
   token: string | undefined;
@@ -53,7 +54,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   let config: Config = { ...sandbox.config, server, admin: { ...sandbox.config.admin, port: 0 }, sandbox: undefined };
   if (options.authOff) config = { ...config, auth: { mode: 'none' } };
   if (options.configure) config = options.configure(config);
-  const gateway = createGateway(config, { logger: pino({ level: 'silent' }), now: () => clock.now(), ...options.deps });
+  const gateway = createGateway(config, { logger: pino({ level: 'silent' }), ...options.deps });
   const { mcpUrl, port, adminUrl } = await gateway.listen();
   const clients: { close(): Promise<void> }[] = [];
   const mint = async (o: Partial<MintOptions> = {}) => {

@@ -16,7 +16,15 @@ describe('per-caller rate limit', () => {
   });
   afterAll(async () => t?.close());
 
+  // The budget is counted by rate-limiter-flexible, which reads the global Date and has no clock to
+  // inject: the test holds Date still while it spends the budget (however slow the machine, the
+  // calls fall in one window) and moves it past the window instead of sleeping.
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('refuses a caller beyond its budget with RATE_LIMITED, serves another caller, and refills', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
     const job = { project_reference: 'agents', job_id: t.sandbox.seedsByProject.get('agents')!.succeeded[0]! };
     const greedy = await t.client({ token: await t.mint({ subject: 'greedy' }) });
     const polite = await t.client({ token: await t.mint({ subject: 'polite' }) });
@@ -33,7 +41,7 @@ describe('per-caller rate limit', () => {
     expect(((await polite.callTool({ name: 'get_job_status', arguments: job })).structuredContent as { status: string }).status).toBe(
       'succeeded',
     );
-    await new Promise((resolve) => setTimeout(resolve, 1_050)); // the steady window (1 per 1 s) passes
+    vi.setSystemTime(Date.now() + 1_050); // the steady window (1 per 1 s) passes
     expect(((await greedy.callTool({ name: 'get_job_status', arguments: job })).structuredContent as { status: string }).status).toBe(
       'succeeded',
     );

@@ -13,6 +13,8 @@
 // whole budget is usable: `requests` at once, then one more each time the oldest leaves the window.
 // A 429 sets the turn counter past COOLDOWN for the wait ComfyControl asked for: each request reads
 // the counter first, so every replica waits it out without calling; then the budget starts afresh.
+// The waits it names (retry_after_seconds) are the limiter's msBeforeNext: rate-limiter-flexible's
+// time, the global Date (src/state/store.ts), which tests move together with the simulation's clock.
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import { BackendError } from '../../jobs/backend-error.ts';
 import type { StateStore } from '../../state/store.ts';

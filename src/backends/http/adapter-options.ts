@@ -9,7 +9,10 @@ export interface AdapterOptions {
   projectReference: string;
   /** Deadline for one backend call, in milliseconds. */
   timeoutMs: number;
-  /** Milliseconds since the epoch; injected so tests can move time (ComfyUI tombstones). */
+  /**
+   * Milliseconds since the epoch: the gateway's clock (GatewayDeps.clock), which tests move (ComfyUI
+   * tombstones and their expiry, the job → host memory). Date.now when none is given.
+   */
   now?: () => number;
   /** Where what the adapter learns is kept: the gateway's store (tests pass a memory store). */
   state: StateStore;

@@ -4,9 +4,9 @@
 // one retry of idempotent reads on connection failures. It never sees a caller's token, and it
 // never puts what a backend says into an error message: that goes, redacted, into `detail` for the log.
 import { Pool, errors as undiciErrors } from 'undici';
-import { setTimeout as pause } from 'node:timers/promises';
 import { circuitBreaker, ConsecutiveBreaker, BrokenCircuitError, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
 import { BackendError } from '../../jobs/backend-error.ts';
+import { createSystemClock, type Clock } from '../../jobs/clock.ts';
 import { exchange } from './exchange.ts';
 import { createRedactor, excerpt, secretsFromHeaders, type Redact } from './redact.ts';
 
@@ -41,6 +41,12 @@ export interface HttpClientOptions {
   breakerOpenMs?: number;
   /** Retry a read once after a refused or reset connection or a 502/503/504 (default true). */
   retryReads?: boolean;
+  /**
+   * The timer of the pause before that retry (default the system's), so a test can hold a call in it.
+   * The deadline of an exchange is Node's own timer on real I/O, and the circuit breaker's open time is
+   * cockatiel's reading of the global Date (it takes no clock): tests move Date for it.
+   */
+  clock?: Clock;
   observe?: BackendCallObserver | undefined;
   trace?: BackendTracer | undefined;
 }
@@ -98,6 +104,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   // A base URL has one origin, so a Pool (not an Agent that looks the pool up on every call).
   const pool = new Pool(base.origin, { connections: 64, keepAliveTimeout: 10_000, connect: { timeout: Math.min(timeoutMs, 5_000) } });
 
+  const clock = options.clock ?? createSystemClock();
+
+  // cockatiel times `halfOpenAfter` with Date.now() and offers no hook for another clock.
   const breaker: CircuitBreakerPolicy = circuitBreaker(
     handleWhen((e) => e instanceof UnavailableAnswer || isTransport(e)),
     {
@@ -171,7 +180,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           retries
             ? attempt().catch(async (e: unknown) => {
                 if (!retryable(e)) throw e;
-                await pause(RETRY_PAUSE_MS, undefined, { signal: req.signal });
+                await pause(clock, RETRY_PAUSE_MS, req.signal);
                 return attempt();
               })
             : attempt(),
@@ -234,6 +243,25 @@ function toBackendError(
   return new BackendError('BACKEND_UNAVAILABLE', `Backend "${name}" could not be reached${shownCode}.`, {
     cause: e,
     detail: excerpt(said, at.redact),
+  });
+}
+
+/** Resolves `ms` from now on `clock`, or rejects with the signal's reason as soon as it aborts. */
+function pause(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clock.clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = clock.setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 }
 

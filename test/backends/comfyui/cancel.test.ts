@@ -100,4 +100,17 @@ describe('ComfyUI cancel: tombstones', () => {
     expect((await one.getStatus(id, ctx())).status).toBe('cancelled');
     expect(await two.getStatus(id, ctx())).toMatchObject({ found: false, status: 'unknown' });
   });
+
+  it("dates a tombstone by the adapter's clock and lets it expire after 7 days, driven by that clock", async () => {
+    const { sim: s, backend, clock } = await oneHost('legacy');
+    const id = s.seeds.queued[0]!;
+    const removedAt = clock.now();
+    expect((await backend.cancel(id, ctx())).outcome).toBe('cancelled');
+    expect(await backend.getStatus(id, ctx())).toMatchObject({ status: 'cancelled', completed_at: new Date(removedAt).toISOString() });
+    clock.advance(7 * 24 * 3600_000); // the tombstone's age limit, to the millisecond: it still holds
+    expect(await backend.getStatus(id, ctx())).toMatchObject({ found: true, status: 'cancelled', raw_status: REMOVED_BY_GATEWAY });
+    clock.advance(1);
+    expect(await backend.getStatus(id, ctx())).toMatchObject({ found: false, status: 'unknown' });
+    expect((await backend.cancel(id, ctx())).outcome).toBe('not_found');
+  });
 });

@@ -255,7 +255,8 @@ describe('ComfyUI list_jobs: hosts that cannot answer', () => {
     sims.gpu2!.server.setFault({ kind: 'hang' });
     const ac = new AbortController();
     const p = backend.list(listQuery({ signal: ac.signal }));
-    setTimeout(() => ac.abort(new Error('client went away')), 50);
+    await expect.poll(() => sims.gpu2!.server.openRequests()).toBe(1); // the listing hangs at gpu2
+    ac.abort(new Error('client went away'));
     await expect(p).rejects.toThrow('client went away');
   });
 

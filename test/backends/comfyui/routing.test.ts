@@ -78,7 +78,8 @@ describe('ComfyUI adapter: several hosts', () => {
     const backend = adapter(clock, [{ name: 'gpu1', url: a.server.url }], 'jobs', 10_000);
     const ac = new AbortController();
     const p = backend.getStatus(UNKNOWN, { signal: ac.signal });
-    setTimeout(() => ac.abort(new Error('client went away')), 50);
+    await expect.poll(() => a.server.openRequests()).toBe(1); // the read hangs at the host
+    ac.abort(new Error('client went away'));
     await expect(p).rejects.toThrow('client went away');
   });
 });

@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createHttpClient, parseJson, unexpectedStatus, type HttpClient } from '../../../src/backends/http/http-client.ts';
 import { isBackendError, type BackendError } from '../../../src/jobs/backend-error.ts';
 import { startSimServer, type SimResponse, type SimServer } from '../../../src/simulation/sim-server.ts';
 import { freePort as closedPort } from '../../../scripts/tools/ports.ts';
+import { ManualTimers } from '../../helpers/manual-timers.ts';
 
 const KEY = 'sk-live-0123456789';
 const open: { close(): Promise<void> }[] = [];
@@ -117,7 +118,8 @@ describe('HTTP client: bounded answers, deadlines and callers that leave', () =>
     const c = client(s.url);
     const caller = new AbortController();
     const call = c.call({ action: 'get_job', method: 'GET', path: ['jobs', 'j1'], signal: caller.signal });
-    setTimeout(() => caller.abort(new Error('client went away')), 50);
+    await expect.poll(() => s.requests.length).toBe(1); // the call is out, waiting on the backend
+    caller.abort(new Error('client went away'));
     await expect(call).rejects.toThrow('client went away');
     // A signal already aborted never reaches the backend.
     const before = s.requests.length;
@@ -163,13 +165,51 @@ describe('HTTP client: one retry of a read', () => {
   });
 
   it('stops in the pause before the retry when the caller leaves', async () => {
+    // The pause runs on a manual clock: the call stays in it until the test moves time, however slow the machine.
+    const timers = new ManualTimers();
     const s = await flaky(503);
+    const c = createHttpClient({ name: 'jobs-eu', baseUrl: s.url, timeoutMs: 2_000, clock: timers });
+    open.push(c);
     const caller = new AbortController();
-    const call = client(s.url).call({ action: 'get_job', method: 'GET', path: ['jobs', 'j1'], signal: caller.signal });
+    const call = c.call({ action: 'get_job', method: 'GET', path: ['jobs', 'j1'], signal: caller.signal });
     await expect.poll(() => s.requests.length).toBe(1);
+    await expect.poll(() => timers.pending()).toEqual([100]); // the 503 is in: the call pauses before its retry
     caller.abort(new Error('client went away'));
     await expect(call).rejects.toThrow('client went away');
-    await new Promise((r) => setTimeout(r, 200));
+    expect(timers.pending()).toEqual([]); // the pause ended with the abort
+    await timers.advance(200);
     expect(s.requests).toHaveLength(1); // the retry was never sent
+  });
+});
+
+describe('HTTP client: circuit breaker', () => {
+  // cockatiel times the open circuit with the global Date and takes no clock: the test holds Date
+  // still and moves it across the 10 s, rather than sleeping through them.
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.parse('2026-11-01T12:00:00Z') });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('opens after five consecutive unavailable answers, fails fast for 10 s without calling, then lets a call probe', async () => {
+    let status = 500;
+    const s = await startSimServer(() => ({ status, text: '{}' }));
+    open.push(s);
+    const c = client(s.url);
+    for (let i = 0; i < 5; i++) expect((await get(c)).status).toBe(500); // a 500 is handed back (and not retried)
+    expect(s.requests).toHaveLength(5);
+    const fast = await failureOf(() => get(c));
+    expect(fast).toMatchObject({ code: 'BACKEND_UNAVAILABLE', retryAfterSeconds: 10, detail: 'circuit open after consecutive failures' });
+    expect(fast.message).toBe('Backend "jobs-eu" is failing repeatedly, so the gateway has paused calls to it for about 10 s.');
+    expect(s.requests).toHaveLength(5); // refused without calling
+    status = 200;
+    vi.setSystemTime(Date.now() + 9_999);
+    expect((await failureOf(() => get(c))).retryAfterSeconds).toBe(10);
+    expect(s.requests).toHaveLength(5);
+    vi.setSystemTime(Date.now() + 1);
+    expect((await get(c)).status).toBe(200); // the probe call goes through, and its success closes the circuit
+    expect((await get(c)).status).toBe(200);
+    expect(s.requests).toHaveLength(7);
   });
 });
