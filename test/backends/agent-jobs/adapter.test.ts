@@ -209,7 +209,8 @@ describe('agent-jobs adapter: ids and failures', () => {
     sim.server.setFault({ kind: 'hang' });
     const ac = new AbortController();
     const p = backend({}, 10_000).getStatus('job123', { signal: ac.signal });
-    setTimeout(() => ac.abort(new Error('caller went away')), 50);
+    await expect.poll(() => sim.server.openRequests()).toBe(1); // the read hangs at the service
+    ac.abort(new Error('caller went away'));
     await expect(p).rejects.toThrow(/caller went away/);
   });
 });
