@@ -45,7 +45,18 @@ export default defineConfig({
       // Unit files share one module graph per worker (isolate: false): loading both SDK clients and
       // the server for every file cost a third of the tier's time. The code has no module-level state
       // to leak between files (dependencies are passed in), and a test that changes a global restores it.
-      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [...E2E, ...EXTERNAL], isolate: false } },
+      // Its tools folder is a path no tool can be installed under or found in, so a unit test that
+      // reaches for Helm, Jaeger, the Python SDK or Node's installer fails at once.
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: [...E2E, ...EXTERNAL],
+          isolate: false,
+          env: { MCP_JOB_GATEWAY_TOOLS: '/dev/null/the-unit-tier-installs-no-tools' },
+        },
+      },
       { extends: true, test: { name: 'e2e', include: E2E, exclude: EXTERNAL } },
       { extends: true, test: { name: 'external', include: EXTERNAL } },
     ],
