@@ -4,7 +4,7 @@
 // replicas each poll for their own waiters. A waiter ends on a change (or at terminal, for a cancel
 // being confirmed), at its deadline, when its call is aborted, or when the gateway shuts down.
 // Every time and timer comes from the injected clock (./clock.ts), so tests step a wait instead of sleeping.
-import { BackendError, GatewayUnavailable } from './backend-error.ts';
+import { GatewayUnavailable } from './backend-error.ts';
 import type { Clock, TimerHandle } from './clock.ts';
 import { isTerminal, type JobStatus, type JobStatusReport } from './model.ts';
 
