@@ -16,6 +16,8 @@ export interface RedisServer {
   readonly running: boolean;
   /** Stops the server (SIGTERM, then SIGKILL after 5 s); its data is gone (no persistence). */
   stop(): Promise<void>;
+  /** Kills the server at once (SIGKILL, as `kill -9`): no shutdown, its data is gone. */
+  kill(): Promise<void>;
   /** Starts it again on the same port, empty. */
   start(): Promise<void>;
   /** Stops it and removes its temp dir. */
@@ -97,11 +99,11 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     c.stderr.resume();
   }
 
-  async function stop(): Promise<void> {
+  async function stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
     const c = child;
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
-    c.kill('SIGTERM');
+    c.kill(signal);
     const timer = setTimeout(() => c.kill('SIGKILL'), 5_000);
     await exited;
     clearTimeout(timer);
@@ -115,7 +117,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     get running() {
       return child !== undefined;
     },
-    stop,
+    stop: () => stop(),
+    kill: () => stop('SIGKILL'),
     start,
     async close() {
       await stop();

@@ -1,13 +1,20 @@
 // A shared map on Redis: one hash (key → JSON {v, at}) and one sorted set (key → time written), so
 // the size bound and the age limit hold there too. One script writes an entry and trims the oldest
-// beyond the bound and those past the age limit, atomically; a read is a single HGET.
+// beyond the bound and those past the age limit, atomically; a read is a single HGET. A write that
+// re-asserts what a replica already knew (a write-back) is conditional: it never replaces an entry the
+// store holds with the same or a later time.
 import type { Redis } from 'ioredis';
 import type { TimedEntry } from './bounded-map.ts';
 import type { RemoteMap } from './shared-map.ts';
 
 // KEYS: the hash, the sorted set. ARGV: key, entry JSON, time written (ms), max entries, max age in ms
-// (0: none), now (ms).
+// (0: none), now (ms), 1 when the write must not replace an entry of the same or a later time (else 0).
+// Returns how many entries it trimmed, or -1 when it kept the store's newer entry.
 const SET_ENTRY = `
+if ARGV[7] == '1' and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
+  local held = redis.call('ZSCORE', KEYS[2], ARGV[1])
+  if held and tonumber(held) >= tonumber(ARGV[3]) then return -1 end
+end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 local maxAge = tonumber(ARGV[5])
@@ -56,10 +63,20 @@ export function createRedisMap(client: Redis, options: RedisMapOptions): RemoteM
       const raw = await options.deadline(client.hget(options.key, key));
       return raw === null ? undefined : parseEntry(raw);
     },
-    async set(key, entry) {
+    async set(key, entry, ifNewer = false) {
       const json = JSON.stringify({ v: entry.value, at: entry.at });
       await options.deadline(
-        (client as WithMapSet)[COMMAND](options.key, order, key, json, entry.at, options.maxEntries, maxAge, options.now()),
+        (client as WithMapSet)[COMMAND](
+          options.key,
+          order,
+          key,
+          json,
+          entry.at,
+          options.maxEntries,
+          maxAge,
+          options.now(),
+          ifNewer ? 1 : 0,
+        ),
       );
     },
   };

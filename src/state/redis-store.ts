@@ -4,7 +4,12 @@
 //   deadlines is dropped and reconnected, so a server that accepts and never answers costs at most
 //   one deadline per call until then, and nothing after;
 // - reconnection forever, at most every 2 s; sharing resumes on the first answer.
+// What keeps a store that comes back empty from losing what the replicas knew: each time the store
+// answers again, and each time its epoch key (written once by whichever replica finds it missing)
+// is found missing or changed, every shared map re-asserts what this replica holds (shared-map.ts),
+// after a random pause of up to REASSERT_JITTER_MS so that the replicas spread their writes.
 // The URL's password is never logged: lines name the store by its URL with the password masked.
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createStoreHealth } from './health.ts';
 import { createRedisLimiter } from './redis-limiter.ts';
@@ -16,10 +21,19 @@ export interface RedisStoreConfig {
   url: string;
   keyPrefix: string;
   operationTimeoutMs: number;
+  /** Tests only: EPOCH_CHECK_INTERVAL_MS and REASSERT_JITTER_MS shortened. */
+  epochCheckIntervalMs?: number | undefined;
+  reassertJitterMs?: number | undefined;
 }
 
 /** While the store is down with the connection open (e.g. after an error answer), how often it is tried again. */
 const PROBE_INTERVAL_MS = 1_000;
+/** While the store is up, how often its epoch key is read (a store emptied under a live connection). */
+export const EPOCH_CHECK_INTERVAL_MS = 5_000;
+/** Longest random pause before a replica re-asserts its entries. */
+export const REASSERT_JITTER_MS = 1_000;
+/** Pause between two batches of a re-assertion. */
+const REASSERT_PAUSE_MS = 10;
 
 export function createRedisStore(config: RedisStoreConfig, deps: StateStoreDeps): StateStore {
   const timeoutMs = config.operationTimeoutMs;
@@ -27,6 +41,12 @@ export function createRedisStore(config: RedisStoreConfig, deps: StateStoreDeps)
   let lastError = 'no answer yet';
   let closing = false;
   let probe: NodeJS.Timeout | undefined;
+  let epochTimer: NodeJS.Timeout | undefined;
+  const lossTimers = new Set<NodeJS.Timeout>();
+  const lossListeners: (() => void)[] = [];
+  /** The store's epoch as this replica last read it (undefined: not read since start-up). */
+  let epoch: string | undefined;
+  const epochKey = `${config.keyPrefix}epoch`;
 
   let reported: boolean | undefined;
   const report = (up: boolean) => {
@@ -38,9 +58,19 @@ export function createRedisStore(config: RedisStoreConfig, deps: StateStoreDeps)
     fields: { store: 'redis', url: maskedUrl(config.url) },
     onChange(up) {
       report(up);
-      if (up) stopProbe();
-      else startProbe();
+      if (up) {
+        stopProbe();
+        startEpochChecks();
+      } else {
+        startProbe();
+        stopEpochChecks();
+      }
     },
+  });
+  // Back after an outage (or connected at start-up): whatever it held may be gone.
+  health.onUp(() => {
+    void checkEpoch(false);
+    lost();
   });
   report(false); // until the first answer
 
@@ -74,6 +104,51 @@ export function createRedisStore(config: RedisStoreConfig, deps: StateStoreDeps)
       return Promise.reject(new Error(said === 'Command timed out' ? `no answer within ${timeoutMs} ms` : redact(said)));
     };
     return Promise.race([operation.catch(failed), late]).finally(() => clearTimeout(timer));
+  }
+
+  /** Tells every map, after a random pause, that the store may have lost entries. */
+  function lost(): void {
+    if (closing || lossListeners.length === 0) return;
+    const timer = setTimeout(
+      () => {
+        lossTimers.delete(timer);
+        if (!closing) for (const l of lossListeners) l();
+      },
+      Math.random() * (config.reassertJitterMs ?? REASSERT_JITTER_MS),
+    );
+    timer.unref();
+    lossTimers.add(timer);
+  }
+
+  /**
+   * Reads the epoch key (writing one when it is missing); a changed one means the store lost its data,
+   * which is logged and, with `signal`, re-asserted (on an "up" the maps are told anyway).
+   */
+  async function checkEpoch(signal: boolean): Promise<void> {
+    try {
+      await deadline(client.set(epochKey, randomUUID(), 'NX'));
+      const now = await deadline(client.get(epochKey));
+      if (now === null) return;
+      if (epoch !== undefined && now !== epoch) {
+        deps.logger.warn(
+          { event: 'state_store_emptied', store: 'redis', url: maskedUrl(config.url) },
+          'state store lost what it held (its epoch key is new): every replica writes back what it knows',
+        );
+        if (signal) lost();
+      }
+      epoch = now;
+    } catch (e) {
+      health.markDown(redact(e instanceof Error ? e.message : String(e)));
+    }
+  }
+  function startEpochChecks(): void {
+    if (epochTimer || closing) return;
+    epochTimer = setInterval(() => void checkEpoch(true), config.epochCheckIntervalMs ?? EPOCH_CHECK_INTERVAL_MS);
+    epochTimer.unref();
+  }
+  function stopEpochChecks(): void {
+    clearInterval(epochTimer);
+    epochTimer = undefined;
   }
 
   function startProbe(): void {
@@ -117,7 +192,12 @@ export function createRedisStore(config: RedisStoreConfig, deps: StateStoreDeps)
         now: options.now,
         deadline,
       });
-      return createSharedMap(options, { map: remote, health });
+      return createSharedMap(options, {
+        map: remote,
+        health,
+        onLoss: (listener) => lossListeners.push(listener),
+        pause: () => new Promise((resolve) => setTimeout(resolve, REASSERT_PAUSE_MS)),
+      });
     },
     settled(ms) {
       firstOutcome ??= new Promise<void>((resolve) => {
@@ -140,6 +220,8 @@ export function createRedisStore(config: RedisStoreConfig, deps: StateStoreDeps)
     async close() {
       closing = true;
       stopProbe();
+      stopEpochChecks();
+      for (const t of lossTimers) clearTimeout(t);
       try {
         await deadline(client.quit());
       } catch {

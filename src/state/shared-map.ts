@@ -1,8 +1,16 @@
 // A map shared by the replicas, with a size bound and per-entry expiry. Every write lands in this
 // process's memory and, when the store answers, in the store; a read asks the store and falls back on
 // this process's memory when the store fails, misses its deadline or is down. So a store outage costs
-// only what other replicas learned meanwhile, never an answer this replica knows. Writes the store
-// could not take are written back (with their original times) when it answers again.
+// only what other replicas learned meanwhile, never an answer this replica knows.
+//
+// A store can also come back *without* what it held (restarted without persistence, failed over to a
+// replica that missed the last writes, evicted, flushed). So this replica re-asserts what it holds:
+// - a read that finds the store missing an entry this replica holds (and that has not expired) writes
+//   it back;
+// - when the store may have lost entries (it answers again after an outage; the store's epoch key says
+//   it was emptied), every live entry here is written back, with its original time, in batches, after
+//   a random pause so that replicas do not all write at once.
+// A write-back never replaces an entry the store holds with the same or a later time.
 import { BoundedMap, type TimedEntry } from './bounded-map.ts';
 
 export interface SharedMapOptions<V> {
@@ -25,13 +33,24 @@ export interface SharedMap<V> {
 /** The store's copy of a map. Both operations reject on a failure or a missed deadline. */
 export interface RemoteMap {
   get(key: string): Promise<TimedEntry<unknown> | undefined>;
-  set(key: string, entry: TimedEntry<unknown>): Promise<void>;
+  /** `ifNewer`: leave an entry the store holds with the same or a later time as it is (a write-back). */
+  set(key: string, entry: TimedEntry<unknown>, ifNewer?: boolean): Promise<void>;
 }
 
 export interface RemoteLink {
   map: RemoteMap;
   health: { readonly up: boolean; markDown(reason: string): void; onUp(listener: () => void): void };
+  /**
+   * `listener` runs each time the store may have lost entries (it is back after an outage, or was
+   * emptied), after the store's own random pause. Without it, the map re-asserts on health.onUp.
+   */
+  onLoss?: ((listener: () => void) => void) | undefined;
+  /** Between two batches of a re-assertion (default: none). */
+  pause?: (() => Promise<void>) | undefined;
 }
+
+/** Entries written back at once (one pipeline) while re-asserting a whole map. */
+export const REASSERT_BATCH = 100;
 
 export function createSharedMap<V>(options: SharedMapOptions<V>, remote?: RemoteLink): SharedMap<V> {
   const local = new BoundedMap<V>(options.maxEntries, options.maxAgeMs, options.now);
@@ -42,25 +61,49 @@ export function createSharedMap<V>(options: SharedMapOptions<V>, remote?: Remote
     };
   }
   const { map, health } = remote;
-  const unsynced = new BoundedMap<V>(options.maxEntries, options.maxAgeMs, options.now);
-  let writingBack = false;
+  const pause = remote.pause ?? (async () => {});
 
-  async function writeBack(): Promise<void> {
-    if (writingBack) return;
-    writingBack = true;
+  // One re-assertion at a time; a loss signalled meanwhile runs it once more at the end.
+  let reasserting = false;
+  let again = false;
+  async function reassertAll(): Promise<void> {
+    if (reasserting) {
+      again = true;
+      return;
+    }
+    reasserting = true;
     try {
-      for (const [key, entry] of [...unsynced]) {
-        if (!health.up) return;
-        await map.set(key, entry);
-        unsynced.delete(key);
-      }
+      do {
+        again = false;
+        const entries = [...local];
+        for (let i = 0; i < entries.length; i += REASSERT_BATCH) {
+          if (!health.up) return; // the next "up" starts over
+          if (i > 0) await pause();
+          await Promise.all(entries.slice(i, i + REASSERT_BATCH).map(([key, entry]) => map.set(key, entry, true)));
+        }
+      } while (again);
     } catch (e) {
       health.markDown(reasonOf(e));
     } finally {
-      writingBack = false;
+      reasserting = false;
     }
   }
-  health.onUp(() => void writeBack());
+  if (remote.onLoss) remote.onLoss(() => void reassertAll());
+  else health.onUp(() => void reassertAll());
+
+  // A read that found the store without an entry held here writes it back (once at a time per key).
+  const writingBack = new Set<string>();
+  function writeBack(key: string, entry: TimedEntry<V>): void {
+    if (writingBack.has(key)) return;
+    writingBack.add(key);
+    map.set(key, entry, true).then(
+      () => writingBack.delete(key),
+      (e: unknown) => {
+        writingBack.delete(key);
+        health.markDown(reasonOf(e));
+      },
+    );
+  }
 
   return {
     async get(key) {
@@ -73,26 +116,27 @@ export function createSharedMap<V>(options: SharedMapOptions<V>, remote?: Remote
         health.markDown(reasonOf(e));
         return mine;
       }
-      const value = shared === undefined || options.now() - shared.at > options.maxAgeMs ? undefined : options.parse(shared.value);
-      // Absent from the store but known here (learned during an outage, or evicted there): still true.
+      // Absent from the store but known here (learned during an outage, or lost there): still true,
+      // and the store is told again.
+      if (shared === undefined) {
+        if (mine !== undefined) writeBack(key, mine);
+        return mine;
+      }
+      const value = options.now() - shared.at > options.maxAgeMs ? undefined : options.parse(shared.value);
       if (value === undefined) return mine;
       // Kept here too, so this replica still knows it during a later outage.
-      if (mine === undefined || mine.at !== shared!.at || mine.value !== value) local.set(key, value, shared!.at);
-      return { value, at: shared!.at };
+      if (mine === undefined || mine.at !== shared.at || mine.value !== value) local.set(key, value, shared.at);
+      return { value, at: shared.at };
     },
     async set(key, value) {
       const at = options.now();
       local.set(key, value, at);
-      if (health.up) {
-        try {
-          await map.set(key, { value, at });
-          unsynced.delete(key); // an older unsynced write must not overwrite this one later
-          return;
-        } catch (e) {
-          health.markDown(reasonOf(e));
-        }
+      if (!health.up) return; // written back when the store answers again
+      try {
+        await map.set(key, { value, at });
+      } catch (e) {
+        health.markDown(reasonOf(e));
       }
-      unsynced.set(key, value, at);
     },
   };
 }

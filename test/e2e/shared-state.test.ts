@@ -2,8 +2,10 @@
 // (`state.store: redis`, a password, the URL from ${env:…}) and one set of sandbox simulations. What a
 // caller notices: a ComfyUI job cancelled through one replica is cancelled through the other, one
 // caller's budget is one budget, ComfyControl is never pushed past its limit and a 429 pauses every
-// replica, and a store outage costs only the sharing, never an answer.
+// replica, and a store outage costs only the sharing, never an answer. A store that comes back empty
+// (killed and restarted without persistence, or flushed) gets back what the replicas knew.
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startComfycontrolSim, type ComfycontrolSim } from '../../src/backends/comfycontrol/simulation/server.ts';
 import type { ComfyuiSim } from '../../src/backends/comfyui/simulation/server.ts';
@@ -285,5 +287,58 @@ describe('a store outage', () => {
     });
     await everyoneAnswers(clients);
     expect(`${A.output()}${B.output()}`).not.toContain('replica-secret');
+  }, 90_000);
+});
+
+describe('a store that comes back empty', () => {
+  /**
+   * A job cancelled while queued through A (B never reads it), then `empty()` loses the store's data:
+   * once A has written back what it knows, B answers cancelled, A still does, and a cancel through B is
+   * already_terminal.
+   */
+  async function tombstoneSurvives(subject: string, empty: () => Promise<void>): Promise<void> {
+    const clients = await callerOn(subject);
+    for (const replica of [A, B]) await expect.poll(() => replica.metric(STORE_UP), { timeout: 30_000, interval: 500 }).toBe(1);
+    const id = queuedComfyJob(1);
+    expect(await callTool(clients.a, 'cancel_job', { project_reference: 'studio-a', job_id: id })).toMatchObject({
+      outcome: 'cancelled',
+    });
+
+    await empty();
+
+    // B asks once a second (its caller budget refills at 1/s): unknown until A has written it back.
+    await expect
+      .poll(async () => (await callTool(clients.b, 'get_job_status', { project_reference: 'studio-a', job_id: id })).status, {
+        timeout: 30_000,
+        interval: 1_000,
+      })
+      .toBe('cancelled');
+    expect(await callTool(clients.a, 'get_job_status', { project_reference: 'studio-a', job_id: id })).toMatchObject({
+      status: 'cancelled',
+      found: true,
+    });
+    const again = await callTool(clients.b, 'cancel_job', { project_reference: 'studio-a', job_id: id });
+    expect(again.error).toBeUndefined();
+    expect(again).toMatchObject({ outcome: 'already_terminal', status_after: 'cancelled' });
+    expect([A.alive, B.alive]).toEqual([true, true]);
+  }
+
+  it('Redis killed (kill -9) and restarted empty: every replica answers cancelled again', async () => {
+    await tombstoneSurvives('agent-kill-9', async () => {
+      await redis.kill();
+      await redis.start();
+    });
+  }, 90_000);
+
+  it('Redis flushed (FLUSHDB) under live connections: every replica answers cancelled again', async () => {
+    await tombstoneSurvives('agent-flushdb', async () => {
+      const admin = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+      try {
+        await admin.connect();
+        expect(await admin.flushdb()).toBe('OK');
+      } finally {
+        admin.disconnect();
+      }
+    });
   }, 90_000);
 });

@@ -23,12 +23,13 @@ export async function listen(onSocket: (socket: Socket) => void, servers: Server
 }
 
 /**
- * Just enough of Redis for the shared map: the handshake, PING, SET, HGET and the map's write script
- * (EVALSHA answers NOSCRIPT, so the client sends EVAL). `hang` makes it read and never answer;
+ * Just enough of Redis for the shared map: the handshake, PING, SET (NX), GET, HGET, FLUSHDB and the
+ * map's write script (EVALSHA answers NOSCRIPT, so the client sends EVAL). `hang` makes it read and never answer;
  * `refuseWrites` makes it answer writes with an error, as a server out of memory does.
  */
 export async function fakeRedis(options: { password: string; servers: Server[] }) {
   const hashes = new Map<string, Map<string, string>>();
+  const strings = new Map<string, string>();
   const state = { hang: false, refuseWrites: false, commands: [] as string[][] };
   const { server, port } = await listen((socket) => {
     socket.on('error', () => {});
@@ -53,7 +54,19 @@ export async function fakeRedis(options: { password: string; servers: Server[] }
         return rest[rest.length - 1] === options.password ? '+OK\r\n' : '-WRONGPASS invalid username-password pair\r\n';
       case 'CLIENT':
       case 'SELECT':
-      case 'SET':
+        return '+OK\r\n';
+      case 'SET': {
+        if (rest.some((a) => a.toUpperCase() === 'NX') && strings.has(rest[0]!)) return '$-1\r\n';
+        strings.set(rest[0]!, rest[1]!);
+        return '+OK\r\n';
+      }
+      case 'GET': {
+        const v = strings.get(rest[0]!);
+        return v === undefined ? '$-1\r\n' : bulk(v);
+      }
+      case 'FLUSHDB':
+        hashes.clear();
+        strings.clear();
         return '+OK\r\n';
       case 'INFO':
         return bulk('# Server\r\nloading:0\r\n');
@@ -66,7 +79,10 @@ export async function fakeRedis(options: { password: string; servers: Server[] }
       case 'EVALSHA':
         return '-NOSCRIPT No matching script. Please use EVAL.\r\n';
       case 'EVAL': {
-        const [, , hash, , field, json] = rest;
+        // The map's write script; a conditional write-back (ARGV[7] = 1) keeps an entry of the same or a later time.
+        const [, , hash, , field, json, at, , , , ifNewer] = rest;
+        const held = hashes.get(hash!)?.get(field!);
+        if (ifNewer === '1' && held !== undefined && (JSON.parse(held) as { at: number }).at >= Number(at)) return ':-1\r\n';
         if (!hashes.has(hash!)) hashes.set(hash!, new Map());
         hashes.get(hash!)!.set(field!, json!);
         return ':0\r\n';
@@ -77,7 +93,7 @@ export async function fakeRedis(options: { password: string; servers: Server[] }
         return `-ERR unknown command '${name}'\r\n`;
     }
   }
-  return { server, port, state, hashes };
+  return { server, port, state, hashes, strings };
 }
 
 function bulk(s: string): string {

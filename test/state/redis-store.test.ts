@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import { ManualClock } from '../../src/simulation/clock.ts';
 import { createStateStore } from '../../src/state/create-store.ts';
+import { createRedisStore } from '../../src/state/redis-store.ts';
 import type { StateStore } from '../../src/state/store.ts';
 import { fakeRedis, listen } from '../helpers/fake-redis.ts';
 import { freePort } from '../../scripts/tools/ports.ts';
@@ -161,5 +162,41 @@ describe('redis store: a server that answers but refuses writes', () => {
     await expect.poll(() => r.store.up, { timeout: 5_000, interval: 100 }).toBe(true);
     await expect.poll(() => redis.hashes.get('t:map:tombstones')?.has('job-c'), { timeout: 2_000 }).toBe(true);
     expect(r.lines.filter((l) => l.event === 'state_store_down')).toHaveLength(1);
+  }, 10_000);
+});
+
+describe('redis store: a server that loses what it held', () => {
+  it('emptied under a live connection (FLUSHDB): its epoch key says so, and every entry this replica holds is written back', async () => {
+    const redis = await fakeRedis({ password: PASSWORD, servers });
+    const lines: LogLine[] = [];
+    const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as LogLine) });
+    const store = createRedisStore(
+      {
+        url: `redis://:${PASSWORD}@127.0.0.1:${redis.port}/0`,
+        keyPrefix: 't:',
+        operationTimeoutMs: DEADLINE_MS,
+        epochCheckIntervalMs: 50,
+        reassertJitterMs: 10,
+      },
+      { logger },
+    );
+    stores.push(store);
+    const clock = new ManualClock();
+    const map = store.map({ name: 'tombstones', maxEntries: 10, maxAgeMs: 60_000, now: () => clock.now(), parse: (v) => v });
+    await store.settled(2_000);
+    await expect.poll(() => redis.strings.get('t:epoch'), { timeout: 2_000 }).toBeDefined();
+    const epoch = redis.strings.get('t:epoch');
+    const at = clock.now();
+    await map.set('job-a', 'gpu1');
+    await map.set('job-b', 'gpu2');
+
+    redis.hashes.clear();
+    redis.strings.clear();
+    await expect.poll(() => redis.hashes.get('t:map:tombstones')?.size, { timeout: 5_000, interval: 20 }).toBe(2);
+    expect(redis.hashes.get('t:map:tombstones')?.get('job-a')).toBe(JSON.stringify({ v: 'gpu1', at }));
+    expect(redis.strings.get('t:epoch')).not.toBe(epoch);
+    expect(lines.filter((l) => l.event === 'state_store_emptied')).toHaveLength(1);
+    expect(lines.find((l) => l.event === 'state_store_emptied')).toMatchObject({ level: 40 });
+    expect(store.up).toBe(true);
   }, 10_000);
 });

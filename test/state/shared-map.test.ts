@@ -1,12 +1,14 @@
 // The shared map against a store copy that answers, fails, or comes back: reads prefer the store
 // (another replica's write is seen), fall back on this process's memory on any failure, and what
-// was written during an outage is written back, with its original time, when the store answers.
+// was written during an outage is written back, with its original time, when the store answers. A store
+// that lost entries (restarted empty, flushed, failed over) gets back what this replica holds, without
+// an entry it holds with a later time ever being replaced.
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { ManualClock } from '../../src/simulation/clock.ts';
 import type { TimedEntry } from '../../src/state/bounded-map.ts';
 import { createStoreHealth } from '../../src/state/health.ts';
-import { createSharedMap, type RemoteMap } from '../../src/state/shared-map.ts';
+import { createSharedMap, REASSERT_BATCH, type RemoteMap } from '../../src/state/shared-map.ts';
 
 /** A store copy shared by "replicas", which can be made to fail. */
 function fakeRemote() {
@@ -19,9 +21,11 @@ function fakeRemote() {
       if (failing) throw new Error('connection refused');
       return data.get(key);
     },
-    async set(key, entry) {
+    async set(key, entry, ifNewer) {
       calls.push(`set ${key}`);
       if (failing) throw new Error('connection refused');
+      const held = data.get(key);
+      if (ifNewer && held !== undefined && held.at >= entry.at) return;
       data.set(key, entry);
     },
   };
@@ -98,5 +102,63 @@ describe('shared map', () => {
     expect((await b.map.get('job'))?.value).toBe('gpu3');
     remote.fail(true);
     expect((await b.map.get('job'))?.value).toBe('gpu3');
+  });
+
+  it('a read that finds the store without an entry this replica holds writes it back, with its original time', async () => {
+    const clock = new ManualClock();
+    const remote = fakeRemote();
+    const a = replica(remote.map, clock);
+    const b = replica(remote.map, clock);
+    const at = clock.now();
+    await a.map.set('job', 'gpu1');
+    clock.advance(1_000);
+    remote.data.clear(); // the store restarted empty, or was flushed
+    expect(await b.map.get('job')).toBeUndefined();
+    expect(await a.map.get('job')).toEqual({ value: 'gpu1', at });
+    await expect.poll(() => remote.data.get('job')).toEqual({ value: 'gpu1', at });
+    expect(await b.map.get('job')).toEqual({ value: 'gpu1', at });
+    // An expired entry is not written back.
+    clock.advance(60_000);
+    remote.data.clear();
+    expect(await a.map.get('job')).toBeUndefined();
+    expect(remote.data.size).toBe(0);
+  });
+
+  it('re-asserts every live entry when the store may have lost them: in batches, never replacing a later entry', async () => {
+    const clock = new ManualClock();
+    const remote = fakeRemote();
+    const logger = pino({ level: 'silent' });
+    const health = createStoreHealth({ logger, fields: {} });
+    health.markUp();
+    let lost: () => void = () => {};
+    let pauses = 0;
+    const map = createSharedMap(
+      { name: 'm', maxEntries: 1_000, maxAgeMs: 60_000, now: () => clock.now(), parse: (v) => (typeof v === 'string' ? v : undefined) },
+      {
+        map: remote.map,
+        health,
+        onLoss: (listener) => (lost = listener),
+        pause: async () => void pauses++,
+      },
+    );
+    await map.set('expired', 'gpu0');
+    clock.advance(30_000);
+    const count = 2 * REASSERT_BATCH + 10;
+    const at = clock.now();
+    for (let i = 0; i < count; i++) await map.set(`job-${i}`, 'gpu1');
+    clock.advance(30_001); // 'expired' is now past its age
+    remote.data.clear();
+    // Another replica wrote job-0 since, with a later time: it stays.
+    remote.data.set('job-0', { value: 'gpu2', at: clock.now() });
+    const calls = remote.calls.length;
+
+    lost();
+    lost(); // a second signal while the first runs: one more pass, not two at once
+    await expect.poll(() => remote.data.size).toBe(count);
+    expect(remote.data.get('job-0')).toEqual({ value: 'gpu2', at: clock.now() });
+    expect(remote.data.get(`job-${count - 1}`)).toEqual({ value: 'gpu1', at });
+    expect(remote.data.has('expired')).toBe(false);
+    await expect.poll(() => remote.calls.length - calls).toBe(2 * count);
+    expect(pauses).toBe(2 * Math.floor(count / REASSERT_BATCH));
   });
 });
