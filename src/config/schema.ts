@@ -124,6 +124,13 @@ const storeUrl = z.string().superRefine((value, ctx) => {
   }
 });
 
+/** One Sentinel, `host:port` (an IPv6 address in brackets). */
+const sentinelAddress = z.string().superRefine((a, ctx) => {
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/.exec(a);
+  if (!m) ctx.addIssue({ code: 'custom', message: 'write host:port, e.g. sentinel-0.redis:26379 or [::1]:26379' });
+  else if (!(Number(m[2]) >= 1 && Number(m[2]) <= 65_535)) ctx.addIssue({ code: 'custom', message: 'the port is 1 to 65535' });
+});
+
 export const stateSchema = z
   .strictObject({
     store: z
@@ -135,6 +142,23 @@ export const stateSchema = z
       .describe(
         'The Redis or Valkey URL (store: redis), e.g. redis://:${env:REDIS_PASSWORD}@redis:6379/0 or rediss://… for TLS; use a secret reference.',
       ),
+    sentinels: z
+      .array(sentinelAddress)
+      .min(1)
+      .optional()
+      .describe(
+        'Redis Sentinel (store: redis): the Sentinels to ask for the master, host:port each. The URL then gives only the password, ACL user, database and TLS (rediss://); its host is not used.',
+      ),
+    sentinel_master: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('The name the Sentinels monitor the master under (their `sentinel monitor NAME …`); required with sentinels.'),
+    sentinel_password: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("The Sentinels' own password (their requirepass), when they have one; use a secret reference."),
     key_prefix: z
       .string()
       .min(1)
@@ -155,6 +179,19 @@ export const stateSchema = z
       ctx.addIssue({ code: 'custom', path: ['url'], message: 'store: redis needs the URL of the Redis or Valkey server' });
     if (s.store === 'memory' && s.url !== undefined)
       ctx.addIssue({ code: 'custom', path: ['url'], message: 'url is used only with store: redis; set store: redis, or remove url' });
+    for (const key of ['sentinels', 'sentinel_master', 'sentinel_password'] as const)
+      if (s.store === 'memory' && s[key] !== undefined)
+        ctx.addIssue({ code: 'custom', path: [key], message: `${key} is used only with store: redis; set store: redis, or remove ${key}` });
+    if (s.store === 'redis' && s.sentinels !== undefined && s.sentinel_master === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sentinel_master'],
+        message: 'sentinels need sentinel_master: the name the Sentinels monitor the master under',
+      });
+    if (s.store === 'redis' && s.sentinels === undefined && s.sentinel_master !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['sentinels'], message: 'sentinel_master needs sentinels: the host:port of each Sentinel' });
+    if (s.store === 'redis' && s.sentinels === undefined && s.sentinel_password !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['sentinels'], message: 'sentinel_password needs sentinels: the host:port of each Sentinel' });
   })
   .describe("Where what the gateway learns is kept: this process's memory, or a Redis/Valkey shared by every replica.");
 

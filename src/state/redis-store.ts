@@ -10,7 +10,7 @@
 // after a random pause of up to REASSERT_JITTER_MS so that the replicas spread their writes.
 // The URL's password is never logged: lines name the store by its URL with the password masked.
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { createStoreHealth } from './health.ts';
 import { createRedisLimiter } from './redis-limiter.ts';
 import { createRedisMap, defineMapCommands } from './redis-map.ts';
@@ -21,6 +21,8 @@ export interface RedisStoreConfig {
   url: string;
   keyPrefix: string;
   operationTimeoutMs: number;
+  /** Redis Sentinel: ask these for the master named `master`; the URL then gives only credentials, database and TLS. */
+  sentinel?: { sentinels: { host: string; port: number }[]; master: string; password?: string | undefined } | undefined;
   /** Tests only: EPOCH_CHECK_INTERVAL_MS and REASSERT_JITTER_MS shortened. */
   epochCheckIntervalMs?: number | undefined;
   reassertJitterMs?: number | undefined;
@@ -37,7 +39,7 @@ const REASSERT_PAUSE_MS = 10;
 
 export function createRedisStore(config: RedisStoreConfig, deps: StateStoreDeps): StateStore {
   const timeoutMs = config.operationTimeoutMs;
-  const redact = passwordRedactor(config.url);
+  const redact = passwordRedactor(config.url, config.sentinel?.password);
   let lastError = 'no answer yet';
   let closing = false;
   let probe: NodeJS.Timeout | undefined;
@@ -53,9 +55,19 @@ export function createRedisStore(config: RedisStoreConfig, deps: StateStoreDeps)
     if (up !== reported) deps.onHealth?.(up);
     reported = up;
   };
+  const sentinel = config.sentinel;
+  /** How log lines name the store (never a password). */
+  const storeFields: Record<string, unknown> = sentinel
+    ? {
+        store: 'redis',
+        url: maskedUrl(config.url),
+        sentinels: sentinel.sentinels.map((s) => `${s.host.includes(':') ? `[${s.host}]` : s.host}:${s.port}`),
+        sentinel_master: sentinel.master,
+      }
+    : { store: 'redis', url: maskedUrl(config.url) };
   const health = createStoreHealth({
     logger: deps.logger,
-    fields: { store: 'redis', url: maskedUrl(config.url) },
+    fields: storeFields,
     onChange(up) {
       report(up);
       if (up) {
@@ -83,6 +95,7 @@ export function createRedisStore(config: RedisStoreConfig, deps: StateStoreDeps)
     retryStrategy: (times) => Math.min(100 * times, 2_000),
     connectionName: 'mcp-job-gateway',
     protocol: 2, // every Redis and Valkey speaks it; nothing here needs RESP3
+    ...(sentinel && sentinelOptions(sentinel, config.url.startsWith('rediss:'), timeoutMs)),
   });
   defineMapCommands(client);
   client.on('error', (e: Error) => {
@@ -131,7 +144,7 @@ export function createRedisStore(config: RedisStoreConfig, deps: StateStoreDeps)
       if (now === null) return;
       if (epoch !== undefined && now !== epoch) {
         deps.logger.warn(
-          { event: 'state_store_emptied', store: 'redis', url: maskedUrl(config.url) },
+          { event: 'state_store_emptied', ...storeFields },
           'state store lost what it held (its epoch key is new): every replica writes back what it knows',
         );
         if (signal) lost();
@@ -231,6 +244,25 @@ export function createRedisStore(config: RedisStoreConfig, deps: StateStoreDeps)
   };
 }
 
+/**
+ * ioredis's Sentinel mode: the master is the one the Sentinels name (asked again on every reconnect),
+ * a failover they announce (+switch-master) makes the client reconnect at once, and a write refused
+ * because the server became a replica (READONLY) does too. With rediss:// both the master and the
+ * Sentinels are reached over TLS.
+ */
+function sentinelOptions(sentinel: NonNullable<RedisStoreConfig['sentinel']>, tls: boolean, timeoutMs: number): RedisOptions {
+  return {
+    sentinels: sentinel.sentinels,
+    name: sentinel.master,
+    ...(sentinel.password !== undefined && { sentinelPassword: sentinel.password }),
+    sentinelRetryStrategy: (times) => Math.min(100 * times, 2_000),
+    sentinelCommandTimeout: Math.max(1_000, 4 * timeoutMs),
+    failoverDetector: true,
+    reconnectOnError: (e) => e.message.startsWith('READONLY'),
+    ...(tls && { tls: {}, enableTLSForSentinelMode: true, sentinelTLS: {} }),
+  };
+}
+
 /** The URL with its password masked, for logs. */
 export function maskedUrl(url: string): string {
   try {
@@ -242,12 +274,12 @@ export function maskedUrl(url: string): string {
   }
 }
 
-/** Removes the URL's password (as written and decoded) from a text that might quote it. */
-function passwordRedactor(url: string): (text: string) => string {
-  let secrets: string[] = [];
+/** Removes the URL's password (as written and decoded) and the Sentinels' from a text that might quote them. */
+function passwordRedactor(url: string, sentinelPassword?: string): (text: string) => string {
+  let secrets: string[] = sentinelPassword ? [sentinelPassword] : [];
   try {
     const p = new URL(url).password;
-    if (p) secrets = [...new Set([p, decodeURIComponent(p)])];
+    if (p) secrets = [...new Set([...secrets, p, decodeURIComponent(p)])];
   } catch {
     // not a URL: the config check refuses it before this runs
   }

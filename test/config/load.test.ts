@@ -258,5 +258,47 @@ projects:
       ]);
       expect(problemsOf(minimal('state: { store: etcd }')).map((p) => p.path)).toEqual(['state.store']);
     });
+
+    it('takes Redis Sentinel: the Sentinels, the master name and their password, the URL giving the credentials', () => {
+      const cfg = parseConfig(
+        minimal(
+          'state: { store: redis, url: "rediss://gw:${env:PW}@mymaster/2", sentinels: ["s-0.redis:26379", "[::1]:26380"], sentinel_master: mymaster, sentinel_password: "${env:SPW}" }',
+        ),
+        't.yaml',
+        { env: { PW: 'p', SPW: 'sp' } },
+      );
+      expect(cfg.state).toMatchObject({
+        store: 'redis',
+        url: 'rediss://gw:p@mymaster/2',
+        sentinels: ['s-0.redis:26379', '[::1]:26380'],
+        sentinel_master: 'mymaster',
+        sentinel_password: 'sp',
+      });
+    });
+
+    it('refuses Sentinels without a master name, a master name without Sentinels, a Sentinel that is not host:port, and Sentinels with memory', () => {
+      const url = 'url: "redis://:pw@mymaster"';
+      expect(problemsOf(minimal(`state: { store: redis, ${url}, sentinels: ["s:26379"] }`))).toEqual([
+        { path: 'state.sentinel_master', message: 'sentinels need sentinel_master: the name the Sentinels monitor the master under' },
+      ]);
+      expect(problemsOf(minimal(`state: { store: redis, ${url}, sentinel_master: mymaster }`))).toEqual([
+        { path: 'state.sentinels', message: 'sentinel_master needs sentinels: the host:port of each Sentinel' },
+      ]);
+      expect(problemsOf(minimal(`state: { store: redis, ${url}, sentinels: [], sentinel_master: m }`)).map((p) => p.path)).toEqual([
+        'state.sentinels',
+      ]);
+      for (const bad of ['s', 's:', ':26379', 's:0', 's:70000', 'redis://s:26379'])
+        expect(
+          problemsOf(minimal(`state: { store: redis, ${url}, sentinels: ["${bad}"], sentinel_master: m }`)).map((p) => p.path),
+          bad,
+        ).toEqual(['state.sentinels.0']);
+      expect(problemsOf(minimal('state: { sentinels: ["s:26379"], sentinel_master: m }'))).toEqual([
+        { path: 'state.sentinels', message: 'sentinels is used only with store: redis; set store: redis, or remove sentinels' },
+        {
+          path: 'state.sentinel_master',
+          message: 'sentinel_master is used only with store: redis; set store: redis, or remove sentinel_master',
+        },
+      ]);
+    });
   });
 });
