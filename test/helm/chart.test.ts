@@ -630,6 +630,46 @@ describe('helm chart shared state (stateStore)', () => {
     expect(renderedConfig(own).state).toEqual({ store: 'memory' });
   });
 
+  it('finds the master through Redis Sentinel: the Sentinels and master name in config.state, their password from a Secret', async () => {
+    const set = [
+      'stateStore.enabled=true',
+      'secrets.existingSecret=creds',
+      'stateStore.sentinel.sentinels={sentinel-0.redis:26379,sentinel-1.redis:26379}',
+      'stateStore.sentinel.masterName=mymaster',
+    ];
+    const plain = await template(undefined, set);
+    expect(renderedConfig(plain).state).toEqual({
+      store: 'redis',
+      url: `\${env:${STATE_URL_ENV}}`,
+      key_prefix: `${NAMESPACE}/${RELEASE}-mcp-job-gateway:`,
+      sentinels: ['sentinel-0.redis:26379', 'sentinel-1.redis:26379'],
+      sentinel_master: 'mymaster',
+    });
+    const sentinelEnv = (objects: K8sObject[]) =>
+      ((gatewayContainer(objects).env ?? []) as any[]).find((e) => e.name === 'MCP_JOB_GATEWAY_STATE_SENTINEL_PASSWORD');
+    expect(sentinelEnv(plain)).toBeUndefined();
+
+    const withPassword = await template(undefined, [...set, 'stateStore.sentinel.passwordSecret.name=sentinel', 'stateStore.sentinel.passwordSecret.key=pw']);
+    expect(renderedConfig(withPassword).state.sentinel_password).toBe('${env:MCP_JOB_GATEWAY_STATE_SENTINEL_PASSWORD}');
+    expect(sentinelEnv(withPassword)).toEqual({
+      name: 'MCP_JOB_GATEWAY_STATE_SENTINEL_PASSWORD',
+      valueFrom: { secretKeyRef: { name: 'sentinel', key: 'pw' } },
+    });
+    const r = await checkConfig(withPassword, 'state-sentinel');
+    expect(r.code, `--check-config rejected the rendered config:\n${r.stderr}${r.stdout}`).toBe(0);
+
+    const cases: [string[], string][] = [
+      [['stateStore.enabled=true', 'secrets.existingSecret=creds', 'stateStore.sentinel.sentinels={s:26379}'], 'needs stateStore.sentinel.masterName'],
+      [['stateStore.enabled=true', 'secrets.existingSecret=creds', 'stateStore.sentinel.masterName=m'], 'needs stateStore.sentinel.sentinels'],
+      [['stateStore.enabled=true', 'secrets.existingSecret=creds', 'stateStore.sentinel.sentinels={s}', 'stateStore.sentinel.masterName=m'], 'sentinels'],
+    ];
+    for (const [values, message] of cases) {
+      const bad = await templateRaw(undefined, values);
+      expect(bad.code, values.join(' ')).not.toBe(0);
+      expect(bad.stderr).toContain(message);
+    }
+  });
+
   it("allows egress to the store's peers and ports, and only with the store on", async () => {
     const objects = await template(VALUES_FULL);
     const full = parseYaml(readFileSync(VALUES_FULL, 'utf8'));

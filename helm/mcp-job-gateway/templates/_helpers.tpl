@@ -95,6 +95,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{/* The environment variable holding the state store's URL (stateStore.urlSecret), read by config.state.url. */}}
 {{- define "mcp-job-gateway.stateUrlEnv" -}}MCP_JOB_GATEWAY_STATE_URL{{- end }}
 
+{{/* The environment variable holding the Sentinels' password (stateStore.sentinel.passwordSecret), read by config.state.sentinel_password. */}}
+{{- define "mcp-job-gateway.sentinelPasswordEnv" -}}MCP_JOB_GATEWAY_STATE_SENTINEL_PASSWORD{{- end }}
+
 {{/* config.state as the chart writes it with stateStore.enabled. */}}
 {{- define "mcp-job-gateway.stateConfig" -}}
 {{- $st := .Values.stateStore }}
@@ -102,6 +105,15 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- $_ := set $state "key_prefix" ($st.keyPrefix | default (printf "%s/%s:" .Release.Namespace (include "mcp-job-gateway.fullname" .))) }}
 {{- if not (kindIs "invalid" $st.operationTimeoutMs) }}
 {{- $_ := set $state "operation_timeout_ms" ($st.operationTimeoutMs | int) }}
+{{- end }}
+{{- with $st.sentinel }}
+{{- if .sentinels }}
+{{- $_ := set $state "sentinels" .sentinels }}
+{{- $_ := set $state "sentinel_master" .masterName }}
+{{- if .passwordSecret.key }}
+{{- $_ := set $state "sentinel_password" (printf "${env:%s}" (include "mcp-job-gateway.sentinelPasswordEnv" $)) }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- toYaml $state }}
 {{- end }}
@@ -166,6 +178,20 @@ Checks that span several values; fails the render with a message naming the valu
 {{- if $st.enabled }}
 {{- if not (or $st.urlSecret.name $s.existingSecret) }}
 {{- fail "stateStore.enabled needs the existing Secret holding the store's URL: set stateStore.urlSecret.name (or secrets.existingSecret) and stateStore.urlSecret.key" }}
+{{- end }}
+{{- with $st.sentinel }}
+{{- if and .sentinels (not .masterName) }}
+{{- fail "stateStore.sentinel.sentinels needs stateStore.sentinel.masterName: the name the Sentinels monitor the master under" }}
+{{- end }}
+{{- if and .masterName (not .sentinels) }}
+{{- fail "stateStore.sentinel.masterName needs stateStore.sentinel.sentinels: the host:port of each Sentinel" }}
+{{- end }}
+{{- if and .passwordSecret.key (not .sentinels) }}
+{{- fail "stateStore.sentinel.passwordSecret needs stateStore.sentinel.sentinels: the host:port of each Sentinel" }}
+{{- end }}
+{{- if and .passwordSecret.key (not (or .passwordSecret.name $s.existingSecret)) }}
+{{- fail "stateStore.sentinel.passwordSecret.key needs the Secret holding it: set stateStore.sentinel.passwordSecret.name (or secrets.existingSecret)" }}
+{{- end }}
 {{- end }}
 {{- if hasKey .Values.config "state" }}
 {{- fail "config.state is written by the chart when stateStore.enabled is true: delete config.state (set stateStore.keyPrefix and stateStore.operationTimeoutMs instead)" }}
