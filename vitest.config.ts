@@ -31,6 +31,7 @@ const EXTERNAL = [
   'test/helm/**/*.test.ts',
   'test/e2e/python-*.test.ts',
   'test/e2e/shared-state.test.ts',
+  'test/e2e/redis-sentinel.test.ts',
   'test/e2e/tracing.test.ts',
   'test/observability/prometheus.test.ts',
   'test/readme.test.ts',

@@ -27,6 +27,8 @@ export interface RedisServer {
 export interface RedisServerOptions {
   /** Sets requirepass: clients must authenticate (the url carries it). */
   password?: string;
+  /** More command-line arguments (e.g. `--replicaof`). */
+  args?: string[];
 }
 
 const START_TIMEOUT_MS = 10_000;
@@ -53,6 +55,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     '',
   ];
   if (options.password !== undefined) args.push('--requirepass', options.password);
+  args.push(...(options.args ?? []));
   let child: ChildProcess | undefined;
 
   async function start(): Promise<void> {

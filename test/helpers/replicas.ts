@@ -38,6 +38,8 @@ export interface Replica {
   readonly alive: boolean;
   /** What the process printed (stdout and stderr, the last 500 000 characters). */
   output(): string;
+  /** How many log lines with this `event` the process has printed so far (counted whole, never cut). */
+  events(event: string): number;
   /** A connected MCP client with this bearer token; closed by Replicas.close(). */
   client(token: string): Promise<Client>;
   /** The value of an unlabelled metric on this replica's /metrics; undefined when absent. */
@@ -127,9 +129,18 @@ async function startReplica(name: string, base: ConfigDocument, dir: string, sta
   delete env.PORT; // would override the config's port
   const child = spawn(process.execPath, ['src/main.ts', '--config', file], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
+  let partial = '';
+  const counts = new Map<string, number>();
   const collect = (d: Buffer) => {
-    out += d.toString();
+    const text = d.toString();
+    out += text;
     if (out.length > 1_000_000) out = out.slice(-500_000);
+    const lines = (partial + text).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) {
+      const event = /"event":"([^"]+)"/.exec(line)?.[1];
+      if (event) counts.set(event, (counts.get(event) ?? 0) + 1);
+    }
   };
   child.stdout.on('data', collect);
   child.stderr.on('data', collect);
@@ -164,6 +175,7 @@ async function startReplica(name: string, base: ConfigDocument, dir: string, sta
       return child.exitCode === null && child.signalCode === null;
     },
     output: () => out,
+    events: (event) => counts.get(event) ?? 0,
     async client(token) {
       const client = new Client({ name: `test-agent-via-${name}`, version: '1.0.0' });
       await client.connect(
