@@ -123,3 +123,52 @@ function parseCommand(buf: Buffer): { args: string[]; used: number } | undefined
   }
   return { args, used: pos };
 }
+
+/**
+ * Just enough of a Redis Sentinel for ioredis's Sentinel mode: it names `state.masterPort` on
+ * 127.0.0.1 as the master of `name` (change it to fail over), knows no other Sentinel, and records
+ * the commands it got (AUTH included).
+ */
+export async function fakeSentinel(options: { name: string; masterPort: number; password?: string; servers: Server[] }) {
+  const state = { masterPort: options.masterPort, commands: [] as string[][] };
+  const { server, port } = await listen((socket) => {
+    socket.on('error', () => {});
+    let buffer = Buffer.alloc(0);
+    socket.on('data', (chunk) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      for (;;) {
+        const parsed = parseCommand(buffer);
+        if (!parsed) return;
+        buffer = buffer.subarray(parsed.used);
+        state.commands.push(parsed.args);
+        socket.write(answer(parsed.args));
+      }
+    });
+  }, options.servers);
+  function answer(args: string[]): string {
+    const [name = '', sub = '', master = ''] = args;
+    switch (name.toUpperCase()) {
+      case 'AUTH':
+        return args[args.length - 1] === options.password ? '+OK\r\n' : '-WRONGPASS invalid username-password pair\r\n';
+      case 'SENTINEL':
+        if (master !== options.name) return '$-1\r\n';
+        if (sub.toLowerCase() === 'get-master-addr-by-name') return `*2\r\n${bulk('127.0.0.1')}${bulk(String(state.masterPort))}`;
+        if (sub.toLowerCase() === 'sentinels') return '*0\r\n';
+        return `-ERR unknown subcommand '${sub}'\r\n`;
+      case 'SUBSCRIBE':
+      case 'PSUBSCRIBE':
+        return `*3\r\n${bulk(name.toLowerCase())}${bulk(args[1] ?? '')}:1\r\n`;
+      case 'PING':
+        return '+PONG\r\n';
+      case 'CLIENT':
+        return '+OK\r\n';
+      case 'INFO':
+        return bulk('# Server\r\nloading:0\r\n');
+      case 'QUIT':
+        return '+OK\r\n';
+      default:
+        return `-ERR unknown command '${name}'\r\n`;
+    }
+  }
+  return { server, port, state };
+}

@@ -10,7 +10,7 @@ import { ManualClock } from '../../src/simulation/clock.ts';
 import { createStateStore } from '../../src/state/create-store.ts';
 import { createRedisStore } from '../../src/state/redis-store.ts';
 import type { StateStore } from '../../src/state/store.ts';
-import { fakeRedis, listen } from '../helpers/fake-redis.ts';
+import { fakeRedis, fakeSentinel, listen } from '../helpers/fake-redis.ts';
 import { freePort } from '../../scripts/tools/ports.ts';
 
 const PASSWORD = 's3cret-PW';
@@ -199,4 +199,54 @@ describe('redis store: a server that loses what it held', () => {
     expect(lines.find((l) => l.event === 'state_store_emptied')).toMatchObject({ level: 40 });
     expect(store.up).toBe(true);
   }, 10_000);
+});
+
+describe('redis store: through Redis Sentinel', () => {
+  it('asks the Sentinel for the master, follows a failover to the server it names next, and writes back there what it holds', async () => {
+    const first = await fakeRedis({ password: PASSWORD, servers });
+    const second = await fakeRedis({ password: PASSWORD, servers });
+    const sentinel = await fakeSentinel({ name: 'mymaster', masterPort: first.port, password: 'sentinel-pw', servers });
+    const lines: LogLine[] = [];
+    const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as LogLine) });
+    const store = createStateStore(
+      {
+        store: 'redis',
+        url: `redis://:${PASSWORD}@mymaster/0`,
+        sentinels: [`127.0.0.1:${sentinel.port}`],
+        sentinel_master: 'mymaster',
+        sentinel_password: 'sentinel-pw',
+        key_prefix: 't:',
+        operation_timeout_ms: DEADLINE_MS,
+      },
+      { logger },
+    );
+    stores.push(store);
+    const clock = new ManualClock();
+    const map = store.map({ name: 'tombstones', maxEntries: 10, maxAgeMs: 60_000, now: () => clock.now(), parse: (v) => v });
+    await store.settled(2_000);
+    expect(store.up).toBe(true);
+    expect(sentinel.state.commands).toContainEqual(['auth', 'sentinel-pw']);
+    expect(sentinel.state.commands).toContainEqual(['sentinel', 'get-master-addr-by-name', 'mymaster']);
+    const at = clock.now();
+    await map.set('job-a', 'gpu1');
+    expect(first.hashes.get('t:map:tombstones')?.get('job-a')).toBe(JSON.stringify({ v: 'gpu1', at }));
+
+    // The Sentinel promotes another server and the old master goes away: the store follows it, and
+    // the new master, which never got the entry, gets it back with its original time.
+    sentinel.state.masterPort = second.port;
+    await new Promise((resolve) => first.server.close(resolve));
+    await expect
+      .poll(() => second.hashes.get('t:map:tombstones')?.get('job-a'), { timeout: 10_000, interval: 50 })
+      .toBe(JSON.stringify({ v: 'gpu1', at }));
+    expect(store.up).toBe(true);
+    const ups = lines.filter((l) => l.event === 'state_store_up');
+    expect(ups).toHaveLength(2);
+    expect(ups[0]).toMatchObject({
+      sentinels: [`127.0.0.1:${sentinel.port}`],
+      sentinel_master: 'mymaster',
+      url: 'redis://:***@mymaster/0',
+    });
+    expect(JSON.stringify(lines)).not.toContain(PASSWORD);
+    expect(JSON.stringify(lines)).not.toContain('sentinel-pw');
+  }, 20_000);
 });
