@@ -1,4 +1,4 @@
-// The budget of tool calls per caller (issuer + subject; everyone is one caller without
+// The budget of messages per caller (issuer + subject; everyone is one caller without
 // authentication), so one runaway agent cannot flood the backends that every other agent shares. It
 // lives in the state store: with `store: redis` one caller has one budget across every replica. A
 // refused call is the RATE_LIMITED tool error with the seconds until a call is allowed again.
@@ -16,8 +16,11 @@ import { BurstyRateLimiter, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Limiter, StateStore } from '../state/store.ts';
 
 export interface CallerRateLimit {
-  /** Takes one call from this caller's budget; resolves to 0 when granted, else whole seconds to wait. */
-  take(caller: string): Promise<number>;
+  /**
+   * Takes `points` (default one) from this caller's budget; resolves to 0 when granted, else whole
+   * seconds to wait.
+   */
+  take(caller: string, points?: number): Promise<number>;
 }
 
 export function createCallerRateLimit(store: StateStore, options: { perSecond: number; burst: number }): CallerRateLimit {
@@ -32,9 +35,9 @@ export function createCallerRateLimit(store: StateStore, options: { perSecond: n
     limiter = new BurstyRateLimiter(steady as never, extra as never);
   }
   return {
-    async take(caller) {
+    async take(caller, points = 1) {
       try {
-        await limiter.consume(caller);
+        await limiter.consume(caller, points);
         return 0;
       } catch (e) {
         if (e instanceof RateLimiterRes) return Math.max(1, Math.ceil(e.msBeforeNext / 1000));
