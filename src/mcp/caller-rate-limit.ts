@@ -18,7 +18,8 @@ import type { Limiter, StateStore } from '../state/store.ts';
 export interface CallerRateLimit {
   /**
    * Takes `points` (default one) from this caller's budget; resolves to 0 when granted, else whole
-   * seconds to wait.
+   * seconds to wait. More points than one window can ever grant (a fan-out over more hosts than the
+   * burst) take the most a window grants, so such a call is possible at all.
    */
   take(caller: string, points?: number): Promise<number>;
 }
@@ -27,17 +28,20 @@ export function createCallerRateLimit(store: StateStore, options: { perSecond: n
   const { perSecond, burst } = options;
   const steadyPoints = Math.ceil(perSecond);
   let limiter: Pick<Limiter, 'consume'>;
+  let most: number;
   if (burst <= steadyPoints) {
+    most = burst;
     limiter = store.limiter({ name: 'caller', points: burst, duration: Math.max(1, burst / perSecond) });
   } else {
     const steady = store.limiter({ name: 'caller', points: steadyPoints, duration: steadyPoints / perSecond });
     const extra = store.limiter({ name: 'caller-burst', points: burst - steadyPoints, duration: Math.max(1, burst / perSecond) });
     limiter = new BurstyRateLimiter(steady as never, extra as never);
+    most = Math.max(steadyPoints, burst - steadyPoints);
   }
   return {
     async take(caller, points = 1) {
       try {
-        await limiter.consume(caller, points);
+        await limiter.consume(caller, Math.min(points, most));
         return 0;
       } catch (e) {
         if (e instanceof RateLimiterRes) return Math.max(1, Math.ceil(e.msBeforeNext / 1000));

@@ -94,10 +94,15 @@ export function createToolDispatcher(deps: DispatcherDeps): ToolDispatcher {
       const wait = await spend(tool, caller);
       const onHeartbeat = context.progress ? heartbeatSender(context.progress) : undefined;
       // The budget is taken once per call: a call that waits a minute costs what an instant one does.
+      // A backend that asks several hosts for the call charges the hosts beyond the first through
+      // `charge` (a ComfyUI project's fan-out), so the caller's budget bounds its backend requests.
+      const charges = deps.rateLimit ? { charge: (points: number) => charge(caller, points) } : {};
       const result =
         wait > 0
           ? rateLimited(wait)
-          : toolResult(await tool.run(deps.service, args, { signal: context.signal, caller, requestId: context.requestId, onHeartbeat }));
+          : toolResult(
+              await tool.run(deps.service, args, { signal: context.signal, caller, requestId: context.requestId, onHeartbeat, ...charges }),
+            );
       deps.onToolCall?.({
         tool: tool.definition.name,
         arguments: isRecord(args) ? args : undefined,

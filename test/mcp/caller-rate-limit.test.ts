@@ -109,6 +109,18 @@ describe('per-caller budget: per_second and burst on rate-limiter-flexible', () 
     expect(granted(await takeMany(limit, 'c', 30))).toBe(10);
   });
 
+  it('more points than a window can grant (a fan-out over more hosts than the burst) take the most a window grants', async () => {
+    const limit = createCallerRateLimit(createMemoryStore(), { perSecond: 20, burst: 100 });
+    // 500 points are taken as 80, the burst window's whole: granted once, then nothing until a window passes.
+    expect(await limit.take('big', 500)).toBe(0);
+    expect(await limit.take('big')).toBeGreaterThan(0);
+    advance(5_000);
+    expect(await limit.take('big', 500)).toBe(0);
+    const single = createCallerRateLimit(createMemoryStore(), { perSecond: 20, burst: 10 });
+    expect(await single.take('big', 49)).toBe(0);
+    expect(await single.take('big')).toBe(1);
+  });
+
   it('a limiter that fails (not a refusal) never refuses calls', async () => {
     const broken = {
       ...createMemoryStore(),
