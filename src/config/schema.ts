@@ -87,7 +87,7 @@ export const serverSchema = z.strictObject({
     })
     .default({ enabled: true, per_second: 20, burst: 100 })
     .describe(
-      'Tool calls each caller (token subject) may make: `burst` at once, then `per_second` (fixed windows, see docs/operations.md); beyond it, RATE_LIMITED. One budget across replicas with state.store: redis.',
+      'Messages each caller (token subject) may send, tool calls and every other MCP method alike: `burst` at once, then `per_second` (fixed windows, see docs/operations.md); beyond it, RATE_LIMITED (HTTP 429 for a message other than a tool call). One budget across replicas with state.store: redis.',
     ),
 });
 

@@ -2,6 +2,7 @@
 // per-backend health view built from the calls the gateway made (a slow or dead backend shows here
 // but never fails readiness: other backends still deserve traffic).
 import express, { type Express } from 'express';
+import { hostnameOf } from './guards.ts';
 
 /** What the admin listener shows: the port http/ declares, observability/metrics.ts implements. */
 export interface AdminMetrics {
@@ -19,6 +20,16 @@ export interface Readiness {
 export function createAdminApp(options: { metrics: AdminMetrics; readiness: () => Readiness }): Express {
   const app = express();
   app.disable('x-powered-by');
+  // No Host allow-list here (the listener is reached by scrapers and probes under any name), but a
+  // Host header that is no host[:port] is a malformed request, refused before anything else.
+  app.use((req, res, next) => {
+    const host = req.headers.host ?? '';
+    if (hostnameOf(host) !== undefined) return next();
+    res
+      .status(400)
+      .set('connection', 'close')
+      .json({ error: 'bad_request', message: `The Host header "${host.slice(0, 100)}" is not a host[:port]` });
+  });
   app.get('/metrics', async (_req, res) => {
     res.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
   });

@@ -3,12 +3,17 @@
 // and a bounded JSON body. Plain Node functions (no framework) because they run on every call:
 // each returns true to go on, or answers the request itself and returns false.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
 import { rpcError } from '../mcp/rpc-error.ts';
 import { readCapped } from './read-capped.ts';
 
 export type Guard = (req: IncomingMessage, res: ServerResponse) => boolean;
 
-/** Hostnames (no port) accepted in the Host header. */
+/**
+ * Hostnames (no port) accepted in the Host header. A Host header that is not a plain `host[:port]`
+ * (RFC 9110 7.2: uri-host [ ":" port ]) is a malformed request, 400, before anything else; a
+ * well-formed one naming another host is 403 (DNS rebinding).
+ */
 export function hostGuard(allowed: readonly string[]): Guard {
   const names = new Set(allowed.map((h) => h.toLowerCase()));
   const accepted = new Set<string>(); // Host header values already found good (bounded: allowed names x ports)
@@ -16,13 +21,44 @@ export function hostGuard(allowed: readonly string[]): Guard {
     const value = req.headers.host ?? '';
     if (accepted.has(value)) return true;
     const host = hostnameOf(value);
-    if (host && names.has(host)) {
+    if (host === undefined) {
+      refuseMalformedHost(res, value);
+      return false;
+    }
+    if (names.has(host)) {
       if (accepted.size < 1000) accepted.add(value);
       return true;
     }
-    rpcError(res, 403, -32000, `Forbidden: Host header "${(req.headers.host ?? '').slice(0, 100)}" is not allowed`);
+    rpcError(res, 403, -32000, `Forbidden: Host header "${value.slice(0, 100)}" is not allowed`);
     return false;
   };
+}
+
+function refuseMalformedHost(res: ServerResponse, value: string): void {
+  rpcError(res, 400, -32000, `Bad Request: the Host header "${value.slice(0, 100)}" is not a host[:port]`, { connection: 'close' });
+}
+
+// RFC 3986 3.2.2-3.2.3, strictly: a reg-name of DNS characters (letters, digits, "-", "." and "_"),
+// an IPv4 address (dotted decimal, which the reg-name covers) or a bracketed IPv6 literal, then an
+// optional port of 1-5 digits up to 65535. Nothing else: no userinfo ("x@127.0.0.1", which URL
+// parsing would drop), no path, query or fragment, no percent-encoding, no sub-delims, no empty
+// port, no whitespace. The name is compared as written (lowercased), never normalised the way URL
+// parsing normalises ("0x7f.1" is not 127.0.0.1 here).
+const HOST_PORT = /^(\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9._-]{1,253})(?::([0-9]{1,5}))?$/;
+
+/** The lowercased host of a Host header value, or undefined when the value is no host[:port]. */
+export function hostnameOf(value: string): string | undefined {
+  const m = HOST_PORT.exec(value);
+  if (!m) return undefined;
+  if (m[2] !== undefined && Number(m[2]) > 65535) return undefined;
+  const host = m[1]!;
+  if (host.startsWith('[') && !isIPv6(host.slice(1, -1))) return undefined;
+  return host.toLowerCase();
+}
+
+/** Whether s is an IPv6 address (as the brackets of an IP-literal hold it; no zone id). */
+function isIPv6(s: string): boolean {
+  return isIP(s) === 6;
 }
 
 const ALLOW_HEADERS =
@@ -118,13 +154,4 @@ function tooLarge(res: ServerResponse, limit: number): undefined {
   // The rest of the body is not read: close the connection rather than drain it.
   rpcError(res, 413, -32600, `Request body larger than ${limit} bytes`, { connection: 'close' });
   return undefined;
-}
-
-function hostnameOf(host: string | undefined): string | undefined {
-  if (!host) return undefined;
-  try {
-    return new URL(`http://${host}`).hostname.toLowerCase();
-  } catch {
-    return undefined;
-  }
 }

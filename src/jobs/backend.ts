@@ -1,6 +1,7 @@
 // The contract between the tool layer and a backend adapter. An adapter knows nothing about MCP,
 // client HTTP requests or tokens: it gets a job id, an abort signal and (for cancel) a reason.
 import { BackendError } from './backend-error.ts';
+import type { BudgetCharge } from './budget.ts';
 import type { ListPage, ListQuery } from './listing.ts';
 import type { CancelReport, JobStatusReport } from './model.ts';
 
@@ -8,6 +9,12 @@ import type { CancelReport, JobStatusReport } from './model.ts';
 export interface BackendCallContext {
   /** Aborted when the MCP request is cancelled (notifications/cancelled) or the client goes away. */
   signal: AbortSignal;
+  /**
+   * Charges the caller for backend requests beyond the call's first (a fan-out over several hosts),
+   * before they are sent (chargeFanOut, budget.ts). Absent: they are free (no budget, or a wait's
+   * poller, which reads for every waiter of a job).
+   */
+  charge?: BudgetCharge | undefined;
 }
 
 export interface BackendCancelContext extends BackendCallContext {

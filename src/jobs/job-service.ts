@@ -100,7 +100,10 @@ export function createJobService(registry: ProjectRegistry, hooks: JobServiceHoo
       const seconds = waits.clamp(args.wait_seconds ?? 0);
       if (seconds === 0) {
         try {
-          return { ok: true, value: statusResult(found.ref, await backend.getStatus(args.job_id, { signal: context.signal })) };
+          return {
+            ok: true,
+            value: statusResult(found.ref, await backend.getStatus(args.job_id, { signal: context.signal, charge: context.charge })),
+          };
         } catch (e) {
           return fromError(e, found.ref, 'get_job_status', context);
         }
@@ -136,6 +139,7 @@ export function createJobService(registry: ProjectRegistry, hooks: JobServiceHoo
       try {
         const report = await backend.cancel(args.job_id, {
           signal: context.signal,
+          charge: context.charge,
           ...(args.reason !== undefined ? { reason: args.reason } : {}),
         });
         if (seconds === 0 || report.outcome !== 'cancel_requested')

@@ -66,7 +66,13 @@ export function createListJobs(registry: ProjectRegistry, hooks: JobServiceHooks
       position = cursor.position;
     }
     try {
-      const page = await backend.list({ statuses, limit: args.limit ?? LIST_LIMIT_DEFAULT, position, signal: options.signal });
+      const page = await backend.list({
+        statuses,
+        limit: args.limit ?? LIST_LIMIT_DEFAULT,
+        position,
+        signal: options.signal,
+        charge: options.charge,
+      });
       const result: ListJobsResult = {
         ...where,
         jobs: page.jobs.map(listed),

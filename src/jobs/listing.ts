@@ -4,6 +4,7 @@
 // in it (list again to see them); the jobs they push down are recognised and not listed twice.
 import * as z from 'zod';
 import { BackendError } from './backend-error.ts';
+import type { BudgetCharge } from './budget.ts';
 import type { JobStatus, JobStatusReport } from './model.ts';
 
 export const LIST_LIMIT_MAX = 100;
@@ -20,6 +21,8 @@ export interface ListQuery {
   /** Where the previous page ended, as this adapter wrote it (unvalidated: check it); undefined on the first page. */
   position: unknown;
   signal: AbortSignal;
+  /** Charges the caller for hosts listed beyond the first (BackendCallContext.charge). */
+  charge?: BudgetCharge | undefined;
 }
 
 /** A host of the project that could not be listed (ComfyUI): named in the answer, never silently dropped. */

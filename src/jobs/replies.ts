@@ -2,6 +2,7 @@
 // backend's own words go to the log only, through the hooks); and the project lookup every tool
 // starts with.
 import type { Caller } from './caller.ts';
+import { CallerBudgetSpent, type BudgetCharge } from './budget.ts';
 import { BACKEND_ERROR_CODES, GatewayUnavailable, isBackendError, type BackendError, type BackendErrorCode } from './backend-error.ts';
 import type { Project, ProjectRegistry } from './registry.ts';
 import type { WaitHeartbeat } from './waits.ts';
@@ -57,6 +58,8 @@ export interface ServiceCallContext {
   requestId?: string | undefined;
   /** Called every few seconds while the call waits (the MCP layer turns it into progress notifications). */
   onHeartbeat?: ((beat: WaitHeartbeat) => void) | undefined;
+  /** Charges the caller for a backend's fan-out (BackendCallContext.charge); passed to direct reads, cancels and listings. */
+  charge?: BudgetCharge | undefined;
 }
 
 /** Where a failure happened, as far as the caller may know it. */
@@ -109,7 +112,7 @@ export function toolErrorOf(
   const idSentence = requestId !== undefined ? ` Request id: ${requestId}.` : '';
   if (isBackendError(e)) {
     if (e.code === 'INVALID_ARGUMENT') return { code: e.code, message: sentence(e.message) };
-    if (!(e instanceof GatewayUnavailable))
+    if (!(e instanceof GatewayUnavailable) && !(e instanceof CallerBudgetSpent))
       hooks.onBackendError?.({
         tool,
         requestId,

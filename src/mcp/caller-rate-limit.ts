@@ -1,4 +1,4 @@
-// The budget of tool calls per caller (issuer + subject; everyone is one caller without
+// The budget of messages per caller (issuer + subject; everyone is one caller without
 // authentication), so one runaway agent cannot flood the backends that every other agent shares. It
 // lives in the state store: with `store: redis` one caller has one budget across every replica. A
 // refused call is the RATE_LIMITED tool error with the seconds until a call is allowed again.
@@ -16,25 +16,32 @@ import { BurstyRateLimiter, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Limiter, StateStore } from '../state/store.ts';
 
 export interface CallerRateLimit {
-  /** Takes one call from this caller's budget; resolves to 0 when granted, else whole seconds to wait. */
-  take(caller: string): Promise<number>;
+  /**
+   * Takes `points` (default one) from this caller's budget; resolves to 0 when granted, else whole
+   * seconds to wait. More points than one window can ever grant (a fan-out over more hosts than the
+   * burst) take the most a window grants, so such a call is possible at all.
+   */
+  take(caller: string, points?: number): Promise<number>;
 }
 
 export function createCallerRateLimit(store: StateStore, options: { perSecond: number; burst: number }): CallerRateLimit {
   const { perSecond, burst } = options;
   const steadyPoints = Math.ceil(perSecond);
   let limiter: Pick<Limiter, 'consume'>;
+  let most: number;
   if (burst <= steadyPoints) {
+    most = burst;
     limiter = store.limiter({ name: 'caller', points: burst, duration: Math.max(1, burst / perSecond) });
   } else {
     const steady = store.limiter({ name: 'caller', points: steadyPoints, duration: steadyPoints / perSecond });
     const extra = store.limiter({ name: 'caller-burst', points: burst - steadyPoints, duration: Math.max(1, burst / perSecond) });
     limiter = new BurstyRateLimiter(steady as never, extra as never);
+    most = Math.max(steadyPoints, burst - steadyPoints);
   }
   return {
-    async take(caller) {
+    async take(caller, points = 1) {
       try {
-        await limiter.consume(caller);
+        await limiter.consume(caller, Math.min(points, most));
         return 0;
       } catch (e) {
         if (e instanceof RateLimiterRes) return Math.max(1, Math.ceil(e.msBeforeNext / 1000));

@@ -1,5 +1,5 @@
 // What a tools/call does, whichever path it arrives by (the SDK's handler or the lean path in
-// lean-path.ts): the caller's budget (for a tool that declares one), the tool itself, and the event
+// lean-path.ts): the caller's budget (what the tool declares), the tool itself, and the event
 // for metrics, logs and audit. One function for both paths, so the two can never answer differently.
 import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
 import type { JobService } from '../jobs/job-service.ts';
@@ -52,6 +52,12 @@ export interface ToolDispatcher {
   policyOf(name: string): ToolPolicy | undefined;
   /** Whether `name` is a tool this gateway serves. */
   has(name: string): boolean;
+  /**
+   * Takes points from the caller's budget (the one budget of tool calls): 0 when granted, else the
+   * whole seconds to wait. The endpoint charges every message that is not a call of one of our tools
+   * through it; call() charges a tool's own.
+   */
+  charge(caller: Caller | undefined, points: number): number | Promise<number>;
   /** Runs a tool this gateway serves (check with has() first). Never throws for a tool error. */
   call(name: string, args: unknown, context: ToolCallContext): Promise<CallToolResult>;
 }
@@ -64,11 +70,14 @@ export function createToolDispatcher(deps: DispatcherDeps): ToolDispatcher {
     ...extras.map((t) => [t.definition.name, t] as const),
     ...JOB_TOOLS.map((t) => [t.definition.name, t] as const),
   ]);
-  /** Takes one call from the caller's budget when the tool declares one: 0 when granted, else the seconds to wait. */
-  const spend = (policy: ToolPolicy, caller: Caller | undefined) =>
-    policy.budget && deps.rateLimit ? deps.rateLimit.take(callerKey(caller)) : 0;
+  /** Takes points from the caller's budget: 0 when granted (or there is no budget), else the seconds to wait. */
+  const charge = (caller: Caller | undefined, points: number): number | Promise<number> =>
+    points > 0 && deps.rateLimit ? deps.rateLimit.take(callerKey(caller), points) : 0;
+  /** Takes what the tool declares from the caller's budget. */
+  const spend = (policy: ToolPolicy, caller: Caller | undefined) => charge(caller, policy.budget);
   return {
     tools,
+    charge,
     policyOf: (name) => policies.get(name),
     has: (name) => policies.has(name),
     async call(name, args, context) {
@@ -85,10 +94,15 @@ export function createToolDispatcher(deps: DispatcherDeps): ToolDispatcher {
       const wait = await spend(tool, caller);
       const onHeartbeat = context.progress ? heartbeatSender(context.progress) : undefined;
       // The budget is taken once per call: a call that waits a minute costs what an instant one does.
+      // A backend that asks several hosts for the call charges the hosts beyond the first through
+      // `charge` (a ComfyUI project's fan-out), so the caller's budget bounds its backend requests.
+      const charges = deps.rateLimit ? { charge: (points: number) => charge(caller, points) } : {};
       const result =
         wait > 0
           ? rateLimited(wait)
-          : toolResult(await tool.run(deps.service, args, { signal: context.signal, caller, requestId: context.requestId, onHeartbeat }));
+          : toolResult(
+              await tool.run(deps.service, args, { signal: context.signal, caller, requestId: context.requestId, onHeartbeat, ...charges }),
+            );
       deps.onToolCall?.({
         tool: tool.definition.name,
         arguments: isRecord(args) ? args : undefined,

@@ -49,6 +49,14 @@ export interface McpEndpoint {
  */
 const METHOD_NOT_FOUND = { code: -32601, message: 'Method not found', status: { modern: 404, legacy: 200 } } as const;
 
+/** The JSON-RPC code of a message refused because its caller's budget is spent (HTTP 429; `data.code` says RATE_LIMITED). */
+export const RATE_LIMITED_CODE = -32000;
+
+/** The caller authentication attached to the request (none without authentication). */
+function callerOf(req: IncomingMessage & { auth?: AuthInfo }): Caller | undefined {
+  return (req.auth?.extra as { caller?: Caller } | undefined)?.caller;
+}
+
 export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
   const { dispatcher, logger } = options;
   const onerror = (err: Error) => logger.warn({ err }, 'MCP request failed in the SDK');
@@ -80,9 +88,34 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
     return true;
   }
 
+  /**
+   * Takes what the message costs from its caller's budget (every message costs, none is free: the
+   * table's points, or one for a message it lacks); a call of one of our tools is charged by the
+   * dispatcher instead, as the tool declares. Over budget, the message is refused with 429 and
+   * Retry-After (a notification too: it cannot be answered in-band), and false returned.
+   */
+  async function charged(req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse, message: InboundMessage): Promise<boolean> {
+    if (message.points === 0) return true;
+    const pending = dispatcher.charge(callerOf(req), message.points);
+    const wait = typeof pending === 'number' ? pending : await pending;
+    if (wait === 0) return true;
+    options.operation?.()?.rpcError(String(RATE_LIMITED_CODE));
+    rpcError(
+      res,
+      429,
+      RATE_LIMITED_CODE,
+      `Rate limited: too many requests from you; retry in ${wait} s.`,
+      { 'retry-after': String(wait) },
+      message.id ?? null,
+      { code: 'RATE_LIMITED', retry_after_seconds: wait },
+    );
+    return false;
+  }
+
   return {
     resolve,
     async handlePost(req, res, message) {
+      if (!(await charged(req, res, message))) return;
       if (Array.isArray(message.body)) {
         rpcError(res, 400, -32600, 'Invalid Request: JSON-RPC batches are not supported; send one message per request.');
         return;
@@ -102,8 +135,11 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
       };
       res.once('close', onClose);
       try {
-        const caller = (req.auth?.extra as { caller?: Caller } | undefined)?.caller;
-        const result = await dispatcher.call(call.name, call.arguments, { signal: abort.signal, caller, requestId: options.requestId() });
+        const result = await dispatcher.call(call.name, call.arguments, {
+          signal: abort.signal,
+          caller: callerOf(req),
+          requestId: options.requestId(),
+        });
         if (abort.signal.aborted) return; // nothing more may be sent for a cancelled request
         const text = encodeLeanResult(call, result);
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });

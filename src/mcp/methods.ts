@@ -1,12 +1,12 @@
 // The MCP methods this gateway serves, in one table: who serves each (a handler of ours, or the SDK's
-// own machinery), the scope a caller needs, whether a call costs budget, its label in metrics and
+// own machinery), the scope a caller needs, what a call costs of the caller's budget, its label in metrics and
 // traces, and whether the lean path may answer it. A request or notification naming any other
 // method is refused before any handler runs (deny by default: endpoint.ts). Every other list of
 // methods derives from this table: the handlers registered on the SDK's server (server.ts), the
 // scope check (auth/middleware.ts reads the scope resolved here), the lean path's check
 // (lean-path.ts) and the methods the operation metric names (observability/mcp-operations.ts).
 import type { NotificationMethod, RequestMethod } from '@modelcontextprotocol/server';
-import type { ScopeName, ToolPolicy } from './policy.ts';
+import { UNLISTED_POINTS, type BudgetPoints, type ScopeName, type ToolPolicy } from './policy.ts';
 import { serveToolCall, serveToolList, type HandlerDeps, type MethodHandler } from './handlers.ts';
 
 /** The methods this gateway serves. */
@@ -34,8 +34,12 @@ export interface MethodPolicy<M extends McpMethod = McpMethod> {
    * is no tool needs read (its handler answers -32602).
    */
   readonly scope: M extends ToolCall ? 'tool' : ScopeName;
-  /** Whether a call costs the caller one call of its budget (caller-rate-limit.ts); for tools/call, as the called tool declares. */
-  readonly budget: M extends ToolCall ? 'tool' : false;
+  /**
+   * What a message costs of its caller's budget (caller-rate-limit.ts): points, never nothing (the
+   * endpoint takes them before serving it); for tools/call, what the called tool declares (the
+   * dispatcher takes them), and for a tools/call naming no tool of ours, one point (the endpoint).
+   */
+  readonly budget: M extends ToolCall ? 'tool' : BudgetPoints;
   /** Its mcp.method.name in metrics and spans: the method's own name, as the semantic conventions ask. */
   readonly label: M;
   /** Whether the lean path (lean-path.ts) may answer it; it knows how to answer tools/call only. */
@@ -44,18 +48,18 @@ export interface MethodPolicy<M extends McpMethod = McpMethod> {
 
 export const MCP_METHODS = {
   // The 2025-era handshake, served by the SDK (it answers -32601 for it in 2026-07-28).
-  initialize: { kind: 'request', handler: 'sdk', scope: 'read', budget: false, label: 'initialize', lean: false },
-  ping: { kind: 'request', handler: 'sdk', scope: 'read', budget: false, label: 'ping', lean: false },
+  initialize: { kind: 'request', handler: 'sdk', scope: 'read', budget: 1, label: 'initialize', lean: false },
+  ping: { kind: 'request', handler: 'sdk', scope: 'read', budget: 1, label: 'ping', lean: false },
   // 2026-07-28: the server's versions and capabilities, and the stream of list-changed notifications.
-  'server/discover': { kind: 'request', handler: 'sdk', scope: 'read', budget: false, label: 'server/discover', lean: false },
-  'subscriptions/listen': { kind: 'request', handler: 'sdk', scope: 'read', budget: false, label: 'subscriptions/listen', lean: false },
-  'tools/list': { kind: 'request', handler: serveToolList, scope: 'read', budget: false, label: 'tools/list', lean: false },
+  'server/discover': { kind: 'request', handler: 'sdk', scope: 'read', budget: 1, label: 'server/discover', lean: false },
+  'subscriptions/listen': { kind: 'request', handler: 'sdk', scope: 'read', budget: 1, label: 'subscriptions/listen', lean: false },
+  'tools/list': { kind: 'request', handler: serveToolList, scope: 'read', budget: 1, label: 'tools/list', lean: false },
   'tools/call': { kind: 'request', handler: serveToolCall, scope: 'tool', budget: 'tool', label: 'tools/call', lean: true },
   'notifications/initialized': {
     kind: 'notification',
     handler: 'sdk',
     scope: 'read',
-    budget: false,
+    budget: 1,
     label: 'notifications/initialized',
     lean: false,
   },
@@ -63,7 +67,7 @@ export const MCP_METHODS = {
     kind: 'notification',
     handler: 'sdk',
     scope: 'read',
-    budget: false,
+    budget: 1,
     label: 'notifications/cancelled',
     lean: false,
   },
@@ -105,6 +109,12 @@ export interface InboundMessage {
   readonly tool: ToolPolicy | undefined;
   /** The scope the caller needs, from the table (and for tools/call the tool's); read for anything the table lacks. */
   readonly scope: ScopeName;
+  /**
+   * What the endpoint takes from the caller's budget before serving the message: the entry's points,
+   * one for anything the table lacks (and a tools/call naming no tool of ours); 0 only for a
+   * tools/call of one of our tools, whose points the dispatcher takes as the tool declares.
+   */
+  readonly points: BudgetPoints | 0;
 }
 
 /** Places each parsed body in the table; `toolPolicy` tells the tools this gateway serves (dispatch.ts). */
@@ -125,7 +135,9 @@ export function createMessageResolver(toolPolicy: (name: string) => ToolPolicy |
     const policy = entry?.kind === kind ? entry : undefined;
     const scope = policy === undefined ? 'read' : policy.scope === 'tool' ? (tool?.scope ?? 'read') : policy.scope;
     const id = kind === 'request' ? (msg.id as string | number) : undefined;
-    return { body, kind, method, policy, id, params, toolName, tool, scope };
+    const points =
+      policy === undefined ? UNLISTED_POINTS : policy.budget !== 'tool' ? policy.budget : tool === undefined ? UNLISTED_POINTS : 0;
+    return { body, kind, method, policy, id, params, toolName, tool, scope, points };
   };
 }
 
@@ -140,6 +152,7 @@ function otherMessage(body: unknown): InboundMessage {
     toolName: undefined,
     tool: undefined,
     scope: 'read',
+    points: UNLISTED_POINTS,
   };
 }
 

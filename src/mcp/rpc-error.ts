@@ -10,9 +10,10 @@ export function rpcError(
   message: string,
   headers: Record<string, string> = {},
   id: string | number | null = null,
+  data?: Record<string, unknown>,
 ): void {
   if (res.headersSent) return;
-  const body = JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id });
+  const body = JSON.stringify({ jsonrpc: '2.0', error: data === undefined ? { code, message } : { code, message, data }, id });
   res.writeHead(status, {
     ...headers,
     'content-type': 'application/json; charset=utf-8',

@@ -12,7 +12,7 @@ export const conformanceFixtures: readonly ExtraTool[] = [
       inputSchema: { type: 'object', additionalProperties: false },
     },
     scope: 'read',
-    budget: false,
+    budget: 1,
     handler: async () => ({ content: [{ type: 'text', text: 'This is a simple text response for testing.' }] }),
   },
   {
@@ -22,7 +22,7 @@ export const conformanceFixtures: readonly ExtraTool[] = [
       inputSchema: { type: 'object', additionalProperties: false },
     },
     scope: 'read',
-    budget: false,
+    budget: 1,
     handler: async () => ({ isError: true, content: [{ type: 'text', text: 'This tool intentionally returns an error for testing' }] }),
   },
   {
@@ -32,7 +32,7 @@ export const conformanceFixtures: readonly ExtraTool[] = [
       inputSchema: { type: 'object', additionalProperties: false },
     },
     scope: 'read',
-    budget: false,
+    budget: 1,
     handler: async (_args, _signal, progress) => {
       for (const step of [0, 50, 100]) await progress?.({ progress: step, total: 100, message: `step ${step}` });
       return { content: [{ type: 'text', text: 'done' }] };

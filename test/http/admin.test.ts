@@ -1,5 +1,6 @@
 // The admin listener: liveness, readiness (including signing keys and draining), the per-backend
 // health view, and metrics that count what the gateway did.
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 
@@ -9,6 +10,18 @@ describe('admin listener', () => {
     t = await startTestGateway();
   });
   afterAll(async () => t?.close());
+
+  it('refuses a malformed Host header with 400 on every path, and serves any well-formed one', async () => {
+    const { port } = new URL(t.adminUrl);
+    for (const host of ['x@127.0.0.1', `x@127.0.0.1:${port}`, '127.0.0.1/metrics', '127.0.0.1:99999', '127.0.0.1:', '[::1', 'a b', '']) {
+      for (const path of ['/metrics', '/healthz', '/readyz', '/backends', '/nothing']) {
+        expect({ host, path, status: await rawGet(t.adminUrl, path, host) }).toEqual({ host, path, status: 400 });
+      }
+    }
+    for (const host of [`127.0.0.1:${port}`, 'metrics.internal', `[::1]:${port}`]) {
+      expect({ host, status: await rawGet(t.adminUrl, '/healthz', host) }).toEqual({ host, status: 200 });
+    }
+  });
 
   it('is not the MCP port', () => {
     expect(new URL(t.adminUrl).port).not.toBe(String(t.port));
@@ -109,3 +122,24 @@ describe('readiness without signing keys', () => {
     }
   });
 });
+
+/** The status of one raw GET with this exact Host header (fetch will not send a hostile one). */
+function rawGet(base: string, path: string, host: string): Promise<number> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    let got = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      got += chunk;
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(got);
+      if (m) {
+        socket.destroy();
+        resolve(Number(m[1]));
+      }
+    });
+    socket.on('error', reject);
+    socket.on('close', () => reject(new Error(`no status line for Host ${JSON.stringify(host)}`)));
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+  });
+}

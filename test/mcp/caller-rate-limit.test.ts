@@ -3,6 +3,7 @@
 // rate-limiter-flexible windows.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createCallerRateLimit, type CallerRateLimit } from '../../src/mcp/caller-rate-limit.ts';
+import { MCP_METHODS, type McpMethod } from '../../src/mcp/methods.ts';
 import { createMemoryStore } from '../../src/state/memory-store.ts';
 import type { StateStore } from '../../src/state/store.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
@@ -11,7 +12,9 @@ describe('per-caller rate limit', () => {
   let t: TestGateway;
   beforeAll(async () => {
     t = await startTestGateway({
-      configure: (c) => ({ ...c, server: { ...c.server, caller_rate_limit: { enabled: true, per_second: 1, burst: 3 } } }),
+      // A burst of 5: the client's handshake (initialize, notifications/initialized) costs 2, as every
+      // message does, which leaves 3 tool calls.
+      configure: (c) => ({ ...c, server: { ...c.server, caller_rate_limit: { enabled: true, per_second: 1, burst: 5 } } }),
     });
   });
   afterAll(async () => t?.close());
@@ -106,6 +109,18 @@ describe('per-caller budget: per_second and burst on rate-limiter-flexible', () 
     expect(granted(await takeMany(limit, 'c', 30))).toBe(10);
   });
 
+  it('more points than a window can grant (a fan-out over more hosts than the burst) take the most a window grants', async () => {
+    const limit = createCallerRateLimit(createMemoryStore(), { perSecond: 20, burst: 100 });
+    // 500 points are taken as 80, the burst window's whole: granted once, then nothing until a window passes.
+    expect(await limit.take('big', 500)).toBe(0);
+    expect(await limit.take('big')).toBeGreaterThan(0);
+    advance(5_000);
+    expect(await limit.take('big', 500)).toBe(0);
+    const single = createCallerRateLimit(createMemoryStore(), { perSecond: 20, burst: 10 });
+    expect(await single.take('big', 49)).toBe(0);
+    expect(await single.take('big')).toBe(1);
+  });
+
   it('a limiter that fails (not a refusal) never refuses calls', async () => {
     const broken = {
       ...createMemoryStore(),
@@ -114,4 +129,140 @@ describe('per-caller budget: per_second and burst on rate-limiter-flexible', () 
     const limit = createCallerRateLimit(broken, { perSecond: 1, burst: 1 });
     expect(await takeMany(limit, 'x', 3)).toEqual([0, 0, 0]);
   });
+});
+
+describe('every message a caller sends costs budget: no method of the table is free', () => {
+  // Windows far longer than the test runs in real time: rate-limiter-flexible's memory store drops a
+  // window on a real timer as well as on Date, so a window must not end while Date is held still.
+  // 0.01 a second is one call per 100 s steady, and a burst of 100.
+  const PER_SECOND = 0.01;
+  const BURST = 100;
+  let t: TestGateway;
+  let job: { project_reference: string; job_id: string };
+  beforeAll(async () => {
+    t = await startTestGateway({
+      configure: (c) => ({ ...c, server: { ...c.server, caller_rate_limit: { enabled: true, per_second: PER_SECOND, burst: BURST } } }),
+    });
+    job = { project_reference: 'agents', job_id: t.sandbox.seedsByProject.get('agents')!.succeeded[0]! };
+  });
+  afterAll(async () => t?.close());
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  const MODERN = '2026-07-28';
+  const envelope = {
+    'io.modelcontextprotocol/protocolVersion': MODERN,
+    'io.modelcontextprotocol/clientCapabilities': {},
+    'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+  };
+  type Era = 'modern' | 'legacy';
+  /** One message of `method` in an era, as a well-behaved client sends it (the kind the table gives it). */
+  function message(era: Era, method: McpMethod, id: number): { body: Record<string, unknown>; headers: Record<string, string> } {
+    const request = MCP_METHODS[method].kind === 'request';
+    let params: Record<string, unknown> = {};
+    if (method === 'tools/call') params = { name: 'get_job_status', arguments: job };
+    if (method === 'initialize') params = { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } };
+    if (method === 'notifications/cancelled') params = { requestId: 1 };
+    const body = { jsonrpc: '2.0', ...(request ? { id } : {}), method, params: era === 'modern' ? { ...params, _meta: envelope } : params };
+    const headers: Record<string, string> =
+      era === 'modern'
+        ? {
+            'mcp-protocol-version': MODERN,
+            ...(request ? { 'mcp-method': method } : {}),
+            ...(method === 'tools/call' ? { 'mcp-name': 'get_job_status' } : {}),
+          }
+        : { 'mcp-protocol-version': '2025-11-25' };
+    return { body, headers };
+  }
+  /** Sends one message; its HTTP status, and the JSON-RPC error or tool error code when there is one (a stream is not read). */
+  async function send(
+    token: string,
+    era: Era,
+    method: McpMethod,
+    id: number,
+  ): Promise<{ status: number; refusal?: unknown; retryAfter?: string | null }> {
+    const { body, headers } = message(era, method, id);
+    const abort = new AbortController();
+    const res = await fetch(t.mcpUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        authorization: `Bearer ${token}`,
+        ...headers,
+      },
+      body: JSON.stringify(body),
+      signal: abort.signal,
+    });
+    if (res.status === 429) {
+      const rpc = (await res.json()) as { id: unknown; error: { code: number; data: unknown } };
+      return {
+        status: 429,
+        refusal: { id: rpc.id, code: rpc.error.code, data: rpc.error.data },
+        retryAfter: res.headers.get('retry-after'),
+      };
+    }
+    if (method === 'tools/call' && res.status === 200) {
+      const text = await res.text();
+      const data = text.startsWith('{')
+        ? text
+        : text
+            .split('\n')
+            .filter((l) => l.startsWith('data: '))
+            .at(-1)!
+            .slice(6);
+      const result = (JSON.parse(data) as { result: { structuredContent: { error?: { code: string } } } }).result;
+      return { status: 200, refusal: result.structuredContent.error?.code };
+    }
+    abort.abort(); // a stream (subscriptions/listen) is not read
+    await res.body?.cancel().catch(() => {});
+    return { status: res.status };
+  }
+
+  for (const era of ['modern', 'legacy'] as const) {
+    it(`charges each method of the table (${era} era): the message past a caller's budget is refused, whatever its method`, async () => {
+      vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+      const methods = Object.keys(MCP_METHODS) as McpMethod[];
+      expect(methods).toContain('tools/list');
+      for (const method of methods) {
+        const token = await t.mint({ subject: `each-${era}-${method}` });
+        const spent = [];
+        for (let i = 0; i < BURST; i++) spent.push((await send(token, era, method, i + 1)).status);
+        expect(
+          spent.filter((s) => s === 429),
+          `${era} ${method}`,
+        ).toEqual([]);
+        const past = await send(token, era, method, BURST + 1);
+        if (method === 'tools/call') expect(past, `${era} ${method}`).toEqual({ status: 200, refusal: 'RATE_LIMITED' });
+        else {
+          const id = MCP_METHODS[method].kind === 'request' ? BURST + 1 : null;
+          expect(past, `${era} ${method}`).toEqual({
+            status: 429,
+            refusal: { id, code: -32000, data: { code: 'RATE_LIMITED', retry_after_seconds: 100 } },
+            retryAfter: '100',
+          });
+        }
+      }
+    });
+
+    it(`refuses 1,000 tools/list from one caller past its budget with RATE_LIMITED (${era} era), and serves another caller`, async () => {
+      vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+      const greedy = await t.mint({ subject: `list-greedy-${era}` });
+      const polite = await t.mint({ subject: `list-polite-${era}` });
+      const statuses = new Map<number, number>();
+      for (let i = 0; i < 1000; i++) {
+        const { status } = await send(greedy, era, 'tools/list', i + 1);
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      }
+      expect(Object.fromEntries(statuses)).toEqual({ 200: BURST, 429: 1000 - BURST });
+      expect((await send(polite, era, 'tools/list', 1)).status).toBe(200);
+      expect(await send(polite, era, 'tools/call', 2)).toEqual({ status: 200, refusal: undefined });
+      // Once the steady window (one call per 100 s) has passed, the greedy caller gets that one call.
+      vi.setSystemTime(Date.now() + 100_050);
+      const after = [];
+      for (let i = 0; i < 5; i++) after.push((await send(greedy, era, 'tools/list', i + 1)).status);
+      expect(after).toEqual([200, 429, 429, 429, 429]);
+    });
+  }
 });

@@ -1,6 +1,7 @@
 // The MCP endpoint spoken to with raw HTTP, in both protocol eras, where an SDK client would hide
 // the detail: the 2026-07-28 envelope and headers, the 2025-era handshake without sessions,
 // batches, malformed calls, guards and methods.
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, seed, type TestGateway } from '../helpers/gateway.ts';
 import { rpcResult } from '../auth/helpers.ts';
@@ -23,6 +24,50 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
 }
+
+/** One raw HTTP/1.1 request with this exact Host header (fetch and undici will not send a hostile one); its status. */
+function rawStatus(url: string, method: 'GET' | 'POST', host: string, body = ''): Promise<number> {
+  const { hostname, port, pathname } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    let got = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      got += chunk;
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(got);
+      if (m) {
+        socket.destroy();
+        resolve(Number(m[1]));
+      }
+    });
+    socket.on('error', reject);
+    socket.on('close', () => reject(new Error(`no status line for Host ${JSON.stringify(host)}: ${JSON.stringify(got)}`)));
+    const headers = [`Host: ${host}`, 'Content-Type: application/json', `Accept: ${ACCEPT}`, `Content-Length: ${Buffer.byteLength(body)}`];
+    socket.write(`${method} ${pathname} HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n${body}`);
+  });
+}
+
+/** Host header values that are no host[:port] (RFC 9110 7.2), each of which URL parsing would take or mend. */
+const HOSTILE_HOSTS = (port: string) => [
+  'x@127.0.0.1',
+  `x@127.0.0.1:${port}`,
+  `user:pw@localhost:${port}`,
+  `127.0.0.1/mcp`,
+  `127.0.0.1:${port}/x`,
+  '127.0.0.1?q',
+  '127.0.0.1#f',
+  '127.0.0.1:99999',
+  '127.0.0.1:',
+  '127.0.0.1:8o',
+  `127.0.0.1:${port}:${port}`,
+  '%31%32%37.0.0.1',
+  '127.0.0.1\\x',
+  '[::1',
+  '[zz::1]',
+  '[::1]x',
+  'local host',
+  '',
+];
 
 /** A 2026-07-28 request with its envelope and the standard headers (each overridable). */
 function modern(
@@ -243,6 +288,34 @@ describe('one endpoint for both protocol eras, without sessions', () => {
     });
     expect(res.statusCode).toBe(403);
     await res.body.text();
+  });
+
+  it('refuses a malformed Host header with 400 before anything else, for every method, and serves a well-formed one', async () => {
+    const port = new URL(t.mcpUrl).port;
+    const call = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/call',
+      params: { name: 'get_job_status', arguments: { project_reference: 'agents', job_id: running } },
+    });
+    for (const host of HOSTILE_HOSTS(port)) {
+      for (const body of [JSON.stringify(legacyInit), call]) {
+        expect({ host, body: body.slice(0, 40), status: await rawStatus(t.mcpUrl, 'POST', host, body) }).toEqual({
+          host,
+          body: body.slice(0, 40),
+          status: 400,
+        });
+      }
+      // Off the MCP path (metadata, 404s) too: the Host check runs first.
+      expect({ host, status: await rawStatus(new URL('/nothing', t.mcpUrl).href, 'GET', host) }).toEqual({ host, status: 400 });
+    }
+    for (const host of [`127.0.0.1:${port}`, '127.0.0.1', `LOCALHOST:${port}`, `[::1]:${port}`]) {
+      expect({ host, status: await rawStatus(t.mcpUrl, 'POST', host, call) }).toEqual({ host, status: 200 });
+    }
+    // Well-formed, but not a name this gateway answers to (URL parsing would have read it as 127.0.0.1).
+    for (const host of ['0x7f.0.0.1', '127.1', 'attacker.example:80']) {
+      expect({ host, status: await rawStatus(t.mcpUrl, 'POST', host, call) }).toEqual({ host, status: 403 });
+    }
   });
 
   it('gives JSON-RPC errors for bodies that are not JSON or too large, and 415/406 for wrong media types', async () => {

@@ -7,7 +7,7 @@ import { createMessageResolver } from '../../src/mcp/methods.ts';
 import { STRUCTURED_JSON, type ToolResult } from '../../src/mcp/tools/results.ts';
 
 const ours = (name: string) => name === 'get_job_status' || name === 'cancel_job';
-const resolve = createMessageResolver((name) => (ours(name) ? { scope: 'read', budget: true } : undefined));
+const resolve = createMessageResolver((name) => (ours(name) ? { scope: 'read', budget: 1 } : undefined));
 /** The lean path's filter, given raw bodies (placed in the table first, as the endpoint does). */
 const leanFilter = (options?: { cacheSize?: number }) => {
   const filter = createLeanPathFilter(options);

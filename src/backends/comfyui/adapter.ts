@@ -32,7 +32,7 @@ export function createComfyuiBackend(config: ComfyuiBackendConfig, options: Adap
 
   async function getStatus(jobId: string, ctx: BackendCallContext): Promise<JobStatusReport> {
     assertJobId(validatePromptId, jobId);
-    const s = await router.search(jobId, ctx.signal, true);
+    const s = await router.search(jobId, ctx.signal, true, ctx.charge);
     if (s.found) return s.found.report;
     const tomb = await tombstones.holding(jobId, s.notFoundOn);
     if (tomb !== undefined) return tombstones.report(jobId, tomb);
@@ -42,7 +42,7 @@ export function createComfyuiBackend(config: ComfyuiBackendConfig, options: Adap
 
   async function cancel(jobId: string, ctx: BackendCancelContext): Promise<CancelReport> {
     assertJobId(validatePromptId, jobId);
-    return cancelJob({ pool, router, tombstones }, jobId, ctx.signal);
+    return cancelJob({ pool, router, tombstones }, jobId, ctx.signal, ctx.charge);
   }
 
   return {

@@ -3,6 +3,7 @@
 // stopped yet is `cancel_requested` (ComfyUI's interrupt is cooperative). A legacy interrupt always
 // names the prompt id and is sent only right after /queue showed that id running: older servers
 // ignore the body and interrupt whatever runs, so a bare or stale interrupt could kill another job.
+import type { BudgetCharge } from '../../jobs/budget.ts';
 import { BackendError } from '../../jobs/backend-error.ts';
 import { isTerminal, notFoundReport, recordOf, type CancelReport, type JobStatus, type JobStatusReport } from '../../jobs/model.ts';
 import type { Host } from './host.ts';
@@ -22,8 +23,8 @@ export interface CancelDeps {
   tombstones: Tombstones;
 }
 
-export async function cancelJob(deps: CancelDeps, id: string, signal: AbortSignal): Promise<CancelReport> {
-  const s = await deps.router.search(id, signal, false); // status_before needs no queue position
+export async function cancelJob(deps: CancelDeps, id: string, signal: AbortSignal, charge?: BudgetCharge): Promise<CancelReport> {
+  const s = await deps.router.search(id, signal, false, charge); // status_before needs no queue position
   if (!s.found) {
     const tomb = await deps.tombstones.holding(id, s.notFoundOn);
     if (tomb !== undefined) {

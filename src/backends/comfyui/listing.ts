@@ -1,6 +1,7 @@
 // Listing a ComfyUI project's jobs: every host newest first (GET /api/jobs where a host has the jobs
 // API, else /queue and /history), merged newest first, each job with its host. A host that cannot
-// answer is named in the page, never silently dropped; the others are listed.
+// answer is named in the page, never silently dropped; the others are listed. Each host beyond the
+// first costs the caller's budget one call (the call paid for one).
 import * as z from 'zod';
 import {
   LIST_LIMIT_MAX,
@@ -14,6 +15,7 @@ import {
   type ListQuery,
   type ListedJob,
 } from '../../jobs/listing.ts';
+import { chargeFanOut } from '../../jobs/budget.ts';
 import type { JobStatus } from '../../jobs/model.ts';
 import { parseJson, unexpectedStatus } from '../http/http-client.ts';
 import type { Host } from './host.ts';
@@ -71,6 +73,8 @@ interface HostPage {
 export async function listComfyui(pool: HostPool, q: ListQuery): Promise<ListPage> {
   const position = positionOf(positionSchema, q.position) ?? {};
   const active = pool.hosts.filter((h) => !position[h.name]?.done);
+  // The call paid for one host; the others are charged to the caller before any is read.
+  await chargeFanOut(q.charge, active.length - 1, `Listing the project's ${active.length} ComfyUI hosts`);
   const reads = await Promise.allSettled(active.map((h) => readHost(pool, h, position[h.name], q)));
   const unavailable: NonNullable<ListPage['unavailable']> = [];
   const cursors = active.flatMap((host, i) => {

@@ -1,8 +1,10 @@
 // Which host has a job. A job is looked for on every host in parallel; the host that had it is
 // remembered (bounded, in the state store: with `store: redis` a host one replica found serves every
 // replica), and later calls go straight there. A host that cannot answer is never taken as "not
-// there": if no other host knows the job, the answer is the host's error, not unknown.
+// there": if no other host knows the job, the answer is the host's error, not unknown. Asking every
+// host costs the caller's budget one call per host beyond the first (the call paid for one).
 import { BackendError, isBackendError } from '../../jobs/backend-error.ts';
+import { chargeFanOut, type BudgetCharge } from '../../jobs/budget.ts';
 import type { JobStatusReport } from '../../jobs/model.ts';
 import type { StateStore } from '../../state/store.ts';
 import { createRedactor, excerpt } from '../http/redact.ts';
@@ -22,8 +24,12 @@ export interface Search {
 }
 
 export interface Router {
-  /** Asks the remembered host, or every host in parallel; settles as soon as one host knows the job. */
-  search(id: string, signal: AbortSignal, withPosition: boolean): Promise<Search>;
+  /**
+   * Asks the remembered host, or every host in parallel; settles as soon as one host knows the job.
+   * Asking every host charges the caller for the hosts beyond the first (`charge`), before any is
+   * asked: a spent budget is RATE_LIMITED (CallerBudgetSpent) and no host is asked.
+   */
+  search(id: string, signal: AbortSignal, withPosition: boolean, charge?: BudgetCharge): Promise<Search>;
   /** The error to raise when no host knows the job and some host could not answer. */
   searchError(id: string, s: Search): BackendError;
 }
@@ -39,11 +45,12 @@ export function createRouter(pool: HostPool, store: StateStore, backend: string,
     parse: (v) => (typeof v === 'string' ? v : undefined),
   });
 
-  async function search(id: string, signal: AbortSignal, withPosition: boolean): Promise<Search> {
+  async function search(id: string, signal: AbortSignal, withPosition: boolean, charge?: BudgetCharge): Promise<Search> {
     const remembered = (await jobHost.get(id))?.value;
     // A name from the store that is no host of this config (any more) is ignored: every host is asked.
     const rememberedHost = remembered === undefined ? undefined : pool.byName(remembered);
     const candidates = rememberedHost ? [rememberedHost] : pool.hosts;
+    await chargeFanOut(charge, candidates.length - 1, `Looking for job ${id} on the project's ${candidates.length} ComfyUI hosts`);
     const stop = new AbortController();
     const combined = AbortSignal.any([signal, stop.signal]);
     const result: Search = { notFoundOn: new Set(), errors: [] };

@@ -21,7 +21,7 @@ export const cancelJob: JobTool<'cancel_job'> = {
     annotations: { title: 'Cancel job', readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   },
   scope: 'cancel',
-  budget: true,
+  budget: 1,
   async run(service, args, options) {
     const parsed = cancelJobArgs.safeParse(args ?? {});
     if (!parsed.success) return invalidArguments(parsed.error);

@@ -20,7 +20,7 @@ export const getJobStatus: JobTool<'get_job_status'> = {
     annotations: { title: 'Get job status', readOnlyHint: true, openWorldHint: true },
   },
   scope: 'read',
-  budget: true,
+  budget: 1,
   async run(service, args, options) {
     const parsed = getJobStatusArgs.safeParse(args ?? {});
     if (!parsed.success) return invalidArguments(parsed.error);

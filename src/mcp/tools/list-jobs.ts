@@ -19,7 +19,7 @@ export const listJobs: JobTool<'list_jobs'> = {
     annotations: { title: 'List jobs', readOnlyHint: true, openWorldHint: true },
   },
   scope: 'read',
-  budget: true,
+  budget: 1,
   async run(service, args, options) {
     const parsed = listJobsArgs.safeParse(args ?? {});
     if (!parsed.success) return invalidArguments(parsed.error);
