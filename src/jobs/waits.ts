@@ -143,7 +143,12 @@ interface Poller {
   due: boolean;
   /** Failed reads in a row (of a kind that may pass). */
   failures: number;
+  /** Counts the reports delivered: a newer one stops the slices of the one before. */
+  generation: number;
 }
+
+/** Waiters one report is handed to in one turn of the event loop. */
+export const DELIVERY_SLICE = 500;
 
 /** A failure a later read may not have: the backend unavailable or busy, or a local fault (EMFILE, a reset). */
 function mayPass(e: unknown): boolean {
@@ -179,6 +184,7 @@ export function createWaitHub(config: WaitConfig, clock: Clock): WaitHub {
       reading: false,
       due: false,
       failures: 0,
+      generation: 0,
     };
     pollers.set(request.key, poller);
     const intervalMs = request.pollIntervalMs;
@@ -197,7 +203,7 @@ export function createWaitHub(config: WaitConfig, clock: Clock): WaitHub {
         if (poller.abort.signal.aborted) return;
         poller.last = report;
         poller.failures = 0;
-        for (const w of [...poller.waiters]) w.deliver(report);
+        inSlices(poller, (w) => w.deliver(report));
       } catch (e) {
         if (poller.abort.signal.aborted) return;
         // One failure that may pass is retried at the next interval; a run of them, or one that will
@@ -205,7 +211,7 @@ export function createWaitHub(config: WaitConfig, clock: Clock): WaitHub {
         // backend's error, as a plain read would.
         poller.failures++;
         const final = !mayPass(e) || poller.failures >= FAILED_READS_BEFORE_ERROR;
-        for (const w of [...poller.waiters]) w.fail(e, final);
+        inSlices(poller, (w) => w.fail(e, final));
       } finally {
         poller.reading = false;
       }
@@ -233,6 +239,27 @@ export function createWaitHub(config: WaitConfig, clock: Clock): WaitHub {
         if (set.size === 0 && perCaller.get(caller) === set) perCaller.delete(caller);
       },
     };
+  }
+
+  /**
+   * Hands a read's outcome to every waiter of the poller, DELIVERY_SLICE at a time with a turn of the
+   * event loop between slices (setImmediate: no time passes, so the clock is not involved), so that a
+   * change reaching 10,000 waiters (and the replies it ends) never holds the loop for long. A slice
+   * skips waiters gone meanwhile; a newer outcome (or the poller's end) stops the older one's slices.
+   */
+  function inSlices(poller: Poller, hand: (w: Waiter) => void): void {
+    const waiters = [...poller.waiters];
+    const generation = ++poller.generation;
+    const slice = (from: number) => {
+      if (poller.abort.signal.aborted || poller.generation !== generation) return;
+      const to = Math.min(waiters.length, from + DELIVERY_SLICE);
+      for (let i = from; i < to; i++) {
+        const w = waiters[i]!;
+        if (poller.waiters.has(w)) hand(w);
+      }
+      if (to < waiters.length) setImmediate(slice, to);
+    };
+    slice(0);
   }
 
   function leave(key: string, poller: Poller, waiter: Waiter) {

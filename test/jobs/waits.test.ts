@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   createWaitHub,
+  DELIVERY_SLICE,
   FAILED_READS_BEFORE_ERROR,
   maxConcurrentWaitsFor,
   readOpenFilesLimit,
@@ -155,6 +156,23 @@ describe('the wait hub', () => {
     const results = await Promise.all(waits);
     expect(results.map((r) => [r.report.status, r.changed, r.waitedSeconds])).toEqual(Array(5).fill(['succeeded', true, 0.15]));
     expect(job.reads).toBe(4);
+    expect(clock.pending()).toEqual([]);
+  });
+
+  it('hands a change to many waiters in slices, a turn of the event loop apart', async () => {
+    const { hub, clock } = hubOnManualClock();
+    const { job, read } = scriptedJob('running');
+    const n = DELIVERY_SLICE * 2 + 200;
+    let answered = 0;
+    const waits = Array.from({ length: n }, () => hub.wait(request(read, { seconds: 1 })).finally(() => answered++));
+    await clock.advance(10);
+    job.status = 'succeeded';
+    await clock.advance(40); // the read at 50 ms sees the change
+    expect(answered).toBeGreaterThan(0);
+    expect(answered).toBeLessThan(n); // not all in the turn of the read
+    const results = await Promise.all(waits);
+    expect(results.every((r) => r.changed && r.report.status === 'succeeded' && r.waitedSeconds === 0.05)).toBe(true);
+    expect(job.reads).toBe(2);
     expect(clock.pending()).toEqual([]);
   });
 
