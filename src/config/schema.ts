@@ -253,7 +253,7 @@ export const waitsSchema = z
       .max(1_000_000)
       .optional()
       .describe(
-        'Concurrent waits this process holds, all callers together; beyond it a waiting call is refused with RATE_LIMITED and retry_after_seconds. Default: from the open-files limit (ulimit -n), floor((nofile - 256) / 2) between 16 and 10000.',
+        'Concurrent waits this process holds, all callers together; beyond it a waiting call is refused with RATE_LIMITED and retry_after_seconds. Default: from the open-files limit (ulimit -n), floor((nofile - 256) / 2) between 16 and 5000.',
       ),
     poll_interval_seconds: pollIntervalsSchema,
   })

@@ -32,14 +32,17 @@ export const FAILED_READS_BEFORE_ERROR = 3;
 
 /** File descriptors kept for everything but waits: listeners, backend and Redis sockets, logs, plain calls. */
 const RESERVED_FDS = 256;
-/** The most waits the default allows: what one replica holds in the chart's 512 Mi (docs/performance.md). */
-export const MAX_CONCURRENT_WAITS_CEILING = 10_000;
+/**
+ * The most waits the default allows: what one replica holds in the chart's 512 Mi with room to spare,
+ * measured with heartbeats (about 50 KiB of RSS per wait on the SDK path; docs/performance.md).
+ */
+export const MAX_CONCURRENT_WAITS_CEILING = 5000;
 
 /**
  * The default process-wide wait limit for a soft open-files limit: every wait holds one client
  * socket, and as many descriptors again are left for the backend reads and plain calls made
- * meanwhile, after RESERVED_FDS for the rest: clamp(floor((nofile - 256) / 2), 16, 10,000).
- * 1024 gives 384; 65,536 and more give 10,000.
+ * meanwhile, after RESERVED_FDS for the rest: clamp(floor((nofile - 256) / 2), 16, 5000).
+ * 1024 gives 384; 10,256 and more give 5000.
  */
 export function maxConcurrentWaitsFor(openFiles: number | undefined): number {
   const fds = openFiles !== undefined && openFiles > 0 ? openFiles : 1024;
@@ -148,7 +151,7 @@ interface Poller {
 }
 
 /** Waiters one report is handed to in one turn of the event loop. */
-export const DELIVERY_SLICE = 500;
+export const DELIVERY_SLICE = 50;
 
 /** A failure a later read may not have: the backend unavailable or busy, or a local fault (EMFILE, a reset). */
 function mayPass(e: unknown): boolean {
