@@ -150,7 +150,15 @@ interface Poller {
   generation: number;
 }
 
-/** Waiters one report is handed to in one turn of the event loop. */
+interface Delivery {
+  poller: Poller;
+  generation: number;
+  hand: (w: Waiter) => void;
+  waiters: Waiter[];
+  next: number;
+}
+
+/** Waiters the hub hands an outcome to in one turn of the event loop, all jobs together. */
 export const DELIVERY_SLICE = 50;
 
 /** A failure a later read may not have: the backend unavailable or busy, or a local fault (EMFILE, a reset). */
@@ -169,6 +177,10 @@ export function createWaitHub(config: WaitConfig, clock: Clock): WaitHub {
   const all = new Set<Slot>();
   const maxConcurrent = config.maxConcurrent ?? maxConcurrentWaitsFor(undefined);
   let closed = false;
+  /** Outcomes not yet handed to all their waiters, oldest first, and the waiters handed one this turn. */
+  const queue: Delivery[] = [];
+  let handed = 0;
+  let turnEnds = false;
 
   /** Whole seconds until the first of `slots` ends at the latest (at least 1; the longest wait when unknown). */
   function retryAfter(slots: Iterable<Slot>): number {
@@ -245,24 +257,40 @@ export function createWaitHub(config: WaitConfig, clock: Clock): WaitHub {
   }
 
   /**
-   * Hands a read's outcome to every waiter of the poller, DELIVERY_SLICE at a time with a turn of the
-   * event loop between slices (setImmediate: no time passes, so the clock is not involved), so that a
-   * change reaching 10,000 waiters (and the replies it ends) never holds the loop for long. A slice
-   * skips waiters gone meanwhile; a newer outcome (or the poller's end) stops the older one's slices.
+   * Hands a read's outcome to every waiter of the poller. All pollers share one queue and one budget
+   * of DELIVERY_SLICE waiters per turn of the event loop (setImmediate between turns: no time passes,
+   * so the clock is not involved), so that a change reaching 10,000 waiters, or many jobs' reads
+   * landing together, never hold the loop for long with the replies they end. A waiter gone
+   * meanwhile is skipped; a newer outcome (or the poller's end) drops an older one still queued.
    */
   function inSlices(poller: Poller, hand: (w: Waiter) => void): void {
-    const waiters = [...poller.waiters];
-    const generation = ++poller.generation;
-    const slice = (from: number) => {
-      if (poller.abort.signal.aborted || poller.generation !== generation) return;
-      const to = Math.min(waiters.length, from + DELIVERY_SLICE);
-      for (let i = from; i < to; i++) {
-        const w = waiters[i]!;
-        if (poller.waiters.has(w)) hand(w);
+    queue.push({ poller, generation: ++poller.generation, hand, waiters: [...poller.waiters], next: 0 });
+    drain();
+  }
+
+  function drain(): void {
+    while (queue.length > 0 && handed < DELIVERY_SLICE) {
+      const d = queue[0]!;
+      if (d.poller.abort.signal.aborted || d.poller.generation !== d.generation) {
+        queue.shift();
+        continue;
       }
-      if (to < waiters.length) setImmediate(slice, to);
-    };
-    slice(0);
+      while (d.next < d.waiters.length && handed < DELIVERY_SLICE) {
+        const w = d.waiters[d.next++]!;
+        if (!d.poller.waiters.has(w)) continue;
+        handed++;
+        d.hand(w);
+      }
+      if (d.next >= d.waiters.length) queue.shift();
+    }
+    if (handed > 0 && !turnEnds) {
+      turnEnds = true;
+      setImmediate(() => {
+        turnEnds = false;
+        handed = 0;
+        drain();
+      });
+    }
   }
 
   function leave(key: string, poller: Poller, waiter: Waiter) {

@@ -176,6 +176,35 @@ describe('the wait hub', () => {
     expect(clock.pending()).toEqual([]);
   });
 
+  it('shares one budget per turn between jobs whose reads land together', async () => {
+    const { hub, clock } = hubOnManualClock();
+    // Every read waits for one answer the test gives: the three jobs' reads end in the same turn.
+    let answer: ((status: JobStatus) => void) | undefined;
+    let shared: Promise<JobStatusReport> | undefined;
+    let reads = 0;
+    const read = () => {
+      reads++;
+      shared ??= new Promise((resolve) => (answer = (status) => resolve({ found: true, status, raw_status: status })));
+      return shared;
+    };
+    const perJob = DELIVERY_SLICE - 5; // each job alone fits in one slice
+    let answered = 0;
+    const waits = [0, 1, 2].flatMap((k) =>
+      Array.from({ length: perJob }, () =>
+        hub.wait(request(read, { key: `b\0job-${k}`, known: 'running', seconds: 1 })).finally(() => answered++),
+      ),
+    );
+    expect(reads).toBe(3);
+    answer!('succeeded');
+    await new Promise((resolve) => setImmediate(resolve)); // the turn the reads ended in, and its promise callbacks
+    expect(answered).toBe(DELIVERY_SLICE);
+    const results = await Promise.all(waits);
+    expect(answered).toBe(3 * perJob);
+    expect(results.every((r) => r.changed && r.report.status === 'succeeded')).toBe(true);
+    await clock.advance(1000);
+    expect(clock.pending()).toEqual([]);
+  });
+
   it('starts the next read when a slower one ends, never two at once', async () => {
     const { hub, clock } = hubOnManualClock();
     let reads = 0;
