@@ -3,7 +3,8 @@
 // renders (wrapped in `{data, meta}`), after checking the `Authorization: Bearer <key>` the adapter
 // sends. By default the record is the same on every read, as a job's is while nothing happens to
 // it; with `changing`, every answer differs (its activities_count counts the reads), so no answer is
-// ever the one read before.
+// ever the one read before. For the waits benchmark (waits.ts), `PUT /control/status/COMPLETED` sets
+// the status every later read answers, and `GET /control/reads` counts the job reads so far.
 // Usage: node scripts/bench/fake-backend.ts PORT [changing]
 import { createServer, type ServerResponse } from 'node:http';
 import { BACKEND_KEY } from './shapes.ts';
@@ -11,6 +12,8 @@ import { BACKEND_KEY } from './shapes.ts';
 const port = Number(process.argv[2]);
 const changing = process.argv[3] === 'changing';
 let reads = 0;
+let jobReads = 0;
+let jobStatus = 'RUNNING';
 const ORG = 'aiconnect';
 const ROUTE = /\/services\/agent-jobs\/([A-Za-z0-9_-]{1,128})$/;
 const now = Date.now();
@@ -23,7 +26,7 @@ function record(id: string): Record<string, unknown> {
     org_id: ORG,
     channel_code: 'C0123456',
     job_type_id: 'follow-up',
-    job_status: 'RUNNING',
+    job_status: jobStatus,
     result: null,
     created_at: iso(3 * 60_000),
     updated_at: started,
@@ -49,11 +52,17 @@ function answer(res: ServerResponse, status: number, body: unknown): void {
 
 const server = createServer((req, res) => {
   const path = (req.url ?? '').split('?')[0] ?? '';
+  const control = /^\/control\/(status\/([A-Z_]{1,32})|reads)$/.exec(path);
+  if (control) {
+    if (control[2] && req.method === 'PUT') jobStatus = control[2];
+    return answer(res, 200, { status: jobStatus, reads: jobReads });
+  }
   const m = ROUTE.exec(path);
   if (req.method !== 'GET' || !m) return answer(res, 404, { message: `Cannot ${req.method} ${path}` });
   if (req.headers.authorization !== `Bearer ${BACKEND_KEY}`)
     return answer(res, 401, { message: 'Unauthorized: invalid or missing API key' });
   const id = m[1]!;
+  jobReads++;
   answer(res, 200, { data: record(id), meta: { org_id: ORG, id } });
 });
 server.keepAliveTimeout = 60_000;

@@ -283,6 +283,15 @@ export const waitsSchema = z
       .max(10_000)
       .default(10)
       .describe('Concurrent waits one caller may hold; beyond it a waiting call is refused with RATE_LIMITED.'),
+    max_concurrent: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .optional()
+      .describe(
+        'Concurrent waits this process holds, all callers together; beyond it a waiting call is refused with RATE_LIMITED and retry_after_seconds. Default: from the open-files limit (ulimit -n), floor((nofile - 256) / 2) between 16 and 5000.',
+      ),
     poll_interval_seconds: pollIntervalsSchema,
   })
   .describe('get_job_status and cancel_job with wait_seconds.');

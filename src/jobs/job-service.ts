@@ -50,21 +50,19 @@ export interface JobService {
 
 export function createJobService(registry: ProjectRegistry, hooks: JobServiceHooks = {}, options: { waits: WaitHub }): JobService {
   const { waits } = options;
-  /** Takes one of the caller's wait slots, or the RATE_LIMITED error when it holds its maximum. */
-  function enterWait(caller: Caller | undefined, ref: JobRef): { release: () => void } | { error: Reply<never> } {
-    const release = waits.enter(callerKey(caller));
-    if (release) return { release };
-    return {
-      error: fail(
-        'RATE_LIMITED',
-        'You already have as many waits in progress as this gateway allows; let one end, or call without wait_seconds.',
-        {
-          project_reference: ref.project_reference,
-          backend: ref.backend,
-          job_id: ref.job_id,
-        },
-      ),
-    };
+  /**
+   * Takes a wait slot, or the RATE_LIMITED error, with retry_after_seconds, when the caller holds its
+   * maximum or this process holds its own (waits.max_concurrent).
+   */
+  function enterWait(caller: Caller | undefined, ref: JobRef, seconds: number): { release: () => void } | { error: Reply<never> } {
+    const slot = waits.take(callerKey(caller), seconds);
+    if ('release' in slot) return slot;
+    const message =
+      slot.refused === 'caller'
+        ? 'You already have as many waits in progress as this gateway allows; let one end, or call without wait_seconds.'
+        : `This gateway replica holds as many waits as it can; retry in ${slot.retryAfterSeconds} s, or call without wait_seconds.`;
+    const where = { project_reference: ref.project_reference, backend: ref.backend, job_id: ref.job_id };
+    return { error: fail('RATE_LIMITED', message, where, slot.retryAfterSeconds) };
   }
 
   function locate(projectReference: string, jobId: string, caller: Caller | undefined) {
@@ -108,7 +106,7 @@ export function createJobService(registry: ProjectRegistry, hooks: JobServiceHoo
           return fromError(e, found.ref, 'get_job_status', context);
         }
       }
-      const slot = enterWait(context.caller, found.ref);
+      const slot = enterWait(context.caller, found.ref, seconds);
       if ('error' in slot) return slot.error;
       try {
         const { report, changed, waitedSeconds } = await waits.wait({
@@ -134,7 +132,7 @@ export function createJobService(registry: ProjectRegistry, hooks: JobServiceHoo
       const backend = found.project.backend;
       const seconds = waits.clamp(args.wait_seconds ?? 0);
       // The slot is taken before the cancel, so a caller over its cap is refused before anything changes.
-      const slot = seconds > 0 ? enterWait(context.caller, found.ref) : { release: () => {} };
+      const slot = seconds > 0 ? enterWait(context.caller, found.ref, seconds) : { release: () => {} };
       if ('error' in slot) return slot.error;
       try {
         const report = await backend.cancel(args.job_id, {

@@ -4,7 +4,15 @@
 // replicas each poll for their own waiters. A waiter ends on a change (or at terminal, for a cancel
 // being confirmed), at its deadline, when its call is aborted, or when the gateway shuts down.
 // Every time and timer comes from the injected clock (./clock.ts), so tests step a wait instead of sleeping.
-import { GatewayUnavailable } from './backend-error.ts';
+//
+// A replica protects itself: it holds at most `maxConcurrent` waits (each holds a client connection,
+// one file descriptor, and its heap), and one failed read of a job does not end its waiters. A read
+// that fails for a reason that may pass (BACKEND_UNAVAILABLE, RATE_LIMITED, a local fault such as
+// EMFILE or a reset) is retried at the next interval; only FAILED_READS_BEFORE_ERROR failures in a row
+// end the job's waiters with the error. A waiter whose deadline comes during such a run answers with
+// the latest report it has (changed: false), or with the error when it has none.
+import { readFileSync } from 'node:fs';
+import { GatewayUnavailable, isBackendError } from './backend-error.ts';
 import type { Clock, TimerHandle } from './clock.ts';
 import { isTerminal, type JobStatus, type JobStatusReport } from './model.ts';
 
@@ -15,14 +23,57 @@ export interface WaitConfig {
   heartbeatSeconds: number;
   /** Concurrent waits one caller may hold. */
   maxPerCaller: number;
+  /** Concurrent waits this process holds, all callers together (default: maxConcurrentWaitsFor the fd limit). */
+  maxConcurrent?: number | undefined;
+}
+
+/** Consecutive failed reads of one job (of a kind that may pass) that end its waiters with the error. */
+export const FAILED_READS_BEFORE_ERROR = 3;
+
+/** File descriptors kept for everything but waits: listeners, backend and Redis sockets, logs, plain calls. */
+const RESERVED_FDS = 256;
+/**
+ * The most waits the default allows: what one replica holds in the chart's 512 Mi with room to spare,
+ * measured with heartbeats (about 50 KiB of RSS per wait on the SDK path; docs/performance.md).
+ */
+export const MAX_CONCURRENT_WAITS_CEILING = 5000;
+
+/**
+ * The default process-wide wait limit for a soft open-files limit: every wait holds one client
+ * socket, and as many descriptors again are left for the backend reads and plain calls made
+ * meanwhile, after RESERVED_FDS for the rest: clamp(floor((nofile - 256) / 2), 16, 5000).
+ * 1024 gives 384; 10,256 and more give 5000.
+ */
+export function maxConcurrentWaitsFor(openFiles: number | undefined): number {
+  const fds = openFiles !== undefined && openFiles > 0 ? openFiles : 1024;
+  return Math.min(MAX_CONCURRENT_WAITS_CEILING, Math.max(16, Math.floor((fds - RESERVED_FDS) / 2)));
+}
+
+/** The soft limit on open files of this process (Linux: /proc/self/limits); undefined when unknown. */
+export function readOpenFilesLimit(read: (path: string) => string = (path) => readFileSync(path, 'utf8')): number | undefined {
+  try {
+    const line = read('/proc/self/limits')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
+    const soft = line?.slice('Max open files'.length).trim().split(/\s+/)[0];
+    if (soft === 'unlimited') return Number.POSITIVE_INFINITY;
+    const n = Number(soft);
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The wait settings of the config (`waits`, whose schema holds the defaults); poll intervals travel with each project. */
-export function waitConfigOf(w: { max_seconds: number; heartbeat_seconds: number; max_per_caller: number }): WaitConfig {
+export function waitConfigOf(
+  w: { max_seconds: number; heartbeat_seconds: number; max_per_caller: number; max_concurrent?: number | undefined },
+  openFiles: () => number | undefined = readOpenFilesLimit,
+): WaitConfig {
   return {
     maxSeconds: w.max_seconds,
     heartbeatSeconds: w.heartbeat_seconds,
     maxPerCaller: w.max_per_caller,
+    maxConcurrent: w.max_concurrent ?? maxConcurrentWaitsFor(openFiles()),
   };
 }
 
@@ -54,11 +105,21 @@ export interface WaitResult {
   waitedSeconds: number;
 }
 
+/** A wait slot taken, or why not and when one frees at the latest (whole seconds, at least 1). */
+export type WaitSlot = { release: () => void } | { refused: 'caller' | 'process'; retryAfterSeconds: number };
+
 export interface WaitHub {
   /** Seconds a call asking for `requested` gets (the configured maximum at most). */
   clamp(requested: number): number;
-  /** Takes one of the caller's wait slots; undefined when the caller holds its maximum. */
-  enter(caller: string): (() => void) | undefined;
+  /**
+   * Takes a wait slot for a wait of `seconds` (0: unknown) by `caller`: refused when the caller holds
+   * its maximum, or when the process holds its own.
+   */
+  take(caller: string, seconds?: number): WaitSlot;
+  /** take() without the reason: the slot's release, or undefined when refused. */
+  enter(caller: string, seconds?: number): (() => void) | undefined;
+  /** Waits held now, all callers together. */
+  held(): number;
   /** Waits; rejects with the backend's error, or with the signal's reason when aborted. */
   wait(request: WaitRequest): Promise<WaitResult>;
   /** Ends every wait at once with the latest report (shutdown); later waits fail. */
@@ -67,7 +128,8 @@ export interface WaitHub {
 
 interface Waiter {
   deliver(report: JobStatusReport): void;
-  fail(error: unknown): void;
+  /** A read failed; `final`: the job's waiters end with it, else only one past its deadline with no report. */
+  fail(error: unknown, final: boolean): void;
   /** Shutdown: answer now. */
   end(): void;
 }
@@ -82,12 +144,51 @@ interface Poller {
   reading: boolean;
   /** The interval ended while a read was in flight: the next read starts when it ends. */
   due: boolean;
+  /** Failed reads in a row (of a kind that may pass). */
+  failures: number;
+  /** Counts the reports delivered: a newer one stops the slices of the one before. */
+  generation: number;
+}
+
+interface Delivery {
+  poller: Poller;
+  generation: number;
+  hand: (w: Waiter) => void;
+  waiters: Waiter[];
+  next: number;
+}
+
+/** Waiters the hub hands an outcome to in one turn of the event loop, all jobs together. */
+export const DELIVERY_SLICE = 50;
+
+/** A failure a later read may not have: the backend unavailable or busy, or a local fault (EMFILE, a reset). */
+function mayPass(e: unknown): boolean {
+  return !isBackendError(e) || e.code === 'BACKEND_UNAVAILABLE' || e.code === 'RATE_LIMITED';
+}
+
+interface Slot {
+  /** When the wait ends at the latest (ms on the clock); Infinity when unknown. */
+  until: number;
 }
 
 export function createWaitHub(config: WaitConfig, clock: Clock): WaitHub {
   const pollers = new Map<string, Poller>();
-  const perCaller = new Map<string, number>();
+  const perCaller = new Map<string, Set<Slot>>();
+  const all = new Set<Slot>();
+  const maxConcurrent = config.maxConcurrent ?? maxConcurrentWaitsFor(undefined);
   let closed = false;
+  /** Outcomes not yet handed to all their waiters, oldest first, and the waiters handed one this turn. */
+  const queue: Delivery[] = [];
+  let handed = 0;
+  let turnEnds = false;
+
+  /** Whole seconds until the first of `slots` ends at the latest (at least 1; the longest wait when unknown). */
+  function retryAfter(slots: Iterable<Slot>): number {
+    let first = Number.POSITIVE_INFINITY;
+    for (const slot of slots) if (slot.until < first) first = slot.until;
+    const ms = Number.isFinite(first) ? first - clock.now() : config.maxSeconds * 1000;
+    return Math.max(1, Math.ceil(ms / 1000));
+  }
 
   function startPoller(request: WaitRequest): Poller {
     const poller: Poller = {
@@ -97,6 +198,8 @@ export function createWaitHub(config: WaitConfig, clock: Clock): WaitHub {
       timer: undefined,
       reading: false,
       due: false,
+      failures: 0,
+      generation: 0,
     };
     pollers.set(request.key, poller);
     const intervalMs = request.pollIntervalMs;
@@ -114,11 +217,16 @@ export function createWaitHub(config: WaitConfig, clock: Clock): WaitHub {
         const report = await request.read(poller.abort.signal);
         if (poller.abort.signal.aborted) return;
         poller.last = report;
-        for (const w of [...poller.waiters]) w.deliver(report);
+        poller.failures = 0;
+        inSlices(poller, (w) => w.deliver(report));
       } catch (e) {
         if (poller.abort.signal.aborted) return;
-        // The job's state is unknown: every waiter gets the backend's error, as a plain read would.
-        for (const w of [...poller.waiters]) w.fail(e);
+        // One failure that may pass is retried at the next interval; a run of them, or one that will
+        // not pass (the backend refuses the gateway's credentials), ends every waiter with the
+        // backend's error, as a plain read would.
+        poller.failures++;
+        const final = !mayPass(e) || poller.failures >= FAILED_READS_BEFORE_ERROR;
+        inSlices(poller, (w) => w.fail(e, final));
       } finally {
         poller.reading = false;
       }
@@ -128,6 +236,61 @@ export function createWaitHub(config: WaitConfig, clock: Clock): WaitHub {
     };
     void poll();
     return poller;
+  }
+
+  function take(caller: string, seconds = 0): WaitSlot {
+    const mine = perCaller.get(caller);
+    if (mine && mine.size >= config.maxPerCaller) return { refused: 'caller', retryAfterSeconds: retryAfter(mine) };
+    if (all.size >= maxConcurrent) return { refused: 'process', retryAfterSeconds: retryAfter(all) };
+    const slot: Slot = { until: seconds > 0 ? clock.now() + seconds * 1000 : Number.POSITIVE_INFINITY };
+    const set = mine ?? new Set<Slot>();
+    if (!mine) perCaller.set(caller, set);
+    set.add(slot);
+    all.add(slot);
+    return {
+      release: () => {
+        if (!all.delete(slot)) return;
+        set.delete(slot);
+        if (set.size === 0 && perCaller.get(caller) === set) perCaller.delete(caller);
+      },
+    };
+  }
+
+  /**
+   * Hands a read's outcome to every waiter of the poller. All pollers share one queue and one budget
+   * of DELIVERY_SLICE waiters per turn of the event loop (setImmediate between turns: no time passes,
+   * so the clock is not involved), so that a change reaching 10,000 waiters, or many jobs' reads
+   * landing together, never hold the loop for long with the replies they end. A waiter gone
+   * meanwhile is skipped; a newer outcome (or the poller's end) drops an older one still queued.
+   */
+  function inSlices(poller: Poller, hand: (w: Waiter) => void): void {
+    queue.push({ poller, generation: ++poller.generation, hand, waiters: [...poller.waiters], next: 0 });
+    drain();
+  }
+
+  function drain(): void {
+    while (queue.length > 0 && handed < DELIVERY_SLICE) {
+      const d = queue[0]!;
+      if (d.poller.abort.signal.aborted || d.poller.generation !== d.generation) {
+        queue.shift();
+        continue;
+      }
+      while (d.next < d.waiters.length && handed < DELIVERY_SLICE) {
+        const w = d.waiters[d.next++]!;
+        if (!d.poller.waiters.has(w)) continue;
+        handed++;
+        d.hand(w);
+      }
+      if (d.next >= d.waiters.length) queue.shift();
+    }
+    if (handed > 0 && !turnEnds) {
+      turnEnds = true;
+      setImmediate(() => {
+        turnEnds = false;
+        handed = 0;
+        drain();
+      });
+    }
   }
 
   function leave(key: string, poller: Poller, waiter: Waiter) {
@@ -141,19 +304,12 @@ export function createWaitHub(config: WaitConfig, clock: Clock): WaitHub {
 
   return {
     clamp: (requested) => Math.min(Math.max(0, requested), config.maxSeconds),
-    enter(caller) {
-      const held = perCaller.get(caller) ?? 0;
-      if (held >= config.maxPerCaller) return undefined;
-      perCaller.set(caller, held + 1);
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        const n = (perCaller.get(caller) ?? 1) - 1;
-        if (n <= 0) perCaller.delete(caller);
-        else perCaller.set(caller, n);
-      };
+    enter(caller, seconds) {
+      const slot = take(caller, seconds);
+      return 'release' in slot ? slot.release : undefined;
     },
+    take,
+    held: () => all.size,
     wait(request) {
       if (closed) return Promise.reject(shuttingDown());
       if (request.signal.aborted) return Promise.reject(request.signal.reason);
@@ -181,7 +337,10 @@ export function createWaitHub(config: WaitConfig, clock: Clock): WaitHub {
             const done = request.until === 'terminal' ? isTerminal(report.status) : changed || isTerminal(report.status);
             if (done || expired) finish({ report, changed });
           },
-          fail: (error) => finish({ error }),
+          fail(error, final) {
+            // Past the deadline with no report to answer with: the error is the answer.
+            if (final || expired) finish({ error });
+          },
           end: () => (latest ? finish({ report: latest, changed: false }) : finish({ error: shuttingDown() })),
         };
         const onAbort = () => finish({ error: request.signal.reason });

@@ -13,7 +13,7 @@ import { createJobService, type CancelArgs, type JobService, type JobStatusResul
 import type { CancelReport, JobStatus, JobStatusReport } from '../../src/jobs/model.ts';
 import { createProjectRegistry } from '../../src/jobs/registry.ts';
 import type { BackendFailure, Reply, ServiceCallContext } from '../../src/jobs/replies.ts';
-import { createWaitHub } from '../../src/jobs/waits.ts';
+import { createWaitHub, FAILED_READS_BEFORE_ERROR } from '../../src/jobs/waits.ts';
 import { ManualTimers } from '../helpers/manual-timers.ts';
 import { HANG, ScriptedBackend, report } from '../helpers/scripted-backend.ts';
 import { BackendError } from '../../src/jobs/backend-error.ts';
@@ -119,7 +119,7 @@ describe('job service over reports shared between calls', () => {
 
 const POLL_MS = 2000;
 
-function gateway(options: { withProjects?: boolean } = {}) {
+function gateway(options: { withProjects?: boolean; maxConcurrent?: number } = {}) {
   const clock = new ManualTimers();
   const backend = new ScriptedBackend('render-farm');
   const other = new ScriptedBackend('gpu-b');
@@ -136,7 +136,7 @@ function gateway(options: { withProjects?: boolean } = {}) {
   const service = createJobService(
     registry,
     { onBackendError: (f) => backendErrors.push(f), onInternalError: (e) => internalErrors.push(e) },
-    { waits: createWaitHub({ maxSeconds: 60, heartbeatSeconds: 5, maxPerCaller: 2 }, clock) },
+    { waits: createWaitHub({ maxSeconds: 60, heartbeatSeconds: 5, maxPerCaller: 2, maxConcurrent: options.maxConcurrent }, clock) },
   );
   return { service, clock, backend, other, backendErrors, internalErrors };
 }
@@ -519,6 +519,12 @@ describe('job service: get_job_status with wait_seconds', () => {
       'job-1',
       new BackendError('BACKEND_UNAVAILABLE', 'The render-farm backend did not answer in time', { detail: 'ETIMEDOUT' }),
     );
+    // A failure that may pass is read again at the next intervals; the last of FAILED_READS_BEFORE_ERROR in a row ends the wait.
+    await clock.advance(2000 * (FAILED_READS_BEFORE_ERROR - 1));
+    let answered = false;
+    void waiting.then(() => (answered = true));
+    await clock.advance(0);
+    expect(answered).toBe(false);
     await clock.advance(2000);
     expect(failed(await waiting)).toEqual({
       ok: false,
@@ -532,7 +538,7 @@ describe('job service: get_job_status with wait_seconds', () => {
     });
     expect(backendErrors.map((f) => [f.tool, f.code, f.detail])).toEqual([['get_job_status', 'BACKEND_UNAVAILABLE', 'ETIMEDOUT']]);
     const job1Reads = backend.callsOf('getStatus').filter((c) => c.jobId === 'job-1').length;
-    expect(job1Reads).toBe(3);
+    expect(job1Reads).toBe(2 + FAILED_READS_BEFORE_ERROR);
     // Its slot is free again: alice waits on job-1 once more next to her wait on job-2.
     backend.onStatus('job-1', 'running');
     const again = service.getJobStatus(args({ wait_seconds: 4 }), context({ caller: alice }));
@@ -556,6 +562,7 @@ describe('job service: get_job_status with wait_seconds', () => {
       error: {
         code: 'RATE_LIMITED',
         message: 'You already have as many waits in progress as this gateway allows; let one end, or call without wait_seconds.',
+        retry_after_seconds: 10,
       },
     });
     expect(backend.callsOf('getStatus').map((c) => c.jobId)).toEqual(['job-1', 'job-2']);
@@ -567,6 +574,37 @@ describe('job service: get_job_status with wait_seconds', () => {
     expect(ok(await bobs).changed).toBe(false);
     // One of alice's waits ended: she may wait again.
     const third = service.getJobStatus(args({ job_id: 'job-3', wait_seconds: 10 }), context({ caller: alice }));
+    await clock.advance(10_000);
+    expect(ok(await second).changed).toBe(false);
+    expect(ok(await third).changed).toBe(false);
+  });
+
+  it('refuses a wait beyond the limit of the process with RATE_LIMITED and retry_after_seconds, before reading; plain reads go on', async () => {
+    const { service, backend, clock } = gateway({ maxConcurrent: 2 });
+    backend.onStatus('job-1', 'running').onStatus('job-2', 'running').onStatus('job-3', 'running');
+    const first = service.getJobStatus(args({ job_id: 'job-1', wait_seconds: 10 }), context({ caller: caller('alice') }));
+    const second = service.getJobStatus(args({ job_id: 'job-2', wait_seconds: 20 }), context({ caller: caller('bob') }));
+    await clock.advance(4000);
+    const refused = await service.getJobStatus(args({ job_id: 'job-3' }), context({ caller: caller('carol') }));
+    expect(refused).toEqual({
+      ok: false,
+      ...RENDERS,
+      job_id: 'job-3',
+      error: {
+        code: 'RATE_LIMITED',
+        message: 'This gateway replica holds as many waits as it can; retry in 6 s, or call without wait_seconds.',
+        retry_after_seconds: 6,
+      },
+    });
+    expect(backend.callsOf('getStatus').filter((c) => c.jobId === 'job-3')).toEqual([]);
+    expect(failed(await service.cancelJob(args({ job_id: 'job-3', wait_seconds: 5 }), context())).error.code).toBe('RATE_LIMITED');
+    expect(backend.callsOf('cancel')).toEqual([]);
+    expect(ok(await service.getJobStatus(args({ job_id: 'job-3', wait_seconds: 0 }), context({ caller: caller('carol') }))).status).toBe(
+      'running',
+    );
+    await clock.advance(6000);
+    expect(ok(await first).changed).toBe(false);
+    const third = service.getJobStatus(args({ job_id: 'job-3', wait_seconds: 10 }), context({ caller: caller('carol') }));
     await clock.advance(10_000);
     expect(ok(await second).changed).toBe(false);
     expect(ok(await third).changed).toBe(false);
@@ -800,6 +838,7 @@ describe('job service: cancel_job', () => {
       error: {
         code: 'RATE_LIMITED',
         message: 'You already have as many waits in progress as this gateway allows; let one end, or call without wait_seconds.',
+        retry_after_seconds: 30,
       },
     });
     expect(backend.callsOf('cancel')).toEqual([]);
@@ -841,7 +880,7 @@ describe('job service: cancel_job', () => {
     const waiting = service.cancelJob(args({ wait_seconds: 30 }), context());
     await clock.advance(1000);
     backend.onStatus('job-1', new BackendError('BACKEND_UNAVAILABLE', 'The render-farm backend answered 502'));
-    await clock.advance(1000);
+    await clock.advance(1000 + 2000 * (FAILED_READS_BEFORE_ERROR - 1));
     expect(failed(await waiting).error).toMatchObject({
       code: 'BACKEND_UNAVAILABLE',
       message: "The render-farm backend answered 502. The job's state is not known; try again later. Request id: req-1.",

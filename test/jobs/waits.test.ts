@@ -2,7 +2,17 @@
 // end on a change, at its deadline, on abort and at shutdown, and the per-caller cap. Time is a
 // manual clock the tests advance, so every count and every waited_seconds is exact.
 import { describe, expect, it } from 'vitest';
-import { createWaitHub, type WaitConfig, type WaitRequest } from '../../src/jobs/waits.ts';
+import {
+  createWaitHub,
+  DELIVERY_SLICE,
+  FAILED_READS_BEFORE_ERROR,
+  maxConcurrentWaitsFor,
+  readOpenFilesLimit,
+  waitConfigOf,
+  type WaitConfig,
+  type WaitRequest,
+} from '../../src/jobs/waits.ts';
+import { BackendError } from '../../src/jobs/backend-error.ts';
 import type { JobStatus, JobStatusReport } from '../../src/jobs/model.ts';
 import { ManualTimers } from '../helpers/manual-timers.ts';
 
@@ -149,6 +159,52 @@ describe('the wait hub', () => {
     expect(clock.pending()).toEqual([]);
   });
 
+  it('hands a change to many waiters in slices, a turn of the event loop apart', async () => {
+    const { hub, clock } = hubOnManualClock();
+    const { job, read } = scriptedJob('running');
+    const n = DELIVERY_SLICE * 2 + 200;
+    let answered = 0;
+    const waits = Array.from({ length: n }, () => hub.wait(request(read, { seconds: 1 })).finally(() => answered++));
+    await clock.advance(10);
+    job.status = 'succeeded';
+    await clock.advance(40); // the read at 50 ms sees the change
+    expect(answered).toBeGreaterThan(0);
+    expect(answered).toBeLessThan(n); // not all in the turn of the read
+    const results = await Promise.all(waits);
+    expect(results.every((r) => r.changed && r.report.status === 'succeeded' && r.waitedSeconds === 0.05)).toBe(true);
+    expect(job.reads).toBe(2);
+    expect(clock.pending()).toEqual([]);
+  });
+
+  it('shares one budget per turn between jobs whose reads land together', async () => {
+    const { hub, clock } = hubOnManualClock();
+    // Every read waits for one answer the test gives: the three jobs' reads end in the same turn.
+    let answer: ((status: JobStatus) => void) | undefined;
+    let shared: Promise<JobStatusReport> | undefined;
+    let reads = 0;
+    const read = () => {
+      reads++;
+      shared ??= new Promise((resolve) => (answer = (status) => resolve({ found: true, status, raw_status: status })));
+      return shared;
+    };
+    const perJob = DELIVERY_SLICE - 5; // each job alone fits in one slice
+    let answered = 0;
+    const waits = [0, 1, 2].flatMap((k) =>
+      Array.from({ length: perJob }, () =>
+        hub.wait(request(read, { key: `b\0job-${k}`, known: 'running', seconds: 1 })).finally(() => answered++),
+      ),
+    );
+    expect(reads).toBe(3);
+    answer!('succeeded');
+    await new Promise((resolve) => setImmediate(resolve)); // the turn the reads ended in, and its promise callbacks
+    expect(answered).toBe(DELIVERY_SLICE);
+    const results = await Promise.all(waits);
+    expect(answered).toBe(3 * perJob);
+    expect(results.every((r) => r.changed && r.report.status === 'succeeded')).toBe(true);
+    await clock.advance(1000);
+    expect(clock.pending()).toEqual([]);
+  });
+
   it('starts the next read when a slower one ends, never two at once', async () => {
     const { hub, clock } = hubOnManualClock();
     let reads = 0;
@@ -213,5 +269,150 @@ describe('the wait hub', () => {
     expect(hub.enter('alice')).toBeUndefined();
     expect(hub.clamp(600)).toBe(60);
     expect(hub.clamp(2.5)).toBe(2.5);
+  });
+
+  it('caps the waits of the whole process, and says when a slot frees at the latest', async () => {
+    const clock = new ManualTimers();
+    const hub = createWaitHub({ ...config, maxConcurrent: 4 }, clock);
+    const held = [hub.take('alice', 30), hub.take('bob', 10), hub.take('carol', 20), hub.take('dave', 0)];
+    expect(held.every((s) => 'release' in s)).toBe(true);
+    expect(hub.held()).toBe(4);
+    // The process is full: anyone is refused, told when the first held wait ends at the latest.
+    expect(hub.take('erin', 5)).toEqual({ refused: 'process', retryAfterSeconds: 10 });
+    await clock.advance(7500);
+    expect(hub.take('erin', 5)).toEqual({ refused: 'process', retryAfterSeconds: 3 });
+    // A caller at its own limit is told about its own waits.
+    const small = createWaitHub({ ...config, maxPerCaller: 2, maxConcurrent: 100 }, clock);
+    small.take('alice', 40);
+    small.take('alice', 25);
+    expect(small.take('alice', 5)).toEqual({ refused: 'caller', retryAfterSeconds: 25 });
+    const unknown = createWaitHub({ ...config, maxPerCaller: 1 }, clock);
+    unknown.take('alice');
+    expect(unknown.take('alice')).toEqual({ refused: 'caller', retryAfterSeconds: 60 });
+    const slot = held[1]!;
+    if ('release' in slot) {
+      slot.release();
+      slot.release(); // twice frees one slot only
+    }
+    expect(hub.held()).toBe(3);
+    expect('release' in hub.take('erin', 5)).toBe(true);
+    expect(hub.take('frank', 5)).toMatchObject({ refused: 'process' });
+  });
+
+  it('derives the default process limit from the open-files limit', () => {
+    expect(maxConcurrentWaitsFor(1024)).toBe(384);
+    expect(maxConcurrentWaitsFor(4096)).toBe(1920);
+    expect(maxConcurrentWaitsFor(65_536)).toBe(5000);
+    expect(maxConcurrentWaitsFor(Number.POSITIVE_INFINITY)).toBe(5000);
+    expect(maxConcurrentWaitsFor(256)).toBe(16);
+    expect(maxConcurrentWaitsFor(undefined)).toBe(384);
+    const limits = (soft: string) => () =>
+      [
+        'Limit                     Soft Limit           Hard Limit           Units     ',
+        'Max processes             127431               127431               processes ',
+        `Max open files            ${soft}                 1048576              files     `,
+      ].join('\n');
+    expect(readOpenFilesLimit(limits('4096'))).toBe(4096);
+    expect(readOpenFilesLimit(limits('unlimited'))).toBe(Number.POSITIVE_INFINITY);
+    expect(readOpenFilesLimit(limits('x'))).toBeUndefined();
+    expect(
+      readOpenFilesLimit(() => {
+        throw new Error('ENOENT');
+      }),
+    ).toBeUndefined();
+    const waits = { max_seconds: 60, heartbeat_seconds: 5, max_per_caller: 10 };
+    expect(waitConfigOf(waits, () => 4096).maxConcurrent).toBe(1920);
+    expect(waitConfigOf({ ...waits, max_concurrent: 50 }, () => 4096).maxConcurrent).toBe(50);
+  });
+});
+
+describe('the wait hub when a read fails', () => {
+  /** A job whose next reads the test scripts: a status, or an error to throw. */
+  function flakyJob() {
+    const job = { next: 'running' as JobStatus | Error, reads: 0 };
+    const read = async (): Promise<JobStatusReport> => {
+      job.reads++;
+      if (job.next instanceof Error) throw job.next;
+      return { found: true, status: job.next, raw_status: job.next };
+    };
+    return { job, read };
+  }
+  const unavailable = () => new BackendError('BACKEND_UNAVAILABLE', 'The render-farm backend answered 502');
+
+  it('keeps the waiters through failed reads and reads again at the next interval', async () => {
+    const { hub, clock } = hubOnManualClock();
+    const { job, read } = flakyJob();
+    const waits = Array.from({ length: 100 }, () => hub.wait(request(read, { seconds: 1 })));
+    await clock.advance(10);
+    // A local fault (EMFILE) and a backend failure, one after the other: fewer than the limit in a row.
+    job.next = Object.assign(new Error('connect EMFILE'), { code: 'EMFILE' });
+    await clock.advance(50);
+    job.next = unavailable();
+    await clock.advance(50);
+    expect(FAILED_READS_BEFORE_ERROR).toBeGreaterThan(2);
+    job.next = 'succeeded';
+    await clock.advance(50);
+    const results = await Promise.all(waits);
+    expect(results.every((r) => r.changed && r.report.status === 'succeeded')).toBe(true);
+    expect(job.reads).toBe(4);
+    expect(clock.pending()).toEqual([]);
+  });
+
+  it(`ends the waiters with the error after ${FAILED_READS_BEFORE_ERROR} failed reads in a row`, async () => {
+    const { hub, clock } = hubOnManualClock();
+    const { job, read } = flakyJob();
+    const waits = Array.from({ length: 10 }, () => hub.wait(request(read, { seconds: 5 })));
+    const settled = waits.map((w) =>
+      w.then(
+        () => 'ok',
+        (e: unknown) => e,
+      ),
+    );
+    await clock.advance(10);
+    job.next = unavailable();
+    await clock.advance(50 * (FAILED_READS_BEFORE_ERROR - 1));
+    let done = 0;
+    for (const s of settled) void s.then(() => done++);
+    await clock.advance(0);
+    expect(done).toBe(0);
+    await clock.advance(50);
+    const outcomes = await Promise.all(settled);
+    expect(outcomes.every((e) => e instanceof BackendError && e.code === 'BACKEND_UNAVAILABLE')).toBe(true);
+    expect(job.reads).toBe(1 + FAILED_READS_BEFORE_ERROR);
+    expect(clock.pending()).toEqual([]);
+  });
+
+  it('ends the waiters at once on a failure that will not pass', async () => {
+    const { hub, clock } = hubOnManualClock();
+    const { job, read } = flakyJob();
+    const waiting = hub.wait(request(read, { seconds: 5 })).catch((e: unknown) => e);
+    await clock.advance(10);
+    job.next = new BackendError('BACKEND_AUTH', "The render-farm backend refused the gateway's credentials");
+    await clock.advance(50);
+    expect(await waiting).toMatchObject({ code: 'BACKEND_AUTH' });
+    expect(job.reads).toBe(2);
+  });
+
+  it('answers at the deadline during failed reads with the latest report, or with the error when it has none', async () => {
+    const { hub, clock } = hubOnManualClock();
+    const { job, read } = flakyJob();
+    const seen = hub.wait(request(read, { seconds: 0.12 }));
+    await clock.advance(10);
+    job.next = unavailable();
+    await clock.advance(110);
+    await expect(seen).resolves.toMatchObject({ changed: false, report: { status: 'running' }, waitedSeconds: 0.12 });
+    // A job never read successfully: the deadline passes, and the next failed read is the answer.
+    const other = hub.wait(request(read, { key: 'b\0other', seconds: 0.02 }));
+    const outcome = other.then(
+      () => 'ok',
+      (e: unknown) => e,
+    );
+    await clock.advance(20);
+    let answered = false;
+    void outcome.then(() => (answered = true));
+    await clock.advance(0);
+    expect(answered).toBe(false);
+    await clock.advance(30);
+    expect(await outcome).toMatchObject({ code: 'BACKEND_UNAVAILABLE' });
   });
 });
