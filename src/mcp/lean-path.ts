@@ -25,7 +25,36 @@ export interface LeanCall {
 const TRACE_KEYS = new Set(['traceparent', 'tracestate', 'baggage']);
 const PROTOCOL_VERSION_KEY = 'io.modelcontextprotocol/protocolVersion';
 
-export type LeanPathFilter = (headers: IncomingHttpHeaders, message: InboundMessage) => LeanCall | undefined;
+/**
+ * The filter, and what its verdict cache holds. The cache is keyed by what callers send, so it is
+ * bounded by bytes as well as entries: whatever envelopes callers send, it holds at most `maxBytes`.
+ */
+export type LeanPathFilter = ((headers: IncomingHttpHeaders, message: InboundMessage) => LeanCall | undefined) & {
+  readonly verdictCache: () => VerdictCacheUse;
+};
+
+/** The verdict cache's accounted use and its bounds. */
+export interface VerdictCacheUse {
+  readonly entries: number;
+  /** Accounted bytes: each key at 2 bytes a character (V8's widest string form) plus VERDICT_ENTRY_BYTES. */
+  readonly bytes: number;
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+  /** An envelope whose key is longer is judged every time it is not the last one judged, never kept. */
+  readonly maxKeyBytes: number;
+}
+
+export interface LeanPathOptions {
+  /** Verdicts kept at most (default 1,000). */
+  cacheSize?: number;
+  /** Accounted bytes of the verdict cache at most (default 1 MiB). */
+  cacheBytes?: number;
+  /** Longest key kept, in accounted bytes (default 2 KiB: real envelopes are a few hundred bytes). */
+  maxKeyBytes?: number;
+}
+
+/** What one kept verdict is counted at besides its key: the map entry, the string's header, the boolean. */
+export const VERDICT_ENTRY_BYTES = 64;
 
 /**
  * The lean path's filter: the call, when this request may take it; undefined sends it to the SDK.
@@ -33,9 +62,13 @@ export type LeanPathFilter = (headers: IncomingHttpHeaders, message: InboundMess
  * about it, once per distinct envelope and headers: agents send the same envelope on every call,
  * and the classifier checks the whole body (see docs/performance.md).
  */
-export function createLeanPathFilter(options: { cacheSize?: number } = {}): LeanPathFilter {
+export function createLeanPathFilter(options: LeanPathOptions = {}): LeanPathFilter {
   const verdicts = new Map<string, boolean>();
   const cacheSize = options.cacheSize ?? 1000;
+  const cacheBytes = options.cacheBytes ?? 1024 * 1024;
+  const maxKeyBytes = options.maxKeyBytes ?? 2048;
+  let bytes = 0;
+  const sizeOf = (key: string) => 2 * key.length + VERDICT_ENTRY_BYTES;
   // The envelope judged last: an agent repeats its envelope, and comparing with it costs less than
   // building the verdict cache's JSON key.
   let last:
@@ -85,14 +118,25 @@ export function createLeanPathFilter(options: { cacheSize?: number } = {}): Lean
       // =?base64?…?= form and answers every missing or mismatching header: leave those to it).
       const body = { jsonrpc: '2.0', id: 0, method: bodyMethod, params: { name, _meta: envelope } };
       verdict = dispatchEra(body, { version, method, name: mcpName }) === 'modern';
-      if (verdicts.size >= cacheSize) verdicts.delete(verdicts.keys().next().value!);
-      verdicts.set(key, verdict);
+      const size = sizeOf(key);
+      if (size <= maxKeyBytes + VERDICT_ENTRY_BYTES && cacheSize > 0) {
+        // Oldest out until the new verdict fits both bounds.
+        while (verdicts.size >= cacheSize || (verdicts.size > 0 && bytes + size > cacheBytes)) {
+          const oldest = verdicts.keys().next().value!;
+          verdicts.delete(oldest);
+          bytes -= sizeOf(oldest);
+        }
+        if (bytes + size <= cacheBytes) {
+          verdicts.set(key, verdict);
+          bytes += size;
+        }
+      }
     }
     last = { bodyMethod, version, method, mcpName, name, envelope, verdict };
     return verdict;
   }
 
-  return (headers, message) => {
+  const filter = (headers: IncomingHttpHeaders, message: InboundMessage): LeanCall | undefined => {
     if (message.kind !== 'request' || !message.policy?.lean || message.tool === undefined) return undefined;
     const id = message.id;
     if (typeof id !== 'string' && !Number.isSafeInteger(id)) return undefined;
@@ -116,6 +160,8 @@ export function createLeanPathFilter(options: { cacheSize?: number } = {}): Lean
     if (version !== undefined && !LEGACY_VERSIONS.has(version)) return undefined;
     return { era: 'legacy', ...call };
   };
+  const verdictCache = (): VerdictCacheUse => ({ entries: verdicts.size, bytes, maxEntries: cacheSize, maxBytes: cacheBytes, maxKeyBytes });
+  return Object.assign(filter, { verdictCache });
 }
 
 /** Writes the JSON-RPC answer of a lean call. */

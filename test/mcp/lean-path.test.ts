@@ -2,16 +2,18 @@
 // (which owns every protocol error), and its answer encoding.
 import { describe, expect, it } from 'vitest';
 import type { IncomingHttpHeaders } from 'node:http';
-import { createLeanPathFilter, createLeanResultEncoder } from '../../src/mcp/lean-path.ts';
+import { createLeanPathFilter, createLeanResultEncoder, type LeanPathOptions } from '../../src/mcp/lean-path.ts';
 import { createMessageResolver } from '../../src/mcp/methods.ts';
 import { STRUCTURED_JSON, type ToolResult } from '../../src/mcp/tools/results.ts';
 
 const ours = (name: string) => name === 'get_job_status' || name === 'cancel_job';
 const resolve = createMessageResolver((name) => (ours(name) ? { scope: 'read', budget: 1 } : undefined));
 /** The lean path's filter, given raw bodies (placed in the table first, as the endpoint does). */
-const leanFilter = (options?: { cacheSize?: number }) => {
+const leanFilter = (options?: LeanPathOptions) => {
   const filter = createLeanPathFilter(options);
-  return (headers: IncomingHttpHeaders, body: unknown) => filter(headers, resolve(body));
+  return Object.assign((headers: IncomingHttpHeaders, body: unknown) => filter(headers, resolve(body)), {
+    verdictCache: filter.verdictCache,
+  });
 };
 const envelope = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
 const call = (params: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
@@ -78,6 +80,46 @@ describe('lean path filter', () => {
       ),
     ).toBeUndefined();
     expect(filter(modernHeaders, call({ name: 'get_job_status', arguments: args, _meta: envelope }))).toMatchObject({ era: 'modern' });
+  });
+
+  it('keeps its verdicts within their byte bound, whatever envelopes one caller sends', () => {
+    const filter = leanFilter(); // the gateway's defaults
+    const bound = filter.verdictCache();
+    expect(bound).toMatchObject({ entries: 0, bytes: 0, maxEntries: 1000, maxBytes: 1024 * 1024, maxKeyBytes: 2048 });
+    const judge = (meta: Record<string, unknown>) => filter(modernHeaders, call({ name: 'get_job_status', arguments: args, _meta: meta }));
+    // 500 distinct envelopes of about 60 KB (a body's limit is 64 KB): judged, none kept.
+    for (let i = 0; i < 500; i++) {
+      expect(judge({ ...envelope, 'x.example/pad': `${i}:${'p'.repeat(60_000)}` })).toMatchObject({ era: 'modern' });
+      expect(filter.verdictCache()).toMatchObject({ entries: 0, bytes: 0 });
+    }
+    // Envelopes just under the key limit, many distinct ones: the bytes stay within their bound.
+    let most = 0;
+    for (let i = 0; i < 3000; i++) {
+      expect(judge({ ...envelope, 'x.example/pad': `${i}:${'p'.repeat(700)}` })).toMatchObject({ era: 'modern' });
+      const use = filter.verdictCache();
+      expect(use.bytes).toBeLessThanOrEqual(bound.maxBytes);
+      expect(use.entries).toBeLessThanOrEqual(bound.maxEntries);
+      most = Math.max(most, use.bytes);
+    }
+    expect(most).toBeGreaterThan(bound.maxBytes - 2 * bound.maxKeyBytes); // it did fill up to its bound, no further
+    // A smaller bound, counted exactly: each verdict is its key's 2 bytes a character plus a fixed part.
+    const small = leanFilter({ cacheSize: 10, cacheBytes: 4096 });
+    for (let i = 0; i < 50; i++) small(modernHeaders, call({ name: 'get_job_status', arguments: args, _meta: { ...envelope, n: i } }));
+    const use = small.verdictCache();
+    expect(use.entries).toBeGreaterThan(0);
+    expect(use.entries).toBeLessThanOrEqual(10);
+    expect(use.bytes).toBeLessThanOrEqual(4096);
+  });
+
+  it('still answers a large envelope it does not keep, and refuses a bad one', () => {
+    const filter = leanFilter();
+    const big = { ...envelope, 'x.example/pad': 'p'.repeat(10_000) };
+    for (let i = 0; i < 3; i++)
+      expect(filter(modernHeaders, call({ name: 'get_job_status', arguments: args, _meta: big }))).toMatchObject({ era: 'modern' });
+    const bad = { ...big, 'io.modelcontextprotocol/clientCapabilities': 5 };
+    expect(filter(modernHeaders, call({ name: 'get_job_status', arguments: args, _meta: bad }))).toBeUndefined();
+    expect(filter(modernHeaders, call({ name: 'get_job_status', arguments: args, _meta: big }))).toMatchObject({ era: 'modern' });
+    expect(filter.verdictCache().entries).toBe(0);
   });
 
   it('encodes results as the SDK does for each era', () => {

@@ -5,6 +5,7 @@
 // routing.ts     which host has a job (parallel search, job → host memory)
 // jobs-api.ts    /api/jobs/{id} and its cancel (newer servers)
 // legacy-api.ts  /queue, /history/{id}, /queue {delete}, /interrupt (every server)
+// shared-read.ts one /queue (or /history/{id}) read shared by the calls waiting for it
 // mapping.ts     ComfyUI records → the unified status report
 // cancel.ts      the cancel flow (read, act, read again)
 // listing.ts     list_jobs: every host newest first, merged

@@ -1,6 +1,8 @@
 // One ComfyUI host as the adapter's parts see it. Its own file, apart from the pool that makes hosts
 // (hosts.ts): the API modules and the answer readers take a host, and the pool calls them.
 import type { HttpClient } from '../http/http-client.ts';
+import type { HistoryEntry, SharedQueue } from './schemas.ts';
+import type { SharedReads } from './shared-read.ts';
 
 export type ApiKind = 'jobs' | 'legacy';
 
@@ -13,4 +15,12 @@ export interface Host {
   api: ApiKind | undefined;
   /** The probe in flight, shared by concurrent calls. */
   probing: Promise<ApiKind> | undefined;
+  /**
+   * The legacy reads of this host, each shared by the calls that need it at the same moment
+   * (shared-read.ts): GET /queue, and GET /history/{id} by id. Readonly answers: they are shared.
+   */
+  readonly legacy: {
+    readonly queue: SharedReads<'queue', SharedQueue>;
+    readonly history: SharedReads<string, Readonly<HistoryEntry> | undefined>;
+  };
 }

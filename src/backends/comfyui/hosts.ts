@@ -9,7 +9,7 @@ import type { AdapterOptions } from '../http/adapter-options.ts';
 import { createHttpClient, unexpectedStatus } from '../http/http-client.ts';
 import type { ApiKind, Host } from './host.ts';
 import { lookupJobs, parseJob } from './jobs-api.ts';
-import { lookupLegacy } from './legacy-api.ts';
+import { legacyReads, lookupLegacy } from './legacy-api.ts';
 import { jsonErrorIs } from './responses.ts';
 
 export interface HostPool {
@@ -30,9 +30,10 @@ const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
 export function createHostPool(config: ComfyuiBackendConfig, options: AdapterOptions): HostPool {
   const configuredApi = config.api ?? 'auto';
-  const hosts: Host[] = config.hosts.map((h) => ({
-    name: h.name,
-    client: createHttpClient({
+  /** Aborts probes and shared reads when the adapter closes (each serves many callers, so no caller's signal owns it). */
+  const lifetime = new AbortController();
+  const hosts: Host[] = config.hosts.map((h) => {
+    const client = createHttpClient({
       name: `${options.name}/${h.name}`,
       baseUrl: h.url,
       ...(h.headers ? { headers: h.headers } : {}),
@@ -40,14 +41,17 @@ export function createHostPool(config: ComfyuiBackendConfig, options: AdapterOpt
       maxResponseBytes: MAX_RESPONSE_BYTES,
       observe: options.observe,
       trace: options.trace,
-    }),
-    detects: configuredApi === 'auto',
-    api: configuredApi === 'auto' ? undefined : configuredApi,
-    probing: undefined,
-  }));
+    });
+    return {
+      name: h.name,
+      client,
+      detects: configuredApi === 'auto',
+      api: configuredApi === 'auto' ? undefined : configuredApi,
+      probing: undefined,
+      legacy: legacyReads({ name: h.name, client }, lifetime.signal),
+    };
+  });
   const byName = new Map(hosts.map((h) => [h.name, h]));
-  /** Aborts probes when the adapter closes (a probe serves many callers, so no caller's signal owns it). */
-  const lifetime = new AbortController();
 
   async function apiOf(host: Host, signal: AbortSignal): Promise<ApiKind> {
     if (host.api) return host.api;

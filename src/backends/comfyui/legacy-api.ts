@@ -1,7 +1,9 @@
 // The routes every ComfyUI server has: GET /queue, GET /history/{id}, POST /queue {delete} and
 // POST /interrupt. Reads go /queue first, then /history/{id}: a job that finishes in between is then
 // seen in history, never as unknown. The write routes always answer an empty 200, whatever happened,
-// so callers verify by reading again.
+// so callers verify by reading again. The reads are shared (shared-read.ts): calls that need a host's
+// /queue, or the same /history/{id}, at the same moment share one request and its parsed answer, and
+// each call gets the answer of a read started after it came.
 import { BackendError } from '../../jobs/backend-error.ts';
 import { notFoundReport, type JobStatusReport } from '../../jobs/model.ts';
 import { parseJson, unexpectedStatus } from '../http/http-client.ts';
@@ -9,7 +11,8 @@ import type { Host } from './host.ts';
 import { isCanonicalPromptId } from './job-id.ts';
 import { fromHistoryEntry, fromLegacyQueue } from './mapping.ts';
 import { badShape, isJsonObject, isRecord } from './responses.ts';
-import { historyEntrySchema, queueSchema, type HistoryEntry, type Queue } from './schemas.ts';
+import { historyEntrySchema, queueSchema, type HistoryEntry, type SharedQueue } from './schemas.ts';
+import { createSharedReads } from './shared-read.ts';
 
 /** The legacy algorithm: /queue first, then /history/{id}. */
 export async function lookupLegacy(host: Host, id: string, signal: AbortSignal): Promise<JobStatusReport> {
@@ -20,7 +23,25 @@ export async function lookupLegacy(host: Host, id: string, signal: AbortSignal):
   return entry ? fromHistoryEntry(entry, host.name) : notFoundReport();
 }
 
-export async function readQueue(host: Host, signal: AbortSignal): Promise<Queue> {
+/** The host's /queue, from a read started after this call (shared with the calls that came meanwhile). */
+export function readQueue(host: Host, signal: AbortSignal): Promise<SharedQueue> {
+  return host.legacy.queue.read('queue', signal);
+}
+
+/** The job's history entry, or undefined (also for pending and running jobs); shared like readQueue. */
+export function readHistory(host: Host, id: string, signal: AbortSignal): Promise<Readonly<HistoryEntry> | undefined> {
+  return host.legacy.history.read(id, signal);
+}
+
+/** A host's shared legacy reads; `lifetime` aborts them when the adapter closes. */
+export function legacyReads(host: Pick<Host, 'name' | 'client'>, lifetime: AbortSignal): Host['legacy'] {
+  return {
+    queue: createSharedReads((_key: 'queue', signal) => fetchQueue(host, signal), lifetime),
+    history: createSharedReads((id: string, signal) => fetchHistory(host, id, signal), lifetime),
+  };
+}
+
+async function fetchQueue(host: Pick<Host, 'name' | 'client'>, signal: AbortSignal): Promise<SharedQueue> {
   const res = await host.client.call({ action: 'get_queue', method: 'GET', path: ['queue'], signal });
   if (res.status !== 200) throw unexpectedStatus(host.client.name, res);
   const parsed = queueSchema.safeParse(parseJson(host.client.name, res));
@@ -28,8 +49,7 @@ export async function readQueue(host: Host, signal: AbortSignal): Promise<Queue>
   return parsed.data;
 }
 
-/** The job's history entry, or undefined (also for pending and running jobs). */
-export async function readHistory(host: Host, id: string, signal: AbortSignal): Promise<HistoryEntry | undefined> {
+async function fetchHistory(host: Pick<Host, 'name' | 'client'>, id: string, signal: AbortSignal): Promise<HistoryEntry | undefined> {
   const res = await host.client.call({ action: 'get_history', method: 'GET', path: ['history', id], jobId: id, signal });
   if (res.status === 404 && !isJsonObject(res) && !isCanonicalPromptId(id)) {
     // The web server did not route the id (aiohttp refuses "{" and "}" in a path parameter): whether

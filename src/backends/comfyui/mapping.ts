@@ -4,7 +4,7 @@ import { compact, countOf, numberOf, textOf } from '../../jobs/details.ts';
 import { timesOf, type JobError, type JobOutput, type JobStatus, type JobStatusReport } from '../../jobs/model.ts';
 import type { ComfyuiDetails } from './details.ts';
 import { isRecord } from './responses.ts';
-import type { HistoryEntry, HistoryStatus, JobObject, Queue, QueueItem } from './schemas.ts';
+import type { HistoryEntry, HistoryStatus, JobObject, QueueItem, SharedQueue } from './schemas.ts';
 
 /** Output files listed in one status. */
 const MAX_OUTPUTS = 100;
@@ -55,7 +55,7 @@ export function fromJobObject(job: JobObject, host: string): JobStatusReport {
   };
 }
 
-export function fromLegacyQueue(queue: Queue, id: string, host: string): JobStatusReport | undefined {
+export function fromLegacyQueue(queue: SharedQueue, id: string, host: string): JobStatusReport | undefined {
   const run = queue.queue_running.find((i) => i[1] === id);
   if (run) {
     return {
@@ -202,7 +202,7 @@ function flattenOutputs(outputs: Record<string, unknown> | null | undefined): Jo
   return files.length ? files : undefined;
 }
 
-function createTimeOf(item: QueueItem): unknown {
+function createTimeOf(item: Readonly<QueueItem>): unknown {
   const extra = item[3];
   return isRecord(extra) ? extra.create_time : undefined;
 }

@@ -5,7 +5,7 @@ import type { HttpResponse } from '../http/http-client.ts';
 import type { Host } from './host.ts';
 
 /** A 2xx answer in a shape the adapter does not know; `what` is the adapter's own words. */
-export function badShape(host: Host, res: HttpResponse, what: string): BackendError {
+export function badShape(host: Pick<Host, 'client'>, res: HttpResponse, what: string): BackendError {
   return new BackendError('BACKEND_UNAVAILABLE', `Backend "${host.client.name}" answered in an unexpected shape: ${what}.`, {
     httpStatus: res.status,
     detail: res.redactedExcerpt(),

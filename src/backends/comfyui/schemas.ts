@@ -36,6 +36,11 @@ const queueItemSchema = z.tuple([z.number(), z.string()], z.unknown());
 export const queueSchema = z.looseObject({ queue_running: z.array(queueItemSchema), queue_pending: z.array(queueItemSchema) });
 export type QueueItem = z.infer<typeof queueItemSchema>;
 export type Queue = z.infer<typeof queueSchema>;
+/** A /queue answer shared between calls (legacy-api.ts): nobody may change it. */
+export type SharedQueue = {
+  readonly queue_running: readonly Readonly<QueueItem>[];
+  readonly queue_pending: readonly Readonly<QueueItem>[];
+};
 
 /** One entry of GET /history/{id}. */
 export const historyEntrySchema = z.looseObject({
