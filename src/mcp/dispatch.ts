@@ -39,7 +39,7 @@ export interface DispatcherDeps {
 
 export interface ToolCallContext {
   signal: AbortSignal;
-  /** Present when the client asked for progress (such calls take the SDK's path, which can stream). */
+  /** Present when the client asked for progress (a progress token), on either path. */
   progress?: ProgressSender | undefined;
   caller: Caller | undefined;
   requestId: string | undefined;

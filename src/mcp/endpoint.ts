@@ -5,7 +5,8 @@
 // - 2026-07-28 requests (the per-request `_meta` envelope, `server/discover`) and 2025-era clients
 //   (`initialize`, then stateless calls) are served by the SDK's createMcpHandler, which owns the
 //   era classification, the header checks and every protocol error;
-// - a plain tools/call of one of our tools takes the lean path (lean-path.ts) in either era;
+// - a plain tools/call of one of our tools takes the lean path (lean-path.ts) in either era, with
+//   its heartbeats when the client sent a progress token (lean-reply.ts);
 // - JSON-RPC batches are refused in both eras (removed from the protocol in 2025-06-18).
 // Guards, authentication and the scope check (which reads the scope resolved here) run before
 // handlePost (http/app.ts).
@@ -17,9 +18,10 @@ import type { Caller } from '../jobs/caller.ts';
 import type { ToolDispatcher } from './dispatch.ts';
 import { dispatchEra, standardHeaders } from './eras.ts';
 import { createLeanPathFilter, createLeanResultEncoder } from './lean-path.ts';
+import { createLeanReply } from './lean-reply.ts';
 import { createMessageResolver, type InboundMessage } from './methods.ts';
 import type { OperationRecorder } from './operation.ts';
-import { rpcError } from './rpc-error.ts';
+import { rpcError, rpcErrorBody } from './rpc-error.ts';
 
 export interface McpEndpointOptions {
   dispatcher: ToolDispatcher;
@@ -134,22 +136,22 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
         if (!res.writableFinished) abort.abort();
       };
       res.once('close', onClose);
+      const reply = createLeanReply(res, call.progressToken);
       try {
         const result = await dispatcher.call(call.name, call.arguments, {
           signal: abort.signal,
           caller: callerOf(req),
           requestId: options.requestId(),
+          progress: reply.progress,
         });
         if (abort.signal.aborted) return; // nothing more may be sent for a cancelled request
-        const text = encodeLeanResult(call, result);
-        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-        res.end(text);
+        reply.end(encodeLeanResult(call, result));
       } catch (err) {
         // The client closed the stream: its call was cancelled, and there is no one to answer.
         if (abort.signal.aborted) return;
         logger.error({ err, tool: call.name }, 'tool call failed inside the gateway');
         options.operation?.()?.rpcError('-32603');
-        rpcError(res, 200, -32603, 'Internal error', {}, call.id);
+        reply.end(rpcErrorBody(-32603, 'Internal error', call.id));
       } finally {
         inFlight.delete(abort);
         res.off('close', onClose);

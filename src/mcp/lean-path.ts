@@ -2,13 +2,15 @@
 // era, answered without building an SDK server, a web Request and a per-request transport (see
 // docs/performance.md). Only a method whose entry in the table (methods.ts) allows it may take it.
 // It only ever *accepts* a request the SDK would serve the same way; anything unusual (a ladder
-// rejection, a header that needs decoding, a progress token, a version the SDK may treat
-// differently) goes to the SDK, which owns every error. The era decision for a 2026-07-28 envelope
-// is the SDK's own classifier (eras.ts).
+// rejection, a header that needs decoding, a progress token that is not a string or an integer, a
+// version the SDK may treat differently) goes to the SDK, which owns every error. The era decision
+// for a 2026-07-28 envelope is the SDK's own classifier (eras.ts). A call with a progress token
+// takes it too: its heartbeats are written as the SDK streams them (lean-reply.ts).
 import type { IncomingHttpHeaders } from 'node:http';
 import { SERVER_INFO_META_KEY } from '@modelcontextprotocol/server';
 import { LEGACY_VERSIONS, dispatchEra, standardHeaders } from './eras.ts';
 import type { InboundMessage } from './methods.ts';
+import type { ProgressToken } from './lean-reply.ts';
 import { STRUCTURED_JSON, type ToolResult } from './tools/results.ts';
 
 /** params keys a plain tools/call has; anything else (e.g. a task request) goes to the SDK. */
@@ -19,10 +21,15 @@ export interface LeanCall {
   id: string | number;
   name: string;
   arguments: unknown;
+  /** The client's progress token: the call's heartbeats are sent as progress notifications. */
+  progressToken?: ProgressToken;
 }
 
-/** Reserved W3C trace keys (SEP-414): they vary per request and take no part in classification. */
-const TRACE_KEYS = new Set(['traceparent', 'tracestate', 'baggage']);
+/**
+ * `_meta` keys that vary per request and take no part in classification: the reserved W3C trace
+ * keys (SEP-414) and the progress token (checked on its own: a string or an integer).
+ */
+const PER_REQUEST_KEYS = new Set(['traceparent', 'tracestate', 'baggage', 'progressToken']);
 const PROTOCOL_VERSION_KEY = 'io.modelcontextprotocol/protocolVersion';
 
 /**
@@ -93,9 +100,9 @@ export function createLeanPathFilter(options: LeanPathOptions = {}): LeanPathFil
   ): boolean {
     let envelope = meta;
     for (const key in meta) {
-      if (TRACE_KEYS.has(key)) {
-        envelope = {}; // a copy without the trace keys, only when there are some
-        for (const k in meta) if (!TRACE_KEYS.has(k)) envelope[k] = meta[k];
+      if (PER_REQUEST_KEYS.has(key)) {
+        envelope = {}; // a copy without the per-request keys, only when there are some
+        for (const k in meta) if (!PER_REQUEST_KEYS.has(k)) envelope[k] = meta[k];
         break;
       }
     }
@@ -144,10 +151,12 @@ export function createLeanPathFilter(options: LeanPathOptions = {}): LeanPathFil
     const name = message.toolName!;
     for (const key in params) if (!PLAIN_PARAMS.has(key)) return undefined;
     const meta = params._meta as Record<string, unknown> | undefined;
-    if (meta !== undefined && (typeof meta !== 'object' || meta === null || Array.isArray(meta) || 'progressToken' in meta))
-      return undefined;
+    if (meta !== undefined && (typeof meta !== 'object' || meta === null || Array.isArray(meta))) return undefined;
+    const progressToken = meta?.progressToken;
+    if (progressToken !== undefined && typeof progressToken !== 'string' && !Number.isSafeInteger(progressToken)) return undefined;
 
-    const call = { id: id!, name, arguments: params.arguments };
+    const call: Omit<LeanCall, 'era'> = { id: id!, name, arguments: params.arguments };
+    if (progressToken !== undefined) call.progressToken = progressToken as ProgressToken;
     if (meta !== undefined && PROTOCOL_VERSION_KEY in meta) {
       const std = standardHeaders(headers);
       if (std.version === undefined || !modernEnvelopeAccepted(message.method!, name, meta, std.version, std.method, std.name))

@@ -13,11 +13,16 @@ export function rpcError(
   data?: Record<string, unknown>,
 ): void {
   if (res.headersSent) return;
-  const body = JSON.stringify({ jsonrpc: '2.0', error: data === undefined ? { code, message } : { code, message, data }, id });
+  const body = rpcErrorBody(code, message, id, data);
   res.writeHead(status, {
     ...headers,
     'content-type': 'application/json; charset=utf-8',
     'content-length': String(Buffer.byteLength(body)),
   });
   res.end(body);
+}
+
+/** The JSON text of a JSON-RPC error answer. */
+export function rpcErrorBody(code: number, message: string, id: string | number | null = null, data?: Record<string, unknown>): string {
+  return JSON.stringify({ jsonrpc: '2.0', error: data === undefined ? { code, message } : { code, message, data }, id });
 }

@@ -6,32 +6,12 @@
 // heartbeats and deadlines it means, and between two steps it waits for what the last one started
 // (a read at the simulation, a read answered in the metrics), so nothing depends on the machine's speed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fastWaits, startTestGateway, seed, type TestGateway } from '../helpers/gateway.ts';
+import { answeredReads, fastWaits, startTestGateway, seed, type TestGateway } from '../helpers/gateway.ts';
 import { ManualTimers } from '../helpers/manual-timers.ts';
+import { until } from '../helpers/until.ts';
 import type { Simulation } from '../../src/simulation/simulation.ts';
 
 type Era = 'modern' | 'legacy';
-
-/**
- * Resolves once `condition` holds, for events a test can see but not be told of. It checks every
- * 10 ms; the bound only turns a test that would hang into a failure that names what never came.
- */
-async function until(what: string, condition: () => boolean | Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 1500; i++) {
-    if (await condition()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`still waiting for ${what}`);
-}
-
-/** Job reads of a backend kind the gateway has had an answer to (the backend-request metric). */
-async function answeredReads(t: TestGateway, kind: Simulation['kind']): Promise<number> {
-  const text = await t.gateway.metrics.registry.getSingleMetricAsString('mcp_job_gateway_backend_requests_total');
-  let n = 0;
-  for (const line of text.split('\n'))
-    if (line.includes(`backend_kind="${kind}"`) && line.includes('operation="get_job"')) n += Number(line.slice(line.lastIndexOf(' ') + 1));
-  return n;
-}
 
 describe.each(['modern', 'legacy'] as Era[])('waits (%s era)', (era) => {
   let t: TestGateway;

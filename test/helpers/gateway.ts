@@ -125,3 +125,12 @@ export function seed(t: TestGateway, project: string, state: SeedState, index = 
   if (!id) throw new Error(`the sandbox seeds no ${state} job #${index} for ${project}`);
   return id;
 }
+
+/** Job reads of a backend kind the gateway has had an answer to (the backend-request metric). */
+export async function answeredReads(t: TestGateway, kind: BackendKind): Promise<number> {
+  const text = await t.gateway.metrics.registry.getSingleMetricAsString('mcp_job_gateway_backend_requests_total');
+  let n = 0;
+  for (const line of text.split('\n'))
+    if (line.includes(`backend_kind="${kind}"`) && line.includes('operation="get_job"')) n += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return n;
+}

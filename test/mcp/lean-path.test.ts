@@ -57,13 +57,35 @@ describe('lean path filter', () => {
         { ...modernHeaders, 'mcp-protocol-version': '2099-01-01' },
       ),
     ).toBeUndefined();
-    expect(modern({ ...p, _meta: { ...envelope, progressToken: 1 } })).toBeUndefined(); // progress: the SDK streams
+    for (const progressToken of [1.5, 2 ** 53, true, null, {}, []]) expect(modern({ ...p, _meta: { ...envelope, progressToken } })).toBeUndefined(); // not a string or a safe integer
+    expect(filter({}, call({ name: 'get_job_status', arguments: args, _meta: { progressToken: 1.5 } }))).toBeUndefined();
     expect(modern({ ...p, name: 'launch_missiles' }, { ...modernHeaders, 'mcp-name': 'launch_missiles' })).toBeUndefined(); // -32602
     expect(modern({ ...p, task: { ttl: 1 } })).toBeUndefined();
     expect(filter({ 'mcp-protocol-version': '2026-07-28' }, call({ name: 'get_job_status', arguments: args }))).toBeUndefined(); // modern header, no envelope
     expect(filter({ 'mcp-protocol-version': '1999-01-01' }, call({ name: 'get_job_status', arguments: args }))).toBeUndefined();
     expect(filter({}, call({ name: 'get_job_status' }, { id: 1.5 }))).toBeUndefined();
     expect(filter({}, { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} })).toBeUndefined();
+  });
+
+  it('takes a call with a progress token in either era, and judges its envelope once whatever the token', () => {
+    const filter = leanFilter();
+    for (const progressToken of ['p-1', 'p-2', 0, 42, -3]) {
+      expect(filter(modernHeaders, call({ name: 'get_job_status', arguments: args, _meta: { ...envelope, progressToken } }))).toEqual({
+        era: 'modern',
+        id: 7,
+        name: 'get_job_status',
+        arguments: args,
+        progressToken,
+      });
+      expect(filter({ 'mcp-protocol-version': '2025-06-18' }, call({ name: 'cancel_job', arguments: args, _meta: { progressToken } }))).toEqual({
+        era: 'legacy',
+        id: 7,
+        name: 'cancel_job',
+        arguments: args,
+        progressToken,
+      });
+    }
+    expect(filter.verdictCache().entries).toBe(1);
   });
 
   it('judges each distinct envelope once, whatever trace context rides along', () => {
