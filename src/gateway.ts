@@ -9,12 +9,13 @@ import { isLoopback } from './config/load.ts';
 import { createBackend } from './backends/registry.ts';
 import { createProjectRegistry, type ProjectRegistry } from './jobs/registry.ts';
 import { createJobService } from './jobs/job-service.ts';
-import { createWaitHub, waitConfigOf } from './jobs/waits.ts';
+import { createWaitHub, readOpenFilesLimit, waitConfigOf } from './jobs/waits.ts';
 import { createSystemClock, type Clock } from './jobs/clock.ts';
 import { createToolDispatcher, type ExtraTool } from './mcp/dispatch.ts';
 import { createServerFactory } from './mcp/server.ts';
 import { createMcpEndpoint } from './mcp/endpoint.ts';
 import { createApp } from './http/app.ts';
+import { limitConnections, maxConnectionsFor } from './http/connection-limit.ts';
 import { createAdminApp } from './http/admin.ts';
 import { createRequestContextStore } from './http/request-context.ts';
 import { createCallerRateLimit } from './mcp/caller-rate-limit.ts';
@@ -176,6 +177,12 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       // (60 s for most), which then send calls on connections the gateway is closing (502s).
       server.keepAliveTimeout = config.server.keep_alive_timeout_seconds * 1000;
       server.headersTimeout = Math.max(60_000, server.keepAliveTimeout + 1000);
+      const maxConnections = config.server.max_connections ?? maxConnectionsFor(readOpenFilesLimit());
+      limitConnections(server, maxConnections, {
+        refused: () => metrics.connectionRefused(),
+        warn: (closed, max) =>
+          logger.warn({ closed, max_connections: max }, 'client connections closed as they were accepted: the replica holds server.max_connections'),
+      });
       http = server;
       const port = await bind(server, config.server.port, config.server.host);
       const s = config.server;

@@ -70,6 +70,15 @@ export const serverSchema = z.strictObject({
     .max(4 * 1024 * 1024)
     .default(64 * 1024),
   shutdown_grace_seconds: z.number().int().min(0).max(600).default(20).describe('On SIGTERM, how long in-flight calls may take to finish.'),
+  max_connections: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000_000)
+    .optional()
+    .describe(
+      'Open client connections this process holds; a connection beyond it is closed as it is accepted (counted in mcp_job_gateway_connections_refused_total). Default: from the open-files limit (ulimit -n), floor((nofile - 256) * 3 / 4), at least 64; no bound when unlimited.',
+    ),
   keep_alive_timeout_seconds: z
     .number()
     .int()
@@ -290,7 +299,7 @@ export const waitsSchema = z
       .max(1_000_000)
       .optional()
       .describe(
-        'Concurrent waits this process holds, all callers together; beyond it a waiting call is refused with RATE_LIMITED and retry_after_seconds. Default: from the open-files limit (ulimit -n), floor((nofile - 256) / 2) between 16 and 5000.',
+        'Concurrent waits this process holds, all callers together; beyond it a waiting call is refused with RATE_LIMITED and retry_after_seconds. Default: from the open-files limit (ulimit -n), floor((nofile - 256) / 2) between 16 and 10000.',
       ),
     poll_interval_seconds: pollIntervalsSchema,
   })

@@ -34,15 +34,15 @@ export const FAILED_READS_BEFORE_ERROR = 3;
 const RESERVED_FDS = 256;
 /**
  * The most waits the default allows: what one replica holds in the chart's 512 Mi with room to spare,
- * measured with heartbeats (about 50 KiB of RSS per wait on the SDK path; docs/performance.md).
+ * measured with heartbeats (10,000 held at about 350 to 375 MiB of RSS; docs/performance.md).
  */
-export const MAX_CONCURRENT_WAITS_CEILING = 5000;
+export const MAX_CONCURRENT_WAITS_CEILING = 10_000;
 
 /**
  * The default process-wide wait limit for a soft open-files limit: every wait holds one client
  * socket, and as many descriptors again are left for the backend reads and plain calls made
- * meanwhile, after RESERVED_FDS for the rest: clamp(floor((nofile - 256) / 2), 16, 5000).
- * 1024 gives 384; 10,256 and more give 5000.
+ * meanwhile, after RESERVED_FDS for the rest: clamp(floor((nofile - 256) / 2), 16, 10,000).
+ * 1024 gives 384; 20,256 and more give 10,000.
  */
 export function maxConcurrentWaitsFor(openFiles: number | undefined): number {
   const fds = openFiles !== undefined && openFiles > 0 ? openFiles : 1024;

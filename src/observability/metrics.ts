@@ -37,6 +37,8 @@ export interface GatewayMetrics {
   authFailure(reason: string): void;
   /** Counts a request in flight until the returned function is called. */
   requestStarted(): () => void;
+  /** One client connection closed as it was accepted, at server.max_connections. */
+  connectionRefused(): void;
   backendHealth(): BackendHealth[];
   /** Whether the state store answers (always true with `store: memory`). */
   stateStoreUp(up: boolean): void;
@@ -126,6 +128,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
     collect() {
       this.set(inFlight);
     },
+  });
+
+  const connectionsRefused = new Counter({
+    name: `${PREFIX}connections_refused_total`,
+    help: 'Client connections closed as they were accepted, because the replica held server.max_connections.',
+    registers: [registry],
   });
 
   // Times are kept as numbers and formatted when read, not on every call (see docs/performance.md).
@@ -226,6 +234,9 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
         if (!done) inFlight--;
         done = true;
       };
+    },
+    connectionRefused() {
+      connectionsRefused.inc();
     },
     stateStoreUp(up) {
       storeUp.set(up ? 1 : 0);

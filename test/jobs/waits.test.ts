@@ -302,8 +302,9 @@ describe('the wait hub', () => {
   it('derives the default process limit from the open-files limit', () => {
     expect(maxConcurrentWaitsFor(1024)).toBe(384);
     expect(maxConcurrentWaitsFor(4096)).toBe(1920);
-    expect(maxConcurrentWaitsFor(65_536)).toBe(5000);
-    expect(maxConcurrentWaitsFor(Number.POSITIVE_INFINITY)).toBe(5000);
+    expect(maxConcurrentWaitsFor(16_384)).toBe(8064);
+    expect(maxConcurrentWaitsFor(65_536)).toBe(10_000);
+    expect(maxConcurrentWaitsFor(Number.POSITIVE_INFINITY)).toBe(10_000);
     expect(maxConcurrentWaitsFor(256)).toBe(16);
     expect(maxConcurrentWaitsFor(undefined)).toBe(384);
     const limits = (soft: string) => () =>
