@@ -90,6 +90,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     config.projects.map((p) => ({
       reference: p.reference,
       aliases: p.aliases,
+      description: p.description,
       pollIntervalMs: config.waits.poll_interval_seconds[p.backend.kind] * 1000,
       backend: createBackend(p, {
         defaultTimeoutMs: config.defaults.timeout_ms,
@@ -138,7 +139,13 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const info = { name: 'mcp-job-gateway', version: VERSION };
   const requestId = () => context.getStore()?.requestId;
   const trackOperation = createOperationTracker({ metrics, tracing: () => tracing });
-  const dispatcher = createToolDispatcher({ service, onToolCall, rateLimit, extraTools: deps.extraTools });
+  const dispatcher = createToolDispatcher({
+    service,
+    limits: { maxWaitSeconds: config.waits.max_seconds },
+    onToolCall,
+    rateLimit,
+    extraTools: deps.extraTools,
+  });
   const endpoint = createMcpEndpoint({
     dispatcher,
     createServer: createServerFactory({ dispatcher, info, validator, requestId }),
@@ -181,7 +188,10 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       limitConnections(server, maxConnections, {
         refused: () => metrics.connectionRefused(),
         warn: (closed, max) =>
-          logger.warn({ closed, max_connections: max }, 'client connections closed as they were accepted: the replica holds server.max_connections'),
+          logger.warn(
+            { closed, max_connections: max },
+            'client connections closed as they were accepted: the replica holds server.max_connections',
+          ),
       });
       http = server;
       const port = await bind(server, config.server.port, config.server.host);

@@ -348,7 +348,7 @@ describe('README and docs/, run against the sandbox', () => {
     const report = r.stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('npm warn'));
     expect(report).toEqual([]);
     const tools = (JSON.parse(r.stdout) as { tools: { name: string }[] }).tools.map((t) => t.name);
-    expect(tools).toEqual(['get_job_status', 'cancel_job', 'list_jobs']);
+    expect(tools).toEqual(['list_projects', 'get_job_status', 'cancel_job', 'list_jobs']);
   }, 180_000);
 });
 

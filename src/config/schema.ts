@@ -38,6 +38,13 @@ export const projectAccessSchema = z
 export const projectSchema = z.strictObject({
   reference: name.describe('What callers pass as project_reference.'),
   aliases: z.array(z.string().min(1).max(128)).default([]).describe('Other names for the project (an id and a slug can both name it).'),
+  description: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[^\p{Cc}]*$/u, 'one line of text: no line breaks or control characters')
+    .optional()
+    .describe('One line that tells an agent what the project is; list_projects shows it to the callers who may use the project.'),
   access: projectAccessSchema.optional(),
   backend: backendConfigSchema,
 });

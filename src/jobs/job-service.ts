@@ -17,6 +17,7 @@ import {
 import { isTerminal, recordOf, type CancelReport, type JobStatus, type JobStatusReport } from './model.ts';
 import type { WaitHub } from './waits.ts';
 import { createListJobs, type ListArgs, type ListJobsResult } from './list-jobs.ts';
+import { listProjects, type ListProjectsResult } from './list-projects.ts';
 
 /** `changed` and `waited_seconds` are present when the call waited (wait_seconds > 0). */
 export type JobStatusResult = JobRef & JobStatusReport & { terminal: boolean; changed?: boolean; waited_seconds?: number };
@@ -44,6 +45,8 @@ export interface JobService {
   getJobStatus(args: StatusArgs, context: ServiceCallContext): Promise<Reply<JobStatusResult>>;
   cancelJob(args: CancelArgs, context: ServiceCallContext): Promise<Reply<CancelJobResult>>;
   listJobs(args: ListArgs, context: ServiceCallContext): Promise<Reply<ListJobsResult>>;
+  /** The projects the caller may use (never another's). */
+  listProjects(context: ServiceCallContext): Promise<Reply<ListProjectsResult>>;
   /** Ends every wait at once (shutdown). */
   close(): void;
 }
@@ -162,6 +165,7 @@ export function createJobService(registry: ProjectRegistry, hooks: JobServiceHoo
       }
     },
     listJobs: createListJobs(registry, hooks),
+    listProjects: async (context) => listProjects(registry, context.caller),
     close: () => waits.close(),
   };
 }

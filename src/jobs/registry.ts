@@ -5,6 +5,8 @@ export interface Project {
   /** The canonical reference, echoed in results whatever name the caller used. */
   reference: string;
   aliases: readonly string[];
+  /** One line for agents, from the config (list_projects). */
+  description?: string | undefined;
   backend: JobBackend;
   /** Time between two reads of one of its jobs that calls wait on (waits.poll_interval_seconds of its kind). */
   pollIntervalMs: number;

@@ -29,7 +29,7 @@ export type Reply<T> =
   { ok: true; value: T } | { ok: false; error: ToolError; project_reference?: string; backend?: JobRef['backend']; job_id?: string };
 
 /** The job tools, each one method of the job service. */
-export type JobToolName = 'get_job_status' | 'cancel_job' | 'list_jobs';
+export type JobToolName = 'get_job_status' | 'cancel_job' | 'list_jobs' | 'list_projects';
 
 /** One failed call at a backend, for the log: what the caller was not told (`detail`) included. */
 export interface BackendFailure {
@@ -77,7 +77,7 @@ export function resolveProject(
   return {
     error: fail(
       'UNKNOWN_PROJECT',
-      `No project "${clip(projectReference)}" is available to you. Check project_reference: it must be a project reference or alias configured on this gateway.`,
+      `No project "${clip(projectReference)}" is available to you. list_projects names the projects you may use.`,
       {},
     ),
   };

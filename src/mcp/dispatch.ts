@@ -8,6 +8,7 @@ import type { CallerRateLimit } from './caller-rate-limit.ts';
 import type { WaitHeartbeat } from '../jobs/waits.ts';
 import type { ToolPolicy } from './policy.ts';
 import { JOB_TOOLS, jobTool, type ToolName } from './tools/job-tools.ts';
+import type { ToolLimits } from './tools/job-tool.ts';
 import { rateLimited, toolResult } from './tools/results.ts';
 
 /** Sends a progress notification on the request's own response stream (only for a client that sent a progress token). */
@@ -31,6 +32,8 @@ export interface ToolCallEvent {
 
 export interface DispatcherDeps {
   service: JobService;
+  /** The settings the tools' definitions state (waits.max_seconds). */
+  limits: ToolLimits;
   extraTools?: readonly ExtraTool[] | undefined;
   onToolCall?: ((event: ToolCallEvent) => void) | undefined;
   /** Per-caller budget of tool calls. */
@@ -65,10 +68,10 @@ export interface ToolDispatcher {
 export function createToolDispatcher(deps: DispatcherDeps): ToolDispatcher {
   const extras = deps.extraTools ?? [];
   const extra = new Map(extras.map((t) => [t.definition.name, t]));
-  const tools = [...JOB_TOOLS.map((t) => t.definition), ...extras.map((t) => t.definition)];
+  const tools = [...JOB_TOOLS.map((t) => t.define(deps.limits)), ...extras.map((t) => t.definition)];
   const policies = new Map<string, ToolPolicy>([
     ...extras.map((t) => [t.definition.name, t] as const),
-    ...JOB_TOOLS.map((t) => [t.definition.name, t] as const),
+    ...JOB_TOOLS.map((t) => [t.name, t] as const),
   ]);
   /** Takes points from the caller's budget: 0 when granted (or there is no budget), else the seconds to wait. */
   const charge = (caller: Caller | undefined, points: number): number | Promise<number> =>
@@ -104,7 +107,7 @@ export function createToolDispatcher(deps: DispatcherDeps): ToolDispatcher {
               await tool.run(deps.service, args, { signal: context.signal, caller, requestId: context.requestId, onHeartbeat, ...charges }),
             );
       deps.onToolCall?.({
-        tool: tool.definition.name,
+        tool: tool.name,
         arguments: isRecord(args) ? args : undefined,
         result,
         seconds: (performance.now() - started) / 1000,

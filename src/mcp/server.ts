@@ -17,7 +17,7 @@ export interface ServerFactoryDeps {
 }
 
 export const INSTRUCTIONS =
-  "Job gateway: get_job_status reads the state of a job in a project, cancel_job cancels it (verified, idempotent), list_jobs lists a project's jobs newest first (to find a lost job id or see a queue). " +
+  "Job gateway: list_projects names the projects you may use; get_job_status reads a job, cancel_job cancels it (verified, idempotent), list_jobs lists a project's jobs newest first. " +
   'Name the project with project_reference and the job with job_id. Statuses: queued, running, succeeded, failed, cancelled, unknown. ' +
   'To follow a job, pass wait_seconds and known_status to get_job_status rather than polling in a loop; cancel_job takes wait_seconds to confirm that the job stopped.';
 

@@ -117,7 +117,7 @@ describe('against a real authorization server (oidc-provider)', () => {
       new StreamableHTTPClientTransport(new URL(t.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${read.access_token}` } } }),
     );
     const { tools } = await reader.listTools();
-    expect(tools.map((x) => x.name).sort()).toEqual(['cancel_job', 'get_job_status', 'list_jobs']);
+    expect(tools.map((x) => x.name).sort()).toEqual(['cancel_job', 'get_job_status', 'list_jobs', 'list_projects']);
     for (const project of PROJECTS[ROBOT.id]!) {
       const status = await call(reader, 'get_job_status', { project_reference: project, job_id: seed(t, project, 'succeeded') });
       expect(status, project).toMatchObject({ project_reference: project, status: 'succeeded', found: true });
@@ -252,7 +252,12 @@ describe('against a real authorization server (oidc-provider)', () => {
 
     // Reconnect (a new transport, as after a real redirect) with the same provider: tool calls work.
     const client = await connect(new StreamableHTTPClientTransport(new URL(t.mcpUrl), { authProvider: oauth, fetch: recording }));
-    expect((await client.listTools()).tools.map((x) => x.name).sort()).toEqual(['cancel_job', 'get_job_status', 'list_jobs']);
+    expect((await client.listTools()).tools.map((x) => x.name).sort()).toEqual([
+      'cancel_job',
+      'get_job_status',
+      'list_jobs',
+      'list_projects',
+    ]);
     for (const project of PROJECTS.alice!) {
       expect(
         await call(client, 'get_job_status', { project_reference: project, job_id: seed(t, project, 'succeeded') }),

@@ -183,9 +183,9 @@ describe('authentication at the MCP endpoint', () => {
         .filter((m) => m.scope === 'cancel')
         .map((m) => ({ what: m.label, method: m.label, params: {} as Record<string, unknown> })),
       ...JOB_TOOLS.filter((tool) => tool.scope === 'cancel').map((tool) => ({
-        what: `tools/call ${tool.definition.name}`,
+        what: `tools/call ${tool.name}`,
         method: 'tools/call',
-        params: { name: tool.definition.name, arguments: { project_reference: 'agents', job_id: 'any' } } as Record<string, unknown>,
+        params: { name: tool.name, arguments: { project_reference: 'agents', job_id: 'any' } } as Record<string, unknown>,
       })),
     ];
     expect(acting.map((a) => a.what)).toContain('tools/call cancel_job');

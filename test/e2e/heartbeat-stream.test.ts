@@ -55,7 +55,12 @@ describe.each(['modern', 'legacy'] as Era[])('heartbeats on the lean path (%s er
         : { 'mcp-protocol-version': '2025-11-25' };
     return fetch(t.mcpUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${t.token}`, ...headers },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        authorization: `Bearer ${t.token}`,
+        ...headers,
+      },
       body: JSON.stringify({ jsonrpc: '2.0', id: 11, method: 'tools/call', params }),
     });
   }
@@ -83,6 +88,9 @@ describe.each(['modern', 'legacy'] as Era[])('heartbeats on the lean path (%s er
       params: { progressToken: era === 'modern' ? 'lean' : 17, progress: 0.05, total: 0.5, message: 'Waiting: status running.' },
     });
     expect(leanFrames.at(-1)).toEqual(sdkFrames.at(-1));
-    expect(leanFrames.at(-1)).toMatchObject({ id: 11, result: { structuredContent: { status: 'running', changed: false, waited_seconds: 0.5 } } });
+    expect(leanFrames.at(-1)).toMatchObject({
+      id: 11,
+      result: { structuredContent: { status: 'running', changed: false, waited_seconds: 0.5 } },
+    });
   });
 });

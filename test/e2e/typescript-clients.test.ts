@@ -26,7 +26,7 @@ describe.each(['modern', 'legacy'] as Era[])('the TypeScript SDK client (%s era)
   it('lists both tools, reads a status and cancels a job', async () => {
     const client = await connect();
     const { tools } = await client.listTools();
-    expect(tools.map((x) => x.name)).toEqual(['get_job_status', 'cancel_job', 'list_jobs']);
+    expect(tools.map((x) => x.name)).toEqual(['list_projects', 'get_job_status', 'cancel_job', 'list_jobs']);
     const status = await client.callTool({
       name: 'get_job_status',
       arguments: { project_reference: 'agents', job_id: seed(t, 'agents', 'running') },

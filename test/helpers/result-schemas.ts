@@ -18,15 +18,16 @@ let validated = 0;
 
 /** Whether the gateway serves a tool of this name (other names, such as conformance fixtures, are not checked). */
 export function isJobToolName(name: string): name is ToolName {
-  return JOB_TOOLS.some((t) => t.definition.name === name);
+  return JOB_TOOLS.some((t) => t.name === name);
 }
 
 function compiledFor(toolName: string): Compiled {
   let c = compiled.get(toolName);
   if (c) return c;
-  const tool = JOB_TOOLS.find((t) => t.definition.name === toolName);
+  const tool = JOB_TOOLS.find((t) => t.name === toolName);
   if (!tool) throw new Error(`result schema check: the gateway serves no tool "${toolName}"`);
-  const schema = tool.definition.outputSchema as Record<string, unknown> & { anyOf?: Record<string, unknown>[] };
+  // The output schema does not depend on the gateway's limits.
+  const schema = tool.define({ maxWaitSeconds: 60 }).outputSchema as Record<string, unknown> & { anyOf?: Record<string, unknown>[] };
   c = {
     whole: validator.getValidator(schema),
     branches: (schema.anyOf ?? []).map((branch) => ({ schema: branch, check: validator.getValidator(branch) })),

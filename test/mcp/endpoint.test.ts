@@ -117,7 +117,12 @@ describe('one endpoint for both protocol eras, without sessions', () => {
 
   it('lists the tools with resultType and public caching hints in 2026-07-28', async () => {
     const { result } = await rpcResult(await modern(t.mcpUrl, 'tools/list'));
-    expect((result!.tools as { name: string }[]).map((x) => x.name)).toEqual(['get_job_status', 'cancel_job', 'list_jobs']);
+    expect((result!.tools as { name: string }[]).map((x) => x.name)).toEqual([
+      'list_projects',
+      'get_job_status',
+      'cancel_job',
+      'list_jobs',
+    ]);
     expect(result).toMatchObject({ resultType: 'complete', ttlMs: 300_000, cacheScope: 'public' });
   });
 

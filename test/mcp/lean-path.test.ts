@@ -57,7 +57,8 @@ describe('lean path filter', () => {
         { ...modernHeaders, 'mcp-protocol-version': '2099-01-01' },
       ),
     ).toBeUndefined();
-    for (const progressToken of [1.5, 2 ** 53, true, null, {}, []]) expect(modern({ ...p, _meta: { ...envelope, progressToken } })).toBeUndefined(); // not a string or a safe integer
+    for (const progressToken of [1.5, 2 ** 53, true, null, {}, []])
+      expect(modern({ ...p, _meta: { ...envelope, progressToken } })).toBeUndefined(); // not a string or a safe integer
     expect(filter({}, call({ name: 'get_job_status', arguments: args, _meta: { progressToken: 1.5 } }))).toBeUndefined();
     expect(modern({ ...p, name: 'launch_missiles' }, { ...modernHeaders, 'mcp-name': 'launch_missiles' })).toBeUndefined(); // -32602
     expect(modern({ ...p, task: { ttl: 1 } })).toBeUndefined();
@@ -77,7 +78,9 @@ describe('lean path filter', () => {
         arguments: args,
         progressToken,
       });
-      expect(filter({ 'mcp-protocol-version': '2025-06-18' }, call({ name: 'cancel_job', arguments: args, _meta: { progressToken } }))).toEqual({
+      expect(
+        filter({ 'mcp-protocol-version': '2025-06-18' }, call({ name: 'cancel_job', arguments: args, _meta: { progressToken } })),
+      ).toEqual({
         era: 'legacy',
         id: 7,
         name: 'cancel_job',

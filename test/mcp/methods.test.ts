@@ -80,7 +80,7 @@ async function listen(server: HttpServer): Promise<string> {
 describe('every method the SDK routes is in the table or refused before any handler runs', () => {
   const info = { name: 'methods-test', version: '1' };
   // No job tool is called here: a refused message never reaches one.
-  const dispatcher = createToolDispatcher({ service: {} as JobService });
+  const dispatcher = createToolDispatcher({ service: {} as JobService, limits: { maxWaitSeconds: 60 } });
   const serverFactory = createServerFactory({ dispatcher, info, validator: new AjvJsonSchemaValidator(), requestId: () => undefined });
   /** SDK servers built for the gateway: a refused message builds none, so no handler can run for it. */
   let built = 0;
@@ -197,9 +197,7 @@ describe('every method the SDK routes is in the table or refused before any hand
     for (const era of ['modern', 'legacy'] as const) {
       const list = message(era, 'request', 'tools/list');
       const answer = await post(gatewayUrl, list.body, list.headers);
-      expect((answer.rpc?.result as { tools: { name: string }[] }).tools.map((t) => t.name)).toEqual(
-        JOB_TOOLS.map((t) => t.definition.name),
-      );
+      expect((answer.rpc?.result as { tools: { name: string }[] }).tools.map((t) => t.name)).toEqual(JOB_TOOLS.map((t) => t.name));
       const call = message(era, 'request', 'tools/call');
       const params = { ...call.body.params!, name: 'launch_missiles', arguments: {} };
       const headers = era === 'modern' ? { ...call.headers, 'mcp-name': 'launch_missiles' } : call.headers;
@@ -209,11 +207,11 @@ describe('every method the SDK routes is in the table or refused before any hand
 });
 
 describe('placing a body in the table', () => {
-  const resolve = createMessageResolver((name) => JOB_TOOLS.find((t) => t.definition.name === name));
+  const resolve = createMessageResolver((name) => JOB_TOOLS.find((t) => t.name === name));
   const request = (method: string, params: Record<string, unknown> = {}) => resolve({ jsonrpc: '2.0', id: 1, method, params });
 
   it('gives tools/call the scope of the tool it calls, and read to a name that is no tool', () => {
-    for (const tool of JOB_TOOLS) expect(request('tools/call', { name: tool.definition.name }).scope).toBe(tool.scope);
+    for (const tool of JOB_TOOLS) expect(request('tools/call', { name: tool.name }).scope).toBe(tool.scope);
     expect(request('tools/call', { name: 'cancel_job' }).scope).toBe('cancel');
     expect(request('tools/call', { name: 'launch_missiles' })).toMatchObject({
       scope: 'read',

@@ -13,10 +13,13 @@ describe('tool definitions and routing', () => {
   });
   afterAll(async () => t?.close());
 
-  it('lists three tools with titles, descriptions, schemas and honest annotations', async () => {
+  it('lists four tools with titles, descriptions, schemas and honest annotations', async () => {
     const { tools } = await client.listTools();
     const byName = Object.fromEntries(tools.map((x) => [x.name, x]));
-    expect(Object.keys(byName).sort()).toEqual(['cancel_job', 'get_job_status', 'list_jobs']);
+    expect(Object.keys(byName).sort()).toEqual(['cancel_job', 'get_job_status', 'list_jobs', 'list_projects']);
+    const projects = byName.list_projects!;
+    expect(projects.annotations).toMatchObject({ readOnlyHint: true });
+    expect(projects.inputSchema).toMatchObject({ type: 'object', properties: {}, additionalProperties: false });
     const list = byName.list_jobs!;
     expect(list.annotations).toMatchObject({ readOnlyHint: true, openWorldHint: true });
     expect(list.inputSchema).toMatchObject({ type: 'object', required: ['project_reference'], additionalProperties: false });
@@ -54,6 +57,23 @@ describe('tool definitions and routing', () => {
     ]);
     expect(status.description).toMatch(/wait_seconds.*known_status.*instead of polling/);
     expect(cancel.description).toMatch(/wait_seconds/);
+    // One number for the longest wait: the gateway's own maximum (waits.max_seconds), in the
+    // schema's bound and in its words, and no other number of seconds in any description.
+    const max = t.sandbox.config.waits.max_seconds;
+    for (const tool of [status, cancel]) {
+      const wait = (tool.inputSchema as { properties: Record<string, { maximum?: number; description?: string }> }).properties
+        .wait_seconds!;
+      expect(wait.maximum).toBe(max);
+      expect(wait.description).toContain(`at most ${max}`);
+    }
+    for (const tool of tools) expect(tool.description).not.toMatch(/\b(60|600)\b/);
+  });
+
+  it('keeps what the tools cost a model small: descriptions and input schemas within 4,500 characters (~1,100 tokens)', async () => {
+    const { tools } = await client.listTools();
+    const size = tools.reduce((n, x) => n + (x.description ?? '').length + JSON.stringify(x.inputSchema).length, 0);
+    // 5,681 characters for three tools before list_projects came; it must not grow back.
+    expect(size).toBeLessThanOrEqual(4500);
   });
 
   it('returns structuredContent and the same JSON as text', async () => {

@@ -1,29 +1,27 @@
 // cancel_job: cancels one job and reports what happened, verified with the backend. It acts on the
 // job, so it needs the cancel scope; each call costs the caller one call of its budget.
-import { CANCEL_OUTCOMES } from '../../jobs/model.ts';
 import { TOOL_SCHEMAS, cancelJobArgs } from './schemas.ts';
-import { invalidArguments } from './results.ts';
+import { invalidArguments, parseArguments } from './results.ts';
 import type { JobTool } from './job-tool.ts';
 
 export const cancelJob: JobTool<'cancel_job'> = {
-  definition: {
+  name: 'cancel_job',
+  define: (limits) => ({
     name: 'cancel_job',
     title: 'Cancel job',
     description:
-      `Cancels one job and reports what really happened, verified with the backend. outcome is one of ${CANCEL_OUTCOMES.join(', ')}: ` +
-      `"cancelled" (a queued job was removed, or the backend confirms the stop), "cancel_requested" (a running job was signalled; it stops cooperatively, ` +
-      `pass wait_seconds, up to 60, to have this call wait until the job is terminal: it then answers cancelled with the confirmed status_after, or cancel_requested if it had not stopped by the deadline), "already_terminal" (it had already finished; status_after says how), "not_found" (the backend has no such job), ` +
-      `"not_cancellable" (the backend refuses in the job's current state, e.g. a ComfyControl workflow still being accepted; retry later). ` +
-      `Only the named job is touched, never another job running on the same host. Safe to repeat: a second cancel answers already_terminal. ` +
-      `Requires the jobs:cancel permission where authentication is on.`,
-    inputSchema: TOOL_SCHEMAS.cancel_job.input,
+      `Cancels one job and reports what happened, verified with the backend. outcome: cancelled (removed from the queue, or the stop is confirmed); ` +
+      `cancel_requested (a running job was signalled and stops on its own: pass wait_seconds to wait until it is terminal, then it answers cancelled with status_after); ` +
+      `already_terminal (it had ended; status_after says how); not_found (no such job); not_cancellable (refused in the job's current state; retry later). ` +
+      `Only this job is touched. Safe to repeat. Needs the jobs:cancel permission.`,
+    inputSchema: TOOL_SCHEMAS.cancel_job.input(limits),
     outputSchema: TOOL_SCHEMAS.cancel_job.output,
     annotations: { title: 'Cancel job', readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
-  },
+  }),
   scope: 'cancel',
   budget: 1,
   async run(service, args, options) {
-    const parsed = cancelJobArgs.safeParse(args ?? {});
+    const parsed = parseArguments(cancelJobArgs, args);
     if (!parsed.success) return invalidArguments(parsed.error);
     return service.cancelJob(parsed.data, options);
   },

@@ -5,9 +5,16 @@ import type { JobService } from '../../jobs/job-service.ts';
 import type { Reply, ServiceCallContext } from '../../jobs/replies.ts';
 import type { ToolPolicy } from '../policy.ts';
 
+/** The gateway's settings a tool's definition states, so that a model reads the one number that applies. */
+export interface ToolLimits {
+  /** waits.max_seconds: the longest wait_seconds honoured (a longer one is shortened to it). */
+  readonly maxWaitSeconds: number;
+}
+
 export interface JobTool<Name extends string = string> extends ToolPolicy {
-  /** What tools/list states: name, title, description, JSON Schemas, annotations. */
-  readonly definition: Tool & { name: Name };
+  readonly name: Name;
+  /** What tools/list states (title, description, JSON Schemas, annotations), for this gateway's limits. */
+  define(limits: ToolLimits): Tool & { name: Name };
   /** Parses the arguments and runs the tool; argument problems come back as an INVALID_ARGUMENT reply, like any other failure. */
   run(service: JobService, args: unknown, context: ServiceCallContext): Promise<Reply<object>>;
 }

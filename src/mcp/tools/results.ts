@@ -21,6 +21,19 @@ export function toolResult(reply: Reply<object>): ToolResult {
   return { content: [{ type: 'text', text }], structuredContent: reply.value, [STRUCTURED_JSON]: text };
 }
 
+/**
+ * A tool's arguments, parsed: an argument sent as null is absent (strict-schema frameworks such as
+ * OpenAI's make every optional argument required and nullable, and send null for the ones a model
+ * leaves out). A required one sent as null is then missing, an INVALID_ARGUMENT like any other.
+ */
+export function parseArguments<S extends z.ZodType>(schema: S, args: unknown): z.ZodSafeParseResult<z.output<S>> {
+  const given =
+    typeof args === 'object' && args !== null && !Array.isArray(args)
+      ? Object.fromEntries(Object.entries(args).filter(([, value]) => value !== null))
+      : (args ?? {});
+  return schema.safeParse(given);
+}
+
 /** Argument problems, as the INVALID_ARGUMENT tool error (never a JSON-RPC error or a validation dump). */
 export function invalidArguments(error: z.ZodError): Reply<never> {
   const details = error.issues

@@ -7,29 +7,20 @@ import { JOB_STATUSES, cancelReportSchema, jobStatusReportSchema } from '../../j
 import { BACKEND_KINDS, jobDetailsSchema } from '../../backends/registry.ts';
 import { LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX } from '../../jobs/listing.ts';
 import { TOOL_ERROR_CODES } from '../../jobs/replies.ts';
+import type { ToolLimits } from './job-tool.ts';
 
-// Limits stated in the input schema and enforced with a coded INVALID_ARGUMENT error.
-const projectReference = z
-  .string()
-  .min(1)
-  .max(128)
-  .describe('The project that owns the job: its reference or an alias, as your operator named it.');
-const jobId = z
-  .string()
-  .min(1)
-  .max(256)
-  .describe("The job's id in its backend (e.g. a ComfyUI prompt_id, an agent job_id, a workflow id).");
+// Limits stated in the input schema and enforced with a coded INVALID_ARGUMENT error. An optional
+// argument sent as null is absent (parseArguments, results.ts): strict-schema frameworks send null
+// for every optional argument they leave out.
+const projectReference = z.string().min(1).max(128).describe('The project: its reference or an alias (list_projects names them).');
+const jobId = z.string().min(1).max(256).describe("The job's id in its backend (e.g. a ComfyUI prompt_id).");
 
-/** The schema's own bound; within it, a wait longer than the gateway's configured maximum is shortened to it. */
+/**
+ * The bound the arguments are parsed with; within it, a wait longer than the gateway's maximum
+ * (waits.max_seconds) is shortened to it. tools/list states that maximum instead (waitSecondsFor).
+ */
 export const WAIT_SECONDS_LIMIT = 600;
-const waitSeconds = z
-  .number()
-  .min(0)
-  .max(WAIT_SECONDS_LIMIT)
-  .optional()
-  .describe(
-    'Seconds to wait before answering (default 0: answer at once). Longer than the gateway allows (60 s unless the operator changed it) is shortened to its maximum.',
-  );
+const waitSeconds = z.number().min(0).max(WAIT_SECONDS_LIMIT).optional();
 
 export const getJobStatusArgs = z.strictObject({
   project_reference: projectReference,
@@ -38,49 +29,50 @@ export const getJobStatusArgs = z.strictObject({
   known_status: z
     .enum(JOB_STATUSES)
     .optional()
-    .describe(
-      'The status from your last answer: a wait ends as soon as the status differs from it. Without it, a wait ends when the status differs from the one the job had when the call came.',
-    ),
+    .describe('Your last status of this job: a wait ends as soon as the status differs from it (default: the status when the call came).'),
 });
 export const cancelJobArgs = z.strictObject({
   project_reference: projectReference,
   job_id: jobId,
-  reason: z
-    .string()
-    .max(1000)
-    .optional()
-    .describe('Why the job is cancelled; kept by backends that record it (agent-jobs) and in the audit log.'),
-  wait_seconds: waitSeconds.describe(
-    "After cancel_requested, seconds to wait for the job to stop (default 0). Shortened to the gateway's maximum (60 s unless the operator changed it).",
-  ),
+  reason: z.string().max(1000).optional().describe('Why; kept by backends that record it and in the audit log.'),
+  wait_seconds: waitSeconds,
 });
 
 export const listJobsArgs = z.strictObject({
-  project_reference: z
-    .string()
-    .min(1)
-    .max(128)
-    .describe('The project whose jobs to list: its reference or an alias, as your operator named it.'),
+  project_reference: projectReference,
   status: z
     .union([z.enum(JOB_STATUSES), z.array(z.enum(JOB_STATUSES)).max(JOB_STATUSES.length)])
     .optional()
-    .describe(
-      'Only jobs in this status, or in any of these statuses (e.g. ["queued", "running"] for the jobs still to finish). Default: every job.',
-    ),
+    .describe('Only jobs in this status or these statuses, e.g. ["queued", "running"] (default: all).'),
   limit: z
     .number()
     .int()
     .min(1)
     .max(LIST_LIMIT_MAX)
     .optional()
-    .describe(`Most jobs in one answer (default ${LIST_LIMIT_DEFAULT}, at most ${LIST_LIMIT_MAX}).`),
+    .describe(`Jobs per page (default ${LIST_LIMIT_DEFAULT}, at most ${LIST_LIMIT_MAX}).`),
   cursor: z
     .string()
-    .min(1)
     .max(8192)
     .optional()
-    .describe('next_cursor from the previous answer, to read the next page; use it with the same project and status.'),
+    .describe('next_cursor of the previous page (same project and status); empty or absent: the first page.'),
 });
+
+export const listProjectsArgs = z.strictObject({});
+
+/** What wait_seconds says in tools/list: the gateway's own maximum, as its description and its bound. */
+function waitSecondsFor(tool: 'get_job_status' | 'cancel_job', limits: ToolLimits) {
+  const max = limits.maxWaitSeconds;
+  return {
+    type: 'number',
+    minimum: 0,
+    maximum: max,
+    description:
+      tool === 'get_job_status'
+        ? `Seconds to wait for a change before answering (default 0: at once; at most ${max}).`
+        : `After cancel_requested, seconds to wait for the job to stop (default 0; at most ${max}).`,
+  };
+}
 
 const backendRef = z.strictObject({ name: z.string(), kind: z.enum(BACKEND_KINDS) });
 // A report's `details`, published as the union of every kind's fields (the model holds a plain record).
@@ -155,9 +147,28 @@ function outputSchema(result: z.ZodType): Tool['outputSchema'] {
 /** The status vocabulary, as the tools' descriptions state it. */
 export const STATUS_WORDS = `queued, running, succeeded, failed, cancelled, or unknown (the backend has no record: found=false)`;
 
-/** The JSON Schemas of each tool's arguments and results, as tools/list states them. */
+const projectsResult = z.strictObject({
+  projects: z.array(
+    z.strictObject({
+      project_reference: z.string(),
+      aliases: z.array(z.string()),
+      backend: backendRef,
+      description: z.string().optional(),
+    }),
+  ),
+});
+
+/** A tool's argument schema as tools/list states it, with wait_seconds at this gateway's maximum. */
+function inputSchema(args: z.ZodObject, tool?: 'get_job_status' | 'cancel_job'): (limits: ToolLimits) => Tool['inputSchema'] {
+  const base = jsonSchema(args) as Tool['inputSchema'];
+  if (tool === undefined) return () => base;
+  return (limits) => ({ ...base, properties: { ...base.properties, wait_seconds: waitSecondsFor(tool, limits) } });
+}
+
+/** The JSON Schemas of each tool's arguments (for a gateway's limits) and results, as tools/list states them. */
 export const TOOL_SCHEMAS = {
-  get_job_status: { input: jsonSchema(getJobStatusArgs) as Tool['inputSchema'], output: outputSchema(statusResult) },
-  cancel_job: { input: jsonSchema(cancelJobArgs) as Tool['inputSchema'], output: outputSchema(cancelResult) },
-  list_jobs: { input: jsonSchema(listJobsArgs) as Tool['inputSchema'], output: outputSchema(listResult) },
+  get_job_status: { input: inputSchema(getJobStatusArgs, 'get_job_status'), output: outputSchema(statusResult) },
+  cancel_job: { input: inputSchema(cancelJobArgs, 'cancel_job'), output: outputSchema(cancelResult) },
+  list_jobs: { input: inputSchema(listJobsArgs), output: outputSchema(listResult) },
+  list_projects: { input: inputSchema(listProjectsArgs), output: outputSchema(projectsResult) },
 };
