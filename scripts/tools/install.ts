@@ -7,11 +7,12 @@
 //   ensureKubeStrict() → kube-strict (test/helm/kube-strict), built with `go build`: decodes
 //                       Kubernetes objects strictly with the real Go types (unknown fields fail)
 //   ensurePythonMcp() → a Python venv (<tools>/python-mcp) with the official MCP Python SDK from PyPI
+//   ensurePythonAgents() → a Python venv (<tools>/python-agents) with OpenAI's Agents SDK and the same MCP SDK
 //   ensureJaeger()   → jaeger (v2: the OpenTelemetry-Collector-based all-in-one), built from its Go module
 // Each call is idempotent and cheap once the tool is there. A tool that cannot be had is an error
 // with a message that says why (the tests never skip a check for a missing tool).
 // Installing takes minutes on a cold machine (helm: ~4-5 min to download and compile on 2 cores;
-// promtool: ~1 min; redis-server: ~15 s; the python-mcp venv: ~15 s): give the calling hook a generous timeout.
+// promtool: ~1 min; redis-server: ~15 s; the python-mcp venv: ~15 s; python-agents: ~20 s): give the calling hook a generous timeout.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -245,56 +246,90 @@ export async function ensureKubeStrict(): Promise<string> {
 
 /** The official MCP Python SDK (PyPI `mcp`) that ensurePythonMcp installs, pinned exactly. */
 export const PYTHON_MCP_VERSION = '2.3.0';
-const PYTHON_MCP_VENV = join(TOOLS_DIR, 'python-mcp');
+/** OpenAI's Agents SDK (PyPI `openai-agents`) that ensurePythonAgents installs, pinned exactly, beside the same `mcp`. */
+export const PYTHON_AGENTS_VERSION = '0.24.0';
+
+/** A Python venv under the tools folder, holding exact pins of PyPI distributions. */
+interface PythonVenv {
+  /** Its folder under <tools>, and the name of its lock and install log. */
+  name: string;
+  /** distribution → exact version; the venv is current when every one imports at that version. */
+  pins: Record<string, string>;
+  /** A module each distribution provides, imported to check it. */
+  modules: string[];
+}
+
+const PYTHON_MCP: PythonVenv = { name: 'python-mcp', pins: { mcp: PYTHON_MCP_VERSION }, modules: ['mcp'] };
+const PYTHON_AGENTS: PythonVenv = {
+  name: 'python-agents',
+  pins: { 'openai-agents': PYTHON_AGENTS_VERSION, mcp: PYTHON_MCP_VERSION },
+  modules: ['agents', 'mcp'],
+};
 
 /**
  * Path of the python of a venv (<tools>/python-mcp) holding `mcp==PYTHON_MCP_VERSION`, made with
  * `python3 -m venv` and pip when missing or holding another version. Needs python3 (3.10 or newer,
  * the SDK's floor) on PATH and PyPI.
  */
-export async function ensurePythonMcp(): Promise<string> {
-  const python = join(PYTHON_MCP_VENV, 'bin', 'python');
-  if (await pythonMcpIsCurrent(python)) return python;
-  return withLock('python-mcp', async () => {
-    if (await pythonMcpIsCurrent(python)) return python; // another process made it while we waited
+export function ensurePythonMcp(): Promise<string> {
+  return ensurePythonVenv(PYTHON_MCP);
+}
+
+/** Path of the python of a venv (<tools>/python-agents) holding OpenAI's Agents SDK and the MCP SDK it drives, pinned as above. */
+export function ensurePythonAgents(): Promise<string> {
+  return ensurePythonVenv(PYTHON_AGENTS);
+}
+
+async function ensurePythonVenv(venv: PythonVenv): Promise<string> {
+  const dir = join(TOOLS_DIR, venv.name);
+  const python = join(dir, 'bin', 'python');
+  const requirements = Object.entries(venv.pins).map(([dist, version]) => `${dist}==${version}`);
+  if (await pythonVenvIsCurrent(python, venv)) return python;
+  return withLock(venv.name, async () => {
+    if (await pythonVenvIsCurrent(python, venv)) return python; // another process made it while we waited
     const python3 = findOnPath('python3');
     if (!python3) {
       throw new Error(
-        `ensurePythonMcp: the MCP Python SDK (mcp==${PYTHON_MCP_VERSION}) is not installed in ${PYTHON_MCP_VENV} and making that venv needs python3 (3.10 or newer), which is not on PATH. Install Python 3.10+ and rerun.`,
+        `ensurePython: ${requirements.join(' ')} is not installed in ${dir} and making that venv needs python3 (3.10 or newer), which is not on PATH. Install Python 3.10+ and rerun.`,
       );
     }
     const version = (await capture(python3, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])']).catch(() => '?')).trim();
     const [major, minor] = version.split('.').map(Number);
     if (!(major! > 3 || (major === 3 && minor! >= 10))) {
       throw new Error(
-        `ensurePythonMcp: ${python3} is Python ${version}, but mcp==${PYTHON_MCP_VERSION} needs Python 3.10 or newer. Put a newer python3 first on PATH and rerun.`,
+        `ensurePython: ${python3} is Python ${version}, but ${requirements.join(' ')} needs Python 3.10 or newer. Put a newer python3 first on PATH and rerun.`,
       );
     }
-    // A venv holding another version, or left half-made by an interrupted install, is made anew.
-    rmSync(PYTHON_MCP_VENV, { recursive: true, force: true });
-    const log = 'python-mcp-install.log';
-    await run(python3, ['-m', 'venv', PYTHON_MCP_VENV], {
+    // A venv holding other versions, or left half-made by an interrupted install, is made anew.
+    rmSync(dir, { recursive: true, force: true });
+    const log = `${venv.name}-install.log`;
+    await run(python3, ['-m', 'venv', dir], {
       log,
-      what: `python3 -m venv ${PYTHON_MCP_VENV} (on Debian/Ubuntu this needs the python3-venv package)`,
+      what: `python3 -m venv ${dir} (on Debian/Ubuntu this needs the python3-venv package)`,
     });
     // The machine's pip settings (index, proxy, caches) apply.
-    await run(python, ['-m', 'pip', 'install', '--no-input', `mcp==${PYTHON_MCP_VERSION}`], {
+    await run(python, ['-m', 'pip', 'install', '--no-input', ...requirements], {
       log,
       append: true,
       env: { PIP_DISABLE_PIP_VERSION_CHECK: '1' },
-      what: `pip install mcp==${PYTHON_MCP_VERSION}`,
+      what: `pip install ${requirements.join(' ')}`,
     });
-    if (!(await pythonMcpIsCurrent(python))) {
-      throw new Error(`ensurePythonMcp: pip finished but ${python} does not import mcp ${PYTHON_MCP_VERSION}`);
+    if (!(await pythonVenvIsCurrent(python, venv))) {
+      throw new Error(`ensurePython: pip finished but ${python} does not import ${requirements.join(' ')}`);
     }
     return python;
   });
 }
 
-async function pythonMcpIsCurrent(python: string): Promise<boolean> {
+async function pythonVenvIsCurrent(python: string, venv: PythonVenv): Promise<boolean> {
   if (!isExecutable(python)) return false;
-  const out = await capture(python, ['-c', 'import mcp, importlib.metadata as m; print(m.version("mcp"))']).catch(() => '');
-  return out.trim() === PYTHON_MCP_VERSION;
+  const check = `import json, importlib.metadata as m; import ${venv.modules.join(', ')}; print(json.dumps({d: m.version(d) for d in ${JSON.stringify(Object.keys(venv.pins))}}))`;
+  const out = await capture(python, ['-c', check]).catch(() => '');
+  try {
+    return JSON.stringify(JSON.parse(out)) === JSON.stringify(venv.pins);
+  } catch {
+    return false;
+  }
 }
 
 async function helmIsCurrent(bin: string): Promise<boolean> {
