@@ -22,6 +22,7 @@ import { createLeanReply } from './lean-reply.ts';
 import { createMessageResolver, type InboundMessage } from './methods.ts';
 import type { OperationRecorder } from './operation.ts';
 import { rpcError, rpcErrorBody } from './rpc-error.ts';
+import { UNLISTED_POINTS } from './policy.ts';
 
 export interface McpEndpointOptions {
   dispatcher: ToolDispatcher;
@@ -96,9 +97,14 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
    * dispatcher instead, as the tool declares. Over budget, the message is refused with 429 and
    * Retry-After (a notification too: it cannot be answered in-band), and false returned.
    */
-  async function charged(req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse, message: InboundMessage): Promise<boolean> {
-    if (message.points === 0) return true;
-    const pending = dispatcher.charge(callerOf(req), message.points);
+  async function charged(
+    req: IncomingMessage & { auth?: AuthInfo },
+    res: ServerResponse,
+    message: InboundMessage,
+    points: number = message.points,
+  ): Promise<boolean> {
+    if (points === 0) return true;
+    const pending = dispatcher.charge(callerOf(req), points);
     const wait = typeof pending === 'number' ? pending : await pending;
     if (wait === 0) return true;
     options.operation?.()?.rpcError(String(RATE_LIMITED_CODE));
@@ -125,6 +131,10 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
       if (message.kind !== 'other' && message.policy === undefined && refused(req, res, message)) return;
       const call = leanToolCall(req.headers, message);
       if (!call) {
+        // A call of one of our tools that the SDK refuses before its handler runs (a protocol error)
+        // never reaches the dispatcher, which charges tool calls: it costs one point here instead.
+        const refusedEarly = message.points === 0 && dispatchEra(message.body, standardHeaders(req.headers)) === undefined;
+        if (refusedEarly && !(await charged(req, res, message, UNLISTED_POINTS))) return;
         options.operation?.()?.watchResponse(res);
         await sdkNode(req, res, message.body);
         return;

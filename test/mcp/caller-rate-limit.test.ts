@@ -246,6 +246,32 @@ describe('every message a caller sends costs budget: no method of the table is f
       }
     });
 
+    it(`charges a call of a job tool that the SDK refuses before any handler runs (${era} era)`, async () => {
+      vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+      const token = await t.mint({ subject: `refused-early-${era}` });
+      // A protocol error before the handler: in 2026-07-28 an Mcp-Name header that disagrees with the
+      // body (-32020), in the 2025 era a version the gateway does not speak.
+      const { body, headers } = message(era, 'tools/call', 1);
+      const broken = era === 'modern' ? { ...headers, 'mcp-name': 'cancel_job' } : { 'mcp-protocol-version': '1999-01-01' };
+      const post = () =>
+        fetch(t.mcpUrl, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            authorization: `Bearer ${token}`,
+            ...broken,
+          },
+          body: JSON.stringify(body),
+        });
+      const statuses = [];
+      for (let i = 0; i < BURST + 3; i++) statuses.push((await post()).status);
+      expect(statuses.slice(0, BURST).every((s) => s === 400)).toBe(true);
+      expect(statuses.slice(BURST)).toEqual([429, 429, 429]);
+      // The same caller's well-formed call is now refused too: the refused ones spent its budget.
+      expect(await send(token, era, 'tools/call', 2)).toMatchObject({ status: 200, refusal: 'RATE_LIMITED' });
+    });
+
     it(`refuses 1,000 tools/list from one caller past its budget with RATE_LIMITED (${era} era), and serves another caller`, async () => {
       vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
       const greedy = await t.mint({ subject: `list-greedy-${era}` });
