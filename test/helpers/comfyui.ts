@@ -29,7 +29,7 @@ export async function sim(clock: ManualClock, options: Partial<ComfyuiSimOptions
 
 export function adapter(
   clock: ManualClock,
-  hosts: Array<{ name: string; url: string }>,
+  hosts: ComfyuiBackendConfig['hosts'],
   api: 'auto' | 'jobs' | 'legacy' = 'auto',
   timeoutMs = 3000,
 ): JobBackend {

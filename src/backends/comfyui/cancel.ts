@@ -91,7 +91,7 @@ async function cancelLegacy(deps: CancelDeps, host: Host, id: string, before: Jo
       if (queue.queue_pending.some((i) => i[1] === id)) continue;
       // Gone from the queue: removed by us, or it ran and finished in between (then it is in history).
       const entry = await readHistory(host, id, signal);
-      return settle(deps, host, id, before, entry ? fromHistoryEntry(entry, host.name) : notFoundReport(), 'dequeued');
+      return settle(deps, host, id, before, entry ? fromHistoryEntry(entry, host) : notFoundReport(), 'dequeued');
     }
     throw new BackendError('BACKEND_REJECTED', `ComfyUI host "${host.name}" kept job ${id} in its queue after two delete requests.`);
   }
@@ -100,7 +100,7 @@ async function cancelLegacy(deps: CancelDeps, host: Host, id: string, before: Jo
   if (queue.queue_running.some((i) => i[1] === id)) return interruptLegacy(deps, host, id, before, signal);
   // No longer running: it finished (or vanished) between the two reads; nothing is sent.
   const entry = await readHistory(host, id, signal);
-  return settle(deps, host, id, before, entry ? fromHistoryEntry(entry, host.name) : notFoundReport(), 'nothing');
+  return settle(deps, host, id, before, entry ? fromHistoryEntry(entry, host) : notFoundReport(), 'nothing');
 }
 
 /** Call only right after /queue showed `id` in queue_running. */

@@ -45,6 +45,7 @@ export function createHostPool(config: ComfyuiBackendConfig, options: AdapterOpt
     return {
       name: h.name,
       client,
+      publicUrl: h.public_url?.replace(/\/+$/, ''),
       detects: configuredApi === 'auto',
       api: configuredApi === 'auto' ? undefined : configuredApi,
       probing: undefined,

@@ -29,7 +29,7 @@ export async function lookupJobs(host: Host, id: string, signal: AbortSignal, wi
   const job = parseJob(host, res);
   // Ids compare exactly: an answer about any other id (even one differing in case) is not this job's.
   if (job.id !== id) throw badShape(host, res, 'the jobs API answered with the record of a different job than the one asked for');
-  const report = fromJobObject(job, host.name);
+  const report = fromJobObject(job, host);
   if (job.status === 'pending' && withPosition) {
     const position = await pendingPosition(host, job, signal);
     if (position !== undefined) return { ...report, queue_position: position };

@@ -17,10 +17,10 @@ import { createSharedReads } from './shared-read.ts';
 /** The legacy algorithm: /queue first, then /history/{id}. */
 export async function lookupLegacy(host: Host, id: string, signal: AbortSignal): Promise<JobStatusReport> {
   const queue = await readQueue(host, signal);
-  const fromQueue = fromLegacyQueue(queue, id, host.name);
+  const fromQueue = fromLegacyQueue(queue, id, host);
   if (fromQueue) return fromQueue;
   const entry = await readHistory(host, id, signal);
-  return entry ? fromHistoryEntry(entry, host.name) : notFoundReport();
+  return entry ? fromHistoryEntry(entry, host) : notFoundReport();
 }
 
 /** The host's /queue, from a read started after this call (shared with the calls that came meanwhile). */

@@ -171,7 +171,7 @@ async function readJobsApi(host: Host, offset: number, q: ListQuery): Promise<Ho
     .safeParse(parseJson(host.client.name, res));
   if (!body.success) throw badShape(host, res, '/api/jobs did not answer {jobs: [...], pagination}');
   const entries = body.data.jobs.map((job) => {
-    const report = fromJobObject(job, host.name);
+    const report = fromJobObject(job, host);
     return keeps(q.statuses, report) ? { job_id: job.id, ...report } : undefined;
   });
   return { entries, hasMore: body.data.pagination?.has_more ?? body.data.jobs.length === q.limit, from: offset };
@@ -190,7 +190,7 @@ async function readLegacy(host: Host, at: number, before: HostPosition | undefin
   const queued = [...queue.queue_pending].sort((a, b) => b[0] - a[0] || (a[1] < b[1] ? 1 : -1));
   const inQueue: ListedJob[] = [...queued, ...queue.queue_running].map((item) => ({
     job_id: item[1],
-    ...fromLegacyQueue(queue, item[1], host.name)!,
+    ...fromLegacyQueue(queue, item[1], host)!,
   }));
   // Resume after the queue item read last, wherever jobs queued (or started) meanwhile have moved it.
   const found = queuedBefore === undefined ? -1 : inQueue.findIndex((j) => j.job_id === queuedBefore);
@@ -231,7 +231,7 @@ async function readLegacyHistory(
     for (const id of ids.reverse().slice(fromHistory)) {
       const entry = historyEntrySchema.safeParse(body[id]);
       if (!entry.success) throw badShape(host, res, 'a history entry has an unexpected shape');
-      const report = fromHistoryEntry(entry.data, host.name);
+      const report = fromHistoryEntry(entry.data, host);
       entries.push(keeps(q.statuses, report) ? { job_id: id, ...report } : undefined);
     }
     hasMore = ids.length === wanted && wanted < LEGACY_HISTORY_DEPTH;

@@ -3,7 +3,7 @@
 // prompt-queue.ts  the queue, its one worker (clock-driven, cooperative interrupts), history
 // heapq.ts         CPython's heapq, so queue_pending is the real (unsorted) heap array
 // router.ts        aiohttp routing: "/api" aliases, plain-text 404, 405, the CSRF guard
-// routes.ts        /system_stats, /history, /queue, /interrupt, GET /prompt
+// routes.ts        /system_stats, /history, /queue, /interrupt, /view, GET /prompt
 // post-prompt.ts   POST /prompt (legacy servers take any prompt_id, current ones a UUID)
 // jobs-api.ts      /api/jobs… (current servers only)
 // seeds.ts         the jobs a host starts with
