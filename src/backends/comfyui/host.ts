@@ -15,6 +15,8 @@ export interface Host {
   readonly detects: boolean;
   /** Known API kind (fixed by config, or learned by the probe). */
   api: ApiKind | undefined;
+  /** With `api: auto`, since when the host is known to be legacy (the clock's ms): it is probed again now and then. */
+  legacySince: number | undefined;
   /** The probe in flight, shared by concurrent calls. */
   probing: Promise<ApiKind> | undefined;
   /**
