@@ -1,7 +1,9 @@
 // Listing a ComfyUI project's jobs: every host newest first (GET /api/jobs where a host has the jobs
 // API, else /queue and /history), merged newest first, each job with its host. A host that cannot
 // answer is named in the page, never silently dropped; the others are listed. Each host beyond the
-// first costs the caller's budget one call (the call paid for one).
+// first costs the caller's budget one call (the call paid for one). Jobs the gateway removed from a
+// queue, which ComfyUI forgets, are listed from their tombstones (tombstones.ts), as get_job_status
+// reports them: cancelled, at the time of removal.
 import * as z from 'zod';
 import {
   LIST_LIMIT_MAX,
@@ -20,6 +22,7 @@ import type { JobStatus } from '../../jobs/model.ts';
 import { parseJson, unexpectedStatus } from '../http/http-client.ts';
 import type { Host } from './host.ts';
 import type { HostPool } from './hosts.ts';
+import type { Tombstones } from './tombstones.ts';
 import { readQueue } from './legacy-api.ts';
 import { fromHistoryEntry, fromJobObject, fromLegacyQueue } from './mapping.ts';
 import { badShape, isJsonObject, isRecord } from './responses.ts';
@@ -48,6 +51,9 @@ const positionSchema = z.record(
 );
 type HostPosition = z.infer<typeof positionSchema>[string];
 
+/** The place of the gateway's removals (tombstones) in a position: no host name starts with "@". */
+const REMOVED = '@removed';
+
 /** The jobs API's status words for the unified ones (it filters on several at once). */
 const JOBS_API_WORDS: Record<JobStatus, string | undefined> = {
   queued: 'pending',
@@ -70,12 +76,17 @@ interface HostPage {
   historyFrom?: number;
 }
 
-export async function listComfyui(pool: HostPool, q: ListQuery): Promise<ListPage> {
+export async function listComfyui(pool: HostPool, tombstones: Tombstones, q: ListQuery): Promise<ListPage> {
   const position = positionOf(positionSchema, q.position) ?? {};
   const active = pool.hosts.filter((h) => !position[h.name]?.done);
   // The call paid for one host; the others are charged to the caller before any is read.
   await chargeFanOut(q.charge, active.length - 1, `Listing the project's ${active.length} ComfyUI hosts`);
-  const reads = await Promise.allSettled(active.map((h) => readHost(pool, h, position[h.name], q)));
+  // Tombstones are read from the state store, not a host: they cost the caller nothing.
+  const withRemoved = (q.statuses === undefined || q.statuses.has('cancelled')) && !position[REMOVED]?.done;
+  const [reads, removed] = await Promise.all([
+    Promise.allSettled(active.map((h) => readHost(pool, h, position[h.name], q))),
+    withRemoved ? readRemoved(pool, tombstones, position[REMOVED], q.limit) : undefined,
+  ]);
   const unavailable: NonNullable<ListPage['unavailable']> = [];
   const cursors = active.flatMap((host, i) => {
     const r = reads[i]!;
@@ -84,11 +95,18 @@ export async function listComfyui(pool: HostPool, q: ListQuery): Promise<ListPag
       unavailable.push({ host: host.name, error: r.reason });
       return [];
     }
-    return [{ host, at: position[host.name], page: r.value, taken: 0, last: position[host.name]?.last }];
+    return [{ key: host.name, at: position[host.name], page: r.value, taken: 0, last: position[host.name]?.last }];
   });
   // Every host failed (none had finished on earlier pages): the answer is the first host's error, as
   // for a status read. Otherwise the page names the hosts that failed.
   if (cursors.length === 0 && unavailable.length > 0 && active.length === pool.hosts.length) throw unavailable[0]!.error;
+  if (removed) {
+    // A tombstone holds only while its host does not know the job (as for a read): a job its host lists
+    // (a legacy host took the same prompt id again) is listed as the host says.
+    const listed = new Set(cursors.flatMap((c) => c.page.entries.flatMap((j) => (j ? [`${j.host}\n${j.job_id}`] : []))));
+    const page = { ...removed, entries: removed.entries.map((j) => (j && !listed.has(`${j.host}\n${j.job_id}`) ? j : undefined)) };
+    cursors.push({ key: REMOVED, at: position[REMOVED], page, taken: 0, last: position[REMOVED]?.last });
+  }
 
   const jobs: ListedJob[] = [];
   while (jobs.length < q.limit) {
@@ -118,14 +136,15 @@ export async function listComfyui(pool: HostPool, q: ListQuery): Promise<ListPag
 
   const next: Record<string, HostPosition> = {};
   let more = false;
-  for (const h of pool.hosts) if (position[h.name]?.done) next[h.name] = { offset: position[h.name]!.offset, done: true };
+  for (const key of [...pool.hosts.map((h) => h.name), REMOVED])
+    if (position[key]?.done) next[key] = { offset: position[key].offset, done: true };
   for (const c of cursors) {
     while (c.taken < c.page.entries.length && c.page.entries[c.taken] === undefined) c.taken++;
     const done = !c.page.hasMore && c.taken === c.page.entries.length;
     const queueRead = Math.min(c.taken, c.page.queueIds?.length ?? 0);
     const queued = queueRead > 0 ? c.page.queueIds?.[queueRead - 1] : c.at?.queued;
     const history = c.page.historyFrom !== undefined && c.taken > queueRead ? c.page.historyFrom + c.taken - queueRead : c.at?.history;
-    next[c.host.name] = {
+    next[c.key] = {
       offset: c.page.from + c.taken,
       ...(c.last ? { last: c.last } : {}),
       ...(history !== undefined ? { history } : queued !== undefined ? { queued } : {}),
@@ -139,6 +158,21 @@ export async function listComfyui(pool: HostPool, q: ListQuery): Promise<ListPag
     next[u.host] = at ? { offset: at.offset, ...(at.last ? { last: at.last } : {}) } : { offset: 0 };
   }
   return { jobs, next: more ? next : undefined, ...(unavailable.length ? { unavailable } : {}) };
+}
+
+/**
+ * The jobs the gateway removed from a queue, newest removal first, from the position on: each as
+ * get_job_status reports it. A tombstone of a host no longer in the config is left out, as it is on a read.
+ */
+async function readRemoved(pool: HostPool, tombstones: Tombstones, at: HostPosition | undefined, limit: number): Promise<HostPage> {
+  const offset = at?.offset ?? 0;
+  const read = await tombstones.newest(offset, limit);
+  const entries = read.map(({ id, tomb }) => {
+    if (!pool.byName(tomb.host)) return undefined;
+    const job: ListedJob = { job_id: id, ...tombstones.report(id, tomb) };
+    return listedBefore(job, at?.last) ? undefined : job;
+  });
+  return { entries, hasMore: read.length === limit, from: offset };
 }
 
 /** One host's jobs from its position, newest first; jobs listed on earlier pages count as filtered out. */
