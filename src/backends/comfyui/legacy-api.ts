@@ -4,7 +4,6 @@
 // so callers verify by reading again. The reads are shared (shared-read.ts): calls that need a host's
 // /queue, or the same /history/{id}, at the same moment share one request and its parsed answer, and
 // each call gets the answer of a read started after it came.
-import { BackendError } from '../../jobs/backend-error.ts';
 import { notFoundReport, type JobStatusReport } from '../../jobs/model.ts';
 import { parseJson, unexpectedStatus } from '../http/http-client.ts';
 import type { Host } from './host.ts';
@@ -50,16 +49,13 @@ async function fetchQueue(host: Pick<Host, 'name' | 'client'>, signal: AbortSign
 }
 
 async function fetchHistory(host: Pick<Host, 'name' | 'client'>, id: string, signal: AbortSignal): Promise<HistoryEntry | undefined> {
+  // aiohttp's path parameter pattern is [^{}/]+, matched on the decoded segment: an id with "{" or "}"
+  // (which an older server accepts from POST /prompt) can never be named in a path, so it is looked for
+  // in the whole history instead, and so is one the web server did not route for another reason (a
+  // plain 404). A "/" in an id travels percent-encoded, within its one segment.
+  if (UNROUTABLE.test(id)) return scanHistory(host, id, signal);
   const res = await host.client.call({ action: 'get_history', method: 'GET', path: ['history', id], jobId: id, signal });
-  if (res.status === 404 && !isJsonObject(res) && !isCanonicalPromptId(id)) {
-    // The web server did not route the id (aiohttp refuses "{" and "}" in a path parameter): whether
-    // the host ran the job cannot be told, which is not the same as "unknown".
-    throw new BackendError(
-      'BACKEND_REJECTED',
-      `ComfyUI host "${host.name}" cannot look this job id up in its history: its web server does not route a request naming it (HTTP 404).`,
-      { httpStatus: 404, detail: res.redactedExcerpt() },
-    );
-  }
+  if (res.status === 404 && !isJsonObject(res) && !isCanonicalPromptId(id)) return scanHistory(host, id, signal);
   if (res.status !== 200) throw unexpectedStatus(host.client.name, res);
   const body = parseJson(host.client.name, res);
   if (!isRecord(body)) throw badShape(host, res, '/history/{id} did not answer a JSON object');
@@ -73,6 +69,43 @@ async function fetchHistory(host: Pick<Host, 'name' | 'client'>, id: string, sig
   const entry = historyEntrySchema.safeParse(body[id]);
   if (!entry.success) throw badShape(host, res, 'the history entry has an unexpected shape');
   return entry.data;
+}
+
+/** What aiohttp never routes in a path parameter. */
+const UNROUTABLE = /[{}]/;
+
+/** History entries read at once while scanning for an id that cannot be named in a path. */
+export const HISTORY_SCAN_PAGE = 500;
+/** ComfyUI keeps at most 10,000 entries (MAXIMUM_HISTORY_SIZE): the scan stops past twice that. */
+const HISTORY_SCAN_MAX = 20_000;
+
+/**
+ * The job's entry, looked for in GET /history?max_items=&offset= from the oldest entry on (ComfyUI's
+ * offset counts from the oldest end). An entry that finishes during the scan is appended at the end,
+ * where the scan still reaches it; only an eviction during the scan (a full history) can shift an
+ * entry past it.
+ */
+async function scanHistory(host: Pick<Host, 'name' | 'client'>, id: string, signal: AbortSignal): Promise<HistoryEntry | undefined> {
+  for (let offset = 0; offset < HISTORY_SCAN_MAX; offset += HISTORY_SCAN_PAGE) {
+    const res = await host.client.call({
+      action: 'scan_history',
+      method: 'GET',
+      path: ['history'],
+      query: { max_items: HISTORY_SCAN_PAGE, offset },
+      jobId: id,
+      signal,
+    });
+    if (res.status !== 200) throw unexpectedStatus(host.client.name, res);
+    const body = parseJson(host.client.name, res);
+    if (!isRecord(body)) throw badShape(host, res, '/history did not answer a JSON object');
+    if (Object.hasOwn(body, id)) {
+      const entry = historyEntrySchema.safeParse(body[id]);
+      if (!entry.success) throw badShape(host, res, 'the history entry has an unexpected shape');
+      return entry.data;
+    }
+    if (Object.keys(body).length < HISTORY_SCAN_PAGE) return undefined;
+  }
+  return undefined;
 }
 
 /** POST /queue {delete: [id]}: removes the job if it is still pending; silent either way. */
