@@ -108,9 +108,13 @@ async function scanHistory(host: Pick<Host, 'name' | 'client'>, id: string, sign
   return undefined;
 }
 
-/** POST /queue {delete: [id]}: removes the job if it is still pending; silent either way. */
-export async function deleteQueued(host: Host, id: string, signal: AbortSignal): Promise<void> {
-  const res = await host.client.call({ action: 'delete_queued', method: 'POST', path: ['queue'], json: { delete: [id] }, signal });
+/**
+ * POST /queue {delete: [id, …]}: each copy of the id removes one pending job under it (ComfyUI deletes
+ * the first match per entry), so `count` copies remove that many; silent either way.
+ */
+export async function deleteQueued(host: Host, id: string, count: number, signal: AbortSignal): Promise<void> {
+  const json = { delete: Array.from({ length: Math.max(1, count) }, () => id) };
+  const res = await host.client.call({ action: 'delete_queued', method: 'POST', path: ['queue'], json, signal });
   if (res.status < 200 || res.status > 299) throw unexpectedStatus(host.client.name, res);
 }
 

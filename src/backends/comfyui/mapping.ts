@@ -59,32 +59,41 @@ export function fromJobObject(job: JobObject, host: HostView): JobStatusReport {
   };
 }
 
+/**
+ * The job `id` as /queue shows it: running, else pending. An older server queues a second job under an
+ * id it already holds (0.3.64 does): the one that runs first stands for the id.
+ */
 export function fromLegacyQueue(queue: SharedQueue, id: string, host: HostView): JobStatusReport | undefined {
   const run = queue.queue_running.find((i) => i[1] === id);
-  if (run) {
-    return {
-      found: true,
-      status: 'running',
-      raw_status: 'running',
-      host: host.name,
-      ...timesOf({ created: createTimeOf(run) }),
-      details: queueDetails(run),
-    };
+  if (run) return fromQueueItem(queue, run, host);
+  let first: Readonly<QueueItem> | undefined;
+  for (const i of queue.queue_pending) if (i[1] === id && (!first || aheadOf(i[0], i[1], first[0], first[1]))) first = i;
+  return first && fromQueueItem(queue, first, host);
+}
+
+/** One /queue item (an item of `queue`, running or pending) as a report, with its own number and position. */
+export function fromQueueItem(queue: SharedQueue, item: Readonly<QueueItem>, host: HostView): JobStatusReport {
+  if (queue.queue_running.includes(item)) {
+    return { found: true, status: 'running', raw_status: 'running', host: host.name, ...timesOf({ created: createTimeOf(item) }), details: queueDetails(item) };
   }
-  const mine = queue.queue_pending.find((i) => i[1] === id);
-  if (!mine) return undefined;
   // queue_pending is ComfyUI's heap array, not sorted: the position is the number of pending jobs the
-  // worker will start before this one (0 = next to start), in the heap's own order (number, prompt_id).
-  const ahead = queue.queue_pending.filter((i) => i[1] !== id && aheadOf(i[0], i[1], mine[0], mine[1])).length;
+  // worker will start before this one (0 = next to start), in the heap's own order (number, prompt_id);
+  // another job under the same id counts like any other.
+  const ahead = queue.queue_pending.filter((i) => i !== item && aheadOf(i[0], i[1], item[0], item[1])).length;
   return {
     found: true,
     status: 'queued',
     raw_status: 'pending',
     queue_position: ahead,
     host: host.name,
-    ...timesOf({ created: createTimeOf(mine) }),
-    details: queueDetails(mine),
+    ...timesOf({ created: createTimeOf(item) }),
+    details: queueDetails(item),
   };
+}
+
+/** Pending jobs under `id` (more than one only on an older server, which takes an id twice). */
+export function pendingUnder(queue: SharedQueue, id: string): number {
+  return queue.queue_pending.filter((i) => i[1] === id).length;
 }
 
 export function fromHistoryEntry(entry: HistoryEntry, host: HostView): JobStatusReport {

@@ -505,3 +505,46 @@ describe('ComfyUI list_jobs: jobs the gateway removed from a queue', () => {
     expect(jobs.map((j) => j.job_id)).toEqual([ids[3], ids[2]]);
   });
 });
+
+describe('ComfyUI list_jobs: a legacy host in its own order of creation', () => {
+  async function legacyHost() {
+    const clock = new ManualClock();
+    const s = await sim(clock, { api: 'legacy', seed: false });
+    return { clock, s, backend: adapter(clock, [{ name: 'old', url: s.server.url }]) };
+  }
+
+  it('lists its queue newest first by queue number, a job queued at the front as the newest it is', async () => {
+    const { s, backend } = await legacyHost();
+    const a = s.submit({ durationMs: 60_000 }); // number 0, runs
+    const b = s.submit(); // 1
+    const c = s.submit(); // 2
+    const front = s.submit({ front: true }); // -3: created last, runs next
+    expect(s.queue().pending.find((i) => i[1] === front)![0]).toBe(-3);
+    for (const limit of [1, 2, 10]) {
+      const { jobs } = await listAll(backend, { limit });
+      expect(jobs.map((j) => j.job_id)).toEqual([front, c, b, a]);
+    }
+    expect((await backend.getStatus(front, ctx())).queue_position).toBe(0);
+  });
+
+  it('lists two pending jobs under one prompt id (an older server takes it twice) each once, with its own number and position', async () => {
+    const { s, backend } = await legacyHost();
+    const runner = s.submit({ durationMs: 60_000 }); // 0
+    const other = s.submit(); // 1
+    s.submit({ promptId: 'render-7' }); // 2
+    const between = s.submit(); // 3
+    s.submit({ promptId: 'render-7' }); // 4
+    for (const limit of [1, 2, 10]) {
+      const { jobs } = await listAll(backend, { limit });
+      expect(jobs.map((j) => [j.job_id, j.details?.number, j.queue_position])).toEqual([
+        ['render-7', 4, 3],
+        [between, 3, 2],
+        ['render-7', 2, 1],
+        [other, 1, 0],
+        [runner, 0, undefined],
+      ]);
+    }
+    // A read of the id shows the job under it that starts first.
+    expect(await backend.getStatus('render-7', ctx())).toMatchObject({ status: 'queued', queue_position: 1, details: { number: 2 } });
+  });
+});

@@ -67,10 +67,10 @@ export function createPromptQueue(options: PromptQueueOptions) {
     }
   }
 
+  /** task_done: trims the oldest entry first, then `history[prompt_id] = …`, which keeps a reused id's place. */
   function addHistory(id: string, entry: HistoryEntry): void {
-    history.delete(id);
+    while (history.size >= options.historyLimit && !history.has(id)) history.delete(history.keys().next().value!);
     history.set(id, entry);
-    while (history.size > options.historyLimit) history.delete(history.keys().next().value!);
   }
 
   /** The files the output nodes among `nodes` wrote; `cached` ones show what they wrote before. */

@@ -63,7 +63,7 @@ export async function startComfyuiSim(options: ComfyuiSimOptions): Promise<Comfy
     queue.advance();
     const number = spec.number ?? queue.nextNumber(spec.front);
     const id = spec.promptId ?? randomUUID();
-    if (queue.knownId(id)) throw new Error(`prompt_id ${id} already exists`);
+    if (api === 'jobs' && queue.knownId(id)) throw new Error(`prompt_id ${id} already exists`); // a legacy server queues it again
     const graph = spec.prompt ?? defaultGraph();
     const extra: Record<string, unknown> = {};
     if (spec.clientId) extra.client_id = spec.clientId;

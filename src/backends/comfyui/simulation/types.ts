@@ -48,7 +48,7 @@ export interface SubmitOptions {
   errorNode?: string;
   errorMessage?: string;
   errorType?: string;
-  /** Client-supplied prompt id (default: a fresh UUID). */
+  /** Client-supplied prompt id (default: a fresh UUID); a legacy server takes one it already holds again. */
   promptId?: string;
   /** Explicit priority `number`; else the server counter (negated with `front`). */
   number?: number;
