@@ -10,6 +10,7 @@ import type { Host } from './host.ts';
 import type { HostPool } from './hosts.ts';
 import { requestCancel } from './jobs-api.ts';
 import { deleteQueued, interruptRunning, readHistory, readQueue } from './legacy-api.ts';
+import { isRoutable } from './job-id.ts';
 import { fromHistoryEntry, pendingUnder } from './mapping.ts';
 import type { Router } from './routing.ts';
 import type { Tombstones } from './tombstones.ts';
@@ -50,8 +51,9 @@ export async function cancelJob(deps: CancelDeps, id: string, signal: AbortSigna
       ...recordOf(before),
     };
   }
+  // An id no path can name is cancelled through /queue and /interrupt, which every server has.
   const api = await deps.pool.apiOf(host, signal);
-  return api === 'jobs' ? cancelWithJobsApi(deps, host, id, before, signal) : cancelLegacy(deps, host, id, before, signal);
+  return api === 'jobs' && isRoutable(id) ? cancelWithJobsApi(deps, host, id, before, signal) : cancelLegacy(deps, host, id, before, signal);
 }
 
 /** After an interrupt: the queued jobs under the same id that were removed first, if any. */

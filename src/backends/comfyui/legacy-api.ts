@@ -7,7 +7,7 @@
 import { notFoundReport, type JobStatusReport } from '../../jobs/model.ts';
 import { parseJson, unexpectedStatus } from '../http/http-client.ts';
 import type { Host } from './host.ts';
-import { isCanonicalPromptId } from './job-id.ts';
+import { isCanonicalPromptId, isRoutable } from './job-id.ts';
 import { fromHistoryEntry, fromLegacyQueue } from './mapping.ts';
 import { badShape, isJsonObject, isRecord } from './responses.ts';
 import { historyEntrySchema, queueSchema, type HistoryEntry, type SharedQueue } from './schemas.ts';
@@ -49,11 +49,9 @@ async function fetchQueue(host: Pick<Host, 'name' | 'client'>, signal: AbortSign
 }
 
 async function fetchHistory(host: Pick<Host, 'name' | 'client'>, id: string, signal: AbortSignal): Promise<HistoryEntry | undefined> {
-  // aiohttp's path parameter pattern is [^{}/]+, matched on the decoded segment: an id with "{" or "}"
-  // (which an older server accepts from POST /prompt) can never be named in a path, so it is looked for
-  // in the whole history instead, and so is one the web server did not route for another reason (a
-  // plain 404). A "/" in an id travels percent-encoded, within its one segment.
-  if (UNROUTABLE.test(id)) return scanHistory(host, id, signal);
+  // An id no path can name is looked for in the whole history instead, and so is one the web server
+  // did not route for another reason (a plain 404).
+  if (!isRoutable(id)) return scanHistory(host, id, signal);
   const res = await host.client.call({ action: 'get_history', method: 'GET', path: ['history', id], jobId: id, signal });
   if (res.status === 404 && !isJsonObject(res) && !isCanonicalPromptId(id)) return scanHistory(host, id, signal);
   if (res.status !== 200) throw unexpectedStatus(host.client.name, res);
@@ -70,9 +68,6 @@ async function fetchHistory(host: Pick<Host, 'name' | 'client'>, id: string, sig
   if (!entry.success) throw badShape(host, res, 'the history entry has an unexpected shape');
   return entry.data;
 }
-
-/** What aiohttp never routes in a path parameter. */
-const UNROUTABLE = /[{}]/;
 
 /** History entries read at once while scanning for an id that cannot be named in a path. */
 export const HISTORY_SCAN_PAGE = 500;

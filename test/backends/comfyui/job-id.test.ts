@@ -187,3 +187,15 @@ describe('ComfyUI job ids with a newer host beside an older one', () => {
     expect(newer.server.requests.filter((r) => r.path === '/queue').length).toBe(queueReads);
   });
 });
+
+describe('ComfyUI job ids no path can name, on a host configured as jobs API', () => {
+  it('reads and cancels them through /queue and /history, never naming the host in an error', async () => {
+    const { sim: s, backend } = await oneHost('jobs', { seed: false }, 'jobs');
+    expect(await backend.getStatus('{x9d01}', ctx())).toEqual({ found: false, status: 'unknown', raw_status: null });
+    expect(await backend.cancel('{x9d01}', ctx())).toMatchObject({ outcome: 'not_found' });
+    const paths = s.server.requests.map((r) => r.path);
+    expect(paths.some((p) => p.startsWith('/api/jobs/'))).toBe(false);
+    expect(paths.filter((p) => p === '/queue').length).toBeGreaterThan(0);
+    expect(paths.filter((p) => p === '/history').length).toBeGreaterThan(0);
+  });
+});
