@@ -61,8 +61,7 @@ export const REASSERT_BATCH = 100;
 
 export function createSharedMap<V>(options: SharedMapOptions<V>, remote?: RemoteLink): SharedMap<V> {
   const local = new BoundedMap<V>(options.maxEntries, options.maxAgeMs, options.now);
-  const newestHere = (offset: number, count: number) =>
-    [...local].sort(([, a], [, b]) => b.at - a.at).slice(offset, offset + count);
+  const newestHere = (offset: number, count: number) => [...local].sort(([, a], [, b]) => b.at - a.at).slice(offset, offset + count);
   if (!remote) {
     return {
       get: async (key) => local.entry(key),

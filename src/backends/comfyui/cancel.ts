@@ -53,7 +53,9 @@ export async function cancelJob(deps: CancelDeps, id: string, signal: AbortSigna
   }
   // An id no path can name is cancelled through /queue and /interrupt, which every server has.
   const api = await deps.pool.apiOf(host, signal);
-  return api === 'jobs' && isRoutable(id) ? cancelWithJobsApi(deps, host, id, before, signal) : cancelLegacy(deps, host, id, before, signal);
+  return api === 'jobs' && isRoutable(id)
+    ? cancelWithJobsApi(deps, host, id, before, signal)
+    : cancelLegacy(deps, host, id, before, signal);
 }
 
 /** After an interrupt: the queued jobs under the same id that were removed first, if any. */
@@ -111,7 +113,15 @@ async function cancelLegacy(deps: CancelDeps, host: Host, id: string, before: Jo
   if (queue.queue_running.some((i) => i[1] === id)) return interruptLegacy(deps, host, id, before, signal, removed);
   // Gone from the queue: removed by us, or it ran and finished in between (then it is in history).
   const entry = await readHistory(host, id, signal);
-  return settle(deps, host, id, before, entry ? fromHistoryEntry(entry, host) : notFoundReport(), removed > 0 ? 'dequeued' : 'nothing', removed);
+  return settle(
+    deps,
+    host,
+    id,
+    before,
+    entry ? fromHistoryEntry(entry, host) : notFoundReport(),
+    removed > 0 ? 'dequeued' : 'nothing',
+    removed,
+  );
 }
 
 /** Call only right after /queue showed `id` in queue_running. */

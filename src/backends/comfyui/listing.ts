@@ -154,7 +154,11 @@ export async function listComfyui(pool: HostPool, tombstones: Tombstones, q: Lis
     const done = !c.page.hasMore && c.taken === c.page.entries.length;
     const queueRead = Math.min(c.taken, c.page.queueItems?.length ?? 0);
     const item = queueRead > 0 ? c.page.queueItems?.[queueRead - 1] : undefined;
-    const queued = item ? { queued: item.id, queued_number: item.number } : c.at?.queued !== undefined ? { queued: c.at.queued, ...(c.at.queued_number !== undefined ? { queued_number: c.at.queued_number } : {}) } : undefined;
+    const queued = item
+      ? { queued: item.id, queued_number: item.number }
+      : c.at?.queued !== undefined
+        ? { queued: c.at.queued, ...(c.at.queued_number !== undefined ? { queued_number: c.at.queued_number } : {}) }
+        : undefined;
     const history = c.page.historyFrom !== undefined && c.taken > queueRead ? c.page.historyFrom + c.taken - queueRead : c.at?.history;
     next[c.key] = {
       offset: c.page.from + c.taken,
@@ -242,7 +246,9 @@ async function readLegacy(host: Host, at: number, before: HostPosition | undefin
   const found =
     before?.queued === undefined
       ? -1
-      : inQueue.findIndex((j) => j.job_id === before.queued && (before.queued_number === undefined || j.details?.number === before.queued_number));
+      : inQueue.findIndex(
+          (j) => j.job_id === before.queued && (before.queued_number === undefined || j.details?.number === before.queued_number),
+        );
   const offset = found >= 0 ? found + 1 : at;
   const slice = inQueue.slice(offset, offset + size);
   const entries: Array<ListedJob | undefined> = slice.map((j) => (keeps(q.statuses, j) ? j : undefined));

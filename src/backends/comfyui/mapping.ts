@@ -74,7 +74,14 @@ export function fromLegacyQueue(queue: SharedQueue, id: string, host: HostView):
 /** One /queue item (an item of `queue`, running or pending) as a report, with its own number and position. */
 export function fromQueueItem(queue: SharedQueue, item: Readonly<QueueItem>, host: HostView): JobStatusReport {
   if (queue.queue_running.includes(item)) {
-    return { found: true, status: 'running', raw_status: 'running', host: host.name, ...timesOf({ created: createTimeOf(item) }), details: queueDetails(item) };
+    return {
+      found: true,
+      status: 'running',
+      raw_status: 'running',
+      host: host.name,
+      ...timesOf({ created: createTimeOf(item) }),
+      details: queueDetails(item),
+    };
   }
   // queue_pending is ComfyUI's heap array, not sorted: the position is the number of pending jobs the
   // worker will start before this one (0 = next to start), in the heap's own order (number, prompt_id);

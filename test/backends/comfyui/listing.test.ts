@@ -452,7 +452,10 @@ describe('ComfyUI list_jobs: jobs the gateway removed from a queue', () => {
   /** Two hosts, and two adapters sharing one state store, as two replicas share Redis. */
   async function replicas() {
     const clock = new ManualClock();
-    const sims = { gpu1: await sim(clock, { api: 'jobs', namespace: 'gpu1', seed: false }), old: await sim(clock, { api: 'legacy', namespace: 'old', seed: false }) };
+    const sims = {
+      gpu1: await sim(clock, { api: 'jobs', namespace: 'gpu1', seed: false }),
+      old: await sim(clock, { api: 'legacy', namespace: 'old', seed: false }),
+    };
     const hosts = Object.entries(sims).map(([name, s]) => ({ name, url: s.server.url }));
     const state = createMemoryStore();
     return { clock, sims, a: adapter(clock, hosts, 'auto', 3000, state), b: adapter(clock, hosts, 'auto', 3000, state) };
@@ -483,7 +486,12 @@ describe('ComfyUI list_jobs: jobs the gateway removed from a queue', () => {
       const { jobs } = await listAll(b, { limit });
       expectEachOnce(jobs);
       expect(jobs.map((j) => j.job_id).sort()).toEqual([...hostOf.keys()].sort());
-      expect(jobs.filter((j) => j.raw_status === REMOVED_BY_GATEWAY).map((j) => j.job_id).sort()).toEqual([...removed].sort());
+      expect(
+        jobs
+          .filter((j) => j.raw_status === REMOVED_BY_GATEWAY)
+          .map((j) => j.job_id)
+          .sort(),
+      ).toEqual([...removed].sort());
     }
     const queued = (await listAll(b, { statuses: ['queued'] })).jobs;
     expect(queued.some((j) => removed.includes(j.job_id))).toBe(false);

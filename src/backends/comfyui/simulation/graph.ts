@@ -88,11 +88,12 @@ export function cacheKeys(graph: ComfyGraph, nodes: readonly string[]): Map<stri
     if (known !== undefined) return known;
     const inputs = Object.entries(graph[id]?.inputs ?? {})
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([name, v]) =>
-        Array.isArray(v) && v.length === 2 && (typeof v[0] === 'string' || typeof v[0] === 'number') && depth < 1000
-          ? [name, keyOf(String(v[0]), depth + 1), v[1]]
-          : [name, v],
-      );
+      .map(([name, v]): unknown[] => {
+        const link: unknown = v;
+        return Array.isArray(link) && link.length === 2 && (typeof link[0] === 'string' || typeof link[0] === 'number') && depth < 1000
+          ? [name, keyOf(String(link[0]), depth + 1), link[1]]
+          : [name, link];
+      });
     const key = JSON.stringify([classOf(graph, id), inputs]);
     keys.set(id, key);
     return key;

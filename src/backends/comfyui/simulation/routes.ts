@@ -133,8 +133,13 @@ export function addCoreRoutes(route: AddRoute, queue: PromptQueue): void {
     const subfolder = req.query.get('subfolder') ?? '';
     if (filename === '' || filename.startsWith('/') || filename.includes('..') || !['output', 'input', 'temp'].includes(type))
       return { status: 400, text: '', headers: { 'content-type': 'application/octet-stream' } };
-    if (!queue.wrote({ filename, subfolder, type })) return { status: 404, text: '', headers: { 'content-type': 'application/octet-stream' } };
-    return { status: 200, text: `PNG ${subfolder}/${filename}`, headers: { 'content-type': 'image/png', 'content-disposition': `filename="${filename}"` } };
+    if (!queue.wrote({ filename, subfolder, type }))
+      return { status: 404, text: '', headers: { 'content-type': 'application/octet-stream' } };
+    return {
+      status: 200,
+      text: `PNG ${subfolder}/${filename}`,
+      headers: { 'content-type': 'image/png', 'content-disposition': `filename="${filename}"` },
+    };
   });
 
   route('GET', '/prompt', () => json(200, { exec_info: { queue_remaining: queue.pendingItems().length + (queue.runningItem() ? 1 : 0) } }));
