@@ -78,29 +78,36 @@ const HISTORY_SCAN_MAX = 20_000;
  * The job's entry, looked for in GET /history?max_items=&offset= from the oldest entry on (ComfyUI's
  * offset counts from the oldest end). An entry that finishes during the scan is appended at the end,
  * where the scan still reaches it; only an eviction during the scan (a full history) can shift an
- * entry past it.
+ * entry past it. A server from before GET /history took an offset answers every page with its newest
+ * entries: seen as a page starting where the one before did, it is read whole (GET /history) instead.
  */
 async function scanHistory(host: Pick<Host, 'name' | 'client'>, id: string, signal: AbortSignal): Promise<HistoryEntry | undefined> {
+  let first: string | undefined;
   for (let offset = 0; offset < HISTORY_SCAN_MAX; offset += HISTORY_SCAN_PAGE) {
-    const res = await host.client.call({
-      action: 'scan_history',
-      method: 'GET',
-      path: ['history'],
-      query: { max_items: HISTORY_SCAN_PAGE, offset },
-      jobId: id,
-      signal,
-    });
-    if (res.status !== 200) throw unexpectedStatus(host.client.name, res);
-    const body = parseJson(host.client.name, res);
-    if (!isRecord(body)) throw badShape(host, res, '/history did not answer a JSON object');
-    if (Object.hasOwn(body, id)) {
-      const entry = historyEntrySchema.safeParse(body[id]);
-      if (!entry.success) throw badShape(host, res, 'the history entry has an unexpected shape');
-      return entry.data;
-    }
-    if (Object.keys(body).length < HISTORY_SCAN_PAGE) return undefined;
+    const page = await readHistoryPage(host, id, { max_items: HISTORY_SCAN_PAGE, offset }, signal);
+    const keys = Object.keys(page.body);
+    if (offset > 0 && keys[0] === first) return (await readHistoryPage(host, id, {}, signal)).entry;
+    if (page.entry !== undefined || keys.length < HISTORY_SCAN_PAGE) return page.entry;
+    first = keys[0];
   }
   return undefined;
+}
+
+/** One GET /history read of a scan: the entries by id, and the job's among them (parsed). */
+async function readHistoryPage(
+  host: Pick<Host, 'name' | 'client'>,
+  id: string,
+  query: Record<string, number>,
+  signal: AbortSignal,
+): Promise<{ body: Record<string, unknown>; entry: HistoryEntry | undefined }> {
+  const res = await host.client.call({ action: 'scan_history', method: 'GET', path: ['history'], query, jobId: id, signal });
+  if (res.status !== 200) throw unexpectedStatus(host.client.name, res);
+  const body = parseJson(host.client.name, res);
+  if (!isRecord(body)) throw badShape(host, res, '/history did not answer a JSON object');
+  if (!Object.hasOwn(body, id)) return { body, entry: undefined };
+  const entry = historyEntrySchema.safeParse(body[id]);
+  if (!entry.success) throw badShape(host, res, 'the history entry has an unexpected shape');
+  return { body, entry: entry.data };
 }
 
 /**

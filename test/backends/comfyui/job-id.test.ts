@@ -143,6 +143,19 @@ describe('ComfyUI job ids on a legacy host', () => {
     expect(s.server.requests.filter((r) => r.path === '/history').length).toBe(1 + 3 + 3);
   });
 
+  it('reads the whole history once on a server whose /history takes no offset', async () => {
+    const { sim: s, backend, clock } = await oneHost('legacy', { seed: false, historyOffset: false });
+    s.submit({ promptId: '{x9d01}', durationMs: 1 });
+    clock.advance(1);
+    for (let i = 0; i < HISTORY_SCAN_PAGE + 10; i++) {
+      s.submit({ durationMs: 1 });
+      clock.advance(1);
+    }
+    expect(await backend.getStatus('{x9d01}', ctx())).toMatchObject({ found: true, status: 'succeeded' });
+    const history = s.server.requests.filter((r) => r.path === '/history').map((r) => r.query.toString());
+    expect(history).toEqual([`max_items=${HISTORY_SCAN_PAGE}&offset=0`, `max_items=${HISTORY_SCAN_PAGE}&offset=${HISTORY_SCAN_PAGE}`, '']);
+  });
+
   it('cancels a queued job whose id the host cannot route', async () => {
     const { sim: s, backend } = await oneHost('legacy', { seed: false });
     s.submit({ durationMs: 60_000 });

@@ -12,7 +12,7 @@ import type { PromptQueue } from './prompt-queue.ts';
 import type { AddRoute } from './router.ts';
 import type { HistoryEntry } from './types.ts';
 
-export function addCoreRoutes(route: AddRoute, queue: PromptQueue): void {
+export function addCoreRoutes(route: AddRoute, queue: PromptQueue, options: { historyOffset: boolean }): void {
   const { api } = queue;
   route('GET', '/', () => ({
     status: 200,
@@ -50,7 +50,7 @@ export function addCoreRoutes(route: AddRoute, queue: PromptQueue): void {
 
   route('GET', '/history', (req) => {
     const rawMax = req.query.get('max_items');
-    const rawOffset = req.query.get('offset');
+    const rawOffset = options.historyOffset ? req.query.get('offset') : null; // older servers ignore it
     const maxItems = rawMax === null ? null : pyInt(rawMax);
     let offset = rawOffset === null ? -1 : pyInt(rawOffset);
     if (maxItems === undefined || offset === undefined) return serverError; // int() raised

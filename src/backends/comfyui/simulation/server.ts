@@ -48,7 +48,7 @@ export async function startComfyuiSim(options: ComfyuiSimOptions): Promise<Comfy
   });
 
   const { route, dispatch } = createRouter(() => queue.advance());
-  addCoreRoutes(route, queue);
+  addCoreRoutes(route, queue, { historyOffset: options.historyOffset ?? true });
   route('POST', '/prompt', (req) => postPrompt(queue, req));
   if (api === 'jobs') addJobsRoutes(route, queue);
 

@@ -37,6 +37,8 @@ export interface ComfyuiSimOptions {
   promptDurationMs?: number;
   /** History entries kept (default 10 000, like ComfyUI's MAXIMUM_HISTORY_SIZE). */
   historyLimit?: number;
+  /** false: a server from before GET /history took `offset` (it answers the newest `max_items`); default true. */
+  historyOffset?: boolean;
 }
 
 export interface SubmitOptions {
