@@ -19,6 +19,7 @@ export const jobErrorSchema = z.object({
   message: z.string(),
   type: z.string().optional(),
   node: z.string().optional(),
+  node_type: z.string().optional().describe('The type of the failed workflow node (ComfyUI: SaveImage, KSampler, …).'),
 });
 export type JobError = Immutable<z.infer<typeof jobErrorSchema>>;
 
@@ -29,6 +30,10 @@ export const jobOutputSchema = z.strictObject({
   filename: z.string(),
   subfolder: z.string(),
   type: z.string().describe('output or temp'),
+  url: z
+    .string()
+    .optional()
+    .describe("Where to fetch the file: the host's /view route, given only when the operator configured a public URL for the host."),
 });
 export type JobOutput = Immutable<z.infer<typeof jobOutputSchema>>;
 

@@ -1,6 +1,7 @@
 // A shared map on Redis: one hash (key → JSON {v, at}) and one sorted set (key → time written), so
 // the size bound and the age limit hold there too. One script writes an entry and trims the oldest
-// beyond the bound and those past the age limit, atomically; a read is a single HGET. A write that
+// beyond the bound and those past the age limit, atomically; a read is a single HGET, and the newest
+// entries are read in the sorted set's order. A write that
 // re-asserts what a replica already knew (a write-back) is conditional: it never replaces an entry the
 // store holds with the same or a later time.
 import type { Redis } from 'ioredis';
@@ -62,6 +63,17 @@ export function createRedisMap(client: Redis, options: RedisMapOptions): RemoteM
     async get(key) {
       const raw = await options.deadline(client.hget(options.key, key));
       return raw === null ? undefined : parseEntry(raw);
+    },
+    async newest(offset, count) {
+      // The sorted set orders the keys by time written; the hash holds their entries.
+      const keys = await options.deadline(client.zrevrange(order, offset, offset + count - 1));
+      if (keys.length === 0) return [];
+      const raws = await options.deadline(client.hmget(options.key, ...keys));
+      return keys.flatMap((key, i): Array<[string, TimedEntry<unknown>]> => {
+        const raw = raws[i];
+        const e = raw === null || raw === undefined ? undefined : parseEntry(raw);
+        return e ? [[key, e]] : [];
+      });
     },
     async set(key, entry, ifNewer = false) {
       const json = JSON.stringify({ v: entry.value, at: entry.at });

@@ -28,6 +28,11 @@ export interface SharedMap<V> {
   get(key: string): Promise<TimedEntry<V> | undefined>;
   /** Never rejects: a store failure leaves the entry in this process, to be written back. */
   set(key: string, value: V): Promise<void>;
+  /**
+   * Live entries, newest first (by time written), from `offset` on, at most `count`: the store's when it
+   * answers (every replica's writes), else this process's.
+   */
+  newest(offset: number, count: number): Promise<Array<[string, TimedEntry<V>]>>;
 }
 
 /** The store's copy of a map. Both operations reject on a failure or a missed deadline. */
@@ -35,6 +40,8 @@ export interface RemoteMap {
   get(key: string): Promise<TimedEntry<unknown> | undefined>;
   /** `ifNewer`: leave an entry the store holds with the same or a later time as it is (a write-back). */
   set(key: string, entry: TimedEntry<unknown>, ifNewer?: boolean): Promise<void>;
+  /** Entries newest first (by time written), from `offset` on, at most `count`. */
+  newest(offset: number, count: number): Promise<Array<[string, TimedEntry<unknown>]>>;
 }
 
 export interface RemoteLink {
@@ -54,10 +61,12 @@ export const REASSERT_BATCH = 100;
 
 export function createSharedMap<V>(options: SharedMapOptions<V>, remote?: RemoteLink): SharedMap<V> {
   const local = new BoundedMap<V>(options.maxEntries, options.maxAgeMs, options.now);
+  const newestHere = (offset: number, count: number) => [...local].sort(([, a], [, b]) => b.at - a.at).slice(offset, offset + count);
   if (!remote) {
     return {
       get: async (key) => local.entry(key),
       set: async (key, value) => local.set(key, value),
+      newest: async (offset, count) => newestHere(offset, count),
     };
   }
   const { map, health } = remote;
@@ -137,6 +146,21 @@ export function createSharedMap<V>(options: SharedMapOptions<V>, remote?: Remote
       } catch (e) {
         health.markDown(reasonOf(e));
       }
+    },
+    async newest(offset, count) {
+      if (!health.up) return newestHere(offset, count);
+      let shared: Array<[string, TimedEntry<unknown>]>;
+      try {
+        shared = await map.newest(offset, count);
+      } catch (e) {
+        health.markDown(reasonOf(e));
+        return newestHere(offset, count);
+      }
+      const t = options.now();
+      return shared.flatMap(([key, e]): Array<[string, TimedEntry<V>]> => {
+        const value = t - e.at > options.maxAgeMs ? undefined : options.parse(e.value);
+        return value === undefined ? [] : [[key, { value, at: e.at }]];
+      });
     },
   };
 }

@@ -103,6 +103,13 @@ describe('ComfyUI state shared by the replicas', () => {
     const again = await callTool(b, 'cancel_job', { project_reference: 'studio-a', job_id: id });
     expect(again.error).toBeUndefined();
     expect(again).toMatchObject({ outcome: 'already_terminal', status_after: 'cancelled' });
+    // list_jobs agrees with get_job_status, through either replica.
+    for (const client of [a, b]) {
+      const listed = await callTool(client, 'list_jobs', { project_reference: 'studio-a', status: 'cancelled', limit: 100 });
+      expect(listed.jobs).toContainEqual(
+        expect.objectContaining({ job_id: id, status: 'cancelled', raw_status: 'removed from queue by the gateway', host: 'gpu1' }),
+      );
+    }
   });
 
   it('a job found through A is read through B from the host A found it on, without asking every host', async () => {

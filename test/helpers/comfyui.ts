@@ -6,6 +6,7 @@ import type { ComfyuiBackendConfig } from '../../src/backends/comfyui/config.ts'
 import type { JobBackend } from '../../src/jobs/backend.ts';
 import { ManualClock } from '../../src/simulation/clock.ts';
 import { createMemoryStore } from '../../src/state/memory-store.ts';
+import type { StateStore } from '../../src/state/store.ts';
 import { startComfyuiSim, type ComfyuiSim, type ComfyuiSimOptions } from '../../src/backends/comfyui/simulation/server.ts';
 import type { SimRequest } from '../../src/simulation/sim-server.ts';
 import { freePort } from '../../scripts/tools/ports.ts';
@@ -29,9 +30,11 @@ export async function sim(clock: ManualClock, options: Partial<ComfyuiSimOptions
 
 export function adapter(
   clock: ManualClock,
-  hosts: Array<{ name: string; url: string }>,
+  hosts: ComfyuiBackendConfig['hosts'],
   api: 'auto' | 'jobs' | 'legacy' = 'auto',
   timeoutMs = 3000,
+  /** What the adapter remembers (tombstones, job → host); adapters given one store act as replicas sharing it. */
+  state: StateStore = createMemoryStore(),
 ): JobBackend {
   const config: ComfyuiBackendConfig = { kind: 'comfyui', hosts, api };
   const b = createComfyuiBackend(config, {
@@ -39,7 +42,7 @@ export function adapter(
     projectReference: 'studio',
     timeoutMs,
     now: () => clock.now(),
-    state: createMemoryStore(),
+    state,
   });
   closers.push(() => b.close!());
   return b;

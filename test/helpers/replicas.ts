@@ -200,7 +200,11 @@ async function startReplica(name: string, base: ConfigDocument, dir: string, sta
 }
 
 /** Calls a tool; resolves with its structured answer (a tool error included, as `error`). */
-export async function callTool(client: Client, name: 'get_job_status' | 'cancel_job', args: Record<string, unknown>): Promise<ToolAnswer> {
+export async function callTool(
+  client: Client,
+  name: 'get_job_status' | 'cancel_job' | 'list_jobs',
+  args: Record<string, unknown>,
+): Promise<ToolAnswer> {
   const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
   return result.structuredContent ?? {};
 }

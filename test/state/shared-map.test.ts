@@ -28,6 +28,11 @@ function fakeRemote() {
       if (ifNewer && held !== undefined && held.at >= entry.at) return;
       data.set(key, entry);
     },
+    async newest(offset, count) {
+      calls.push(`newest ${offset} ${count}`);
+      if (failing) throw new Error('connection refused');
+      return [...data].sort(([, a], [, b]) => b.at - a.at).slice(offset, offset + count);
+    },
   };
   return { map, data, calls, fail: (on: boolean) => (failing = on) };
 }
@@ -45,6 +50,24 @@ function replica(remote: RemoteMap, clock: ManualClock) {
 }
 
 describe('shared map', () => {
+  it("lists the newest entries of every replica from the store, and this replica's own while the store fails", async () => {
+    const clock = new ManualClock();
+    const remote = fakeRemote();
+    const a = replica(remote.map, clock);
+    const b = replica(remote.map, clock);
+    await a.map.set('job-1', 'gpu1');
+    clock.advance(1000);
+    await b.map.set('job-2', 'gpu2');
+    clock.advance(1000);
+    await a.map.set('job-3', 'gpu1');
+    expect((await b.map.newest(0, 10)).map(([k]) => k)).toEqual(['job-3', 'job-2', 'job-1']);
+    expect(await b.map.newest(1, 1)).toEqual([['job-2', { value: 'gpu2', at: clock.now() - 1000 }]]);
+    clock.advance(59_000); // job-1 is now past the age limit
+    expect((await b.map.newest(0, 10)).map(([k]) => k)).toEqual(['job-3', 'job-2']);
+    remote.fail(true);
+    expect((await a.map.newest(0, 10)).map(([k]) => k)).toEqual(['job-3']);
+  });
+
   it("reads another replica's write from the store", async () => {
     const clock = new ManualClock();
     const remote = fakeRemote();

@@ -52,7 +52,7 @@ export function createComfyuiBackend(config: ComfyuiBackendConfig, options: Adap
     validateJobId: validatePromptId,
     getStatus,
     cancel,
-    list: (q) => listComfyui(pool, q),
+    list: (q) => listComfyui(pool, tombstones, q),
     close: () => pool.close(),
   };
 }

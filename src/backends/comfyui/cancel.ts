@@ -10,7 +10,8 @@ import type { Host } from './host.ts';
 import type { HostPool } from './hosts.ts';
 import { requestCancel } from './jobs-api.ts';
 import { deleteQueued, interruptRunning, readHistory, readQueue } from './legacy-api.ts';
-import { fromHistoryEntry } from './mapping.ts';
+import { isRoutable } from './job-id.ts';
+import { fromHistoryEntry, pendingUnder } from './mapping.ts';
 import type { Router } from './routing.ts';
 import type { Tombstones } from './tombstones.ts';
 
@@ -50,8 +51,17 @@ export async function cancelJob(deps: CancelDeps, id: string, signal: AbortSigna
       ...recordOf(before),
     };
   }
+  // An id no path can name is cancelled through /queue and /interrupt, which every server has.
   const api = await deps.pool.apiOf(host, signal);
-  return api === 'jobs' ? cancelWithJobsApi(deps, host, id, before, signal) : cancelLegacy(deps, host, id, before, signal);
+  return api === 'jobs' && isRoutable(id)
+    ? cancelWithJobsApi(deps, host, id, before, signal)
+    : cancelLegacy(deps, host, id, before, signal);
+}
+
+/** After an interrupt: the queued jobs under the same id that were removed first, if any. */
+function alsoRemovedNote(removed: number): string {
+  if (removed === 0) return '';
+  return ` ${removed} queued job${removed === 1 ? '' : 's'} under the same prompt id (an older server takes an id twice) ${removed === 1 ? 'was' : 'were'} removed as well.`;
 }
 
 export function notFoundMessage(id: string): string {
@@ -81,26 +91,37 @@ async function cancelWithJobsApi(
   );
 }
 
+/**
+ * Every job under the id is cancelled: an older server takes an id it already holds (0.3.64 does), and
+ * the id is all the caller has to name them. Its pending jobs are removed, then a running one is
+ * interrupted; `removed` counts the pending jobs that left the queue.
+ */
 async function cancelLegacy(deps: CancelDeps, host: Host, id: string, before: JobStatusReport, signal: AbortSignal): Promise<CancelReport> {
-  if (before.status === 'queued') {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      await deleteQueued(host, id, signal);
-      // The answer is always an empty 200, whatever happened, so verify: is it still in the queue?
-      const queue = await readQueue(host, signal);
-      if (queue.queue_running.some((i) => i[1] === id)) return interruptLegacy(deps, host, id, before, signal); // it started meanwhile
-      if (queue.queue_pending.some((i) => i[1] === id)) continue;
-      // Gone from the queue: removed by us, or it ran and finished in between (then it is in history).
-      const entry = await readHistory(host, id, signal);
-      return settle(deps, host, id, before, entry ? fromHistoryEntry(entry, host.name) : notFoundReport(), 'dequeued');
+  let queue = await readQueue(host, signal);
+  let removed = 0;
+  for (let attempt = 0; pendingUnder(queue, id) > 0; attempt++) {
+    if (attempt === 2) {
+      throw new BackendError('BACKEND_REJECTED', `ComfyUI host "${host.name}" kept job ${id} in its queue after two delete requests.`);
     }
-    throw new BackendError('BACKEND_REJECTED', `ComfyUI host "${host.name}" kept job ${id} in its queue after two delete requests.`);
+    const pending = pendingUnder(queue, id);
+    await deleteQueued(host, id, pending, signal);
+    // The answer is always an empty 200, whatever happened, so verify: what is still in the queue?
+    queue = await readQueue(host, signal);
+    removed += Math.max(0, pending - pendingUnder(queue, id));
   }
-  // Running: interrupt it, but only if /queue shows it running right now (see the file comment).
-  const queue = await readQueue(host, signal);
-  if (queue.queue_running.some((i) => i[1] === id)) return interruptLegacy(deps, host, id, before, signal);
-  // No longer running: it finished (or vanished) between the two reads; nothing is sent.
+  // Running (it may have started meanwhile): interrupt it, but only as /queue shows it right now (see the file comment).
+  if (queue.queue_running.some((i) => i[1] === id)) return interruptLegacy(deps, host, id, before, signal, removed);
+  // Gone from the queue: removed by us, or it ran and finished in between (then it is in history).
   const entry = await readHistory(host, id, signal);
-  return settle(deps, host, id, before, entry ? fromHistoryEntry(entry, host.name) : notFoundReport(), 'nothing');
+  return settle(
+    deps,
+    host,
+    id,
+    before,
+    entry ? fromHistoryEntry(entry, host) : notFoundReport(),
+    removed > 0 ? 'dequeued' : 'nothing',
+    removed,
+  );
 }
 
 /** Call only right after /queue showed `id` in queue_running. */
@@ -110,10 +131,11 @@ async function interruptLegacy(
   id: string,
   before: JobStatusReport,
   signal: AbortSignal,
+  removed: number,
 ): Promise<CancelReport> {
   await interruptRunning(host, id, signal);
   const after = await deps.pool.lookup(host, id, signal, false);
-  return settle(deps, host, id, before, after, 'interrupted');
+  return settle(deps, host, id, before, after, 'interrupted', removed);
 }
 
 /** The cancel's outcome, from what is true after the cancel. */
@@ -124,9 +146,11 @@ async function settle(
   before: JobStatusReport,
   after: JobStatusReport,
   sent: Sent,
+  removed = sent === 'dequeued' ? 1 : 0,
 ): Promise<CancelReport> {
   // The details as the latest read showed them (the one before the cancel when the job is gone).
   const base = { status_before: before.status, host: host.name, ...recordOf(after.found ? after : before) };
+  const alsoRemoved = sent === 'interrupted' ? alsoRemovedNote(removed) : '';
   if (!after.found) {
     if (sent === 'dequeued') {
       await deps.tombstones.remember(id, host.name);
@@ -134,7 +158,10 @@ async function settle(
         ...base,
         outcome: 'cancelled',
         status_after: 'cancelled',
-        message: `Job ${id} was removed from the queue of ComfyUI host "${host.name}" before it started. ComfyUI keeps no record of removed jobs; the gateway remembers it as cancelled.`,
+        message:
+          removed > 1
+            ? `ComfyUI host "${host.name}" held ${removed} queued jobs under prompt id ${id} (an older server takes an id twice); all ${removed} were removed before they started. ComfyUI keeps no record of removed jobs; the gateway remembers them as cancelled.`
+            : `Job ${id} was removed from the queue of ComfyUI host "${host.name}" before it started. ComfyUI keeps no record of removed jobs; the gateway remembers it as cancelled.`,
       };
     }
     if (sent === 'interrupted') {
@@ -142,7 +169,7 @@ async function settle(
         ...base,
         outcome: 'cancel_requested',
         status_after: 'unknown',
-        message: `An interrupt was sent for job ${id} on ComfyUI host "${host.name}", but the host no longer knows the job (its history may have been cleared), so the result cannot be confirmed.`,
+        message: `An interrupt was sent for job ${id} on ComfyUI host "${host.name}", but the host no longer knows the job (its history may have been cleared), so the result cannot be confirmed.${alsoRemoved}`,
       };
     }
     if ((await deps.tombstones.find(id))?.host === host.name) {
@@ -167,7 +194,15 @@ async function settle(
           message: `Job ${id} had already been stopped on ComfyUI host "${host.name}".`,
         };
       }
-      return { ...base, outcome: 'cancelled', status_after: 'cancelled', message: `Job ${id} was stopped on ComfyUI host "${host.name}".` };
+      return {
+        ...base,
+        outcome: 'cancelled',
+        status_after: 'cancelled',
+        message:
+          sent === 'dequeued' && removed > 1
+            ? `ComfyUI host "${host.name}" held ${removed} queued jobs under prompt id ${id} (an older server takes an id twice); all ${removed} were removed, and the id reads cancelled.`
+            : `Job ${id} was stopped on ComfyUI host "${host.name}".${alsoRemoved}`,
+      };
     case 'succeeded':
     case 'failed':
       return {
@@ -182,7 +217,7 @@ async function settle(
           ...base,
           outcome: 'cancel_requested',
           status_after: 'running',
-          message: `Job ${id} was interrupted on ComfyUI host "${host.name}". ComfyUI stops a run between steps, so it may keep running for a while; check get_job_status to see it cancelled.`,
+          message: `Job ${id} was interrupted on ComfyUI host "${host.name}". ComfyUI stops a run between steps, so it may keep running for a while; check get_job_status to see it cancelled.${alsoRemoved}`,
         };
       }
       break;

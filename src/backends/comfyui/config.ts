@@ -6,6 +6,15 @@ export const comfyuiHostSchema = z.strictObject({
   name: name.describe('Host name used in results ("host") and logs.'),
   url: httpUrl.describe('Base URL of the ComfyUI server, with a path prefix if it sits behind a reverse proxy.'),
   headers: headers.optional(),
+  public_url: httpUrl
+    .refine((u) => {
+      const url = new URL(u);
+      return url.username === '' && url.password === '' && url.search === '' && url.hash === '';
+    }, 'a URL without credentials, query or fragment: callers see it')
+    .optional()
+    .describe(
+      "The host's base URL as callers can reach it. Set, each output file gets a `url` (<public_url>/view?filename=…&subfolder=…&type=…); unset, none, since `url` is often internal. Give `url` again here when callers can reach it.",
+    ),
 });
 
 export const comfyuiConfigSchema = kindConfig('comfyui', {

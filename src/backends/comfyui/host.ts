@@ -9,10 +9,14 @@ export type ApiKind = 'jobs' | 'legacy';
 export interface Host {
   readonly name: string;
   readonly client: HttpClient;
+  /** The host's base URL as callers reach it (config `public_url`, no trailing slash): output files' `url`. */
+  readonly publicUrl: string | undefined;
   /** True with `api: auto`: the kind is learned, and relearned when the server behind the host changes. */
   readonly detects: boolean;
   /** Known API kind (fixed by config, or learned by the probe). */
   api: ApiKind | undefined;
+  /** With `api: auto`, since when the host is known to be legacy (the clock's ms): it is probed again now and then. */
+  legacySince: number | undefined;
   /** The probe in flight, shared by concurrent calls. */
   probing: Promise<ApiKind> | undefined;
   /**

@@ -1,7 +1,10 @@
 // The hosts of one ComfyUI project and what each speaks. A host has either the jobs API
 // (/api/jobs/{id}) or only the legacy routes (/queue, /history/{id}). With `api: auto` each host is
-// probed once (GET /api/jobs/<random uuid>: JSON 404 {"error":"Job not found"} ⇒ jobs API; a
+// probed on first use (GET /api/jobs/<random uuid>: JSON 404 {"error":"Job not found"} ⇒ jobs API; a
 // non-JSON 404 or a 405 ⇒ legacy); a probe that fails because the host is down is not remembered.
+// The server behind a host can change both ways: a plain 404 on a jobs route marks it legacy
+// (jobs-api.ts, listing.ts), and a legacy host is probed again once RECHECK_LEGACY_MS has passed, so an
+// upgraded server is noticed without a restart.
 import { randomUUID } from 'node:crypto';
 import type { ComfyuiBackendConfig } from './config.ts';
 import type { JobStatusReport } from '../../jobs/model.ts';
@@ -28,8 +31,15 @@ export interface HostPool {
  */
 const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
+/**
+ * How long a host found legacy is taken as legacy before it is probed again: an upgrade to the jobs API
+ * is noticed within a minute, for one request a minute per host in use.
+ */
+export const RECHECK_LEGACY_MS = 60_000;
+
 export function createHostPool(config: ComfyuiBackendConfig, options: AdapterOptions): HostPool {
   const configuredApi = config.api ?? 'auto';
+  const now = options.now ?? Date.now;
   /** Aborts probes and shared reads when the adapter closes (each serves many callers, so no caller's signal owns it). */
   const lifetime = new AbortController();
   const hosts: Host[] = config.hosts.map((h) => {
@@ -45,8 +55,10 @@ export function createHostPool(config: ComfyuiBackendConfig, options: AdapterOpt
     return {
       name: h.name,
       client,
+      publicUrl: h.public_url?.replace(/\/+$/, ''),
       detects: configuredApi === 'auto',
       api: configuredApi === 'auto' ? undefined : configuredApi,
+      legacySince: undefined,
       probing: undefined,
       legacy: legacyReads({ name: h.name, client }, lifetime.signal),
     };
@@ -54,8 +66,22 @@ export function createHostPool(config: ComfyuiBackendConfig, options: AdapterOpt
   const byName = new Map(hosts.map((h) => [h.name, h]));
 
   async function apiOf(host: Host, signal: AbortSignal): Promise<ApiKind> {
+    if (host.detects && host.api === 'legacy' && !host.probing) {
+      host.legacySince ??= now();
+      if (now() - host.legacySince >= RECHECK_LEGACY_MS) {
+        host.legacySince = now();
+        // A probe that cannot tell (the host is down, answers 5xx…) leaves the host legacy: the call
+        // goes on with the legacy routes, and their own answer says whether the host is reachable.
+        host.probing = probe(host, lifetime.signal, now)
+          .catch((): ApiKind => 'legacy')
+          .finally(() => {
+            host.probing = undefined;
+          });
+      }
+    }
+    if (host.probing) return withSignal(host.probing, signal);
     if (host.api) return host.api;
-    host.probing ??= probe(host, lifetime.signal).finally(() => {
+    host.probing = probe(host, lifetime.signal, now).finally(() => {
       host.probing = undefined;
     });
     return withSignal(host.probing, signal);
@@ -76,7 +102,7 @@ export function createHostPool(config: ComfyuiBackendConfig, options: AdapterOpt
   };
 }
 
-async function probe(host: Host, signal: AbortSignal): Promise<ApiKind> {
+async function probe(host: Host, signal: AbortSignal, now: () => number): Promise<ApiKind> {
   const id = randomUUID();
   const res = await host.client.call({ action: 'probe_jobs_api', method: 'GET', path: ['api', 'jobs', id], jobId: id, signal });
   let kind: ApiKind;
@@ -87,6 +113,7 @@ async function probe(host: Host, signal: AbortSignal): Promise<ApiKind> {
     kind = 'jobs';
   } else throw unexpectedStatus(host.client.name, res); // down, auth, …: not remembered
   host.api = kind;
+  host.legacySince = kind === 'legacy' ? now() : undefined;
   return kind;
 }
 

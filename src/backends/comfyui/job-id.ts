@@ -18,6 +18,15 @@ export function isCanonicalPromptId(id: string): boolean {
   return CANONICAL_UUID.test(id);
 }
 
+/**
+ * Whether a host's web server can route a path naming the id: aiohttp's path parameter pattern is
+ * [^{}/]+, matched on the decoded segment, so an id with "{" or "}" (which an older server accepts from
+ * POST /prompt) can never be named in a path. A "/" travels percent-encoded, within its one segment.
+ */
+export function isRoutable(id: string): boolean {
+  return !/[{}]/.test(id);
+}
+
 /** `JobBackend.validateJobId` for ComfyUI: a sentence saying what is wrong, or null. */
 export function validatePromptId(id: string): string | null {
   if (typeof id !== 'string' || id.length === 0) return 'The job id is empty.';

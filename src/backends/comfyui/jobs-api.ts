@@ -5,22 +5,25 @@
 import { notFoundReport, type JobStatusReport } from '../../jobs/model.ts';
 import { parseJson, unexpectedStatus, type HttpResponse } from '../http/http-client.ts';
 import type { Host } from './host.ts';
-import { isCanonicalPromptId } from './job-id.ts';
+import { isCanonicalPromptId, isRoutable } from './job-id.ts';
 import { lookupLegacy } from './legacy-api.ts';
 import { aheadOf, fromJobObject } from './mapping.ts';
 import { badShape, isJsonObject, safeJson } from './responses.ts';
 import { cancelAnswerSchema, jobListSchema, jobSchema, type JobObject } from './schemas.ts';
 
 export async function lookupJobs(host: Host, id: string, signal: AbortSignal, withPosition: boolean): Promise<JobStatusReport> {
+  // An id no path can name is read through /queue and /history, which every server has.
+  if (!isRoutable(id)) return lookupLegacy(host, id, signal);
   const res = await host.client.call({ action: 'get_job', method: 'GET', path: ['api', 'jobs', id], jobId: id, signal });
   if (res.status === 404) {
     if (isJsonObject(res)) return notFoundReport();
-    // A plain 404 on the jobs route: the server behind this host no longer has the jobs API
-    // (downgraded or replaced). With `auto`, fall back to the legacy routes; else it is a config error.
-    // Only a UUID proves that: another id may be one the host's web server does not route (aiohttp
-    // refuses "{" and "}" in a path parameter), so it is read the legacy way this once.
+    // A plain 404 on the jobs route. Only for a UUID does it prove that the server behind this host no
+    // longer has the jobs API (downgraded or replaced): with `auto` the host is then taken as legacy,
+    // else it is a config error. Another id may be one the web server does not route, so it is read
+    // the legacy way this once.
+    if (!isCanonicalPromptId(id)) return lookupLegacy(host, id, signal);
     if (host.detects) {
-      if (isCanonicalPromptId(id)) host.api = 'legacy';
+      host.api = 'legacy';
       return lookupLegacy(host, id, signal);
     }
     throw unexpectedStatus(host.client.name, res);
@@ -29,7 +32,7 @@ export async function lookupJobs(host: Host, id: string, signal: AbortSignal, wi
   const job = parseJob(host, res);
   // Ids compare exactly: an answer about any other id (even one differing in case) is not this job's.
   if (job.id !== id) throw badShape(host, res, 'the jobs API answered with the record of a different job than the one asked for');
-  const report = fromJobObject(job, host.name);
+  const report = fromJobObject(job, host);
   if (job.status === 'pending' && withPosition) {
     const position = await pendingPosition(host, job, signal);
     if (position !== undefined) return { ...report, queue_position: position };

@@ -4,11 +4,10 @@
 // so callers verify by reading again. The reads are shared (shared-read.ts): calls that need a host's
 // /queue, or the same /history/{id}, at the same moment share one request and its parsed answer, and
 // each call gets the answer of a read started after it came.
-import { BackendError } from '../../jobs/backend-error.ts';
 import { notFoundReport, type JobStatusReport } from '../../jobs/model.ts';
 import { parseJson, unexpectedStatus } from '../http/http-client.ts';
 import type { Host } from './host.ts';
-import { isCanonicalPromptId } from './job-id.ts';
+import { isCanonicalPromptId, isRoutable } from './job-id.ts';
 import { fromHistoryEntry, fromLegacyQueue } from './mapping.ts';
 import { badShape, isJsonObject, isRecord } from './responses.ts';
 import { historyEntrySchema, queueSchema, type HistoryEntry, type SharedQueue } from './schemas.ts';
@@ -17,10 +16,10 @@ import { createSharedReads } from './shared-read.ts';
 /** The legacy algorithm: /queue first, then /history/{id}. */
 export async function lookupLegacy(host: Host, id: string, signal: AbortSignal): Promise<JobStatusReport> {
   const queue = await readQueue(host, signal);
-  const fromQueue = fromLegacyQueue(queue, id, host.name);
+  const fromQueue = fromLegacyQueue(queue, id, host);
   if (fromQueue) return fromQueue;
   const entry = await readHistory(host, id, signal);
-  return entry ? fromHistoryEntry(entry, host.name) : notFoundReport();
+  return entry ? fromHistoryEntry(entry, host) : notFoundReport();
 }
 
 /** The host's /queue, from a read started after this call (shared with the calls that came meanwhile). */
@@ -50,16 +49,11 @@ async function fetchQueue(host: Pick<Host, 'name' | 'client'>, signal: AbortSign
 }
 
 async function fetchHistory(host: Pick<Host, 'name' | 'client'>, id: string, signal: AbortSignal): Promise<HistoryEntry | undefined> {
+  // An id no path can name is looked for in the whole history instead, and so is one the web server
+  // did not route for another reason (a plain 404).
+  if (!isRoutable(id)) return scanHistory(host, id, signal);
   const res = await host.client.call({ action: 'get_history', method: 'GET', path: ['history', id], jobId: id, signal });
-  if (res.status === 404 && !isJsonObject(res) && !isCanonicalPromptId(id)) {
-    // The web server did not route the id (aiohttp refuses "{" and "}" in a path parameter): whether
-    // the host ran the job cannot be told, which is not the same as "unknown".
-    throw new BackendError(
-      'BACKEND_REJECTED',
-      `ComfyUI host "${host.name}" cannot look this job id up in its history: its web server does not route a request naming it (HTTP 404).`,
-      { httpStatus: 404, detail: res.redactedExcerpt() },
-    );
-  }
+  if (res.status === 404 && !isJsonObject(res) && !isCanonicalPromptId(id)) return scanHistory(host, id, signal);
   if (res.status !== 200) throw unexpectedStatus(host.client.name, res);
   const body = parseJson(host.client.name, res);
   if (!isRecord(body)) throw badShape(host, res, '/history/{id} did not answer a JSON object');
@@ -75,9 +69,54 @@ async function fetchHistory(host: Pick<Host, 'name' | 'client'>, id: string, sig
   return entry.data;
 }
 
-/** POST /queue {delete: [id]}: removes the job if it is still pending; silent either way. */
-export async function deleteQueued(host: Host, id: string, signal: AbortSignal): Promise<void> {
-  const res = await host.client.call({ action: 'delete_queued', method: 'POST', path: ['queue'], json: { delete: [id] }, signal });
+/** History entries read at once while scanning for an id that cannot be named in a path. */
+export const HISTORY_SCAN_PAGE = 500;
+/** ComfyUI keeps at most 10,000 entries (MAXIMUM_HISTORY_SIZE): the scan stops past twice that. */
+const HISTORY_SCAN_MAX = 20_000;
+
+/**
+ * The job's entry, looked for in GET /history?max_items=&offset= from the oldest entry on (ComfyUI's
+ * offset counts from the oldest end). An entry that finishes during the scan is appended at the end,
+ * where the scan still reaches it; only an eviction during the scan (a full history) can shift an
+ * entry past it. A server from before GET /history took an offset answers every page with its newest
+ * entries: seen as a page starting where the one before did, it is read whole (GET /history) instead.
+ */
+async function scanHistory(host: Pick<Host, 'name' | 'client'>, id: string, signal: AbortSignal): Promise<HistoryEntry | undefined> {
+  let first: string | undefined;
+  for (let offset = 0; offset < HISTORY_SCAN_MAX; offset += HISTORY_SCAN_PAGE) {
+    const page = await readHistoryPage(host, id, { max_items: HISTORY_SCAN_PAGE, offset }, signal);
+    const keys = Object.keys(page.body);
+    if (offset > 0 && keys[0] === first) return (await readHistoryPage(host, id, {}, signal)).entry;
+    if (page.entry !== undefined || keys.length < HISTORY_SCAN_PAGE) return page.entry;
+    first = keys[0];
+  }
+  return undefined;
+}
+
+/** One GET /history read of a scan: the entries by id, and the job's among them (parsed). */
+async function readHistoryPage(
+  host: Pick<Host, 'name' | 'client'>,
+  id: string,
+  query: Record<string, number>,
+  signal: AbortSignal,
+): Promise<{ body: Record<string, unknown>; entry: HistoryEntry | undefined }> {
+  const res = await host.client.call({ action: 'scan_history', method: 'GET', path: ['history'], query, jobId: id, signal });
+  if (res.status !== 200) throw unexpectedStatus(host.client.name, res);
+  const body = parseJson(host.client.name, res);
+  if (!isRecord(body)) throw badShape(host, res, '/history did not answer a JSON object');
+  if (!Object.hasOwn(body, id)) return { body, entry: undefined };
+  const entry = historyEntrySchema.safeParse(body[id]);
+  if (!entry.success) throw badShape(host, res, 'the history entry has an unexpected shape');
+  return { body, entry: entry.data };
+}
+
+/**
+ * POST /queue {delete: [id, …]}: each copy of the id removes one pending job under it (ComfyUI deletes
+ * the first match per entry), so `count` copies remove that many; silent either way.
+ */
+export async function deleteQueued(host: Host, id: string, count: number, signal: AbortSignal): Promise<void> {
+  const json = { delete: Array.from({ length: Math.max(1, count) }, () => id) };
+  const res = await host.client.call({ action: 'delete_queued', method: 'POST', path: ['queue'], json, signal });
   if (res.status < 200 || res.status > 299) throw unexpectedStatus(host.client.name, res);
 }
 

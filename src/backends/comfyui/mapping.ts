@@ -3,13 +3,17 @@
 import { compact, countOf, numberOf, textOf } from '../../jobs/details.ts';
 import { timesOf, type JobError, type JobOutput, type JobStatus, type JobStatusReport } from '../../jobs/model.ts';
 import type { ComfyuiDetails } from './details.ts';
+import type { Host } from './host.ts';
 import { isRecord } from './responses.ts';
 import type { HistoryEntry, HistoryStatus, JobObject, QueueItem, SharedQueue } from './schemas.ts';
+
+/** What a report needs of its host: the name it is reported under, and the URL callers reach it at. */
+export type HostView = Pick<Host, 'name' | 'publicUrl'>;
 
 /** Output files listed in one status. */
 const MAX_OUTPUTS = 100;
 
-export function fromJobObject(job: JobObject, host: string): JobStatusReport {
+export function fromJobObject(job: JobObject, host: HostView): JobStatusReport {
   let status: JobStatus;
   switch (job.status) {
     case 'pending':
@@ -35,7 +39,7 @@ export function fromJobObject(job: JobObject, host: string): JobStatusReport {
     : status === 'failed'
       ? errorFromMessages(job.execution_status?.messages)
       : undefined;
-  const outputs = flattenOutputs(job.outputs);
+  const outputs = flattenOutputs(job.outputs, host);
   const details = compact<ComfyuiDetails>({
     number: numberOf(job.priority),
     workflow_id: textOf(job.workflow_id),
@@ -47,7 +51,7 @@ export function fromJobObject(job: JobObject, host: string): JobStatusReport {
     found: true,
     status,
     raw_status: job.status,
-    host,
+    host: host.name,
     ...timesOf({ created: job.create_time, started: job.execution_start_time, completed: job.execution_end_time }),
     ...(error ? { error } : {}),
     ...(outputs ? { outputs } : {}),
@@ -55,35 +59,51 @@ export function fromJobObject(job: JobObject, host: string): JobStatusReport {
   };
 }
 
-export function fromLegacyQueue(queue: SharedQueue, id: string, host: string): JobStatusReport | undefined {
+/**
+ * The job `id` as /queue shows it: running, else pending. An older server queues a second job under an
+ * id it already holds (0.3.64 does): the one that runs first stands for the id.
+ */
+export function fromLegacyQueue(queue: SharedQueue, id: string, host: HostView): JobStatusReport | undefined {
   const run = queue.queue_running.find((i) => i[1] === id);
-  if (run) {
+  if (run) return fromQueueItem(queue, run, host);
+  let first: Readonly<QueueItem> | undefined;
+  for (const i of queue.queue_pending) if (i[1] === id && (!first || aheadOf(i[0], i[1], first[0], first[1]))) first = i;
+  return first && fromQueueItem(queue, first, host);
+}
+
+/** One /queue item (an item of `queue`, running or pending) as a report, with its own number and position. */
+export function fromQueueItem(queue: SharedQueue, item: Readonly<QueueItem>, host: HostView): JobStatusReport {
+  if (queue.queue_running.includes(item)) {
     return {
       found: true,
       status: 'running',
       raw_status: 'running',
-      host,
-      ...timesOf({ created: createTimeOf(run) }),
-      details: { number: run[0] },
+      host: host.name,
+      ...timesOf({ created: createTimeOf(item) }),
+      details: queueDetails(item),
     };
   }
-  const mine = queue.queue_pending.find((i) => i[1] === id);
-  if (!mine) return undefined;
   // queue_pending is ComfyUI's heap array, not sorted: the position is the number of pending jobs the
-  // worker will start before this one (0 = next to start), in the heap's own order (number, prompt_id).
-  const ahead = queue.queue_pending.filter((i) => i[1] !== id && aheadOf(i[0], i[1], mine[0], mine[1])).length;
+  // worker will start before this one (0 = next to start), in the heap's own order (number, prompt_id);
+  // another job under the same id counts like any other.
+  const ahead = queue.queue_pending.filter((i) => i !== item && aheadOf(i[0], i[1], item[0], item[1])).length;
   return {
     found: true,
     status: 'queued',
     raw_status: 'pending',
     queue_position: ahead,
-    host,
-    ...timesOf({ created: createTimeOf(mine) }),
-    details: { number: mine[0] },
+    host: host.name,
+    ...timesOf({ created: createTimeOf(item) }),
+    details: queueDetails(item),
   };
 }
 
-export function fromHistoryEntry(entry: HistoryEntry, host: string): JobStatusReport {
+/** Pending jobs under `id` (more than one only on an older server, which takes an id twice). */
+export function pendingUnder(queue: SharedQueue, id: string): number {
+  return queue.queue_pending.filter((i) => i[1] === id).length;
+}
+
+export function fromHistoryEntry(entry: HistoryEntry, host: HostView): JobStatusReport {
   const { status, started, ended } = statusFromHistory(entry.status);
   // raw_status: the history's own status_str ("success" / "error"), null when ComfyUI recorded none.
   const promptTuple = entry.prompt;
@@ -92,9 +112,10 @@ export function fromHistoryEntry(entry: HistoryEntry, host: string): JobStatusRe
     status === 'failed'
       ? (errorFromMessages(entry.status?.messages) ?? { message: 'ComfyUI reported the run as failed without an error message' })
       : undefined;
-  const outputs = flattenOutputs(entry.outputs);
+  const outputs = flattenOutputs(entry.outputs, host);
   const details = compact<ComfyuiDetails>({
     number: Array.isArray(promptTuple) ? numberOf(promptTuple[0]) : undefined,
+    workflow_id: workflowIdOf(extra),
     outputs_count: outputs?.length,
     execution_duration_ms: durationMs(started, ended),
     cached_nodes: cachedNodes(entry.status?.messages),
@@ -103,7 +124,7 @@ export function fromHistoryEntry(entry: HistoryEntry, host: string): JobStatusRe
     found: true,
     status,
     raw_status: entry.status?.status_str ?? null,
-    host,
+    host: host.name,
     ...timesOf({ created: isRecord(extra) ? extra.create_time : undefined, started, completed: ended }),
     ...(error ? { error } : {}),
     ...(outputs ? { outputs } : {}),
@@ -169,17 +190,22 @@ function errorFrom(e: Record<string, unknown>): JobError {
     typeof e.exception_message === 'string' && e.exception_message.trim() !== ''
       ? e.exception_message.trim()
       : 'ComfyUI reported an execution error';
-  // node: the node id as ComfyUI names it in the graph (node_type stays in the backend's record).
+  // node: the node id as ComfyUI names it in the graph; node_type: its class (SaveImage, KSampler, …).
   const node = typeof e.node_id === 'string' || typeof e.node_id === 'number' ? String(e.node_id) : undefined;
   return {
     message: message.slice(0, 2000),
     ...(typeof e.exception_type === 'string' && e.exception_type ? { type: e.exception_type.slice(0, 200) } : {}),
     ...(node ? { node: node.slice(0, 200) } : {}),
+    ...(typeof e.node_type === 'string' && e.node_type ? { node_type: e.node_type.slice(0, 200) } : {}),
   };
 }
 
-/** History outputs {node: {images: [{filename, subfolder, type}], …}} as a flat list of files. */
-function flattenOutputs(outputs: Record<string, unknown> | null | undefined): JobOutput[] | undefined {
+/**
+ * History outputs {node: {images: [{filename, subfolder, type}], …}} as a flat list of files, each with
+ * the URL of ComfyUI's /view route for it when the host has a public URL (the configured `url` may be
+ * one only the gateway reaches, so it is never used for this).
+ */
+function flattenOutputs(outputs: Record<string, unknown> | null | undefined, host: HostView): JobOutput[] | undefined {
   if (!outputs) return undefined;
   const files: JobOutput[] = [];
   for (const [node, nodeOut] of Object.entries(outputs)) {
@@ -189,17 +215,32 @@ function flattenOutputs(outputs: Record<string, unknown> | null | undefined): Jo
       for (const item of items) {
         if (!isRecord(item) || typeof item.filename !== 'string') continue;
         if (files.length >= MAX_OUTPUTS) return files;
-        files.push({
-          node,
-          media,
+        const file = {
           filename: item.filename,
           subfolder: typeof item.subfolder === 'string' ? item.subfolder : '',
           type: typeof item.type === 'string' ? item.type : 'output',
-        });
+        };
+        files.push({ node, media, ...file, ...(host.publicUrl !== undefined ? { url: viewUrl(host.publicUrl, file) } : {}) });
       }
     }
   }
   return files.length ? files : undefined;
+}
+
+/** ComfyUI's GET /view for one file (server.py view_image: filename, subfolder and type, all in the query). */
+function viewUrl(base: string, file: { filename: string; subfolder: string; type: string }): string {
+  return `${base}/view?${new URLSearchParams(file).toString()}`;
+}
+
+/** A queue item's details: its number, and the saved workflow it came from (as the jobs API reads it). */
+function queueDetails(item: Readonly<QueueItem>): ComfyuiDetails {
+  return compact<ComfyuiDetails>({ number: item[0], workflow_id: workflowIdOf(item[3]) }) ?? { number: item[0] };
+}
+
+/** extra_data.extra_pnginfo.workflow.id: the id the web UI gives a saved workflow (jobs.py reads it the same way). */
+function workflowIdOf(extra: unknown): string | undefined {
+  if (!isRecord(extra) || !isRecord(extra.extra_pnginfo) || !isRecord(extra.extra_pnginfo.workflow)) return undefined;
+  return textOf(extra.extra_pnginfo.workflow.id);
 }
 
 function createTimeOf(item: Readonly<QueueItem>): unknown {

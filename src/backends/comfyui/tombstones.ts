@@ -1,6 +1,6 @@
 // ComfyUI forgets a job removed from its pending queue (it never enters history). The adapter keeps a
-// bounded tombstone of each job *it* removed, so a later status says `cancelled` and a later cancel
-// `already_terminal` instead of unknown / not_found. The tombstones are a shared map in the state
+// bounded tombstone of each job *it* removed, so a later status says `cancelled`, a later cancel
+// `already_terminal` instead of unknown / not_found, and a listing shows the job as cancelled. The tombstones are a shared map in the state
 // store: with `store: redis` every replica knows what any of them removed (see src/state/shared-map.ts
 // for what a store outage costs).
 import type { JobStatusReport } from '../../jobs/model.ts';
@@ -31,6 +31,8 @@ export interface Tombstones {
   holding(id: string, notFoundOn: ReadonlySet<string>): Promise<Tombstone | undefined>;
   /** The status of a job the gateway removed from a queue. */
   report(id: string, tomb: Tombstone): JobStatusReport;
+  /** Jobs the gateway removed, newest removal first, from `offset` on (at most `count`): every replica's with a shared store. */
+  newest(offset: number, count: number): Promise<Array<{ id: string; tomb: Tombstone }>>;
 }
 
 /** `backend` names the map in the store: each ComfyUI backend has its own tombstones. */
@@ -52,6 +54,9 @@ export function createTombstones(store: StateStore, backend: string, now: () => 
     async holding(id, notFoundOn) {
       const tomb = await find(id);
       return tomb !== undefined && notFoundOn.has(tomb.host) ? tomb : undefined;
+    },
+    async newest(offset, count) {
+      return (await removed.newest(offset, count)).map(([id, e]) => ({ id, tomb: { host: e.value, at: e.at } }));
     },
     report(_id, tomb) {
       return {

@@ -2,7 +2,9 @@
 // passes, and what an unusable answer becomes.
 import { describe, expect, it } from 'vitest';
 import { ctx } from '../../helpers/backend-calls.ts';
-import { closeComfyuiAfterEach, oneHost, UNKNOWN } from '../../helpers/comfyui.ts';
+import { defaultGraph } from '../../../src/backends/comfyui/simulation/server.ts';
+import { ManualClock } from '../../../src/simulation/clock.ts';
+import { adapter, closeComfyuiAfterEach, oneHost, sim, UNKNOWN } from '../../helpers/comfyui.ts';
 
 closeComfyuiAfterEach();
 
@@ -33,7 +35,12 @@ describe.each(['jobs', 'legacy'] as const)('ComfyUI adapter, %s API', (api) => {
 
     const failed = await get(s.seeds.failed[0]!);
     expect(failed).toMatchObject({ found: true, status: 'failed', raw_status: api === 'jobs' ? 'failed' : 'error' });
-    expect(failed.error).toEqual({ message: expect.stringContaining('CUDA out of memory'), type: 'torch.OutOfMemoryError', node: '3' });
+    expect(failed.error).toEqual({
+      message: expect.stringContaining('CUDA out of memory'),
+      type: 'torch.OutOfMemoryError',
+      node: '3',
+      node_type: 'KSampler',
+    });
 
     const cancelled = await get(s.seeds.cancelled[0]!);
     expect(cancelled).toMatchObject({ found: true, status: 'cancelled', raw_status: api === 'jobs' ? 'cancelled' : 'error' });
@@ -66,8 +73,61 @@ describe.each(['jobs', 'legacy'] as const)('ComfyUI adapter, %s API', (api) => {
     clock.advance(30_000);
     expect(await backend.getStatus(id, ctx())).toMatchObject({
       status: 'failed',
-      error: { message: 'VAE exploded', type: 'RuntimeError', node: '8' },
+      error: { message: 'VAE exploded', type: 'RuntimeError', node: '8', node_type: 'VAEDecode' },
     });
+  });
+
+  it('gives each output file a URL that fetches it, only on a host with a public URL', async () => {
+    const clock = new ManualClock();
+    const s = await sim(clock, { api });
+    // The operator says callers reach the host where the gateway does: the same URL, with a trailing slash.
+    const open = adapter(clock, [{ name: 'gpu1', url: s.server.url, public_url: `${s.server.url}/` }]);
+    const internal = adapter(clock, [{ name: 'gpu1', url: s.server.url }]);
+    const id = s.seeds.succeeded[0]!;
+    const [file] = (await open.getStatus(id, ctx())).outputs!;
+    const [{ filename }] = s.historyEntry(id)!.outputs['9']!.images as [{ filename: string }];
+    expect(file!.url).toBe(`${s.server.url}/view?filename=${filename}&subfolder=&type=output`);
+    const res = await fetch(file!.url!);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/png');
+    expect(await res.text()).toContain(filename);
+    // A file the host never wrote is not there: the URL names the file, not any file.
+    expect((await fetch(file!.url!.replace(filename, 'ComfyUI_99999_.png'))).status).toBe(404);
+
+    const withoutUrl = (await internal.getStatus(id, ctx())).outputs!;
+    expect(withoutUrl).toEqual([{ node: '9', media: 'images', filename, subfolder: '', type: 'output' }]);
+  });
+
+  it('reads the saved workflow id from the queue and from history, as the jobs API does', async () => {
+    const { sim: s, backend, clock } = await oneHost(api, { seed: false });
+    s.submit({ durationMs: 60_000, workflowId: 'wf-first' });
+    const id = s.submit({ durationMs: 30_000, workflowId: 'wf-7c1e' });
+    const plain = s.submit({ durationMs: 30_000 });
+    expect(await backend.getStatus(id, ctx())).toMatchObject({ status: 'queued', details: { workflow_id: 'wf-7c1e' } });
+    clock.advance(61_000);
+    expect(await backend.getStatus(id, ctx())).toMatchObject({ status: 'running', details: { workflow_id: 'wf-7c1e' } });
+    clock.advance(30_000);
+    expect(await backend.getStatus(id, ctx())).toMatchObject({ status: 'succeeded', details: { workflow_id: 'wf-7c1e' } });
+    clock.advance(30_000);
+    const other = await backend.getStatus(plain, ctx());
+    expect(other.status).toBe('succeeded');
+    expect(other.details?.workflow_id).toBeUndefined();
+  });
+
+  it('counts the nodes a repeated workflow takes from the cache, and gives the files the first run wrote', async () => {
+    const { sim: s, backend, clock } = await oneHost(api, { seed: false });
+    const first = s.submit({ durationMs: 10_000, prompt: defaultGraph(7) });
+    const again = s.submit({ durationMs: 10_000, prompt: defaultGraph(7) });
+    const reseeded = s.submit({ durationMs: 10_000, prompt: defaultGraph(8) });
+    clock.advance(30_000);
+    const [a, b, c] = await Promise.all([first, again, reseeded].map((id) => backend.getStatus(id, ctx())));
+    expect(a!.details?.cached_nodes).toBe(0);
+    // Every node of the same graph is cached, and the save node's files are the first run's.
+    expect(b!.details?.cached_nodes).toBe(Object.keys(defaultGraph()).length);
+    expect(b!.outputs).toEqual(a!.outputs);
+    // A new seed runs the sampler and what follows it again; the loader, the prompts and the latent are cached.
+    expect(c!.details?.cached_nodes).toBe(4);
+    expect(c!.outputs![0]!.filename).not.toBe(a!.outputs![0]!.filename);
   });
 
   it('never sends an Origin header', async () => {

@@ -114,3 +114,42 @@ describe('ComfyUI cancel: tombstones', () => {
     expect((await backend.cancel(id, ctx())).outcome).toBe('not_found');
   });
 });
+
+describe('ComfyUI cancel: one prompt id, several jobs (an older server takes an id twice)', () => {
+  it('removes every pending job under the id in one request, and says how many', async () => {
+    const { sim: s, backend } = await oneHost('legacy', { seed: false });
+    s.submit({ durationMs: 60_000 });
+    s.submit({ promptId: 'render-7' });
+    const other = s.submit();
+    s.submit({ promptId: 'render-7' });
+    const r = await backend.cancel('render-7', ctx());
+    expect(r).toMatchObject({ outcome: 'cancelled', status_before: 'queued', status_after: 'cancelled', host: 'gpu1' });
+    expect(r.message).toContain('held 2 queued jobs under prompt id render-7');
+    expect(r.message).toContain('all 2 were removed');
+    expect(s.queue().pending.map((i) => i[1])).toEqual([other]);
+    const deletes = s.server.requests.filter((q) => q.method === 'POST' && q.path === '/queue');
+    expect(deletes.map((q) => JSON.parse(q.body))).toEqual([{ delete: ['render-7', 'render-7'] }]);
+    expect(await backend.getStatus('render-7', ctx())).toMatchObject({ status: 'cancelled', raw_status: REMOVED_BY_GATEWAY });
+  });
+
+  it('interrupts the running job under the id after removing the pending one, and says both', async () => {
+    const { sim: s, backend } = await oneHost('legacy', { seed: false });
+    s.submit({ promptId: 'render-7', durationMs: 60_000 });
+    s.submit({ promptId: 'render-7' });
+    const r = await backend.cancel('render-7', ctx());
+    expect(r).toMatchObject({ outcome: 'cancel_requested', status_before: 'running', status_after: 'running' });
+    expect(r.message).toContain('1 queued job under the same prompt id');
+    expect(s.queue().pending).toEqual([]);
+    expect(interrupts(s.server.requests).map((q) => JSON.parse(q.body))).toEqual([{ prompt_id: 'render-7' }]);
+  });
+
+  it('says nothing of other jobs when the id names one', async () => {
+    const { sim: s, backend } = await oneHost('legacy', { seed: false });
+    s.submit({ durationMs: 60_000 });
+    s.submit({ promptId: 'render-8' });
+    const r = await backend.cancel('render-8', ctx());
+    expect(r.message).toBe(
+      'Job render-8 was removed from the queue of ComfyUI host "gpu1" before it started. ComfyUI keeps no record of removed jobs; the gateway remembers it as cancelled.',
+    );
+  });
+});

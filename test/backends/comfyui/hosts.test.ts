@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/simulation/clock.ts';
 import type { ComfyuiSim } from '../../../src/backends/comfyui/simulation/server.ts';
+import { RECHECK_LEGACY_MS } from '../../../src/backends/comfyui/hosts.ts';
 import { ctx } from '../../helpers/backend-calls.ts';
 import { adapter, closeComfyuiAfterEach, oneHost, sim, UNKNOWN } from '../../helpers/comfyui.ts';
 
@@ -60,6 +61,37 @@ describe('ComfyUI adapter: API detection', () => {
     // Learned: the next read goes straight to /queue.
     await b.getStatus(older.seeds.queued[0]!, ctx());
     expect(older.server.requests.slice(-1)[0]!.path).toBe('/queue');
+  });
+
+  it('notices within a minute that a legacy host now has the jobs API, without a restart', async () => {
+    const clock = new ManualClock();
+    const first = await sim(clock, { api: 'legacy' });
+    const port = first.server.port;
+    const b = adapter(clock, [{ name: 'gpu1', url: first.server.url }]);
+    expect((await b.getStatus(first.seeds.running[0]!, ctx())).raw_status).toBe('running');
+    await first.close();
+    const upgraded = await sim(clock, { api: 'jobs', port });
+    // Within the minute the host is still read the legacy way (a current server has those routes too).
+    clock.advance(RECHECK_LEGACY_MS - 1);
+    expect((await b.getStatus(upgraded.seeds.running[0]!, ctx())).raw_status).toBe('running');
+    expect(upgraded.server.requests.map((r) => r.path)).toEqual(['/queue']);
+    clock.advance(1);
+    expect(await b.getStatus(upgraded.seeds.running[0]!, ctx())).toMatchObject({ status: 'running', raw_status: 'in_progress' });
+    // Learned: reads go to the jobs API from now on, with no further probe.
+    clock.advance(10 * RECHECK_LEGACY_MS);
+    await b.getStatus(upgraded.seeds.queued[0]!, ctx());
+    const paths = upgraded.server.requests.map((r) => r.path);
+    expect(paths.filter((p) => p === '/queue')).toHaveLength(1);
+    expect(paths.slice(-2)).toEqual([`/api/jobs/${upgraded.seeds.queued[0]!}`, '/api/jobs']);
+  });
+
+  it('keeps a legacy host legacy when the new probe cannot tell, and answers from the legacy routes', async () => {
+    const { sim: s, backend, clock } = await oneHost('legacy');
+    await backend.getStatus(s.seeds.running[0]!, ctx());
+    clock.advance(RECHECK_LEGACY_MS);
+    s.server.setFault({ kind: 'status', status: 500, body: 'busy' }, (r) => r.path.startsWith('/api/jobs/'));
+    expect(await backend.getStatus(s.seeds.running[0]!, ctx())).toMatchObject({ status: 'running', raw_status: 'running' });
+    expect(s.server.requests.map((r) => r.path).slice(-2)).toEqual([expect.stringMatching(/^\/api\/jobs\//), '/queue']);
   });
 
   it('skips the probe when the config names the API', async () => {

@@ -3,6 +3,8 @@
 // segment; an uppercase UUID is just another string there. Only what no server could hold, or no URL
 // path could name, is refused, before any request.
 import { describe, expect, it } from 'vitest';
+import { REMOVED_BY_GATEWAY } from '../../../src/backends/comfyui/adapter.ts';
+import { HISTORY_SCAN_PAGE } from '../../../src/backends/comfyui/legacy-api.ts';
 import { ManualClock } from '../../../src/simulation/clock.ts';
 import { ctx } from '../../helpers/backend-calls.ts';
 import { adapter, closeComfyuiAfterEach, interrupts, oneHost, sim, UNKNOWN } from '../../helpers/comfyui.ts';
@@ -120,10 +122,47 @@ describe('ComfyUI job ids on a legacy host', () => {
     expect(await backend.getStatus('render-1', ctx())).toMatchObject({ found: true, status: 'cancelled' });
   });
 
-  it('an id the host cannot route (aiohttp refuses "{" and "}" in a path parameter) is an error, never unknown', async () => {
-    const { backend } = await oneHost('legacy', { seed: false });
-    await expect(backend.getStatus('{render}', ctx())).rejects.toMatchObject({ code: 'BACKEND_REJECTED', httpStatus: 404 });
-    await expect(backend.cancel('{render}', ctx())).rejects.toMatchObject({ code: 'BACKEND_REJECTED' });
+  it('finds a job whose id the host cannot route (aiohttp refuses "{" and "}" in a path) through /queue and /history', async () => {
+    const { sim: s, backend, clock } = await oneHost('legacy', { seed: false, historyLimit: 1200 });
+    s.submit({ durationMs: 60_000 }); // runs
+    s.submit({ promptId: '{x9d01}', durationMs: 10_000 });
+    expect(await backend.getStatus('{x9d01}', ctx())).toMatchObject({ found: true, status: 'queued', queue_position: 0 });
+    clock.advance(70_000);
+    // Behind more than two scan pages of newer history entries.
+    for (let i = 0; i < 2 * HISTORY_SCAN_PAGE + 10; i++) {
+      s.submit({ durationMs: 1 });
+      clock.advance(1);
+    }
+    expect(await backend.getStatus('{x9d01}', ctx())).toMatchObject({ found: true, status: 'succeeded', host: 'gpu1' });
+    const history = s.server.requests.filter((r) => r.path.startsWith('/history'));
+    expect(history.map((r) => `${r.path}?${r.query.toString()}`)).toEqual([`/history?max_items=${HISTORY_SCAN_PAGE}&offset=0`]);
+
+    expect(await backend.getStatus('{render}', ctx())).toEqual({ found: false, status: 'unknown', raw_status: null });
+    expect(await backend.cancel('{render}', ctx())).toMatchObject({ outcome: 'not_found' });
+    // The whole history was read to say so: three pages, the last one short.
+    expect(s.server.requests.filter((r) => r.path === '/history').length).toBe(1 + 3 + 3);
+  });
+
+  it('reads the whole history once on a server whose /history takes no offset', async () => {
+    const { sim: s, backend, clock } = await oneHost('legacy', { seed: false, historyOffset: false });
+    s.submit({ promptId: '{x9d01}', durationMs: 1 });
+    clock.advance(1);
+    for (let i = 0; i < HISTORY_SCAN_PAGE + 10; i++) {
+      s.submit({ durationMs: 1 });
+      clock.advance(1);
+    }
+    expect(await backend.getStatus('{x9d01}', ctx())).toMatchObject({ found: true, status: 'succeeded' });
+    const history = s.server.requests.filter((r) => r.path === '/history').map((r) => r.query.toString());
+    expect(history).toEqual([`max_items=${HISTORY_SCAN_PAGE}&offset=0`, `max_items=${HISTORY_SCAN_PAGE}&offset=${HISTORY_SCAN_PAGE}`, '']);
+  });
+
+  it('cancels a queued job whose id the host cannot route', async () => {
+    const { sim: s, backend } = await oneHost('legacy', { seed: false });
+    s.submit({ durationMs: 60_000 });
+    s.submit({ promptId: '{x9d01}' });
+    expect(await backend.cancel('{x9d01}', ctx())).toMatchObject({ outcome: 'cancelled', status_after: 'cancelled' });
+    expect(s.stateOf('{x9d01}')).toBe('absent');
+    expect(await backend.getStatus('{x9d01}', ctx())).toMatchObject({ found: true, status: 'cancelled', raw_status: REMOVED_BY_GATEWAY });
   });
 });
 
@@ -151,11 +190,25 @@ describe('ComfyUI job ids with a newer host beside an older one', () => {
     expect(newer.server.requests.some((r) => r.path === '/queue')).toBe(false);
   });
 
-  it('an id the newer host cannot route does not make the gateway take it for an older server', async () => {
-    const { newer, backend } = await mixed();
-    await expect(backend.getStatus('{x}', ctx())).rejects.toMatchObject({ code: 'BACKEND_REJECTED' });
+  it('an id the newer host cannot route is unknown on both, and does not make the gateway take that host for an older server', async () => {
+    const { newer, older, backend } = await mixed();
+    older.submit({ promptId: '{x}', durationMs: 1000 });
+    expect(await backend.getStatus('{x}', ctx())).toMatchObject({ found: true, status: 'running', host: 'old' });
+    expect(await backend.getStatus('{y}', ctx())).toEqual({ found: false, status: 'unknown', raw_status: null });
     const queueReads = newer.server.requests.filter((r) => r.path === '/queue').length;
     expect(await backend.getStatus(newer.seeds.running[0]!, ctx())).toMatchObject({ found: true, raw_status: 'in_progress', host: 'new' });
     expect(newer.server.requests.filter((r) => r.path === '/queue').length).toBe(queueReads);
+  });
+});
+
+describe('ComfyUI job ids no path can name, on a host configured as jobs API', () => {
+  it('reads and cancels them through /queue and /history, never naming the host in an error', async () => {
+    const { sim: s, backend } = await oneHost('jobs', { seed: false }, 'jobs');
+    expect(await backend.getStatus('{x9d01}', ctx())).toEqual({ found: false, status: 'unknown', raw_status: null });
+    expect(await backend.cancel('{x9d01}', ctx())).toMatchObject({ outcome: 'not_found' });
+    const paths = s.server.requests.map((r) => r.path);
+    expect(paths.some((p) => p.startsWith('/api/jobs/'))).toBe(false);
+    expect(paths.filter((p) => p === '/queue').length).toBeGreaterThan(0);
+    expect(paths.filter((p) => p === '/history').length).toBeGreaterThan(0);
   });
 });

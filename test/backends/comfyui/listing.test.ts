@@ -8,6 +8,9 @@ import { ManualClock } from '../../../src/simulation/clock.ts';
 import { isBackendError } from '../../../src/jobs/backend-error.ts';
 import type { ListPage, ListedJob } from '../../../src/jobs/listing.ts';
 import { LEGACY_HISTORY_DEPTH } from '../../../src/backends/comfyui/listing.ts';
+import { REMOVED_BY_GATEWAY } from '../../../src/backends/comfyui/adapter.ts';
+import { createMemoryStore } from '../../../src/state/memory-store.ts';
+import { ctx } from '../../helpers/backend-calls.ts';
 import { adapter, closedUrl, closeComfyuiAfterEach, sim } from '../../helpers/comfyui.ts';
 import { expectFailure, listAll, listQuery } from '../../helpers/list-calls.ts';
 
@@ -442,5 +445,114 @@ describe('ComfyUI list_jobs: jobs created between pages', () => {
         .filter((id) => before.includes(id))
         .sort(),
     ).toEqual([...before].sort());
+  });
+});
+
+describe('ComfyUI list_jobs: jobs the gateway removed from a queue', () => {
+  /** Two hosts, and two adapters sharing one state store, as two replicas share Redis. */
+  async function replicas() {
+    const clock = new ManualClock();
+    const sims = {
+      gpu1: await sim(clock, { api: 'jobs', namespace: 'gpu1', seed: false }),
+      old: await sim(clock, { api: 'legacy', namespace: 'old', seed: false }),
+    };
+    const hosts = Object.entries(sims).map(([name, s]) => ({ name, url: s.server.url }));
+    const state = createMemoryStore();
+    return { clock, sims, a: adapter(clock, hosts, 'auto', 3000, state), b: adapter(clock, hosts, 'auto', 3000, state) };
+  }
+
+  it('lists a job cancelled while queued through one replica as cancelled through the other, as get_job_status reads it', async () => {
+    const { clock, sims, a, b } = await replicas();
+    const hostOf = submitInTurn(clock, sims, ['gpu1', 'old', 'gpu1', 'old', 'gpu1', 'old']);
+    // The newest job of each host waits behind the others: cancel them through A, one a second.
+    const removed = [...hostOf.keys()].slice(-2);
+    for (const id of removed) {
+      clock.advance(1000);
+      expect((await a.cancel(id, ctx())).outcome).toBe('cancelled');
+    }
+    for (const id of removed) expect(Object.values(sims).map((s) => s.stateOf(id))).toEqual(['absent', 'absent']);
+
+    const cancelled = (await listAll(b, { statuses: ['cancelled'] })).jobs;
+    expect(cancelled.map((j) => j.job_id)).toEqual([...removed].reverse()); // newest removal first
+    for (const j of cancelled) {
+      const read = await b.getStatus(j.job_id, ctx());
+      expect(read).toMatchObject({ status: 'cancelled', raw_status: REMOVED_BY_GATEWAY, host: hostOf.get(j.job_id) });
+      const { job_id: _, ...listed } = j;
+      expect(listed).toEqual(read);
+    }
+
+    // Unfiltered, page after page: every job once, the removed ones among them; a queued-only listing leaves them out.
+    for (const limit of [1, 2, 50]) {
+      const { jobs } = await listAll(b, { limit });
+      expectEachOnce(jobs);
+      expect(jobs.map((j) => j.job_id).sort()).toEqual([...hostOf.keys()].sort());
+      expect(
+        jobs
+          .filter((j) => j.raw_status === REMOVED_BY_GATEWAY)
+          .map((j) => j.job_id)
+          .sort(),
+      ).toEqual([...removed].sort());
+    }
+    const queued = (await listAll(b, { statuses: ['queued'] })).jobs;
+    expect(queued.some((j) => removed.includes(j.job_id))).toBe(false);
+  });
+
+  it('lists a removal made between two pages on no page of that listing, and each earlier one once', async () => {
+    const { clock, sims, a, b } = await replicas();
+    const ids = [...submitInTurn(clock, sims, ['gpu1', 'gpu1', 'gpu1', 'gpu1', 'gpu1'])].map(([id]) => id);
+    for (const id of ids.slice(2, 4)) {
+      clock.advance(1000);
+      await a.cancel(id, ctx());
+    }
+    const { jobs } = await listAll(b, { statuses: ['cancelled'], limit: 1 }, async (_page, n) => {
+      if (n === 1) {
+        clock.advance(1000);
+        await a.cancel(ids[4]!, ctx());
+      }
+    });
+    expect(jobs.map((j) => j.job_id)).toEqual([ids[3], ids[2]]);
+  });
+});
+
+describe('ComfyUI list_jobs: a legacy host in its own order of creation', () => {
+  async function legacyHost() {
+    const clock = new ManualClock();
+    const s = await sim(clock, { api: 'legacy', seed: false });
+    return { clock, s, backend: adapter(clock, [{ name: 'old', url: s.server.url }]) };
+  }
+
+  it('lists its queue newest first by queue number, a job queued at the front as the newest it is', async () => {
+    const { s, backend } = await legacyHost();
+    const a = s.submit({ durationMs: 60_000 }); // number 0, runs
+    const b = s.submit(); // 1
+    const c = s.submit(); // 2
+    const front = s.submit({ front: true }); // -3: created last, runs next
+    expect(s.queue().pending.find((i) => i[1] === front)![0]).toBe(-3);
+    for (const limit of [1, 2, 10]) {
+      const { jobs } = await listAll(backend, { limit });
+      expect(jobs.map((j) => j.job_id)).toEqual([front, c, b, a]);
+    }
+    expect((await backend.getStatus(front, ctx())).queue_position).toBe(0);
+  });
+
+  it('lists two pending jobs under one prompt id (an older server takes it twice) each once, with its own number and position', async () => {
+    const { s, backend } = await legacyHost();
+    const runner = s.submit({ durationMs: 60_000 }); // 0
+    const other = s.submit(); // 1
+    s.submit({ promptId: 'render-7' }); // 2
+    const between = s.submit(); // 3
+    s.submit({ promptId: 'render-7' }); // 4
+    for (const limit of [1, 2, 10]) {
+      const { jobs } = await listAll(backend, { limit });
+      expect(jobs.map((j) => [j.job_id, j.details?.number, j.queue_position])).toEqual([
+        ['render-7', 4, 3],
+        [between, 3, 2],
+        ['render-7', 2, 1],
+        [other, 1, 0],
+        [runner, 0, undefined],
+      ]);
+    }
+    // A read of the id shows the job under it that starts first.
+    expect(await backend.getStatus('render-7', ctx())).toMatchObject({ status: 'queued', queue_position: 1, details: { number: 2 } });
   });
 });

@@ -75,3 +75,29 @@ export function executionOrder(graph: ComfyGraph, outputs: readonly string[]): s
 export function classOf(graph: ComfyGraph, id: string): string {
   return graph[id]?.class_type ?? 'Unknown';
 }
+
+/**
+ * Each node's cache key, as ComfyUI's classic cache builds it (CacheKeySetInputSignature): its class
+ * and inputs, with each link replaced by the key of the node it comes from. Two runs share a node's
+ * output when its key is the same.
+ */
+export function cacheKeys(graph: ComfyGraph, nodes: readonly string[]): Map<string, string> {
+  const keys = new Map<string, string>();
+  const keyOf = (id: string, depth: number): string => {
+    const known = keys.get(id);
+    if (known !== undefined) return known;
+    const inputs = Object.entries(graph[id]?.inputs ?? {})
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([name, v]): unknown[] => {
+        const link: unknown = v;
+        return Array.isArray(link) && link.length === 2 && (typeof link[0] === 'string' || typeof link[0] === 'number') && depth < 1000
+          ? [name, keyOf(String(link[0]), depth + 1), link[1]]
+          : [name, link];
+      });
+    const key = JSON.stringify([classOf(graph, id), inputs]);
+    keys.set(id, key);
+    return key;
+  };
+  for (const n of nodes) keyOf(n, 0);
+  return keys;
+}

@@ -1,8 +1,9 @@
 // POST /prompt, as each kind of server answers it. A current server takes a client-supplied prompt_id
 // only in canonical lowercase UUID form (else 400 invalid_prompt_id, an *object* error); a legacy one
 // takes whatever it is given, `str(json_data.get("prompt_id", uuid4()))`, so "render-42" or an
-// uppercase UUID become the job's id verbatim. A prompt_id that already exists is a 409 with a
-// *string* error; a legacy server answers a missing prompt with the string error "no prompt".
+// uppercase UUID become the job's id verbatim. On a current server a prompt_id that already exists is
+// a 409 with a *string* error; a legacy one (0.3.64 among them) queues a second job under it. A legacy
+// server answers a missing prompt with the string error "no prompt".
 import { randomUUID } from 'node:crypto';
 import type { SimRequest, SimResponse } from '../../../simulation/sim-server.ts';
 import { outputNodes } from './graph.ts';
@@ -39,7 +40,7 @@ export function postPrompt(queue: PromptQueue, req: SimRequest): SimResponse {
       node_errors: {},
     });
   }
-  if (queue.knownId(id)) return json(409, { error: 'prompt_id already exists' });
+  if (queue.api === 'jobs' && queue.knownId(id)) return json(409, { error: 'prompt_id already exists' });
   const graph = body.prompt;
   if (!isObject(graph)) {
     return json(400, {

@@ -4,7 +4,7 @@
 // running job stops `interruptLatencyMs` later (or finishes on its own first), and the flag is reset
 // when the next prompt starts, so an interrupt while idle is harmless.
 import type { Clock } from '../../../simulation/clock.ts';
-import { classOf, executionOrder, OUTPUT_NODE_TYPES } from './graph.ts';
+import { cacheKeys, classOf, executionOrder, OUTPUT_NODE_TYPES } from './graph.ts';
 import { heapify, heapPop, heapPush } from './heapq.ts';
 import type { ComfyGraph, ComfyuiApi, HistoryEntry, HistoryMessage, QueueItem, Running, SubmitOptions, Task } from './types.ts';
 
@@ -34,6 +34,14 @@ export function createPromptQueue(options: PromptQueueOptions) {
   const history = new Map<string, HistoryEntry>();
   let serverNumber = 0; // PromptServer.number
   let imageCounter = 1;
+  /** The files output nodes wrote, as [type, subfolder, filename] JSON. */
+  const written = new Set<string>();
+  /**
+   * The outputs cache (ComfyUI's classic cache): the nodes of the last run by cache key, with the files
+   * an output node wrote. A node of the next run with the same key is not run again: it is reported in
+   * execution_cached, and an output node's files are those of the earlier run.
+   */
+  let cache = new Map<string, Record<string, unknown> | undefined>();
 
   function endOf(r: Running): { at: number; how: RunEnd } {
     const natural = r.startedAt + r.task.durationMs;
@@ -59,30 +67,42 @@ export function createPromptQueue(options: PromptQueueOptions) {
     }
   }
 
+  /** task_done: trims the oldest entry first, then `history[prompt_id] = …`, which keeps a reused id's place. */
   function addHistory(id: string, entry: HistoryEntry): void {
-    history.delete(id);
+    while (history.size >= options.historyLimit && !history.has(id)) history.delete(history.keys().next().value!);
     history.set(id, entry);
-    while (history.size > options.historyLimit) history.delete(history.keys().next().value!);
   }
 
-  function outputsFor(graph: ComfyGraph, nodes: readonly string[]): Pick<HistoryEntry, 'outputs' | 'meta'> {
+  /** The files the output nodes among `nodes` wrote; `cached` ones show what they wrote before. */
+  function outputsFor(
+    graph: ComfyGraph,
+    nodes: readonly string[],
+    cached: ReadonlyMap<string, Record<string, unknown> | undefined>,
+  ): Pick<HistoryEntry, 'outputs' | 'meta'> {
     const outputs: HistoryEntry['outputs'] = {};
     const meta: HistoryEntry['meta'] = {};
     for (const id of nodes) {
       const cls = classOf(graph, id);
       if (!OUTPUT_NODE_TYPES.has(cls)) continue;
+      meta[id] = { node_id: id, display_node: id, parent_node: null, real_node_id: id };
+      const before = cached.get(id);
+      if (before) {
+        outputs[id] = before;
+        continue;
+      }
       const n = String(imageCounter++).padStart(5, '0');
       const temp = cls === 'PreviewImage';
+      const filename = temp ? `ComfyUI_temp_${namespaceTag}_${n}_.png` : `ComfyUI_${n}_.png`;
+      written.add(JSON.stringify([temp ? 'temp' : 'output', '', filename]));
       outputs[id] = {
         images: [
           {
-            filename: temp ? `ComfyUI_temp_${namespaceTag}_${n}_.png` : `ComfyUI_${n}_.png`,
+            filename,
             subfolder: '',
             type: temp ? 'temp' : 'output',
           },
         ],
       };
-      meta[id] = { node_id: id, display_node: id, parent_node: null, real_node_id: id };
     }
     return { outputs, meta };
   }
@@ -90,14 +110,24 @@ export function createPromptQueue(options: PromptQueueOptions) {
   /** The history entry of a finished run, as task_done records it. */
   function buildEntry(r: Running, endedAt: number, how: RunEnd): HistoryEntry {
     const [, id, graph, , outs] = r.task.item;
-    const order = executionOrder(graph, outs);
+    const all = executionOrder(graph, outs);
+    const keys = cacheKeys(graph, all);
+    // Nodes whose output the last run left in the cache are not run (an output node's files are reused).
+    const cached = new Map(all.filter((n) => cache.has(keys.get(n)!)).map((n) => [n, cache.get(keys.get(n)!)]));
+    const order = all.filter((n) => !cached.has(n));
     const messages: HistoryMessage[] = [
       ['execution_start', { prompt_id: id, timestamp: r.startedAt }],
-      ['execution_cached', { nodes: [], prompt_id: id, timestamp: r.startedAt }],
+      ['execution_cached', { nodes: [...cached.keys()], prompt_id: id, timestamp: r.startedAt }],
     ];
+    /** The cache after this run: the nodes it ran or reused (the classic cache drops the others). */
+    const keep = (ran: readonly string[], outputs: HistoryEntry['outputs']) => {
+      cache = new Map([...cached.keys(), ...ran].map((n) => [keys.get(n)!, outputs[n]]));
+    };
     if (how === 'success') {
       messages.push(['execution_success', { prompt_id: id, timestamp: endedAt }]);
-      return { prompt: r.task.item, ...outputsFor(graph, order), status: { status_str: 'success', completed: true, messages } };
+      const done = outputsFor(graph, all, cached);
+      keep(order, done.outputs);
+      return { prompt: r.task.item, ...done, status: { status_str: 'success', completed: true, messages } };
     }
     let node: string;
     if (how === 'error') {
@@ -108,7 +138,8 @@ export function createPromptQueue(options: PromptQueueOptions) {
     }
     const idx = order.indexOf(node);
     const executed = idx === -1 ? [] : order.slice(0, idx);
-    const partial = outputsFor(graph, executed);
+    const partial = outputsFor(graph, [...cached.keys(), ...executed], cached);
+    keep(executed, partial.outputs);
     if (how === 'error') {
       messages.push([
         'execution_error',
@@ -148,6 +179,11 @@ export function createPromptQueue(options: PromptQueueOptions) {
       const n = front ? -serverNumber : serverNumber;
       serverNumber++;
       return n;
+    },
+
+    /** Whether an output node wrote this file (GET /view serves it). */
+    wrote(file: { filename: string; subfolder: string; type: string }): boolean {
+      return written.has(JSON.stringify([file.type, file.subfolder, file.filename]));
     },
 
     knownId(id: string): boolean {

@@ -1,5 +1,5 @@
 // The routes every ComfyUI server has besides POST /prompt: /, /system_stats, GET/POST /history,
-// GET/POST /queue, POST /interrupt, GET /prompt.
+// GET/POST /queue, POST /interrupt, GET /view, GET /prompt.
 // - GET /history/{id} answers {} for ids not in history, pending and running ones included;
 // - POST /queue {delete} only touches pending items and always answers an empty 200, also for running
 //   or unknown ids; {clear} leaves the running job alone;
@@ -7,12 +7,12 @@
 //   silently skipped, no body / {} is a *global* interrupt, and a legacy server ignores the body and
 //   interrupts whatever runs.
 import { jsonBody } from '../../../simulation/sim-server.ts';
-import { empty200, INVALID, isIterable, isObject, iterate, json, parseBody, pyInt, serverError } from './python.ts';
+import { empty200, INVALID, isIterable, isObject, iterate, json, notFound, parseBody, pyInt, serverError } from './python.ts';
 import type { PromptQueue } from './prompt-queue.ts';
 import type { AddRoute } from './router.ts';
 import type { HistoryEntry } from './types.ts';
 
-export function addCoreRoutes(route: AddRoute, queue: PromptQueue): void {
+export function addCoreRoutes(route: AddRoute, queue: PromptQueue, options: { historyOffset: boolean }): void {
   const { api } = queue;
   route('GET', '/', () => ({
     status: 200,
@@ -50,7 +50,7 @@ export function addCoreRoutes(route: AddRoute, queue: PromptQueue): void {
 
   route('GET', '/history', (req) => {
     const rawMax = req.query.get('max_items');
-    const rawOffset = req.query.get('offset');
+    const rawOffset = options.historyOffset ? req.query.get('offset') : null; // older servers ignore it
     const maxItems = rawMax === null ? null : pyInt(rawMax);
     let offset = rawOffset === null ? -1 : pyInt(rawOffset);
     if (maxItems === undefined || offset === undefined) return serverError; // int() raised
@@ -122,6 +122,24 @@ export function addCoreRoutes(route: AddRoute, queue: PromptQueue): void {
       // else: "Prompt <id> is not currently running, skipping interrupt" (still 200)
     } else queue.interrupt(now); // global interrupt
     return empty200;
+  });
+
+  // GET /view (server.py view_image): a file an output node wrote, by filename, subfolder and type
+  // (default "output"); 400 for an unknown type or a path that climbs out, 404 for a file not there.
+  route('GET', '/view', (req) => {
+    const filename = req.query.get('filename');
+    if (filename === null) return notFound;
+    const type = req.query.get('type') ?? 'output';
+    const subfolder = req.query.get('subfolder') ?? '';
+    if (filename === '' || filename.startsWith('/') || filename.includes('..') || !['output', 'input', 'temp'].includes(type))
+      return { status: 400, text: '', headers: { 'content-type': 'application/octet-stream' } };
+    if (!queue.wrote({ filename, subfolder, type }))
+      return { status: 404, text: '', headers: { 'content-type': 'application/octet-stream' } };
+    return {
+      status: 200,
+      text: `PNG ${subfolder}/${filename}`,
+      headers: { 'content-type': 'image/png', 'content-disposition': `filename="${filename}"` },
+    };
   });
 
   route('GET', '/prompt', () => json(200, { exec_info: { queue_remaining: queue.pendingItems().length + (queue.runningItem() ? 1 : 0) } }));

@@ -3,7 +3,7 @@
 // prompt-queue.ts  the queue, its one worker (clock-driven, cooperative interrupts), history
 // heapq.ts         CPython's heapq, so queue_pending is the real (unsorted) heap array
 // router.ts        aiohttp routing: "/api" aliases, plain-text 404, 405, the CSRF guard
-// routes.ts        /system_stats, /history, /queue, /interrupt, GET /prompt
+// routes.ts        /system_stats, /history, /queue, /interrupt, /view, GET /prompt
 // post-prompt.ts   POST /prompt (legacy servers take any prompt_id, current ones a UUID)
 // jobs-api.ts      /api/jobs… (current servers only)
 // seeds.ts         the jobs a host starts with
@@ -48,7 +48,7 @@ export async function startComfyuiSim(options: ComfyuiSimOptions): Promise<Comfy
   });
 
   const { route, dispatch } = createRouter(() => queue.advance());
-  addCoreRoutes(route, queue);
+  addCoreRoutes(route, queue, { historyOffset: options.historyOffset ?? true });
   route('POST', '/prompt', (req) => postPrompt(queue, req));
   if (api === 'jobs') addJobsRoutes(route, queue);
 
@@ -63,7 +63,7 @@ export async function startComfyuiSim(options: ComfyuiSimOptions): Promise<Comfy
     queue.advance();
     const number = spec.number ?? queue.nextNumber(spec.front);
     const id = spec.promptId ?? randomUUID();
-    if (queue.knownId(id)) throw new Error(`prompt_id ${id} already exists`);
+    if (api === 'jobs' && queue.knownId(id)) throw new Error(`prompt_id ${id} already exists`); // a legacy server queues it again
     const graph = spec.prompt ?? defaultGraph();
     const extra: Record<string, unknown> = {};
     if (spec.clientId) extra.client_id = spec.clientId;

@@ -37,6 +37,8 @@ export interface ComfyuiSimOptions {
   promptDurationMs?: number;
   /** History entries kept (default 10 000, like ComfyUI's MAXIMUM_HISTORY_SIZE). */
   historyLimit?: number;
+  /** false: a server from before GET /history took `offset` (it answers the newest `max_items`); default true. */
+  historyOffset?: boolean;
 }
 
 export interface SubmitOptions {
@@ -48,7 +50,7 @@ export interface SubmitOptions {
   errorNode?: string;
   errorMessage?: string;
   errorType?: string;
-  /** Client-supplied prompt id (default: a fresh UUID). */
+  /** Client-supplied prompt id (default: a fresh UUID); a legacy server takes one it already holds again. */
   promptId?: string;
   /** Explicit priority `number`; else the server counter (negated with `front`). */
   number?: number;

@@ -62,8 +62,14 @@ describe('ComfyUI simulation: POST /prompt', () => {
       expect([r.status, r.json]).toEqual([200, { prompt_id: id, number: 0, node_errors: {} }]);
     }
     expect(ids([...sim.queue().running, ...sim.queue().pending]).sort()).toEqual(given.map(([, id]) => id).sort());
-    expect((await call(sim, 'POST', '/prompt', { prompt, prompt_id: 'render-42' })).status).toBe(409);
-    clock.advance(given.length * 20_000);
+    // An id it already holds is queued again (0.3.64 does; current servers answer 409): two jobs, one id.
+    const again = await call(sim, 'POST', '/prompt', { prompt, prompt_id: 'render-42' });
+    expect([again.status, again.json]).toEqual([200, { prompt_id: 'render-42', number: 0, node_errors: {} }]);
+    expect(ids([...sim.queue().running, ...sim.queue().pending]).filter((id) => id === 'render-42')).toHaveLength(2);
+    clock.advance((given.length + 1) * 20_000);
+    // History is keyed by id: the later run's entry takes the earlier one's place.
+    const history = (await call(sim, 'GET', '/history')).json as Record<string, unknown>;
+    expect(Object.keys(history)).toHaveLength(given.length);
     expect(Object.keys((await call(sim, 'GET', '/history/render-42')).json)).toEqual(['render-42']);
     expect(Object.keys((await call(sim, 'GET', `/history/${upper}`)).json)).toEqual([upper]);
     expect((await call(sim, 'GET', `/history/${upper.toLowerCase()}`)).json).toEqual({});
