@@ -26,5 +26,7 @@ export interface Host {
   readonly legacy: {
     readonly queue: SharedReads<'queue', SharedQueue>;
     readonly history: SharedReads<string, Readonly<HistoryEntry> | undefined>;
+    /** GET /history?max_items=N (a listing's newest N entries, keyed by N): id and entry, oldest first, as ComfyUI keeps them. */
+    readonly newestHistory: SharedReads<number, ReadonlyArray<readonly [string, Readonly<HistoryEntry>]>>;
   };
 }

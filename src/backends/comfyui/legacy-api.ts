@@ -37,7 +37,36 @@ export function legacyReads(host: Pick<Host, 'name' | 'client'>, lifetime: Abort
   return {
     queue: createSharedReads((_key: 'queue', signal) => fetchQueue(host, signal), lifetime),
     history: createSharedReads((id: string, signal) => fetchHistory(host, id, signal), lifetime),
+    newestHistory: createSharedReads((maxItems: number, signal) => fetchNewestHistory(host, maxItems, signal), lifetime),
   };
+}
+
+/**
+ * The host's newest `maxItems` history entries (GET /history?max_items=), oldest first as ComfyUI
+ * keeps them, from a read started after this call; shared like readQueue.
+ */
+export function readNewestHistory(
+  host: Host,
+  maxItems: number,
+  signal: AbortSignal,
+): Promise<ReadonlyArray<readonly [string, Readonly<HistoryEntry>]>> {
+  return host.legacy.newestHistory.read(maxItems, signal);
+}
+
+async function fetchNewestHistory(
+  host: Pick<Host, 'name' | 'client'>,
+  maxItems: number,
+  signal: AbortSignal,
+): Promise<Array<readonly [string, HistoryEntry]>> {
+  const res = await host.client.call({ action: 'list_history', method: 'GET', path: ['history'], query: { max_items: maxItems }, signal });
+  if (res.status !== 200) throw unexpectedStatus(host.client.name, res);
+  const body = parseJson(host.client.name, res);
+  if (!isRecord(body)) throw badShape(host, res, '/history did not answer a JSON object');
+  return Object.entries(body).map(([id, value]) => {
+    const entry = historyEntrySchema.safeParse(value);
+    if (!entry.success) throw badShape(host, res, 'a history entry has an unexpected shape');
+    return [id, entry.data] as const;
+  });
 }
 
 async function fetchQueue(host: Pick<Host, 'name' | 'client'>, signal: AbortSignal): Promise<SharedQueue> {

@@ -23,10 +23,10 @@ import { parseJson, unexpectedStatus } from '../http/http-client.ts';
 import type { Host } from './host.ts';
 import type { HostPool } from './hosts.ts';
 import type { Tombstones } from './tombstones.ts';
-import { readQueue } from './legacy-api.ts';
+import { readNewestHistory, readQueue } from './legacy-api.ts';
 import { fromHistoryEntry, fromJobObject, fromQueueItem } from './mapping.ts';
-import { badShape, isJsonObject, isRecord } from './responses.ts';
-import { historyEntrySchema, jobSchema, type QueueItem } from './schemas.ts';
+import { badShape, isJsonObject } from './responses.ts';
+import { jobSchema, type QueueItem } from './schemas.ts';
 
 /**
  * Finished jobs of a host without the jobs API that a listing reaches, newest first: /history can only
@@ -273,24 +273,13 @@ async function readLegacyHistory(
   // No history to read now: the queue's end filled the page (history follows on the next), or the depth is reached.
   if (wanted <= fromHistory) hasMore = fromHistory < LEGACY_HISTORY_DEPTH;
   else {
-    const res = await host.client.call({
-      action: 'list_history',
-      method: 'GET',
-      path: ['history'],
-      query: { max_items: wanted },
-      signal: q.signal,
-    });
-    if (res.status !== 200) throw unexpectedStatus(host.client.name, res);
-    const body = parseJson(host.client.name, res);
-    if (!isRecord(body)) throw badShape(host, res, '/history did not answer a JSON object');
-    const ids = Object.keys(body); // in order of completion, oldest first, as ComfyUI keeps them
-    for (const id of ids.reverse().slice(fromHistory)) {
-      const entry = historyEntrySchema.safeParse(body[id]);
-      if (!entry.success) throw badShape(host, res, 'a history entry has an unexpected shape');
-      const report = fromHistoryEntry(entry.data, host);
+    // Shared with the listings of this host that need the same window at that moment (shared-read.ts).
+    const history = await readNewestHistory(host, wanted, q.signal); // in order of completion, oldest first
+    for (const [id, entry] of history.toReversed().slice(fromHistory)) {
+      const report = fromHistoryEntry(entry, host);
       entries.push(keeps(q.statuses, report) ? { job_id: id, ...report } : undefined);
     }
-    hasMore = ids.length === wanted && wanted < LEGACY_HISTORY_DEPTH;
+    hasMore = history.length === wanted && wanted < LEGACY_HISTORY_DEPTH;
   }
   return { entries, hasMore, from: offset, queueItems, historyFrom: fromHistory };
 }

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { createSharedReads } from '../../../src/backends/comfyui/shared-read.ts';
 import { ctx } from '../../helpers/backend-calls.ts';
+import { listQuery } from '../../helpers/list-calls.ts';
 import { closeComfyuiAfterEach, oneHost } from '../../helpers/comfyui.ts';
 
 closeComfyuiAfterEach();
@@ -149,6 +150,21 @@ describe('ComfyUI legacy host: concurrent reads share /queue', () => {
     expect(s.server.requests.filter((r) => r.path === '/queue')).toHaveLength(2);
     // A finished job's history is read by the calls after their /queue read: shared likewise.
     for (const id of s.seeds.succeeded) expect(s.server.requests.filter((r) => r.path === `/history/${id}`).length).toBeLessThanOrEqual(2);
+  });
+
+  it('answers 40 concurrent listings with at most two /history requests, each listing the same jobs', async () => {
+    const { sim: s, backend } = await oneHost('legacy', {}, 'legacy');
+    const alone = await backend.list(listQuery({ limit: 100 }));
+    const before = s.server.requests.filter((r) => r.path === '/history').length;
+    let release!: () => void;
+    s.server.setFault({ kind: 'hold', until: new Promise<void>((r) => (release = r)) }, (r) => r.path === '/history');
+    const calls = Array.from({ length: 40 }, () => backend.list(listQuery({ limit: 100 })));
+    while (s.server.openRequests() === 0) await flush();
+    release();
+    const pages = await Promise.all(calls);
+    for (const page of pages) expect(page).toEqual(alone);
+    expect(s.server.requests.filter((r) => r.path === '/history').length - before).toBeLessThanOrEqual(2);
+    expect(alone.jobs.some((j) => j.status === 'succeeded')).toBe(true); // the listing did reach history
   });
 
   it('a caller that leaves does not abort the read the others wait for', async () => {
