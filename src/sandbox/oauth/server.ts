@@ -69,6 +69,7 @@ export function createAuthorizationServer(o: AuthorizationServerOptions): Author
           return;
         }
       }
+      if (req.method === 'GET' && path === '/authorize') req.url = consentingToOfflineAccess(req.url ?? '/');
       if (req.method === 'GET' && /^\/interaction\/[^/]+$/.test(path)) {
         signIn(req, res).catch(() => {
           if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
@@ -82,4 +83,17 @@ export function createAuthorizationServer(o: AuthorizationServerOptions): Author
       current = build(signingKey);
     },
   };
+}
+
+/**
+ * OpenID Connect honours a request for offline_access (a refresh token) only with prompt=consent,
+ * which MCP clients (the v2 TypeScript SDK) do not send; oidc-provider drops the scope otherwise.
+ * Consent is automatic here, so asking for offline_access is taken as asking for consent too.
+ */
+function consentingToOfflineAccess(url: string): string {
+  const parsed = new URL(url, 'http://sandbox');
+  const scopes = (parsed.searchParams.get('scope') ?? '').split(' ');
+  if (!scopes.includes('offline_access') || parsed.searchParams.has('prompt')) return url;
+  parsed.searchParams.set('prompt', 'consent');
+  return `${parsed.pathname}${parsed.search}`;
 }
