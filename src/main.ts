@@ -9,6 +9,7 @@ import type { Config } from './config/schema.ts';
 import { createGateway } from './gateway.ts';
 import { offsetSandboxPorts, portSettings, PortOffsetError } from './sandbox/ports.ts';
 import { startSandbox, type Sandbox } from './sandbox/runner.ts';
+import { SandboxStateError, sandboxStateDir } from './sandbox/state.ts';
 import { SEED_STATES } from './simulation/simulation.ts';
 import { VERSION } from './version.ts';
 
@@ -26,7 +27,8 @@ Options:
   --host ADDR       bind address (default from the config)
   -h, --help        this text
 
-Environment: LOG_LEVEL (default info) sets the log level.`;
+Environment: LOG_LEVEL (default info) sets the log level. The sandbox issuer keeps its key and
+client registrations in $XDG_CACHE_HOME/mcp-job-gateway/sandbox (default ~/.cache/…).`;
 
 const SANDBOX_CONFIG = fileURLToPath(new URL('../config/sandbox.yaml', import.meta.url));
 
@@ -117,12 +119,17 @@ async function main(argv: string[]): Promise<number> {
   }
   let mcpUrl: string;
   let adminUrl: string | undefined;
+  const stateDir = sandboxStateDir(process.env);
   try {
-    if (config.sandbox) sandbox = await startSandbox(config);
+    if (config.sandbox) sandbox = await startSandbox(config, { stateDir });
     ({ mcpUrl, adminUrl } = await gateway.listen());
   } catch (e) {
     await sandbox?.close();
     await gateway.close();
+    if (e instanceof SandboxStateError) {
+      process.stderr.write(`${e.message}\n`);
+      return 1;
+    }
     const err = e as NodeJS.ErrnoException & { port?: number; address?: string };
     if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
       const mcpPortFrom = args.port !== undefined ? '--port' : portText !== undefined ? 'PORT' : undefined;
@@ -132,7 +139,7 @@ async function main(argv: string[]): Promise<number> {
     throw e;
   }
   const tokens = sandbox?.issuer && config.auth.mode === 'oauth' ? await sandboxTokens(sandbox, config, mcpUrl) : undefined;
-  process.stdout.write(banner(config, mcpUrl, adminUrl, file, sandbox, tokens));
+  process.stdout.write(banner(config, mcpUrl, adminUrl, file, sandbox, tokens, stateDir));
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -190,6 +197,7 @@ function banner(
   file: string,
   sandbox: Sandbox | undefined,
   tokens: { full: string; readOnly: string } | undefined,
+  stateDir: string,
 ): string {
   const lines = [
     `mcp-job-gateway ${VERSION} is serving ${file}`,
@@ -221,6 +229,7 @@ function banner(
       lines.push(
         '  MCP clients that sign in by themselves (Inspector, Claude Code, VS Code) need only the MCP endpoint:',
         '  the sandbox issuer is their OAuth authorization server and signs you in as sandbox-user at once.',
+        `  Its key and their sign-ins outlive a restart, in ${stateDir}.`,
       );
     } else if (issuer?.note) {
       lines.push(`  ${issuer.note}`);

@@ -23,6 +23,8 @@ export interface Sandbox {
 export interface SandboxOptions {
   clock?: Clock;
   ephemeralPorts?: boolean;
+  /** Where the issuer keeps its key and registrations across restarts (src/sandbox/state.ts); default: memory only. */
+  stateDir?: string;
 }
 
 export async function startSandbox(config: Config, options: SandboxOptions = {}): Promise<Sandbox> {
@@ -41,6 +43,7 @@ export async function startSandbox(config: Config, options: SandboxOptions = {})
           port: options.ephemeralPorts ? 0 : service.port,
           host: '127.0.0.1',
           ...(authorizationServer ? { authorizationServer } : {}),
+          ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
         });
         portMap.set(service.port, issuer.server.port);
         continue;

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JWK } from 'jose';
 import Provider from 'oidc-provider';
+import type { StateFile } from '../state.ts';
 import { createMemoryStore } from './adapter.ts';
 import { providerConfiguration } from './configuration.ts';
 import { automaticSignIn } from './interactions.ts';
@@ -22,6 +23,8 @@ export interface AuthorizationServerOptions {
   account: string;
   /** The projects claim of every token issued here. */
   projects: readonly string[];
+  /** Where registrations, sessions, grants and refresh tokens outlive a restart (default: memory only). */
+  stateFile?: StateFile;
 }
 
 export interface AuthorizationServer {
@@ -32,7 +35,7 @@ export interface AuthorizationServer {
 }
 
 export function createAuthorizationServer(o: AuthorizationServerOptions): AuthorizationServer {
-  const store = createMemoryStore();
+  const store = createMemoryStore(Date.now, o.stateFile);
   const cookieKeys = [randomBytes(32).toString('base64url')];
   const build = (key: JWK) => {
     const provider = new Provider(
