@@ -112,10 +112,15 @@ describe('mcp-job-gateway command line', () => {
     });
   }
 
-  /** Holds a port between 20000 and 45000, so that every sandbox port moved onto it stays in range. */
-  async function holdPort(): Promise<{ port: number; server: Server }> {
+  // Offsets and held ports keep every sandbox port between 9000 and 32767, below the range the
+  // system hands out for free ports (which the tests running beside these take): only a service of
+  // this machine can be in the way, and a new choice answers that.
+  const randomOffset = () => 1_000 + Math.floor(Math.random() * 13_000);
+
+  /** Holds a free port between min and max. */
+  async function holdPort(min: number, max: number): Promise<{ port: number; server: Server }> {
     for (;;) {
-      const port = 20_000 + Math.floor(Math.random() * 25_000);
+      const port = min + Math.floor(Math.random() * (max - min));
       const server = createServer();
       const held = await new Promise<boolean>((resolve) => {
         server.once('error', () => resolve(false));
@@ -125,12 +130,28 @@ describe('mcp-job-gateway command line', () => {
     }
   }
 
+  /** What stderr says when the sandbox is started with `args(port)` while `port` (held between min and max) is taken. */
+  async function refusedOn(min: number, max: number, args: (port: number) => string[]): Promise<{ port: number; err: string }> {
+    for (let attempt = 1; ; attempt++) {
+      const held = await holdPort(min, max);
+      try {
+        const r = await run(args(held.port));
+        const err = 'err' in r ? r.err : '';
+        expect('code' in r && r.code, err).toBe(1);
+        // Another port of the machine in the way: a new choice.
+        if (attempt < 3 && !err.includes(`127.0.0.1:${held.port} `)) continue;
+        return { port: held.port, err };
+      } finally {
+        held.server.close();
+      }
+    }
+  }
+
   it('--port-offset moves every port of the sandbox: the start-up output shows them, and the moved issuer and backends answer', async () => {
     let started;
     let offset = 0;
     for (let attempt = 1; attempt <= 3 && !(started && 'out' in started); attempt++) {
-      // A range where every moved port is free but for bad luck, which a new offset answers.
-      offset = 20_000 + Math.floor(Math.random() * 20_000);
+      offset = randomOffset();
       started = await run(['--port-offset', String(offset)]);
     }
     if (!started || !('out' in started)) throw new Error(`did not start: ${JSON.stringify(started)}`);
@@ -173,31 +194,18 @@ describe('mcp-job-gateway command line', () => {
       [9090, 'admin.port'],
       [18189, 'sandbox.services[2] (comfyui)'],
     ] as const) {
-      const held = await holdPort();
-      try {
-        const r = await run(['--port-offset', String(held.port - base)]);
-        expect('code' in r && r.code).toBe(1);
-        const err = 'err' in r ? r.err : '';
-        expect(err).toContain(`cannot listen on 127.0.0.1:${held.port} (EADDRINUSE: in use), the port of ${setting} in `);
-        expect(err).toContain(`config/sandbox.yaml moved by --port-offset ${held.port - base}`);
-        expect(err).toContain('move every sandbox port with --port-offset N');
-        expect(err).not.toMatch(/\n\s+at /);
-      } finally {
-        held.server.close();
-      }
+      const { port, err } = await refusedOn(base + 1_000, base + 14_000, (p) => ['--port-offset', String(p - base)]);
+      expect(err).toContain(`cannot listen on 127.0.0.1:${port} (EADDRINUSE: in use), the port of ${setting} in `);
+      expect(err).toContain(`config/sandbox.yaml moved by --port-offset ${port - base}`);
+      expect(err).toContain('move every sandbox port with --port-offset N');
+      expect(err).not.toMatch(/\n\s+at /);
     }
   });
 
   it('says the MCP port was chosen by --port when that is the one taken', async () => {
-    const held = await holdPort();
-    try {
-      const r = await run(['--port-offset', '20000', '--port', String(held.port)]);
-      expect('err' in r ? r.err : '').toContain(
-        `cannot listen on 127.0.0.1:${held.port} (EADDRINUSE: in use), the port of the MCP port (--port)`,
-      );
-      expect('err' in r ? r.err : '').toContain('choose another MCP port with --port or PORT');
-    } finally {
-      held.server.close();
-    }
+    const offset = randomOffset();
+    const { port, err } = await refusedOn(9_000, 32_000, (p) => ['--port-offset', String(offset), '--port', String(p)]);
+    expect(err).toContain(`cannot listen on 127.0.0.1:${port} (EADDRINUSE: in use), the port of the MCP port (--port)`);
+    expect(err).toContain('choose another MCP port with --port or PORT');
   });
 });
