@@ -1,10 +1,10 @@
 // The sandbox's token issuer: a signing key (made at start, or kept from an earlier start), its JWKS
 // served on loopback, and tokens minted on request (the ones printed at start-up). Asked for one (as
-// the sandbox runner does), it is
-// also a real OAuth 2.1 authorization server (src/sandbox/oauth/, on oidc-provider) signing with the
-// same key, so MCP clients that sign in by themselves work against the sandbox. That part is loaded
-// only here, with a dynamic import(): a production config never loads it, and a production install
-// (which has no oidc-provider, a devDependency) gets the mint-only issuer and a note saying why.
+// the sandbox runner does), it is also a real OAuth 2.1 authorization server (src/sandbox/oauth/, on
+// oidc-provider) signing with the same key, so MCP clients that sign in by themselves work against
+// the sandbox. That part is loaded only here, with a dynamic import(): a production config never
+// loads it, and a production install (which has no oidc-provider, a devDependency) gets the
+// mint-only issuer and a note saying why.
 // Given a state folder (src/sandbox/state.ts), the key and what the authorization server registered
 // outlive a restart, so clients that kept their client id and tokens go on with them.
 import { randomUUID } from 'node:crypto';

@@ -14,7 +14,7 @@ export function sandboxStateDir(env: NodeJS.ProcessEnv): string {
   return join(env.XDG_CACHE_HOME ? resolve(env.XDG_CACHE_HOME) : join(homedir(), '.cache'), 'mcp-job-gateway', 'sandbox');
 }
 
-/** A state file that cannot be read or is not what the sandbox wrote: start-up stops and says which file. */
+/** A state file that cannot be read or written, or is not what the sandbox wrote: start-up stops and says which file. */
 export class SandboxStateError extends Error {}
 
 /** One JSON file of the state folder. */
@@ -33,6 +33,10 @@ export function stateFile(dir: string, name: string): StateFile {
     new SandboxStateError(
       `the sandbox issuer's state in ${path} ${reason}; delete the file to start afresh (MCP clients then sign in again)`,
     );
+  const unusable = (e: unknown) =>
+    new SandboxStateError(
+      `cannot use the sandbox issuer's state file ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); set XDG_CACHE_HOME to a folder you can write`,
+    );
   return {
     path,
     invalid,
@@ -42,7 +46,7 @@ export function stateFile(dir: string, name: string): StateFile {
         text = readFileSync(path, 'utf8');
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw invalid(`cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+        throw unusable(e);
       }
       try {
         return JSON.parse(text) as unknown;
@@ -51,10 +55,14 @@ export function stateFile(dir: string, name: string): StateFile {
       }
     },
     write(value) {
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
       const temporary = `${path}.${process.pid}.tmp`;
-      writeFileSync(temporary, `${JSON.stringify(value)}\n`, { mode: 0o600 });
-      renameSync(temporary, path);
+      try {
+        mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+        writeFileSync(temporary, `${JSON.stringify(value)}\n`, { mode: 0o600 });
+        renameSync(temporary, path);
+      } catch (e) {
+        throw unusable(e);
+      }
     },
   };
 }

@@ -93,6 +93,16 @@ describe('the sandbox issuer with a state folder', () => {
     }
   });
 
+  it('refuses to start when its state folder cannot be used, naming the file and what to do', async () => {
+    const blocked = join(mkdtempSync(join(tmpdir(), 'sandbox-state-')), 'a-file');
+    writeFileSync(blocked, ''); // a file where the folder would be
+    await expect(startSandboxIssuer({ stateDir: blocked })).rejects.toThrow(
+      new SandboxStateError(
+        `cannot use the sandbox issuer's state file ${join(blocked, 'issuer-key.json')} (ENOTDIR); set XDG_CACHE_HOME to a folder you can write`,
+      ),
+    );
+  });
+
   it('refuses to start on a key file that holds no ES256 private key, naming the file', async () => {
     const dir = newDir();
     stateFile(dir, 'issuer-key.json').write({ kty: 'EC', crv: 'P-256', x: 'x' });
