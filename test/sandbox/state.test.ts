@@ -77,6 +77,14 @@ describe('the sandbox issuer with a state folder', () => {
       expect(jwks.keys.map((k) => k.kid)).toEqual([decodeProtectedHeader(token).kid]);
       expect(jwks.keys[0]).not.toHaveProperty('d'); // the public half only
       await expect(jwtVerify(token, createLocalJWKSet(jwks), { issuer: after.issuer })).resolves.toBeDefined();
+
+      // A rotated key is the one kept.
+      await after.rotate();
+      const rotated = decodeProtectedHeader(await after.mint({ audience: 'x', scopes: [] })).kid;
+      expect(rotated).not.toBe(decodeProtectedHeader(token).kid);
+      const third = await startSandboxIssuer({ stateDir: dir });
+      await third.close();
+      expect(decodeProtectedHeader(await third.mint({ audience: 'x', scopes: [] })).kid).toBe(rotated);
     } finally {
       await after.close();
     }
