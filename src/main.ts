@@ -7,7 +7,9 @@ import { createLogger } from './observability/logger.ts';
 import { ConfigError, loadConfigFile } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { createGateway } from './gateway.ts';
+import { offsetSandboxPorts, portSettings, PortOffsetError } from './sandbox/ports.ts';
 import { startSandbox, type Sandbox } from './sandbox/runner.ts';
+import { SandboxStateError, sandboxStateDir } from './sandbox/state.ts';
 import { SEED_STATES } from './simulation/simulation.ts';
 import { VERSION } from './version.ts';
 
@@ -19,11 +21,14 @@ Usage:
   mcp-job-gateway --check-config FILE  validate a config file and exit (0 valid, 2 invalid)
 
 Options:
-  --port N        listen on port N (also: PORT environment variable)
-  --host ADDR     bind address (default from the config)
-  -h, --help      this text
+  --port N          listen on port N (also: PORT environment variable)
+  --port-offset N   move every port of a sandbox config by N (MCP, admin, issuer, simulated backends);
+                    --port or PORT still sets the MCP port
+  --host ADDR       bind address (default from the config)
+  -h, --help        this text
 
-Environment: LOG_LEVEL (default info) sets the log level.`;
+Environment: LOG_LEVEL (default info) sets the log level. The sandbox issuer keeps its key and
+client registrations in $XDG_CACHE_HOME/mcp-job-gateway/sandbox (default ~/.cache/…).`;
 
 const SANDBOX_CONFIG = fileURLToPath(new URL('../config/sandbox.yaml', import.meta.url));
 
@@ -36,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
         config: { type: 'string' },
         'check-config': { type: 'string' },
         port: { type: 'string' },
+        'port-offset': { type: 'string' },
         host: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -75,6 +81,21 @@ async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
+  const offsetText = args['port-offset'];
+  if (offsetText !== undefined) {
+    const offset = Number(offsetText);
+    if (offsetText.trim() === '' || !Number.isInteger(offset)) {
+      process.stderr.write(`invalid port offset "${offsetText}"\n`);
+      return 2;
+    }
+    try {
+      config = offsetSandboxPorts(config, offset);
+    } catch (e) {
+      if (!(e instanceof PortOffsetError)) throw e;
+      process.stderr.write(`${file}: ${e.message}\n`);
+      return 2;
+    }
+  }
   const portText = args.port ?? process.env.PORT;
   if (portText !== undefined) {
     const port = Number(portText);
@@ -98,23 +119,27 @@ async function main(argv: string[]): Promise<number> {
   }
   let mcpUrl: string;
   let adminUrl: string | undefined;
+  const stateDir = sandboxStateDir(process.env);
   try {
-    if (config.sandbox) sandbox = await startSandbox(config);
+    if (config.sandbox) sandbox = await startSandbox(config, { stateDir });
     ({ mcpUrl, adminUrl } = await gateway.listen());
   } catch (e) {
     await sandbox?.close();
     await gateway.close();
+    if (e instanceof SandboxStateError) {
+      process.stderr.write(`${e.message}\n`);
+      return 1;
+    }
     const err = e as NodeJS.ErrnoException & { port?: number; address?: string };
     if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
-      process.stderr.write(
-        `cannot listen on ${err.address ?? ''}:${err.port ?? ''} (${err.code}); choose another port with --port or PORT, or stop what uses it\n`,
-      );
+      const mcpPortFrom = args.port !== undefined ? '--port' : portText !== undefined ? 'PORT' : undefined;
+      process.stderr.write(`${listenFailure(err, config, file, { mcpPortFrom, offset: offsetText })}\n`);
       return 1;
     }
     throw e;
   }
   const tokens = sandbox?.issuer && config.auth.mode === 'oauth' ? await sandboxTokens(sandbox, config, mcpUrl) : undefined;
-  process.stdout.write(banner(config, mcpUrl, adminUrl, file, sandbox, tokens));
+  process.stdout.write(banner(config, mcpUrl, adminUrl, file, sandbox, tokens, stateDir));
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -129,6 +154,29 @@ async function main(argv: string[]): Promise<number> {
   logger.info('stopped');
   await new Promise<void>((resolve) => logger.flush(() => resolve())); // the writer is asynchronous
   return 0;
+}
+
+/**
+ * Why the gateway or a sandbox service could not listen, naming the port, the setting that owns it
+ * and the way to move it: one message for the MCP port, the admin port and each sandbox service.
+ */
+function listenFailure(
+  err: NodeJS.ErrnoException & { port?: number; address?: string },
+  config: Config,
+  file: string,
+  given: { mcpPortFrom: string | undefined; offset: string | undefined },
+): string {
+  const port = err.port ?? 0;
+  const settings = portSettings(config, port);
+  const owners = settings.map((s) => (s === 'server.port' && given.mcpPortFrom ? `the MCP port (${given.mcpPortFrom})` : s));
+  const moved = given.offset === undefined ? '' : ` moved by --port-offset ${given.offset}`;
+  const owner = owners.length > 0 ? `, the port of ${owners.join(' and ')} in ${file}${moved}` : '';
+  const fixes = ['stop what uses it'];
+  if (settings.includes('server.port')) fixes.push('choose another MCP port with --port or PORT');
+  if (config.sandbox) fixes.push('move every sandbox port with --port-offset N (npm start -- --port-offset 100)');
+  else if (settings.includes('admin.port')) fixes.push(`change admin.port in ${file}`);
+  const reason = err.code === 'EACCES' ? 'not allowed' : 'in use';
+  return `cannot listen on ${err.address ?? ''}:${port} (${err.code}: ${reason})${owner}; ${fixes.join(', or ')}`;
 }
 
 /** Two tokens from the sandbox issuer: one with both scopes, one that can only read. */
@@ -149,6 +197,7 @@ function banner(
   file: string,
   sandbox: Sandbox | undefined,
   tokens: { full: string; readOnly: string } | undefined,
+  stateDir: string,
 ): string {
   const lines = [
     `mcp-job-gateway ${VERSION} is serving ${file}`,
@@ -180,6 +229,7 @@ function banner(
       lines.push(
         '  MCP clients that sign in by themselves (Inspector, Claude Code, VS Code) need only the MCP endpoint:',
         '  the sandbox issuer is their OAuth authorization server and signs you in as sandbox-user at once.',
+        `  Its key and their sign-ins outlive a restart, in ${stateDir}.`,
       );
     } else if (issuer?.note) {
       lines.push(`  ${issuer.note}`);

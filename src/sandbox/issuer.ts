@@ -1,12 +1,16 @@
-// The sandbox's token issuer: a signing key made at start, its JWKS served on loopback, and tokens
-// minted on request (the ones printed at start-up). Asked for one (as the sandbox runner does), it is
-// also a real OAuth 2.1 authorization server (src/sandbox/oauth/, on oidc-provider) signing with the
-// same key, so MCP clients that sign in by themselves work against the sandbox. That part is loaded
-// only here, with a dynamic import(): a production config never loads it, and a production install
-// (which has no oidc-provider, a devDependency) gets the mint-only issuer and a note saying why.
+// The sandbox's token issuer: a signing key (made at start, or kept from an earlier start), its JWKS
+// served on loopback, and tokens minted on request (the ones printed at start-up). Asked for one (as
+// the sandbox runner does), it is also a real OAuth 2.1 authorization server (src/sandbox/oauth/, on
+// oidc-provider) signing with the same key, so MCP clients that sign in by themselves work against
+// the sandbox. That part is loaded only here, with a dynamic import(): a production config never
+// loads it, and a production install (which has no oidc-provider, a devDependency) gets the
+// mint-only issuer and a note saying why.
+// Given a state folder (src/sandbox/state.ts), the key and what the authorization server registered
+// outlive a restart, so clients that kept their client id and tokens go on with them.
 import { randomUUID } from 'node:crypto';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { startSimServer, type SimServer } from '../simulation/sim-server.ts';
+import { stateFile, type StateFile } from './state.ts';
 
 export interface MintOptions {
   audience: string | string[];
@@ -34,6 +38,8 @@ export interface SandboxIssuerOptions {
   host?: string;
   /** Also run the OAuth authorization server (when oidc-provider is installed). */
   authorizationServer?: AuthorizationServerSettings;
+  /** The folder keeping the key and the registrations across restarts (default: none, all in memory). */
+  stateDir?: string;
 }
 
 export interface SandboxIssuer {
@@ -62,15 +68,32 @@ interface SigningKey {
 }
 
 async function newKey(): Promise<SigningKey> {
-  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
   const kid = randomUUID();
-  const meta = { kid, alg: 'ES256', use: 'sig' };
-  return {
-    kid,
-    privateKey,
-    privateJwk: { ...(await exportJWK(privateKey)), ...meta },
-    publicJwk: { ...(await exportJWK(publicKey)), ...meta },
-  };
+  return keyFromJwk({ ...(await exportJWK(privateKey)), kid, alg: 'ES256', use: 'sig' });
+}
+
+async function keyFromJwk(privateJwk: JWK): Promise<SigningKey> {
+  const { d: _private, ...publicJwk } = privateJwk;
+  return { kid: privateJwk.kid!, privateKey: (await importJWK(privateJwk, 'ES256')) as CryptoKey, privateJwk, publicJwk };
+}
+
+/** The key kept in the state folder, or a new one written there. */
+async function keptKey(file: StateFile | undefined): Promise<SigningKey> {
+  const kept = file?.read();
+  if (kept === undefined) {
+    const key = await newKey();
+    file?.write(key.privateJwk);
+    return key;
+  }
+  const jwk = kept as Partial<Record<string, unknown>> | null;
+  const fields = ['kid', 'x', 'y', 'd'].every((f) => typeof jwk?.[f] === 'string');
+  if (!fields || jwk?.kty !== 'EC' || jwk.crv !== 'P-256' || jwk.alg !== 'ES256') throw file!.invalid('is not an ES256 private key');
+  try {
+    return await keyFromJwk(jwk as JWK);
+  } catch (e) {
+    throw file!.invalid(`is not a usable key (${(e as Error).message})`);
+  }
 }
 
 type OAuthModule = typeof import('./oauth/server.ts');
@@ -90,7 +113,9 @@ async function loadOAuth(): Promise<OAuthModule | string> {
 }
 
 export async function startSandboxIssuer(options: SandboxIssuerOptions = {}): Promise<SandboxIssuer> {
-  let current = await newKey();
+  // One key for every sandbox issuer on the machine: tokens still name their issuer (iss).
+  const keyFile = options.stateDir === undefined ? undefined : stateFile(options.stateDir, 'issuer-key.json');
+  let current = await keptKey(keyFile);
   let published: SigningKey[] = [current];
   let issuer = '';
   const loaded = options.authorizationServer ? await loadOAuth() : undefined;
@@ -126,14 +151,21 @@ export async function startSandboxIssuer(options: SandboxIssuerOptions = {}): Pr
   );
   issuer = server.url;
   if (oauth && options.authorizationServer) {
-    authorizationServer = oauth.createAuthorizationServer({
-      issuer,
-      signingKey: current.privateJwk,
-      scopes: options.authorizationServer.scopes,
-      audienceFor: options.authorizationServer.audienceFor,
-      account: SANDBOX_USER,
-      projects: ['*'],
-    });
+    try {
+      authorizationServer = oauth.createAuthorizationServer({
+        issuer,
+        signingKey: current.privateJwk,
+        scopes: options.authorizationServer.scopes,
+        audienceFor: options.authorizationServer.audienceFor,
+        account: SANDBOX_USER,
+        projects: ['*'],
+        // Registrations are per issuer address: a client registered with another port's issuer has its own.
+        ...(options.stateDir === undefined ? {} : { stateFile: stateFile(options.stateDir, `issuer-${server.port}.json`) }),
+      });
+    } catch (e) {
+      await server.close();
+      throw e;
+    }
   }
 
   return {
@@ -161,6 +193,7 @@ export async function startSandboxIssuer(options: SandboxIssuerOptions = {}): Pr
     },
     async rotate(o = {}) {
       const next = await newKey();
+      keyFile?.write(next.privateJwk);
       published = o.keepOld ? [next, ...published] : [next];
       current = next;
       authorizationServer?.useKey(next.privateJwk);

@@ -5,8 +5,9 @@
 import type { Config, ProjectConfig } from '../config/schema.ts';
 import type { Clock } from '../simulation/clock.ts';
 import { SEED_STATES, type SeedState } from '../simulation/simulation.ts';
-import { backendUrls, sandboxService, withBackendUrls, type BackendKind, type SandboxSimulation } from '../backends/registry.ts';
+import { backendUrls, sandboxService, type BackendKind, type SandboxSimulation } from '../backends/registry.ts';
 import { startSandboxIssuer, type AuthorizationServerSettings, type SandboxIssuer } from './issuer.ts';
+import { rebaseConfig } from './ports.ts';
 
 export interface Sandbox {
   /** The config to run the gateway on (URLs rewritten when ports were ephemeral). */
@@ -22,6 +23,8 @@ export interface Sandbox {
 export interface SandboxOptions {
   clock?: Clock;
   ephemeralPorts?: boolean;
+  /** Where the issuer keeps its key and registrations across restarts (src/sandbox/state.ts); default: memory only. */
+  stateDir?: string;
 }
 
 export async function startSandbox(config: Config, options: SandboxOptions = {}): Promise<Sandbox> {
@@ -40,6 +43,7 @@ export async function startSandbox(config: Config, options: SandboxOptions = {})
           port: options.ephemeralPorts ? 0 : service.port,
           host: '127.0.0.1',
           ...(authorizationServer ? { authorizationServer } : {}),
+          ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
         });
         portMap.set(service.port, issuer.server.port);
         continue;
@@ -124,26 +128,4 @@ function backendPorts(p: ProjectConfig): number[] {
     .map((u) => new URL(u))
     .filter((u) => u.hostname === '127.0.0.1' || u.hostname === 'localhost')
     .map((u) => Number(u.port));
-}
-
-function rebaseConfig(config: Config, ports: ReadonlyMap<number, number>): Config {
-  const move = (u: string) => {
-    const url = new URL(u);
-    const to = ports.get(Number(url.port));
-    if (to === undefined) return u;
-    url.port = String(to);
-    return url.toString().replace(/\/$/, '');
-  };
-  const auth =
-    config.auth.mode === 'oauth'
-      ? {
-          ...config.auth,
-          issuers: config.auth.issuers.map((i) => ({
-            ...i,
-            issuer: move(i.issuer),
-            ...(i.jwks_uri ? { jwks_uri: move(i.jwks_uri) } : {}),
-          })),
-        }
-      : config.auth;
-  return { ...config, auth, projects: config.projects.map((p) => ({ ...p, backend: withBackendUrls(p.backend, move) })) };
 }

@@ -6,7 +6,7 @@
 // automatic sign-in redirects back with a code. No token is made by hand.
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -28,7 +28,13 @@ import {
   type StoredOAuthTokens,
 } from '@modelcontextprotocol/client';
 import { decodeJwt } from 'jose';
+import { pino } from 'pino';
+import { Agent, getGlobalDispatcher, setGlobalDispatcher, type Dispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../src/config/load.ts';
+import { createGateway } from '../../src/gateway.ts';
+import { offsetSandboxPorts } from '../../src/sandbox/ports.ts';
+import { startSandbox } from '../../src/sandbox/runner.ts';
 import { Browser, MemoryOAuthClient } from '../helpers/authorization-server.ts';
 import { seed, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 
@@ -125,6 +131,181 @@ describe('the TypeScript SDK 1.x client (OAuthClientProvider, dynamic client reg
       });
     } finally {
       await client.close();
+    }
+  });
+});
+
+/** A 1.x client registered for refresh tokens, as the Inspector CLI and most 1.x applications register. */
+class RefreshingOAuthClient extends MemoryOAuthClient {
+  override get clientMetadata() {
+    return { ...super.clientMetadata, grant_types: ['authorization_code', 'refresh_token'] };
+  }
+}
+
+/** Calls a tool through a new 1.x client session on `oauth`; an UnauthorizedError means the SDK handed over an authorization URL. */
+async function callWith(mcpUrl: string, oauth: MemoryOAuthClient, name: string, args: Record<string, unknown>) {
+  const client = new Client({ name: 'oauth-e2e', version: '1.0.0' });
+  const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: oauth });
+  try {
+    await client.connect(transport);
+    return { result: structured(await client.callTool({ name, arguments: args })), transport };
+  } catch (e) {
+    if (e instanceof UnauthorizedError) return { unauthorized: true as const, transport };
+    throw e;
+  } finally {
+    await client.close();
+  }
+}
+
+/**
+ * The 1.x SDK's sign-in and step-up with a client registered for refresh tokens: the first grant
+ * (jobs:read) comes without a refresh token, so the 403 on cancel_job sends the client to sign in
+ * for both scopes instead of refreshing into jobs:read again.
+ */
+async function signInAndStepUp(
+  mcpUrl: string,
+  issuer: string,
+  oauth: MemoryOAuthClient,
+  browser: Browser,
+  cancel: { project: string; job: string },
+) {
+  const signIn = async (url: URL) => {
+    expect(url.origin).toBe(issuer);
+    const { callback, prompts } = await browser.authorize(url, REDIRECT, { login: '', password: '' });
+    expect(prompts).toEqual([]);
+    return callback.searchParams.get('code')!;
+  };
+  const first = await callWith(mcpUrl, oauth, 'get_job_status', { project_reference: cancel.project, job_id: cancel.job });
+  expect(first.unauthorized).toBe(true);
+  expect(oauth.authorizationUrls.at(-1)!.searchParams.get('scope')).toBe('jobs:read');
+  await first.transport.finishAuth(await signIn(oauth.authorizationUrls.at(-1)!));
+  expect(decodeJwt(oauth.tokens()!.access_token).scope).toBe('jobs:read');
+  expect(oauth.tokens()!.refresh_token).toBeUndefined();
+
+  const before = oauth.authorizationUrls.length;
+  const refused = await callWith(mcpUrl, oauth, 'cancel_job', { project_reference: cancel.project, job_id: cancel.job });
+  expect(refused.unauthorized).toBe(true);
+  expect(oauth.authorizationUrls).toHaveLength(before + 1);
+  expect(oauth.authorizationUrls.at(-1)!.searchParams.get('scope')).toBe('jobs:read jobs:cancel');
+  await refused.transport.finishAuth(await signIn(oauth.authorizationUrls.at(-1)!));
+  expect(decodeJwt(oauth.tokens()!.access_token).scope).toBe('jobs:read jobs:cancel');
+  expect(oauth.tokens()!.refresh_token).toBeTruthy(); // every scope of the gateway: a refresh keeps it whole
+
+  const cancelled = await callWith(mcpUrl, oauth, 'cancel_job', { project_reference: cancel.project, job_id: cancel.job });
+  expect(cancelled.result).toMatchObject({ outcome: 'cancelled', status_before: 'queued' });
+}
+
+describe('the TypeScript SDK 1.x client registered for refresh tokens', () => {
+  it('signs in again for jobs:cancel on the 403 step-up (it has no refresh token that could only give jobs:read), then refreshes', async () => {
+    const oauth = new RefreshingOAuthClient(REDIRECT);
+    await signInAndStepUp(t.mcpUrl, issuerUrl(), oauth, new Browser(), { project: 'site-x', job: seed(t, 'site-x', 'queued', 0) });
+    expect(oauth.registrations).toBe(1);
+
+    // A token the gateway no longer takes (here: not a token at all): the SDK refreshes, with no sign-in, and keeps both scopes.
+    const urls = oauth.authorizationUrls.length;
+    oauth.saveTokens({ ...oauth.tokens()!, access_token: 'expired' });
+    const read = await callWith(t.mcpUrl, oauth, 'get_job_status', { project_reference: 'site-x', job_id: seed(t, 'site-x', 'running') });
+    expect(read.result).toMatchObject({ found: true, status: 'running' });
+    expect(oauth.authorizationUrls).toHaveLength(urls);
+    expect(decodeJwt(oauth.tokens()!.access_token).scope).toBe('jobs:read jobs:cancel');
+  });
+});
+
+describe('after a restart of the sandbox', () => {
+  /** The shipped sandbox with all its ports moved by `offset` (the same each time), its issuer's state in `stateDir`, and a gateway. */
+  async function startAt(offset: number, stateDir: string) {
+    const config = offsetSandboxPorts(loadConfigFile('config/sandbox.yaml'), offset);
+    const sandbox = await startSandbox(config, { stateDir });
+    const gateway = createGateway(
+      { ...config, admin: { ...config.admin, port: 0 }, sandbox: undefined },
+      { logger: pino({ level: 'silent' }) },
+    );
+    try {
+      const { mcpUrl } = await gateway.listen();
+      return { mcpUrl, sandbox, close: async () => void (await Promise.all([gateway.close(), sandbox.close()])) };
+    } catch (e) {
+      await Promise.all([gateway.close(), sandbox.close()]);
+      throw e;
+    }
+  }
+
+  // The restarts happen in this process, where connections pooled to the stopped servers would be
+  // taken for the next request before their closing is seen; a real restart ends the process, and a
+  // client sees its connections close. Each run of the sandbox gets fresh connections.
+  const agents: Agent[] = [];
+  let previous: Dispatcher;
+  beforeAll(() => void (previous = getGlobalDispatcher()));
+  afterAll(async () => {
+    setGlobalDispatcher(previous);
+    await Promise.all(agents.map((a) => a.close()));
+  });
+  const freshConnections = () => {
+    const agent = new Agent();
+    agents.push(agent);
+    setGlobalDispatcher(agent);
+  };
+
+  it('takes back the clients it registered: their tokens, refresh tokens and client id work on, with no manual step', async () => {
+    const stateDir = join(mkdtempSync(join(tmpdir(), 'sandbox-state-')), 'sandbox');
+    let offset = 0;
+    let first;
+    for (let attempt = 1; !first; attempt++) {
+      // Every port between 9000 and 32767, below the free ports the system hands the tests beside this
+      // one: only a service of this machine can be in the way, and another offset answers that.
+      offset = 1_000 + Math.floor(Math.random() * 13_000);
+      first = await startAt(offset, stateDir).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EADDRINUSE' || attempt === 3) throw e;
+      });
+    }
+    const issuer = first.sandbox.issuer!.issuer;
+    const oauth = new RefreshingOAuthClient(REDIRECT);
+    const job = (state: 'queued' | 'running') => first.sandbox.seedsByProject.get('agents')![state][0]!;
+    try {
+      await signInAndStepUp(first.mcpUrl, issuer, oauth, new Browser(), { project: 'agents', job: job('queued') });
+    } finally {
+      await first.close();
+    }
+    // The key and what the authorization server registered, owner-only, in the folder it was given.
+    expect(readdirSync(stateDir).sort()).toEqual([`issuer-${18180 + offset}.json`, 'issuer-key.json']);
+    for (const f of readdirSync(stateDir)) expect(statSync(join(stateDir, f)).mode & 0o777).toBe(0o600);
+
+    freshConnections();
+    const again = await startAt(offset, stateDir);
+    try {
+      const urls = oauth.authorizationUrls.length;
+      const read = { project_reference: 'agents', job_id: job('running') };
+      // The access token from before the restart: the same key signs, and the gateway takes it.
+      expect((await callWith(again.mcpUrl, oauth, 'get_job_status', read)).result).toMatchObject({ found: true });
+      // Its refresh token: still valid.
+      oauth.saveTokens({ ...oauth.tokens()!, access_token: 'expired' });
+      expect((await callWith(again.mcpUrl, oauth, 'get_job_status', read)).result).toMatchObject({ found: true });
+      expect(oauth.authorizationUrls).toHaveLength(urls);
+      // Its client id: a new sign-in with it goes through, with no new registration.
+      oauth.saveTokens({ access_token: 'expired', token_type: 'Bearer' });
+      const signIn = await callWith(again.mcpUrl, oauth, 'get_job_status', read);
+      expect(signIn.unauthorized).toBe(true);
+      const url = oauth.authorizationUrls.at(-1)!;
+      expect(url.searchParams.get('client_id')).toBe(oauth.clientInformation()!.client_id);
+      const { callback } = await new Browser().authorize(url, REDIRECT, { login: '', password: '' });
+      await signIn.transport.finishAuth(callback.searchParams.get('code')!);
+      expect((await callWith(again.mcpUrl, oauth, 'get_job_status', read)).result).toMatchObject({ found: true });
+      expect(oauth.registrations).toBe(1);
+    } finally {
+      await again.close();
+    }
+
+    // The same restart without its state folder forgets the client: the sign-in the issue reported as refused.
+    freshConnections();
+    const forgetful = await startAt(offset, join(stateDir, '..', 'elsewhere'));
+    try {
+      oauth.saveTokens({ access_token: 'expired', token_type: 'Bearer' });
+      const signIn = await callWith(forgetful.mcpUrl, oauth, 'get_job_status', { project_reference: 'agents', job_id: job('running') });
+      await expect(new Browser().authorize(oauth.authorizationUrls.at(-1)!, REDIRECT, { login: '', password: '' })).rejects.toThrow(
+        /invalid_client/,
+      );
+      expect(signIn.unauthorized).toBe(true);
+    } finally {
+      await forgetful.close();
     }
   });
 });

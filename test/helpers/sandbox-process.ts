@@ -56,7 +56,8 @@ async function startOnce(env: NodeJS.ProcessEnv, cwd: string | undefined): Promi
   const port = await freePort();
   const child = spawn(process.execPath, ['src/main.ts', '--config', file], {
     cwd,
-    env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', ...env },
+    // A cache folder of its own: the sandbox issuer keeps its key and registrations there, never in the user's.
+    env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', XDG_CACHE_HOME: join(dir, '..', 'cache'), ...env },
   });
   let out = '';
   let err = '';

@@ -57,9 +57,15 @@ export function providerConfiguration(o: ProviderOptions): Configuration {
       const projects = subject === undefined ? undefined : o.projectsFor(subject);
       return projects ? { projects: [...projects] } : undefined;
     },
-    // Whoever may use refresh tokens (by its registration) gets one, offline_access asked for or not:
-    // MCP clients rarely ask for it.
-    issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    // A client that may use refresh tokens (by its registration) gets one when it asked for
+    // offline_access, or, as MCP clients rarely ask for it, when it was granted every scope of the
+    // gateway. A grant with less gets none: the 1.x TypeScript SDK answers a 403 step-up challenge
+    // by refreshing when it holds a refresh token, and a refresh (which carries no scope) could only
+    // give it the same narrower scope again, so it could never cancel. Without one it signs in again
+    // for the scope the challenge names, which the sandbox grants at once.
+    issueRefreshToken: (_ctx, client, source) =>
+      client.grantTypeAllowed('refresh_token') &&
+      (source.scopes.has('offline_access') || o.scopes.every((scope) => source.scopes.has(scope))),
     extraClientMetadata: {
       properties: ['scope'],
       // oidc-provider holds a client to the `scope` it registered with, and clients register with the

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JWK } from 'jose';
 import Provider from 'oidc-provider';
+import type { StateFile } from '../state.ts';
 import { createMemoryStore } from './adapter.ts';
 import { providerConfiguration } from './configuration.ts';
 import { automaticSignIn } from './interactions.ts';
@@ -22,6 +23,8 @@ export interface AuthorizationServerOptions {
   account: string;
   /** The projects claim of every token issued here. */
   projects: readonly string[];
+  /** Where registrations, sessions, grants and refresh tokens outlive a restart (default: memory only). */
+  stateFile?: StateFile;
 }
 
 export interface AuthorizationServer {
@@ -32,7 +35,7 @@ export interface AuthorizationServer {
 }
 
 export function createAuthorizationServer(o: AuthorizationServerOptions): AuthorizationServer {
-  const store = createMemoryStore();
+  const store = createMemoryStore(Date.now, o.stateFile);
   const cookieKeys = [randomBytes(32).toString('base64url')];
   const build = (key: JWK) => {
     const provider = new Provider(
@@ -69,6 +72,7 @@ export function createAuthorizationServer(o: AuthorizationServerOptions): Author
           return;
         }
       }
+      if (req.method === 'GET' && path === '/authorize') req.url = consentingToOfflineAccess(req.url ?? '/');
       if (req.method === 'GET' && /^\/interaction\/[^/]+$/.test(path)) {
         signIn(req, res).catch(() => {
           if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
@@ -82,4 +86,17 @@ export function createAuthorizationServer(o: AuthorizationServerOptions): Author
       current = build(signingKey);
     },
   };
+}
+
+/**
+ * OpenID Connect honours a request for offline_access (a refresh token) only with prompt=consent,
+ * which MCP clients (the v2 TypeScript SDK) do not send; oidc-provider drops the scope otherwise.
+ * Consent is automatic here, so asking for offline_access is taken as asking for consent too.
+ */
+function consentingToOfflineAccess(url: string): string {
+  const parsed = new URL(url, 'http://sandbox');
+  const scopes = (parsed.searchParams.get('scope') ?? '').split(' ');
+  if (!scopes.includes('offline_access') || parsed.searchParams.has('prompt')) return url;
+  parsed.searchParams.set('prompt', 'consent');
+  return `${parsed.pathname}${parsed.search}`;
 }

@@ -131,7 +131,7 @@ describe('the sandbox authorization server', () => {
     expect(callback.searchParams.get('iss')).toBe(issuer.issuer); // RFC 9207
     expect(tokens.token_type).toBe('Bearer');
     expect(tokens.scope).toBe('jobs:read');
-    expect(tokens.refresh_token).toBeTruthy();
+    expect(tokens.refresh_token).toBeUndefined(); // a narrower grant than the gateway's, without offline_access: below
     expect(decodeProtectedHeader(tokens.access_token)).toMatchObject({ alg: 'ES256', typ: 'at+jwt' });
     const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(issuer.jwksUri)), {
       issuer: issuer.issuer,
@@ -183,16 +183,33 @@ describe('the sandbox authorization server', () => {
 
   it('refreshes: a new access token for the same gateway and scope', async () => {
     const client = await register();
-    const { tokens } = await codeFlow(new Browser(), client.client_id, 'jobs:read');
-    const r = await token({
-      grant_type: 'refresh_token',
-      refresh_token: tokens.refresh_token!,
-      client_id: client.client_id,
-      resource: GATEWAY,
-    });
-    expect(r.status, JSON.stringify(r.json)).toBe(200);
-    expect(r.json.access_token).not.toBe(tokens.access_token);
-    expect(decodeJwt(r.json.access_token)).toMatchObject({ aud: GATEWAY, scope: 'jobs:read', sub: 'sandbox-user' });
+    for (const scope of ['jobs:read offline_access', 'jobs:read jobs:cancel']) {
+      const { tokens } = await codeFlow(new Browser(), client.client_id, scope);
+      const r = await token({
+        grant_type: 'refresh_token',
+        refresh_token: tokens.refresh_token!,
+        client_id: client.client_id,
+        resource: GATEWAY,
+      });
+      expect(r.status, JSON.stringify(r.json)).toBe(200);
+      expect(r.json.access_token).not.toBe(tokens.access_token);
+      expect(decodeJwt(r.json.access_token)).toMatchObject({
+        aud: GATEWAY,
+        scope: decodeJwt(tokens.access_token).scope,
+        sub: 'sandbox-user',
+      });
+    }
+  });
+
+  it('gives a refresh token for offline_access or every scope of the gateway, and none for less, which a refresh could not widen', async () => {
+    const client = await register();
+    const issued = async (scope: string) => (await codeFlow(new Browser(), client.client_id, scope)).tokens.refresh_token !== undefined;
+    expect(await issued('jobs:read')).toBe(false);
+    expect(await issued('jobs:read offline_access')).toBe(true);
+    expect(await issued('jobs:read jobs:cancel')).toBe(true);
+    // A client not registered for refresh tokens gets none, whatever it asks.
+    const codeOnly = await register({ grant_types: ['authorization_code'] });
+    expect((await codeFlow(new Browser(), codeOnly.client_id, 'jobs:read jobs:cancel')).tokens.refresh_token).toBeUndefined();
   });
 
   it('steps up: a client that registered for jobs:read comes back for jobs:cancel and gets both, with no sign-in again', async () => {
