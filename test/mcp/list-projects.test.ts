@@ -9,13 +9,14 @@ type Listed = {
   projects: { project_reference: string; aliases: string[]; backend: { name: string; kind: string }; description?: string }[];
 };
 
-describe('list_projects', () => {
-  let t: TestGateway;
-  beforeAll(async () => {
-    t = await startTestGateway({ configure: (c) => ({ ...c, waits: { ...c.waits, max_seconds: 45 } }) });
-  });
-  afterAll(async () => t?.close());
+// One gateway for both parts, with a wait maximum other than the default.
+let t: TestGateway;
+beforeAll(async () => {
+  t = await startTestGateway({ configure: (c) => ({ ...c, waits: { ...c.waits, max_seconds: 45 } }) });
+});
+afterAll(async () => t?.close());
 
+describe('list_projects', () => {
   it('lists every project for a caller who may use all, with aliases, backend and description, in the config order', async () => {
     const r = await t.call(await t.client(), 'list_projects', {});
     expect(r.isError).toBeFalsy();
@@ -58,12 +59,6 @@ describe('list_projects', () => {
 });
 
 describe('what strict-schema frameworks send', () => {
-  let t: TestGateway;
-  beforeAll(async () => {
-    t = await startTestGateway({ configure: (c) => ({ ...c, waits: { ...c.waits, max_seconds: 45 } }) });
-  });
-  afterAll(async () => t?.close());
-
   it('states the gateway’s own wait maximum (waits.max_seconds) as the bound and the words of wait_seconds', async () => {
     const { tools } = await (await t.client()).listTools();
     for (const name of ['get_job_status', 'cancel_job']) {
