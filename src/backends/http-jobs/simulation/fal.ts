@@ -65,7 +65,7 @@ export interface FalRequestSpec {
   startsInMs?: number;
   /** Run time still to go once in progress (for IN_QUEUE: the whole run; default 20 s); null: runs until cancelled. */
   runsForMs?: number | null;
-  /** IN_PROGRESS and COMPLETED: how long ago a runner took it (default 10 s; COMPLETED: 10 min). */
+  /** IN_PROGRESS and COMPLETED: how long ago a runner took it (default 10 s; COMPLETED: 20 s before it finished). */
   startedAgoMs?: number;
   /** COMPLETED: how long ago it finished (default 5 min). */
   endedAgoMs?: number;
@@ -176,7 +176,7 @@ export async function startFalSim(options: FalSimOptions): Promise<FalSim> {
         createdAt = endAt - 30_000;
         steps.push({ status: 'IN_QUEUE', at: createdAt }, { status: end, at: endAt });
       } else {
-        const startAt = Math.min(endAt, now - (spec.startedAgoMs ?? 10 * MIN));
+        const startAt = Math.min(endAt, now - (spec.startedAgoMs ?? (spec.endedAgoMs ?? 5 * MIN) + 20_000));
         createdAt = startAt - 2_000;
         steps.push({ status: 'IN_QUEUE', at: createdAt }, { status: 'IN_PROGRESS', at: startAt }, { status: end, at: endAt });
       }

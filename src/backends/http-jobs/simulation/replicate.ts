@@ -49,7 +49,7 @@ export interface ReplicatePredictionSpec {
   startsInMs?: number;
   /** Processing time still to go once processing (for `starting`: the whole run; default 60 s); null: runs until cancelled. */
   runsForMs?: number | null;
-  /** processing and terminal: how long ago it began processing (default 20 s; terminal: 10 min). */
+  /** processing and terminal: how long ago it began processing (default 20 s; terminal: 1 min before it finished). */
   startedAgoMs?: number;
   /** Terminal: how long ago it finished (default 5 min). */
   endedAgoMs?: number;
@@ -190,7 +190,7 @@ export async function startReplicateSim(options: ReplicateSimOptions): Promise<R
       }
       default: {
         const endAt = now - (spec.endedAgoMs ?? 5 * MIN);
-        const startAt = Math.min(endAt, now - (spec.startedAgoMs ?? 10 * MIN));
+        const startAt = Math.min(endAt, now - (spec.startedAgoMs ?? (spec.endedAgoMs ?? 5 * MIN) + MIN));
         createdAt = startAt - 3_000;
         steps.push({ status: 'starting', at: createdAt }, { status: 'processing', at: startAt }, { status, at: endAt });
       }

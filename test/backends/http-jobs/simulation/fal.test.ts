@@ -103,6 +103,7 @@ describe('fal queue simulation', () => {
     const res = await result(id);
     expect(res.status).toBe(422);
     expect(res.headers.get('x-fal-retryable')).toBe('false');
+    expect((await status(id)).json?.metrics.inference_time).toBe(20);
     expect(res.json?.detail[0]).toMatchObject({ type: 'content_policy_violation', loc: ['body', 'prompt'], msg: expect.any(String) });
     expect(sim.request(id)).toMatchObject({ status: 'COMPLETED', outcome: 'error' });
 

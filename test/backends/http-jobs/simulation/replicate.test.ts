@@ -89,6 +89,7 @@ describe('replicate simulation', () => {
     const failed = (await get(sim.seeds.failed[0]!)).json!;
     expect(failed.output).toBeNull();
     expect(typeof failed.error).toBe('string');
+    expect(failed.metrics.predict_time).toBe(60);
 
     const canceled = (await get(sim.seeds.cancelled[0]!)).json!;
     expect(canceled.completed_at).not.toBeNull();
