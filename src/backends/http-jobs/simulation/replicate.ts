@@ -3,7 +3,9 @@
 // Quirks kept on purpose, because the real API has them:
 // - prediction ids are 26 lowercase base32 characters (`gm3qorzdhgbfurvjtvhg6dckhu`), not UUIDs;
 // - statuses are lowercase `starting` (queued or booting), `processing`, `succeeded`, `failed` and
-//   `canceled` (one l); there is no separate "queued" word;
+//   `canceled` (one l); there is no separate "queued" word; the API also answers an undocumented
+//   terminal `aborted` for predictions interrupted before they completed (replicate-python PR #449,
+//   a validation error its clients hit), which addPrediction can set up but no seed uses;
 // - cancel answers 200 with the prediction, also for one that already finished (it stays as it was:
 //   cancel is not an error, and the caller has to read the status to learn whether it took);
 // - both `Authorization: Bearer <token>` (the current docs) and `Token <token>` (older docs and
@@ -26,9 +28,9 @@ import { systemClock, type Clock } from '../../../simulation/clock.ts';
 import { segments, startSimServer, type SimRequest, type SimResponse, type SimServer } from '../../../simulation/sim-server.ts';
 import { buildSeeds, seededUuid, stepAt, type Simulation, type TimelineStep } from '../../../simulation/simulation.ts';
 
-export const REPLICATE_STATUSES = ['starting', 'processing', 'succeeded', 'failed', 'canceled'] as const;
+export const REPLICATE_STATUSES = ['starting', 'processing', 'succeeded', 'failed', 'canceled', 'aborted'] as const;
 export type ReplicateStatus = (typeof REPLICATE_STATUSES)[number];
-const TERMINAL: ReadonlySet<ReplicateStatus> = new Set(['succeeded', 'failed', 'canceled']);
+const TERMINAL: ReadonlySet<ReplicateStatus> = new Set(['succeeded', 'failed', 'canceled', 'aborted']);
 
 /** Page size of GET /v1/predictions ("It will return 100 records per page"). */
 export const REPLICATE_PAGE_SIZE = 100;

@@ -139,6 +139,12 @@ describe('replicate simulation', () => {
     }
   });
 
+  it('can answer the undocumented terminal `aborted`, which cancel leaves as it is', async () => {
+    const id = sim.addPrediction({ status: 'aborted', endedAgoMs: 60_000 });
+    expect((await get(id)).json).toMatchObject({ status: 'aborted', output: null, completed_at: expect.any(String) });
+    expect((await cancel(id)).json?.status).toBe('aborted');
+  });
+
   it('answers 404 {"detail": "Not found."} for an unknown prediction, on read and cancel', async () => {
     for (const res of [await get('gm3qorzdhgbfurvjtvhg6dckhu'), await cancel('gm3qorzdhgbfurvjtvhg6dckhu')]) {
       expect(res.status).toBe(404);
