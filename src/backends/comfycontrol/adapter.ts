@@ -34,7 +34,7 @@ import {
 } from '../../jobs/model.ts';
 import type { AdapterOptions } from '../http/adapter-options.ts';
 import { createAnswerMemo } from '../http/answer-memo.ts';
-import { createRequestBudget } from './budget.ts';
+import { createRequestBudget } from '../http/request-budget.ts';
 import {
   answerForAnotherJob,
   createHttpClient,
@@ -97,6 +97,7 @@ export function createComfycontrolBackend(config: ComfycontrolBackendConfig, opt
   });
   const requests = config.rate_limit?.requests ?? 40;
   const budget = createRequestBudget(options.state, {
+    kind: 'comfycontrol',
     name,
     requests,
     perSeconds: config.rate_limit?.per_seconds ?? 10,

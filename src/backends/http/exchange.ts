@@ -5,7 +5,7 @@
 import type { Dispatcher } from 'undici';
 
 export interface ExchangeRequest {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** Path and query, already encoded. */
   path: string;
   headers: Record<string, string>;

@@ -54,7 +54,7 @@ export interface HttpClientOptions {
 export interface HttpRequest {
   /** A short fixed name for what the call does (get_job, cancel_job, …): a bounded metric label. */
   action: string;
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** Path segments below the base URL; each is percent-encoded, so an id can never add a segment. */
   path: readonly string[];
   /** The job id the call is about: the segment holding it reads `{job_id}` in traces (url.template). */

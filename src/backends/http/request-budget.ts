@@ -1,5 +1,5 @@
-// ComfyControl's request budget (docs/backends.md, ComfyControl): Cloudflare refuses more than
-// `requests` per `per_seconds` from one IP, counted over a sliding window, and then imposes a
+// A backend's request budget: ComfyControl's (docs/backends.md) and an http_jobs profile's
+// `rate_limit`. ComfyControl's Cloudflare refuses more than `requests` per `per_seconds` from one IP, counted over a sliding window, and then imposes a
 // cooldown. The budget lives in the state store, so with `store: redis` every replica spends one
 // budget and a 429 seen by one replica pauses them all.
 //
@@ -28,14 +28,17 @@ const TURN_KEY = 'turn';
 export interface RequestBudget {
   /** Takes `n` requests (at most `requests`) from the budget, or throws RATE_LIMITED without taking any. */
   take(n: number): Promise<void>;
-  /** ComfyControl answered 429: every replica waits `seconds` before calling it again. */
+  /** The backend answered 429: every replica waits `seconds` before calling it again. */
   cooldown(seconds: number): Promise<void>;
 }
 
-export function createRequestBudget(store: StateStore, options: { name: string; requests: number; perSeconds: number }): RequestBudget {
-  const { name, requests, perSeconds } = options;
-  const turns = store.limiter({ name: `comfycontrol:${name}:turn`, points: Number.MAX_SAFE_INTEGER, duration: 0 });
-  const slots = store.limiter({ name: `comfycontrol:${name}:slot`, points: 1, duration: perSeconds + WINDOW_MARGIN_S });
+export function createRequestBudget(
+  store: StateStore,
+  options: { name: string; requests: number; perSeconds: number; /** Its keys in the store: the kind's name. */ kind: string },
+): RequestBudget {
+  const { name, requests, perSeconds, kind } = options;
+  const turns = store.limiter({ name: `${kind}:${name}:turn`, points: Number.MAX_SAFE_INTEGER, duration: 0 });
+  const slots = store.limiter({ name: `${kind}:${name}:slot`, points: 1, duration: perSeconds + WINDOW_MARGIN_S });
 
   return {
     async take(n) {
