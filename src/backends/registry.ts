@@ -14,6 +14,7 @@ import { agentJobsKind } from './agent-jobs/kind.ts';
 import { comfycontrolKind } from './comfycontrol/kind.ts';
 import { comfyuiKind } from './comfyui/kind.ts';
 import { projectRuntimeKind } from './project-runtime/kind.ts';
+import { httpJobsKind } from './http-jobs/kind.ts';
 
 /** What every entry's simulation must start: a Simulation of the simulation toolkit. */
 interface Simulated {
@@ -21,7 +22,7 @@ interface Simulated {
 }
 
 /** Every kind, in the order schemas, unions and help texts list them. */
-const KINDS = [comfyuiKind, agentJobsKind, projectRuntimeKind, comfycontrolKind] as const satisfies readonly Simulated[];
+const KINDS = [comfyuiKind, agentJobsKind, projectRuntimeKind, comfycontrolKind, httpJobsKind] as const satisfies readonly Simulated[];
 
 type Kinds = typeof KINDS;
 type AnyKind = Kinds[number];

@@ -21,6 +21,7 @@ import { agentJobsFixture } from './fixtures/agent-jobs.ts';
 import { comfycontrolFixture } from './fixtures/comfycontrol.ts';
 import { comfyuiFixture } from './fixtures/comfyui.ts';
 import { projectRuntimeFixture } from './fixtures/project-runtime.ts';
+import { replicateFixture } from './fixtures/http-jobs.ts';
 
 /** Every kind, each with its simulation's setups: a kind missing here does not compile. */
 const FIXTURES = {
@@ -35,6 +36,7 @@ const FIXTURES = {
   agent_jobs: [agentJobsFixture],
   project_runtime: [projectRuntimeFixture],
   comfycontrol: [comfycontrolFixture],
+  http_jobs: [replicateFixture],
 } as const satisfies Record<BackendKind, readonly [ContractFixture, ...ContractFixture[]]>;
 
 const CASES = (Object.entries(FIXTURES) as [BackendKind, readonly ContractFixture[]][]).flatMap(([kind, fixtures]) =>

@@ -315,13 +315,15 @@ export async function startFalSim(options: FalSimOptions): Promise<FalSim> {
     }
   }
 
+  // The seeded queued job waits 10 min and the running one runs 8 more, as long as the other kinds'
+  // seeds: a sandbox tour (and the end-to-end matrix, which moves the clock per project) finds them so.
   const seeds = buildSeeds(options.seed, namespace, (seeds, uuid) => {
     const id = (): string => {
       const u = uuid();
       return `${u.slice(0, 14)}4${u.slice(15)}`;
     };
-    seeds.queued.push(addRequest({ id: id(), status: 'IN_QUEUE', startsInMs: 2 * MIN, runsForMs: MIN }));
-    seeds.running.push(addRequest({ id: id(), status: 'IN_PROGRESS', startedAgoMs: 15_000, runsForMs: 2 * MIN }));
+    seeds.queued.push(addRequest({ id: id(), status: 'IN_QUEUE', startsInMs: 10 * MIN, runsForMs: MIN }));
+    seeds.running.push(addRequest({ id: id(), status: 'IN_PROGRESS', startedAgoMs: 15_000, runsForMs: 8 * MIN }));
     // Submitted to the `dev` sub-path: its URLs still use the app base.
     seeds.long_running.push(
       addRequest({ id: id(), status: 'IN_PROGRESS', subpath: 'dev', startedAgoMs: 60 * MIN, runsForMs: 5 * 60 * MIN }),

@@ -328,10 +328,12 @@ export async function startReplicateSim(options: ReplicateSimOptions): Promise<R
     };
   }
 
+  // The seeded queued job waits 10 min and the running one runs 8 more, as long as the other kinds'
+  // seeds: a sandbox tour (and the end-to-end matrix, which moves the clock per project) finds them so.
   const seeds = buildSeeds(options.seed, namespace, (seeds, uuid) => {
     const id = (): string => replicateIdFrom(uuid());
-    seeds.queued.push(addPrediction({ id: id(), status: 'starting', startsInMs: 2 * MIN, runsForMs: 2 * MIN }));
-    seeds.running.push(addPrediction({ id: id(), status: 'processing', startedAgoMs: 30_000, runsForMs: 3 * MIN }));
+    seeds.queued.push(addPrediction({ id: id(), status: 'starting', startsInMs: 10 * MIN, runsForMs: 2 * MIN }));
+    seeds.running.push(addPrediction({ id: id(), status: 'processing', startedAgoMs: 30_000, runsForMs: 8 * MIN }));
     seeds.long_running.push(
       addPrediction({
         id: id(),
@@ -345,6 +347,8 @@ export async function startReplicateSim(options: ReplicateSimOptions): Promise<R
     seeds.succeeded.push(addPrediction({ id: id(), status: 'succeeded', endedAgoMs: 5 * MIN }));
     seeds.failed.push(addPrediction({ id: id(), status: 'failed', endedAgoMs: 10 * MIN }));
     seeds.cancelled.push(addPrediction({ id: id(), status: 'canceled', endedAgoMs: 15 * MIN }));
+    // An account's older predictions, made on the web, beyond the seeds: a listing has pages to walk.
+    for (let h = 1; h <= 4; h++) addPrediction({ id: id(), status: 'succeeded', source: 'web', endedAgoMs: h * 60 * MIN });
   });
 
   const server: SimServer = await startSimServer(handle, {

@@ -229,10 +229,12 @@ export async function startRunpodSim(options: RunpodSimOptions): Promise<RunpodS
     return { status: 404, text: '404 page not found' };
   }
 
+  // The seeded queued job waits 10 min and the running one runs 8 more, as long as the other kinds'
+  // seeds: a sandbox tour (and the end-to-end matrix, which moves the clock per project) finds them so.
   const seeds = buildSeeds(options.seed, namespace, (seeds, uuid) => {
     const id = (): string => runpodId(uuid(), false);
-    seeds.queued.push(addJob({ id: id(), status: 'IN_QUEUE', startsInMs: 2 * MIN, runsForMs: MIN }));
-    seeds.running.push(addJob({ id: id(), status: 'IN_PROGRESS', startedAgoMs: 20_000, runsForMs: 2 * MIN }));
+    seeds.queued.push(addJob({ id: id(), status: 'IN_QUEUE', startsInMs: 10 * MIN, runsForMs: MIN }));
+    seeds.running.push(addJob({ id: id(), status: 'IN_PROGRESS', startedAgoMs: 20_000, runsForMs: 8 * MIN }));
     // A long job runs under its own execution-timeout policy, well past the endpoint's 600 s.
     seeds.long_running.push(
       addJob({ id: id(), status: 'IN_PROGRESS', startedAgoMs: 60 * MIN, runsForMs: 5 * 60 * MIN, executionTimeoutMs: 7 * 60 * MIN }),

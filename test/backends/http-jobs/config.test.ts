@@ -1,0 +1,56 @@
+// A profile that is wrong is caught when the config loads (and by --check-config), each problem
+// named by its path: a pointer that is not one, a word mapped twice, a request without {id}, a
+// profile that is neither ready-made nor written out. A ready-made profile needs only its name.
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../../src/config/load.ts';
+
+function problemsOf(backend: string): { path: string; message: string }[] {
+  const text = `
+auth: { mode: none }
+projects:
+  - reference: jobs
+    backend: ${backend}
+`;
+  try {
+    parseConfig(text, 'test.yaml', { env: {} });
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return [...(e as ConfigError).problems];
+  }
+  return [];
+}
+
+const own = (status: string, cancel = `{ request: { method: POST, path: "/jobs/{id}/cancel" } }`) =>
+  `{ kind: http_jobs, base_url: "https://jobs.example.com/api", status: ${status}, cancel: ${cancel} }`;
+
+describe('http_jobs config', () => {
+  it('takes a ready-made profile with its base URL and credential header only', () => {
+    expect(
+      problemsOf(
+        `{ kind: http_jobs, profile: replicate, base_url: "https://api.replicate.com/v1", headers: { Authorization: "Bearer x" } }`,
+      ),
+    ).toEqual([]);
+  });
+
+  it('names each problem of a written-out profile by its path', () => {
+    const status = `{ request: { path: "/jobs/{id}" }, fields: { status: "state", id: "/id" }, words: { done: succeeded, DONE: failed, x: nonsense } }`;
+    const problems = problemsOf(own(status));
+    expect(problems.map((p) => p.path)).toEqual(
+      expect.arrayContaining(['projects.0.backend.status.fields.status', 'projects.0.backend.status.words.x']),
+    );
+    expect(problems.find((p) => p.path === 'projects.0.backend.status.fields.status')?.message).toMatch(/JSON Pointer/);
+  });
+
+  it('names a word mapped twice, a request without {id}, and a profile with neither a name nor status and cancel', () => {
+    const twice = problemsOf(
+      own(`{ request: { path: "/jobs/{id}" }, fields: { status: /state }, words: { done: succeeded, DONE: failed } }`),
+    );
+    expect(twice).toEqual([{ path: 'projects.0.backend.status.words.DONE', message: expect.stringMatching(/mapped twice/) }]);
+    const noId = problemsOf(own(`{ request: { path: "/jobs" }, fields: { status: /state }, words: { done: succeeded } }`));
+    expect(noId).toEqual([{ path: 'projects.0.backend.status.request.path', message: expect.stringMatching(/\{id\}/) }]);
+    const nothing = problemsOf(`{ kind: http_jobs, base_url: "https://jobs.example.com/api" }`);
+    expect(nothing).toEqual([{ path: 'projects.0.backend', message: expect.stringMatching(/profile/) }]);
+    const unknownProfile = problemsOf(`{ kind: http_jobs, profile: acme, base_url: "https://jobs.example.com/api" }`);
+    expect(unknownProfile.map((p) => p.path)).toEqual(['projects.0.backend.profile']);
+  });
+});
