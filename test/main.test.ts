@@ -18,7 +18,7 @@ describe('mcp-job-gateway command line', () => {
   it('--check-config exits 0 for a valid file', () => {
     const r = spawnSync(process.execPath, [MAIN, '--check-config', 'config/sandbox.yaml'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/valid \(4 projects\)/);
+    expect(r.stdout).toMatch(/valid \(7 projects\)/);
   });
 
   it('--check-config exits non-zero and lists every problem by path', () => {
@@ -182,7 +182,7 @@ describe('mcp-job-gateway command line', () => {
         expect(r.structuredContent, project).toMatchObject({ status: 'succeeded', found: true });
         answered.push(project);
       }
-      expect(answered).toEqual(['studio-a', 'agents', 'site-x', 'cloud-renders']);
+      expect(answered).toEqual(['studio-a', 'agents', 'site-x', 'cloud-renders', 'predictions', 'flux', 'gpu-workers']);
     } finally {
       await client.close();
     }

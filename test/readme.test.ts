@@ -247,7 +247,13 @@ describe('README and docs/, read without running anything', () => {
       whole.map(({ b }) => where(b)),
       'one whole config example',
     ).toHaveLength(1);
-    const env = { COMFY_PROXY_TOKEN: 't', AICONNECT_API_KEY: 'k', COMFYCONTROL_TOKEN: 't', REDIS_URL: 'redis://127.0.0.1:6379' };
+    const env = {
+      COMFY_PROXY_TOKEN: 't',
+      AICONNECT_API_KEY: 'k',
+      COMFYCONTROL_TOKEN: 't',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      REPLICATE_API_TOKEN: 'r',
+    };
     const options = { env, readSecretFile: () => 'secret' };
     const base = whole[0]!.doc;
     expect(() => parseConfig(JSON.stringify(base), where(whole[0]!.b), options)).not.toThrow();

@@ -11,7 +11,7 @@ import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKEND_KINDS, SANDBOX_SERVICE_NAMES } from '../../src/backends/registry.ts';
+import { BACKEND_KINDS, SANDBOX_SERVICE_NAMES, sandboxService } from '../../src/backends/registry.ts';
 import { oauthSchema } from '../../src/config/schema.ts';
 import {
   Browser,
@@ -31,7 +31,7 @@ const OTHER_RESOURCE = 'https://other.example/mcp';
 
 // The projects claim the AS puts in tokens, by subject (a user, or the client for client credentials).
 const PROJECTS: Record<string, string[]> = {
-  [ROBOT.id]: ['agents', 'site-x', 'cloud-renders'],
+  [ROBOT.id]: ['agents', 'site-x', 'cloud-renders', 'predictions', 'flux', 'gpu-workers'],
   alice: ['agents', 'studio-a'],
   bob: ['agents'],
 };
@@ -324,11 +324,13 @@ describe('against a real authorization server (oidc-provider)', () => {
       if (b.kind === 'agent_jobs') allowed.agent_jobs!.add(`Bearer ${b.api_key}`);
       if (b.kind === 'project_runtime') allowed.project_runtime!.add(`Bearer ${b.token}`);
       if (b.kind === 'comfycontrol') allowed.comfycontrol!.add(`Bearer ${b.token}`);
+      // The sandbox's http_jobs projects each use the simulation of their profile's API.
+      if (b.kind === 'http_jobs') allowed[b.profile!]!.add(b.headers!.Authorization!);
     }
     const contacted = new Set<string>();
     for (const sim of t.sandbox.simulations) {
       for (const req of sim.server.requests) {
-        contacted.add(sim.kind);
+        contacted.add(sandboxService(sim.kind).kind);
         const where = `${sim.kind} ${req.method} ${req.path}`;
         const text = `${JSON.stringify(req.headers)}\n${req.path}?${req.query.toString()}\n${req.body}`;
         for (const token of used) expect(text.includes(token), `${where} carries an access token`).toBe(false);

@@ -26,19 +26,25 @@ function problemsOf(text: string, env: NodeJS.ProcessEnv = {}): { path: string; 
 }
 
 /** waits.poll_interval_seconds by default, as config/example.yaml writes them: one per kind. */
-const POLL_INTERVAL_DEFAULTS: Record<BackendKind, number> = { comfyui: 2, agent_jobs: 3, project_runtime: 3, comfycontrol: 5 };
+const POLL_INTERVAL_DEFAULTS: Record<BackendKind, number> = {
+  comfyui: 2,
+  agent_jobs: 3,
+  project_runtime: 3,
+  comfycontrol: 5,
+  http_jobs: 3,
+};
 
 describe('config loading', () => {
   it('accepts the shipped sandbox config, which has a project and a simulated service of every kind', () => {
     const cfg = loadConfigFile('config/sandbox.yaml');
-    expect(cfg.projects.map((p) => p.backend.kind).sort()).toEqual([...BACKEND_KINDS].sort());
+    expect(new Set(cfg.projects.map((p) => p.backend.kind))).toEqual(new Set(BACKEND_KINDS));
     expect(new Set(cfg.sandbox!.services.map((s) => s.kind))).toEqual(new Set(['issuer', ...SANDBOX_SERVICE_NAMES]));
     const comfy = cfg.projects.find((p) => p.backend.kind === 'comfyui')!;
     expect(comfy.backend.kind === 'comfyui' && comfy.backend.hosts.length).toBeGreaterThan(1);
   });
 
   it('accepts the commented example once its secret references resolve', () => {
-    const env = { AICONNECT_API_KEY: 'ak', COMFYCONTROL_TOKEN: 'cfc', COMFY_PROXY_TOKEN: 'pt' };
+    const env = { AICONNECT_API_KEY: 'ak', COMFYCONTROL_TOKEN: 'cfc', COMFY_PROXY_TOKEN: 'pt', REPLICATE_API_TOKEN: 'r8' };
     const cfg = loadConfigFile('config/example.yaml', { env, readSecretFile: (p) => `secret-from-${p}\n` });
     const runtime = cfg.projects.find((p) => p.reference === 'site-x')!.backend;
     expect(runtime.kind === 'project_runtime' && runtime.token).toBe('secret-from-/var/run/secrets/veryfront/token');
@@ -53,7 +59,7 @@ describe('config loading', () => {
   });
 
   it('defaults the waits, as config/example.yaml writes them, and bounds them', () => {
-    const env = { AICONNECT_API_KEY: 'ak', COMFYCONTROL_TOKEN: 'cfc', COMFY_PROXY_TOKEN: 'pt' };
+    const env = { AICONNECT_API_KEY: 'ak', COMFYCONTROL_TOKEN: 'cfc', COMFY_PROXY_TOKEN: 'pt', REPLICATE_API_TOKEN: 'r8' };
     const example = loadConfigFile('config/example.yaml', { env, readSecretFile: () => 'x' });
     const defaults = parseConfig(minimal(), 't.yaml').waits;
     expect(defaults).toEqual({

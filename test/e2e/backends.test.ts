@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../src/observability/logger.ts';
 import type { BackendKind, SandboxServiceName } from '../../src/backends/registry.ts';
+import type { ProfileName } from '../../src/backends/http-jobs/profiles.ts';
 import { loadConfigFile } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import type { AgentJobsSim } from '../../src/backends/agent-jobs/simulation/server.ts';
@@ -27,15 +28,28 @@ const STATUS_OF: Record<SeedState, string> = {
 
 // What a first cancel must answer, per backend kind, for a job that is queued or running. Terminal
 // jobs always answer already_terminal. Cooperative or asynchronous stops answer cancel_requested.
-const FIRST_CANCEL: Record<BackendKind, { queued: string; running: string }> = {
+type FirstCancel = { queued: string; running: string };
+const FIRST_CANCEL: Record<Exclude<BackendKind, 'http_jobs'>, FirstCancel> & { http_jobs: Record<ProfileName, FirstCancel> } = {
   comfyui: { queued: 'cancelled', running: 'cancel_requested' }, // dequeue is immediate; interrupt is cooperative
   agent_jobs: { queued: 'cancelled', running: 'cancelled' }, // the API sets CANCELED at once
   project_runtime: { queued: 'cancelled', running: 'cancel_requested' }, // submitted → canceled; working stops cooperatively
   comfycontrol: { queued: 'cancel_requested', running: 'cancel_requested' }, // ComfyControl cancels asynchronously
+  http_jobs: {
+    replicate: { queued: 'cancelled', running: 'cancelled' }, // the prediction reads canceled at once
+    fal: { queued: 'cancelled', running: 'cancel_requested' }, // a queued request is removed; the app stops a running one
+    runpod: { queued: 'cancelled', running: 'cancelled' }, // the job reads CANCELLED at once
+  },
 };
 
 // Every project of the sandbox config: one per kind at least (test/config/load.test.ts checks that).
-const SANDBOX_PROJECTS = loadConfigFile('config/sandbox.yaml').projects.map((p) => [p.reference, p.backend.kind] as const);
+const SANDBOX_CONFIG = loadConfigFile('config/sandbox.yaml');
+const SANDBOX_PROJECTS = SANDBOX_CONFIG.projects.map((p) => [p.reference, p.backend.kind] as const);
+/** What a first cancel answers on a project: by its kind, and for http_jobs by its profile. */
+function firstCancel(project: string): FirstCancel {
+  const backend = SANDBOX_CONFIG.projects.find((p) => p.reference === project)!.backend;
+  if (backend.kind !== 'http_jobs') return FIRST_CANCEL[backend.kind];
+  return FIRST_CANCEL.http_jobs[backend.profile!];
+}
 
 const simOf = <T extends Simulation>(t: TestGateway, kind: SandboxServiceName) => t.sandbox.simulations.find((s) => s.kind === kind) as T;
 
@@ -58,7 +72,7 @@ describe('every backend kind × every job state × both tools', () => {
   });
   afterAll(async () => t?.close());
 
-  it.each(SANDBOX_PROJECTS)('%s (%s): status, cancel, cancel again, and the stop landing later', async (project, kind) => {
+  it.each(SANDBOX_PROJECTS)('%s (%s): status, cancel, cancel again, and the stop landing later', async (project, _kind) => {
     const seeds = t.sandbox.seedsByProject.get(project)!;
     const pendingStops: string[] = [];
     for (const state of SEED_STATES) {
@@ -77,9 +91,9 @@ describe('every backend kind × every job state × both tools', () => {
         const cancel = await call('cancel_job', { project_reference: project, job_id: id, reason: 'e2e' });
         const expected =
           state === 'queued'
-            ? FIRST_CANCEL[kind].queued
+            ? firstCancel(project).queued
             : state === 'running' || state === 'long_running'
-              ? FIRST_CANCEL[kind].running
+              ? firstCancel(project).running
               : 'already_terminal';
         expect(cancel, `${project} ${state} ${id}`).toMatchObject({ outcome: expected, status_before: STATUS_OF[state] });
         if (expected === 'already_terminal') expect(cancel.status_after).toBe(STATUS_OF[state]);

@@ -21,8 +21,13 @@ interface Page {
   unavailable_hosts?: { host: string; error: { code: string; message: string } }[];
 }
 
-// Every project of the sandbox config: one of every backend kind (test/config/load.test.ts checks that).
-const PROJECTS = loadConfigFile('config/sandbox.yaml').projects.map((p) => p.reference);
+// Every project of the sandbox config (one of every backend kind: test/config/load.test.ts checks
+// that) whose API can list; fal's and RunPod's have no list route.
+const SANDBOX = loadConfigFile('config/sandbox.yaml').projects;
+const CANNOT_LIST = SANDBOX.filter(
+  (p) => p.backend.kind === 'http_jobs' && (p.backend.profile === 'fal' || p.backend.profile === 'runpod'),
+).map((p) => p.reference);
+const PROJECTS = SANDBOX.map((p) => p.reference).filter((p) => !CANNOT_LIST.includes(p));
 
 describe.each(['modern', 'legacy'] as Era[])('list_jobs (%s era)', (era) => {
   let t: TestGateway;
@@ -72,6 +77,14 @@ describe.each(['modern', 'legacy'] as Era[])('list_jobs (%s era)', (era) => {
     if (project === 'studio-a') {
       expect(new Set(jobs.map((j) => j.host))).toEqual(new Set(['gpu1', 'gpu2', 'gpu3-legacy']));
     }
+  });
+
+  it.each(CANNOT_LIST)('says %s cannot list its jobs, in a sentence a model can act on', async (project) => {
+    const r = await call({ project_reference: project });
+    expect(r.isError).toBe(true);
+    expect(r.structuredContent).toMatchObject({
+      error: { code: 'INVALID_ARGUMENT', message: expect.stringMatching(/cannot list its jobs.*get_job_status/) },
+    });
   });
 
   it('answers with the same status as get_job_status and carries name and details', async () => {

@@ -22,14 +22,30 @@ describe('list_projects', () => {
     expect(r.isError).toBeFalsy();
     expect(JSON.parse((r.content[0] as { text: string }).text)).toEqual(r.structuredContent);
     const { projects } = r.structuredContent as Listed;
-    expect(projects.map((p) => p.project_reference)).toEqual(['studio-a', 'agents', 'site-x', 'cloud-renders']);
+    expect(projects.map((p) => p.project_reference)).toEqual([
+      'studio-a',
+      'agents',
+      'site-x',
+      'cloud-renders',
+      'predictions',
+      'flux',
+      'gpu-workers',
+    ]);
     expect(projects[0]).toEqual({
       project_reference: 'studio-a',
       aliases: ['7d3f0c1e-5b2a-4c1e-9f00-00000000a001', 'studio'],
       backend: { name: 'studio-a', kind: 'comfyui' },
       description: 'Image generation on three ComfyUI GPU hosts (simulated).',
     });
-    expect(projects.map((p) => p.backend.kind)).toEqual(['comfyui', 'agent_jobs', 'project_runtime', 'comfycontrol']);
+    expect(projects.map((p) => p.backend.kind)).toEqual([
+      'comfyui',
+      'agent_jobs',
+      'project_runtime',
+      'comfycontrol',
+      'http_jobs',
+      'http_jobs',
+      'http_jobs',
+    ]);
   });
 
   it('lists only the projects a caller may use, and nothing of the others', async () => {

@@ -7,7 +7,13 @@ import { offsetSandboxPorts, portSettings, PortOffsetError } from '../../src/san
 
 const sandbox = loadConfigFile('config/sandbox.yaml');
 const example = loadConfigFile('config/example.yaml', {
-  env: { COMFY_PROXY_TOKEN: 't', AICONNECT_API_KEY: 'k', COMFYCONTROL_TOKEN: 't', REDIS_URL: 'redis://127.0.0.1:6379' },
+  env: {
+    COMFY_PROXY_TOKEN: 't',
+    AICONNECT_API_KEY: 'k',
+    COMFYCONTROL_TOKEN: 't',
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    REPLICATE_API_TOKEN: 'r',
+  },
   readSecretFile: () => 'x',
 });
 const portsOf = (urls: readonly string[]) => urls.map((u) => Number(new URL(u).port));
@@ -17,7 +23,7 @@ describe('offsetSandboxPorts', () => {
     const moved = offsetSandboxPorts(sandbox, 100);
     expect(moved.server.port).toBe(8180);
     expect(moved.admin.port).toBe(9190);
-    expect(moved.sandbox!.services.map((s) => s.port)).toEqual([18280, 18288, 18289, 18290, 18291, 18292, 18293]);
+    expect(moved.sandbox!.services.map((s) => s.port)).toEqual([18280, 18288, 18289, 18290, 18291, 18292, 18293, 18294, 18295, 18296]);
     const auth = moved.auth.mode === 'oauth' ? moved.auth : undefined;
     expect(auth?.issuers).toEqual([
       {
@@ -26,7 +32,15 @@ describe('offsetSandboxPorts', () => {
         jwks_uri: 'http://127.0.0.1:18280/jwks.json',
       },
     ]);
-    expect(moved.projects.map((p) => portsOf(backendUrls(p.backend)))).toEqual([[18288, 18289, 18290], [18291], [18292], [18293]]);
+    expect(moved.projects.map((p) => portsOf(backendUrls(p.backend)))).toEqual([
+      [18288, 18289, 18290],
+      [18291],
+      [18292],
+      [18293],
+      [18294],
+      [18295],
+      [18296],
+    ]);
     // Everything but the ports is the same config.
     expect(moved.projects.map((p) => backendUrls(p.backend).map((u) => u.replace(/:\d+/, '')))).toEqual(
       sandbox.projects.map((p) => backendUrls(p.backend).map((u) => u.replace(/:\d+/, ''))),
