@@ -30,6 +30,8 @@ export interface RedisStoreConfig {
 
 /** While the store is down with the connection open (e.g. after an error answer), how often it is tried again. */
 const PROBE_INTERVAL_MS = 1_000;
+/** How long the store waits, once ioredis has given a connection up, before connecting again. */
+const RECONNECT_AFTER_END_MS = 1_000;
 /** While the store is up, how often its epoch key is read (a store emptied under a live connection). */
 export const EPOCH_CHECK_INTERVAL_MS = 5_000;
 /** Longest random pause before a replica re-asserts its entries. */
@@ -102,6 +104,19 @@ export function createRedisStore(config: RedisStoreConfig, deps: StateStoreDeps)
     lastError = redact(e.message);
   });
   client.on('ready', () => health.markUp());
+  // ioredis gives a connection up in some paths whatever retryStrategy says: a Sentinel lookup cut
+  // short during a reconnect ("Connection is closed.") ends the client for good (status "end"), and
+  // a replica then stayed on its own memory after a failover. The store never gives up: it starts
+  // connecting again, as a retry would.
+  let reconnectTimer: NodeJS.Timeout | undefined;
+  client.on('end', () => {
+    if (closing) return;
+    health.markDown(lastError === 'no answer yet' ? 'connection closed' : lastError);
+    clearTimeout(reconnectTimer);
+    reconnectTimer = setTimeout(() => {
+      if (!closing && client.status === 'end') client.connect().catch(() => {});
+    }, RECONNECT_AFTER_END_MS);
+  });
   client.on('close', () => {
     if (!closing) health.markDown(lastError === 'no answer yet' ? 'connection closed' : lastError);
   });
@@ -235,6 +250,7 @@ export function createRedisStore(config: RedisStoreConfig, deps: StateStoreDeps)
       stopProbe();
       stopEpochChecks();
       for (const t of lossTimers) clearTimeout(t);
+      clearTimeout(reconnectTimer);
       try {
         await deadline(client.quit());
       } catch {
