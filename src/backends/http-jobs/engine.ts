@@ -347,7 +347,6 @@ export function createHttpJobsBackend(config: HttpJobsBackendConfig, options: Ad
       }
       return { jobs, next: at };
     },
-    close: async () => {},
   };
 
   /** One page of the API's list: its jobs, and where the page after it is (undefined: the last). */
