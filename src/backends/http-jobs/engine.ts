@@ -347,6 +347,7 @@ export function createHttpJobsBackend(config: HttpJobsBackendConfig, options: Ad
       }
       return { jobs, next: at };
     },
+    close: () => http.close(),
   };
 
   /** One page of the API's list: its jobs, and where the page after it is (undefined: the last). */
