@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BACKEND_KINDS, SANDBOX_SERVICE_NAMES, type BackendKind } from '../../src/backends/registry.ts';
-import { ConfigError, configJsonSchema, loadConfigFile, parseConfig } from '../../src/config/load.ts';
+import { configJsonSchema, loadConfigFile, parseConfig } from '../../src/config/load.ts';
+import { configProblems } from '../helpers/config-problems.ts';
 
 const minimal = (extra = '') => `
 auth: { mode: none }
@@ -9,21 +10,6 @@ projects:
   - reference: p1
     backend: { kind: agent_jobs, base_url: "http://127.0.0.1:1/api/v0", api_key: k }
 ${extra}`;
-
-function problemsOf(text: string, env: NodeJS.ProcessEnv = {}): { path: string; message: string }[] {
-  try {
-    parseConfig(text, 'test.yaml', {
-      env,
-      readSecretFile: () => {
-        throw Object.assign(new Error('nope'), { code: 'ENOENT' });
-      },
-    });
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return [...(e as ConfigError).problems];
-  }
-  return [];
-}
 
 /** waits.poll_interval_seconds by default, as config/example.yaml writes them: one per kind. */
 const POLL_INTERVAL_DEFAULTS: Record<BackendKind, number> = {
@@ -93,7 +79,7 @@ projects:
   - reference: p4
     backend: { kind: nomad, base_url: "http://x" }
 `;
-    const paths = problemsOf(text).map((p) => p.path);
+    const paths = configProblems(text).map((p) => p.path);
     expect(paths).toEqual(
       expect.arrayContaining([
         'server.port',
@@ -116,7 +102,7 @@ projects:
     aliases: [p1]
     backend: { kind: agent_jobs, name: p1, base_url: "http://x/api", api_key: k }
 `;
-    expect(problemsOf(text)).toEqual([
+    expect(configProblems(text)).toEqual([
       { path: 'projects.1.aliases', message: '"p1" already names project 0' },
       { path: 'projects.0.backend.hosts.1.name', message: 'host name "gpu" is used twice' },
       { path: 'projects.1.backend.name', message: 'backend name "p1" is used twice' },
@@ -126,14 +112,14 @@ projects:
   it('resolves ${env:} and ${file:} references', () => {
     const cfg = parseConfig(minimal().replace('api_key: k', 'api_key: "${env:KEY}"'), 't.yaml', { env: { KEY: 's3cret' } });
     expect(cfg.projects[0]!.backend.kind === 'agent_jobs' && cfg.projects[0]!.backend.api_key).toBe('s3cret');
-    const err = problemsOf(minimal().replace('api_key: k', 'api_key: "${env:KEY}"'), {});
+    const err = configProblems(minimal().replace('api_key: k', 'api_key: "${env:KEY}"'), {});
     expect(err).toEqual([{ path: 'projects.0.backend.api_key', message: 'environment variable KEY is not set' }]);
   });
 
   it('refuses auth "none" unless bound to loopback', () => {
-    const problems = problemsOf(minimal('server: { host: 0.0.0.0, public_url: "https://jobs.example.com/mcp" }'));
+    const problems = configProblems(minimal('server: { host: 0.0.0.0, public_url: "https://jobs.example.com/mcp" }'));
     expect(problems.map((p) => p.path)).toEqual(['auth.mode']);
-    expect(problemsOf(minimal('server: { host: "::1" }'))).toEqual([]);
+    expect(configProblems(minimal('server: { host: "::1" }'))).toEqual([]);
   });
 
   it('refuses a reference or alias that names two projects', () => {
@@ -143,7 +129,7 @@ projects:
   - { reference: a, aliases: [shared], backend: { kind: agent_jobs, base_url: "http://x", api_key: k } }
   - { reference: b, aliases: [shared], backend: { kind: agent_jobs, base_url: "http://y", api_key: k } }
 `;
-    expect(problemsOf(text)).toEqual([expect.objectContaining({ path: 'projects.1.aliases' })]);
+    expect(configProblems(text)).toEqual([expect.objectContaining({ path: 'projects.1.aliases' })]);
   });
 
   describe('project grants with several issuers', () => {
@@ -160,11 +146,11 @@ projects:
 `;
 
     it('keeps a bare subject or client grant valid with exactly one issuer', () => {
-      expect(problemsOf(withIssuers([A], '{ subjects: [ops-oncall], clients: [release-bot] }'))).toEqual([]);
+      expect(configProblems(withIssuers([A], '{ subjects: [ops-oncall], clients: [release-bot] }'))).toEqual([]);
     });
 
     it('refuses a bare grant once several issuers are trusted, and says how to write it', () => {
-      const problems = problemsOf(withIssuers([A, B], '{ subjects: [ops-oncall], clients: [release-bot] }'));
+      const problems = configProblems(withIssuers([A, B], '{ subjects: [ops-oncall], clients: [release-bot] }'));
       expect(problems.map((p) => p.path)).toEqual(['projects.0.access.subjects.0', 'projects.0.access.clients.0']);
       expect(problems[0]!.message).toContain('2 issuers are trusted');
       expect(problems[0]!.message).toContain(`{ issuer: "${A}", subject: "ops-oncall" }`);
@@ -181,7 +167,7 @@ projects:
         { issuer: B, subject: 'ops-oncall' },
       ]);
       // The trailing slash matters: `iss` is compared exactly.
-      const typo = problemsOf(withIssuers([A, B], `{ clients: [ { issuer: "https://idp-a.example", client: release-bot } ] }`));
+      const typo = configProblems(withIssuers([A, B], `{ clients: [ { issuer: "https://idp-a.example", client: release-bot } ] }`));
       expect(typo).toEqual([{ path: 'projects.0.access.clients.0.issuer', message: expect.stringContaining('not one of auth.issuers') }]);
     });
   });
@@ -196,16 +182,16 @@ projects:
     expect(cfg.auth.mode === 'oauth' && cfg.auth.scope_claims).toEqual(['scope', 'scp']);
     const entra = parseConfig(oauth(', scope_claims: [scope, scp, roles]'), 't.yaml');
     expect(entra.auth.mode === 'oauth' && entra.auth.scope_claims).toEqual(['scope', 'scp', 'roles']);
-    expect(problemsOf(oauth(', scope_claims: []')).map((p) => p.path)).toEqual(['auth.scope_claims']);
+    expect(configProblems(oauth(', scope_claims: []')).map((p) => p.path)).toEqual(['auth.scope_claims']);
   });
 
   it('reports YAML syntax errors and a non-mapping document', () => {
-    expect(problemsOf('projects: [unclosed')[0]!.path).toBe('(file)');
-    expect(problemsOf('- just a list')[0]!.message).toMatch(/mapping/);
+    expect(configProblems('projects: [unclosed')[0]!.path).toBe('(file)');
+    expect(configProblems('- just a list')[0]!.message).toMatch(/mapping/);
   });
 
   it('rejects unknown keys (a typo is an error, not silently ignored)', () => {
-    expect(problemsOf(minimal('servr: { port: 1 }')).map((p) => p.path)).toEqual(['(top level)']);
+    expect(configProblems(minimal('servr: { port: 1 }')).map((p) => p.path)).toEqual(['(top level)']);
   });
 
   it('ships a JSON Schema that matches the zod schema (run `npm run config-schema` after changing it)', () => {
@@ -243,26 +229,26 @@ projects:
     });
 
     it('refuses a redis store without a URL, a URL without redis, and a URL that is not one, without repeating it', () => {
-      expect(problemsOf(minimal('state: { store: redis }'))).toEqual([
+      expect(configProblems(minimal('state: { store: redis }'))).toEqual([
         { path: 'state.url', message: 'store: redis needs the URL of the Redis or Valkey server' },
       ]);
-      expect(problemsOf(minimal('state: { url: "redis://redis:6379" }'))).toEqual([
+      expect(configProblems(minimal('state: { url: "redis://redis:6379" }'))).toEqual([
         { path: 'state.url', message: 'url is used only with store: redis; set store: redis, or remove url' },
       ]);
-      expect(problemsOf(minimal('state: { store: redis, url: "http://:hunter2@redis:6379" }'))).toEqual([
+      expect(configProblems(minimal('state: { store: redis, url: "http://:hunter2@redis:6379" }'))).toEqual([
         { path: 'state.url', message: 'the scheme must be redis:// or rediss:// (TLS), not http://' },
       ]);
-      expect(problemsOf(minimal('state: { store: redis, url: "redis://:hunter2@redis:6379/x" }'))).toEqual([
+      expect(configProblems(minimal('state: { store: redis, url: "redis://:hunter2@redis:6379/x" }'))).toEqual([
         { path: 'state.url', message: 'the path may only be a database number (redis://host:6379/0)' },
       ]);
-      const unparsable = problemsOf(minimal('state: { store: redis, url: "redis://:a/b@c@redis:6379" }'));
+      const unparsable = configProblems(minimal('state: { store: redis, url: "redis://:a/b@c@redis:6379" }'));
       expect(unparsable).toHaveLength(1);
       expect(unparsable[0]!.message).toMatch(/^not a URL: .*percent-encode/);
       expect(JSON.stringify(unparsable)).not.toContain('a/b@c');
-      expect(problemsOf(minimal('state: { store: redis, url: "${env:REDIS_URL}" }'))).toEqual([
+      expect(configProblems(minimal('state: { store: redis, url: "${env:REDIS_URL}" }'))).toEqual([
         { path: 'state.url', message: 'environment variable REDIS_URL is not set' },
       ]);
-      expect(problemsOf(minimal('state: { store: etcd }')).map((p) => p.path)).toEqual(['state.store']);
+      expect(configProblems(minimal('state: { store: etcd }')).map((p) => p.path)).toEqual(['state.store']);
     });
 
     it('takes Redis Sentinel: the Sentinels, the master name and their password, the URL giving the credentials', () => {
@@ -284,21 +270,21 @@ projects:
 
     it('refuses Sentinels without a master name, a master name without Sentinels, a Sentinel that is not host:port, and Sentinels with memory', () => {
       const url = 'url: "redis://:pw@mymaster"';
-      expect(problemsOf(minimal(`state: { store: redis, ${url}, sentinels: ["s:26379"] }`))).toEqual([
+      expect(configProblems(minimal(`state: { store: redis, ${url}, sentinels: ["s:26379"] }`))).toEqual([
         { path: 'state.sentinel_master', message: 'sentinels need sentinel_master: the name the Sentinels monitor the master under' },
       ]);
-      expect(problemsOf(minimal(`state: { store: redis, ${url}, sentinel_master: mymaster }`))).toEqual([
+      expect(configProblems(minimal(`state: { store: redis, ${url}, sentinel_master: mymaster }`))).toEqual([
         { path: 'state.sentinels', message: 'sentinel_master needs sentinels: the host:port of each Sentinel' },
       ]);
-      expect(problemsOf(minimal(`state: { store: redis, ${url}, sentinels: [], sentinel_master: m }`)).map((p) => p.path)).toEqual([
+      expect(configProblems(minimal(`state: { store: redis, ${url}, sentinels: [], sentinel_master: m }`)).map((p) => p.path)).toEqual([
         'state.sentinels',
       ]);
       for (const bad of ['s', 's:', ':26379', 's:0', 's:70000', 'redis://s:26379'])
         expect(
-          problemsOf(minimal(`state: { store: redis, ${url}, sentinels: ["${bad}"], sentinel_master: m }`)).map((p) => p.path),
+          configProblems(minimal(`state: { store: redis, ${url}, sentinels: ["${bad}"], sentinel_master: m }`)).map((p) => p.path),
           bad,
         ).toEqual(['state.sentinels.0']);
-      expect(problemsOf(minimal('state: { sentinels: ["s:26379"], sentinel_master: m }'))).toEqual([
+      expect(configProblems(minimal('state: { sentinels: ["s:26379"], sentinel_master: m }'))).toEqual([
         { path: 'state.sentinels', message: 'sentinels is used only with store: redis; set store: redis, or remove sentinels' },
         {
           path: 'state.sentinel_master',

@@ -1,7 +1,8 @@
 // A ComfyUI host's config as an operator writes it: `public_url`, the only URL output files' `url`
 // is built from, is checked before the gateway starts.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../../src/config/load.ts';
+import { parseConfig } from '../../../src/config/load.ts';
+import { configProblems } from '../../helpers/config-problems.ts';
 
 function hostConfig(host: string): string {
   return `
@@ -10,16 +11,6 @@ projects:
   - reference: studio
     backend: { kind: comfyui, hosts: [ { name: gpu1, url: "http://gpu1.internal:8188", ${host} } ] }
 `;
-}
-
-function problemsOf(text: string): { path: string; message: string }[] {
-  try {
-    parseConfig(text, 'test.yaml', { env: {} });
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return [...(e as ConfigError).problems];
-  }
-  return [];
 }
 
 describe('ComfyUI host public_url', () => {
@@ -35,7 +26,7 @@ describe('ComfyUI host public_url', () => {
     ['https://comfy.example.com/?token=abc', 'a URL without credentials, query or fragment: callers see it'],
     ['https://comfy.example.com/#x', 'a URL without credentials, query or fragment: callers see it'],
   ])('refuses %s, without echoing it', (url, message) => {
-    const problems = problemsOf(hostConfig(`public_url: "${url}"`));
+    const problems = configProblems(hostConfig(`public_url: "${url}"`));
     expect(problems).toEqual([{ path: 'projects.0.backend.hosts.0.public_url', message }]);
     expect(JSON.stringify(problems)).not.toContain('secret');
   });

@@ -2,23 +2,16 @@
 // named by its path: a pointer that is not one, a word mapped twice, a request without {id}, a
 // profile that is neither ready-made nor written out. A ready-made profile needs only its name.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../../src/config/load.ts';
+import { configProblems } from '../../helpers/config-problems.ts';
 
-function problemsOf(backend: string): { path: string; message: string }[] {
-  const text = `
+/** The problems of a config whose one project has this backend section. */
+const problemsOf = (backend: string) =>
+  configProblems(`
 auth: { mode: none }
 projects:
   - reference: jobs
     backend: ${backend}
-`;
-  try {
-    parseConfig(text, 'test.yaml', { env: {} });
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return [...(e as ConfigError).problems];
-  }
-  return [];
-}
+`);
 
 const own = (status: string, cancel = `{ request: { method: POST, path: "/jobs/{id}/cancel" } }`) =>
   `{ kind: http_jobs, base_url: "https://jobs.example.com/api", status: ${status}, cancel: ${cancel} }`;
