@@ -1,33 +1,21 @@
-// The adapter of kind `http_jobs`: any HTTP job API, driven by its profile (profile.ts). What the
-// profile cannot change, because it is what makes an answer honest:
+// The engine of every job API described by a profile (profile.ts): kind `http_jobs`, and the
+// built-in profiles of agent_jobs, project_runtime and comfycontrol. What a profile cannot change,
+// because it is what makes an answer honest:
 // - a job id is checked before any URL is built, and sent as one percent-encoded path segment;
 // - an answer that names another job is refused (BACKEND_UNAVAILABLE), never taken as this one's;
 // - a status word the profile does not map reads `unknown` with `found: true` and the word kept; a
 //   status the answer does not hold is BACKEND_REJECTED; neither is ever guessed;
 // - a cancel reads the job first (a finished job answers `already_terminal`, and nothing is sent),
 //   then asks, then reads the job again to say what really happened: `cancelled` only when the API
-//   says the job is cancelled;
+//   says the job is cancelled, `already_terminal` or `not_cancellable` only when the read agrees;
 // - only the named job is touched, and a backend's own words reach the log only (http-client.ts).
-import { JsonPointer } from 'json-ptr';
 import { BackendError, isBackendError } from '../../jobs/backend-error.ts';
 import { assertJobId, jobIdRule, type BackendCallContext, type BackendCancelContext, type JobBackend } from '../../jobs/backend.ts';
-import { badPosition, keeps, positionOf, type ListedJob, type ListPage, type ListQuery } from '../../jobs/listing.ts';
-import {
-  isTerminal,
-  notFoundReport,
-  recordOf,
-  timesOf,
-  type CancelOutcome,
-  type CancelReport,
-  type JobStatus,
-  type JobStatusReport,
-} from '../../jobs/model.ts';
+import { isTerminal, notFoundReport, recordOf, type CancelOutcome, type CancelReport, type JobStatusReport } from '../../jobs/model.ts';
 import type { AdapterOptions } from '../http/adapter-options.ts';
 import { createAnswerMemo } from '../http/answer-memo.ts';
 import {
-  answerForAnotherJob,
   createHttpClient,
-  isAnswerFor,
   parseJson,
   retryAfterSeconds,
   unexpectedShape,
@@ -36,27 +24,53 @@ import {
   type HttpResponse,
 } from '../http/http-client.ts';
 import { createRequestBudget } from '../http/request-budget.ts';
+import { bodyOf, createRecordReader, errorTextAt, matchRule, type ProfileHooks } from './answers.ts';
 import type { HttpJobsBackendConfig } from './config.ts';
+import { listJobs } from './listing.ts';
 import { resolveProfile } from './profiles.ts';
 import type { Profile, ProfileRequest } from './profile.ts';
-import * as z from 'zod';
 
-/** Longest text kept of a field (a name, a detail); a failed job's error text is kept longer, as elsewhere. */
-const MAX_TEXT = 200;
-const MAX_ERROR = 2000;
 /** Default cooldown after a 429 without Retry-After, when the profile has a request budget. */
 const DEFAULT_COOLDOWN_S = 10;
 
+/** One job API as the engine drives it: a kind's name, a resolved profile, and where and how to call. */
+export interface JobApi<K extends string> {
+  kind: K;
+  profile: Profile;
+  baseUrl: string;
+  /** Sent on every call (the gateway's credentials for the API). */
+  headers: Readonly<Record<string, string>>;
+  /** Sent on every call (a credential some APIs take there, an organisation). */
+  query?: Readonly<Record<string, string>> | undefined;
+  timeoutMs?: number | undefined;
+  hooks?: ProfileHooks | undefined;
+}
+
+/** The adapter of an `http_jobs` project. */
 export function createHttpJobsBackend(config: HttpJobsBackendConfig, options: AdapterOptions): JobBackend<'http_jobs'> {
-  const name = options.name;
-  const profile = resolveProfile(config);
-  const base = new URL(config.base_url.endsWith('/') ? config.base_url : `${config.base_url}/`);
-  const fixedQuery = config.query ?? {};
+  return createJobApiBackend(
+    {
+      kind: 'http_jobs',
+      profile: resolveProfile(config),
+      baseUrl: config.base_url,
+      headers: config.headers ?? {},
+      query: config.query,
+      timeoutMs: config.timeout_ms,
+    },
+    options,
+  );
+}
+
+export function createJobApiBackend<K extends string>(api: JobApi<K>, options: AdapterOptions): JobBackend<K> {
+  const { name } = options;
+  const { profile } = api;
+  const noun = profile.job_noun;
+  const fixedQuery = api.query ?? {};
   const http = createHttpClient({
     name,
-    baseUrl: config.base_url,
-    headers: config.headers ?? {},
-    timeoutMs: config.timeout_ms ?? options.timeoutMs,
+    baseUrl: api.baseUrl,
+    headers: api.headers,
+    timeoutMs: api.timeoutMs ?? options.timeoutMs,
     // Reads are retried once on 502/503/504 unless every request is counted against a budget.
     retryReads: profile.rate_limit === undefined,
     observe: options.observe,
@@ -64,115 +78,98 @@ export function createHttpJobsBackend(config: HttpJobsBackendConfig, options: Ad
   });
   const budget = profile.rate_limit
     ? createRequestBudget(options.state, {
-        kind: 'http_jobs',
+        kind: api.kind,
         name,
         requests: profile.rate_limit.requests,
         perSeconds: profile.rate_limit.per_seconds,
       })
     : undefined;
   const lastAnswers = createAnswerMemo<JobStatusReport>();
+  const reader = createRecordReader(profile, name, api.hooks);
   const idRule = profile.job_id;
-  const validateJobId = idRule
-    ? jobIdRule({
-        what: `A job id of backend "${name}"`,
-        pattern: new RegExp(`^(?:${idRule.pattern})$`),
-        maxLength: idRule.max_length,
-        hint: idRule.hint ?? `must match ${idRule.pattern}`,
-      })
-    : jobIdRule({
-        what: `A job id of backend "${name}"`,
-        pattern: /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/,
-        maxLength: 128,
-        hint: 'may contain only letters, digits, "_", ".", ":" and "-"',
-      });
+  const validateJobId = jobIdRule({
+    what: `A job id of backend "${name}"`,
+    ...(idRule
+      ? {
+          pattern: new RegExp(`^(?:${idRule.pattern})$`, idRule.lowercase ? 'i' : ''),
+          maxLength: idRule.max_length,
+          hint: idRule.hint ?? `must match ${idRule.pattern}`,
+        }
+      : {
+          pattern: /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/,
+          maxLength: 128,
+          hint: 'may contain only letters, digits, "_", ".", ":" and "-"',
+        }),
+  });
+  const sentId = (jobId: string): string => (idRule?.lowercase ? jobId.toLowerCase() : jobId);
+  const refusedWhile = new Set(profile.cancel.refused_while.map((w) => w.toLowerCase()));
 
-  /** One call, paid from the budget when there is one; a 429 there makes every replica wait. */
-  async function call(req: HttpRequest): Promise<HttpResponse> {
-    await budget?.take(1);
+  /**
+   * One call, paid from the budget when there is one (unless paid for already); a 429 there makes
+   * every replica wait out the cooldown and is RATE_LIMITED at once.
+   */
+  async function call(req: HttpRequest, prepaid = false): Promise<HttpResponse> {
+    if (budget && !prepaid) await budget.take(1);
     const res = await http.call(req);
     if (res.status === 429 && budget) {
       const s = retryAfterSeconds(res) ?? DEFAULT_COOLDOWN_S;
-      await budget.cooldown(s).catch(() => {});
+      await budget.cooldown(s).catch(() => {}); // the answer stays RATE_LIMITED whatever the store does
+      throw new BackendError('RATE_LIMITED', `Backend "${name}" is rate limiting the gateway (HTTP 429); retry after ${s} s.`, {
+        httpStatus: 429,
+        retryAfterSeconds: s,
+        detail: res.redactedExcerpt() || undefined,
+      });
     }
     return res;
   }
 
   function request(action: string, spec: ProfileRequest, jobId: string | undefined, signal: AbortSignal): HttpRequest {
+    const id = jobId === undefined ? undefined : sentId(jobId);
     const path = spec.path
       .split('/')
       .filter((s) => s !== '')
-      .map((s) => (s === '{id}' ? jobId! : decodeURIComponent(s)));
+      .map((s) => (s === '{id}' ? id! : decodeURIComponent(s)));
     return {
       action,
       method: spec.method,
       path,
-      ...(jobId !== undefined ? { jobId } : {}),
+      ...(id !== undefined ? { jobId: id } : {}),
       query: { ...fixedQuery, ...spec.query },
       signal,
     };
   }
 
-  const get = (body: unknown, p: string | undefined): unknown => (p === undefined ? undefined : JsonPointer.get(body as object, p));
-  const words = new Map(Object.entries(profile.status.words).map(([w, s]) => [w.toLowerCase(), s] as const));
-
-  function textAt(body: unknown, p: string | undefined, max = MAX_TEXT): string | undefined {
-    const v = get(body, p);
-    if (typeof v === 'string') return v === '' ? undefined : v.slice(0, max);
-    if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-    if (v !== undefined && v !== null && max === MAX_ERROR) return JSON.stringify(v).slice(0, max);
-    return undefined;
+  /** Whether an answer says the job does not exist (or is another tenant's, which the caller must not learn). */
+  function saysNotFound(res: HttpResponse): boolean {
+    const nf = profile.status.not_found;
+    return nf.http_status.includes(res.status) || (nf.answers.length > 0 && matchRule(nf.answers, res, bodyOf(res)) !== undefined);
   }
 
-  /** One job of an answer, in the unified model; `jobId` (when known) must be the one the answer names. */
-  function toReport(body: unknown, res: HttpResponse, jobId: string | undefined): JobStatusReport & { id?: string } {
-    const fields = profile.status.fields;
-    if (typeof body !== 'object' || body === null) throw unexpectedShape(name, res, 'a job');
-    const id = get(body, fields.id);
-    if (jobId !== undefined && !isAnswerFor(jobId, id)) throw answerForAnotherJob(name, res);
-    const raw = get(body, fields.status);
-    if (typeof raw !== 'string' || raw === '') {
-      throw new BackendError(
-        'BACKEND_REJECTED',
-        `Backend "${name}" answered without a status where its profile says the status is (${fields.status}).`,
-        {
-          httpStatus: res.status,
-          detail: res.redactedExcerpt(),
-        },
-      );
+  /** A status the profile's probe settles: the credentials are fine (so the job is not found) or they are not (BACKEND_AUTH). */
+  async function probeSaysNotFound(res: HttpResponse, signal: AbortSignal): Promise<boolean> {
+    const probe = profile.status.not_found.probe;
+    if (!probe?.on.includes(res.status)) return false;
+    const answer = await call(request('check_credentials', probe.request, undefined, signal));
+    if (answer.status >= 200 && answer.status <= 299) return true;
+    if (answer.status === 401 || answer.status === 403) return false;
+    throw unexpectedStatus(name, answer);
+  }
+
+  async function read(jobId: string, signal: AbortSignal, prepaid = false): Promise<JobStatusReport> {
+    const res = await call(request('get_job', profile.status.request, jobId, signal), prepaid);
+    if (res.status >= 200 && res.status <= 299) {
+      const report = lastAnswers.reuse(jobId, res.text, () => {
+        const body = parseJson(name, res);
+        const record = reader.recordIn(body);
+        if (record === undefined) throw unexpectedShape(name, res, `a ${noun}`);
+        reader.checkNames(jobId, body, record, res);
+        const { id: _id, ...r } = reader.report(record, res);
+        return r;
+      });
+      return confirmed(report, jobId, signal);
     }
-    const status: JobStatus = words.get(raw.toLowerCase()) ?? 'unknown';
-    const error = status === 'failed' ? textAt(body, fields.error, MAX_ERROR) : undefined;
-    const jobName = textAt(body, fields.name);
-    const position = get(body, fields.queue_position);
-    const progress = get(body, fields.progress);
-    const details: Record<string, string | number | boolean> = {};
-    for (const [key, p] of Object.entries(fields.details ?? {})) {
-      const v = get(body, p);
-      if (typeof v === 'string' && v !== '') details[key] = v.slice(0, MAX_TEXT);
-      else if ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean') details[key] = v;
-    }
-    return {
-      found: true,
-      status,
-      raw_status: raw.slice(0, 64),
-      ...timesOf({
-        created: get(body, fields.created_at),
-        started: get(body, fields.started_at),
-        completed: get(body, fields.completed_at),
-      }),
-      ...(typeof id === 'string' || typeof id === 'number' ? { id: String(id) } : {}),
-      ...(jobName !== undefined ? { name: jobName } : {}),
-      ...(status === 'queued' && Number.isInteger(position) && (position as number) >= 0 ? { queue_position: position as number } : {}),
-      ...(typeof progress === 'number' && Number.isFinite(progress) && progress >= 0
-        ? { progress: { value: progress, max: progress > 1 ? 100 : 1 } }
-        : {}),
-      ...(error !== undefined
-        ? { error: { message: error } }
-        : status === 'failed'
-          ? { error: { message: `the job failed (${name} gave no error text)` } }
-          : {}),
-      ...(Object.keys(details).length > 0 ? { details } : {}),
-    };
+    if (saysNotFound(res) || (await probeSaysNotFound(res, signal))) return notFoundReport();
+    throw unexpectedStatus(name, res);
   }
 
   /** For a word that does not tell how the job ended (fal's COMPLETED), the result route's answer says. */
@@ -183,277 +180,134 @@ export function createHttpJobsBackend(config: HttpJobsBackendConfig, options: Ad
     if (res.status >= 500 || res.status === 401 || res.status === 403 || res.status === 429 || res.status < 200)
       throw unexpectedStatus(name, res);
     const body = bodyOf(res);
-    const means = matchRule(rule.answers, res, body) ?? (res.status <= 299 ? 'succeeded' : 'failed');
+    const means = matchRule(rule.answers, res, body)?.means ?? (res.status <= 299 ? 'succeeded' : 'failed');
     if (means !== 'failed') return { ...report, status: means };
-    const message = textAt(body, rule.error, MAX_ERROR) ?? `the job failed (${name} answered HTTP ${res.status} for its result)`;
-    return { ...report, status: 'failed', error: { message } };
+    const text = errorTextAt(body, rule.error);
+    return {
+      ...report,
+      status: 'failed',
+      error: { message: text ?? `the ${noun} failed (${name} answered HTTP ${res.status} for its result)` },
+    };
   }
 
-  /** A body as JSON, or undefined when it is empty or not JSON (a rule on a field then does not match). */
-  function bodyOf(res: HttpResponse): unknown {
-    try {
-      return res.text.trim() === '' ? undefined : JSON.parse(res.text);
-    } catch {
-      return undefined;
-    }
-  }
+  type Meaning = 'requested' | 'done' | 'already_terminal' | 'not_cancellable' | 'not_found';
 
-  /** What the first rule matching the answer says (its status, and its field's word when it names one). */
-  function matchRule<M extends string>(
-    rules: ReadonlyArray<{ http_status: number[]; field?: string | undefined; words?: string[] | undefined; means: M }>,
-    res: HttpResponse,
-    body: unknown,
-  ): M | undefined {
-    for (const rule of rules) {
-      if (!rule.http_status.includes(res.status)) continue;
-      if (rule.field !== undefined) {
-        const v = get(body, rule.field);
-        if (typeof v !== 'string' || !(rule.words ?? []).includes(v)) continue;
-      }
-      return rule.means;
-    }
-    return undefined;
-  }
-
-  async function read(jobId: string, signal: AbortSignal): Promise<JobStatusReport> {
-    const res = await call(request('get_job', profile.status.request, jobId, signal));
-    if (profile.status.not_found.http_status.includes(res.status)) return notFoundReport();
-    if (res.status < 200 || res.status > 299) throw unexpectedStatus(name, res);
-    const report = lastAnswers.reuse(jobId, res.text, () => {
-      const { id: _id, ...r } = toReport(parseJson(name, res), res, jobId);
-      return r;
-    });
-    return confirmed(report, jobId, signal);
-  }
-
-  /**
-   * The first cancel rule the answer matches; a 2xx answer no rule names means the API took the
-   * request. An answer that names another job (where the profile says a job's id is) is refused.
-   */
-  function cancelMeaning(
-    res: HttpResponse,
-    jobId: string,
-  ): 'requested' | 'done' | 'already_terminal' | 'not_cancellable' | 'not_found' | undefined {
+  /** What a cancel answer means: the first rule it matches, else "no such job", else a 2xx is `requested`. */
+  function cancelMeaning(res: HttpResponse, jobId: string): Meaning | undefined {
     const body = bodyOf(res);
-    const idField = profile.status.fields.id;
-    if (res.status >= 200 && res.status <= 299 && idField !== undefined && typeof body === 'object' && body !== null) {
-      if (!isAnswerFor(jobId, get(body, idField))) throw answerForAnotherJob(name, res);
-    }
-    return matchRule(profile.cancel.answers, res, body) ?? (res.status >= 200 && res.status <= 299 ? 'requested' : undefined);
+    // An answer about another job is no confirmation of this one.
+    if (res.status >= 200 && res.status <= 299) reader.checkNames(jobId, body, reader.recordIn(body), res);
+    const rule = matchRule(profile.cancel.answers, res, body);
+    if (rule) return rule.means;
+    if (saysNotFound(res)) return 'not_found';
+    return res.status >= 200 && res.status <= 299 ? 'requested' : undefined;
   }
 
   function outcomeOf(outcome: CancelOutcome, before: JobStatusReport, after: JobStatusReport, message: string): CancelReport {
     return { outcome, status_before: before.status, status_after: after.status, message, ...recordOf(after.found ? after : before) };
   }
 
-  return {
-    kind: 'http_jobs',
-    name,
-    validateJobId,
-    async getStatus(jobId: string, ctx: BackendCallContext): Promise<JobStatusReport> {
-      assertJobId(validateJobId, jobId);
-      return read(jobId, ctx.signal);
-    },
-    async cancel(jobId: string, ctx: BackendCancelContext): Promise<CancelReport> {
-      assertJobId(validateJobId, jobId);
-      const before = await read(jobId, ctx.signal);
-      if (!before.found)
-        return {
-          outcome: 'not_found',
-          status_before: 'unknown',
-          status_after: 'unknown',
-          message: `backend "${name}" has no job ${jobId}`,
-        };
-      if (isTerminal(before.status))
-        return outcomeOf(
-          'already_terminal',
-          before,
-          before,
-          `job ${jobId} had already finished (${before.raw_status}); nothing was cancelled`,
-        );
-      const res = await call(request('cancel_job', profile.cancel.request, jobId, ctx.signal));
-      const meaning = cancelMeaning(res, jobId);
-      if (meaning === undefined) throw unexpectedStatus(name, res);
-      if (meaning === 'not_found')
-        return {
-          outcome: 'not_found',
-          status_before: before.status,
-          status_after: 'unknown',
-          message: `job ${jobId} disappeared before it could be cancelled`,
-        };
-      // Whatever the answer said, the job's own status says what happened.
-      let after: JobStatusReport;
-      try {
-        after = await read(jobId, ctx.signal);
-      } catch (e) {
-        if (ctx.signal.aborted) throw e;
+  const isRefusedWhile = (report: JobStatusReport): boolean => refusedWhile.has((report.raw_status ?? '').toLowerCase());
+
+  async function cancel(jobId: string, ctx: BackendCancelContext): Promise<CancelReport> {
+    assertJobId(validateJobId, jobId);
+    // With a budget, a cancel pays for its read and its request at once: it never stops between them for want of budget.
+    const prepaid = budget ? Math.min(2, profile.rate_limit!.requests) : 0;
+    if (budget) await budget.take(prepaid);
+    const before = await read(jobId, ctx.signal, prepaid >= 1);
+    if (!before.found)
+      return {
+        outcome: 'not_found',
+        status_before: 'unknown',
+        status_after: 'unknown',
+        message: `backend "${name}" has no ${noun} ${jobId}`,
+      };
+    if (isTerminal(before.status))
+      return outcomeOf(
+        'already_terminal',
+        before,
+        before,
+        `${noun} ${jobId} had already finished (${before.raw_status}); nothing was cancelled`,
+      );
+    const reason = profile.cancel.reason_field !== undefined && ctx.reason ? { json: { [profile.cancel.reason_field]: ctx.reason } } : {};
+    const res = await call({ ...request('cancel_job', profile.cancel.request, jobId, ctx.signal), ...reason }, prepaid === 2);
+    const meaning = cancelMeaning(res, jobId);
+    if (meaning === undefined) throw unexpectedStatus(name, res);
+    if (meaning === 'not_found')
+      return {
+        outcome: 'not_found',
+        status_before: before.status,
+        status_after: 'unknown',
+        message: `${noun} ${jobId} disappeared before it could be cancelled`,
+      };
+    const refused = meaning === 'already_terminal' || meaning === 'not_cancellable';
+    // Whatever the answer said, the job's own status says what happened.
+    let after: JobStatusReport;
+    try {
+      after = await read(jobId, ctx.signal);
+    } catch (e) {
+      if (ctx.signal.aborted) throw e;
+      // A refusal while the job was in a word the API refuses in is explained by the read before.
+      if (refused && isRefusedWhile(before)) after = before;
+      else if (refused) throw e;
+      else
         return outcomeOf(
           'cancel_requested',
           before,
           before,
           `backend "${name}" took the cancel of ${jobId}; the follow-up status read failed (${isBackendError(e) ? e.code : 'error'}), check again in a few seconds`,
         );
-      }
-      if (after.status === 'cancelled') return outcomeOf('cancelled', before, after, `job ${jobId} is cancelled`);
+    }
+    if (!after.found)
+      return { outcome: 'not_found', status_before: before.status, status_after: 'unknown', message: `${noun} ${jobId} no longer exists` };
+    if (refused) {
       if (isTerminal(after.status))
-        return outcomeOf('already_terminal', before, after, `job ${jobId} finished (${after.raw_status}) before the cancel took effect`);
-      if (!after.found)
-        return { outcome: 'not_found', status_before: before.status, status_after: 'unknown', message: `job ${jobId} no longer exists` };
-      if (meaning === 'not_cancellable')
+        return outcomeOf(
+          'already_terminal',
+          before,
+          after,
+          `${noun} ${jobId} had already finished (${after.raw_status}); nothing was cancelled`,
+        );
+      if (meaning === 'not_cancellable' || isRefusedWhile(after))
         return outcomeOf(
           'not_cancellable',
           before,
           after,
-          `backend "${name}" cannot cancel job ${jobId} while it is ${after.raw_status}; retry later`,
+          `backend "${name}" cannot cancel ${noun} ${jobId} while it is ${after.raw_status}; retry later`,
         );
-      return outcomeOf(
-        'cancel_requested',
-        before,
-        after,
-        `backend "${name}" was asked to stop ${jobId}; its status changes to cancelled once it stops`,
-      );
+      // The API says the job has finished and the job says it has not: neither is believed.
+      throw unexpectedStatus(name, res);
+    }
+    if (after.status === 'cancelled') return outcomeOf('cancelled', before, after, `${noun} ${jobId} is cancelled`);
+    if (isTerminal(after.status))
+      return outcomeOf('already_terminal', before, after, `${noun} ${jobId} finished (${after.raw_status}) before the cancel took effect`);
+    return outcomeOf(
+      'cancel_requested',
+      before,
+      after,
+      `backend "${name}" was asked to stop ${noun} ${jobId}; it still reports ${after.raw_status}, and its status changes to cancelled once it stops`,
+    );
+  }
+
+  return {
+    kind: api.kind,
+    name,
+    validateJobId,
+    async getStatus(jobId: string, ctx: BackendCallContext): Promise<JobStatusReport> {
+      assertJobId(validateJobId, jobId);
+      return read(jobId, ctx.signal);
     },
-    async list(q: ListQuery): Promise<ListPage> {
-      const spec = profile.list;
-      if (!spec) {
-        throw new BackendError(
-          'INVALID_ARGUMENT',
-          `Backend "${name}" cannot list its jobs: its job API has no list route. Read a job by its id with get_job_status.`,
-        );
-      }
-      let at: Position = { page: { kind: 'first' }, skip: 0 };
-      if (q.position !== undefined) {
-        const given = positionOf(positionSchema, q.position);
-        if (given === undefined) throw badPosition();
-        at = given;
-      }
-      // An API page may hold more jobs than the caller asked for (Replicate's are 100): the position
-      // keeps the page and the last job given, and the next call goes on after that job, wherever jobs
-      // created meanwhile have moved it. A filtered listing reads up to MAX_PAGES pages to fill its page.
-      const jobs: ListedJob[] = [];
-      for (let pages = 0; pages < MAX_PAGES; pages++) {
-        const page = await readPage(spec, at.page, q);
-        const found = at.after === undefined ? -1 : page.items.findIndex((item) => item.job_id === at.after);
-        const start = found >= 0 ? found + 1 : at.skip;
-        for (let i = start; i < page.items.length; i++) {
-          const job = page.items[i]!;
-          if (keeps(q.statuses, job)) jobs.push(job);
-          if (jobs.length < q.limit) continue;
-          if (i + 1 < page.items.length) return { jobs, next: { page: at.page, after: job.job_id, skip: i + 1 } };
-          return { jobs, next: page.next ? { page: page.next, skip: 0 } : undefined };
-        }
-        if (!page.next) return { jobs, next: undefined };
-        at = { page: page.next, skip: 0 };
-      }
-      return { jobs, next: at };
-    },
+    cancel,
+    list: (q) =>
+      listJobs(q, {
+        name,
+        list: profile.list,
+        reader,
+        baseUrl: api.baseUrl,
+        fixedQuery,
+        firstRequest: (signal) => request('list_jobs', profile.list!.request, undefined, signal),
+        call: (req) => call(req),
+      }),
     close: () => http.close(),
   };
-
-  /** One page of the API's list: its jobs, and where the page after it is (undefined: the last). */
-  async function readPage(
-    spec: NonNullable<Profile['list']>,
-    page: Locator,
-    q: ListQuery,
-  ): Promise<{ items: ListedJob[]; next: Locator | undefined }> {
-    const paging = spec.paging;
-    let req = request('list_jobs', spec.request, undefined, q.signal);
-    if (paging.style === 'offset') {
-      const offset = page.kind === 'offset' ? page.offset : 0;
-      req = { ...req, query: { ...req.query, [paging.offset_param]: offset, [paging.limit_param]: paging.max_limit } };
-    } else if (paging.style === 'cursor' && page.kind === 'cursor') {
-      req = { ...req, query: { ...req.query, [paging.cursor_param]: page.cursor } };
-    } else if ((paging.style === 'next_url' || paging.style === 'link_header') && page.kind === 'url') {
-      req = { ...req, ...belowBase(page.url) };
-    } else if (page.kind !== 'first') throw badPosition();
-    const res = await call(req);
-    if (res.status < 200 || res.status > 299) throw unexpectedStatus(name, res);
-    const body = parseJson(name, res);
-    const raw = get(body, spec.items);
-    if (!Array.isArray(raw)) throw unexpectedShape(name, res, 'a list of jobs');
-    const items = raw.map((item) => {
-      const { id, ...report } = toReport(item, res, undefined);
-      if (id === undefined) throw unexpectedShape(name, res, 'a list of jobs with their ids');
-      return { job_id: id, ...report };
-    });
-    return { items, next: nextPage(paging, body, res, page, raw.length) };
-  }
-
-  /** Where the page after this one is; undefined on the last page. */
-  function nextPage(
-    paging: NonNullable<Profile['list']>['paging'],
-    body: unknown,
-    res: HttpResponse,
-    page: Locator,
-    count: number,
-  ): Locator | undefined {
-    switch (paging.style) {
-      case 'none':
-        return undefined;
-      case 'offset': {
-        const offset = page.kind === 'offset' ? page.offset : 0;
-        return count < paging.max_limit ? undefined : { kind: 'offset', offset: offset + count };
-      }
-      case 'cursor': {
-        const next = get(body, paging.next);
-        return typeof next === 'string' && next !== '' ? { kind: 'cursor', cursor: next.slice(0, 4096) } : undefined;
-      }
-      case 'next_url': {
-        const next = get(body, paging.next);
-        if (next === undefined || next === null || next === '') return undefined;
-        if (typeof next !== 'string') throw unexpectedShape(name, res, 'a list whose next page is a URL');
-        belowBase(next); // a next page elsewhere is refused now, not when the caller comes back
-        return { kind: 'url', url: next };
-      }
-      case 'link_header': {
-        const link = res.headers.link;
-        const next = /<([^>]+)>\s*;\s*rel="?next"?/i.exec(Array.isArray(link) ? link.join(',') : (link ?? ''))?.[1];
-        if (next === undefined) return undefined;
-        const url = new URL(next, base).href;
-        belowBase(url);
-        return { kind: 'url', url };
-      }
-    }
-  }
-
-  /** A next page's URL as a request below base_url; a URL anywhere else is refused (backend URLs come only from config). */
-  function belowBase(url: string): Pick<HttpRequest, 'path' | 'query'> {
-    let u: URL;
-    try {
-      u = new URL(url);
-    } catch {
-      throw new BackendError('BACKEND_UNAVAILABLE', `Backend "${name}" gave a next page that is not a URL.`);
-    }
-    if (u.origin !== base.origin || !u.pathname.startsWith(base.pathname)) {
-      throw new BackendError(
-        'BACKEND_UNAVAILABLE',
-        `Backend "${name}" pointed its next page outside its base URL, so the gateway did not follow it.`,
-      );
-    }
-    const path = u.pathname
-      .slice(base.pathname.length)
-      .split('/')
-      .filter((s) => s !== '')
-      .map((s) => decodeURIComponent(s));
-    return { path, query: { ...fixedQuery, ...Object.fromEntries(u.searchParams) } };
-  }
 }
-
-/** Backend pages a listing call reads at most to fill its page when it filters. */
-const MAX_PAGES = 3;
-
-/** An API page: the first, or where the previous one said the next is. */
-const locatorSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('first') }),
-  z.strictObject({ kind: z.literal('offset'), offset: z.number().int().min(0).max(10_000_000) }),
-  z.strictObject({ kind: z.literal('cursor'), cursor: z.string().max(4096) }),
-  z.strictObject({ kind: z.literal('url'), url: z.string().max(4096) }),
-]);
-type Locator = z.infer<typeof locatorSchema>;
-/** Where a listing stands: the page, the last job given from it and how many of its jobs were read. */
-const positionSchema = z.strictObject({
-  page: locatorSchema,
-  after: z.string().max(256).optional(),
-  skip: z.number().int().min(0).max(10_000),
-});
-type Position = z.infer<typeof positionSchema>;

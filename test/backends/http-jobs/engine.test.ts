@@ -6,7 +6,11 @@
 // route; and the ready-made profiles are valid.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpJobsBackend } from '../../../src/backends/http-jobs/engine.ts';
-import type { HttpJobsBackendConfig } from '../../../src/backends/http-jobs/config.ts';
+import { httpJobsConfigSchema } from '../../../src/backends/http-jobs/config.ts';
+import type * as z from 'zod';
+
+/** A section as an operator writes it (defaults left out). */
+type HttpJobsBackendConfig = z.input<typeof httpJobsConfigSchema>;
 import { PROFILES, resolveProfile } from '../../../src/backends/http-jobs/profiles.ts';
 import { startSimServer, type SimRequest, type SimResponse, type SimServer } from '../../../src/simulation/sim-server.ts';
 import { createMemoryStore } from '../../../src/state/memory-store.ts';
@@ -49,7 +53,12 @@ function section(baseUrl: string, over: Partial<HttpJobsBackendConfig> = {}): Ht
 }
 
 const adapter = (config: HttpJobsBackendConfig) =>
-  createHttpJobsBackend(config, { name: 'acme', projectReference: 'acme', timeoutMs: 2000, state: createMemoryStore() });
+  createHttpJobsBackend(httpJobsConfigSchema.parse(config), {
+    name: 'acme',
+    projectReference: 'acme',
+    timeoutMs: 2000,
+    state: createMemoryStore(),
+  });
 
 describe('http_jobs engine', () => {
   it('maps the words of its profile, keeps an unmapped word as unknown (found), and refuses an answer without a status', async () => {
