@@ -5,10 +5,11 @@
 //   once the job has stopped, a second cancel answers already_terminal and sends nothing.
 // - An answer about another job is refused.
 // - What a backend says in an error, and the gateway's credentials for it, never reach callers.
-// - A listing gives each job once, newest first, while jobs are created between its pages.
+// - A listing gives each job once, newest first, while jobs are created between its pages; a kind
+//   that cannot list says so (INVALID_ARGUMENT) and sends nothing.
 // Adding a backend kind means adding its fixture to FIXTURES (the compiler asks for it); a property
 // that does not hold for a kind is declared by its fixture as a Skip with the reason.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, type TestContext } from 'vitest';
 import type { BackendKind } from '../../../src/backends/registry.ts';
 import { isBackendError } from '../../../src/jobs/backend-error.ts';
 import type { JobBackend } from '../../../src/jobs/backend.ts';
@@ -21,7 +22,7 @@ import { agentJobsFixture } from './fixtures/agent-jobs.ts';
 import { comfycontrolFixture } from './fixtures/comfycontrol.ts';
 import { comfyuiFixture } from './fixtures/comfyui.ts';
 import { projectRuntimeFixture } from './fixtures/project-runtime.ts';
-import { replicateFixture } from './fixtures/http-jobs.ts';
+import { falFixture, replicateFixture, runpodFixture } from './fixtures/http-jobs.ts';
 
 /** Every kind, each with its simulation's setups: a kind missing here does not compile. */
 const FIXTURES = {
@@ -36,7 +37,7 @@ const FIXTURES = {
   agent_jobs: [agentJobsFixture],
   project_runtime: [projectRuntimeFixture],
   comfycontrol: [comfycontrolFixture],
-  http_jobs: [replicateFixture],
+  http_jobs: [replicateFixture, falFixture, runpodFixture],
 } as const satisfies Record<BackendKind, readonly [ContractFixture, ...ContractFixture[]]>;
 
 const CASES = (Object.entries(FIXTURES) as [BackendKind, readonly ContractFixture[]][]).flatMap(([kind, fixtures]) =>
@@ -125,15 +126,14 @@ describe.each(CASES)('backend contract: $name', ({ kind, fixture }) => {
     it('is BACKEND_UNAVAILABLE when unreachable, for every call, never unknown', async () => {
       const b = watch(await rig.unreachableAdapter());
       const id = rig.jobIn('running');
-      expect(
-        await Promise.all([
-          errorCode(b.getStatus(id, ctx())),
-          errorCode(b.getStatus(rig.unknownId(), ctx())),
-          errorCode(b.cancel(id, ctx())),
-          errorCode(b.cancel(rig.unknownId(), ctx())),
-          errorCode(b.list(listQuery())),
-        ]),
-      ).toEqual(Array(5).fill('BACKEND_UNAVAILABLE'));
+      const calls = await Promise.all([
+        errorCode(b.getStatus(id, ctx())),
+        errorCode(b.getStatus(rig.unknownId(), ctx())),
+        errorCode(b.cancel(id, ctx())),
+        errorCode(b.cancel(rig.unknownId(), ctx())),
+        ...(isSkip(rig.lists) ? [] : [errorCode(b.list(listQuery()))]),
+      ]);
+      expect(calls).toEqual(Array(calls.length).fill('BACKEND_UNAVAILABLE'));
     });
 
     it('is BACKEND_UNAVAILABLE when it hangs, for every call, once the deadline passes', async () => {
@@ -141,15 +141,14 @@ describe.each(CASES)('backend contract: $name', ({ kind, fixture }) => {
       const before = rig.stateOf(id);
       rig.hang();
       const b = adapter({ timeoutMs: HANG_TIMEOUT_MS });
-      expect(
-        await Promise.all([
-          errorCode(b.getStatus(id, ctx())),
-          errorCode(b.getStatus(rig.unknownId(), ctx())),
-          errorCode(b.cancel(id, ctx())),
-          errorCode(b.cancel(rig.unknownId(), ctx())),
-          errorCode(b.list(listQuery())),
-        ]),
-      ).toEqual(Array(5).fill('BACKEND_UNAVAILABLE'));
+      const calls = await Promise.all([
+        errorCode(b.getStatus(id, ctx())),
+        errorCode(b.getStatus(rig.unknownId(), ctx())),
+        errorCode(b.cancel(id, ctx())),
+        errorCode(b.cancel(rig.unknownId(), ctx())),
+        ...(isSkip(rig.lists) ? [] : [errorCode(b.list(listQuery()))]),
+      ]);
+      expect(calls).toEqual(Array(calls.length).fill('BACKEND_UNAVAILABLE'));
       expect(writes()).toEqual([]);
       expect(rig.stateOf(id)).toBe(before);
     });
@@ -224,9 +223,14 @@ describe.each(CASES)('backend contract: $name', ({ kind, fixture }) => {
   });
 
   describe('an answer about another job', () => {
-    async function installed() {
-      const b = adapter();
+    /** The fixture's foreign answer, installed; undefined when the kind's reads name no job (the test is skipped). */
+    async function installed(t: TestContext) {
       const a = await rig.answerAboutAnotherJob();
+      if (isSkip(a)) {
+        t.skip(a.skip.reason);
+        return undefined;
+      }
+      const b = adapter();
       // Read truly first: the adapter then knows where the job is (and a probing adapter what its hosts speak).
       expect((await b.getStatus(a.jobId, ctx())).found).toBe(true);
       const before = rig.stateOf(a.jobId);
@@ -235,8 +239,10 @@ describe.each(CASES)('backend contract: $name', ({ kind, fixture }) => {
       return { b, a, before, start };
     }
 
-    it('is refused by get_job_status: BACKEND_UNAVAILABLE, with no status and nothing of the other record', async () => {
-      const { b, a } = await installed();
+    it('is refused by get_job_status: BACKEND_UNAVAILABLE, with no status and nothing of the other record', async (t) => {
+      const given = await installed(t);
+      if (!given) return;
+      const { b, a } = given;
       const s = await through(b, 'get_job_status', a.jobId);
       expect(s.error?.code).toBe('BACKEND_UNAVAILABLE');
       expect(s.error?.message).toMatch(/different job/);
@@ -246,8 +252,10 @@ describe.each(CASES)('backend contract: $name', ({ kind, fixture }) => {
       expect(s.lines.find((l) => l.event === 'backend_error')?.detail).toContain(a.otherId);
     });
 
-    it('is refused by cancel_job: BACKEND_UNAVAILABLE (not already_terminal), after the read alone, the job untouched', async () => {
-      const { b, a, before, start } = await installed();
+    it('is refused by cancel_job: BACKEND_UNAVAILABLE (not already_terminal), after the read alone, the job untouched', async (t) => {
+      const given = await installed(t);
+      if (!given) return;
+      const { b, a, before, start } = given;
       const s = await through(b, 'cancel_job', a.jobId);
       expect(s.error?.code).toBe('BACKEND_UNAVAILABLE');
       expect(s.result.structuredContent).not.toHaveProperty('outcome');
@@ -313,7 +321,8 @@ describe.each(CASES)('backend contract: $name', ({ kind, fixture }) => {
     /** A listing's time for newest-first order; a job without one sorts first (a legacy ComfyUI queue). */
     const timeKey = (j: ListedJob) => timeOf(j) ?? Infinity;
 
-    it('gives each job once, newest first, while jobs are created between pages, and loses none that existed at the first page', async () => {
+    it('gives each job once, newest first, while jobs are created between pages, and loses none that existed at the first page', async (t) => {
+      if (isSkip(rig.lists)) return t.skip(rig.lists.skip.reason);
       const { existing, jobs } = await listWhileCreating();
       const ids = jobs.map((j) => j.job_id);
       expect(
@@ -330,16 +339,32 @@ describe.each(CASES)('backend contract: $name', ({ kind, fixture }) => {
     });
 
     it('gives every job its creation time', async (t) => {
+      if (isSkip(rig.lists)) return t.skip(rig.lists.skip.reason);
       if (isSkip(rig.everyJobTimed)) return t.skip(rig.everyJobTimed.skip.reason);
       const { jobs } = await listWhileCreating();
       for (const j of jobs) expect(j.created_at, j.job_id).toMatch(/^\d{4}-\d\d-\d\dT/);
     });
 
     it('lists no job created after its first page', async (t) => {
+      if (isSkip(rig.lists)) return t.skip(rig.lists.skip.reason);
       if (isSkip(rig.listsOnlyJobsOfFirstPage)) return t.skip(rig.listsOnlyJobsOfFirstPage.skip.reason);
       const { existing, created, jobs } = await listWhileCreating();
       expect(created.length).toBeGreaterThan(0);
       expect(jobs.map((j) => j.job_id).sort()).toEqual([...existing].sort());
+    });
+
+    it('is refused by a kind that cannot list: INVALID_ARGUMENT saying so, with nothing sent', async (t) => {
+      if (!isSkip(rig.lists)) return t.skip('this kind lists its jobs');
+      rig.jobIn('running');
+      const e = await adapter()
+        .list(listQuery())
+        .then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+      expect(isBackendError(e) && e.code).toBe('INVALID_ARGUMENT');
+      expect((e as Error).message).toMatch(/cannot list/);
+      expect(rig.since(begin)).toEqual([]);
     });
   });
 });

@@ -92,11 +92,19 @@ export interface ContractRig {
   failWith(status: number, body: string): void;
   /** How the gateway's sentences name the backend at the start of a failure's message. */
   readonly failureMessageStart: RegExp;
-  /** A job of the fixture's choosing whose reads can be made to answer with another job's record. */
-  answerAboutAnotherJob(): Promise<ForeignAnswer>;
+  /**
+   * A job of the fixture's choosing whose reads can be made to answer with another job's record; or
+   * why a read's answer names no job (so no answer can be told to be about another one).
+   */
+  answerAboutAnotherJob(): Promise<ForeignAnswer | Skip>;
   /** The cancel of `jobId` is answered 2xx about another job (the read still answers truly); or why a cancel answer names no job. */
   cancelAnswerAboutAnotherJob(jobId: string): { otherId: string } | Skip;
 
+  /**
+   * Whether the kind lists its jobs. A kind whose API has no list route says so: its `list` must then
+   * refuse with INVALID_ARGUMENT, saying it cannot list, and send nothing.
+   */
+  readonly lists: true | Skip;
   /** Creates a job newer than every job there is (the suite calls it between list pages). */
   addNewerJob(): string;
   /** Every job the backend holds now. */
