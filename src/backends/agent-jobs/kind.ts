@@ -1,6 +1,6 @@
 // The agent_jobs kind: AI Connect's agent-jobs service (docs/backends.md, agent-jobs).
 import { defineBackendKind } from '../kind.ts';
-import { createAgentJobsBackend } from './adapter.ts';
+import { createAgentJobsBackend } from './profile.ts';
 import { agentJobsConfigSchema } from './config.ts';
 import { agentJobsDetailsSchema } from './details.ts';
 

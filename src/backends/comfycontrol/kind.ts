@@ -1,6 +1,6 @@
 // The comfycontrol kind: ComfyControl's cloud workflows (docs/backends.md, ComfyControl).
 import { defineBackendKind } from '../kind.ts';
-import { createComfycontrolBackend } from './adapter.ts';
+import { createComfycontrolBackend } from './profile.ts';
 import { comfycontrolConfigSchema } from './config.ts';
 import { comfycontrolDetailsSchema } from './details.ts';
 

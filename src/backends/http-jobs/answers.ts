@@ -82,8 +82,16 @@ export interface ProfileHooks {
   refine?(record: object, report: JobStatusReport): JobStatusReport;
 }
 
+/**
+ * Who is wrong when an answer lacks the status where the profile says it is. An operator's profile
+ * (`http_jobs`) may point at the wrong place: BACKEND_REJECTED names the pointer, so they can fix it.
+ * A kind's built-in profile is the gateway's own: the answer is not the backend's documented shape,
+ * BACKEND_UNAVAILABLE, as any other answer of the wrong shape.
+ */
+export type MissingStatusBlame = 'profile' | 'backend';
+
 /** How one profile reads a job's record; `name` is the backend's, for its sentences. */
-export function createRecordReader(profile: Profile, name: string, hooks: ProfileHooks = {}) {
+export function createRecordReader(profile: Profile, name: string, hooks: ProfileHooks = {}, blame: MissingStatusBlame = 'profile') {
   const fields = profile.status.fields;
   const words = new Map(Object.entries(profile.status.words).map(([w, s]) => [w.toLowerCase(), s] as const));
   const statusPointers = typeof fields.status === 'string' ? [fields.status] : fields.status;
@@ -106,6 +114,7 @@ export function createRecordReader(profile: Profile, name: string, hooks: Profil
   function report(record: object, res: HttpResponse): JobStatusReport & { id?: string } {
     const raw = firstAt(record, fields.status);
     if (typeof raw !== 'string' || raw === '') {
+      if (blame === 'backend') throw unexpectedShape(name, res, `a ${profile.job_noun}`);
       throw new BackendError(
         'BACKEND_REJECTED',
         `Backend "${name}" answered without a status where its profile says the status is (${statusPointers.join(', ')}).`,
@@ -150,7 +159,7 @@ export function createRecordReader(profile: Profile, name: string, hooks: Profil
     const out: Record<string, unknown> = {};
     for (const [key, spec] of Object.entries(fields.details ?? {})) {
       const { at, as } = typeof spec === 'string' ? { at: spec, as: 'auto' as const } : spec;
-      const v = valueAt(record, at);
+      const v = firstAt(record, at);
       const value =
         as === 'auto'
           ? typeof v === 'boolean'
@@ -182,8 +191,9 @@ export function createRecordReader(profile: Profile, name: string, hooks: Profil
     report,
     /** A record of a list answer: its report and id (a listed job without one is refused). */
     listed(item: unknown, res: HttpResponse): JobStatusReport & { job_id: string } {
-      if (typeof item !== 'object' || item === null) throw unexpectedShape(name, res, 'a list of jobs');
-      const { id, ...r } = report(item, res);
+      // An item that is not a job with a status means the answer is not the list the profile describes.
+      if (!holdsStatus(item) || typeof firstAt(item, fields.status) !== 'string') throw unexpectedShape(name, res, 'a list of jobs');
+      const { id, ...r } = report(item as object, res);
       if (id === undefined) throw unexpectedShape(name, res, 'a list of jobs with their ids');
       return { job_id: id, ...r };
     },

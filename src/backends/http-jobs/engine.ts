@@ -24,7 +24,7 @@ import {
   type HttpResponse,
 } from '../http/http-client.ts';
 import { createRequestBudget } from '../http/request-budget.ts';
-import { bodyOf, createRecordReader, errorTextAt, matchRule, type ProfileHooks } from './answers.ts';
+import { bodyOf, createRecordReader, errorTextAt, matchRule, type MissingStatusBlame, type ProfileHooks } from './answers.ts';
 import type { HttpJobsBackendConfig } from './config.ts';
 import { listJobs } from './listing.ts';
 import { resolveProfile } from './profiles.ts';
@@ -44,6 +44,8 @@ export interface JobApi<K extends string> {
   query?: Readonly<Record<string, string>> | undefined;
   timeoutMs?: number | undefined;
   hooks?: ProfileHooks | undefined;
+  /** Who an answer without a status blames (answers.ts): `backend` for a kind's built-in profile. */
+  missingStatus?: MissingStatusBlame | undefined;
 }
 
 /** The adapter of an `http_jobs` project. */
@@ -85,7 +87,7 @@ export function createJobApiBackend<K extends string>(api: JobApi<K>, options: A
       })
     : undefined;
   const lastAnswers = createAnswerMemo<JobStatusReport>();
-  const reader = createRecordReader(profile, name, api.hooks);
+  const reader = createRecordReader(profile, name, api.hooks, api.missingStatus);
   const idRule = profile.job_id;
   const validateJobId = jobIdRule({
     what: `A job id of backend "${name}"`,

@@ -37,12 +37,30 @@ export const httpJobsKind = defineBackendKind({
         );
       seen.set(folded, word);
     }
-    if (profile.job_id) {
+    const regex = (path: (string | number)[], source: string | undefined) => {
+      if (source === undefined) return;
       try {
-        new RegExp(profile.job_id.pattern);
+        new RegExp(source);
       } catch {
-        problem(['job_id', 'pattern'], 'not a valid regular expression');
+        problem(path, 'not a valid regular expression');
       }
+    };
+    regex(['job_id', 'pattern'], profile.job_id?.pattern);
+    profile.status.not_found.answers.forEach((r, i) => regex(['status', 'not_found', 'answers', i, 'matches'], r.matches));
+    profile.status.confirm?.answers.forEach((r, i) => regex(['status', 'confirm', 'answers', i, 'matches'], r.matches));
+    profile.cancel.answers.forEach((r, i) => regex(['cancel', 'answers', i, 'matches'], r.matches));
+    for (const word of profile.cancel.refused_while)
+      if (!seen.has(word.toLowerCase()))
+        problem(['cancel', 'refused_while'], `"${word}" is not one of status.words: a job can never be in it`);
+    for (const [where, rules] of [
+      ['status.not_found.answers', profile.status.not_found.answers],
+      ['cancel.answers', profile.cancel.answers],
+      ['status.confirm.answers', profile.status.confirm?.answers ?? []],
+    ] as const) {
+      rules.forEach((r, i) => {
+        if (r.field === undefined && (r.words !== undefined || r.matches !== undefined))
+          problem([...where.split('.'), i], '`words` and `matches` test a `field`: name the field');
+      });
     }
     for (const [where, request] of [
       ['status', profile.status.request],
@@ -52,6 +70,8 @@ export const httpJobsKind = defineBackendKind({
       if (!request.path.includes('{id}'))
         problem([...where.split('.'), 'request', 'path'], 'names no {id} segment: the request would not be about the job asked for');
     }
+    if (profile.status.not_found.probe?.request.path.includes('{id}'))
+      problem(['status', 'not_found', 'probe', 'request', 'path'], 'a probe is about no job: it has no {id} segment');
     if (profile.list?.request.path.includes('{id}'))
       problem(['list', 'request', 'path'], 'a list request is about no job: it has no {id} segment');
   },

@@ -171,7 +171,9 @@ async function walkPointedPages(
     switch (paging.style) {
       case 'cursor': {
         const next = valueAt(body, paging.next);
-        if (typeof next !== 'string' || next === '') return undefined;
+        if (next === undefined || next === null || next === '') return undefined;
+        // A next page the gateway cannot read is not taken for the last one.
+        if (typeof next !== 'string') throw unexpectedShape(ctx.name, res, 'a list whose next page is a cursor');
         // Some APIs give the next page as a URL: its cursor parameter is the cursor.
         if (/^https?:\/\//i.test(next)) {
           const cursor = URL.canParse(next) ? new URL(next).searchParams.get(paging.cursor_param) : null;

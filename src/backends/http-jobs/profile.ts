@@ -65,7 +65,7 @@ export const DETAIL_FORMS = ['auto', 'text', 'number', 'int', 'count', 'nonnegat
 const detailSchema = z.union([
   pointer,
   z.strictObject({
-    at: pointer,
+    at: pointers,
     as: z
       .enum(DETAIL_FORMS)
       .default('auto')

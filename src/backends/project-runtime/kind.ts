@@ -1,7 +1,7 @@
 // The project_runtime kind: Veryfront-style project runtimes and their Jobs API (docs/backends.md,
 // project runtime).
 import { defineBackendKind } from '../kind.ts';
-import { createProjectRuntimeBackend } from './adapter.ts';
+import { createProjectRuntimeBackend } from './profile.ts';
 import { projectRuntimeConfigSchema } from './config.ts';
 import { projectRuntimeDetailsSchema } from './details.ts';
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createAgentJobsBackend } from '../../../src/backends/agent-jobs/adapter.ts';
+import { createAgentJobsBackend } from '../../../src/backends/agent-jobs/profile.ts';
 import type { AgentJobsBackendConfig } from '../../../src/backends/agent-jobs/config.ts';
 import type { JobBackend } from '../../../src/jobs/backend.ts';
 import { agentJobsDetailsSchema } from '../../../src/backends/agent-jobs/details.ts';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createComfycontrolBackend } from '../../../src/backends/comfycontrol/adapter.ts';
+import { createComfycontrolBackend } from '../../../src/backends/comfycontrol/profile.ts';
 import type { ComfycontrolBackendConfig } from '../../../src/backends/comfycontrol/config.ts';
 import { isBackendError, type BackendError } from '../../../src/jobs/backend-error.ts';
 import type { JobBackend } from '../../../src/jobs/backend.ts';

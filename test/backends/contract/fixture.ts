@@ -80,12 +80,6 @@ export interface ContractRig {
   readonly firstCancel: Readonly<Record<'queued' | 'running', CancelOutcome>>;
   /** Lets simulated time pass until every requested stop has happened (the backend's cooperative or asynchronous cancel). */
   settle(): void;
-  /**
-   * Whether a cancel confirms what it did with a read of the job after its write; a kind whose cancel
-   * answer is itself the job's record says so here.
-   */
-  readonly cancelVerifiedByRead: true | Skip;
-
   /** Every server accepts each request and never answers. */
   hang(): void;
   /** Every server answers every request with `status` and `body`. */

@@ -46,4 +46,16 @@ describe('http_jobs config', () => {
     const unknownProfile = problemsOf(`{ kind: http_jobs, profile: acme, base_url: "https://jobs.example.com/api" }`);
     expect(unknownProfile.map((p) => p.path)).toEqual(['projects.0.backend.profile']);
   });
+
+  it('names a rule whose text test is no regular expression or tests no field, and a refused-while word no status has', () => {
+    const status = `{ request: { path: "/jobs/{id}" }, fields: { status: /state }, words: { pending: queued, done: succeeded },
+      not_found: { answers: [{ http_status: [403], field: /message, matches: "(unclosed" }] } }`;
+    const cancel = `{ request: { method: POST, path: "/jobs/{id}/cancel" }, refused_while: [pending, parked],
+      answers: [{ http_status: ["4xx"], words: [nope], means: not_cancellable }] }`;
+    expect(problemsOf(own(status, cancel))).toEqual([
+      { path: 'projects.0.backend.status.not_found.answers.0.matches', message: 'not a valid regular expression' },
+      { path: 'projects.0.backend.cancel.refused_while', message: expect.stringMatching(/"parked" is not one of status.words/) },
+      { path: 'projects.0.backend.cancel.answers.0', message: expect.stringMatching(/name the field/) },
+    ]);
+  });
 });

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createProjectRuntimeBackend } from '../../../src/backends/project-runtime/adapter.ts';
+import { createProjectRuntimeBackend } from '../../../src/backends/project-runtime/profile.ts';
 import type { ProjectRuntimeBackendConfig } from '../../../src/backends/project-runtime/config.ts';
 import { isBackendError } from '../../../src/jobs/backend-error.ts';
 import type { JobBackend } from '../../../src/jobs/backend.ts';
@@ -120,13 +120,14 @@ describe('project-runtime adapter: get_job_status', () => {
 });
 
 describe('project-runtime adapter: cancel_job', () => {
-  it('cancels a submitted job at once', async () => {
+  it('cancels a submitted job at once, and confirms it with a read (the cancel answer alone is not taken as proof)', async () => {
     const id = sim.seeds.queued[0]!;
     const r = await backend().cancel(id, ctx());
     expect(r).toMatchObject({ outcome: 'cancelled', status_before: 'queued', status_after: 'cancelled' });
     expect(sim.server.requests.map((q) => `${q.method} ${q.path}`)).toEqual([
       `GET /projects/dreamy-haven/jobs/${id}`,
       `POST /projects/dreamy-haven/jobs/${id}/cancel`,
+      `GET /projects/dreamy-haven/jobs/${id}`,
     ]);
   });
 
