@@ -96,7 +96,7 @@ interface AgentTask {
 }
 
 /**
- * The hook `agentJobsTimesAndErrors`: the record has no start time and a failed job's text may be on
+ * agentJobsHooks, the named hook of agent jobs: the record has no start time and a failed job's text may be on
  * its last task, which no pointer can pick (the earliest and the last of an array).
  */
 export const agentJobsHooks: ProfileHooks = {

@@ -79,7 +79,7 @@ export function comfycontrolProfile(rateLimit: ComfycontrolBackendConfig['rate_l
 }
 
 /**
- * The hook `comfycontrolInvalid`: a workflow rejected as `invalid` never ran, and says so in its own
+ * comfycontrolHooks, the named hook of ComfyControl: a workflow rejected as `invalid` never ran, and says so in its own
  * words when ComfyControl gives none (a profile's error text is one sentence for every failed word).
  */
 export const comfycontrolHooks: ProfileHooks = {

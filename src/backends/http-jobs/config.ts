@@ -4,7 +4,7 @@
 // replaces the ready-made profile's part of that name whole.
 import * as z from 'zod';
 import { headers, httpUrl, kindConfig } from '../config-fields.ts';
-import { profileSchema } from './profile.ts';
+import { jobNoun, profileSchema } from './profile.ts';
 import { PROFILE_NAMES } from './profiles.ts';
 
 export const httpJobsConfigSchema = kindConfig('http_jobs', {
@@ -17,6 +17,7 @@ export const httpJobsConfigSchema = kindConfig('http_jobs', {
     .record(z.string().min(1).max(64), z.string())
     .optional()
     .describe('Query parameters sent on every call, for APIs that take a credential there. Values may be secret references.'),
+  job_noun: jobNoun.optional(),
   job_id: profileSchema.shape.job_id,
   status: profileSchema.shape.status.optional(),
   cancel: profileSchema.shape.cancel.optional(),

@@ -125,21 +125,30 @@ export function createJobApiBackend<K extends string>(api: JobApi<K>, options: A
     return res;
   }
 
-  function request(action: string, spec: ProfileRequest, jobId: string | undefined, signal: AbortSignal): HttpRequest {
-    const id = jobId === undefined ? undefined : sentId(jobId);
-    const path = spec.path
+  /** A request of the profile as a function of the job id: its path template is read once, here. */
+  function requestOf(action: string, spec: ProfileRequest): (jobId: string | undefined, signal: AbortSignal) => HttpRequest {
+    const segments = spec.path
       .split('/')
       .filter((s) => s !== '')
-      .map((s) => (s === '{id}' ? id! : decodeURIComponent(s)));
-    return {
-      action,
-      method: spec.method,
-      path,
-      ...(id !== undefined ? { jobId: id } : {}),
-      query: { ...fixedQuery, ...spec.query },
-      signal,
+      .map((s) => (s === '{id}' ? undefined : decodeURIComponent(s)));
+    const query = { ...fixedQuery, ...spec.query };
+    return (jobId, signal) => {
+      const id = jobId === undefined ? undefined : sentId(jobId);
+      return {
+        action,
+        method: spec.method,
+        path: segments.map((s) => s ?? id!),
+        ...(id !== undefined ? { jobId: id } : {}),
+        query: { ...query },
+        signal,
+      };
     };
   }
+  const statusRequest = requestOf('get_job', profile.status.request);
+  const cancelRequest = requestOf('cancel_job', profile.cancel.request);
+  const confirmRequest = profile.status.confirm && requestOf('get_result', profile.status.confirm.request);
+  const probeRequest = profile.status.not_found.probe && requestOf('check_credentials', profile.status.not_found.probe.request);
+  const listRequest = profile.list && requestOf('list_jobs', profile.list.request);
 
   /** Whether an answer says the job does not exist (or is another tenant's, which the caller must not learn). */
   function saysNotFound(res: HttpResponse): boolean {
@@ -151,14 +160,14 @@ export function createJobApiBackend<K extends string>(api: JobApi<K>, options: A
   async function probeSaysNotFound(res: HttpResponse, signal: AbortSignal): Promise<boolean> {
     const probe = profile.status.not_found.probe;
     if (!probe?.on.includes(res.status)) return false;
-    const answer = await call(request('check_credentials', probe.request, undefined, signal));
+    const answer = await call(probeRequest!(undefined, signal));
     if (answer.status >= 200 && answer.status <= 299) return true;
     if (answer.status === 401 || answer.status === 403) return false;
     throw unexpectedStatus(name, answer);
   }
 
   async function read(jobId: string, signal: AbortSignal, prepaid = false): Promise<JobStatusReport> {
-    const res = await call(request('get_job', profile.status.request, jobId, signal), prepaid);
+    const res = await call(statusRequest(jobId, signal), prepaid);
     if (res.status >= 200 && res.status <= 299) {
       const report = lastAnswers.reuse(jobId, res.text, () => {
         const body = parseJson(name, res);
@@ -178,7 +187,7 @@ export function createJobApiBackend<K extends string>(api: JobApi<K>, options: A
   async function confirmed(report: JobStatusReport, jobId: string, signal: AbortSignal): Promise<JobStatusReport> {
     const rule = profile.status.confirm;
     if (!rule || !rule.words.some((w) => w.toLowerCase() === report.raw_status?.toLowerCase())) return report;
-    const res = await call(request('get_result', rule.request, jobId, signal));
+    const res = await call(confirmRequest!(jobId, signal));
     if (res.status >= 500 || res.status === 401 || res.status === 403 || res.status === 429 || res.status < 200)
       throw unexpectedStatus(name, res);
     const body = bodyOf(res);
@@ -232,7 +241,7 @@ export function createJobApiBackend<K extends string>(api: JobApi<K>, options: A
         `${noun} ${jobId} had already finished (${before.raw_status}); nothing was cancelled`,
       );
     const reason = profile.cancel.reason_field !== undefined && ctx.reason ? { json: { [profile.cancel.reason_field]: ctx.reason } } : {};
-    const res = await call({ ...request('cancel_job', profile.cancel.request, jobId, ctx.signal), ...reason }, prepaid === 2);
+    const res = await call({ ...cancelRequest(jobId, ctx.signal), ...reason }, prepaid === 2);
     const meaning = cancelMeaning(res, jobId);
     if (meaning === undefined) throw unexpectedStatus(name, res);
     if (meaning === 'not_found')
@@ -307,7 +316,7 @@ export function createJobApiBackend<K extends string>(api: JobApi<K>, options: A
         reader,
         baseUrl: api.baseUrl,
         fixedQuery,
-        firstRequest: (signal) => request('list_jobs', profile.list!.request, undefined, signal),
+        firstRequest: (signal) => listRequest!(undefined, signal),
         call: (req) => call(req),
       }),
     close: () => http.close(),

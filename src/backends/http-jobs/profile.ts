@@ -226,12 +226,14 @@ const listSchema = z.strictObject({
   max_pages: z.number().int().min(1).max(10).default(3).describe('API pages one filtered listing call reads at most to fill its page.'),
 });
 
+/** What the API calls a job, in the gateway's sentences. */
+export const jobNoun = z
+  .string()
+  .regex(/^[a-z][a-z -]{0,30}$/, 'lowercase words')
+  .describe('What the API calls a job, in the gateway\'s sentences ("workflow", "prediction"); "job" by default.');
+
 export const profileSchema = z.strictObject({
-  job_noun: z
-    .string()
-    .regex(/^[a-z][a-z -]{0,30}$/)
-    .default('job')
-    .describe('What the API calls a job, in the gateway\'s sentences ("workflow", "prediction").'),
+  job_noun: jobNoun.default('job'),
   job_id: z
     .strictObject({
       pattern: z.string().min(1).max(500).describe('A regular expression a job id must match (anchored).'),

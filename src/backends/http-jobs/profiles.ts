@@ -6,6 +6,7 @@ import { profileSchema, type Profile, type ProfileInput } from './profile.ts';
 
 /** Replicate predictions (https://replicate.com/docs/reference/http): base URL https://api.replicate.com/v1. */
 const replicate: ProfileInput = {
+  job_noun: 'prediction',
   // Prediction ids are lowercase letters and digits (e.g. gm3qorzdhgbfurvjtvhg6dckhu).
   job_id: { pattern: '[a-z0-9]{1,64}', max_length: 64, hint: 'is a Replicate prediction id: lowercase letters and digits' },
   status: {
@@ -32,6 +33,7 @@ const replicate: ProfileInput = {
  * too; only the result route tells, so COMPLETED is confirmed there. It has no list route.
  */
 const fal: ProfileInput = {
+  job_noun: 'request',
   job_id: {
     pattern: '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}',
     max_length: 36,
@@ -93,6 +95,7 @@ export const PROFILE_NAMES = Object.keys(PROFILES) as [ProfileName, ...ProfileNa
 /** The profile a project's section describes: its ready-made profile, with the parts it writes out in place of the profile's. */
 export function resolveProfile(section: {
   profile?: ProfileName | undefined;
+  job_noun?: string | undefined;
   job_id?: ProfileInput['job_id'];
   status?: ProfileInput['status'] | undefined;
   cancel?: ProfileInput['cancel'] | undefined;
@@ -101,7 +104,9 @@ export function resolveProfile(section: {
 }): Profile {
   const base: Partial<ProfileInput> = section.profile ? PROFILES[section.profile] : {};
   const own = Object.fromEntries(
-    (['job_id', 'status', 'cancel', 'list', 'rate_limit'] as const).filter((k) => section[k] !== undefined).map((k) => [k, section[k]]),
+    (['job_noun', 'job_id', 'status', 'cancel', 'list', 'rate_limit'] as const)
+      .filter((k) => section[k] !== undefined)
+      .map((k) => [k, section[k]]),
   );
   return profileSchema.parse({ ...base, ...own });
 }

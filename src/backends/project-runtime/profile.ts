@@ -87,7 +87,7 @@ interface RuntimeJob {
 }
 
 /**
- * The hook `projectRuntimeErrors`: a failed job's text joins its detail, its reason and its exit
+ * projectRuntimeHooks, the named hook of project runtimes: a failed job's text joins its detail, its reason and its exit
  * code, and a `completed` job whose result summary reports failure or partial success carries that
  * verdict in `error`; both are sentences built from several fields, which no pointer gives.
  */

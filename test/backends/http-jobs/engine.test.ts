@@ -176,6 +176,84 @@ describe('http_jobs engine', () => {
     expect(await b.getStatus(cancelled!, ctx())).toMatchObject({ status: 'cancelled', raw_status: 'COMPLETED' });
   });
 
+  it('reads an internal job service written out with the envelope, rule and paging keys the built-in kinds use', async () => {
+    // A made-up company service: jobs in a {data, meta} envelope, 403 for another team's job, 409 for
+    // a finished one, 423 while a job is being scheduled, page-number listing with a total and a status filter.
+    const jobs = [
+      { id: 'j3', phase: 'SCHEDULING', team: 'a' },
+      { id: 'j2', phase: 'RUNNING', team: 'a' },
+      { id: 'j1', phase: 'DONE', team: 'a' },
+      { id: 'x9', phase: 'RUNNING', team: 'b' },
+    ];
+    const s = await api((req) => {
+      const [, , , id, action] = req.path.split('/');
+      const job = jobs.find((j) => j.id === id);
+      if (id === undefined) {
+        const wanted = req.query.get('phase');
+        const mine = jobs.filter((j) => j.team === 'a' && (wanted === null || j.phase === wanted));
+        const page = Number(req.query.get('p'));
+        const size = Number(req.query.get('n'));
+        const data = mine.slice(page * size, (page + 1) * size).map((j) => ({ job_id: j.id, phase: j.phase }));
+        return { status: 200, json: { data, meta: { count: mine.length } } };
+      }
+      if (job?.team === 'b') return { status: 403, json: { message: 'Job is owned by another team' } };
+      if (!job) return { status: 404, json: {} };
+      if (req.method === 'DELETE') {
+        if (job.phase === 'DONE') return { status: 409, json: {} };
+        if (job.phase === 'SCHEDULING') return { status: 423, json: {} };
+        job.phase = 'STOPPED';
+        return { status: 200, json: { meta: { job: id } } };
+      }
+      return action === undefined
+        ? { status: 200, json: { data: { job_id: job.id, phase: job.phase }, meta: { job: job.id } } }
+        : { status: 404 };
+    });
+    const b = adapter({
+      kind: 'http_jobs',
+      base_url: `${s.url}/api`,
+      headers: { 'X-Api-Key': 'k' },
+      job_noun: 'batch job',
+      status: {
+        request: { path: '/jobs/{id}' },
+        record: ['/data'],
+        answer_ids: ['/meta/job'],
+        fields: { id: '/job_id', status: ['/state', '/phase'] },
+        words: { scheduling: 'queued', running: 'running', done: 'succeeded', stopped: 'cancelled' },
+        not_found: { answers: [{ http_status: [403], field: '/message', matches: 'another team' }] },
+      },
+      cancel: {
+        request: { method: 'DELETE', path: '/jobs/{id}' },
+        reason_field: 'why',
+        answers: [{ http_status: ['4xx'], means: 'already_terminal' }],
+        refused_while: ['SCHEDULING'],
+      },
+      list: {
+        request: { path: '/jobs' },
+        items: '/data',
+        paging: { style: 'page', page_param: 'p', per_page_param: 'n', per_page: 2, first_page: 0, total: '/meta/count' },
+        status_filter: { param: 'phase', words: { running: ['RUNNING'], succeeded: ['DONE'] } },
+      },
+    } as HttpJobsBackendConfig);
+    expect(await b.getStatus('j2', ctx())).toMatchObject({ found: true, status: 'running', raw_status: 'RUNNING' });
+    expect(await b.getStatus('x9', ctx())).toMatchObject({ found: false }); // another team's: not found, not an auth error
+    expect(await b.cancel('j3', ctx())).toMatchObject({ outcome: 'not_cancellable', status_after: 'queued' });
+    expect(await b.cancel('j2', { ...ctx(), reason: 'superseded' })).toMatchObject({ outcome: 'cancelled', status_after: 'cancelled' });
+    expect(s.requests.find((r) => r.method === 'DELETE' && r.path === '/api/jobs/j2')?.body).toBe('{"why":"superseded"}');
+    expect(await b.cancel('j1', ctx())).toMatchObject({
+      outcome: 'already_terminal',
+      message: expect.stringMatching(/^batch job j1 had already finished/),
+    });
+    const all = await b.list(listQuery({ limit: 2 }));
+    expect(all.jobs.map((j) => j.job_id)).toEqual(['j3', 'j2']);
+    const rest = await b.list(listQuery({ limit: 2, position: JSON.parse(JSON.stringify(all.next)) }));
+    expect([rest.jobs.map((j) => j.job_id), rest.next]).toEqual([['j1'], undefined]);
+    expect((await b.list(listQuery({ statuses: ['succeeded'] }))).jobs.map((j) => j.job_id)).toEqual(['j1']);
+    expect(s.requests.at(-1)?.query.get('phase')).toBe('DONE'); // one word selects it: the API filters
+    // A "4xx" rule never holds a credential problem.
+    s.setFault({ kind: 'status', status: 403, body: '{"message":"bad key"}' }, (req) => req.method === 'DELETE');
+    expect(await errorCode(b.cancel('j3', ctx()))).toBe('BACKEND_AUTH');
+  });
+
   it('ships valid ready-made profiles, and a section replaces a profile part whole', () => {
     for (const name of Object.keys(PROFILES) as (keyof typeof PROFILES)[]) expect(() => resolveProfile({ profile: name })).not.toThrow();
     const own = resolveProfile({
