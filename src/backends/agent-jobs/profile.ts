@@ -104,27 +104,22 @@ export const agentJobsHooks: ProfileHooks = {
     const tasks = (Array.isArray(record.tasks) ? record.tasks : []) as AgentTask[];
     // Its first task is created when the job starts running; an explicit `started_at` wins.
     const started =
-      report.started_at ??
-      (report.status !== 'queued'
+      report.started_at === undefined && report.status !== 'queued'
         ? tasks
             .map((t) => toIsoTime(t?.created_at))
             .filter((t): t is string => t !== undefined)
             .sort()[0]
-        : undefined);
-    let error = report.error;
-    if (report.status === 'failed') {
-      const lastTaskResult = [...tasks].reverse().find((t) => typeof t?.result === 'string' && t.result !== '')?.result as
-        string | undefined;
-      const message =
-        typeof record.result === 'string' && record.result !== ''
-          ? record.result
-          : (lastTaskResult ?? 'the agent job failed (the service gave no result text)');
-      error = { message: message.slice(0, 2000) };
-    }
+        : undefined;
+    if (started === undefined && report.status !== 'failed') return report;
+    const lastTaskResult = [...tasks].reverse().find((t) => typeof t?.result === 'string' && t.result !== '')?.result as string | undefined;
+    const message =
+      typeof record.result === 'string' && record.result !== ''
+        ? record.result
+        : (lastTaskResult ?? 'the agent job failed (the service gave no result text)');
     return {
       ...report,
       ...(started !== undefined ? { started_at: started } : {}),
-      ...(error !== undefined ? { error } : {}),
+      ...(report.status === 'failed' ? { error: { message: message.slice(0, 2000) } } : {}),
     };
   },
 };

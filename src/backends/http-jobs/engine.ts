@@ -24,7 +24,7 @@ import {
   type HttpResponse,
 } from '../http/http-client.ts';
 import { createRequestBudget } from '../http/request-budget.ts';
-import { bodyOf, createRecordReader, errorTextAt, matchRule, type MissingStatusBlame, type ProfileHooks } from './answers.ts';
+import { bodyOf, createRecordReader, type MissingStatusBlame, type ProfileHooks } from './answers.ts';
 import type { HttpJobsBackendConfig } from './config.ts';
 import { listJobs } from './listing.ts';
 import { resolveProfile } from './profiles.ts';
@@ -153,7 +153,9 @@ export function createJobApiBackend<K extends string>(api: JobApi<K>, options: A
   /** Whether an answer says the job does not exist (or is another tenant's, which the caller must not learn). */
   function saysNotFound(res: HttpResponse): boolean {
     const nf = profile.status.not_found;
-    return nf.http_status.includes(res.status) || (nf.answers.length > 0 && matchRule(nf.answers, res, bodyOf(res)) !== undefined);
+    return (
+      nf.http_status.includes(res.status) || (nf.answers.length > 0 && reader.answers.matchRule(nf.answers, res, bodyOf(res)) !== undefined)
+    );
   }
 
   /** A status the profile's probe settles: the credentials are fine (so the job is not found) or they are not (BACKEND_AUTH). */
@@ -174,8 +176,7 @@ export function createJobApiBackend<K extends string>(api: JobApi<K>, options: A
         const record = reader.recordIn(body);
         if (record === undefined) throw unexpectedShape(name, res, `a ${noun}`);
         reader.checkNames(jobId, body, record, res);
-        const { id: _id, ...r } = reader.report(record, res);
-        return r;
+        return reader.report(record, res);
       });
       return confirmed(report, jobId, signal);
     }
@@ -191,9 +192,9 @@ export function createJobApiBackend<K extends string>(api: JobApi<K>, options: A
     if (res.status >= 500 || res.status === 401 || res.status === 403 || res.status === 429 || res.status < 200)
       throw unexpectedStatus(name, res);
     const body = bodyOf(res);
-    const means = matchRule(rule.answers, res, body)?.means ?? (res.status <= 299 ? 'succeeded' : 'failed');
+    const means = reader.answers.matchRule(rule.answers, res, body)?.means ?? (res.status <= 299 ? 'succeeded' : 'failed');
     if (means !== 'failed') return { ...report, status: means };
-    const text = errorTextAt(body, rule.error);
+    const text = reader.answers.errorText(body, rule.error);
     return {
       ...report,
       status: 'failed',
@@ -208,7 +209,7 @@ export function createJobApiBackend<K extends string>(api: JobApi<K>, options: A
     const body = bodyOf(res);
     // An answer about another job is no confirmation of this one.
     if (res.status >= 200 && res.status <= 299) reader.checkNames(jobId, body, reader.recordIn(body), res);
-    const rule = matchRule(profile.cancel.answers, res, body);
+    const rule = reader.answers.matchRule(profile.cancel.answers, res, body);
     if (rule) return rule.means;
     if (saysNotFound(res)) return 'not_found';
     return res.status >= 200 && res.status <= 299 ? 'requested' : undefined;

@@ -16,7 +16,7 @@ import {
   type ListQuery,
 } from '../../jobs/listing.ts';
 import { parseJson, unexpectedShape, unexpectedStatus, type HttpRequest, type HttpResponse } from '../http/http-client.ts';
-import { valueAt, type RecordReader } from './answers.ts';
+import type { RecordReader } from './answers.ts';
 import type { Profile } from './profile.ts';
 
 /** API pages one unfiltered listing call reads at most: a page may hold only jobs listed already (newer ones pushed them down). */
@@ -63,14 +63,14 @@ export async function listJobs(q: ListQuery, ctx: ListContext): Promise<ListPage
             ...request,
             query: { ...request.query, [paging.offset_param]: offset, [paging.limit_param]: size },
           });
-          return { items, hasMore: more(body, paging.total, offset + items.length, items.length === size) };
+          return { items, hasMore: more(ctx, body, paging.total, offset + items.length, items.length === size) };
         }
         const page = Math.floor(offset / size);
         const { body, items } = await readItems(ctx, spec, {
           ...request,
           query: { ...request.query, [paging.page_param]: page + paging.first_page, [paging.per_page_param]: size },
         });
-        return { items: items.slice(offset % size), hasMore: more(body, paging.total, (page + 1) * size, items.length === size) };
+        return { items: items.slice(offset % size), hasMore: more(ctx, body, paging.total, (page + 1) * size, items.length === size) };
       },
       toJob: (job) => (keeps(q.statuses, job) ? job : undefined),
     });
@@ -79,8 +79,8 @@ export async function listJobs(q: ListQuery, ctx: ListContext): Promise<ListPage
 }
 
 /** Whether there are jobs after `seen` of them: the answer's total says, else a full page does. */
-function more(body: unknown, total: string | undefined, seen: number, fullPage: boolean): boolean {
-  const t = valueAt(body, total);
+function more(ctx: ListContext, body: unknown, total: string | undefined, seen: number, fullPage: boolean): boolean {
+  const t = ctx.reader.answers.at(body, total);
   return typeof t === 'number' && Number.isFinite(t) ? seen < t : fullPage;
 }
 
@@ -93,7 +93,7 @@ async function readItems(
   const res = await ctx.call(req);
   if (res.status < 200 || res.status > 299) throw unexpectedStatus(ctx.name, res);
   const body = parseJson(ctx.name, res);
-  const raw = valueAt(body, spec.items);
+  const raw = ctx.reader.answers.at(body, spec.items);
   if (!Array.isArray(raw)) throw unexpectedShape(ctx.name, res, 'a list of jobs');
   return { body, res, items: raw.map((item) => ctx.reader.listed(item, res)) };
 }
@@ -170,7 +170,7 @@ async function walkPointedPages(
   function nextPage(body: unknown, res: HttpResponse): Locator | undefined {
     switch (paging.style) {
       case 'cursor': {
-        const next = valueAt(body, paging.next);
+        const next = ctx.reader.answers.at(body, paging.next);
         if (next === undefined || next === null || next === '') return undefined;
         // A next page the gateway cannot read is not taken for the last one.
         if (typeof next !== 'string') throw unexpectedShape(ctx.name, res, 'a list whose next page is a cursor');
@@ -182,7 +182,7 @@ async function walkPointedPages(
         return { kind: 'cursor', cursor: next.slice(0, 4096) };
       }
       case 'next_url': {
-        const next = valueAt(body, paging.next);
+        const next = ctx.reader.answers.at(body, paging.next);
         if (next === undefined || next === null || next === '') return undefined;
         if (typeof next !== 'string') throw unexpectedShape(ctx.name, res, 'a list whose next page is a URL');
         belowBase(next); // a next page elsewhere is refused now, not when the caller comes back

@@ -123,16 +123,20 @@ describe.each(CASES)('backend contract: $name', ({ kind, fixture }) => {
   });
 
   describe('a backend that cannot answer', () => {
-    it('is BACKEND_UNAVAILABLE when unreachable, for every call, never unknown', async () => {
-      const b = watch(await rig.unreachableAdapter());
-      const id = rig.jobIn('running');
-      const calls = await Promise.all([
+    /** The error code of each call a caller can make: a job's status and cancel, an unknown one's, and the list where the kind lists. */
+    const everyCallsError = (b: JobBackend, id: string) =>
+      Promise.all([
         errorCode(b.getStatus(id, ctx())),
         errorCode(b.getStatus(rig.unknownId(), ctx())),
         errorCode(b.cancel(id, ctx())),
         errorCode(b.cancel(rig.unknownId(), ctx())),
         ...(isSkip(rig.lists) ? [] : [errorCode(b.list(listQuery()))]),
       ]);
+
+    it('is BACKEND_UNAVAILABLE when unreachable, for every call, never unknown', async () => {
+      const b = watch(await rig.unreachableAdapter());
+      const id = rig.jobIn('running');
+      const calls = await everyCallsError(b, id);
       expect(calls).toEqual(Array(calls.length).fill('BACKEND_UNAVAILABLE'));
     });
 
@@ -141,13 +145,7 @@ describe.each(CASES)('backend contract: $name', ({ kind, fixture }) => {
       const before = rig.stateOf(id);
       rig.hang();
       const b = adapter({ timeoutMs: HANG_TIMEOUT_MS });
-      const calls = await Promise.all([
-        errorCode(b.getStatus(id, ctx())),
-        errorCode(b.getStatus(rig.unknownId(), ctx())),
-        errorCode(b.cancel(id, ctx())),
-        errorCode(b.cancel(rig.unknownId(), ctx())),
-        ...(isSkip(rig.lists) ? [] : [errorCode(b.list(listQuery()))]),
-      ]);
+      const calls = await everyCallsError(b, id);
       expect(calls).toEqual(Array(calls.length).fill('BACKEND_UNAVAILABLE'));
       expect(writes()).toEqual([]);
       expect(rig.stateOf(id)).toBe(before);
