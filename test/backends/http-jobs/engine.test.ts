@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpJobsBackend } from '../../../src/backends/http-jobs/engine.ts';
 import { httpJobsConfigSchema } from '../../../src/backends/http-jobs/config.ts';
+import { httpJobsDetailsSchema } from '../../../src/backends/http-jobs/details.ts';
 import type * as z from 'zod';
 
 /** A section as an operator writes it (defaults left out). */
@@ -205,7 +206,10 @@ describe('http_jobs engine', () => {
         return { status: 200, json: { meta: { job: id } } };
       }
       return action === undefined
-        ? { status: 200, json: { data: { job_id: job.id, phase: job.phase }, meta: { job: job.id } } }
+        ? {
+            status: 200,
+            json: { data: { job_id: job.id, phase: job.phase, labels: ['gpu', 7, 'nightly'], runs: [{}, {}] }, meta: { job: job.id } },
+          }
         : { status: 404 };
     });
     const b = adapter({
@@ -217,7 +221,11 @@ describe('http_jobs engine', () => {
         request: { path: '/jobs/{id}' },
         record: ['/data'],
         answer_ids: ['/meta/job'],
-        fields: { id: '/job_id', status: ['/state', '/phase'] },
+        fields: {
+          id: '/job_id',
+          status: ['/state', '/phase'],
+          details: { labels: { at: '/labels', as: 'tags' }, runs: { at: '/runs', as: 'count' } },
+        },
         words: { scheduling: 'queued', running: 'running', done: 'succeeded', stopped: 'cancelled' },
         not_found: { answers: [{ http_status: [403], field: '/message', matches: 'another team' }] },
       },
@@ -234,7 +242,14 @@ describe('http_jobs engine', () => {
         status_filter: { param: 'phase', words: { running: ['RUNNING'], succeeded: ['DONE'] } },
       },
     } as HttpJobsBackendConfig);
-    expect(await b.getStatus('j2', ctx())).toMatchObject({ found: true, status: 'running', raw_status: 'RUNNING' });
+    const j2 = await b.getStatus('j2', ctx());
+    expect(j2).toMatchObject({
+      found: true,
+      status: 'running',
+      raw_status: 'RUNNING',
+      details: { labels: ['gpu', '7', 'nightly'], runs: 2 },
+    });
+    expect(httpJobsDetailsSchema.safeParse(j2.details).success).toBe(true); // what the tools' output schema says of http_jobs details
     expect(await b.getStatus('x9', ctx())).toMatchObject({ found: false }); // another team's: not found, not an auth error
     expect(await b.cancel('j3', ctx())).toMatchObject({ outcome: 'not_cancellable', status_after: 'queued' });
     expect(await b.cancel('j2', { ...ctx(), reason: 'superseded' })).toMatchObject({ outcome: 'cancelled', status_after: 'cancelled' });
