@@ -3,6 +3,12 @@
 // profile that is neither ready-made nor written out. A ready-made profile needs only its name.
 import { describe, expect, it } from 'vitest';
 import { configProblems } from '../../helpers/config-problems.ts';
+import { AGENT_JOBS_PROFILE } from '../../../src/backends/agent-jobs/profile.ts';
+import { comfycontrolProfile } from '../../../src/backends/comfycontrol/profile.ts';
+import { checkProfile } from '../../../src/backends/http-jobs/kind.ts';
+import { PROFILE_NAMES, resolveProfile } from '../../../src/backends/http-jobs/profiles.ts';
+import { projectRuntimeProfile } from '../../../src/backends/project-runtime/profile.ts';
+import type { Profile } from '../../../src/backends/http-jobs/profile.ts';
 
 /** The problems of a config whose one project has this backend section. */
 const problemsOf = (backend: string) =>
@@ -57,5 +63,25 @@ describe('http_jobs config', () => {
       { path: 'projects.0.backend.cancel.refused_while', message: expect.stringMatching(/"parked" is not one of status.words/) },
       { path: 'projects.0.backend.cancel.answers.0', message: expect.stringMatching(/name the field/) },
     ]);
+  });
+
+  it('finds nothing wrong in any profile the gateway ships: the ready-made ones and the three built-in kinds', () => {
+    const shipped: [string, Profile][] = [
+      ...PROFILE_NAMES.map((n): [string, Profile] => [n, resolveProfile({ profile: n })]),
+      ['agent_jobs', AGENT_JOBS_PROFILE],
+      ['project_runtime', projectRuntimeProfile('dreamy-haven')],
+      ['comfycontrol', comfycontrolProfile({ requests: 40, per_seconds: 10 })],
+    ];
+    for (const [name, profile] of shipped) {
+      const problems: string[] = [];
+      checkProfile(profile, (path, message) => problems.push(`${path.join('.')}: ${message}`));
+      expect(problems, name).toEqual([]);
+    }
+    // The check sees a built-in profile's mistakes as it sees an operator's.
+    const broken: string[] = [];
+    checkProfile({ ...AGENT_JOBS_PROFILE, cancel: { ...AGENT_JOBS_PROFILE.cancel, refused_while: ['PAUSED'] } }, (path) =>
+      broken.push(path.join('.')),
+    );
+    expect(broken).toEqual(['cancel.refused_while']);
   });
 });
