@@ -4,7 +4,7 @@
 // does not hold for a kind is declared here as a `Skip` with its reason, never left out silently.
 import type { JobBackend } from '../../../src/jobs/backend.ts';
 import type { CancelOutcome } from '../../../src/jobs/model.ts';
-import type { SimRequest } from '../../../src/simulation/sim-server.ts';
+import type { Fault, SimRequest } from '../../../src/simulation/sim-server.ts';
 
 /** Where each simulated server's request log stood (its length). */
 export type RequestMark = readonly number[];
@@ -14,6 +14,14 @@ export function requestLog(servers: ReadonlyArray<{ readonly requests: readonly 
   return {
     mark: () => servers.map((s) => s.requests.length),
     since: (mark) => servers.flatMap((s, i) => s.requests.slice(mark[i])),
+  };
+}
+
+/** `hang` and `failWith` over every simulated server of a rig. */
+export function serverFaults(servers: ReadonlyArray<{ setFault(fault: Fault): void }>): Pick<ContractRig, 'hang' | 'failWith'> {
+  return {
+    hang: () => servers.forEach((s) => s.setFault({ kind: 'hang' })),
+    failWith: (status, body) => servers.forEach((s) => s.setFault({ kind: 'status', status, body })),
   };
 }
 
