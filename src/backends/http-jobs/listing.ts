@@ -50,9 +50,11 @@ export async function listJobs(q: ListQuery, ctx: ListContext): Promise<ListPage
   const first = ctx.firstRequest(q.signal);
   const request: HttpRequest = word !== undefined ? { ...first, query: { ...first.query, [spec.status_filter!.param]: word } } : first;
   const maxPages = filteredHere ? spec.max_pages : UNFILTERED_PAGES;
+  // Jobs asked of the API a page: as many as it serves when the gateway filters, else what the caller wants.
+  const pageSize = (maxLimit: number): number => (filteredHere ? maxLimit : Math.min(q.limit, maxLimit));
   const paging = spec.paging;
   if (paging.style === 'offset' || paging.style === 'page') {
-    const size = paging.style === 'page' ? paging.per_page : filteredHere ? paging.max_limit : Math.min(q.limit, paging.max_limit);
+    const size = paging.style === 'page' ? paging.per_page : pageSize(paging.max_limit);
     return walkOffsetPages({
       position: positionOf(offsetPositionSchema, q.position),
       limit: q.limit,
@@ -75,7 +77,7 @@ export async function listJobs(q: ListQuery, ctx: ListContext): Promise<ListPage
       toJob: (job) => (keeps(q.statuses, job) ? job : undefined),
     });
   }
-  return walkPointedPages(q, ctx, spec, request, maxPages, filteredHere);
+  return walkPointedPages(q, ctx, spec, request, maxPages, pageSize);
 }
 
 /** Whether there are jobs after `seen` of them: the answer's total says, else a full page does. */
@@ -124,7 +126,7 @@ async function walkPointedPages(
   spec: ListSpec,
   request: HttpRequest,
   maxPages: number,
-  filteredHere: boolean,
+  pageSize: (maxLimit: number) => number,
 ): Promise<ListPage> {
   const paging = spec.paging;
   const base = new URL(ctx.baseUrl.endsWith('/') ? ctx.baseUrl : `${ctx.baseUrl}/`);
@@ -149,7 +151,7 @@ async function walkPointedPages(
   async function readPage(page: Locator): Promise<{ items: ListedJob[]; next: Locator | undefined }> {
     let req = request;
     if (paging.style === 'cursor') {
-      const size = filteredHere ? paging.max_limit : Math.min(q.limit, paging.max_limit);
+      const size = pageSize(paging.max_limit);
       req = {
         ...req,
         query: {
