@@ -221,7 +221,8 @@ export function createRecordReader(profile: Profile, name: string, hooks: Profil
     /** A record of a list answer: its report and id (a listed job without one is refused). */
     listed(item: unknown, res: HttpResponse): JobStatusReport & { job_id: string } {
       // An item that is not a job with a status means the answer is not the list the profile describes.
-      if (!holdsStatus(item) || typeof first(item, fields.status) !== 'string') throw unexpectedShape(name, res, 'a list of jobs');
+      if (typeof item !== 'object' || item === null || typeof first(item, fields.status) !== 'string')
+        throw unexpectedShape(name, res, 'a list of jobs');
       const id = at(item, fields.id);
       if (typeof id !== 'string' && typeof id !== 'number') throw unexpectedShape(name, res, 'a list of jobs with their ids');
       return { job_id: String(id), ...report(item as object, res) };
