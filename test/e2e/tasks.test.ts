@@ -14,7 +14,6 @@ import { modernRpc, TASKS_EXTENSION, type RpcOptions } from '../helpers/modern-r
 
 let t: TestGateway;
 const timers = new ManualTimers();
-let nextId = 1;
 
 beforeAll(async () => {
   t = await startTestGateway({
