@@ -2,8 +2,9 @@
 // error plumbing (a text result; an isError result; progress notifications on the request's own
 // stream, in both eras; the tasks scenarios' one sync-only tool) and are served only in the
 // conformance run, injected through GatewayDeps.extraTools; the product itself serves just its
-// three job tools. The tasks scenarios' task-supporting fixtures (slow_compute, failing_job, …)
-// are not here: an extra tool cannot become a task (see expected-failures-2026-07-28.yml).
+// three job tools. The tasks scenarios' task-supporting fixtures are not here: an extra tool never
+// becomes a task; slow_compute and failing_job are job waits (job-wait-aliases.ts), and the others
+// cannot be served (expected-failures-2026-07-28.yml).
 import type { ExtraTool } from '../../src/mcp/dispatch.ts';
 
 export const conformanceFixtures: readonly ExtraTool[] = [
