@@ -109,9 +109,10 @@ describe('MCP Tasks through fastmcp[tasks] 4.1.4', { timeout: 120_000 }, () => {
       const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
       let stdout = '';
       let stderr = '';
-      let lastLine: string | undefined;
+      let report: Report | undefined;
       let pending = '';
       let steps: Promise<void> = Promise.resolve();
+      child.stdin.on('error', () => {}); // a go-ahead to a client that has ended: its report says why
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       child.stdout.on('data', (d: Buffer) => {
         stdout += d.toString();
@@ -120,10 +121,14 @@ describe('MCP Tasks through fastmcp[tasks] 4.1.4', { timeout: 120_000 }, () => {
         while ((nl = pending.indexOf('\n')) >= 0) {
           const line = pending.slice(0, nl).trim();
           pending = pending.slice(nl + 1);
-          if (!line) continue;
-          lastLine = line;
-          const parsed = JSON.parse(line) as { step?: string; task_id?: string };
-          if (parsed.step !== undefined) {
+          let parsed: { step?: string; task_id?: string; scenario?: string } | null;
+          try {
+            parsed = JSON.parse(line) as typeof parsed;
+          } catch {
+            continue; // not a line of the script's own (a library's print): kept in stdout for the failure message
+          }
+          if (parsed?.scenario !== undefined) report = parsed as Report;
+          if (parsed?.step !== undefined) {
             const step = { step: parsed.step, ...(parsed.task_id ? { task_id: parsed.task_id } : {}) };
             steps = steps.then(async () => {
               try {
@@ -140,14 +145,11 @@ describe('MCP Tasks through fastmcp[tasks] 4.1.4', { timeout: 120_000 }, () => {
         clearTimeout(timer);
         void steps.then(
           () => {
-            try {
-              const report = JSON.parse(pending.trim() || lastLine || '') as Report;
-              resolve(report);
-            } catch {
+            if (report) resolve(report);
+            else
               reject(
                 new Error(`tasks_client.py ${scenario} ended (${code ?? signal}) with no report.\nstdout: ${stdout}\nstderr: ${stderr}`),
               );
-            }
           },
           (e: unknown) => reject(e as Error),
         );
