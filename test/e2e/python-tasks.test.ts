@@ -293,6 +293,8 @@ describe('MCP Tasks through fastmcp[tasks] 4.1.4', { timeout: 120_000 }, () => {
     expect(more).toEqual([]);
     expect(cancel).toMatchObject({ task_id: report.task_id, declares_tasks: true });
     expect(cancel!.headers).toMatchObject({ 'mcp-method': 'tasks/cancel', 'mcp-protocol-version': MODERN });
+    // The tasks/get right after the acknowledgement already says cancelled, with no result.
+    expect(report.after_cancel).toMatchObject({ taskId: report.task_id, status: 'cancelled' });
     expect(report.final).toMatchObject({ taskId: report.task_id, status: 'cancelled' });
     expect(report.final!.result).toBeUndefined();
     // fastmcp-tasks turns a cancelled task into an error result of its own.
