@@ -11,6 +11,8 @@
 // the client holds its task (the script waits for a line on stdin there), so the Python process's
 // speed never decides an outcome.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SimRequest } from '../../src/simulation/sim-server.ts';
@@ -18,6 +20,7 @@ import type { Simulation } from '../../src/simulation/simulation.ts';
 import { fastWaits, seed, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { ensurePythonFastmcpTasks, REPO_ROOT } from '../../scripts/tools/install.ts';
 import { expectMatchesOutputSchema } from '../helpers/result-schemas.ts';
+import { until } from '../helpers/until.ts';
 
 const SCRIPT = join(REPO_ROOT, 'test', 'e2e', 'python', 'tasks_client.py');
 const TASKS = 'io.modelcontextprotocol/tasks';
@@ -361,5 +364,40 @@ describe('MCP Tasks through fastmcp[tasks] 4.1.4', { timeout: 120_000 }, () => {
     expect(result.isError).toBeFalsy();
     expect(result.structuredContent).toMatchObject({ found: true, status: 'running', changed: false, terminal: false });
     expect(result.structuredContent.waited_seconds).toBeGreaterThanOrEqual(1);
+  });
+
+  it('runs the Python example of docs/tasks.md as written, and prints what the page says', async () => {
+    const doc = readFileSync(join(REPO_ROOT, 'docs', 'tasks.md'), 'utf8');
+    /** The body of the fenced block whose opening fence is the first line matching `fence` after the line matching `after`. */
+    const lines = doc.split('\n');
+    const block = (after: RegExp, fence: RegExp) => {
+      const open = lines.findIndex((l, i) => fence.test(l) && lines.slice(0, i).some((m) => after.test(m)));
+      return lines.slice(open + 1, lines.indexOf('```', open + 1)).join('\n') + '\n';
+    };
+    const example = block(/^### Python: FastMCP$/, /^```python$/);
+    const printed = block(/^<!-- python tasks example output -->$/, /^```$/);
+    const dir = mkdtempSync(join(tmpdir(), 'tasks-example-'));
+    writeFileSync(join(dir, 'example.py'), example);
+    const job = seed(t, 'agents', 'queued');
+    const created = () => t.gateway.metrics.registry.getSingleMetricAsString('mcp_job_gateway_tasks_total');
+    const child = spawn(python, [join(dir, 'example.py')], {
+      env: { ...process.env, MCP_URL: t.mcpUrl, MCP_TOKEN: t.token!, JOB_ID: job },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    try {
+      // Once the example holds its task, the job starts (the simulation starts it after 5 minutes).
+      await until('the example to hold its task', async () => /event="created"} [1-9]/.test(await created()) || child.exitCode !== null);
+      t.clock.advance(6 * 60_000);
+      expect(await exited, stderr).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(stdout).toBe(printed);
   });
 });

@@ -140,9 +140,11 @@ export function createTaskService(deps: TaskServiceDeps): TaskService {
       const look = await deps.service.lookAgain(record.watch, now, context);
       if ('gone' in look) throw taskNotFound();
       if ('pending' in look) return answer(taskId, record, undefined, waitingMessage(look.pending));
-      // Plain data: the stored result is the one every later poll, on any replica, answers.
+      // Plain data: the stored result is the one every later poll, on any replica, answers. It is the
+      // waiting call's result as that call carries it in 2026-07-28, resultType included (clients
+      // validate the inlined result as one: ext-tasks refuses it without).
       const { content, structuredContent, isError } = toolResult(look.done);
-      const result: CallToolResult = { content, structuredContent, ...(isError ? { isError } : {}) };
+      const result: CallToolResult = { content, structuredContent, ...(isError ? { isError } : {}), resultType: 'complete' };
       const mine: TaskEnd = { status: 'completed', at: now, result };
       const end = await store.claimEnd(taskId, mine);
       if (end === mine)
