@@ -239,8 +239,13 @@ describe('MCP Tasks through @modelcontextprotocol/ext-tasks 0.2.2', () => {
 
     // The last tasks/get inlined the result.
     const done = wire.findLast((e) => e.request.method === 'tasks/get' && e.request.params?.taskId === first.handle.taskId)!;
-    expect(done.response).toMatchObject({ kind: 'result', result: { resultType: 'complete', taskId: first.handle.taskId, status: 'completed' } });
-    expect((done.response as unknown as { result: { result: ToolResult } }).result.result.structuredContent).toEqual(okResult.structuredContent);
+    expect(done.response).toMatchObject({
+      kind: 'result',
+      result: { resultType: 'complete', taskId: first.handle.taskId, status: 'completed' },
+    });
+    expect((done.response as unknown as { result: { result: ToolResult } }).result.result.structuredContent).toEqual(
+      okResult.structuredContent,
+    );
   });
 
   it('runs a confirming cancel_job as a task that completes with outcome cancelled', async () => {
@@ -280,7 +285,9 @@ describe('MCP Tasks through @modelcontextprotocol/ext-tasks 0.2.2', () => {
 
     // The gateway stopped watching; the job itself was never asked to stop.
     expect(agents().job(job)?.cancelRequests).toBe(0);
-    const after = await (await t.modernClient()).callTool({ name: 'get_job_status', arguments: { project_reference: 'agents', job_id: job } });
+    const after = await (
+      await t.modernClient()
+    ).callTool({ name: 'get_job_status', arguments: { project_reference: 'agents', job_id: job } });
     expect(after.structuredContent).toMatchObject({ status: 'running', terminal: false });
   });
 
@@ -343,7 +350,10 @@ describe('MCP Tasks through @modelcontextprotocol/ext-tasks 0.2.2', () => {
     expect(refused.response, JSON.stringify(refused)).toMatchObject({ kind: 'error', error: { code: -32021 } });
     // The same request declaring it is answered: the declaration is the difference.
     const answered = await get({ extensions: { [TASKS]: {} } });
-    expect(answered.response, JSON.stringify(answered)).toMatchObject({ kind: 'result', result: { resultType: 'complete', taskId, status: 'working' } });
+    expect(answered.response, JSON.stringify(answered)).toMatchObject({
+      kind: 'result',
+      result: { resultType: 'complete', taskId, status: 'working' },
+    });
     await execution.cancel();
   });
 });
