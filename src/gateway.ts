@@ -13,6 +13,8 @@ import { createWaitHub, readOpenFilesLimit, waitConfigOf } from './jobs/waits.ts
 import { createSystemClock, type Clock } from './jobs/clock.ts';
 import { createToolDispatcher, type ExtraTool } from './mcp/dispatch.ts';
 import { createServerFactory } from './mcp/server.ts';
+import { createTaskService } from './mcp/tasks/task-service.ts';
+import { createTaskStore } from './mcp/tasks/task-store.ts';
 import { createMcpEndpoint } from './mcp/endpoint.ts';
 import { createApp } from './http/app.ts';
 import { limitConnections, maxConnectionsFor } from './http/connection-limit.ts';
@@ -30,6 +32,7 @@ import { createMetrics, type GatewayMetrics } from './observability/metrics.ts';
 import { createLogger } from './observability/logger.ts';
 import { createAuditLog } from './observability/audit.ts';
 import { backendFailureLogger, toolCallRecorder } from './observability/tool-calls.ts';
+import { taskRecorder } from './observability/tasks.ts';
 import { createOperationTracker, type OperationHandle } from './observability/mcp-operations.ts';
 import { startTracing, tracingSettings, type Tracing } from './observability/tracing.ts';
 import { VERSION } from './version.ts';
@@ -115,7 +118,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       onInternalError: (err, tool, requestId) => logger.error({ err, tool, request_id: requestId }, 'tool call failed inside the gateway'),
       onBackendError: backendFailureLogger(logger, traceSettings ? () => context.getStore()?.operation?.span?.ids : undefined),
     },
-    { waits },
+    { waits, now: () => clock.now() },
   );
   const validator = new AjvJsonSchemaValidator();
   const operationOf = () => context.getStore()?.operation;
@@ -141,14 +144,28 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const trackOperation = createOperationTracker({ metrics, tracing: () => tracing });
   const dispatcher = createToolDispatcher({
     service,
-    limits: { maxWaitSeconds: config.waits.max_seconds },
+    limits: { maxWaitSeconds: config.waits.max_seconds, maxTaskWaitSeconds: config.waits.task_max_seconds },
     onToolCall,
     rateLimit,
     extraTools: deps.extraTools,
   });
+  const w = config.waits;
+  const tasks = createTaskService({
+    dispatcher,
+    service,
+    store: createTaskStore(state, {
+      now: () => clock.now(),
+      maxTasks: w.max_tasks,
+      maxAgeMs: (w.task_max_seconds + w.task_keep_seconds) * 1000,
+    }),
+    storeShares: () => state.kind === 'memory' || state.up,
+    now: () => clock.now(),
+    settings: { maxSeconds: w.task_max_seconds, keepSeconds: w.task_keep_seconds },
+    onEvent: taskRecorder({ metrics, logger, ...(traceSettings ? { traceIds } : {}) }),
+  });
   const endpoint = createMcpEndpoint({
     dispatcher,
-    createServer: createServerFactory({ dispatcher, info, validator, requestId }),
+    createServer: createServerFactory({ dispatcher, tasks, info, validator, requestId }),
     info,
     maxBodyBytes: config.server.max_body_bytes,
     logger,

@@ -4,6 +4,7 @@
 // registry, one entry per kind.
 import * as z from 'zod';
 import { httpUrl, name, timeoutMs } from '../backends/config-fields.ts';
+import { LONGEST_WAIT_SECONDS } from '../jobs/waits.ts';
 import { backendConfigSchema, checkBackendConfig, pollIntervalsSchema, SANDBOX_SERVICE_NAMES } from '../backends/registry.ts';
 
 // A grant names the issuer it is for: the same `sub` or client id at another issuer is someone else.
@@ -308,9 +309,30 @@ export const waitsSchema = z
       .describe(
         'Concurrent waits this process holds, all callers together; beyond it a waiting call is refused with RATE_LIMITED and retry_after_seconds. Default: from the open-files limit (ulimit -n), floor((nofile - 256) / 2) between 16 and 10000.',
       ),
+    task_max_seconds: z
+      .number()
+      .min(1)
+      .max(LONGEST_WAIT_SECONDS)
+      .default(86_400)
+      .describe(
+        'Longest wait_seconds a call answered as an MCP task gets (2026-07-28 clients that declare the io.modelcontextprotocol/tasks extension): no request is held open, so it may be far longer than max_seconds.',
+      ),
+    task_keep_seconds: z
+      .number()
+      .min(60)
+      .max(604_800)
+      .default(3600)
+      .describe("How long a task's answer stays readable (tasks/get) after its wait's deadline: a task's ttlMs is its wait plus this."),
+    max_tasks: z
+      .number()
+      .int()
+      .min(100)
+      .max(1_000_000)
+      .default(20_000)
+      .describe('Tasks kept at most, all callers together (the oldest are forgotten first; tasks/get then answers not found).'),
     poll_interval_seconds: pollIntervalsSchema,
   })
-  .describe('get_job_status and cancel_job with wait_seconds.');
+  .describe('get_job_status and cancel_job with wait_seconds, answered in the call or as MCP tasks.');
 
 export const tracingSchema = z
   .strictObject({

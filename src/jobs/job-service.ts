@@ -1,7 +1,7 @@
 // The job tools' work, independent of MCP: resolve the project, check the id against its backend,
 // call the adapter, and reply with the unified result or a tool error with a stable code (list_jobs
 // is in list-jobs.ts). A result is made anew for every call from the adapter's readonly report.
-import type { ProjectRegistry } from './registry.ts';
+import type { Project, ProjectRegistry } from './registry.ts';
 import { callerKey, type Caller } from './caller.ts';
 import {
   boundedRaw,
@@ -41,9 +41,54 @@ export interface CancelArgs {
   wait_seconds?: number | undefined;
 }
 
+/**
+ * A wait kept by an MCP task instead of a request held open: what it takes to look at the job again
+ * and to answer as the waiting call would have. Plain data, kept in the state store.
+ */
+export interface JobWatch {
+  readonly tool: 'get_job_status' | 'cancel_job';
+  readonly project_reference: string;
+  readonly job_id: string;
+  /** get_job_status: the status a change is measured from (known_status, else the first read's). */
+  readonly baseline?: JobStatus | undefined;
+  /** cancel_job: the cancel the backend accepted (cancel_requested), which the wait confirms. */
+  readonly cancel?: CancelReport | undefined;
+  /** When the wait started (ms on the gateway's clock), and how long it lasts. */
+  readonly startedAt: number;
+  readonly seconds: number;
+}
+
+/**
+ * How a waiting call starts as a task: its answer when it is known at once (the job is already
+ * terminal or changed, the cancel needs no confirming, or a failure), else the watch to keep, with
+ * the first step's answer (the read, or the accepted cancel: for the logs and the audit), the job's
+ * report, and how often its project may be read.
+ */
+export type WatchStart<T> =
+  { reply: Reply<T>; watch?: undefined } | { reply: Reply<T>; watch: JobWatch; report: JobGlimpse; pollIntervalMs: number };
+
+/** What a task says of a job it watches while it waits (its status message). */
+export type JobGlimpse = Pick<JobStatusReport, 'status' | 'queue_position'>;
+
+/**
+ * One look at a watched job: the call's answer once its wait is over (a change, terminal, confirmed,
+ * its deadline, or a failure a wait would end with); else the job's latest report (undefined while a
+ * read fails in a way that may pass); or `gone` when the caller may no longer use the project.
+ */
+export type WatchLook =
+  { done: Reply<JobStatusResult | CancelJobResult> } | { pending: JobGlimpse | undefined; pollIntervalMs: number } | { gone: true };
+
 export interface JobService {
   getJobStatus(args: StatusArgs, context: ServiceCallContext): Promise<Reply<JobStatusResult>>;
   cancelJob(args: CancelArgs, context: ServiceCallContext): Promise<Reply<CancelJobResult>>;
+  /** get_job_status with a wait of `seconds` (> 0, already bounded by the caller) kept by a task. */
+  watchStatus(args: StatusArgs, seconds: number, context: ServiceCallContext): Promise<WatchStart<JobStatusResult>>;
+  /** cancel_job with a wait of `seconds` (> 0) kept by a task: the cancel is sent now. */
+  watchCancel(args: CancelArgs, seconds: number, context: ServiceCallContext): Promise<WatchStart<CancelJobResult>>;
+  /** Whether `caller` may use the project a watch is on (still configured, still granted). */
+  mayWatch(watch: JobWatch, caller: Caller | undefined): boolean;
+  /** Looks at a watched job again, for `caller`, at `now` (ms on the gateway's clock). */
+  lookAgain(watch: JobWatch, now: number, context: ServiceCallContext): Promise<WatchLook>;
   listJobs(args: ListArgs, context: ServiceCallContext): Promise<Reply<ListJobsResult>>;
   /** The projects the caller may use (never another's). */
   listProjects(context: ServiceCallContext): Promise<Reply<ListProjectsResult>>;
@@ -51,8 +96,18 @@ export interface JobService {
   close(): void;
 }
 
-export function createJobService(registry: ProjectRegistry, hooks: JobServiceHooks = {}, options: { waits: WaitHub }): JobService {
+export function createJobService(
+  registry: ProjectRegistry,
+  hooks: JobServiceHooks = {},
+  options: { waits: WaitHub; now: () => number },
+): JobService {
   const { waits } = options;
+  /** One look at a job of a project, through the hub (at most one read per interval in this process). */
+  const lookRequest = (project: Project, jobId: string) => ({
+    key: `${project.backend.name}\0${jobId}`,
+    pollIntervalMs: project.pollIntervalMs,
+    read: (signal: AbortSignal) => project.backend.getStatus(jobId, { signal }),
+  });
   /**
    * Takes a wait slot, or the RATE_LIMITED error, with retry_after_seconds, when the caller holds its
    * maximum or this process holds its own (waits.max_concurrent).
@@ -163,6 +218,77 @@ export function createJobService(registry: ProjectRegistry, hooks: JobServiceHoo
       } finally {
         slot.release();
       }
+    },
+    async watchStatus(args, seconds, context) {
+      const found = locate(args.project_reference, args.job_id, context.caller);
+      if ('error' in found) return { reply: found.error };
+      const { project, ref } = found;
+      const look = await waits.look(lookRequest(project, args.job_id));
+      if ('error' in look) return { reply: fromError(look.error, ref, 'get_job_status', context) };
+      const { report } = look;
+      const baseline = args.known_status ?? report.status;
+      const changed = report.status !== baseline;
+      if (changed || isTerminal(report.status))
+        return { reply: { ok: true, value: { ...statusResult(ref, report), changed, waited_seconds: 0 } } };
+      const watch: JobWatch = {
+        tool: 'get_job_status',
+        project_reference: ref.project_reference,
+        job_id: args.job_id,
+        baseline,
+        startedAt: options.now(),
+        seconds,
+      };
+      return { reply: { ok: true, value: statusResult(ref, report) }, watch, report, pollIntervalMs: project.pollIntervalMs };
+    },
+    async watchCancel(args, seconds, context) {
+      const found = locate(args.project_reference, args.job_id, context.caller);
+      if ('error' in found) return { reply: found.error };
+      const { project, ref } = found;
+      let cancel: CancelReport;
+      try {
+        cancel = await project.backend.cancel(args.job_id, {
+          signal: context.signal,
+          charge: context.charge,
+          ...(args.reason !== undefined ? { reason: args.reason } : {}),
+        });
+      } catch (e) {
+        return { reply: fromError(e, ref, 'cancel_job', context) };
+      }
+      const reply: Reply<CancelJobResult> = { ok: true, value: { ...ref, ...cancel, terminal: isTerminal(cancel.status_after) } };
+      if (cancel.outcome !== 'cancel_requested') return { reply };
+      const watch: JobWatch = {
+        tool: 'cancel_job',
+        project_reference: ref.project_reference,
+        job_id: args.job_id,
+        cancel,
+        startedAt: options.now(),
+        seconds,
+      };
+      return { reply, watch, report: { status: cancel.status_after }, pollIntervalMs: project.pollIntervalMs };
+    },
+    mayWatch: (watch, caller) => !('error' in resolveProject(registry, watch.project_reference, caller)),
+    async lookAgain(watch, now, context) {
+      const found = locate(watch.project_reference, watch.job_id, context.caller);
+      if ('error' in found) return { gone: true };
+      const { project, ref } = found;
+      const tool = watch.tool;
+      const look = await waits.look(lookRequest(project, watch.job_id));
+      const expired = now >= watch.startedAt + watch.seconds * 1000;
+      if ('error' in look) {
+        // As a waiting call: a failure that may pass is read again next time, until its deadline.
+        if (look.final || expired) return { done: fromError(look.error, ref, tool, context) };
+        return { pending: undefined, pollIntervalMs: project.pollIntervalMs };
+      }
+      const { report } = look;
+      const waited = Math.round(Math.min(now - watch.startedAt, watch.seconds * 1000) / 10) / 100;
+      const terminal = isTerminal(report.status);
+      if (tool === 'get_job_status') {
+        const changed = report.status !== watch.baseline;
+        if (!changed && !terminal && !expired) return { pending: report, pollIntervalMs: project.pollIntervalMs };
+        return { done: { ok: true, value: { ...statusResult(ref, report), changed, waited_seconds: waited } } };
+      }
+      if (!terminal && !expired) return { pending: report, pollIntervalMs: project.pollIntervalMs };
+      return { done: { ok: true, value: { ...ref, ...confirmed(watch.cancel!, report), terminal, waited_seconds: waited } } };
     },
     listJobs: createListJobs(registry, hooks),
     listProjects: async (context) => listProjects(registry, context.caller),

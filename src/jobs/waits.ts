@@ -27,6 +27,12 @@ export interface WaitConfig {
   maxConcurrent?: number | undefined;
 }
 
+/**
+ * The longest wait any setting allows (a week): a task's wait (waits.task_max_seconds) at most, and
+ * the bound wait_seconds is parsed within before it is shortened to the maximum that applies.
+ */
+export const LONGEST_WAIT_SECONDS = 604_800;
+
 /** Consecutive failed reads of one job (of a kind that may pass) that end its waiters with the error. */
 export const FAILED_READS_BEFORE_ERROR = 3;
 
@@ -99,6 +105,19 @@ export interface WaitRequest {
   onHeartbeat?: ((beat: WaitHeartbeat) => void) | undefined;
 }
 
+/** A look at a job that holds no request open (a task's poll): which job, how often it may be read, and how. */
+export interface LookRequest {
+  key: string;
+  pollIntervalMs: number;
+  read(signal: AbortSignal): Promise<JobStatusReport>;
+}
+
+/**
+ * The job's latest read, at most one interval old; or the latest read's failure, `final` when a wait
+ * would end with it (it will not pass, or FAILED_READS_BEFORE_ERROR failed in a row).
+ */
+export type Look = { readonly report: JobStatusReport } | { readonly error: unknown; readonly final: boolean };
+
 export interface WaitResult {
   report: JobStatusReport;
   changed: boolean;
@@ -122,6 +141,12 @@ export interface WaitHub {
   held(): number;
   /** Waits; rejects with the backend's error, or with the signal's reason when aborted. */
   wait(request: WaitRequest): Promise<WaitResult>;
+  /**
+   * The job as last read, when that read is less than one interval old (a waiter's poller's, or an
+   * earlier look's); else one read, shared by every look that comes while it is in flight. So however
+   * many tasks poll one job, and however fast, it is read at most once per interval in this process.
+   */
+  look(request: LookRequest): Promise<Look>;
   /** Ends every wait at once with the latest report (shutdown); later waits fail. */
   close(): void;
 }
@@ -137,6 +162,8 @@ interface Waiter {
 interface Poller {
   waiters: Set<Waiter>;
   last: JobStatusReport | undefined;
+  /** When `last` was read (clock ms). */
+  lastAt: number;
   abort: AbortController;
   /** The next read's timer, set when a read starts. */
   timer: TimerHandle | undefined;
@@ -166,6 +193,18 @@ function mayPass(e: unknown): boolean {
   return !isBackendError(e) || e.code === 'BACKEND_UNAVAILABLE' || e.code === 'RATE_LIMITED';
 }
 
+/** Jobs whose latest look is remembered (oldest out first); a look older than its interval reads again. */
+export const LOOKS_KEPT = 10_000;
+
+/** What the hub remembers of a job's looks: the latest outcome and when it came, or the read in flight. */
+interface LookEntry {
+  look: Look | undefined;
+  at: number;
+  /** Failed reads in a row (of a kind that may pass). */
+  failures: number;
+  reading: Promise<Look> | undefined;
+}
+
 interface Slot {
   /** When the wait ends at the latest (ms on the clock); Infinity when unknown. */
   until: number;
@@ -177,6 +216,9 @@ export function createWaitHub(config: WaitConfig, clock: Clock): WaitHub {
   const all = new Set<Slot>();
   const maxConcurrent = config.maxConcurrent ?? maxConcurrentWaitsFor(undefined);
   let closed = false;
+  // Insertion order is age order: a job looked at again moves to the end, and the oldest leaves first.
+  const looks = new Map<string, LookEntry>();
+  const looksAbort = new AbortController();
   /** Outcomes not yet handed to all their waiters, oldest first, and the waiters handed one this turn. */
   const queue: Delivery[] = [];
   let handed = 0;
@@ -194,6 +236,7 @@ export function createWaitHub(config: WaitConfig, clock: Clock): WaitHub {
     const poller: Poller = {
       waiters: new Set(),
       last: undefined,
+      lastAt: 0,
       abort: new AbortController(),
       timer: undefined,
       reading: false,
@@ -217,6 +260,7 @@ export function createWaitHub(config: WaitConfig, clock: Clock): WaitHub {
         const report = await request.read(poller.abort.signal);
         if (poller.abort.signal.aborted) return;
         poller.last = report;
+        poller.lastAt = clock.now();
         poller.failures = 0;
         inSlices(poller, (w) => w.deliver(report));
       } catch (e) {
@@ -372,8 +416,37 @@ export function createWaitHub(config: WaitConfig, clock: Clock): WaitHub {
         if (poller.last) waiter.deliver(poller.last);
       });
     },
+    look(request) {
+      const now = clock.now();
+      const poller = pollers.get(request.key);
+      if (poller?.last && now - poller.lastAt < request.pollIntervalMs) return Promise.resolve({ report: poller.last });
+      const entry = looks.get(request.key);
+      if (entry?.reading) return entry.reading;
+      if (entry?.look && now - entry.at < request.pollIntervalMs) return Promise.resolve(entry.look);
+      if (closed) return Promise.resolve({ error: shuttingDown(), final: true });
+      const held: LookEntry = { look: entry?.look, at: entry?.at ?? now, failures: entry?.failures ?? 0, reading: undefined };
+      held.reading = request.read(looksAbort.signal).then(
+        (report): Look => ({ report }),
+        (e: unknown): Look => {
+          held.failures++;
+          return { error: e, final: !mayPass(e) || held.failures >= FAILED_READS_BEFORE_ERROR };
+        },
+      );
+      held.reading = held.reading.then((look) => {
+        if ('report' in look) held.failures = 0;
+        held.look = look;
+        held.at = clock.now();
+        held.reading = undefined;
+        return look;
+      });
+      looks.delete(request.key);
+      looks.set(request.key, held);
+      if (looks.size > LOOKS_KEPT) looks.delete(looks.keys().next().value!);
+      return held.reading;
+    },
     close() {
       closed = true;
+      looksAbort.abort();
       for (const poller of [...pollers.values()]) for (const w of [...poller.waiters]) w.end();
     },
   };

@@ -2,7 +2,7 @@
 // lean-path.ts): the caller's budget (what the tool declares), the tool itself, and the event
 // for metrics, logs and audit. One function for both paths, so the two can never answer differently.
 import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
-import type { JobService } from '../jobs/job-service.ts';
+import type { JobGlimpse, JobService, JobWatch } from '../jobs/job-service.ts';
 import { callerKey, type Caller } from '../jobs/caller.ts';
 import type { CallerRateLimit } from './caller-rate-limit.ts';
 import type { WaitHeartbeat } from '../jobs/waits.ts';
@@ -48,6 +48,10 @@ export interface ToolCallContext {
   requestId: string | undefined;
 }
 
+/** How a call that may become a task starts: its result when it is answered at once, else the watch a task keeps. */
+export type CallStart =
+  { result: CallToolResult; watch?: undefined } | { watch: JobWatch; tool: ToolName; report: JobGlimpse; pollIntervalMs: number };
+
 export interface ToolDispatcher {
   /** Every tool, in a fixed order (the job tools first). */
   readonly tools: readonly Tool[];
@@ -63,6 +67,12 @@ export interface ToolDispatcher {
   charge(caller: Caller | undefined, points: number): number | Promise<number>;
   /** Runs a tool this gateway serves (check with has() first). Never throws for a tool error. */
   call(name: string, args: unknown, context: ToolCallContext): Promise<CallToolResult>;
+  /**
+   * call() for a client that takes MCP tasks: a call that asks for a wait (get_job_status or
+   * cancel_job with wait_seconds) starts as a watch, its wait bounded by `maxSeconds`, unless its
+   * answer is known at once; any other call is answered as call() answers it.
+   */
+  start(name: string, args: unknown, context: ToolCallContext, maxSeconds: number): Promise<CallStart>;
 }
 
 export function createToolDispatcher(deps: DispatcherDeps): ToolDispatcher {
@@ -84,48 +94,73 @@ export function createToolDispatcher(deps: DispatcherDeps): ToolDispatcher {
     policyOf: (name) => policies.get(name),
     has: (name) => policies.has(name),
     async call(name, args, context) {
-      const tool = jobTool(name);
-      if (!tool) {
-        const fixture = extra.get(name);
-        if (!fixture) throw new Error(`not a tool of this gateway: ${name}`);
-        const wait = await spend(fixture, context.caller);
-        if (wait > 0) return rateLimited(wait);
-        return fixture.handler(isRecord(args) ? args : undefined, context.signal, context.progress);
-      }
-      const started = performance.now();
-      const caller = context.caller;
-      const wait = await spend(tool, caller);
-      const onHeartbeat = context.progress ? heartbeatSender(context.progress) : undefined;
-      // The budget is taken once per call: a call that waits a minute costs what an instant one does.
-      // A backend that asks several hosts for the call charges the hosts beyond the first through
-      // `charge` (a ComfyUI project's fan-out), so the caller's budget bounds its backend requests.
-      const charges = deps.rateLimit ? { charge: (points: number) => charge(caller, points) } : {};
-      const result =
-        wait > 0
-          ? rateLimited(wait)
-          : toolResult(
-              await tool.run(deps.service, args, { signal: context.signal, caller, requestId: context.requestId, onHeartbeat, ...charges }),
-            );
-      deps.onToolCall?.({
-        tool: tool.name,
-        arguments: isRecord(args) ? args : undefined,
-        result,
-        seconds: (performance.now() - started) / 1000,
-        caller,
-        requestId: context.requestId,
-      });
-      return result;
+      const started = await run(name, args, context, undefined);
+      if (started.watch) throw new Error('a call without maxSeconds never starts a watch');
+      return started.result;
     },
+    start: (name, args, context, maxSeconds) => run(name, args, context, maxSeconds),
   };
+
+  /** Runs a tool: as a watch when `maxSeconds` is given and the call waits, else to its answer. */
+  async function run(name: string, args: unknown, context: ToolCallContext, maxSeconds: number | undefined): Promise<CallStart> {
+    const tool = jobTool(name);
+    if (!tool) {
+      const fixture = extra.get(name);
+      if (!fixture) throw new Error(`not a tool of this gateway: ${name}`);
+      const wait = await spend(fixture, context.caller);
+      if (wait > 0) return { result: rateLimited(wait) };
+      return { result: await fixture.handler(isRecord(args) ? args : undefined, context.signal, context.progress) };
+    }
+    const started = performance.now();
+    const caller = context.caller;
+    const wait = await spend(tool, caller);
+    const onHeartbeat = context.progress ? heartbeatSender(context.progress) : undefined;
+    // The budget is taken once per call: a call that waits a minute costs what an instant one does.
+    // A backend that asks several hosts for the call charges the hosts beyond the first through
+    // `charge` (a ComfyUI project's fan-out), so the caller's budget bounds its backend requests.
+    const charges = deps.rateLimit ? { charge: (points: number) => charge(caller, points) } : {};
+    const serviceContext = { signal: context.signal, caller, requestId: context.requestId, onHeartbeat, ...charges };
+    if (wait > 0) return recorded(tool.name, args, rateLimited(wait), started, context);
+    const watching = maxSeconds === undefined ? undefined : tool.startWatch?.(deps.service, args, maxSeconds, serviceContext);
+    if (!watching) return recorded(tool.name, args, toolResult(await tool.run(deps.service, args, serviceContext)), started, context);
+    // A watch's first step (the read, or the cancel the backend accepted) is what this call is recorded with.
+    const begun = await watching;
+    const first = recorded(tool.name, args, toolResult(begun.reply), started, context);
+    return begun.watch ? { watch: begun.watch, tool: tool.name, report: begun.report, pollIntervalMs: begun.pollIntervalMs } : first;
+  }
+
+  /** Records one answered call (metrics, logs, audit) and returns its result. */
+  function recorded(
+    tool: ToolName,
+    args: unknown,
+    result: CallToolResult,
+    started: number,
+    context: ToolCallContext,
+  ): { result: CallToolResult } {
+    deps.onToolCall?.({
+      tool,
+      arguments: isRecord(args) ? args : undefined,
+      result,
+      seconds: (performance.now() - started) / 1000,
+      caller: context.caller,
+      requestId: context.requestId,
+    });
+    return { result };
+  }
+}
+
+/** What a wait says of a job while it waits (a heartbeat's message, a task's statusMessage): its status and queue position. */
+export function waitingMessage(report: JobGlimpse | undefined): string {
+  if (!report) return 'Waiting: reading the job.';
+  const where = report.queue_position !== undefined ? `, queue position ${report.queue_position}` : '';
+  return `Waiting: status ${report.status}${where}.`;
 }
 
 /** A wait's heartbeat as a progress notification: seconds waited of the wait, the status and queue position in words. */
 function heartbeatSender(progress: ProgressSender): (beat: WaitHeartbeat) => void {
   return ({ report, waitedSeconds, totalSeconds }) => {
-    const where = report?.queue_position !== undefined ? `, queue position ${report.queue_position}` : '';
-    const message = report ? `Waiting: status ${report.status}${where}.` : 'Waiting: reading the job.';
     // A notification that cannot be sent (the client went away) ends nothing: the abort signal does that.
-    progress({ progress: waitedSeconds, total: totalSeconds, message }).catch(() => {});
+    progress({ progress: waitedSeconds, total: totalSeconds, message: waitingMessage(report) }).catch(() => {});
   };
 }
 

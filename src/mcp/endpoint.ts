@@ -19,7 +19,7 @@ import type { ToolDispatcher } from './dispatch.ts';
 import { dispatchEra, standardHeaders } from './eras.ts';
 import { createLeanPathFilter, createLeanResultEncoder } from './lean-path.ts';
 import { createLeanReply } from './lean-reply.ts';
-import { createMessageResolver, type InboundMessage } from './methods.ts';
+import { createMessageResolver, isTaskMethod, type InboundMessage } from './methods.ts';
 import type { OperationRecorder } from './operation.ts';
 import { rpcError, rpcErrorBody } from './rpc-error.ts';
 import { UNLISTED_POINTS } from './policy.ts';
@@ -54,6 +54,21 @@ const METHOD_NOT_FOUND = { code: -32601, message: 'Method not found', status: { 
 
 /** The JSON-RPC code of a message refused because its caller's budget is spent (HTTP 429; `data.code` says RATE_LIMITED). */
 export const RATE_LIMITED_CODE = -32000;
+
+/** A task id an Mcp-Name header can carry as it is: visible ASCII, as the gateway's own ids are. */
+const PLAIN_TASK_ID = /^[\x21-\x7e]{1,256}$/;
+
+/**
+ * fastmcp[tasks] 4.1.4 sends tasks/get, tasks/update and tasks/cancel without the Mcp-Name header
+ * SEP-2663 asks for, which the SDK refuses (400, -32020). A task request with no Mcp-Name at all is
+ * given the one its params.taskId implies; one whose Mcp-Name differs from the body is still the
+ * SDK's to refuse, as is a task id a header could not carry plainly.
+ */
+function nameUnnamedTaskRequest(req: IncomingMessage, message: InboundMessage): void {
+  if (message.kind !== 'request' || !isTaskMethod(message.method) || req.headers['mcp-name'] !== undefined) return;
+  const taskId = message.params?.taskId;
+  if (typeof taskId === 'string' && PLAIN_TASK_ID.test(taskId)) req.headers['mcp-name'] = taskId;
+}
 
 /** The caller authentication attached to the request (none without authentication). */
 function callerOf(req: IncomingMessage & { auth?: AuthInfo }): Caller | undefined {
@@ -129,6 +144,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
         return;
       }
       if (message.kind !== 'other' && message.policy === undefined && refused(req, res, message)) return;
+      nameUnnamedTaskRequest(req, message);
       const call = leanToolCall(req.headers, message);
       if (!call) {
         // A call of one of our tools that the SDK refuses before its handler runs (a protocol error)

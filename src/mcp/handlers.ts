@@ -1,6 +1,7 @@
 // The handlers of this gateway's own that the SDK's server runs, one per method the table
-// (methods.ts) gives a handler: tools/list and tools/call. Each is made once per gateway from its
-// dependencies and registered on every per-request server (server.ts).
+// (methods.ts) gives a handler: tools/list, tools/call, and the Tasks extension's tasks/get,
+// tasks/update and tasks/cancel. Each is made once per gateway from its dependencies and
+// registered on every per-request server (server.ts).
 import {
   ProtocolError,
   ProtocolErrorCode,
@@ -11,9 +12,12 @@ import {
 } from '@modelcontextprotocol/server';
 import type { Caller } from '../jobs/caller.ts';
 import type { ProgressSender, ToolDispatcher } from './dispatch.ts';
+import type { TaskRequestContext, TaskService } from './tasks/task-service.ts';
+import { declaresTasks, taskParams, tasksNotDeclared } from './tasks/wire.ts';
 
 export interface HandlerDeps {
   dispatcher: ToolDispatcher;
+  tasks: TaskService;
   /** The id of the HTTP request being served, for logs and audit. */
   requestId: () => string | undefined;
 }
@@ -22,6 +26,15 @@ export interface HandlerDeps {
 export type MethodHandler<M extends RequestMethod> = (
   deps: HandlerDeps,
 ) => (request: RequestTypeMap[M], ctx: ServerContext) => HandlerResultTypeMap[M] | Promise<HandlerResultTypeMap[M]>;
+
+/**
+ * A handler of an extension's method, which the SDK routes only when registered with its params
+ * schema (the 3-argument setRequestHandler): it receives the parsed params.
+ */
+export interface ExtensionHandler {
+  params: typeof taskParams;
+  handle(params: { taskId: string }, ctx: ServerContext): Promise<object>;
+}
 
 /** tools/list: every tool, the same list for every caller (built once). */
 export const serveToolList: MethodHandler<'tools/list'> = (deps) => {
@@ -36,7 +49,12 @@ export const serveToolList: MethodHandler<'tools/list'> = (deps) => {
 export const serveToolCall: MethodHandler<'tools/call'> = (deps) => async (request, ctx) => {
   const { name, arguments: args } = request.params;
   if (!deps.dispatcher.has(name)) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name.slice(0, 128)}`);
-  const caller = (ctx.http?.authInfo?.extra as { caller?: Caller } | undefined)?.caller;
+  const caller = callerOf(ctx);
+  // A client that declared the Tasks extension: a wait becomes a task (no progress notifications then).
+  if (declaresTasks(ctx.mcpReq.envelope))
+    return deps.tasks.call(name, args, { signal: ctx.mcpReq.signal, caller, requestId: deps.requestId() }) as Promise<
+      HandlerResultTypeMap['tools/call']
+    >;
   const token = ctx.mcpReq._meta?.progressToken;
   const progress: ProgressSender | undefined =
     token === undefined
@@ -44,3 +62,25 @@ export const serveToolCall: MethodHandler<'tools/call'> = (deps) => async (reque
       : (update) => ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: token, ...update } });
   return deps.dispatcher.call(name, args, { signal: ctx.mcpReq.signal, caller, requestId: deps.requestId(), progress });
 };
+
+/** tasks/get, tasks/update and tasks/cancel: each needs the extension declared on its own request. */
+function taskHandler(run: (tasks: TaskService, taskId: string, context: TaskRequestContext) => Promise<object>) {
+  return (deps: HandlerDeps): ExtensionHandler => ({
+    params: taskParams,
+    async handle(params, ctx) {
+      if (!declaresTasks(ctx.mcpReq.envelope)) throw tasksNotDeclared();
+      return run(deps.tasks, params.taskId, { caller: callerOf(ctx), requestId: deps.requestId(), signal: ctx.mcpReq.signal });
+    },
+  });
+}
+
+export const serveTaskGet = taskHandler((tasks, taskId, context) => tasks.get(taskId, context));
+export const serveTaskCancel = taskHandler(async (tasks, taskId, context) => {
+  await tasks.cancel(taskId, context);
+  return {};
+});
+export const serveTaskUpdate = taskHandler((tasks, taskId, context) => tasks.update(taskId, context));
+
+function callerOf(ctx: ServerContext): Caller | undefined {
+  return (ctx.http?.authInfo?.extra as { caller?: Caller } | undefined)?.caller;
+}

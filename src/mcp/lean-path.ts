@@ -10,6 +10,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { SERVER_INFO_META_KEY } from '@modelcontextprotocol/server';
 import { LEGACY_VERSIONS, dispatchEra, standardHeaders } from './eras.ts';
 import type { InboundMessage } from './methods.ts';
+import { declaresTasks } from './tasks/wire.ts';
 import type { ProgressToken } from './lean-reply.ts';
 import { STRUCTURED_JSON, type ToolResult } from './tools/results.ts';
 
@@ -158,6 +159,8 @@ export function createLeanPathFilter(options: LeanPathOptions = {}): LeanPathFil
     const call: Omit<LeanCall, 'era'> = { id: id!, name, arguments: params.arguments };
     if (progressToken !== undefined) call.progressToken = progressToken as ProgressToken;
     if (meta !== undefined && PROTOCOL_VERSION_KEY in meta) {
+      // A client that takes MCP tasks: the SDK's handler decides whether the call becomes one.
+      if (declaresTasks(meta)) return undefined;
       const std = standardHeaders(headers);
       if (std.version === undefined || !modernEnvelopeAccepted(message.method!, name, meta, std.version, std.method, std.name))
         return undefined;

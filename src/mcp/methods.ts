@@ -7,7 +7,16 @@
 // (lean-path.ts) and the methods the operation metric names (observability/mcp-operations.ts).
 import type { NotificationMethod, RequestMethod } from '@modelcontextprotocol/server';
 import { UNLISTED_POINTS, type BudgetPoints, type ScopeName, type ToolPolicy } from './policy.ts';
-import { serveToolCall, serveToolList, type HandlerDeps, type MethodHandler } from './handlers.ts';
+import {
+  serveTaskCancel,
+  serveTaskGet,
+  serveTaskUpdate,
+  serveToolCall,
+  serveToolList,
+  type ExtensionHandler,
+  type HandlerDeps,
+  type MethodHandler,
+} from './handlers.ts';
 
 /** The methods this gateway serves. */
 export type McpMethod =
@@ -17,17 +26,22 @@ export type McpMethod =
   | 'subscriptions/listen'
   | 'tools/list'
   | 'tools/call'
+  | TaskMethod
   | 'notifications/initialized'
   | 'notifications/cancelled';
 
 /** The method whose scope and budget are the called tool's, and the only one the lean path answers. */
 type ToolCall = 'tools/call';
 
+/** The Tasks extension's methods (2026-07-28; tasks/result and tasks/list are gone from it). */
+export type TaskMethod = 'tasks/get' | 'tasks/update' | 'tasks/cancel';
+
 export interface MethodPolicy<M extends McpMethod = McpMethod> {
   /** A request (answered) or a notification (never answered); a message of the other kind with this name is refused. */
   readonly kind: M extends NotificationMethod ? 'notification' : 'request';
   /** Who serves it: a handler of ours, registered on the SDK's server (handlers.ts), or 'sdk', the SDK's own machinery. */
-  readonly handler: 'sdk' | (M extends RequestMethod ? MethodHandler<M> : never);
+  readonly handler:
+    'sdk' | (M extends TaskMethod ? (deps: HandlerDeps) => ExtensionHandler : M extends RequestMethod ? MethodHandler<M> : never);
   /**
    * The scope a caller needs. Every message needs read; a method that acts names the scope that lets
    * it act. tools/call takes the called tool's ('tool'): each tool declares its own, and a name that
@@ -55,6 +69,11 @@ export const MCP_METHODS = {
   'subscriptions/listen': { kind: 'request', handler: 'sdk', scope: 'read', budget: 1, label: 'subscriptions/listen', lean: false },
   'tools/list': { kind: 'request', handler: serveToolList, scope: 'read', budget: 1, label: 'tools/list', lean: false },
   'tools/call': { kind: 'request', handler: serveToolCall, scope: 'tool', budget: 'tool', label: 'tools/call', lean: true },
+  // The Tasks extension: a poll costs a point like any message. Each reads only the caller's own
+  // tasks, and a task's creation already needed its tool's scope, so read is enough.
+  'tasks/get': { kind: 'request', handler: serveTaskGet, scope: 'read', budget: 1, label: 'tasks/get', lean: false },
+  'tasks/update': { kind: 'request', handler: serveTaskUpdate, scope: 'read', budget: 1, label: 'tasks/update', lean: false },
+  'tasks/cancel': { kind: 'request', handler: serveTaskCancel, scope: 'read', budget: 1, label: 'tasks/cancel', lean: false },
   'notifications/initialized': {
     kind: 'notification',
     handler: 'sdk',
@@ -78,11 +97,25 @@ export function methodPolicy(method: string): MethodPolicy | undefined {
   return Object.hasOwn(MCP_METHODS, method) ? MCP_METHODS[method as McpMethod] : undefined;
 }
 
+/** One of our handlers, made from the gateway's dependencies: a spec method's, or an extension's (with its params schema). */
+export type MadeHandler =
+  { method: RequestMethod; handler: unknown; extension?: undefined } | { method: TaskMethod; extension: ExtensionHandler };
+
+const TASK_METHODS: ReadonlySet<string> = new Set<TaskMethod>(['tasks/get', 'tasks/update', 'tasks/cancel']);
+
+/** Whether a method is one of the Tasks extension's. */
+export function isTaskMethod(method: string | undefined): method is TaskMethod {
+  return method !== undefined && TASK_METHODS.has(method);
+}
+
 /** Our handlers, each made once from the gateway's dependencies, with the method it serves. */
-export function methodHandlers(deps: HandlerDeps): { method: RequestMethod; handler: unknown }[] {
-  const out: { method: RequestMethod; handler: unknown }[] = [];
+export function methodHandlers(deps: HandlerDeps): MadeHandler[] {
+  const out: MadeHandler[] = [];
   for (const [method, policy] of Object.entries(MCP_METHODS) as [McpMethod, MethodPolicy][]) {
-    if (policy.handler !== 'sdk') out.push({ method: method as RequestMethod, handler: policy.handler(deps) });
+    if (policy.handler === 'sdk') continue;
+    const made = (policy.handler as (deps: HandlerDeps) => unknown)(deps);
+    if (isTaskMethod(method)) out.push({ method: method as TaskMethod, extension: made as ExtensionHandler });
+    else out.push({ method: method as RequestMethod, handler: made });
   }
   return out;
 }

@@ -7,9 +7,12 @@
 import { Server, type CacheHint, type jsonSchemaValidator } from '@modelcontextprotocol/server';
 import type { ToolDispatcher } from './dispatch.ts';
 import { methodHandlers } from './methods.ts';
+import type { TaskService } from './tasks/task-service.ts';
+import { TASKS_EXTENSION } from './tasks/wire.ts';
 
 export interface ServerFactoryDeps {
   dispatcher: ToolDispatcher;
+  tasks: TaskService;
   info: { name: string; version: string };
   validator: jsonSchemaValidator;
   /** The id of the HTTP request being served, for logs and audit. */
@@ -35,13 +38,20 @@ export function createServerFactory(deps: ServerFactoryDeps): () => Server {
   const handlers = methodHandlers(deps);
   return () => {
     const server = new Server(deps.info, {
-      capabilities: { tools: {} },
+      // The Tasks extension is advertised in both eras' answers (the SDK puts it in initialize too);
+      // only a 2026-07-28 request can declare it, so only those get tasks.
+      capabilities: { tools: {}, extensions: { [TASKS_EXTENSION]: {} } },
       instructions: INSTRUCTIONS,
       jsonSchemaValidator: deps.validator,
       cacheHints: CACHE_HINTS,
     });
     // The SDK types each handler by its method; the table made each for its own.
-    for (const { method, handler } of handlers) server.setRequestHandler(method, handler as never);
+    for (const made of handlers) {
+      if (made.extension) {
+        const extension = made.extension;
+        server.setRequestHandler(made.method, { params: extension.params }, (p, ctx) => extension.handle(p, ctx) as never);
+      } else server.setRequestHandler(made.method, made.handler as never);
+    }
     return server;
   };
 }

@@ -42,6 +42,8 @@ export interface GatewayMetrics {
   backendHealth(): BackendHealth[];
   /** Whether the state store answers (always true with `store: memory`). */
   stateStoreUp(up: boolean): void;
+  /** One MCP task created, completed or cancelled (its polls are MCP operations: tasks/get). */
+  task(tool: string, event: 'created' | 'completed' | 'cancelled'): void;
 }
 
 export function createMetrics(options: { processMetrics?: boolean } = {}): GatewayMetrics {
@@ -128,6 +130,13 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
     collect() {
       this.set(inFlight);
     },
+  });
+
+  const tasks = new Counter({
+    name: `${PREFIX}tasks_total`,
+    help: 'MCP tasks by tool and event: created (a wait answered as a task), completed (its wait ended), cancelled (tasks/cancel).',
+    labelNames: ['tool', 'event'] as const,
+    registers: [registry],
   });
 
   const connectionsRefused = new Counter({
@@ -237,6 +246,9 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
     },
     connectionRefused() {
       connectionsRefused.inc();
+    },
+    task(tool, event) {
+      tasks.inc({ tool, event });
     },
     stateStoreUp(up) {
       storeUp.set(up ? 1 : 0);

@@ -35,7 +35,7 @@ export function toolCallRecorder(deps: {
   return (e: ToolCallEvent): void => {
     const body = (e.result.structuredContent ?? {}) as ResultBody;
     // A status for reads, an outcome for cancels, the error code for failures: all bounded words.
-    const outcome = e.result.isError ? (body.error?.code ?? 'INTERNAL') : outcomeOf(e.tool, body);
+    const outcome = resultWord(e.tool, e.result);
     deps.metrics.toolCall(e.tool, body.backend, outcome, e.seconds);
     const project =
       body.project_reference ??
@@ -75,6 +75,12 @@ export function toolCallRecorder(deps: {
       });
     }
   };
+}
+
+/** What a call answered, as a bounded word: the error code of a failure, else what outcomeOf says. */
+export function resultWord(tool: ToolCallEvent['tool'], result: ToolCallEvent['result']): string {
+  const body = (result.structuredContent ?? {}) as ResultBody;
+  return result.isError ? (body.error?.code ?? 'INTERNAL') : outcomeOf(tool, body);
 }
 
 /** What a successful call answered, as a bounded word: a status, a cancel outcome, or a listing (partial when a host was missing). */

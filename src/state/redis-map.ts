@@ -8,14 +8,10 @@ import type { Redis } from 'ioredis';
 import type { TimedEntry } from './bounded-map.ts';
 import type { RemoteMap } from './shared-map.ts';
 
-// KEYS: the hash, the sorted set. ARGV: key, entry JSON, time written (ms), max entries, max age in ms
-// (0: none), now (ms), 1 when the write must not replace an entry of the same or a later time (else 0).
-// Returns how many entries it trimmed, or -1 when it kept the store's newer entry.
-const SET_ENTRY = `
-if ARGV[7] == '1' and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
-  local held = redis.call('ZSCORE', KEYS[2], ARGV[1])
-  if held and tonumber(held) >= tonumber(ARGV[3]) then return -1 end
-end
+// Writes an entry (HSET, ZADD) and trims the oldest beyond the bound and those past the age limit;
+// leaves the number trimmed in `gone`. KEYS: the hash, the sorted set. ARGV: key, entry JSON, time
+// written (ms), max entries, max age in ms (0: none), now (ms), then the script's own argument.
+const WRITE_ENTRY = `
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 local maxAge = tonumber(ARGV[5])
@@ -35,15 +31,43 @@ if maxAge > 0 then
   redis.call('PEXPIRE', KEYS[1], maxAge)
   redis.call('PEXPIRE', KEYS[2], maxAge)
 end
+`;
+
+// A write; ARGV[7] is 1 when it must not replace an entry of the same or a later time (else 0).
+// Returns how many entries it trimmed, or -1 when it kept the store's newer entry.
+const SET_ENTRY = `
+if ARGV[7] == '1' and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
+  local held = redis.call('ZSCORE', KEYS[2], ARGV[1])
+  if held and tonumber(held) >= tonumber(ARGV[3]) then return -1 end
+end
+${WRITE_ENTRY}
 return #gone
 `;
 
-const COMMAND = 'mcpJobGatewayMapSet';
-type WithMapSet = Redis & { [COMMAND](...args: (string | number)[]): Promise<unknown> };
+// A claim: writes the entry only when the key holds none that is live (one past the age limit is
+// absent). Returns the entry JSON the key held, or false when this one was written.
+const CLAIM_ENTRY = `
+local held = redis.call('HGET', KEYS[1], ARGV[1])
+if held then
+  local written = redis.call('ZSCORE', KEYS[2], ARGV[1])
+  local maxAge = tonumber(ARGV[5])
+  if written and (maxAge == 0 or tonumber(written) >= tonumber(ARGV[6]) - maxAge) then return held end
+end
+${WRITE_ENTRY}
+return false
+`;
 
-/** Defines the write script on the client (EVALSHA, sent in full only when the server lacks it). */
+const COMMAND = 'mcpJobGatewayMapSet';
+const CLAIM = 'mcpJobGatewayMapClaim';
+type WithMapCommands = Redis & {
+  [COMMAND](...args: (string | number)[]): Promise<unknown>;
+  [CLAIM](...args: (string | number)[]): Promise<unknown>;
+};
+
+/** Defines the write scripts on the client (EVALSHA, sent in full only when the server lacks them). */
 export function defineMapCommands(client: Redis): void {
   client.defineCommand(COMMAND, { numberOfKeys: 2, lua: SET_ENTRY });
+  client.defineCommand(CLAIM, { numberOfKeys: 2, lua: CLAIM_ENTRY });
 }
 
 export interface RedisMapOptions {
@@ -78,7 +102,7 @@ export function createRedisMap(client: Redis, options: RedisMapOptions): RemoteM
     async set(key, entry, ifNewer = false) {
       const json = JSON.stringify({ v: entry.value, at: entry.at });
       await options.deadline(
-        (client as WithMapSet)[COMMAND](
+        (client as WithMapCommands)[COMMAND](
           options.key,
           order,
           key,
@@ -90,6 +114,13 @@ export function createRedisMap(client: Redis, options: RedisMapOptions): RemoteM
           ifNewer ? 1 : 0,
         ),
       );
+    },
+    async claim(key, entry) {
+      const json = JSON.stringify({ v: entry.value, at: entry.at });
+      const held = await options.deadline(
+        (client as WithMapCommands)[CLAIM](options.key, order, key, json, entry.at, options.maxEntries, maxAge, options.now(), 0),
+      );
+      return typeof held === 'string' ? parseEntry(held) : undefined;
     },
   };
 }

@@ -29,6 +29,12 @@ export interface SharedMap<V> {
   /** Never rejects: a store failure leaves the entry in this process, to be written back. */
   set(key: string, value: V): Promise<void>;
   /**
+   * Writes `value` only when `key` holds no live entry, and answers the entry the key holds after:
+   * the first writer's, whichever replica wrote it. Never rejects: when the store fails or is down,
+   * only this process's entries are compared (replicas may then each keep their own until it is back).
+   */
+  claim(key: string, value: V): Promise<TimedEntry<V>>;
+  /**
    * Live entries, newest first (by time written), from `offset` on, at most `count`: the store's when it
    * answers (every replica's writes), else this process's.
    */
@@ -40,6 +46,8 @@ export interface RemoteMap {
   get(key: string): Promise<TimedEntry<unknown> | undefined>;
   /** `ifNewer`: leave an entry the store holds with the same or a later time as it is (a write-back). */
   set(key: string, entry: TimedEntry<unknown>, ifNewer?: boolean): Promise<void>;
+  /** Writes the entry unless the key holds a live one; answers the held one (undefined: this one was written). */
+  claim(key: string, entry: TimedEntry<unknown>): Promise<TimedEntry<unknown> | undefined>;
   /** Entries newest first (by time written), from `offset` on, at most `count`. */
   newest(offset: number, count: number): Promise<Array<[string, TimedEntry<unknown>]>>;
 }
@@ -62,10 +70,17 @@ export const REASSERT_BATCH = 100;
 export function createSharedMap<V>(options: SharedMapOptions<V>, remote?: RemoteLink): SharedMap<V> {
   const local = new BoundedMap<V>(options.maxEntries, options.maxAgeMs, options.now);
   const newestHere = (offset: number, count: number) => [...local].sort(([, a], [, b]) => b.at - a.at).slice(offset, offset + count);
+  const claimHere = (key: string, value: V): TimedEntry<V> => {
+    const held = local.entry(key);
+    if (held) return held;
+    local.set(key, value);
+    return local.entry(key)!;
+  };
   if (!remote) {
     return {
       get: async (key) => local.entry(key),
       set: async (key, value) => local.set(key, value),
+      claim: async (key, value) => claimHere(key, value),
       newest: async (offset, count) => newestHere(offset, count),
     };
   }
@@ -146,6 +161,22 @@ export function createSharedMap<V>(options: SharedMapOptions<V>, remote?: Remote
       } catch (e) {
         health.markDown(reasonOf(e));
       }
+    },
+    async claim(key, value) {
+      if (!health.up) return claimHere(key, value);
+      const entry = { value, at: options.now() };
+      let held: TimedEntry<unknown> | undefined;
+      try {
+        held = await map.claim(key, entry);
+      } catch (e) {
+        health.markDown(reasonOf(e));
+        return claimHere(key, value);
+      }
+      const parsed = held === undefined ? undefined : options.parse(held.value);
+      // The store's entry when it holds a readable one, else this one (written there or unreadable there).
+      const winner = held !== undefined && parsed !== undefined ? { value: parsed, at: held.at } : entry;
+      local.set(key, winner.value, winner.at);
+      return winner;
     },
     async newest(offset, count) {
       if (!health.up) return newestHere(offset, count);

@@ -52,10 +52,14 @@ describe('config loading', () => {
       max_seconds: 60,
       heartbeat_seconds: 5,
       max_per_caller: 10,
+      task_max_seconds: 86_400,
+      task_keep_seconds: 3600,
+      max_tasks: 20_000,
       poll_interval_seconds: POLL_INTERVAL_DEFAULTS,
     });
     expect(example.waits).toEqual(defaults);
     expect(() => parseConfig(minimal('waits: { max_seconds: 601 }'), 't.yaml')).toThrow(/waits\.max_seconds/);
+    expect(() => parseConfig(minimal('waits: { task_max_seconds: 604801 }'), 't.yaml')).toThrow(/waits\.task_max_seconds/);
   });
 
   it('says what to do with the session settings of earlier releases', () => {

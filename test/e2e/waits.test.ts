@@ -157,7 +157,8 @@ describe.each(['modern', 'legacy'] as Era[])('waits (%s era)', (era) => {
     expect(waited).toBeGreaterThanOrEqual(2);
     expect(waited).toBeLessThan(3);
     expect(waited).toBe(2);
-    const refused = await call('get_job_status', { project_reference: 'agents', job_id: job, wait_seconds: 601 });
+    // The bound is a week, the longest any setting allows (waits.task_max_seconds at most).
+    const refused = await call('get_job_status', { project_reference: 'agents', job_id: job, wait_seconds: 604_801 });
     expect(refused.isError).toBe(true);
     expect(refused.structuredContent).toMatchObject({ error: { code: 'INVALID_ARGUMENT' } });
   });

@@ -114,6 +114,9 @@ export function fastWaits(maxSeconds: number): Config['waits'] {
     max_seconds: maxSeconds,
     heartbeat_seconds: 0.05,
     max_per_caller: 20,
+    task_max_seconds: 86_400,
+    task_keep_seconds: 3600,
+    max_tasks: 20_000,
     poll_interval_seconds: Object.fromEntries(BACKEND_KINDS.map((kind) => [kind, interval(kind)])) as Record<BackendKind, number>,
   };
 }

@@ -27,7 +27,9 @@ function compiledFor(toolName: string): Compiled {
   const tool = JOB_TOOLS.find((t) => t.name === toolName);
   if (!tool) throw new Error(`result schema check: the gateway serves no tool "${toolName}"`);
   // The output schema does not depend on the gateway's limits.
-  const schema = tool.define({ maxWaitSeconds: 60 }).outputSchema as Record<string, unknown> & { anyOf?: Record<string, unknown>[] };
+  const schema = tool.define({ maxWaitSeconds: 60, maxTaskWaitSeconds: 86_400 }).outputSchema as Record<string, unknown> & {
+    anyOf?: Record<string, unknown>[];
+  };
   c = {
     whole: validator.getValidator(schema),
     branches: (schema.anyOf ?? []).map((branch) => ({ schema: branch, check: validator.getValidator(branch) })),

@@ -43,7 +43,7 @@ export async function callThroughService(
   const service = createJobService(
     registry,
     { onBackendError: backendFailureLogger(logger) },
-    { waits: createWaitHub(waitConfigOf(waits), createSystemClock()) },
+    { waits: createWaitHub(waitConfigOf(waits), createSystemClock()), now: () => Date.now() },
   );
   const result = expectMatchesOutputSchema(
     tool,

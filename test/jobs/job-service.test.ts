@@ -45,7 +45,7 @@ function serviceOver(...projects: { reference: string; aliases?: string[]; backe
   const service = createJobService(
     registry,
     {},
-    { waits: createWaitHub({ maxSeconds: 60, heartbeatSeconds: 60, maxPerCaller: 10 }, clock) },
+    { waits: createWaitHub({ maxSeconds: 60, heartbeatSeconds: 60, maxPerCaller: 10 }, clock), now: () => clock.now() },
   );
   return Object.assign(service, { clock });
 }
@@ -136,7 +136,10 @@ function gateway(options: { withProjects?: boolean; maxConcurrent?: number } = {
   const service = createJobService(
     registry,
     { onBackendError: (f) => backendErrors.push(f), onInternalError: (e) => internalErrors.push(e) },
-    { waits: createWaitHub({ maxSeconds: 60, heartbeatSeconds: 5, maxPerCaller: 2, maxConcurrent: options.maxConcurrent }, clock) },
+    {
+      waits: createWaitHub({ maxSeconds: 60, heartbeatSeconds: 5, maxPerCaller: 2, maxConcurrent: options.maxConcurrent }, clock),
+      now: () => clock.now(),
+    },
   );
   return { service, clock, backend, other, backendErrors, internalErrors };
 }

@@ -75,14 +75,14 @@ describe('list_projects', () => {
 });
 
 describe('what strict-schema frameworks send', () => {
-  it('states the gateway’s own wait maximum (waits.max_seconds) as the bound and the words of wait_seconds', async () => {
+  it('states the gateway’s own wait maximums (waits.max_seconds in the call, task_max_seconds as a task) in the words of wait_seconds, the larger as its bound', async () => {
     const { tools } = await (await t.client()).listTools();
     for (const name of ['get_job_status', 'cancel_job']) {
       const wait = (
         tools.find((x) => x.name === name)!.inputSchema as { properties: Record<string, { maximum: number; description: string }> }
       ).properties.wait_seconds!;
-      expect(wait.maximum).toBe(45);
-      expect(wait.description).toContain('at most 45');
+      expect(wait.maximum).toBe(86_400);
+      expect(wait.description).toContain('at most 45, or 86400 as an MCP task');
     }
   });
 

@@ -57,14 +57,15 @@ describe('tool definitions and routing', () => {
     ]);
     expect(status.description).toMatch(/wait_seconds.*known_status.*instead of polling/);
     expect(cancel.description).toMatch(/wait_seconds/);
-    // One number for the longest wait: the gateway's own maximum (waits.max_seconds), in the
-    // schema's bound and in its words, and no other number of seconds in any description.
-    const max = t.sandbox.config.waits.max_seconds;
+    // The gateway's own maximums for the longest wait: in the call (waits.max_seconds) and as an
+    // MCP task (waits.task_max_seconds), in its words, the larger as the schema's bound; no other
+    // number of seconds in any description.
+    const { max_seconds: max, task_max_seconds: taskMax } = t.sandbox.config.waits;
     for (const tool of [status, cancel]) {
       const wait = (tool.inputSchema as { properties: Record<string, { maximum?: number; description?: string }> }).properties
         .wait_seconds!;
-      expect(wait.maximum).toBe(max);
-      expect(wait.description).toContain(`at most ${max}`);
+      expect(wait.maximum).toBe(taskMax);
+      expect(wait.description).toContain(`at most ${max}, or ${taskMax} as an MCP task`);
     }
     for (const tool of tools) expect(tool.description).not.toMatch(/\b(60|600)\b/);
   });

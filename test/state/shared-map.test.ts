@@ -28,6 +28,14 @@ function fakeRemote() {
       if (ifNewer && held !== undefined && held.at >= entry.at) return;
       data.set(key, entry);
     },
+    async claim(key, entry) {
+      calls.push(`claim ${key}`);
+      if (failing) throw new Error('connection refused');
+      const held = data.get(key);
+      if (held !== undefined) return held;
+      data.set(key, entry);
+      return undefined;
+    },
     async newest(offset, count) {
       calls.push(`newest ${offset} ${count}`);
       if (failing) throw new Error('connection refused');

@@ -25,4 +25,9 @@ export const cancelJob: JobTool<'cancel_job'> = {
     if (!parsed.success) return invalidArguments(parsed.error);
     return service.cancelJob(parsed.data, options);
   },
+  startWatch(service, args, maxSeconds, options) {
+    const parsed = parseArguments(cancelJobArgs, args);
+    const seconds = parsed.success ? Math.min(parsed.data.wait_seconds ?? 0, maxSeconds) : 0;
+    return seconds > 0 ? service.watchCancel(parsed.data!, seconds, options) : undefined;
+  },
 };

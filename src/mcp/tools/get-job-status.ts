@@ -25,4 +25,9 @@ export const getJobStatus: JobTool<'get_job_status'> = {
     if (!parsed.success) return invalidArguments(parsed.error);
     return service.getJobStatus(parsed.data, options);
   },
+  startWatch(service, args, maxSeconds, options) {
+    const parsed = parseArguments(getJobStatusArgs, args);
+    const seconds = parsed.success ? Math.min(parsed.data.wait_seconds ?? 0, maxSeconds) : 0;
+    return seconds > 0 ? service.watchStatus(parsed.data!, seconds, options) : undefined;
+  },
 };

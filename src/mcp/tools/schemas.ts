@@ -5,6 +5,7 @@ import * as z from 'zod';
 import type { Tool } from '@modelcontextprotocol/server';
 import { JOB_STATUSES, cancelReportSchema, jobStatusReportSchema } from '../../jobs/model.ts';
 import { BACKEND_KINDS, jobDetailsSchema } from '../../backends/registry.ts';
+import { LONGEST_WAIT_SECONDS } from '../../jobs/waits.ts';
 import { LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX } from '../../jobs/listing.ts';
 import { TOOL_ERROR_CODES } from '../../jobs/replies.ts';
 import type { ToolLimits } from './job-tool.ts';
@@ -16,11 +17,11 @@ const projectReference = z.string().min(1).max(128).describe('The project: its r
 const jobId = z.string().min(1).max(256).describe("The job's id in its backend (e.g. a ComfyUI prompt_id).");
 
 /**
- * The bound the arguments are parsed with; within it, a wait longer than the gateway's maximum
- * (waits.max_seconds) is shortened to it. tools/list states that maximum instead (waitSecondsFor).
+ * The bound the arguments are parsed with; within it, a wait longer than the maximum that applies
+ * (waits.max_seconds in the call, waits.task_max_seconds as a task) is shortened to it. tools/list
+ * states those maximums instead (waitSecondsFor).
  */
-export const WAIT_SECONDS_LIMIT = 600;
-const waitSeconds = z.number().min(0).max(WAIT_SECONDS_LIMIT).optional();
+const waitSeconds = z.number().min(0).max(LONGEST_WAIT_SECONDS).optional();
 
 export const getJobStatusArgs = z.strictObject({
   project_reference: projectReference,
@@ -60,17 +61,21 @@ export const listJobsArgs = z.strictObject({
 
 export const listProjectsArgs = z.strictObject({});
 
-/** What wait_seconds says in tools/list: the gateway's own maximum, as its description and its bound. */
+/**
+ * What wait_seconds says in tools/list: the maximum answered in the call and the one as an MCP task,
+ * in its words; its bound is the task's, the longest any client gets.
+ */
 function waitSecondsFor(tool: 'get_job_status' | 'cancel_job', limits: ToolLimits) {
   const max = limits.maxWaitSeconds;
+  const most = `at most ${max}, or ${limits.maxTaskWaitSeconds} as an MCP task`;
   return {
     type: 'number',
     minimum: 0,
-    maximum: max,
+    maximum: Math.max(max, limits.maxTaskWaitSeconds),
     description:
       tool === 'get_job_status'
-        ? `Seconds to wait for a change before answering (default 0: at once; at most ${max}).`
-        : `After cancel_requested, seconds to wait for the job to stop (default 0; at most ${max}).`,
+        ? `Seconds to wait for a change before answering (default 0: at once; ${most}).`
+        : `After cancel_requested, seconds to wait for the job to stop (default 0; ${most}).`,
   };
 }
 

@@ -1,0 +1,263 @@
+// MCP tasks on the wire (the Tasks extension, 2026-07-28), with raw JSON-RPC so that every field,
+// header and error code the extension names is checked as sent: negotiation, a waiting
+// get_job_status and a confirmed cancel_job as tasks polled to completion, tasks/cancel, another
+// caller's task, a task on a project its caller lost, the missing Mcp-Name of fastmcp, and how
+// often the backend is read however fast tasks are polled. The gateway's clock is manual (its
+// looks, deadlines and waited_seconds), and so is the sandbox's (the jobs' progress): no assertion
+// depends on the machine's speed.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fastWaits, seed, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { ManualTimers } from '../helpers/manual-timers.ts';
+import { until } from '../helpers/until.ts';
+import type { Simulation } from '../../src/simulation/simulation.ts';
+
+const TASKS = 'io.modelcontextprotocol/tasks';
+const MODERN = '2026-07-28';
+
+interface Rpc {
+  status: number;
+  result?: Record<string, any>;
+  error?: { code: number; message: string; data?: any };
+}
+
+let t: TestGateway;
+const timers = new ManualTimers();
+let nextId = 1;
+
+beforeAll(async () => {
+  t = await startTestGateway({
+    configure: (c) => ({ ...c, waits: { ...fastWaits(2), task_max_seconds: 3600, task_keep_seconds: 600 } }),
+    deps: { clock: timers },
+  });
+});
+afterAll(async () => t?.close());
+
+const sim = (kind: Simulation['kind']) => t.sandbox.simulations.find((s) => s.kind === kind)!;
+const readsOf = (kind: Simulation['kind'], jobId: string) =>
+  sim(kind).server.requests.filter((r) => r.method === 'GET' && r.path.includes(jobId)).length;
+
+/**
+ * One 2026-07-28 request: the envelope (declaring the extension unless `declare` is false), the
+ * standard headers (Mcp-Name from params.name or taskId unless `name` says otherwise).
+ */
+async function rpc(
+  method: string,
+  params: Record<string, unknown>,
+  options: { declare?: boolean; token?: string; name?: string | null } = {},
+): Promise<Rpc> {
+  const capabilities = options.declare === false ? {} : { extensions: { [TASKS]: {} } };
+  const meta = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': capabilities };
+  const implied = (params.name ?? params.taskId) as string | undefined;
+  const name = options.name === undefined ? implied : options.name;
+  const res = await fetch(t.mcpUrl, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': MODERN,
+      'mcp-method': method,
+      ...(name !== null && name !== undefined ? { 'mcp-name': name } : {}),
+      authorization: `Bearer ${options.token ?? t.token}`,
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params: { ...params, _meta: meta } }),
+  });
+  const text = await res.text();
+  // A JSON body, or an event stream whose last message is the answer.
+  const json = text.startsWith('{')
+    ? text
+    : text
+        .split('\n')
+        .filter((l) => l.startsWith('data: '))
+        .at(-1)!
+        .slice(6);
+  const body = JSON.parse(json) as { result?: Record<string, any>; error?: Rpc['error'] };
+  return { status: res.status, ...(body.result ? { result: body.result } : {}), ...(body.error ? { error: body.error } : {}) };
+}
+
+const call = (name: string, args: Record<string, unknown>, options?: Parameters<typeof rpc>[2]) =>
+  rpc('tools/call', { name, arguments: args }, options);
+const getTask = (taskId: string, options?: Parameters<typeof rpc>[2]) => rpc('tasks/get', { taskId }, options);
+
+describe('MCP tasks over backend jobs', () => {
+  it('advertises the extension in server/discover', async () => {
+    const { result } = await rpc('server/discover', {});
+    expect(result?.capabilities?.extensions?.[TASKS]).toEqual({});
+  });
+
+  // First: the simulations' clock has not moved yet, so the runtime's seeded job is still running.
+  it('confirms a cancel as a task: created once the backend accepted it, completed when the job stopped', async () => {
+    const job = seed(t, 'site-x', 'running');
+    const created = await call('cancel_job', { project_reference: 'site-x', job_id: job, wait_seconds: 120, reason: 'tasks test' });
+    expect(created.result).toMatchObject({ resultType: 'task', status: 'working', pollIntervalMs: 50 });
+    const { taskId } = created.result!;
+    // The cancel was sent before the task existed.
+    expect(sim('project_runtime').server.requests.filter((r) => r.method === 'POST' && r.path.includes(job))).toHaveLength(1);
+    await timers.advance(50);
+    expect((await getTask(taskId)).result).toMatchObject({ status: 'working' });
+    t.clock.advance(10_000); // the simulated runtime stops a signalled job after 5 s
+    await timers.advance(50);
+    const done = (await getTask(taskId)).result!;
+    expect(done).toMatchObject({ status: 'completed' });
+    expect(done.result.structuredContent).toMatchObject({ outcome: 'cancelled', status_after: 'cancelled', terminal: true });
+  });
+
+  it('answers a waiting get_job_status with a task at once, and completes it with the result the waiting call would give', async () => {
+    const job = seed(t, 'agents', 'queued');
+    const started = timers.now();
+    const created = await call('get_job_status', { project_reference: 'agents', job_id: job, wait_seconds: 1800 });
+    expect(created.status).toBe(200);
+    const task = created.result!;
+    expect(task).toMatchObject({
+      resultType: 'task',
+      status: 'working',
+      statusMessage: 'Waiting: status queued.',
+      createdAt: new Date(started).toISOString(),
+      lastUpdatedAt: new Date(started).toISOString(),
+      ttlMs: (1800 + 600) * 1000, // the wait, and the time its answer is kept
+      pollIntervalMs: 100, // the project's kind's poll interval
+    });
+    expect(task.taskId).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(task).not.toHaveProperty('task'); // flat, no nested object
+
+    // While the job is queued, the task is working, with the job's status in its message.
+    await timers.advance(100);
+    expect((await getTask(task.taskId)).result).toMatchObject({
+      resultType: 'complete',
+      status: 'working',
+      statusMessage: 'Waiting: status queued.',
+    });
+
+    t.clock.advance(6 * 60_000); // the simulation starts the job after 5 minutes
+    await timers.advance(100);
+    const done = (await getTask(task.taskId)).result!;
+    expect(done).toMatchObject({ status: 'completed', taskId: task.taskId, lastUpdatedAt: new Date(started + 200).toISOString() });
+    expect(done.result.structuredContent).toMatchObject({ status: 'running', changed: true, terminal: false, waited_seconds: 0.2 });
+    expect(done.result.isError).toBeUndefined();
+    expect(JSON.parse(done.result.content[0].text)).toEqual(done.result.structuredContent);
+
+    // A finished task answers the same on every poll, however the job goes on.
+    t.clock.advance(60 * 60_000);
+    await timers.advance(1000);
+    expect((await getTask(task.taskId)).result).toEqual(done);
+  });
+
+  it('answers inline what is known at once: no wait, a terminal job, a status other than known_status', async () => {
+    const plain = await call('get_job_status', { project_reference: 'agents', job_id: seed(t, 'agents', 'long_running') });
+    expect(plain.result).toMatchObject({ structuredContent: { status: 'running' } });
+    expect(plain.result).not.toHaveProperty('taskId');
+    const terminal = await call('get_job_status', {
+      project_reference: 'agents',
+      job_id: seed(t, 'agents', 'succeeded'),
+      wait_seconds: 60,
+    });
+    expect(terminal.result).toMatchObject({ structuredContent: { status: 'succeeded', changed: false, waited_seconds: 0 } });
+    const other = await call('get_job_status', {
+      project_reference: 'agents',
+      job_id: seed(t, 'agents', 'long_running'),
+      wait_seconds: 60,
+      known_status: 'queued',
+    });
+    expect(other.result).toMatchObject({ structuredContent: { status: 'running', changed: true, waited_seconds: 0 } });
+  });
+
+  it('answers a 2026 client that does not declare the extension inline, waiting as today', async () => {
+    const job = seed(t, 'agents', 'long_running');
+    const timersBefore = timers.pending().length;
+    const waiting = call('get_job_status', { project_reference: 'agents', job_id: job, wait_seconds: 0.5 }, { declare: false });
+    // The wait holds the request: its deadline is a timer on the gateway's clock.
+    await until('the call to wait', () => timers.pending().length > timersBefore);
+    await timers.advance(500);
+    const answered = await waiting;
+    expect(answered.result).toMatchObject({ structuredContent: { status: 'running', changed: false, waited_seconds: 0.5 } });
+    expect(answered.result).not.toHaveProperty('taskId');
+  });
+
+  it('ends a task on tasks/cancel without touching the job, and acknowledges a second cancel the same way', async () => {
+    const job = seed(t, 'agents', 'long_running');
+    const { taskId } = (await call('get_job_status', { project_reference: 'agents', job_id: job, wait_seconds: 1800 })).result!;
+    const posts = sim('agent_jobs').server.requests.filter((r) => r.method === 'POST').length;
+    const cancelled = await rpc('tasks/cancel', { taskId });
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.result).toMatchObject({});
+    expect(Object.keys(cancelled.result!).filter((k) => k !== '_meta' && k !== 'resultType')).toEqual([]);
+    const after = (await getTask(taskId)).result!;
+    expect(after).toMatchObject({ status: 'cancelled' });
+    expect(after.statusMessage).toMatch(/job itself was not cancelled/);
+    expect(after).not.toHaveProperty('result');
+    expect((await rpc('tasks/cancel', { taskId })).result).toBeDefined();
+    // The job runs on: no cancel reached the backend.
+    expect(sim('agent_jobs').server.requests.filter((r) => r.method === 'POST').length).toBe(posts);
+    const status = await call('get_job_status', { project_reference: 'agents', job_id: job });
+    expect(status.result).toMatchObject({ structuredContent: { status: 'running' } });
+  });
+
+  it('shows a task to its creator alone: another caller, an unknown id and a caller who lost the project get the same -32602', async () => {
+    const job = seed(t, 'agents', 'long_running');
+    const { taskId } = (await call('get_job_status', { project_reference: 'agents', job_id: job, wait_seconds: 1800 })).result!;
+    const other = await t.mint({ subject: 'someone-else' });
+    const unknown = await getTask('A'.repeat(43));
+    const foreign = await getTask(taskId, { token: other });
+    const foreignCancel = await rpc('tasks/cancel', { taskId }, { token: other });
+    // The same subject, no longer granted the project.
+    const lost = await getTask(taskId, { token: await t.mint({ projects: ['site-x'] }) });
+    for (const answer of [unknown, foreign, foreignCancel, lost]) {
+      expect(answer.error).toEqual(unknown.error);
+      expect(answer.error?.code).toBe(-32602);
+    }
+    expect((await getTask(taskId)).result).toMatchObject({ status: 'working' }); // still there for its creator
+  });
+
+  it('refuses tasks/* from a request that did not declare the extension with -32021', async () => {
+    const answer = await getTask('A'.repeat(43), { declare: false });
+    expect(answer.error).toMatchObject({ code: -32021, data: { requiredCapabilities: { extensions: { [TASKS]: {} } } } });
+  });
+
+  it('answers tasks/update -32602 (no task of the gateway waits for input), and tasks/result and tasks/list -32601', async () => {
+    const job = seed(t, 'agents', 'long_running');
+    const { taskId } = (await call('get_job_status', { project_reference: 'agents', job_id: job, wait_seconds: 1800 })).result!;
+    expect((await rpc('tasks/update', { taskId, inputResponses: {} })).error).toMatchObject({ code: -32602 });
+    expect((await rpc('tasks/result', { taskId })).error).toMatchObject({ code: -32601 });
+    expect((await rpc('tasks/list', {}, { name: null })).error).toMatchObject({ code: -32601 });
+  });
+
+  it('accepts a task request without Mcp-Name (fastmcp[tasks] 4.1.4), and still refuses one whose Mcp-Name differs', async () => {
+    const job = seed(t, 'agents', 'long_running');
+    const { taskId } = (await call('get_job_status', { project_reference: 'agents', job_id: job, wait_seconds: 1800 })).result!;
+    expect((await getTask(taskId, { name: null })).result).toMatchObject({ status: 'working' });
+    const mismatched = await getTask(taskId, { name: 'another-task' });
+    expect(mismatched.status).toBe(400);
+    expect(mismatched.error?.code).toBe(-32020);
+  });
+
+  it('reads the job at most once per poll interval however many tasks poll it, and however fast', async () => {
+    const job = seed(t, 'agents', 'long_running');
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++)
+      ids.push((await call('get_job_status', { project_reference: 'agents', job_id: job, wait_seconds: 1800 })).result!.taskId);
+    const before = readsOf('agent_jobs', job);
+    for (let round = 0; round < 3; round++) {
+      // 5 tasks, each polled 4 times within one interval: one read.
+      await timers.advance(100);
+      const answers = await Promise.all(ids.flatMap((id) => [1, 2, 3, 4].map(() => getTask(id))));
+      for (const a of answers) expect(a.result).toMatchObject({ status: 'working', statusMessage: 'Waiting: status running.' });
+    }
+    expect(readsOf('agent_jobs', job) - before).toBe(3);
+  });
+
+  it("completes a task at its wait's deadline with changed=false, as the waiting call would", async () => {
+    const job = seed(t, 'agents', 'long_running');
+    const { taskId } = (await call('get_job_status', { project_reference: 'agents', job_id: job, wait_seconds: 30 })).result!;
+    await timers.advance(29_000);
+    expect((await getTask(taskId)).result).toMatchObject({ status: 'working' });
+    await timers.advance(5_000);
+    const done = (await getTask(taskId)).result!;
+    expect(done.result.structuredContent).toMatchObject({ status: 'running', changed: false, waited_seconds: 30 });
+  });
+
+  it('forgets a task after its ttl: not found', async () => {
+    const job = seed(t, 'agents', 'long_running');
+    const { taskId, ttlMs } = (await call('get_job_status', { project_reference: 'agents', job_id: job, wait_seconds: 10 })).result!;
+    await timers.advance(ttlMs + 1);
+    expect((await getTask(taskId)).error?.code).toBe(-32602);
+  });
+});
