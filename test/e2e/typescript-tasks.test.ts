@@ -24,6 +24,7 @@ import {
   type JsonRpcResponse,
   type RawClientDispatch,
   type TaskEnabledSession,
+  type TaskOutcome,
 } from '@modelcontextprotocol/ext-tasks/client';
 import { taskId as toTaskId, type JsonValue } from '@modelcontextprotocol/ext-tasks/core';
 import { fastWaits, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
@@ -102,6 +103,13 @@ async function post(
     }
   }
   throw new DispatchError(`${request.method}: HTTP ${res.status} without a JSON-RPC answer: ${text.slice(0, 300)}`);
+}
+
+/** An outcome that is not the one expected, with the error ext-tasks saw and the last exchange of the wire. */
+function explain(outcome: TaskOutcome<unknown>, wire: readonly Exchange[]): string {
+  const error =
+    outcome.status === 'failed' ? `${outcome.error.message} ${JSON.stringify(outcome.error.cause ?? outcome.error.data ?? '')}` : '';
+  return `outcome ${outcome.status} ${error}; last exchange: ${JSON.stringify(wire.at(-1))}`;
 }
 
 /** The data of each event of a text/event-stream body. */
@@ -225,14 +233,14 @@ describe('MCP Tasks through @modelcontextprotocol/ext-tasks 0.2.2', () => {
     await timers.advance(2 * AGENT_JOBS_POLL_MS); // a read is due again: the next tasks/get sees the end
     const [ok, failed] = await Promise.all([first.settle(), second.settle()]);
 
-    expect(ok.outcome.status).toBe('completed');
+    expect(ok.outcome.status, explain(ok.outcome, wire)).toBe('completed');
     expect(ok.lastTask?.status).toBe('completed');
     const okResult = expectMatchesOutputSchema('get_job_status', resultFromTaskOutcome(ok.outcome) as ToolResult);
     expect(okResult.isError).toBeFalsy();
     expect(okResult.structuredContent).toMatchObject({ status: 'succeeded', changed: true, terminal: true });
     expect(typeof okResult.structuredContent!.waited_seconds).toBe('number');
     // A job that failed is an observation: the task completed, and its result says failed.
-    expect(failed.outcome.status).toBe('completed');
+    expect(failed.outcome.status, explain(failed.outcome, wire)).toBe('completed');
     const failedResult = expectMatchesOutputSchema('get_job_status', resultFromTaskOutcome(failed.outcome) as ToolResult);
     expect(failedResult.isError).toBeFalsy();
     expect(failedResult.structuredContent).toMatchObject({ status: 'failed', changed: true, terminal: true });
@@ -250,7 +258,7 @@ describe('MCP Tasks through @modelcontextprotocol/ext-tasks 0.2.2', () => {
 
   it('runs a confirming cancel_job as a task that completes with outcome cancelled', async () => {
     const job = runtime().addJob({ status: 'working', runsForMs: null });
-    const { session } = await requester();
+    const { session, wire } = await requester();
     const execution = await session.callTool('cancel_job', { project_reference: 'site-x', job_id: job, wait_seconds: 30 });
     expect(execution.kind, 'a cancel accepted but not yet confirmed, with wait_seconds, is a task').toBe('task');
     if (execution.kind !== 'task') return;
@@ -261,7 +269,7 @@ describe('MCP Tasks through @modelcontextprotocol/ext-tasks 0.2.2', () => {
     t.clock.advance(10_000);
     await timers.advance(2 * PROJECT_RUNTIME_POLL_MS);
     const { outcome } = await execution.settle();
-    expect(outcome.status).toBe('completed');
+    expect(outcome.status, explain(outcome, wire)).toBe('completed');
     const result = expectMatchesOutputSchema('cancel_job', resultFromTaskOutcome(outcome) as ToolResult);
     expect(result.isError).toBeFalsy();
     expect(result.structuredContent).toMatchObject({ outcome: 'cancelled', status_after: 'cancelled', terminal: true });
