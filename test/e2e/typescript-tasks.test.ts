@@ -109,7 +109,10 @@ async function post(
 function explain(outcome: TaskOutcome<unknown>, wire: readonly Exchange[]): string {
   const error =
     outcome.status === 'failed' ? `${outcome.error.message} ${JSON.stringify(outcome.error.cause ?? outcome.error.data ?? '')}` : '';
-  return `outcome ${outcome.status} ${error}; last exchange: ${JSON.stringify(wire.at(-1))}`;
+  const last = wire.at(-1);
+  // The bearer token stays out of the test's output.
+  const shown = last && { ...last, headers: { ...last.headers, authorization: 'Bearer …' } };
+  return `outcome ${outcome.status} ${error}; last exchange: ${JSON.stringify(shown)}`;
 }
 
 /** The data of each event of a text/event-stream body. */
