@@ -30,7 +30,7 @@ export interface SharedMap<V> {
   set(key: string, value: V): Promise<void>;
   /**
    * Writes `value` only when `key` holds no live entry, and answers the entry the key holds after:
-   * the first writer's, whichever replica wrote it. Never rejects: when the store fails or is down,
+   * the first writer's, whichever replica wrote it (its value is `value` itself when this claim was first). Never rejects: when the store fails or is down,
    * only this process's entries are compared (replicas may then each keep their own until it is back).
    */
   claim(key: string, value: V): Promise<TimedEntry<V>>;

@@ -11,6 +11,7 @@ import { startComfycontrolSim, type ComfycontrolSim } from '../../src/backends/c
 import type { ComfyuiSim } from '../../src/backends/comfyui/simulation/server.ts';
 import { startRedisServer, type RedisServer } from '../../scripts/tools/redis-server.ts';
 import { callTool, startReplicas, type Replica, type Replicas, type ToolAnswer } from '../helpers/replicas.ts';
+import { modernRpc } from '../helpers/modern-rpc.ts';
 
 const STORE_UP = 'mcp_job_gateway_state_store_up';
 /**
@@ -225,6 +226,48 @@ describe('budgets shared by the replicas', () => {
     expect(seenByB.error).toMatchObject({ code: 'RATE_LIMITED', retry_after_seconds: expect.any(Number) });
     expect(seenByB.error!.retry_after_seconds).toBeGreaterThan(0);
     expect(cc.server.requests.length - before, 'requests B sent to ComfyControl during the cooldown').toBe(0);
+  });
+});
+
+describe('MCP tasks shared by the replicas', () => {
+  const taskRpc = (replica: Replica, token: string, method: string, params: Record<string, unknown>) =>
+    modernRpc(replica.mcpUrl, method, params, { token });
+
+  it('a task created through A is polled and cancelled through B, and both agree it is cancelled', async () => {
+    const token = await r.mint('agent-tasks-cancel');
+    const created = await taskRpc(A, token, 'tools/call', {
+      name: 'get_job_status',
+      arguments: { project_reference: 'agents', job_id: seed('agents', 'running'), wait_seconds: 3600 },
+    });
+    expect(created.result).toMatchObject({ resultType: 'task', status: 'working' });
+    const { taskId } = created.result!;
+    expect((await taskRpc(B, token, 'tasks/get', { taskId })).result).toMatchObject({ taskId, status: 'working' });
+    expect((await taskRpc(B, token, 'tasks/cancel', { taskId })).result).toBeDefined();
+    for (const replica of [A, B])
+      expect((await taskRpc(replica, token, 'tasks/get', { taskId })).result).toMatchObject({ status: 'cancelled' });
+    // Another caller finds it on neither.
+    const other = await r.mint('agent-tasks-other');
+    for (const replica of [A, B]) expect((await taskRpc(replica, other, 'tasks/get', { taskId })).error?.code).toBe(-32602);
+  });
+
+  it('a task that completed answers the same result on every replica, whichever saw its end first', async () => {
+    const token = await r.mint('agent-tasks-complete');
+    const created = await taskRpc(A, token, 'tools/call', {
+      name: 'get_job_status',
+      arguments: { project_reference: 'agents', job_id: seed('agents', 'running'), wait_seconds: 1 },
+    });
+    const { taskId } = created.result!;
+    // The wait's deadline passes on the replicas' own clocks; poll B until it says so, slowly: every
+    // poll spends a point of the caller's budget (20 at once here).
+    let done: Record<string, any> | undefined;
+    for (let polls = 0; polls < 15 && done === undefined; polls++) {
+      await sleep(400);
+      const answer = await taskRpc(B, token, 'tasks/get', { taskId });
+      expect(answer.error).toBeUndefined();
+      if (answer.result?.status === 'completed') done = answer.result;
+    }
+    expect(done!.result.structuredContent).toMatchObject({ status: 'running', changed: false, waited_seconds: 1 });
+    expect((await taskRpc(A, token, 'tasks/get', { taskId })).result).toEqual(done);
   });
 });
 

@@ -10,19 +10,10 @@ import { fastWaits, seed, startTestGateway, type TestGateway } from '../helpers/
 import { ManualTimers } from '../helpers/manual-timers.ts';
 import { until } from '../helpers/until.ts';
 import type { Simulation } from '../../src/simulation/simulation.ts';
-
-const TASKS = 'io.modelcontextprotocol/tasks';
-const MODERN = '2026-07-28';
-
-interface Rpc {
-  status: number;
-  result?: Record<string, any>;
-  error?: { code: number; message: string; data?: any };
-}
+import { modernRpc, TASKS_EXTENSION, type RpcOptions } from '../helpers/modern-rpc.ts';
 
 let t: TestGateway;
 const timers = new ManualTimers();
-let nextId = 1;
 
 beforeAll(async () => {
   t = await startTestGateway({
@@ -36,52 +27,15 @@ const sim = (kind: Simulation['kind']) => t.sandbox.simulations.find((s) => s.ki
 const readsOf = (kind: Simulation['kind'], jobId: string) =>
   sim(kind).server.requests.filter((r) => r.method === 'GET' && r.path.includes(jobId)).length;
 
-/**
- * One 2026-07-28 request: the envelope (declaring the extension unless `declare` is false), the
- * standard headers (Mcp-Name from params.name or taskId unless `name` says otherwise).
- */
-async function rpc(
-  method: string,
-  params: Record<string, unknown>,
-  options: { declare?: boolean; token?: string; name?: string | null } = {},
-): Promise<Rpc> {
-  const capabilities = options.declare === false ? {} : { extensions: { [TASKS]: {} } };
-  const meta = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': capabilities };
-  const implied = (params.name ?? params.taskId) as string | undefined;
-  const name = options.name === undefined ? implied : options.name;
-  const res = await fetch(t.mcpUrl, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': MODERN,
-      'mcp-method': method,
-      ...(name !== null && name !== undefined ? { 'mcp-name': name } : {}),
-      authorization: `Bearer ${options.token ?? t.token}`,
-    },
-    body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params: { ...params, _meta: meta } }),
-  });
-  const text = await res.text();
-  // A JSON body, or an event stream whose last message is the answer.
-  const json = text.startsWith('{')
-    ? text
-    : text
-        .split('\n')
-        .filter((l) => l.startsWith('data: '))
-        .at(-1)!
-        .slice(6);
-  const body = JSON.parse(json) as { result?: Record<string, any>; error?: Rpc['error'] };
-  return { status: res.status, ...(body.result ? { result: body.result } : {}), ...(body.error ? { error: body.error } : {}) };
-}
-
-const call = (name: string, args: Record<string, unknown>, options?: Parameters<typeof rpc>[2]) =>
-  rpc('tools/call', { name, arguments: args }, options);
-const getTask = (taskId: string, options?: Parameters<typeof rpc>[2]) => rpc('tasks/get', { taskId }, options);
+const rpc = (method: string, params: Record<string, unknown>, options: RpcOptions = {}) =>
+  modernRpc(t.mcpUrl, method, params, { token: t.token, ...options });
+const call = (name: string, args: Record<string, unknown>, options?: RpcOptions) => rpc('tools/call', { name, arguments: args }, options);
+const getTask = (taskId: string, options?: RpcOptions) => rpc('tasks/get', { taskId }, options);
 
 describe('MCP tasks over backend jobs', () => {
   it('advertises the extension in server/discover', async () => {
     const { result } = await rpc('server/discover', {});
-    expect(result?.capabilities?.extensions?.[TASKS]).toEqual({});
+    expect(result?.capabilities?.extensions?.[TASKS_EXTENSION]).toEqual({});
   });
 
   // First: the simulations' clock has not moved yet, so the runtime's seeded job is still running.
@@ -209,7 +163,7 @@ describe('MCP tasks over backend jobs', () => {
 
   it('refuses tasks/* from a request that did not declare the extension with -32021', async () => {
     const answer = await getTask('A'.repeat(43), { declare: false });
-    expect(answer.error).toMatchObject({ code: -32021, data: { requiredCapabilities: { extensions: { [TASKS]: {} } } } });
+    expect(answer.error).toMatchObject({ code: -32021, data: { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } } });
   });
 
   it('answers tasks/update -32602 (no task of the gateway waits for input), and tasks/result and tasks/list -32601', async () => {
@@ -259,5 +213,17 @@ describe('MCP tasks over backend jobs', () => {
     const { taskId, ttlMs } = (await call('get_job_status', { project_reference: 'agents', job_id: job, wait_seconds: 10 })).result!;
     await timers.advance(ttlMs + 1);
     expect((await getTask(taskId)).error?.code).toBe(-32602);
+  });
+
+  it('counts tasks by tool and event, and measures their polls as MCP operations labelled by method', async () => {
+    const metrics = await t.gateway.metrics.registry.metrics();
+    const count = (labels: string) => Number(new RegExp(`^mcp_job_gateway_tasks_total\\{${labels}\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? 0);
+    expect(count('tool="get_job_status",event="created"')).toBeGreaterThanOrEqual(8);
+    expect(count('tool="get_job_status",event="completed"')).toBeGreaterThanOrEqual(2);
+    expect(count('tool="get_job_status",event="cancelled"')).toBe(1);
+    expect(count('tool="cancel_job",event="created"')).toBe(1);
+    expect(count('tool="cancel_job",event="completed"')).toBe(1);
+    for (const method of ['tasks/get', 'tasks/cancel', 'tasks/update'])
+      expect(metrics).toMatch(new RegExp(`mcp_server_operation_duration_seconds_count\\{mcp_method_name="${method.replace('/', '\\/')}"`));
   });
 });

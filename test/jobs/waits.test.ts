@@ -327,6 +327,61 @@ describe('the wait hub', () => {
   });
 });
 
+describe("the wait hub's looks (a task's poll, which holds no request open)", () => {
+  const look = { key: 'b\0job', pollIntervalMs: 50 };
+
+  it('reads a job at most once per interval however many look and however fast, one read for looks that overlap it', async () => {
+    const { hub, clock } = hubOnManualClock();
+    const { job, read } = scriptedJob('running');
+    const first = await Promise.all(Array.from({ length: 10 }, () => hub.look({ ...look, read })));
+    expect(first.every((l) => 'report' in l && l.report.status === 'running')).toBe(true);
+    expect(job.reads).toBe(1);
+    await clock.advance(49);
+    job.status = 'succeeded';
+    expect(await hub.look({ ...look, read })).toMatchObject({ report: { status: 'running' } }); // within the interval
+    expect(job.reads).toBe(1);
+    await clock.advance(1);
+    expect(await hub.look({ ...look, read })).toMatchObject({ report: { status: 'succeeded' } });
+    expect(job.reads).toBe(2);
+  });
+
+  it("answers from a waiting call's poller when its read is fresh, without a read of its own", async () => {
+    const { hub, clock } = hubOnManualClock();
+    const { job, read } = scriptedJob('running');
+    const waiting = hub.wait(request(read, { seconds: 0.2 }));
+    await clock.advance(10);
+    expect(job.reads).toBe(1);
+    expect(await hub.look({ ...look, read })).toMatchObject({ report: { status: 'running' } });
+    expect(job.reads).toBe(1);
+    await clock.advance(200);
+    await waiting;
+  });
+
+  it(`says a failure is final when it will not pass, or after ${FAILED_READS_BEFORE_ERROR} in a row; a read that succeeds starts the count again`, async () => {
+    const { hub, clock } = hubOnManualClock();
+    let next: Error | JobStatus = new BackendError('BACKEND_UNAVAILABLE', 'The backend answered 502');
+    const read = async (): Promise<JobStatusReport> => {
+      if (next instanceof Error) throw next;
+      return { found: true, status: next, raw_status: next };
+    };
+    const verdicts: boolean[] = [];
+    for (let i = 0; i < FAILED_READS_BEFORE_ERROR; i++) {
+      const l = await hub.look({ ...look, read });
+      verdicts.push('final' in l && l.final);
+      await clock.advance(50);
+    }
+    expect(verdicts).toEqual([...Array(FAILED_READS_BEFORE_ERROR - 1).fill(false), true]);
+    next = 'running';
+    expect(await hub.look({ ...look, read })).toMatchObject({ report: { status: 'running' } });
+    await clock.advance(50);
+    next = new BackendError('BACKEND_UNAVAILABLE', 'The backend answered 502');
+    expect(await hub.look({ ...look, read })).toMatchObject({ final: false });
+    await clock.advance(50);
+    next = new BackendError('BACKEND_AUTH', 'The backend refused the credentials');
+    expect(await hub.look({ ...look, read })).toMatchObject({ final: true });
+  });
+});
+
 describe('the wait hub when a read fails', () => {
   /** A job whose next reads the test scripts: a status, or an error to throw. */
   function flakyJob() {

@@ -85,6 +85,22 @@ describe('shared map', () => {
     expect(await b.map.get('job-1')).toEqual({ value: 'gpu2', at: clock.now() });
   });
 
+  it("claims an entry once: the first replica's value is what every replica's claim answers", async () => {
+    const clock = new ManualClock();
+    const remote = fakeRemote();
+    const a = replica(remote.map, clock);
+    const b = replica(remote.map, clock);
+    const first = await a.map.claim('task-1', 'completed');
+    clock.advance(1000);
+    expect(await b.map.claim('task-1', 'cancelled')).toEqual(first);
+    expect(first).toEqual({ value: 'completed', at: clock.now() - 1000 });
+    expect(await b.map.get('task-1')).toEqual(first);
+    // While the store fails, a claim is this process's alone; it does not reject.
+    remote.fail(true);
+    expect(await b.map.claim('task-2', 'cancelled')).toEqual({ value: 'cancelled', at: clock.now() });
+    expect(await b.map.claim('task-1', 'cancelled')).toEqual(first); // known here already
+  });
+
   it('ignores what the store holds past its age, or in a shape it did not write', async () => {
     const clock = new ManualClock();
     const remote = fakeRemote();

@@ -143,16 +143,17 @@ export function createTaskService(deps: TaskServiceDeps): TaskService {
       // Plain data: the stored result is the one every later poll, on any replica, answers.
       const { content, structuredContent, isError } = toolResult(look.done);
       const result: CallToolResult = { content, structuredContent, ...(isError ? { isError } : {}) };
-      const end = await store.claimEnd(taskId, { status: 'completed', at: now, result });
-      if (end.status === 'completed' && end.at === now)
+      const mine: TaskEnd = { status: 'completed', at: now, result };
+      const end = await store.claimEnd(taskId, mine);
+      if (end === mine)
         event({ event: 'completed', tool: record.watch.tool, caller: context.caller, requestId: context.requestId, result: end.result });
       return answer(taskId, record, end, undefined);
     },
     async cancel(taskId, context) {
       const record = await visible(taskId, context.caller);
       const now = deps.now();
-      const end = await store.claimEnd(taskId, { status: 'cancelled', at: now });
-      if (end.status === 'cancelled' && end.at === now)
+      const mine: TaskEnd = { status: 'cancelled', at: now };
+      if ((await store.claimEnd(taskId, mine)) === mine)
         event({ event: 'cancelled', tool: record.watch.tool, caller: context.caller, requestId: context.requestId });
     },
     async update(taskId, context) {

@@ -33,7 +33,7 @@ export interface TaskStore {
   create(taskId: string, record: TaskRecord): Promise<void>;
   record(taskId: string): Promise<TaskRecord | undefined>;
   end(taskId: string): Promise<TaskEnd | undefined>;
-  /** Ends the task unless it has ended: answers the end it holds after, the first one claimed. */
+  /** Ends the task unless it has ended: answers the end it holds after, the first one claimed (`end` itself when this claim was first). */
   claimEnd(taskId: string, end: TaskEnd): Promise<TaskEnd>;
 }
 
