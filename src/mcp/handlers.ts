@@ -13,7 +13,7 @@ import {
 import type { Caller } from '../jobs/caller.ts';
 import type { ProgressSender, ToolDispatcher } from './dispatch.ts';
 import type { TaskRequestContext, TaskService } from './tasks/task-service.ts';
-import { declaresTasks, taskParams, tasksNotDeclared } from './tasks/wire.ts';
+import { declaresTasks, ofTasksRevision, taskParams, tasksNotDeclared, tasksNotInThisEra } from './tasks/wire.ts';
 
 export interface HandlerDeps {
   dispatcher: ToolDispatcher;
@@ -68,6 +68,8 @@ function taskHandler(run: (tasks: TaskService, taskId: string, context: TaskRequ
   return (deps: HandlerDeps): ExtensionHandler => ({
     params: taskParams,
     async handle(params, ctx) {
+      // A 2025-era request: its retired tasks are another wire, not served here.
+      if (!ofTasksRevision(ctx.mcpReq.envelope)) throw tasksNotInThisEra();
       if (!declaresTasks(ctx.mcpReq.envelope)) throw tasksNotDeclared();
       return run(deps.tasks, params.taskId, { caller: callerOf(ctx), requestId: deps.requestId(), signal: ctx.mcpReq.signal });
     },

@@ -161,6 +161,45 @@ describe('MCP tasks over backend jobs', () => {
     expect((await getTask(taskId)).result).toMatchObject({ status: 'working' }); // still there for its creator
   });
 
+  it("answers a 2025-era client inline even when it sends the extension's keys, and its tasks/get -32601", async () => {
+    const legacy = async (method: string, params: Record<string, unknown>) => {
+      const res = await fetch(t.mcpUrl, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2025-11-25',
+          authorization: `Bearer ${t.token}`,
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 7, method, params }),
+      });
+      const text = await res.text();
+      return JSON.parse(
+        text.startsWith('{')
+          ? text
+          : text
+              .split('\n')
+              .filter((l) => l.startsWith('data: '))
+              .at(-1)!
+              .slice(6),
+      );
+    };
+    const meta = { 'io.modelcontextprotocol/clientCapabilities': { extensions: { [TASKS_EXTENSION]: {} } } };
+    const job = seed(t, 'agents', 'long_running');
+    const timersBefore = timers.pending().length;
+    const waiting = legacy('tools/call', {
+      name: 'get_job_status',
+      arguments: { project_reference: 'agents', job_id: job, wait_seconds: 0.2 },
+      _meta: meta,
+    });
+    await until('the call to wait', () => timers.pending().length > timersBefore);
+    await timers.advance(200);
+    const answered = await waiting;
+    expect(answered.result).toMatchObject({ structuredContent: { status: 'running', changed: false, waited_seconds: 0.2 } });
+    expect(answered.result).not.toHaveProperty('taskId');
+    expect((await legacy('tasks/get', { taskId: 'A'.repeat(43), _meta: meta })).error).toMatchObject({ code: -32601 });
+  });
+
   it('refuses tasks/* from a request that did not declare the extension with -32021', async () => {
     const answer = await getTask('A'.repeat(43), { declare: false });
     expect(answer.error).toMatchObject({ code: -32021, data: { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } } });

@@ -6,12 +6,15 @@ import * as z from 'zod';
 import {
   CLIENT_CAPABILITIES_META_KEY,
   MissingRequiredClientCapabilityError,
+  PROTOCOL_VERSION_META_KEY,
   ProtocolError,
   ProtocolErrorCode,
   type CallToolResult,
 } from '@modelcontextprotocol/server';
 
 export const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
+/** The protocol revision the extension is defined for. */
+const TASKS_REVISION = '2026-07-28';
 
 /** A task's status; the gateway's tasks never ask for input, so never `input_required`. */
 export type TaskStatus = 'working' | 'completed' | 'cancelled' | 'failed';
@@ -40,15 +43,27 @@ export const taskParams = z.looseObject({ taskId: z.string().min(1).max(TASK_ID_
 
 /**
  * Whether a request declares the extension: in its per-request envelope as the SDK lifts it
- * (ctx.mcpReq.envelope), or in the raw `_meta` that holds the same keys.
+ * (ctx.mcpReq.envelope), or in the raw `_meta` that holds the same keys. Only a 2026-07-28 envelope
+ * can: a 2025-era request that carries the keys anyway is answered as every 2025-era request is.
  */
 export function declaresTasks(envelope: Readonly<Record<string, unknown>> | undefined): boolean {
-  const capabilities = envelope?.[CLIENT_CAPABILITIES_META_KEY];
+  if (!ofTasksRevision(envelope)) return false;
+  const capabilities = envelope![CLIENT_CAPABILITIES_META_KEY];
   const extensions = isRecord(capabilities) ? capabilities.extensions : undefined;
   return isRecord(extensions) && isRecord(extensions[TASKS_EXTENSION]);
 }
 
-/** -32021: tasks/* from a request that did not declare the extension. */
+/** Whether a request is of the revision the extension is defined for (a 2025-era request has no envelope, or one without the version). */
+export function ofTasksRevision(envelope: Readonly<Record<string, unknown>> | undefined): boolean {
+  return envelope?.[PROTOCOL_VERSION_META_KEY] === TASKS_REVISION;
+}
+
+/** -32601: tasks/* in the 2025 era, whose retired tasks (another wire) the gateway does not serve. */
+export function tasksNotInThisEra(): ProtocolError {
+  return new ProtocolError(ProtocolErrorCode.MethodNotFound, 'Method not found');
+}
+
+/** -32021: tasks/* from a 2026-07-28 request that did not declare the extension. */
 export function tasksNotDeclared(): MissingRequiredClientCapabilityError {
   return new MissingRequiredClientCapabilityError({ requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } });
 }
