@@ -8,11 +8,14 @@
 //                       Kubernetes objects strictly with the real Go types (unknown fields fail)
 //   ensurePythonMcp() → a Python venv (<tools>/python-mcp) with the official MCP Python SDK from PyPI
 //   ensurePythonAgents() → a Python venv (<tools>/python-agents) with OpenAI's Agents SDK and the same MCP SDK
+//   ensurePythonFastmcpTasks() → a Python venv (<tools>/python-fastmcp-tasks) with FastMCP and its tasks
+//                       extension (fastmcp[tasks]), the same MCP SDK underneath
 //   ensureJaeger()   → jaeger (v2: the OpenTelemetry-Collector-based all-in-one), built from its Go module
 // Each call is idempotent and cheap once the tool is there. A tool that cannot be had is an error
 // with a message that says why (the tests never skip a check for a missing tool).
 // Installing takes minutes on a cold machine (helm: ~4-5 min to download and compile on 2 cores;
-// promtool: ~1 min; redis-server: ~15 s; the python-mcp venv: ~15 s; python-agents: ~20 s): give the calling hook a generous timeout.
+// promtool: ~1 min; redis-server: ~15 s; the python-mcp venv: ~15 s; python-agents: ~20 s;
+// python-fastmcp-tasks: ~30 s): give the calling hook a generous timeout.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -248,6 +251,12 @@ export async function ensureKubeStrict(): Promise<string> {
 export const PYTHON_MCP_VERSION = '2.3.0';
 /** OpenAI's Agents SDK (PyPI `openai-agents`) that ensurePythonAgents installs, pinned exactly, beside the same `mcp`. */
 export const PYTHON_AGENTS_VERSION = '0.24.0';
+/**
+ * FastMCP (PyPI `fastmcp`) that ensurePythonFastmcpTasks installs with its `tasks` extra, pinned exactly. The
+ * extra pulls `fastmcp-tasks` of the same version (the client of the MCP Tasks extension, SEP-2663) and
+ * `mcp` PYTHON_MCP_VERSION; newer FastMCP releases pin a `fastmcp-tasks` that speaks another draft.
+ */
+export const PYTHON_FASTMCP_VERSION = '4.1.4';
 
 /** A Python venv under the tools folder, holding exact pins of PyPI distributions. */
 interface PythonVenv {
@@ -257,6 +266,8 @@ interface PythonVenv {
   pins: Record<string, string>;
   /** A module each distribution provides, imported to check it. */
   modules: string[];
+  /** Extras asked of a distribution (`dist[extra,…]==version` to pip); what they pull is pinned in `pins` too. */
+  extras?: Record<string, string[]>;
 }
 
 const PYTHON_MCP: PythonVenv = { name: 'python-mcp', pins: { mcp: PYTHON_MCP_VERSION }, modules: ['mcp'] };
@@ -264,6 +275,12 @@ const PYTHON_AGENTS: PythonVenv = {
   name: 'python-agents',
   pins: { 'openai-agents': PYTHON_AGENTS_VERSION, mcp: PYTHON_MCP_VERSION },
   modules: ['agents', 'mcp'],
+};
+const PYTHON_FASTMCP_TASKS: PythonVenv = {
+  name: 'python-fastmcp-tasks',
+  pins: { fastmcp: PYTHON_FASTMCP_VERSION, 'fastmcp-tasks': PYTHON_FASTMCP_VERSION, mcp: PYTHON_MCP_VERSION },
+  modules: ['fastmcp', 'fastmcp_tasks', 'mcp'],
+  extras: { fastmcp: ['tasks'] },
 };
 
 /**
@@ -280,10 +297,20 @@ export function ensurePythonAgents(): Promise<string> {
   return ensurePythonVenv(PYTHON_AGENTS);
 }
 
+/**
+ * Path of the python of a venv (<tools>/python-fastmcp-tasks) holding `fastmcp[tasks]==PYTHON_FASTMCP_VERSION`:
+ * FastMCP's client, its tasks extension (importing `fastmcp_tasks` turns it on) and the MCP SDK under them.
+ */
+export function ensurePythonFastmcpTasks(): Promise<string> {
+  return ensurePythonVenv(PYTHON_FASTMCP_TASKS);
+}
+
 async function ensurePythonVenv(venv: PythonVenv): Promise<string> {
   const dir = join(TOOLS_DIR, venv.name);
   const python = join(dir, 'bin', 'python');
-  const requirements = Object.entries(venv.pins).map(([dist, version]) => `${dist}==${version}`);
+  const requirements = Object.entries(venv.pins).map(
+    ([dist, version]) => `${dist}${venv.extras?.[dist] ? `[${venv.extras[dist].join(',')}]` : ''}==${version}`,
+  );
   if (await pythonVenvIsCurrent(python, venv)) return python;
   return withLock(venv.name, async () => {
     if (await pythonVenvIsCurrent(python, venv)) return python; // another process made it while we waited

@@ -5,6 +5,7 @@
 // often the backend is read however fast tasks are polled. The gateway's clock is manual (its
 // looks, deadlines and waited_seconds), and so is the sandbox's (the jobs' progress): no assertion
 // depends on the machine's speed.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fastWaits, seed, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { ManualTimers } from '../helpers/manual-timers.ts';
@@ -202,6 +203,7 @@ describe('MCP tasks over backend jobs', () => {
 
   it('refuses tasks/* from a request that did not declare the extension with -32021', async () => {
     const answer = await getTask('A'.repeat(43), { declare: false });
+    expect(answer.status).toBe(400);
     expect(answer.error).toMatchObject({ code: -32021, data: { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } } });
   });
 
@@ -209,7 +211,9 @@ describe('MCP tasks over backend jobs', () => {
     const job = seed(t, 'agents', 'long_running');
     const { taskId } = (await call('get_job_status', { project_reference: 'agents', job_id: job, wait_seconds: 1800 })).result!;
     expect((await rpc('tasks/update', { taskId, inputResponses: {} })).error).toMatchObject({ code: -32602 });
-    expect((await rpc('tasks/result', { taskId })).error).toMatchObject({ code: -32601 });
+    const result = await rpc('tasks/result', { taskId });
+    expect(result.error).toMatchObject({ code: -32601 });
+    expect(result.status).toBe(404);
     expect((await rpc('tasks/list', {}, { name: null })).error).toMatchObject({ code: -32601 });
   });
 
@@ -264,5 +268,47 @@ describe('MCP tasks over backend jobs', () => {
     expect(count('tool="cancel_job",event="completed"')).toBe(1);
     for (const method of ['tasks/get', 'tasks/cancel', 'tasks/update'])
       expect(metrics).toMatch(new RegExp(`mcp_server_operation_duration_seconds_count\\{mcp_method_name="${method.replace('/', '\\/')}"`));
+  });
+});
+
+describe('docs/tasks.md', () => {
+  /** The JSON block after each `<!-- tasks example: NAME -->` comment. */
+  function examples(): Map<string, Record<string, unknown>> {
+    const lines = readFileSync('docs/tasks.md', 'utf8').split('\n');
+    const found = new Map<string, Record<string, unknown>>();
+    lines.forEach((line, i) => {
+      const name = /^<!-- tasks example: (\S+) -->$/.exec(line)?.[1];
+      if (!name) return;
+      const end = lines.indexOf('```', i + 2);
+      found.set(name, JSON.parse(lines.slice(i + 2, end).join('\n')) as Record<string, unknown>);
+    });
+    return found;
+  }
+
+  it('shows the answers the gateway gives on the sandbox, the task id aside', async () => {
+    const timers = new ManualTimers();
+    const g = await startTestGateway({ deps: { clock: timers } });
+    try {
+      const rpcHere = (method: string, params: Record<string, unknown>) => modernRpc(g.mcpUrl, method, params, { token: g.token });
+      const job = seed(g, 'agents', 'queued');
+      const created = (
+        await rpcHere('tools/call', { name: 'get_job_status', arguments: { project_reference: 'agents', job_id: job, wait_seconds: 3600 } })
+      ).result!;
+      await timers.advance(3000);
+      const working = (await rpcHere('tasks/get', { taskId: created.taskId })).result!;
+      g.clock.advance(6 * 60_000); // the simulation starts the job after 5 minutes
+      await timers.advance(3000);
+      const completed = (await rpcHere('tasks/get', { taskId: created.taskId })).result!;
+      const documented = examples();
+      expect([...documented.keys()]).toEqual(['created', 'working', 'completed']);
+      const actual = { created, working, completed };
+      for (const [name, answer] of Object.entries(actual)) {
+        const { _meta, ...shown } = answer;
+        expect(_meta).toEqual({ 'io.modelcontextprotocol/serverInfo': { name: 'mcp-job-gateway', version: expect.any(String) } });
+        expect({ ...shown, taskId: 'the id' }, name).toEqual({ ...documented.get(name), taskId: 'the id' });
+      }
+    } finally {
+      await g.close();
+    }
   });
 });
