@@ -389,7 +389,7 @@ describe('MCP Tasks through @modelcontextprotocol/ext-tasks 0.2.2', () => {
       // It type-checks under the project's own strict settings.
       writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ extends: '../tsconfig.json', include: ['example.ts'] }));
       const tsc = await promisify(execFile)(process.execPath, [join('node_modules', 'typescript', 'bin', 'tsc'), '-p', dir]).catch(
-        (e: { stdout?: string }) => ({ stdout: `tsc failed: ${e.stdout ?? String(e)}` }),
+        (e: Error & { stdout?: string }) => ({ stdout: `tsc failed: ${e.stdout ?? e.message}` }),
       );
       expect(tsc.stdout).toBe('');
 
