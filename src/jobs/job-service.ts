@@ -72,11 +72,10 @@ export type JobGlimpse = Pick<JobStatusReport, 'status' | 'queue_position'>;
 
 /**
  * One look at a watched job: the call's answer once its wait is over (a change, terminal, confirmed,
- * its deadline, or a failure a wait would end with); else the job's latest report (undefined while a
- * read fails in a way that may pass); or `gone` when the caller may no longer use the project.
+ * its deadline, or a failure a wait would end with); else the job's latest report (undefined while
+ * reads fail and none has succeeded); or `gone` when the caller may no longer use the project.
  */
-export type WatchLook =
-  { done: Reply<JobStatusResult | CancelJobResult> } | { pending: JobGlimpse | undefined; pollIntervalMs: number } | { gone: true };
+export type WatchLook = { done: Reply<JobStatusResult | CancelJobResult> } | { pending: JobGlimpse | undefined } | { gone: true };
 
 export interface JobService {
   getJobStatus(args: StatusArgs, context: ServiceCallContext): Promise<Reply<JobStatusResult>>;
@@ -274,20 +273,19 @@ export function createJobService(
       const tool = watch.tool;
       const look = await waits.look(lookRequest(project, watch.job_id));
       const expired = now >= watch.startedAt + watch.seconds * 1000;
-      if ('error' in look) {
-        // As a waiting call: a failure that may pass is read again next time, until its deadline.
-        if (look.final || expired) return { done: fromError(look.error, ref, tool, context) };
-        return { pending: undefined, pollIntervalMs: project.pollIntervalMs };
-      }
-      const { report } = look;
+      // As a waiting call: a failure that may pass is read again next time; at the deadline the
+      // answer is the last report a read gave, or the error when there is none.
+      if ('error' in look && (look.final || (expired && !look.latest))) return { done: fromError(look.error, ref, tool, context) };
+      if ('error' in look && !expired) return { pending: look.latest };
+      const report = 'error' in look ? look.latest! : look.report;
       const waited = Math.round(Math.min(now - watch.startedAt, watch.seconds * 1000) / 10) / 100;
       const terminal = isTerminal(report.status);
       if (tool === 'get_job_status') {
         const changed = report.status !== watch.baseline;
-        if (!changed && !terminal && !expired) return { pending: report, pollIntervalMs: project.pollIntervalMs };
+        if (!changed && !terminal && !expired) return { pending: report };
         return { done: { ok: true, value: { ...statusResult(ref, report), changed, waited_seconds: waited } } };
       }
-      if (!terminal && !expired) return { pending: report, pollIntervalMs: project.pollIntervalMs };
+      if (!terminal && !expired) return { pending: report };
       return { done: { ok: true, value: { ...ref, ...confirmed(watch.cancel!, report), terminal, waited_seconds: waited } } };
     },
     listJobs: createListJobs(registry, hooks),

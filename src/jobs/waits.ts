@@ -114,9 +114,11 @@ export interface LookRequest {
 
 /**
  * The job's latest read, at most one interval old; or the latest read's failure, `final` when a wait
- * would end with it (it will not pass, or FAILED_READS_BEFORE_ERROR failed in a row).
+ * would end with it (it will not pass, or FAILED_READS_BEFORE_ERROR failed in a row), with the last
+ * report a read did give (what a wait that reaches its deadline meanwhile answers with).
  */
-export type Look = { readonly report: JobStatusReport } | { readonly error: unknown; readonly final: boolean };
+export type Look =
+  { readonly report: JobStatusReport } | { readonly error: unknown; readonly final: boolean; readonly latest: JobStatusReport | undefined };
 
 export interface WaitResult {
   report: JobStatusReport;
@@ -200,6 +202,8 @@ export const LOOKS_KEPT = 10_000;
 interface LookEntry {
   look: Look | undefined;
   at: number;
+  /** The last report a read gave. */
+  latest: JobStatusReport | undefined;
   /** Failed reads in a row (of a kind that may pass). */
   failures: number;
   reading: Promise<Look> | undefined;
@@ -423,17 +427,26 @@ export function createWaitHub(config: WaitConfig, clock: Clock): WaitHub {
       const entry = looks.get(request.key);
       if (entry?.reading) return entry.reading;
       if (entry?.look && now - entry.at < request.pollIntervalMs) return Promise.resolve(entry.look);
-      if (closed) return Promise.resolve({ error: shuttingDown(), final: true });
-      const held: LookEntry = { look: entry?.look, at: entry?.at ?? now, failures: entry?.failures ?? 0, reading: undefined };
+      if (closed) return Promise.resolve({ error: shuttingDown(), final: true, latest: entry?.latest });
+      const held: LookEntry = {
+        look: entry?.look,
+        at: entry?.at ?? now,
+        latest: entry?.latest,
+        failures: entry?.failures ?? 0,
+        reading: undefined,
+      };
       held.reading = request.read(looksAbort.signal).then(
         (report): Look => ({ report }),
         (e: unknown): Look => {
           held.failures++;
-          return { error: e, final: !mayPass(e) || held.failures >= FAILED_READS_BEFORE_ERROR };
+          return { error: e, final: !mayPass(e) || held.failures >= FAILED_READS_BEFORE_ERROR, latest: held.latest };
         },
       );
       held.reading = held.reading.then((look) => {
-        if ('report' in look) held.failures = 0;
+        if ('report' in look) {
+          held.failures = 0;
+          held.latest = look.report;
+        }
         held.look = look;
         held.at = clock.now();
         held.reading = undefined;

@@ -687,6 +687,57 @@ describe('job service: get_job_status with wait_seconds', () => {
   });
 });
 
+describe('job service: waits kept by MCP tasks', () => {
+  const args = (over: Partial<StatusArgs> = {}): StatusArgs => ({
+    project_reference: 'renders',
+    job_id: 'job-1',
+    wait_seconds: 30,
+    ...over,
+  });
+  const unavailable = () => new BackendError('BACKEND_UNAVAILABLE', 'The render-farm backend answered 502');
+
+  it('answers what the waiting call answers: the change, with changed and waited_seconds', async () => {
+    const { service, backend, clock } = gateway();
+    backend.onStatus('job-1', 'queued');
+    const start = await service.watchStatus(args(), 30, context());
+    expect(start.watch).toMatchObject({ tool: 'get_job_status', baseline: 'queued', seconds: 30 });
+    await clock.advance(POLL_MS);
+    expect(await service.lookAgain(start.watch!, clock.now(), context())).toEqual({ pending: report('queued') });
+    backend.onStatus('job-1', 'running');
+    await clock.advance(POLL_MS);
+    const look = await service.lookAgain(start.watch!, clock.now(), context());
+    expect('done' in look && ok(look.done)).toEqual({
+      ...RENDERS,
+      job_id: 'job-1',
+      ...report('running'),
+      terminal: false,
+      changed: true,
+      waited_seconds: 4,
+    });
+  });
+
+  it('at the deadline during failed reads, answers the last report a read gave, as the waiting call does', async () => {
+    const { service, backend, clock } = gateway();
+    backend.onStatus('job-1', 'running', unavailable());
+    const start = await service.watchStatus(args({ wait_seconds: 10 }), 10, context());
+    await clock.advance(POLL_MS);
+    // A failure that may pass: still waiting, with the last status known.
+    expect(await service.lookAgain(start.watch!, clock.now(), context())).toEqual({ pending: report('running') });
+    await clock.advance(10_000);
+    const look = await service.lookAgain(start.watch!, clock.now(), context());
+    expect('done' in look && ok(look.done)).toMatchObject({ status: 'running', changed: false, waited_seconds: 10 });
+  });
+
+  it('is gone for a caller who may no longer use the project', async () => {
+    const { service, backend } = gateway();
+    backend.onStatus('job-1', 'running');
+    const start = await service.watchStatus(args(), 30, context({ caller: caller('a') }));
+    const lost = caller('a', () => false);
+    expect(service.mayWatch(start.watch!, lost)).toBe(false);
+    expect(await service.lookAgain(start.watch!, 0, context({ caller: lost }))).toEqual({ gone: true });
+  });
+});
+
 describe('job service: cancel_job', () => {
   const args = (over: Partial<CancelArgs> = {}): CancelArgs => ({ project_reference: 'renders', job_id: 'job-1', ...over });
 

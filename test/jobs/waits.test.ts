@@ -375,7 +375,8 @@ describe("the wait hub's looks (a task's poll, which holds no request open)", ()
     expect(await hub.look({ ...look, read })).toMatchObject({ report: { status: 'running' } });
     await clock.advance(50);
     next = new BackendError('BACKEND_UNAVAILABLE', 'The backend answered 502');
-    expect(await hub.look({ ...look, read })).toMatchObject({ final: false });
+    // With the last report a read gave: what a wait that reaches its deadline now answers with.
+    expect(await hub.look({ ...look, read })).toMatchObject({ final: false, latest: { status: 'running' } });
     await clock.advance(50);
     next = new BackendError('BACKEND_AUTH', 'The backend refused the credentials');
     expect(await hub.look({ ...look, read })).toMatchObject({ final: true });
