@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seed, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { startJaeger, type Jaeger, type JaegerSpan } from '../helpers/jaeger.ts';
+import { modernRpc } from '../helpers/modern-rpc.ts';
 
 const TRACE = '5bf92f3577b34da6a3ce929d0e0e4737';
 const CALLER_SPAN = '10f067aa0ba902b8';
@@ -56,5 +57,39 @@ describe('traces in a real trace backend', () => {
     expect(backend.operationName).not.toContain(job);
     // The id the backend received names this very span.
     expect(received).toContain(`00-${TRACE}-${backend.spanID}-01`);
+  }, 60_000);
+
+  it("traces a task's creation and its polls as server spans labelled by method, each poll's backend read under it", async () => {
+    const TASK_TRACE = '7a1e0c5d2b3f4a6e8d9c0b1a2f3e4d5c';
+    t = await startTestGateway({
+      deps: { env: { OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpEndpoint, OTEL_SERVICE_NAME: 'gateway-under-test' } },
+    });
+    const traced = { token: t.token, headers: { traceparent: `00-${TASK_TRACE}-${CALLER_SPAN}-01` } };
+    const job = seed(t, 'agents', 'long_running');
+    const created = await modernRpc(
+      t.mcpUrl,
+      'tools/call',
+      { name: 'get_job_status', arguments: { project_reference: 'agents', job_id: job, wait_seconds: 600 } },
+      traced,
+    );
+    expect(created.result).toMatchObject({ resultType: 'task' });
+    const taskId = created.result!.taskId as string;
+    expect((await modernRpc(t.mcpUrl, 'tasks/get', { taskId }, traced)).result).toMatchObject({ status: 'working' });
+    expect((await modernRpc(t.mcpUrl, 'tasks/cancel', { taskId }, traced)).error).toBeUndefined();
+    await t.close();
+    t = undefined;
+
+    let spans: JaegerSpan[] = [];
+    for (let i = 0; i < 50 && spans.filter((s) => s.tags.some((x) => x.key === 'span.kind' && x.value === 'server')).length < 3; i++) {
+      ({ spans } = await jaeger.trace(TASK_TRACE));
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const tag = (s: JaegerSpan, key: string) => s.tags.find((x) => x.key === key)?.value;
+    const server = (method: string) => spans.find((s) => tag(s, 'span.kind') === 'server' && tag(s, 'mcp.method.name') === method);
+    for (const method of ['tools/call', 'tasks/get', 'tasks/cancel'])
+      expect(server(method), `${method} in ${JSON.stringify(spans.map((s) => s.operationName))}`).toBeDefined();
+    // The creation read the job under its own span.
+    const reads = spans.filter((s) => tag(s, 'span.kind') === 'client');
+    expect(reads.some((s) => s.references.some((r) => r.spanID === server('tools/call')!.spanID))).toBe(true);
   }, 60_000);
 });

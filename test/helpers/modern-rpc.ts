@@ -18,6 +18,8 @@ export interface RpcOptions {
   token?: string | undefined;
   /** The Mcp-Name header: null sends none; default: the one params.name or taskId implies. */
   name?: string | null;
+  /** More headers (a traceparent). */
+  headers?: Record<string, string>;
 }
 
 export async function modernRpc(
@@ -39,6 +41,7 @@ export async function modernRpc(
       'mcp-method': method,
       ...(name !== null && name !== undefined ? { 'mcp-name': name } : {}),
       ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...options.headers,
     },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: { ...params, _meta: meta } }),
   });
