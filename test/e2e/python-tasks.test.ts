@@ -11,7 +11,7 @@
 // the client holds its task (the script waits for a line on stdin there), so the Python process's
 // speed never decides an outcome.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -21,6 +21,7 @@ import { fastWaits, seed, startTestGateway, type TestGateway } from '../helpers/
 import { ensurePythonFastmcpTasks, REPO_ROOT } from '../../scripts/tools/install.ts';
 import { expectMatchesOutputSchema } from '../helpers/result-schemas.ts';
 import { until } from '../helpers/until.ts';
+import { fencedBlock, runExample } from '../helpers/doc-examples.ts';
 
 const SCRIPT = join(REPO_ROOT, 'test', 'e2e', 'python', 'tasks_client.py');
 const TASKS = 'io.modelcontextprotocol/tasks';
@@ -367,37 +368,21 @@ describe('MCP Tasks through fastmcp[tasks] 4.1.4', { timeout: 120_000 }, () => {
   });
 
   it('runs the Python example of docs/tasks.md as written, and prints what the page says', async () => {
-    const doc = readFileSync(join(REPO_ROOT, 'docs', 'tasks.md'), 'utf8');
-    /** The body of the fenced block whose opening fence is the first line matching `fence` after the line matching `after`. */
-    const lines = doc.split('\n');
-    const block = (after: RegExp, fence: RegExp) => {
-      const open = lines.findIndex((l, i) => fence.test(l) && lines.slice(0, i).some((m) => after.test(m)));
-      return lines.slice(open + 1, lines.indexOf('```', open + 1)).join('\n') + '\n';
-    };
-    const example = block(/^### Python: FastMCP$/, /^```python$/);
-    const printed = block(/^<!-- python tasks example output -->$/, /^```$/);
+    const doc = join(REPO_ROOT, 'docs', 'tasks.md');
     const dir = mkdtempSync(join(tmpdir(), 'tasks-example-'));
-    writeFileSync(join(dir, 'example.py'), example);
+    writeFileSync(join(dir, 'example.py'), fencedBlock(doc, /^### Python: FastMCP$/, '```python'));
     const job = seed(t, 'agents', 'queued');
     const created = () => t.gateway.metrics.registry.getSingleMetricAsString('mcp_job_gateway_tasks_total');
-    const child = spawn(python, [join(dir, 'example.py')], {
-      env: { ...process.env, MCP_URL: t.mcpUrl, MCP_TOKEN: t.token!, JOB_ID: job },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const example = runExample(python, [join(dir, 'example.py')], { MCP_URL: t.mcpUrl, MCP_TOKEN: t.token!, JOB_ID: job });
     try {
       // Once the example holds its task, the job starts (the simulation starts it after 5 minutes).
-      await until('the example to hold its task', async () => /event="created"} [1-9]/.test(await created()) || child.exitCode !== null);
+      await until('the example to hold its task', async () => /event="created"} [1-9]/.test(await created()) || example.ended());
       t.clock.advance(6 * 60_000);
-      expect(await exited, stderr).toBe(0);
+      expect(await example.exited, example.stderr()).toBe(0);
     } finally {
-      child.kill('SIGKILL');
+      example.kill();
       rmSync(dir, { recursive: true, force: true });
     }
-    expect(stdout).toBe(printed);
+    expect(example.stdout()).toBe(fencedBlock(doc, /^<!-- python tasks example output -->$/, '```'));
   });
 });

@@ -5,11 +5,11 @@
 // often the backend is read however fast tasks are polled. The gateway's clock is manual (its
 // looks, deadlines and waited_seconds), and so is the sandbox's (the jobs' progress): no assertion
 // depends on the machine's speed.
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fastWaits, seed, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { ManualTimers } from '../helpers/manual-timers.ts';
 import { until } from '../helpers/until.ts';
+import { fencedBlock } from '../helpers/doc-examples.ts';
 import type { Simulation } from '../../src/simulation/simulation.ts';
 import { modernRpc, TASKS_EXTENSION, type RpcOptions } from '../helpers/modern-rpc.ts';
 
@@ -272,19 +272,6 @@ describe('MCP tasks over backend jobs', () => {
 });
 
 describe('docs/tasks.md', () => {
-  /** The JSON block after each `<!-- tasks example: NAME -->` comment. */
-  function examples(): Map<string, Record<string, unknown>> {
-    const lines = readFileSync('docs/tasks.md', 'utf8').split('\n');
-    const found = new Map<string, Record<string, unknown>>();
-    lines.forEach((line, i) => {
-      const name = /^<!-- tasks example: (\S+) -->$/.exec(line)?.[1];
-      if (!name) return;
-      const end = lines.indexOf('```', i + 2);
-      found.set(name, JSON.parse(lines.slice(i + 2, end).join('\n')) as Record<string, unknown>);
-    });
-    return found;
-  }
-
   it('shows the answers the gateway gives on the sandbox, the task id aside', async () => {
     const timers = new ManualTimers();
     const g = await startTestGateway({ deps: { clock: timers } });
@@ -299,13 +286,11 @@ describe('docs/tasks.md', () => {
       g.clock.advance(6 * 60_000); // the simulation starts the job after 5 minutes
       await timers.advance(3000);
       const completed = (await rpcHere('tasks/get', { taskId: created.taskId })).result!;
-      const documented = examples();
-      expect([...documented.keys()]).toEqual(['created', 'working', 'completed']);
-      const actual = { created, working, completed };
-      for (const [name, answer] of Object.entries(actual)) {
+      for (const [name, answer] of Object.entries({ created, working, completed })) {
+        const documented = JSON.parse(fencedBlock('docs/tasks.md', new RegExp(`^<!-- tasks example: ${name} -->$`), '```json')) as object;
         const { _meta, ...shown } = answer;
         expect(_meta).toEqual({ 'io.modelcontextprotocol/serverInfo': { name: 'mcp-job-gateway', version: expect.any(String) } });
-        expect({ ...shown, taskId: 'the id' }, name).toEqual({ ...documented.get(name), taskId: 'the id' });
+        expect({ ...shown, taskId: 'the id' }, name).toEqual({ ...documented, taskId: 'the id' });
       }
     } finally {
       await g.close();

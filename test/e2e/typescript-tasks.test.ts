@@ -15,8 +15,8 @@
 // a test ends a job by moving the simulation's clock, then steps the gateway's past a poll interval,
 // so a task's next tasks/get reads the job again; nothing depends on the machine's speed. ext-tasks
 // polls at the pollIntervalMs the gateway gives (the project's poll interval, tens of milliseconds).
-import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -35,6 +35,7 @@ import { fastWaits, startTestGateway, type TestGateway } from '../helpers/gatewa
 import { ManualTimers } from '../helpers/manual-timers.ts';
 import { expectMatchesOutputSchema } from '../helpers/result-schemas.ts';
 import { until } from '../helpers/until.ts';
+import { fencedBlock, runExample } from '../helpers/doc-examples.ts';
 import type { AgentJobsSim } from '../../src/backends/agent-jobs/simulation/server.ts';
 import type { ProjectRuntimeSim } from '../../src/backends/project-runtime/simulation/server.ts';
 
@@ -373,19 +374,11 @@ describe('MCP Tasks through @modelcontextprotocol/ext-tasks 0.2.2', () => {
   });
 
   it('runs the TypeScript example of docs/tasks.md as written: it type-checks, and prints what the page says', async () => {
-    const lines = readFileSync('docs/tasks.md', 'utf8').split('\n');
-    /** The body of the first fenced block opening with `fence` after the line matching `after`. */
-    const block = (after: RegExp, fence: string) => {
-      const from = lines.findIndex((l) => after.test(l));
-      const open = lines.indexOf(fence, from);
-      return lines.slice(open + 1, lines.indexOf('```', open + 1)).join('\n') + '\n';
-    };
-    const example = block(/^### TypeScript: /, '```ts');
-    const printed = block(/^<!-- typescript tasks example output -->$/, '```');
+    const doc = 'docs/tasks.md';
     // Inside the repository, so that its imports resolve to the project's node_modules.
     const dir = mkdtempSync(join(process.cwd(), '.tasks-example-'));
     try {
-      writeFileSync(join(dir, 'example.ts'), example);
+      writeFileSync(join(dir, 'example.ts'), fencedBlock(doc, /^### TypeScript: /, '```ts'));
       // It type-checks under the project's own strict settings.
       writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ extends: '../tsconfig.json', include: ['example.ts'] }));
       const tsc = await promisify(execFile)(process.execPath, [join('node_modules', 'typescript', 'bin', 'tsc'), '-p', dir]).catch(
@@ -399,25 +392,17 @@ describe('MCP Tasks through @modelcontextprotocol/ext-tasks 0.2.2', () => {
           await t.gateway.metrics.registry.getSingleMetricAsString('mcp_job_gateway_tasks_total'),
         )?.[1];
       const before = await created();
-      const child = spawn(process.execPath, [join(dir, 'example.ts')], {
-        env: { ...process.env, MCP_URL: t.mcpUrl, MCP_TOKEN: t.token!, JOB_ID: job },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      const example = runExample(process.execPath, [join(dir, 'example.ts')], { MCP_URL: t.mcpUrl, MCP_TOKEN: t.token!, JOB_ID: job });
       try {
         // Once the example holds its task, the job starts, and the gateway's next look is due.
-        await until('the example to hold its task', async () => (await created()) !== before || child.exitCode !== null);
+        await until('the example to hold its task', async () => (await created()) !== before || example.ended());
         t.clock.advance(2 * 60_000);
         await timers.advance(2 * AGENT_JOBS_POLL_MS);
-        expect(await exited, stderr).toBe(0);
+        expect(await example.exited, example.stderr()).toBe(0);
       } finally {
-        child.kill('SIGKILL');
+        example.kill();
       }
-      expect(stdout).toBe(printed);
+      expect(example.stdout()).toBe(fencedBlock(doc, /^<!-- typescript tasks example output -->$/, '```'));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
