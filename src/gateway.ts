@@ -160,7 +160,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     }),
     storeShares: () => state.kind === 'memory' || state.up,
     now: () => clock.now(),
-    settings: { maxSeconds: w.task_max_seconds, keepSeconds: w.task_keep_seconds },
+    settings: { maxSeconds: w.task_max_seconds, keepSeconds: w.task_keep_seconds, maxPerCaller: w.max_tasks_per_caller },
     onEvent: taskRecorder({ metrics, logger, ...(traceSettings ? { traceIds } : {}) }),
   });
   const endpoint = createMcpEndpoint({

@@ -323,6 +323,15 @@ export const waitsSchema = z
       .max(604_800)
       .default(3600)
       .describe("How long a task's answer stays readable (tasks/get) after its wait's deadline: a task's ttlMs is its wait plus this."),
+    max_tasks_per_caller: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(100)
+      .describe(
+        'Live MCP tasks one caller may hold, across replicas; one more waiting call from it is refused with RATE_LIMITED and retry_after_seconds before anything is read or cancelled. A task counts until it completes, is cancelled, or its ttl passes.',
+      ),
     max_tasks: z
       .number()
       .int()

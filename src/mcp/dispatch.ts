@@ -73,6 +73,8 @@ export interface ToolDispatcher {
    * answer is known at once; any other call is answered as call() answers it.
    */
   start(name: string, args: unknown, context: ToolCallContext, maxSeconds: number): Promise<CallStart>;
+  /** The seconds a call asks to wait (wait_seconds of get_job_status or cancel_job); 0 for any other call. */
+  waitAsked(name: string, args: unknown): number;
 }
 
 export function createToolDispatcher(deps: DispatcherDeps): ToolDispatcher {
@@ -99,6 +101,7 @@ export function createToolDispatcher(deps: DispatcherDeps): ToolDispatcher {
       return started.result;
     },
     start: (name, args, context, maxSeconds) => run(name, args, context, maxSeconds),
+    waitAsked: (name, args) => jobTool(name)?.waitAsked?.(args) ?? 0,
   };
 
   /** Runs a tool: as a watch when `maxSeconds` is given and the call waits, else to its answer. */

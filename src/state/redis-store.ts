@@ -14,6 +14,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { createStoreHealth } from './health.ts';
 import { createRedisLimiter } from './redis-limiter.ts';
 import { createRedisMap, defineMapCommands } from './redis-map.ts';
+import { createRedisLiveSet, defineLiveSetCommands } from './redis-live-set.ts';
 import { createSharedMap } from './shared-map.ts';
 import type { StateStore, StateStoreDeps } from './store.ts';
 
@@ -100,6 +101,7 @@ export function createRedisStore(config: RedisStoreConfig, deps: StateStoreDeps)
     ...(sentinel && sentinelOptions(sentinel, config.url.startsWith('rediss:'), timeoutMs)),
   });
   defineMapCommands(client);
+  defineLiveSetCommands(client);
   client.on('error', (e: Error) => {
     lastError = redact(e.message);
   });
@@ -226,6 +228,9 @@ export function createRedisStore(config: RedisStoreConfig, deps: StateStoreDeps)
         onLoss: (listener) => lossListeners.push(listener),
         pause: () => new Promise((resolve) => setTimeout(resolve, REASSERT_PAUSE_MS)),
       });
+    },
+    liveSet(options) {
+      return createRedisLiveSet(client, { keyPrefix: `${config.keyPrefix}live:${options.name}:`, now: options.now, health, deadline });
     },
     settled(ms) {
       firstOutcome ??= new Promise<void>((resolve) => {

@@ -1,7 +1,7 @@
 // The state store: where what one replica learns is kept, so that every replica answers alike.
 // `memory` (the default) is this process alone; `redis` is a Redis or Valkey that every replica
-// shares. Both offer the same two things: rate limiters (rate-limiter-flexible, the same code on
-// either) and maps with per-entry expiry. A store that fails never fails a call: see redis-store.ts.
+// shares. Both offer the same three things: rate limiters (rate-limiter-flexible, the same code on
+// either), maps with per-entry expiry, and live sets (how many of a key's members are live, bounded). A store that fails never fails a call: see redis-store.ts.
 //
 // Time: a map takes its clock as an option (`now`, the gateway's clock). A limiter does not:
 // rate-limiter-flexible reads the global Date.now() in its memory store (and Redis's own clock, PX
@@ -9,6 +9,7 @@
 // Tests of budgets move the global Date instead of sleeping (vi.useFakeTimers({ toFake: ['Date'] })).
 import type { Logger } from 'pino';
 import type { RateLimiterRes } from 'rate-limiter-flexible';
+import type { LiveSet, LiveSetOptions } from './live-set.ts';
 import type { SharedMap, SharedMapOptions } from './shared-map.ts';
 
 /** What the gateway uses of a rate-limiter-flexible limiter; a refusal rejects with a RateLimiterRes. */
@@ -35,6 +36,8 @@ export interface StateStore {
   readonly up: boolean;
   limiter(options: LimiterOptions): Limiter;
   map<V>(options: SharedMapOptions<V>): SharedMap<V>;
+  /** Sets whose members each end at their own time, with a bound on a key's live members (live-set.ts). */
+  liveSet(options: LiveSetOptions): LiveSet;
   /** Resolves once the first connection attempt has succeeded or failed, or after `ms` (then counted as down). */
   settled(ms: number): Promise<void>;
   close(): Promise<void>;

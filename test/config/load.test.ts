@@ -54,6 +54,7 @@ describe('config loading', () => {
       max_per_caller: 10,
       task_max_seconds: 86_400,
       task_keep_seconds: 3600,
+      max_tasks_per_caller: 100,
       max_tasks: 20_000,
       poll_interval_seconds: POLL_INTERVAL_DEFAULTS,
     });

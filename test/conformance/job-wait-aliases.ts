@@ -12,11 +12,13 @@
 //                           wait lasts its seconds and ends with the status unchanged (a result).
 //                           seconds 0 asks for no wait: answered in the call.
 //   failing_job             the same wait (1 s) on another running job, whose backend starts
-//                           failing (HTTP 503) once the gateway answered: the wait's next reads
-//                           (the project's poll interval, which the run shortens) fail, and at its
-//                           deadline the task completes with the tool error BACKEND_UNAVAILABLE
-//                           (isError), as the waiting call would have answered. (A job the backend
-//                           no longer knows is no error: the answer says found: false.)
+//                           refusing the gateway's credentials (HTTP 401) once the gateway
+//                           answered: the wait's next read (the project's poll interval, which the
+//                           run shortens) fails in a way that will not pass, and the task completes
+//                           with the tool error BACKEND_AUTH (isError), as the waiting call would
+//                           have answered. (A failure that may pass, such as a 503, would not do: at
+//                           the deadline a wait answers the last status a read gave. A job the
+//                           backend no longer knows is no error either: the answer says found: false.)
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Simulation } from '../../src/simulation/simulation.ts';
@@ -53,7 +55,7 @@ export async function startJobWaitAliases(t: TestGateway): Promise<JobWaitAliase
       return {
         name: 'get_job_status',
         arguments: { project_reference: PROJECT, job_id: failingJob, wait_seconds: 1 },
-        after: () => sim.server.setFault({ kind: 'status', status: 503, body: '{"error":"unavailable"}' }, readsOf(failingJob)),
+        after: () => sim.server.setFault({ kind: 'status', status: 401, body: '{"error":"unauthorized"}' }, readsOf(failingJob)),
       };
     }
     return undefined;

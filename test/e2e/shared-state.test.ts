@@ -12,6 +12,8 @@ import type { ComfyuiSim } from '../../src/backends/comfyui/simulation/server.ts
 import { startRedisServer, type RedisServer } from '../../scripts/tools/redis-server.ts';
 import { callTool, startReplicas, type Replica, type Replicas, type ToolAnswer } from '../helpers/replicas.ts';
 import { modernRpc } from '../helpers/modern-rpc.ts';
+import { pino } from 'pino';
+import { createStateStore } from '../../src/state/create-store.ts';
 
 const STORE_UP = 'mcp_job_gateway_state_store_up';
 /**
@@ -268,6 +270,32 @@ describe('MCP tasks shared by the replicas', () => {
     }
     expect(done!.result.structuredContent).toMatchObject({ status: 'running', changed: false, waited_seconds: 1 });
     expect((await taskRpc(A, token, 'tasks/get', { taskId })).result).toEqual(done);
+  });
+});
+
+describe("a caller's live tasks counted by the replicas together", () => {
+  it('two stores on one Redis never pass the bound together, and a removed or ended member frees a place', async () => {
+    const logger = pino({ level: 'silent' });
+    const config = { store: 'redis' as const, url: redis.url, key_prefix: 'live-test:', operation_timeout_ms: 1000 };
+    const [one, two] = [createStateStore(config, { logger }), createStateStore(config, { logger })];
+    try {
+      await Promise.all([one.settled(5000), two.settled(5000)]);
+      let now = Date.parse('2026-12-07T12:00:00Z');
+      const [a, b] = [one.liveSet({ name: 'tasks', now: () => now }), two.liveSet({ name: 'tasks', now: () => now })];
+      // Ten adds at once, five through each store, for a bound of four.
+      const adds = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).add('caller-1', `t${i}`, now + 60_000 + i, 4)));
+      expect(adds.filter((r) => r.added)).toHaveLength(4);
+      for (const r of adds.filter((r) => !r.added)) expect(r).toEqual({ added: false, freesAt: expect.any(Number) });
+      expect(await a.add('caller-2', 'x', now + 60_000, 4)).toEqual({ added: true }); // another caller's count is its own
+      const held = adds.map((r, i) => (r.added ? `t${i}` : undefined)).filter((m) => m !== undefined);
+      await b.remove('caller-1', held[0]!);
+      expect(await a.add('caller-1', 'after-remove', now + 60_000, 4)).toEqual({ added: true });
+      expect((await b.add('caller-1', 'over', now + 60_000, 4)).added).toBe(false);
+      now += 61_000; // every member has ended
+      expect(await b.add('caller-1', 'later', now + 60_000, 4)).toEqual({ added: true });
+    } finally {
+      await Promise.all([one.close(), two.close()]);
+    }
   });
 });
 

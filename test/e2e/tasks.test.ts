@@ -271,6 +271,44 @@ describe('MCP tasks over backend jobs', () => {
   });
 });
 
+describe("a caller's live tasks", () => {
+  it('are bounded by waits.max_tasks_per_caller: one more waiting call is RATE_LIMITED before the job is read; another caller is not held back', async () => {
+    const clock = new ManualTimers();
+    const g = await startTestGateway({
+      configure: (c) => ({ ...c, waits: { ...fastWaits(2), max_tasks_per_caller: 2, task_keep_seconds: 600 } }),
+      deps: { clock },
+    });
+    try {
+      const wait = (job: string, token = g.token) =>
+        modernRpc(
+          g.mcpUrl,
+          'tools/call',
+          { name: 'get_job_status', arguments: { project_reference: 'agents', job_id: job, wait_seconds: 60 } },
+          { token },
+        );
+      const reads = (job: string) =>
+        g.sandbox.simulations.find((x) => x.kind === 'agent_jobs')!.server.requests.filter((r) => r.path.includes(job)).length;
+      // Three waits on one job (the sandbox seeds one long-running agent job).
+      const job = seed(g, 'agents', 'long_running');
+      const first = (await wait(job)).result!;
+      expect((await wait(job)).result).toMatchObject({ resultType: 'task' });
+      // Past the poll interval: a call let through would read the job now.
+      await clock.advance(100);
+      const before = reads(job);
+      const refused = (await wait(job)).result!;
+      expect(refused).toMatchObject({ isError: true, structuredContent: { error: { code: 'RATE_LIMITED', retry_after_seconds: 660 } } });
+      expect(reads(job)).toBe(before);
+      expect((await wait(job, await g.mint({ subject: 'another-agent' }))).result).toMatchObject({ resultType: 'task' });
+      expect(reads(job)).toBe(before + 1); // that one did read it
+      // Cancelling a task frees its place.
+      await modernRpc(g.mcpUrl, 'tasks/cancel', { taskId: first.taskId }, { token: g.token });
+      expect((await wait(job)).result).toMatchObject({ resultType: 'task' });
+    } finally {
+      await g.close();
+    }
+  });
+});
+
 describe('docs/tasks.md', () => {
   it('shows the answers the gateway gives on the sandbox, the task id aside', async () => {
     const timers = new ManualTimers();

@@ -116,6 +116,7 @@ export function fastWaits(maxSeconds: number): Config['waits'] {
     max_per_caller: 20,
     task_max_seconds: 86_400,
     task_keep_seconds: 3600,
+    max_tasks_per_caller: 100,
     max_tasks: 20_000,
     poll_interval_seconds: Object.fromEntries(BACKEND_KINDS.map((kind) => [kind, interval(kind)])) as Record<BackendKind, number>,
   };

@@ -12,9 +12,10 @@ import type { JobService, JobWatch, WatchLook } from '../../src/jobs/job-service
 const watch: JobWatch = { tool: 'get_job_status', project_reference: 'p', job_id: 'j', baseline: 'running', startedAt: 0, seconds: 60 };
 const inline: CallToolResult = { content: [{ type: 'text', text: '{}' }], structuredContent: { status: 'running', changed: false } };
 
-function rig(options: { shares: boolean; look?: WatchLook }) {
+function rig(options: { shares: boolean; look?: WatchLook; maxPerCaller?: number }) {
   const calls: string[] = [];
   const dispatcher = {
+    waitAsked: (_name: string, args: { wait_seconds?: number }) => args.wait_seconds ?? 0,
     call: async () => (calls.push('call'), inline),
     start: async (): Promise<CallStart> => (
       calls.push('start'),
@@ -33,7 +34,7 @@ function rig(options: { shares: boolean; look?: WatchLook }) {
     store,
     storeShares: () => options.shares,
     now: () => now,
-    settings: { maxSeconds: 3600, keepSeconds: 600 },
+    settings: { maxSeconds: 3600, keepSeconds: 600, maxPerCaller: options.maxPerCaller ?? 10 },
   });
   return { tasks, calls, tick: (ms: number) => (now += ms) };
 }
@@ -56,5 +57,23 @@ describe('the task service', () => {
     tick(1000);
     await tasks.cancel(created.taskId, context);
     expect(await tasks.get(created.taskId, context)).toEqual(done);
+  });
+
+  it("bounds a caller's live tasks before anything is read or cancelled, and frees a slot when one ends", async () => {
+    const { tasks, calls, tick } = rig({ shares: true, maxPerCaller: 2 });
+    const first = (await tasks.call('get_job_status', { wait_seconds: 30 }, context)) as { taskId: string };
+    await tasks.call('get_job_status', { wait_seconds: 30 }, context);
+    const refused = (await tasks.call('get_job_status', { wait_seconds: 30 }, context)) as CallToolResult;
+    expect(refused).toMatchObject({ isError: true, structuredContent: { error: { code: 'RATE_LIMITED', retry_after_seconds: 630 } } });
+    expect(calls).toEqual(['start', 'start']); // the third started nothing
+    // A call that does not wait is no task: it is answered whatever the caller holds.
+    expect(await tasks.call('get_job_status', {}, context)).toBe(inline);
+    await tasks.cancel(first.taskId, context);
+    tick(1);
+    expect(await tasks.call('get_job_status', { wait_seconds: 30 }, context)).toMatchObject({ resultType: 'task' });
+    // Once their time passed, ended or not, tasks no longer count.
+    tick(631_000);
+    expect(await tasks.call('get_job_status', { wait_seconds: 30 }, context)).toMatchObject({ resultType: 'task' });
+    expect(await tasks.call('get_job_status', { wait_seconds: 30 }, context)).toMatchObject({ resultType: 'task' });
   });
 });

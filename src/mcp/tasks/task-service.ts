@@ -12,8 +12,8 @@ import type { CallToolResult } from '@modelcontextprotocol/server';
 import { callerKey, type Caller } from '../../jobs/caller.ts';
 import type { JobService } from '../../jobs/job-service.ts';
 import type { ToolName } from '../tools/job-tools.ts';
-import { toolResult } from '../tools/results.ts';
-import { waitingMessage, type ToolCallContext, type ToolDispatcher } from '../dispatch.ts';
+import { toolResult, tooManyTasks } from '../tools/results.ts';
+import { waitingMessage, type CallStart, type ToolCallContext, type ToolDispatcher } from '../dispatch.ts';
 import type { TaskEnd, TaskRecord, TaskStore } from './task-store.ts';
 import { notAwaitingInput, taskNotFound, type CreateTaskResult, type GetTaskResult } from './wire.ts';
 
@@ -22,6 +22,8 @@ export interface TaskSettings {
   maxSeconds: number;
   /** waits.task_keep_seconds: how long an answer stays readable after the wait's deadline. */
   keepSeconds: number;
+  /** waits.max_tasks_per_caller: live tasks one caller may hold, across replicas. */
+  maxPerCaller: number;
 }
 
 /** One thing that happened to a task, for metrics and logs. */
@@ -106,20 +108,35 @@ export function createTaskService(deps: TaskServiceDeps): TaskService {
 
   return {
     async call(name, args, context) {
-      // A task must resolve on every replica; while the shared store is away, the call waits as a plain one.
-      if (!deps.storeShares()) return deps.dispatcher.call(name, args, context);
-      const start = await deps.dispatcher.start(name, args, context, settings.maxSeconds);
-      if (!start.watch) return start.result;
+      // Only a wait may become a task. A task must resolve on every replica: while the shared store
+      // is away, the call waits as a plain one.
+      const asked = deps.dispatcher.waitAsked(name, args);
+      if (asked <= 0 || !deps.storeShares()) return deps.dispatcher.call(name, args, context);
+      // The caller's live tasks are bounded before anything is read or cancelled.
+      const owner = callerKey(context.caller);
       const taskId = newTaskId();
+      const now = deps.now();
+      const admitted = await store.admit(
+        owner,
+        taskId,
+        now + (Math.min(asked, settings.maxSeconds) + settings.keepSeconds) * 1000,
+        settings.maxPerCaller,
+      );
+      if (!admitted.added) return tooManyTasks(Math.max(1, Math.ceil((admitted.freesAt - now) / 1000)), settings.maxPerCaller);
+      let start: CallStart;
+      try {
+        start = await deps.dispatcher.start(name, args, context, settings.maxSeconds);
+      } catch (e) {
+        await store.release(owner, taskId);
+        throw e;
+      }
+      if (!start.watch) {
+        await store.release(owner, taskId);
+        return start.result;
+      }
       const createdAt = start.watch.startedAt;
       const ttlMs = (start.watch.seconds + settings.keepSeconds) * 1000;
-      await store.create(taskId, {
-        owner: callerKey(context.caller),
-        watch: start.watch,
-        createdAt,
-        ttlMs,
-        pollIntervalMs: start.pollIntervalMs,
-      });
+      await store.create(taskId, { owner, watch: start.watch, createdAt, ttlMs, pollIntervalMs: start.pollIntervalMs });
       event({ event: 'created', tool: start.tool, caller: context.caller, requestId: context.requestId });
       return {
         resultType: 'task',
@@ -147,6 +164,7 @@ export function createTaskService(deps: TaskServiceDeps): TaskService {
       const result: CallToolResult = { content, structuredContent, ...(isError ? { isError } : {}), resultType: 'complete' };
       const mine: TaskEnd = { status: 'completed', at: now, result };
       const end = await store.claimEnd(taskId, mine);
+      if (end === mine) await store.release(record.owner, taskId);
       if (end === mine)
         event({ event: 'completed', tool: record.watch.tool, caller: context.caller, requestId: context.requestId, result: end.result });
       return answer(taskId, record, end, undefined);
@@ -155,8 +173,9 @@ export function createTaskService(deps: TaskServiceDeps): TaskService {
       const record = await visible(taskId, context.caller);
       const now = deps.now();
       const mine: TaskEnd = { status: 'cancelled', at: now };
-      if ((await store.claimEnd(taskId, mine)) === mine)
-        event({ event: 'cancelled', tool: record.watch.tool, caller: context.caller, requestId: context.requestId });
+      if ((await store.claimEnd(taskId, mine)) !== mine) return;
+      await store.release(record.owner, taskId);
+      event({ event: 'cancelled', tool: record.watch.tool, caller: context.caller, requestId: context.requestId });
     },
     async update(taskId, context) {
       await visible(taskId, context.caller);

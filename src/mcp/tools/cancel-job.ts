@@ -25,6 +25,10 @@ export const cancelJob: JobTool<'cancel_job'> = {
     if (!parsed.success) return invalidArguments(parsed.error);
     return service.cancelJob(parsed.data, options);
   },
+  waitAsked(args) {
+    const parsed = parseArguments(cancelJobArgs, args);
+    return parsed.success ? (parsed.data.wait_seconds ?? 0) : 0;
+  },
   startWatch(service, args, maxSeconds, options) {
     const parsed = parseArguments(cancelJobArgs, args);
     const seconds = parsed.success ? Math.min(parsed.data.wait_seconds ?? 0, maxSeconds) : 0;

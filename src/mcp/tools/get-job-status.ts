@@ -25,6 +25,10 @@ export const getJobStatus: JobTool<'get_job_status'> = {
     if (!parsed.success) return invalidArguments(parsed.error);
     return service.getJobStatus(parsed.data, options);
   },
+  waitAsked(args) {
+    const parsed = parseArguments(getJobStatusArgs, args);
+    return parsed.success ? (parsed.data.wait_seconds ?? 0) : 0;
+  },
   startWatch(service, args, maxSeconds, options) {
     const parsed = parseArguments(getJobStatusArgs, args);
     const seconds = parsed.success ? Math.min(parsed.data.wait_seconds ?? 0, maxSeconds) : 0;

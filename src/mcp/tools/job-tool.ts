@@ -19,6 +19,8 @@ export interface JobTool<Name extends string = string> extends ToolPolicy {
   define(limits: ToolLimits): Tool & { name: Name };
   /** Parses the arguments and runs the tool; argument problems come back as an INVALID_ARGUMENT reply, like any other failure. */
   run(service: JobService, args: unknown, context: ServiceCallContext): Promise<Reply<object>>;
+  /** For a tool whose calls may wait: the wait_seconds the arguments ask for (0 when none, or when they do not parse). */
+  waitAsked?(args: unknown): number;
   /**
    * For a tool whose calls may wait: when the arguments ask for a wait, starts it as a watch an MCP
    * task keeps, the wait bounded by `maxSeconds`; undefined when they do not (or do not parse): the

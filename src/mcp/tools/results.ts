@@ -53,6 +53,20 @@ export function rateLimited(seconds: number): ToolResult {
   });
 }
 
+/**
+ * The caller holds as many MCP tasks as it may (waits.max_tasks_per_caller): the RATE_LIMITED tool
+ * error, with the seconds until the first of them ends at the latest. Nothing was read or cancelled.
+ */
+export function tooManyTasks(seconds: number, max: number): ToolResult {
+  return errorResult({
+    error: {
+      code: 'RATE_LIMITED',
+      message: `You hold ${max} MCP tasks, as many as this gateway allows; let one end (or tasks/cancel one), or retry in ${seconds} s. Nothing was read or cancelled.`,
+      retry_after_seconds: seconds,
+    },
+  });
+}
+
 function errorResult(body: Record<string, unknown>): ToolResult {
   const text = JSON.stringify(body);
   return { isError: true, content: [{ type: 'text', text }], structuredContent: body, [STRUCTURED_JSON]: text };
