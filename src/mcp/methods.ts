@@ -34,7 +34,8 @@ export type McpMethod =
 type ToolCall = 'tools/call';
 
 /** The Tasks extension's methods (2026-07-28; tasks/result and tasks/list are gone from it). */
-export type TaskMethod = 'tasks/get' | 'tasks/update' | 'tasks/cancel';
+const TASK_METHODS = ['tasks/get', 'tasks/update', 'tasks/cancel'] as const;
+export type TaskMethod = (typeof TASK_METHODS)[number];
 
 export interface MethodPolicy<M extends McpMethod = McpMethod> {
   /** A request (answered) or a notification (never answered); a message of the other kind with this name is refused. */
@@ -101,11 +102,9 @@ export function methodPolicy(method: string): MethodPolicy | undefined {
 export type MadeHandler =
   { method: RequestMethod; handler: unknown; extension?: undefined } | { method: TaskMethod; extension: ExtensionHandler };
 
-const TASK_METHODS: ReadonlySet<string> = new Set<TaskMethod>(['tasks/get', 'tasks/update', 'tasks/cancel']);
-
 /** Whether a method is one of the Tasks extension's. */
 export function isTaskMethod(method: string | undefined): method is TaskMethod {
-  return method !== undefined && TASK_METHODS.has(method);
+  return (TASK_METHODS as readonly (string | undefined)[]).includes(method);
 }
 
 /** Our handlers, each made once from the gateway's dependencies, with the method it serves. */

@@ -23,9 +23,13 @@ export interface LiveSetOptions {
   now: () => number;
 }
 
-/** This process's live sets. */
-export function createLocalLiveSet(now: () => number): LiveSet {
+/** Adds between two sweeps of every key's ended members (a key no one adds to again is swept too). */
+const SWEEP_EVERY = 1000;
+
+/** This process's live sets, and how many keys they hold (what they cost of memory). */
+export function createLocalLiveSet(now: () => number): LiveSet & { keys(): number } {
   const sets = new Map<string, Map<string, number>>();
+  let adds = 0;
   const live = (key: string): Map<string, number> | undefined => {
     const set = sets.get(key);
     if (!set) return undefined;
@@ -36,6 +40,7 @@ export function createLocalLiveSet(now: () => number): LiveSet {
   };
   return {
     async add(key, member, until, max) {
+      if (++adds % SWEEP_EVERY === 0) for (const k of [...sets.keys()]) live(k);
       const set = live(key);
       if (set && set.size >= max) return { added: false, freesAt: Math.min(...set.values()) };
       (set ?? sets.set(key, new Map()).get(key)!).set(member, until);
@@ -47,5 +52,6 @@ export function createLocalLiveSet(now: () => number): LiveSet {
       set.delete(member);
       if (set.size === 0) sets.delete(key);
     },
+    keys: () => sets.size,
   };
 }

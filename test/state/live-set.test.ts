@@ -21,4 +21,15 @@ describe('live set (this process)', () => {
     now = 9000; // t3 and t5 have ended
     expect(await set.add('alice', 't6', 12_000, 1)).toEqual({ added: true });
   });
+
+  it('forgets the ended members of keys no one adds to again (a caller that never comes back)', async () => {
+    let now = 0;
+    const set = createLocalLiveSet(() => now);
+    for (let i = 0; i < 500; i++) await set.add(`caller-${i}`, 'task', 100, 10);
+    expect(set.keys()).toBe(500);
+    now = 200; // every one of them has ended
+    // Adds by one other caller reach a sweep: the ended callers' sets are gone.
+    for (let i = 0; i < 500; i++) await set.add('busy', `t${i}`, 300, 2000);
+    expect(set.keys()).toBe(1);
+  });
 });
