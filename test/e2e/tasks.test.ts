@@ -201,6 +201,16 @@ describe('MCP tasks over backend jobs', () => {
     expect((await legacy('tasks/get', { taskId: 'A'.repeat(43), _meta: meta })).error).toMatchObject({ code: -32601 });
   });
 
+  it('binds a task made with a machine token (no subject) to its client: another token of the client finds it, another client does not', async () => {
+    const machine = (clientId: string) => t.mint({ clientId, claims: { sub: undefined } });
+    const job = seed(t, 'agents', 'long_running');
+    const { taskId } = (
+      await call('get_job_status', { project_reference: 'agents', job_id: job, wait_seconds: 1800 }, { token: await machine('svc-a') })
+    ).result!;
+    expect((await getTask(taskId, { token: await machine('svc-a') })).result).toMatchObject({ status: 'working' });
+    expect((await getTask(taskId, { token: await machine('svc-b') })).error?.code).toBe(-32602);
+  });
+
   it('refuses tasks/* from a request that did not declare the extension with -32021', async () => {
     const answer = await getTask('A'.repeat(43), { declare: false });
     expect(answer.status).toBe(400);
