@@ -354,6 +354,16 @@ describe('a store outage', () => {
     });
     // B may not know of it (docs/operations.md says so), but it answers.
     expect((await callTool(clients.b, 'get_job_status', { project_reference: 'studio-a', job_id: during })).error).toBeUndefined();
+    // A task made now would resolve on this replica alone: a waiting call from a client that takes
+    // tasks is answered in the call instead (its one second waited on the replica's own clock).
+    const inline = await modernRpc(
+      A.mcpUrl,
+      'tools/call',
+      { name: 'get_job_status', arguments: { project_reference: 'agents', job_id: seed('agents', 'running'), wait_seconds: 1 } },
+      { token: await r.mint('agent-outage') },
+    );
+    expect(inline.result).not.toHaveProperty('taskId');
+    expect(inline.result?.structuredContent).toMatchObject({ status: 'running', changed: false, waited_seconds: 1 });
     await everyoneAnswers(clients);
     expect([A.alive, B.alive]).toEqual([true, true]);
 
