@@ -49,18 +49,16 @@ export const serveToolList: MethodHandler<'tools/list'> = (deps) => {
 export const serveToolCall: MethodHandler<'tools/call'> = (deps) => async (request, ctx) => {
   const { name, arguments: args } = request.params;
   if (!deps.dispatcher.has(name)) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name.slice(0, 128)}`);
-  const caller = callerOf(ctx);
-  // A client that declared the Tasks extension: a wait becomes a task (no progress notifications then).
-  if (declaresTasks(ctx.mcpReq.envelope))
-    return deps.tasks.call(name, args, { signal: ctx.mcpReq.signal, caller, requestId: deps.requestId() }) as Promise<
-      HandlerResultTypeMap['tools/call']
-    >;
   const token = ctx.mcpReq._meta?.progressToken;
   const progress: ProgressSender | undefined =
     token === undefined
       ? undefined
       : (update) => ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: token, ...update } });
-  return deps.dispatcher.call(name, args, { signal: ctx.mcpReq.signal, caller, requestId: deps.requestId(), progress });
+  const context = { signal: ctx.mcpReq.signal, caller: callerOf(ctx), requestId: deps.requestId(), progress };
+  // A client that declared the Tasks extension: a wait becomes a task, which sends no progress
+  // notifications (a wait answered in the call, when no task can be made, still does).
+  if (declaresTasks(ctx.mcpReq.envelope)) return deps.tasks.call(name, args, context) as Promise<HandlerResultTypeMap['tools/call']>;
+  return deps.dispatcher.call(name, args, context);
 };
 
 /** tasks/get, tasks/update and tasks/cancel: each needs the extension declared on its own request. */

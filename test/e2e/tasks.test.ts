@@ -96,6 +96,18 @@ describe('MCP tasks over backend jobs', () => {
     expect((await getTask(task.taskId)).result).toEqual(done);
   });
 
+  it('sends no progress notification for a task, even to a client that sent a progress token', async () => {
+    const job = seed(t, 'agents', 'long_running');
+    const created = await call(
+      'get_job_status',
+      { project_reference: 'agents', job_id: job, wait_seconds: 1800 },
+      { meta: { progressToken: 'p-1' } },
+    );
+    expect(created.result).toMatchObject({ resultType: 'task' });
+    expect(created.contentType).toMatch(/^application\/json/);
+    expect(created.before).toEqual([]);
+  });
+
   it('answers inline what is known at once: no wait, a terminal job, a status other than known_status', async () => {
     const plain = await call('get_job_status', { project_reference: 'agents', job_id: seed(t, 'agents', 'long_running') });
     expect(plain.result).toMatchObject({ structuredContent: { status: 'running' } });

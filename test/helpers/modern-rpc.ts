@@ -8,6 +8,10 @@ const MODERN = '2026-07-28';
 
 export interface RpcAnswer {
   status: number;
+  /** The answer's Content-Type: application/json, or text/event-stream when notifications came first. */
+  contentType: string;
+  /** The messages before the answer on an event stream (notifications). */
+  before: unknown[];
   result?: Record<string, any>;
   error?: { code: number; message: string; data?: any };
 }
@@ -20,6 +24,8 @@ export interface RpcOptions {
   name?: string | null;
   /** More headers (a traceparent). */
   headers?: Record<string, string>;
+  /** More `_meta` keys (a progress token). */
+  meta?: Record<string, unknown>;
 }
 
 export async function modernRpc(
@@ -29,7 +35,11 @@ export async function modernRpc(
   options: RpcOptions = {},
 ): Promise<RpcAnswer> {
   const capabilities = options.declare === false ? {} : { extensions: { [TASKS_EXTENSION]: {} } };
-  const meta = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': capabilities };
+  const meta = {
+    'io.modelcontextprotocol/protocolVersion': MODERN,
+    'io.modelcontextprotocol/clientCapabilities': capabilities,
+    ...options.meta,
+  };
   const implied = (params.name ?? params.taskId) as string | undefined;
   const name = options.name === undefined ? implied : options.name;
   const res = await fetch(url, {
@@ -47,13 +57,18 @@ export async function modernRpc(
   });
   const text = await res.text();
   // A JSON body, or an event stream whose last message is the answer.
-  const json = text.startsWith('{')
-    ? text
+  const messages = text.startsWith('{')
+    ? [text]
     : text
         .split('\n')
         .filter((l) => l.startsWith('data: '))
-        .at(-1)!
-        .slice(6);
-  const body = JSON.parse(json) as { result?: Record<string, any>; error?: RpcAnswer['error'] };
-  return { status: res.status, ...(body.result ? { result: body.result } : {}), ...(body.error ? { error: body.error } : {}) };
+        .map((l) => l.slice(6));
+  const body = JSON.parse(messages.at(-1)!) as { result?: Record<string, any>; error?: RpcAnswer['error'] };
+  return {
+    status: res.status,
+    contentType: res.headers.get('content-type') ?? '',
+    before: messages.slice(0, -1).map((m) => JSON.parse(m) as unknown),
+    ...(body.result ? { result: body.result } : {}),
+    ...(body.error ? { error: body.error } : {}),
+  };
 }

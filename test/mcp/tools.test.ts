@@ -57,6 +57,9 @@ describe('tool definitions and routing', () => {
     ]);
     expect(status.description).toMatch(/wait_seconds.*known_status.*instead of polling/);
     expect(cancel.description).toMatch(/wait_seconds/);
+    // Cancelling an MCP task never cancels its job: both tools say so (docs/tasks.md).
+    expect(status.description).toMatch(/tasks\/cancel ends the task, never the job/);
+    expect(cancel.description).toMatch(/tasks\/cancel ends an MCP task, never its job/);
     // The gateway's own maximums for the longest wait: in the call (waits.max_seconds) and as an
     // MCP task (waits.task_max_seconds), in its words, the larger as the schema's bound; no other
     // number of seconds in any description.

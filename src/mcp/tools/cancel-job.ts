@@ -13,7 +13,7 @@ export const cancelJob: JobTool<'cancel_job'> = {
       `Cancels one job and reports what happened, verified with the backend. outcome: cancelled (removed from the queue, or the stop is confirmed); ` +
       `cancel_requested (a running job was signalled and stops on its own: pass wait_seconds to wait until it is terminal, then it answers cancelled with status_after); ` +
       `already_terminal (it had ended; status_after says how); not_found (no such job); not_cancellable (refused in the job's current state; retry later). ` +
-      `Only this job is touched. Safe to repeat. Needs the jobs:cancel permission.`,
+      `Only this job is touched. Safe to repeat. Needs the jobs:cancel permission. The only way to cancel a job: tasks/cancel ends an MCP task, never its job.`,
     inputSchema: TOOL_SCHEMAS.cancel_job.input(limits),
     outputSchema: TOOL_SCHEMAS.cancel_job.output,
     annotations: { title: 'Cancel job', readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },

@@ -12,7 +12,7 @@ export const getJobStatus: JobTool<'get_job_status'> = {
     description:
       `Reads one job of a project and answers in one vocabulary: ${STATUS_WORDS}; terminal is true once it succeeded, failed or was cancelled. ` +
       `To follow a job, pass wait_seconds and known_status instead of polling: the call answers as soon as the status differs or the job is terminal, ` +
-      `else at the deadline with changed=false; then call again. The result also has the backend's own word (raw_status) and, where known, ` +
+      `else at the deadline with changed=false; then call again (a client that takes MCP tasks gets a task; tasks/cancel ends the task, never the job). The result also has the backend's own word (raw_status) and, where known, ` +
       `queue position, progress, error, timestamps, outputs and host. Read-only. BACKEND_UNAVAILABLE when the backend cannot be reached: a status is never guessed.`,
     inputSchema: TOOL_SCHEMAS.get_job_status.input(limits),
     outputSchema: TOOL_SCHEMAS.get_job_status.output,
