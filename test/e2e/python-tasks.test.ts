@@ -20,7 +20,7 @@ import type { Simulation } from '../../src/simulation/simulation.ts';
 import { fastWaits, seed, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { ensurePythonFastmcpTasks, REPO_ROOT } from '../../scripts/tools/install.ts';
 import { expectMatchesOutputSchema } from '../helpers/result-schemas.ts';
-import { until } from '../helpers/until.ts';
+import { seenOrEnded, until } from '../helpers/until.ts';
 import { fencedBlock, runExample } from '../helpers/doc-examples.ts';
 
 const SCRIPT = join(REPO_ROOT, 'test', 'e2e', 'python', 'tasks_client.py');
@@ -78,8 +78,6 @@ interface Report {
   other_cancel?: ErrorReport;
   unknown_get?: ErrorReport;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let python: string;
 beforeAll(async () => {
@@ -162,17 +160,8 @@ describe('MCP Tasks through fastmcp[tasks] 4.1.4', { timeout: 120_000 }, () => {
   }
 
   /** Resolves once the simulation has received a request matching `match`, or the client has ended. */
-  async function seen(kind: Simulation['kind'], match: (r: SimRequest) => boolean, client: Promise<Report>): Promise<void> {
-    const requests = requestsOf(kind);
-    let done = false;
-    void client.finally(() => (done = true));
-    const deadline = Date.now() + 60_000;
-    while (!requests.some(match)) {
-      if (done) return; // the client ended (or never got to the call): its report says why
-      if (Date.now() > deadline) throw new Error(`the ${kind} simulation saw no matching request within 60 s`);
-      await sleep(25);
-    }
-  }
+  const seen = (kind: Simulation['kind'], match: (r: SimRequest) => boolean, client: Promise<Report>) =>
+    seenOrEnded(kind, requestsOf(kind), match, client);
 
   /** The report, or a failure that quotes what the Python client met. */
   function ok(r: Report): Report {

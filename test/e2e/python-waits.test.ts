@@ -14,6 +14,7 @@ import type { Simulation } from '../../src/simulation/simulation.ts';
 import { fastWaits, seed, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { ensurePythonMcp, REPO_ROOT } from '../../scripts/tools/install.ts';
 import { expectMatchesOutputSchema } from '../helpers/result-schemas.ts';
+import { seenOrEnded } from '../helpers/until.ts';
 
 const SCRIPT = join(REPO_ROOT, 'test', 'e2e', 'python', 'wait_client.py');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -64,18 +65,8 @@ describe.each([
   }
 
   /** Resolves once the simulation has received a request matching `match`, or the client has ended. */
-  async function seen(kind: Simulation['kind'], match: (r: SimRequest) => boolean, client: Promise<Report>): Promise<void> {
-    const requests = requestsOf(kind);
-    let done = false;
-    void client.finally(() => (done = true));
-    const deadline = Date.now() + 30_000;
-    while (!requests.some(match)) {
-      // The client ended (or never got to the call): its report says why, in the test's own failure.
-      if (done) return;
-      if (Date.now() > deadline) throw new Error(`the ${kind} simulation saw no matching request within 30 s`);
-      await sleep(25);
-    }
-  }
+  const seen = (kind: Simulation['kind'], match: (r: SimRequest) => boolean, client: Promise<Report>) =>
+    seenOrEnded(kind, requestsOf(kind), match, client, 30_000);
 
   it('answers changed=true with the new status when the job changes during the wait', async () => {
     const job = seed(t, 'agents', 'queued');

@@ -11,3 +11,25 @@ export async function until(what: string, condition: () => boolean | Promise<boo
   }
   throw new Error(`still waiting for ${what}`);
 }
+
+/**
+ * Resolves once `requests` (a simulation's log, which grows) holds one matching `match`, or once
+ * `client` (a client process's run) has ended: its report then says why it never sent it. The bound
+ * only turns a hang into a failure that names the simulation.
+ */
+export async function seenOrEnded<R>(
+  what: string,
+  requests: readonly R[],
+  match: (r: R) => boolean,
+  client: Promise<unknown>,
+  boundMs = 60_000,
+): Promise<void> {
+  let ended = false;
+  void client.finally(() => (ended = true)).catch(() => {});
+  const deadline = Date.now() + boundMs;
+  while (!requests.some(match)) {
+    if (ended) return;
+    if (Date.now() > deadline) throw new Error(`the ${what} simulation saw no matching request within ${boundMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
